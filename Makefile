@@ -1,0 +1,33 @@
+# Two commands on a fresh machine (needs Python >= 3.11):
+#   make run    set up .venv and open VectorOS
+#   make test   set up .venv and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/vectoros $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check vectoros_tui tests benchmarks
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check vectoros_tui tests benchmarks
+	$(BIN)/ruff format --check vectoros_tui tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_forecast.py
+	$(BIN)/python benchmarks/bench_store.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,3 @@
+from vectoros_tui.cli import main
+
+main()

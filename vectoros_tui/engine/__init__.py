@@ -1,0 +1,1 @@
+"""Forecasting, health scoring and insight rules. Plain Python + numpy; never imports Textual."""

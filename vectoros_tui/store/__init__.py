@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, engine setup, Alembic migrations and services. No Textual."""

@@ -1,0 +1,151 @@
+"""Engine setup for SQLite and Postgres, and the transaction helpers every service uses.
+
+SQLite is shared by several processes when reps work on one server, so:
+- WAL journal (readers never block the writer), a busy timeout, foreign keys on;
+- pysqlite's own transaction handling is switched off and SQLAlchemy emits BEGIN itself,
+  so that write transactions can start with ``BEGIN IMMEDIATE``: a deferred BEGIN that
+  reads and then writes fails at once with "database is locked" when another process
+  wrote in between, whatever the timeout (ENGINEERING_NOTES 5; SQLAlchemy's pysqlite docs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+_IMMEDIATE = "vectoros_immediate"
+
+
+class DatabaseURLError(ValueError):
+    """The database URL cannot be used; the message says what to write instead."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and pin psycopg 3."""
+    text = url.strip()
+    if not text:
+        raise DatabaseURLError("database URL is empty")
+    for prefix in ("postgres://", "postgresql://"):
+        if text.startswith(prefix):
+            text = "postgresql+psycopg://" + text[len(prefix) :]
+    try:
+        parsed = make_url(text)
+    except ArgumentError as exc:
+        raise DatabaseURLError(
+            f"cannot parse database URL {redact_url(text)!r}: expected sqlite:///PATH "
+            "or postgresql+psycopg://USER@HOST:PORT/DBNAME"
+        ) from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseURLError(
+            f"unsupported database {parsed.get_backend_name()!r}: use SQLite "
+            "(sqlite:///PATH) or Postgres (postgresql+psycopg://...)"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise DatabaseURLError(
+            "Postgres URLs must use psycopg 3: write postgresql+psycopg://... "
+            f"(got driver {parsed.get_driver_name()!r})"
+        )
+    return text
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def sqlite_url_for(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning(
+                        "SQLite refused WAL mode (got %r); concurrent use by several "
+                        "processes will be slower. Is the database on a network filesystem?",
+                        mode,
+                    )
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        if conn.get_execution_options().get(_IMMEDIATE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for a normalised URL. No I/O happens until first use."""
+    url = normalise_database_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        in_memory = database in ("", ":memory:")
+        kwargs: dict[str, object] = {"connect_args": {"check_same_thread": False}}
+        if in_memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)  # type: ignore[arg-type]
+        _install_sqlite_hooks(engine, in_memory=in_memory)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+@dataclass
+class Database:
+    """An engine plus the two kinds of transaction the services use."""
+
+    engine: Engine
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: takes SQLite's write lock up front, commits or rolls back."""
+        bind = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, echo: bool = False) -> Database:
+    return Database(make_engine(url, echo=echo))

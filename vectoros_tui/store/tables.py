@@ -1,0 +1,165 @@
+"""SQLModel tables: the seed platform's schema plus what the engine needs to be honest.
+
+Additions over the seed: ``deal_events`` (stage and close-date history, for time-in-stage
+and slipped close dates), ``deals.version`` (optimistic concurrency), ``deals.stage_changed_at``
+(kept in step with the history so scoring 100k deals needs no aggregate), ``deals.source_id``
+(idempotent CSV re-imports), and ``insights.rule_key``/``is_dismissed`` (regeneration
+upserts instead of duplicating, and keeps what the rep read or dismissed).
+
+Every schema change here needs an Alembic migration in ``store/migrations/versions``;
+``tests/store/test_migrations.py`` fails when the two disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import Uuid as SaUuid
+from sqlmodel import Field, SQLModel
+
+from vectoros_tui.store.types import UTCDateTime
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(
+            SaUuid, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=False
+        ),
+    )
+
+
+class User(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Workspace(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "workspaces"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    owner_id: uuid.UUID | None = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class WorkspaceMember(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "workspace_members"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    user_id: uuid.UUID = _fk("users.id")
+    role: str = Field(max_length=16)  # owner | admin | member
+    created_at: datetime = _created()
+
+
+# A module-level Column passed both to the field and to __mapper_args__ is the form
+# SQLModel accepts for version_id_col (the string form fails; ENGINEERING_NOTES 5).
+deal_version_column = Column("version", Integer, nullable=False, default=1)
+
+
+class Deal(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "deals"
+    __table_args__ = (
+        Index("ix_deals_workspace_stage_updated", "workspace_id", "stage", "updated_at"),
+        Index("ix_deals_workspace_updated", "workspace_id", "updated_at"),
+        Index("ix_deals_workspace_close_date", "workspace_id", "close_date"),
+        UniqueConstraint("workspace_id", "source_id"),
+    )
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": deal_version_column}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    title: str = Field(max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    value: float = Field(default=0.0)
+    stage: str = Field(max_length=16)
+    probability: int = Field(default=0)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=320)
+    close_date: date | None = None
+    outcome: str | None = Field(default=None, max_length=8)  # won | lost | None (open)
+    lost_reason: str | None = Field(default=None, max_length=500)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    stage_changed_at: datetime = _created()
+    source_id: str | None = Field(default=None, max_length=200)
+    version: int = Field(default=1, sa_column=deal_version_column)
+
+
+class DealEvent(SQLModel, table=True):
+    """One change of a tracked field (``stage`` or ``close_date``) of a deal."""
+
+    __tablename__: ClassVar[str] = "deal_events"
+    __table_args__ = (Index("ix_deal_events_deal_field_changed", "deal_id", "field", "changed_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    deal_id: uuid.UUID = _fk("deals.id")
+    field: str = Field(max_length=32)
+    old_value: str | None = Field(default=None, max_length=64)
+    new_value: str | None = Field(default=None, max_length=64)
+    changed_at: datetime = _created()
+
+
+class Activity(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "activities"
+    __table_args__ = (Index("ix_activities_deal_date", "deal_id", "date"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    deal_id: uuid.UUID = _fk("deals.id")
+    type: str = Field(max_length=16)  # email | call | meeting | note
+    description: str = Field(max_length=4000)
+    date: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Insight(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "insights"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "rule_key"),
+        Index("ix_insights_workspace_priority", "workspace_id", "is_dismissed", "priority"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    deal_id: uuid.UUID | None = _fk("deals.id", nullable=True)
+    type: str = Field(max_length=16)  # risk | opportunity | warning | recommendation
+    priority: str = Field(max_length=16)  # critical | high | medium | low
+    title: str = Field(max_length=300)
+    description: str = Field(max_length=4000)
+    confidence: float = 0.0
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    actions: list[Any] = Field(default_factory=list, sa_type=JSON)
+    is_read: bool = False
+    is_dismissed: bool = False
+    rule_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()

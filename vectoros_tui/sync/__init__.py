@@ -1,0 +1,1 @@
+"""Sync with the team's shared REST backend (later issue). No Textual."""
