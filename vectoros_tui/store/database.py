@@ -139,7 +139,9 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: takes SQLite's write lock up front, commits or rolls back."""
-        bind = self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
+        bind = (
+            self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
+        )
         with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
 

@@ -36,7 +36,9 @@ def upgrade() -> None:
         sa.Column("new_value", sa.String(length=64), nullable=True),
         sa.Column("changed_at", _TS, nullable=False),
         sa.ForeignKeyConstraint(
-            ["deal_id"], ["deals.id"], name=op.f("fk_deal_events_deal_id_deals"),
+            ["deal_id"],
+            ["deals.id"],
+            name=op.f("fk_deal_events_deal_id_deals"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deal_events")),

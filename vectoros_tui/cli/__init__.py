@@ -1,0 +1,124 @@
+"""The ``vectoros`` command line. Exit codes: 0 success, 2 bad input, 1 anything else."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from vectoros_tui.cli.context import CliContext, setup_logging
+from vectoros_tui.cli.output import errors
+
+log = logging.getLogger("vectoros_tui.cli")
+
+
+@click.group(
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--db",
+    "database",
+    metavar="URL",
+    help="Database URL (overrides VECTOROS_DATABASE_URL and the config file). "
+    "Default: SQLite in the data folder.",
+)
+@click.pass_context
+def cli(ctx: click.Context, database: str | None) -> None:
+    """VectorOS: pipeline, forecasts, deal health and insights for B2B sales reps."""
+    ctx.obj = CliContext(database_override=database)
+    ctx.call_on_close(ctx.obj.close)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def _register() -> None:
+    from vectoros_tui.cli import (
+        analytics_commands,
+        deal_commands,
+        demo_commands,
+        doctor_commands,
+        io_commands,
+        workspace_commands,
+    )
+
+    for module in (
+        demo_commands,
+        workspace_commands,
+        deal_commands,
+        analytics_commands,
+        io_commands,
+        doctor_commands,
+    ):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from vectoros_tui.config import ConfigError
+    from vectoros_tui.engine.forecast import ForecastInputError
+    from vectoros_tui.store.csv_import import ImportFileError
+    from vectoros_tui.store.database import DatabaseURLError
+    from vectoros_tui.store.errors import AmbiguousError, NotFoundError
+    from vectoros_tui.store.validation import ValidationError
+
+    return (
+        ConfigError,
+        ForecastInputError,
+        ImportFileError,
+        DatabaseURLError,
+        AmbiguousError,
+        NotFoundError,
+        ValidationError,
+    )
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this directly)."""
+    from vectoros_tui.config import ConfigError
+    from vectoros_tui.locations import current_locations
+    from vectoros_tui.store.errors import StoreError
+
+    try:
+        setup_logging(current_locations(), "WARNING")
+    except OSError as exc:
+        errors.print(f"warning: cannot write the log file: {exc}")
+    try:
+        cli.main(args=argv, prog_name="vectoros", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        errors.print("Aborted.")
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except _user_errors() as exc:
+        prefix = "config error" if isinstance(exc, ConfigError) else "error"
+        errors.print(f"[red]{prefix}:[/red] {exc}", markup=True, soft_wrap=True)
+        return 2
+    except StoreError as exc:
+        errors.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        errors.print("Interrupted.")
+        return 130
+    except Exception as exc:  # the last line of defence: log it, never dump a traceback
+        log.exception("unexpected error")
+        location = current_locations().log_file
+        errors.print(
+            f"[red]unexpected error:[/red] {type(exc).__name__}: {exc}\n"
+            f"Details were written to {location}. Please report it.",
+            markup=True,
+            soft_wrap=True,
+        )
+        return 1
+
+
+def main() -> None:
+    sys.exit(run())

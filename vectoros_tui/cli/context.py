@@ -1,0 +1,77 @@
+"""What every command needs: settings, locations and (lazily) the store."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vectoros_tui.config import Settings, load_settings
+from vectoros_tui.locations import Locations, current_locations, ensure_dir
+from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.views import WorkspaceView
+
+
+@dataclass
+class CliContext:
+    database_override: str | None = None
+    _settings: tuple[Settings, Path] | None = field(default=None, init=False)
+    _store: Store | None = field(default=None, init=False)
+
+    @property
+    def locations(self) -> Locations:
+        return current_locations()
+
+    def _load(self) -> tuple[Settings, Path]:
+        if self._settings is None:
+            settings, path = load_settings()
+            if self.database_override:
+                settings = settings.model_validate(
+                    {**settings.model_dump(), "database_url": self.database_override}
+                )
+            self._settings = (settings, path)
+        return self._settings
+
+    @property
+    def settings(self) -> Settings:
+        return self._load()[0]
+
+    @property
+    def config_file(self) -> Path:
+        return self._load()[1]
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.resolved_database_url(self.locations)
+
+    def store(self, *, upgrade: bool = True) -> Store:
+        if self._store is None:
+            if self.settings.database_url is None:
+                ensure_dir(self.locations.data_dir)
+            self._store = open_store(self.database_url, upgrade=upgrade)
+        return self._store
+
+    def workspace(self, ref: str | None) -> WorkspaceView:
+        return self.store().workspaces.resolve(ref if ref else self.settings.workspace)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def setup_logging(locations: Locations, level: str) -> None:
+    """Log to a file in the user's log folder; the terminal is for the user's output."""
+    ensure_dir(locations.log_dir)
+    handler = logging.FileHandler(locations.log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    os.chmod(locations.log_file, 0o600)
+
+
+def environment_summary(ctx: CliContext) -> dict[str, Any]:
+    return {"config_file": str(ctx.config_file), **ctx.locations.as_dict()}

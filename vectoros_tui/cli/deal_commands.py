@@ -1,0 +1,286 @@
+"""`vectoros deals ...` and `vectoros activity ...`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from vectoros_tui.cli.context import CliContext
+from vectoros_tui.cli.options import deal_field_options, json_option, workspace_option
+from vectoros_tui.cli.output import console, money, print_json, short_id, table
+from vectoros_tui.store.deals import SORTABLE
+from vectoros_tui.store.views import DealView, iso
+
+pass_ctx = click.make_pass_decorator(CliContext)
+_FIELDS = (
+    "title",
+    "company",
+    "value",
+    "probability",
+    "stage",
+    "close_date",
+    "contact_name",
+    "contact_email",
+    "outcome",
+    "lost_reason",
+)
+
+
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: options[k] for k in _FIELDS if options.get(k) is not None}
+
+
+def _deal_rows(deals: list[DealView]) -> list[list[Any]]:
+    return [
+        [
+            short_id(d.id),
+            d.title,
+            d.company,
+            money(d.value),
+            d.stage,
+            f"{d.probability}%",
+            iso(d.close_date),
+            d.outcome or "open",
+        ]
+        for d in deals
+    ]
+
+
+DEAL_COLUMNS = [
+    "id",
+    "title",
+    "company",
+    ("value", "right"),
+    "stage",
+    ("prob.", "right"),
+    "close date",
+    "outcome",
+]
+
+
+def _print_deal(deal: DealView, as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(deal.to_api())
+    else:
+        console.print(f"{verb} deal [bold]{deal.title}[/bold] ({deal.id}, version {deal.version})")
+
+
+@click.group()
+def deals() -> None:
+    """List, add, update and delete deals."""
+
+
+@deals.command("list")
+@workspace_option
+@click.option("--stage", help="Only deals in this stage.")
+@click.option("--outcome", type=click.Choice(["open", "won", "lost"]), help="Filter by outcome.")
+@click.option("--search", "-s", help="Text in title, company or contact name.")
+@click.option("--sort", type=click.Choice(list(SORTABLE)), default="updated_at", show_default=True)
+@click.option("--asc", "ascending", is_flag=True, help="Ascending order (default descending).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@json_option
+@pass_ctx
+def list_deals(
+    ctx: CliContext,
+    workspace: str | None,
+    stage: str | None,
+    outcome: str | None,
+    search: str | None,
+    sort: str,
+    ascending: bool,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """List deals, a page at a time. JSON: {"deals": [...], "total": N}."""
+    ws = ctx.workspace(workspace)
+    page = ctx.store().deals.list(
+        ws.id,
+        stage=stage,
+        outcome=outcome,
+        search=search,
+        sort=sort,
+        descending=not ascending,
+        limit=limit,
+        offset=offset,
+    )
+    if as_json:
+        print_json(page.to_api())
+        return
+    shown = f"{offset + 1}-{offset + len(page.deals)}" if page.deals else "0"
+    table(
+        f"Deals in {ws.name}",
+        DEAL_COLUMNS,
+        _deal_rows(page.deals),
+        caption=f"showing {shown} of {page.total}",
+    )
+
+
+@deals.command("show")
+@click.argument("deal_id")
+@json_option
+@pass_ctx
+def show_deal(ctx: CliContext, deal_id: str, as_json: bool) -> None:
+    """One deal with its activity timeline and stage history."""
+    store = ctx.store()
+    deal = store.deals.get(store.deals.resolve_id(deal_id))
+    activities = store.activities.list(deal.id)
+    history = store.deals.history(deal.id)
+    if as_json:
+        print_json(
+            {**deal.to_api(), "activities": [a.to_api() for a in activities], "history": history}
+        )
+        return
+    data = deal.to_api()
+    table(deal.title, ["field", "value"], [[k, v] for k, v in data.items()])
+    table(
+        "Activities",
+        ["date", "type", "description"],
+        [[iso(a.date), a.type, a.description] for a in activities],
+    )
+    table(
+        "History",
+        ["when", "field", "from", "to"],
+        [[h["changedAt"], h["field"], h["from"], h["to"]] for h in history],
+    )
+
+
+@deals.command("add")
+@workspace_option
+@deal_field_options(required_title=True)
+@json_option
+@pass_ctx
+def add_deal(ctx: CliContext, workspace: str | None, as_json: bool, **fields: Any) -> None:
+    """Create a deal."""
+    ws = ctx.workspace(workspace)
+    values = _given(fields)
+    values.setdefault("stage", "prospect")
+    _print_deal(ctx.store().deals.create(ws.id, values), as_json, "Created")
+
+
+@deals.command("update")
+@click.argument("deal_id")
+@deal_field_options()
+@click.option(
+    "--expect-version",
+    type=int,
+    metavar="N",
+    help="Fail instead of overwriting if the deal is no longer at version N.",
+)
+@json_option
+@pass_ctx
+def update_deal(
+    ctx: CliContext, deal_id: str, expect_version: int | None, as_json: bool, **fields: Any
+) -> None:
+    """Change some fields of a deal (e.g. --stage negotiation)."""
+    changes = _given(fields)
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one field, e.g. --stage")
+    store = ctx.store()
+    deal = store.deals.update(
+        store.deals.resolve_id(deal_id), changes, expected_version=expect_version
+    )
+    _print_deal(deal, as_json, "Updated")
+
+
+@deals.command("delete")
+@click.argument("deal_id")
+@click.option("--expect-version", type=int, metavar="N", help="Only if still at version N.")
+@json_option
+@pass_ctx
+def delete_deal(ctx: CliContext, deal_id: str, expect_version: int | None, as_json: bool) -> None:
+    """Delete a deal with its activities."""
+    store = ctx.store()
+    deal = store.deals.get(store.deals.resolve_id(deal_id))
+    store.deals.delete(deal.id, expected_version=expect_version)
+    if as_json:
+        print_json({"deleted": str(deal.id)})
+    else:
+        console.print(f"Deleted deal [bold]{deal.title}[/bold] ({deal.id})")
+
+
+@click.group()
+def activity() -> None:
+    """A deal's activity timeline: emails, calls, meetings, notes."""
+
+
+@activity.command("list")
+@click.argument("deal_id")
+@json_option
+@pass_ctx
+def list_activities(ctx: CliContext, deal_id: str, as_json: bool) -> None:
+    store = ctx.store()
+    items = store.activities.list(store.deals.resolve_id(deal_id))
+    if as_json:
+        print_json({"activities": [a.to_api() for a in items], "total": len(items)})
+        return
+    table(
+        "Activities",
+        ["id", "date", "type", "description"],
+        [[short_id(a.id), iso(a.date), a.type, a.description] for a in items],
+    )
+
+
+@activity.command("add")
+@click.argument("deal_id")
+@click.option("--type", "kind", required=True, help="email, call, meeting or note.")
+@click.option("--description", "-d", required=True, help="What happened.")
+@click.option("--date", help="When (YYYY-MM-DD or ISO timestamp); default now.")
+@json_option
+@pass_ctx
+def add_activity(
+    ctx: CliContext, deal_id: str, kind: str, description: str, date: str | None, as_json: bool
+) -> None:
+    store = ctx.store()
+    item = store.activities.add(
+        store.deals.resolve_id(deal_id), {"type": kind, "description": description, "date": date}
+    )
+    if as_json:
+        print_json(item.to_api())
+    else:
+        console.print(f"Added {item.type} ({item.id})")
+
+
+@activity.command("update")
+@click.argument("activity_id")
+@click.option("--type", "kind", help="email, call, meeting or note.")
+@click.option("--description", "-d")
+@click.option("--date")
+@json_option
+@pass_ctx
+def update_activity(
+    ctx: CliContext,
+    activity_id: str,
+    kind: str | None,
+    description: str | None,
+    date: str | None,
+    as_json: bool,
+) -> None:
+    changes = {
+        k: v
+        for k, v in (("type", kind), ("description", description), ("date", date))
+        if v is not None
+    }
+    if not changes:
+        raise click.UsageError("nothing to change: give --type, --description or --date")
+    store = ctx.store()
+    item = store.activities.update(store.activities.resolve_id(activity_id), changes)
+    if as_json:
+        print_json(item.to_api())
+    else:
+        console.print(f"Updated {item.type} ({item.id})")
+
+
+@activity.command("delete")
+@click.argument("activity_id")
+@pass_ctx
+def delete_activity(ctx: CliContext, activity_id: str) -> None:
+    store = ctx.store()
+    ident = store.activities.resolve_id(activity_id)
+    store.activities.delete(ident)
+    console.print(f"Deleted activity {ident}")
+
+
+COMMANDS = [deals, activity]

@@ -1,0 +1,75 @@
+"""`vectoros demo`."""
+
+from __future__ import annotations
+
+import click
+
+from vectoros_tui.cli.context import CliContext
+from vectoros_tui.cli.options import json_option
+from vectoros_tui.cli.output import console, print_json
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.validation import FieldError, ValidationError
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.option(
+    "--deals",
+    "count",
+    type=click.IntRange(1, 200_000),
+    default=200,
+    show_default=True,
+    help="How many deals.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Same seed, same demo (dates are relative to today).",
+)
+@click.option("--name", default="Demo", show_default=True, help="Workspace name.")
+@click.option("--replace", is_flag=True, help="Delete an existing workspace of that name first.")
+@json_option
+@pass_ctx
+def demo(ctx: CliContext, count: int, seed: int, name: str, replace: bool, as_json: bool) -> None:
+    """Load a realistic demo pipeline into a new workspace."""
+    store = ctx.store()
+    try:
+        existing = store.workspaces.resolve(name)
+    except NotFoundError:
+        existing = None
+    if existing is not None:
+        if not replace:
+            raise ValidationError(
+                [
+                    FieldError(
+                        "name",
+                        f"a workspace named {name!r} already exists; pass --replace to "
+                        "rebuild it or --name to choose another name",
+                    )
+                ]
+            )
+        store.workspaces.delete(existing.id)
+    summary = create_demo_workspace(store.db, name=name, deals=count, seed=seed)
+    if as_json:
+        print_json(
+            {
+                "workspaceId": str(summary.workspace_id),
+                "name": name,
+                "deals": summary.deals,
+                "openDeals": summary.open_deals,
+                "activities": summary.activities,
+            }
+        )
+        return
+    console.print(
+        f"Created workspace [bold]{name}[/bold] with {summary.deals} deals "
+        f"({summary.open_deals} open) and {summary.activities} activities.\n"
+        f"Try: vectoros forecast --workspace {name}   ·   vectoros insights --workspace {name}"
+    )
+
+
+COMMANDS = [demo]

@@ -1,0 +1,155 @@
+"""`vectoros import` and `vectoros export`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from vectoros_tui.cli.context import CliContext
+from vectoros_tui.cli.options import json_option, workspace_option
+from vectoros_tui.cli.output import console, errors, print_json
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise click.BadParameter(f"{item!r} must look like field=column", param_hint=option)
+        out[key.strip()] = value.strip()
+    return out
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@workspace_option
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read FIELD from COLUMN (repeatable), e.g. --map value=close_value.",
+)
+@click.option(
+    "--stage-map",
+    "stage_maps",
+    multiple=True,
+    metavar="NAME=STAGE",
+    help='Map your CRM\'s stage names, e.g. --stage-map "Demo Scheduled=qualified".',
+)
+@click.option("--day-first", is_flag=True, help="Read 03/04/2026 as 3 April (default: March 4).")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@json_option
+@pass_ctx
+def import_deals(
+    ctx: CliContext,
+    file: Path,
+    workspace: str | None,
+    maps: tuple[str, ...],
+    stage_maps: tuple[str, ...],
+    day_first: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Import deals from a CSV file: all rows or none.
+
+    Columns are detected from common CRM header names. Re-importing the same file updates
+    the deals it created instead of duplicating them.
+    """
+    from vectoros_tui.store.csv_import import apply_import, plan_import
+
+    if not file.exists():
+        raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+    mapping = _pairs(maps, "--map")
+    stage_map = _pairs(stage_maps, "--stage-map")
+    ws = ctx.workspace(workspace)
+    show_progress = not as_json and sys.stderr.isatty()
+    with Progress(
+        TextColumn("Reading {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        disable=not show_progress,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(file.name, total=None)
+
+        def report(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        plan = plan_import(
+            file,
+            mapping=mapping or None,
+            stage_map=stage_map or None,
+            day_first=day_first,
+            progress=report,
+        )
+    result = apply_import(ctx.store(), ws.id, plan, dry_run=dry_run)
+    summary = {
+        "file": str(file),
+        "workspace": ws.name,
+        "dryRun": result.dry_run,
+        "rows": result.total_rows,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "columns": plan.header_map,
+        "ignoredColumns": list(getattr(plan, "ignored_columns", [])),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    verb = "Would import" if dry_run else "Imported"
+    console.print(
+        f"{verb} {result.total_rows} rows into {ws.name}: {result.created} new, "
+        f"{result.updated} updated, {result.unchanged} unchanged."
+    )
+    console.print("Columns: " + ", ".join(f"{f} ← {c!r}" for f, c in plan.header_map.items()))
+    if summary["ignoredColumns"]:
+        console.print("Ignored columns: " + ", ".join(summary["ignoredColumns"]))
+
+
+@click.command("export")
+@workspace_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: standard output).",
+)
+@click.option("--stage", help="Only deals in this stage.")
+@click.option("--outcome", type=click.Choice(["open", "won", "lost"]))
+@pass_ctx
+def export_deals(
+    ctx: CliContext,
+    workspace: str | None,
+    fmt: str,
+    output: Path | None,
+    stage: str | None,
+    outcome: str | None,
+) -> None:
+    """Export deals to CSV or JSON (CSV cells are safe to open in spreadsheets)."""
+    from vectoros_tui.store.csv_export import export_deals as write_export
+
+    ws = ctx.workspace(workspace)
+    store = ctx.store()
+    if output is None:
+        write_export(store, ws.id, sys.stdout, fmt=fmt, stage=stage, outcome=outcome)
+        return
+    partial = output.with_name(output.name + ".partial")
+    # Write beside the target and rename, so a failed export never leaves half a file.
+    with partial.open("w", encoding="utf-8", newline="") as stream:
+        count = write_export(store, ws.id, stream, fmt=fmt, stage=stage, outcome=outcome)
+    partial.replace(output)
+    errors.print(f"Exported {count} deals to {output}")
+
+
+COMMANDS = [import_deals, export_deals]

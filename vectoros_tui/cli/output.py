@@ -1,0 +1,49 @@
+"""Printing: readable tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+
+
+def percent(fraction: float | None, digits: int = 0) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.{digits}f}%"
+
+
+def table(
+    title: str | None,
+    columns: Sequence[str | tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: str | None = None,
+) -> None:
+    """Columns are names, or (name, "right") for numbers."""
+    out = Table(title=title, caption=caption, header_style="bold", title_justify="left")
+    for column in columns:
+        name, justify = (column, "left") if isinstance(column, str) else column
+        out.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        out.add_row(*("—" if cell is None else str(cell) for cell in row))
+    console.print(out)
+
+
+def short_id(value: object) -> str:
+    return str(value)[:8]

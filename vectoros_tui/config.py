@@ -1,0 +1,135 @@
+"""Typed settings: the TOML config file, overridden by ``VECTOROS_*`` variables, overridden
+by command-line flags (the CLI applies those last with :meth:`Settings.with_overrides`).
+
+Errors name the key and where it came from (the file, or the variable), so the user can
+fix it; the CLI turns :class:`ConfigError` into exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from vectoros_tui.locations import Locations, current_locations
+from vectoros_tui.store.database import DatabaseURLError, normalise_database_url, sqlite_url_for
+
+ENV_PREFIX = "VECTOROS_"
+# Variables with the prefix that are not settings (read elsewhere).
+_NOT_SETTINGS = {"VECTOROS_HOME", "VECTOROS_CONFIG", "VECTOROS_API_TOKEN"}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ForecastSettings(_Section):
+    timeframe: str = Field(default="30d", pattern=r"^\s*[1-9]\d{0,3}\s*[dD]\s*$")
+    scenario: Literal["worst", "likely", "best"] = "likely"
+    simulations: int = Field(default=10_000, ge=100, le=1_000_000)
+    goal: float | None = Field(default=None, ge=0)
+
+
+class UISettings(_Section):
+    theme: str = "textual-dark"
+    keys: dict[str, str] = Field(default_factory=dict)
+
+
+class Settings(_Section):
+    database_url: str | None = None
+    workspace: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    forecast: ForecastSettings = Field(default_factory=ForecastSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_database_url(value)
+        except DatabaseURLError as exc:
+            raise ValueError(str(exc)) from None
+
+    def resolved_database_url(self, locations: Locations) -> str:
+        return self.database_url or sqlite_url_for(locations.database_file)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Nested dict of env settings and, for messages, dotted key -> variable name.
+
+    ``VECTOROS_FORECAST__SIMULATIONS`` sets ``forecast.simulations``.
+    """
+    data: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _NOT_SETTINGS:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: conflicts with another VECTOROS_ variable")
+        node[path[-1]] = value
+        origin[".".join(path)] = name
+    return data, origin
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(error: Any, origin: Mapping[str, str], config_file: Path) -> str:
+    key = ".".join(str(p) for p in error["loc"])
+    if key in origin:
+        where = f"environment variable {origin[key]}"
+    else:
+        where = f"{config_file}, key '{key}'"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown setting (check the spelling; see README 'Configuration')"
+    return f"{where}: {message}"
+
+
+def config_file_path(locations: Locations, environ: Mapping[str, str]) -> Path:
+    explicit = environ.get("VECTOROS_CONFIG")
+    return Path(explicit).expanduser() if explicit else locations.config_file
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, locations: Locations | None = None
+) -> tuple[Settings, Path]:
+    """Read the config file (if any) and the environment. Returns settings and the file."""
+    env = os.environ if environ is None else environ
+    where = locations or current_locations(env)  # type: ignore[arg-type]
+    path = config_file_path(where, env)
+    file_data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            file_data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    env_data, origin = _env_overrides(env)
+    try:
+        return Settings.model_validate(_merge(file_data, env_data)), path
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(e, origin, path) for e in exc.errors())
+        raise ConfigError(f"invalid configuration:\n  {problems}") from None

@@ -1,0 +1,405 @@
+"""Deal health: a 0-100 score from six weighted components, each with the number behind it.
+
+Modelled on the original platform's scorer (same weights, tiers, bands and output shape) but
+honest about what each component measures:
+
+* **velocity** is the time the deal has spent in its *current* stage (the original used the
+  time since any edit, so fixing a typo made a stalled deal look fast);
+* **freshness** is the time since the last logged activity (the original used the deal's age);
+* every explanation names the number it used and says when a weaker timestamp stood in.
+
+Everything here is a pure function of the deal mappings and an explicit ``now``, so the same
+inputs always give the same scores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final, NamedTuple
+
+from vectoros_tui.engine.dates import as_utc, days_between, parse_date, parse_datetime
+from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
+
+Deal = Mapping[str, Any]
+
+WEIGHTS: Final[dict[str, float]] = {
+    "probability": 0.25,
+    "velocity": 0.20,
+    "freshness": 0.15,
+    "completeness": 0.15,
+    "urgency": 0.15,
+    "value_score": 0.10,
+}
+
+# (lower bound, band), highest first.
+BANDS: Final = (
+    (80.0, "excellent"),
+    (60.0, "good"),
+    (40.0, "fair"),
+    (20.0, "poor"),
+)
+BAND_NAMES: Final = ("excellent", "good", "fair", "poor", "critical")
+
+# Both time-based components share the original's tiers: (days below, score, label).
+_RECENCY_TIERS: Final = (
+    (7, 100.0, "moving"),
+    (14, 80.0, "on pace"),
+    (30, 60.0, "slowing"),
+    (60, 40.0, "stalled"),
+)
+_RECENCY_FLOOR: Final = (20.0, "at risk")
+_UNKNOWN_SCORE: Final = 50.0
+
+_REQUIRED_FIELDS: Final = ("title", "value", "stage", "probability", "closeDate")
+_USEFUL_FIELDS: Final = ("company", "contactName", "contactEmail")
+_FIELD_LABELS: Final = {
+    "title": "title",
+    "value": "value",
+    "stage": "stage",
+    "probability": "probability",
+    "closeDate": "close date",
+    "company": "company",
+    "contactName": "contact name",
+    "contactEmail": "contact email",
+}
+_COMPLETENESS_MAX: Final = 20 * len(_REQUIRED_FIELDS) + 10 * len(_USEFUL_FIELDS)
+
+
+# --------------------------------------------------------------------------- deal accessors
+# Shared with the insight rules so both read a deal the same way.
+
+
+def deal_id_of(deal: Deal) -> str | None:
+    raw = deal.get("id")
+    return None if raw is None else str(raw)
+
+
+def deal_title(deal: Deal) -> str:
+    return str(deal.get("title") or "").strip() or "Untitled deal"
+
+
+def deal_stage(deal: Deal) -> str | None:
+    """The normalised stage, or the raw name when it is not one we know (still shown as-is)."""
+    raw = deal.get("stage")
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        stage, _ = normalise_stage(str(raw))
+    except UnknownStageError:
+        return str(raw).strip()
+    return stage
+
+
+def is_open_deal(deal: Deal) -> bool:
+    """Open means no outcome recorded and not in the closed stage (``won``/``lost`` aliases
+    count as closed). A deal with an unknown stage name is kept: hiding it would hide a risk."""
+    if deal.get("outcome"):
+        return False
+    raw = deal.get("stage")
+    if raw:
+        try:
+            stage, implied_outcome = normalise_stage(str(raw))
+        except UnknownStageError:
+            return True
+        if stage == "closed" or implied_outcome:
+            return False
+    return True
+
+
+def _finite_number(raw: Any) -> float | None:
+    # bool is an int subclass; True as a deal value is a data error, not 1.
+    if raw is None or isinstance(raw, bool) or raw == "":
+        return None
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def deal_value(deal: Deal) -> float | None:
+    return _finite_number(deal.get("value"))
+
+
+def deal_probability(deal: Deal) -> float | None:
+    """The rep's probability in percent, clamped to 0-100, or ``None`` when not set."""
+    probability = _finite_number(deal.get("probability"))
+    return None if probability is None else min(100.0, max(0.0, probability))
+
+
+def first_timestamp(deal: Deal, *keys: str) -> tuple[datetime | None, str | None]:
+    """The first of ``keys`` that holds a parseable timestamp, and which key it was."""
+    for key in keys:
+        moment = parse_datetime(deal.get(key))
+        if moment is not None:
+            return moment, key
+    return None, None
+
+
+def whole_days(earlier: datetime, now: datetime) -> int:
+    """Completed days from ``earlier`` to ``now``; a future timestamp (clock skew) counts as 0."""
+    return max(0, math.floor(days_between(earlier, now)))
+
+
+def format_days(days: int) -> str:
+    return "1 day" if days == 1 else f"{days} days"
+
+
+def average_open_value(deals: Iterable[Deal]) -> float | None:
+    """Mean value of the open deals that have a value; ``None`` when none do.
+
+    Deals without a value are left out rather than counted as 0, so a few unpriced deals do
+    not make every priced deal look large.
+    """
+    values = [v for d in deals if is_open_deal(d) and (v := deal_value(d)) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def health_band(score: float) -> str:
+    """Band for a health score: excellent >= 80, good >= 60, fair >= 40, poor >= 20."""
+    for lower, band in BANDS:
+        if score >= lower:
+            return band
+    return "critical"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ComponentScore:
+    score: float
+    weight: float
+    explanation: str
+
+    @property
+    def shortfall(self) -> float:
+        """Points this component costs the overall score (0 when it scores 100)."""
+        return (100.0 - self.score) * self.weight
+
+
+@dataclass(frozen=True)
+class DealHealth:
+    deal_id: str | None
+    title: str
+    health_score: float
+    health_status: str
+    components: dict[str, ComponentScore]
+    advice: tuple[str, ...] = ()
+
+    def weakest_components(self, count: int = 2) -> list[tuple[str, ComponentScore]]:
+        """Components that cost the most points, worst first (ties by name for stability)."""
+        ranked = sorted(self.components.items(), key=lambda item: (-item[1].shortfall, item[0]))
+        return [item for item in ranked[:count] if item[1].shortfall > 0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The original platform's shape, plus the explanations it lacked."""
+        return {
+            "deal_id": self.deal_id,
+            "title": self.title,
+            "health_score": self.health_score,
+            "health_status": self.health_status,
+            "components": {name: round(c.score, 1) for name, c in self.components.items()},
+            "explanations": {name: c.explanation for name, c in self.components.items()},
+            "insights": list(self.advice),
+        }
+
+
+class _Part(NamedTuple):
+    score: float
+    explanation: str
+    advice: str | None = None
+
+
+# --------------------------------------------------------------------------- components
+
+
+def _recency_tier(days: int) -> tuple[float, str]:
+    for below, score, label in _RECENCY_TIERS:
+        if days < below:
+            return score, label
+    return _RECENCY_FLOOR
+
+
+def _score_probability(deal: Deal) -> _Part:
+    probability = deal_probability(deal)
+    if probability is None:
+        # As in the original, an unset probability scores 0: the deal is not qualified yet.
+        return _Part(0.0, "no win probability set", "No win probability set - qualify the deal")
+    shown = f"{probability:g}%"
+    advice = None
+    if probability < 40:
+        advice = f"Low win probability ({shown}) - qualify harder or lower the forecast"
+    elif probability >= 80:
+        advice = f"High win probability ({shown}) - prioritise closing"
+    return _Part(probability, f"win probability is {shown}", advice)
+
+
+def _score_velocity(deal: Deal, now: datetime) -> _Part:
+    entered, source = first_timestamp(deal, "stageChangedAt", "createdAt")
+    stage = deal_stage(deal) or "its stage"
+    if entered is None:
+        return _Part(_UNKNOWN_SCORE, f"time in {stage} unknown (no stage change or creation date)")
+    days = whole_days(entered, now)
+    score, label = _recency_tier(days)
+    note = label if source == "stageChangedAt" else f"{label}; counted from creation"
+    advice = None
+    if score < 40:
+        advice = f"In {stage} for {format_days(days)} - agree the next step to move it forward"
+    elif score >= 90:
+        advice = f"Moved into {stage} recently - keep the momentum"
+    return _Part(score, f"in {stage} for {format_days(days)} ({note})", advice)
+
+
+def _score_freshness(deal: Deal, now: datetime) -> _Part:
+    last, source = first_timestamp(deal, "lastActivityAt", "updatedAt")
+    if last is None:
+        return _Part(_UNKNOWN_SCORE, "no activity or update date known")
+    days = whole_days(last, now)
+    score, _ = _recency_tier(days)
+    if source == "lastActivityAt":
+        explanation = "activity today" if days == 0 else f"no activity for {format_days(days)}"
+    else:
+        # An edit is weaker evidence of engagement than a logged call or email: say so.
+        explanation = f"no activity logged; last updated {format_days(days)} ago"
+    advice = None
+    if score < 40:
+        advice = f"No activity for {format_days(days)} - re-engage the contact"
+    return _Part(score, explanation, advice)
+
+
+def _is_filled(value: object) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _score_completeness(deal: Deal) -> _Part:
+    fields = (*_REQUIRED_FIELDS, *_USEFUL_FIELDS)
+    missing = [name for name in fields if not _is_filled(deal.get(name))]
+    points = sum(20 for name in _REQUIRED_FIELDS if name not in missing) + sum(
+        10 for name in _USEFUL_FIELDS if name not in missing
+    )
+    score = points / _COMPLETENESS_MAX * 100.0
+    labels = ", ".join(_FIELD_LABELS[name] for name in missing)
+    if not missing:
+        return _Part(score, f"all {len(fields)} fields filled")
+    explanation = f"{len(fields) - len(missing)} of {len(fields)} fields filled; missing {labels}"
+    advice = f"Missing {labels} - complete the deal record" if score < 60 else None
+    return _Part(score, explanation, advice)
+
+
+def _score_urgency(deal: Deal, today: date) -> _Part:
+    close = parse_date(deal.get("closeDate"))
+    if close is None:
+        return _Part(30.0, "no close date set", "No close date set - agree a target close date")
+    days_until = (close - today).days
+    if days_until < 0:
+        overdue = format_days(-days_until)
+        return _Part(
+            30.0,
+            f"close date passed {overdue} ago",
+            f"Close date passed {overdue} ago - update the timeline",
+        )
+    when = "closes today" if days_until == 0 else f"closes in {format_days(days_until)}"
+    if days_until < 7:
+        score = 100.0
+    elif days_until < 30:
+        score = 90.0
+    elif days_until < 60:
+        score = 70.0
+    elif days_until < 90:
+        score = 50.0
+    else:
+        score = 40.0
+    advice = f"{when.capitalize()} - act now to land it" if score >= 90 else None
+    return _Part(score, when, advice)
+
+
+def _score_value(deal: Deal, average_value: float | None) -> _Part:
+    if average_value is None or average_value <= 0:
+        return _Part(_UNKNOWN_SCORE, "no workspace average to compare with")
+    value = deal_value(deal)
+    ratio = (value or 0.0) / average_value
+    if ratio >= 2.0:
+        score = 100.0
+    elif ratio >= 1.5:
+        score = 90.0
+    elif ratio >= 0.8:
+        score = 70.0
+    elif ratio >= 0.5:
+        score = 50.0
+    else:
+        score = 30.0
+    # Round down for display so the shown ratio never crosses a tier the score did not.
+    shown = f"{math.floor(ratio * 10 + 1e-9) / 10:.1f}×"
+    if value is None:
+        explanation = "no value set (counted as 0)"
+    else:
+        explanation = f"value is {shown} the workspace average"
+    advice = None
+    if score >= 90:
+        advice = f"High-value deal ({shown} average) - allocate senior resources"
+    elif score < 40:
+        advice = f"Small deal ({shown} average) - keep the effort proportionate"
+    return _Part(score, explanation, advice)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def score_deal(deal: Deal, now: datetime, average_value: float | None) -> DealHealth:
+    """Score one deal as of ``now`` (aware UTC).
+
+    ``average_value`` is the workspace average the value component compares against; pass
+    ``None`` when there is no context (the component then scores a neutral 50). The band is
+    taken from the rounded score so the number shown and its band always agree.
+    """
+    now = as_utc(now)
+    parts = {
+        "probability": _score_probability(deal),
+        "velocity": _score_velocity(deal, now),
+        "freshness": _score_freshness(deal, now),
+        "completeness": _score_completeness(deal),
+        "urgency": _score_urgency(deal, now.date()),
+        "value_score": _score_value(deal, average_value),
+    }
+    total = round(sum(part.score * WEIGHTS[name] for name, part in parts.items()), 1)
+    return DealHealth(
+        deal_id=deal_id_of(deal),
+        title=deal_title(deal),
+        health_score=total,
+        health_status=health_band(total),
+        components={
+            name: ComponentScore(part.score, WEIGHTS[name], part.explanation)
+            for name, part in parts.items()
+        },
+        advice=tuple(part.advice for part in parts.values() if part.advice),
+    )
+
+
+def score_workspace(deals: Iterable[Deal], now: datetime) -> dict[str, Any]:
+    """Score the open deals among ``deals`` and summarise them.
+
+    ``total_deals`` counts every deal passed in; ``scored_deals`` only the open ones. The
+    distribution always has all five bands, and ``average_health`` is 0 when nothing was
+    scored, so callers never meet a missing key or a NaN.
+    """
+    everything = list(deals)
+    open_deals = [deal for deal in everything if is_open_deal(deal)]
+    average_value = average_open_value(open_deals)
+    scored = [score_deal(deal, now, average_value) for deal in open_deals]
+    distribution = dict.fromkeys(BAND_NAMES, 0)
+    for result in scored:
+        distribution[result.health_status] += 1
+    average_health = sum(r.health_score for r in scored) / len(scored) if scored else 0.0
+    return {
+        "scored_deals": [result.to_dict() for result in scored],
+        "workspace_metrics": {
+            "average_health": round(average_health, 1),
+            "total_deals": len(everything),
+            "scored_deals": len(scored),
+            "health_distribution": distribution,
+        },
+    }

@@ -1,0 +1,61 @@
+"""Forecasts, health scores and insights for a workspace: store data through the engine."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.forecast import forecast_revenue
+from vectoros_tui.engine.health import score_workspace
+from vectoros_tui.engine.insights import generate_insights
+from vectoros_tui.store.deals import DealService
+from vectoros_tui.store.insights import InsightService, RegenerationResult
+
+
+class AnalyticsService:
+    def __init__(self, deals: DealService, insights: InsightService) -> None:
+        self.deals = deals
+        self.insights = insights
+
+    def forecast(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        timeframe: str = "30d",
+        scenario: str = "likely",
+        simulations: int = 10_000,
+        seed: int | None = None,
+        goal: float | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        result = forecast_revenue(
+            self.deals.engine_deals(workspace_id),
+            timeframe=timeframe,
+            scenario=scenario,
+            simulations=simulations,
+            seed=seed,
+            now=now,
+            goal=goal,
+        )
+        return {"workspace_id": str(workspace_id), **result}
+
+    def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:
+        return score_workspace(self.deals.engine_deals(workspace_id), now or utc_now())
+
+    def regenerate_insights(
+        self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None
+    ) -> RegenerationResult:
+        """Run every insight rule; concentration is judged on the ``timeframe`` forecast."""
+        moment = now or utc_now()
+        deals = self.deals.engine_deals(workspace_id)
+        # The concentration rule only needs each deal's probability; 100 simulations keep
+        # this cheap (the totals are not used).
+        forecast = forecast_revenue(deals, timeframe=timeframe, simulations=100, seed=0, now=moment)
+        contributions = [
+            (d["deal_id"], d["title"], d["value"], d["adjusted_probability"])
+            for d in forecast["forecasted_deals"]
+        ]
+        drafts = generate_insights(deals, moment, forecast_contributions=contributions)
+        return self.insights.replace_generated(workspace_id, drafts, moment)

@@ -1,0 +1,392 @@
+"""Deals: validated create/update/delete with history and optimistic concurrency."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
+
+from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.errors import ConflictError, NotFoundError
+from vectoros_tui.store.ids import resolve_short_id
+from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace, utcnow
+from vectoros_tui.store.validation import (
+    DEAL_FIELDS,
+    FieldError,
+    ValidationError,
+    clean_deal,
+)
+from vectoros_tui.store.views import DealPage, DealView, iso
+
+SORTABLE = {
+    "title": Deal.title,
+    "company": Deal.company,
+    "value": Deal.value,
+    "stage": Deal.stage,
+    "probability": Deal.probability,
+    "close_date": Deal.close_date,
+    "created_at": Deal.created_at,
+    "updated_at": Deal.updated_at,
+    "contact_name": Deal.contact_name,
+    "outcome": Deal.outcome,
+}
+MAX_PAGE = 10_000
+TRACKED_FIELDS = ("stage", "close_date")
+
+
+def _tracked(value: Any) -> str | None:
+    return None if value is None else (iso(value) if not isinstance(value, str) else value)
+
+
+class DealService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- reading -------------------------------------------------------------------
+
+    def get(self, deal_id: uuid.UUID | str) -> DealView:
+        with self.db.read() as session:
+            return DealView.from_row(self._load(session, deal_id))
+
+    def resolve_id(self, ref: str, workspace_id: uuid.UUID | None = None) -> uuid.UUID:
+        """A full deal id, or a unique prefix of at least 8 hex digits (as tables show)."""
+        conditions = [] if workspace_id is None else [Deal.workspace_id == workspace_id]
+        with self.db.read() as session:
+            return resolve_short_id(session, Deal, ref, "deal", *conditions)
+
+    def _load(self, session: Session, deal_id: uuid.UUID | str) -> Deal:
+        key = deal_id if isinstance(deal_id, uuid.UUID) else self.resolve_id(deal_id)
+        row = session.get(Deal, key)
+        if row is None:
+            raise NotFoundError(f"deal {key} does not exist (deleted by someone else?)")
+        return row
+
+    def list(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        stage: str | None = None,
+        outcome: str | None = None,
+        search: str | None = None,
+        sort: str = "updated_at",
+        descending: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> DealPage:
+        """One page of deals plus the total matching count.
+
+        ``outcome`` is ``open``, ``won`` or ``lost``; ``search`` matches title, company
+        and contact name, case-insensitively.
+        """
+        errors: list[FieldError] = []
+        if sort not in SORTABLE:
+            errors.append(
+                FieldError("sort", f"cannot sort by {sort!r}; use one of {', '.join(SORTABLE)}")
+            )
+        if not 1 <= limit <= MAX_PAGE:
+            errors.append(FieldError("limit", f"must be between 1 and {MAX_PAGE} (got {limit})"))
+        if offset < 0:
+            errors.append(FieldError("offset", f"must not be negative (got {offset})"))
+        if outcome not in (None, "open", "won", "lost"):
+            errors.append(FieldError("outcome", "must be open, won or lost"))
+        stage_filter = None
+        if stage:
+            try:
+                stage_filter, _ = normalise_stage(stage)
+            except ValueError as exc:
+                errors.append(FieldError("stage", str(exc)))
+        if errors:
+            raise ValidationError(errors)
+
+        conditions = [Deal.workspace_id == workspace_id]
+        if stage_filter:
+            conditions.append(Deal.stage == stage_filter)
+        if outcome == "open":
+            conditions.append(col(Deal.outcome).is_(None))
+        elif outcome:
+            conditions.append(Deal.outcome == outcome)
+        if search and search.strip():
+            needle = "%" + search.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+            conditions.append(
+                or_(
+                    *(
+                        func.lower(column).like(needle, escape="\\")
+                        for column in (Deal.title, Deal.company, Deal.contact_name)
+                    )
+                )
+            )
+        order = SORTABLE[sort]
+        ordering = [order.desc() if descending else order.asc(), Deal.id]
+        with self.db.read() as session:
+            total = session.exec(select(func.count()).select_from(Deal).where(*conditions)).one()
+            rows = session.exec(
+                select(Deal).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
+            ).all()
+            return DealPage([DealView.from_row(r) for r in rows], total, limit, offset)
+
+    def history(self, deal_id: uuid.UUID) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            rows = session.exec(
+                select(DealEvent).where(DealEvent.deal_id == deal_id).order_by(DealEvent.changed_at)
+            ).all()
+            return [
+                {
+                    "field": r.field,
+                    "from": r.old_value,
+                    "to": r.new_value,
+                    "changedAt": iso(r.changed_at),
+                }
+                for r in rows
+            ]
+
+    def engine_deals(self, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Every deal of a workspace as the engine's plain mappings (seed field names),
+        with ``lastActivityAt`` and ``closeDateHistory`` added, in three queries."""
+        with self.db.read() as session:
+            rows = session.exec(select(Deal).where(Deal.workspace_id == workspace_id)).all()
+            last_activity = dict(
+                session.exec(
+                    select(Activity.deal_id, func.max(Activity.date))
+                    .join(Deal, Deal.id == Activity.deal_id)
+                    .where(Deal.workspace_id == workspace_id)
+                    .group_by(Activity.deal_id)
+                ).all()
+            )
+            slips: dict[uuid.UUID, list[str]] = defaultdict(list)
+            for deal_id, old in session.exec(
+                select(DealEvent.deal_id, DealEvent.old_value)
+                .join(Deal, Deal.id == DealEvent.deal_id)
+                .where(Deal.workspace_id == workspace_id, DealEvent.field == "close_date")
+                .order_by(DealEvent.changed_at)
+            ).all():
+                if old:
+                    slips[deal_id].append(old)
+        deals = []
+        for row in rows:
+            mapping = DealView.from_row(row).to_api()
+            moment = last_activity.get(row.id)
+            if isinstance(moment, str):  # SQLite returns aggregates untyped
+                moment = datetime.fromisoformat(moment)
+            mapping["lastActivityAt"] = iso(moment) if moment else None
+            mapping["closeDateHistory"] = slips.get(row.id, [])
+            deals.append(mapping)
+        return deals
+
+    # --- writing -------------------------------------------------------------------
+
+    def create(
+        self,
+        workspace_id: uuid.UUID,
+        data: Mapping[str, Any],
+        *,
+        source_id: str | None = None,
+        now: datetime | None = None,
+    ) -> DealView:
+        clean = clean_deal(data)
+        moment = now or utcnow()
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            row = self._insert(session, workspace_id, clean, source_id, moment)
+            session.flush()
+            return DealView.from_row(row)
+
+    @staticmethod
+    def _insert(
+        session: Session,
+        workspace_id: uuid.UUID,
+        clean: dict[str, Any],
+        source_id: str | None,
+        moment: datetime,
+    ) -> Deal:
+        row = Deal(
+            workspace_id=workspace_id,
+            **clean,
+            source_id=source_id,
+            created_at=moment,
+            updated_at=moment,
+            stage_changed_at=moment,
+            closed_at=moment if clean.get("outcome") else None,
+        )
+        session.add(row)
+        session.flush()
+        session.add(
+            DealEvent(deal_id=row.id, field="stage", new_value=clean["stage"], changed_at=moment)
+        )
+        return row
+
+    def upsert_many(
+        self,
+        workspace_id: uuid.UUID,
+        rows: list[tuple[str, dict[str, Any]]],
+        *,
+        now: datetime | None = None,
+    ) -> dict[str, int]:
+        """Create or update deals keyed by ``source_id``, all in ONE transaction.
+
+        ``rows`` are ``(source_id, cleaned fields)`` pairs (already through
+        ``clean_deal``). A deal whose source id exists is updated in place (history and
+        version kept), so importing the same file twice does not duplicate anything.
+        Returns counts: created, updated, unchanged.
+        """
+        moment = now or utcnow()
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            existing = {
+                row.source_id: row
+                for row in session.exec(
+                    select(Deal).where(
+                        Deal.workspace_id == workspace_id, col(Deal.source_id).is_not(None)
+                    )
+                ).all()
+            }
+            for source_id, clean in rows:
+                row = existing.get(source_id)
+                if row is None:
+                    existing[source_id] = self._insert(
+                        session, workspace_id, clean, source_id, moment
+                    )
+                    counts["created"] += 1
+                    continue
+                before = row.version
+                self._apply(session, row, DealView.from_row(row), clean, moment)
+                session.flush()
+                counts["updated" if row.version != before else "unchanged"] += 1
+        return counts
+
+    def update(
+        self,
+        deal_id: uuid.UUID | str,
+        changes: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        now: datetime | None = None,
+    ) -> DealView:
+        """Apply ``changes`` (any of DEAL_FIELDS) to a deal.
+
+        With ``expected_version`` (the version the caller read) a deal changed by someone
+        else in between raises :class:`ConflictError` carrying the stored deal; nothing is
+        written. Without it the change applies to whatever is stored now.
+        """
+        unknown = sorted(set(changes) - set(DEAL_FIELDS))
+        if unknown:
+            raise ValidationError([FieldError(k, "is not a deal field") for k in unknown])
+        moment = now or utcnow()
+        try:
+            with self.db.write() as session:
+                row = self._load(session, deal_id)
+                current = DealView.from_row(row)
+                if expected_version is not None and row.version != expected_version:
+                    raise ConflictError(
+                        f"'{row.title}' was changed by someone else (version {row.version}, "
+                        f"you edited version {expected_version}); reload it or overwrite",
+                        current=current,
+                    )
+                merged = {**current.editable_fields(), **changes}
+                # Reopening a won/lost deal by moving it to an open stage clears its outcome.
+                if "stage" in changes and "outcome" not in changes and merged["outcome"]:
+                    target = str(changes["stage"] or "").strip().lower()
+                    if target in OPEN_STAGES or target == "lead":
+                        merged["outcome"], merged["lost_reason"] = None, None
+                clean = clean_deal(merged)
+                self._apply(session, row, current, clean, moment)
+                session.flush()
+                return DealView.from_row(row)
+        except StaleDataError:
+            stored = self.get(
+                deal_id if isinstance(deal_id, uuid.UUID) else self.resolve_id(deal_id)
+            )
+            raise ConflictError(
+                f"'{stored.title}' was changed by someone else while you saved; reload it "
+                "or overwrite",
+                current=stored,
+            ) from None
+
+    @staticmethod
+    def _apply(
+        session: Session, row: Deal, current: DealView, clean: dict[str, Any], moment: datetime
+    ) -> None:
+        before = current.editable_fields()
+        changed = {k: v for k, v in clean.items() if before.get(k) != v}
+        if not changed:
+            return
+        for field in TRACKED_FIELDS:
+            if field in changed:
+                session.add(
+                    DealEvent(
+                        deal_id=row.id,
+                        field=field,
+                        old_value=_tracked(before[field]),
+                        new_value=_tracked(changed[field]),
+                        changed_at=moment,
+                    )
+                )
+        if "stage" in changed:
+            row.stage_changed_at = moment
+        if "outcome" in changed:
+            row.closed_at = moment if changed["outcome"] else None
+        for key, value in changed.items():
+            setattr(row, key, value)
+        row.updated_at = moment
+
+    def move_stage(
+        self, deal_id: uuid.UUID, step: int, *, expected_version: int | None = None
+    ) -> DealView:
+        """Move an open deal one stage forward (+1) or back (-1) within the open stages."""
+        deal = self.get(deal_id)
+        if not deal.is_open:
+            raise ValidationError([FieldError("stage", "the deal is closed; reopen it first")])
+        index = OPEN_STAGES.index(deal.stage) + step
+        if not 0 <= index < len(OPEN_STAGES):
+            edge = "last" if step > 0 else "first"
+            raise ValidationError(
+                [
+                    FieldError(
+                        "stage",
+                        f"{deal.stage} is the {edge} open stage; mark the deal won or lost instead"
+                        if step > 0
+                        else f"{deal.stage} is the {edge} stage",
+                    )
+                ]
+            )
+        return self.update(
+            deal_id,
+            {"stage": OPEN_STAGES[index]},
+            expected_version=deal.version if expected_version is None else expected_version,
+        )
+
+    def mark_won(self, deal_id: uuid.UUID, *, expected_version: int | None = None) -> DealView:
+        return self.update(
+            deal_id,
+            {"stage": "closed", "outcome": "won", "lost_reason": None, "probability": 100},
+            expected_version=expected_version,
+        )
+
+    def mark_lost(
+        self, deal_id: uuid.UUID, reason: str | None, *, expected_version: int | None = None
+    ) -> DealView:
+        return self.update(
+            deal_id,
+            {"stage": "closed", "outcome": "lost", "lost_reason": reason, "probability": 0},
+            expected_version=expected_version,
+        )
+
+    def delete(self, deal_id: uuid.UUID | str, *, expected_version: int | None = None) -> None:
+        with self.db.write() as session:
+            row = self._load(session, deal_id)
+            if expected_version is not None and row.version != expected_version:
+                raise ConflictError(
+                    f"'{row.title}' was changed by someone else since you opened it; "
+                    "reload before deleting",
+                    current=DealView.from_row(row),
+                )
+            session.delete(row)

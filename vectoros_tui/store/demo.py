@@ -1,0 +1,338 @@
+"""A realistic, deterministic demo pipeline.
+
+The same ``seed`` and ``now`` always give the same workspace: deals across every stage and
+age, won/lost history with lost reasons, activity timelines (some going stale), close dates
+that slipped, and companies from several industries. Dates are relative to ``now`` so the
+demo always looks current.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.stages import OPEN_STAGES
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace
+
+INDUSTRIES: dict[str, tuple[list[str], list[str], float]] = {
+    # industry: (name stems, suffixes, typical deal size)
+    "software": (
+        ["Cloud", "Byte", "Stack", "Pixel", "Quantum", "Nimbus", "Vertex"],
+        ["Labs", "Systems", "Software", "AI"],
+        42_000,
+    ),
+    "fintech": (
+        ["Ledger", "Coin", "Vault", "Clear", "Harbor", "Summit"],
+        ["Capital", "Pay", "Financial", "Bank"],
+        65_000,
+    ),
+    "healthcare": (
+        ["Care", "Vital", "Medi", "Well", "Cura", "Pulse"],
+        ["Health", "Clinics", "Bio", "Medical"],
+        55_000,
+    ),
+    "manufacturing": (
+        ["Iron", "Forge", "Atlas", "Titan", "Precision", "Granite"],
+        ["Industries", "Manufacturing", "Works", "Group"],
+        80_000,
+    ),
+    "retail": (
+        ["Market", "Urban", "Fresh", "Corner", "Bright", "Maple"],
+        ["Retail", "Stores", "Goods", "Outfitters"],
+        24_000,
+    ),
+    "logistics": (
+        ["Swift", "Route", "Cargo", "Northern", "Blue", "Pacific"],
+        ["Logistics", "Freight", "Shipping", "Transport"],
+        38_000,
+    ),
+    "education": (
+        ["Scholar", "Bright", "Campus", "Learn", "Oak", "Beacon"],
+        ["Academy", "Learning", "University", "Schools"],
+        18_000,
+    ),
+}
+DEAL_KINDS = [
+    ("Platform license", 1.0),
+    ("Annual renewal", 0.7),
+    ("Expansion", 0.6),
+    ("Pilot", 0.25),
+    ("Enterprise agreement", 2.2),
+    ("Security add-on", 0.35),
+    ("Data migration", 0.5),
+    ("Analytics upgrade", 0.45),
+    ("Multi-year deal", 2.8),
+]
+FIRST = [
+    "Ava",
+    "Liam",
+    "Noah",
+    "Emma",
+    "Olivia",
+    "Mateo",
+    "Sofia",
+    "Ethan",
+    "Priya",
+    "Chen",
+    "Fatima",
+    "Lucas",
+    "Hana",
+    "Omar",
+    "Grace",
+    "Diego",
+    "Yuki",
+    "Aisha",
+    "Jonas",
+    "Maya",
+]
+LAST = [
+    "Patel",
+    "Garcia",
+    "Kim",
+    "Nguyen",
+    "Smith",
+    "Rossi",
+    "Müller",
+    "Okafor",
+    "Silva",
+    "Cohen",
+    "Larsen",
+    "Tanaka",
+    "Haddad",
+    "Walsh",
+    "Novak",
+    "Dubois",
+    "Reyes",
+    "Singh",
+]
+LOST_REASONS = [
+    ("Price", 0.32),
+    ("Lost to competitor", 0.24),
+    ("No budget", 0.14),
+    ("Timing / no decision", 0.16),
+    ("Missing features", 0.09),
+    ("Went silent", 0.05),
+]
+PROBABILITY_BY_STAGE = {
+    "prospect": (10, 25),
+    "qualified": (25, 45),
+    "proposal": (40, 65),
+    "negotiation": (60, 90),
+}
+ACTIVITY_TEXT = {
+    "email": [
+        "Sent pricing overview",
+        "Followed up on proposal",
+        "Shared case study",
+        "Sent contract draft",
+        "Answered security questionnaire",
+    ],
+    "call": [
+        "Discovery call with stakeholders",
+        "Pricing discussion",
+        "Check-in call",
+        "Call with procurement",
+        "Technical deep-dive call",
+    ],
+    "meeting": [
+        "On-site demo",
+        "Executive sponsor meeting",
+        "Workshop with the team",
+        "Quarterly business review",
+        "Negotiation meeting",
+    ],
+    "note": [
+        "Champion is supportive",
+        "Budget confirmed for next quarter",
+        "Competitor also in evaluation",
+        "Legal review pending",
+        "Decision maker changed",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    workspace_id: uuid.UUID
+    deals: int
+    open_deals: int
+    activities: int
+
+
+def _weighted(rng: random.Random, options: list[tuple[str, float]]) -> str:
+    return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
+
+
+def build_demo_rows(
+    workspace_id: uuid.UUID, deals: int, seed: int, now: datetime, *, activities: bool = True
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows for the deals, activities and deal_events tables (no database needed)."""
+    rng = random.Random(seed)
+    deal_rows: list[dict[str, Any]] = []
+    activity_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    industries = list(INDUSTRIES)
+    for index in range(deals):
+        industry = rng.choice(industries)
+        stems, suffixes, size = INDUSTRIES[industry]
+        company = (
+            f"{rng.choice(stems)}{rng.choice(['', 'ly', 'io', 'era', 'on'])} {rng.choice(suffixes)}"
+        )
+        kind, scale = rng.choice(DEAL_KINDS)
+        value = round(rng.lognormvariate(0, 0.55) * size * scale / 100) * 100 or 500
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        domain = company.lower().replace(" ", "") + ".com"
+        closed = rng.random() < 0.35
+        # Closed deals span the last eight months; open ones are mostly a few weeks old,
+        # with a long tail of old deals that never moved.
+        age_days = rng.uniform(20, 240) if closed else min(1 + rng.expovariate(1 / 40), 240)
+        created = now - timedelta(days=age_days)
+        deal_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        path = ["prospect"]
+        if closed:
+            reached = rng.randint(1, 3)
+            path += [*OPEN_STAGES[1 : reached + 1], "closed"]
+        else:
+            path += list(OPEN_STAGES[1 : rng.choices([0, 1, 2, 3], [30, 28, 24, 18])[0] + 1])
+        # Spread the stage changes over the deal's life; the last one is "time in stage".
+        # Open deals mostly entered their stage recently (a few weeks, exponentially
+        # distributed); earlier stage changes spread over the time before that.
+        last_change_age = age_days if len(path) == 1 else min(age_days, rng.expovariate(1 / 18))
+        if closed:
+            last_change_age = rng.uniform(0, age_days)
+        entered = now - timedelta(days=last_change_age)
+        middle = sorted(created + (entered - created) * rng.random() for _ in path[1:-1])
+        moments = [created, *middle, entered] if len(path) > 1 else [created]
+        for step, (stage, moment) in enumerate(zip(path, moments, strict=True)):
+            event_rows.append(
+                {
+                    "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "deal_id": deal_id,
+                    "field": "stage",
+                    "old_value": path[step - 1] if step else None,
+                    "new_value": stage,
+                    "changed_at": moment,
+                }
+            )
+        stage = path[-1]
+        outcome = lost_reason = closed_at = None
+        if closed:
+            won = rng.random() < 0.45 + 0.1 * (len(path) - 3)
+            outcome = "won" if won else "lost"
+            lost_reason = None if won else _weighted(rng, LOST_REASONS)
+            closed_at = moments[-1]
+            probability = 100 if won else 0
+            close_date = closed_at.date()
+        else:
+            low, high = PROBABILITY_BY_STAGE[stage]
+            probability = rng.randint(low, high)
+            close_date = (now + timedelta(days=rng.randint(-20, 120))).date()
+            if rng.random() < 0.08:
+                close_date = None
+            if close_date and rng.random() < 0.2:
+                # A slipped close date: record the earlier target(s).
+                earlier = close_date - timedelta(days=rng.randint(7, 45))
+                event_rows.append(
+                    {
+                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "deal_id": deal_id,
+                        "field": "close_date",
+                        "old_value": earlier.isoformat(),
+                        "new_value": close_date.isoformat(),
+                        "changed_at": moments[-1] + (now - moments[-1]) / 2,
+                    }
+                )
+        last_touch = created
+        if activities:
+            # Most deals are worked regularly; about a fifth have gone quiet.
+            quiet_since = now - timedelta(days=rng.uniform(15, 60)) if rng.random() < 0.2 else now
+            for _ in range(rng.choices([0, 1, 2, 3, 4, 6, 8], [5, 10, 20, 25, 20, 12, 8])[0]):
+                span_end = min(quiet_since, closed_at or now)
+                if span_end <= created:
+                    break
+                when = created + (span_end - created) * rng.random()
+                kind_name = rng.choices(list(ACTIVITY_TEXT), [35, 30, 20, 15])[0]
+                activity_rows.append(
+                    {
+                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "deal_id": deal_id,
+                        "type": kind_name,
+                        "description": rng.choice(ACTIVITY_TEXT[kind_name]),
+                        "date": when,
+                        "created_at": when,
+                        "updated_at": when,
+                    }
+                )
+                last_touch = max(last_touch, when)
+            if not closed and quiet_since == now and rng.random() < 0.85:
+                when = now - timedelta(days=rng.uniform(0, 10))
+                activity_rows.append(
+                    {
+                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "deal_id": deal_id,
+                        "type": "email",
+                        "description": rng.choice(ACTIVITY_TEXT["email"]),
+                        "date": when,
+                        "created_at": when,
+                        "updated_at": when,
+                    }
+                )
+                last_touch = max(last_touch, when)
+        deal_rows.append(
+            {
+                "id": deal_id,
+                "workspace_id": workspace_id,
+                "title": f"{company} — {kind}",
+                "company": company,
+                "value": float(value),
+                "stage": stage,
+                "probability": probability,
+                "contact_name": f"{first} {last}" if rng.random() > 0.05 else None,
+                "contact_email": f"{first.lower()}.{last.lower()}@{domain}".replace("ü", "u")
+                if rng.random() > 0.1
+                else None,
+                "close_date": close_date,
+                "outcome": outcome,
+                "lost_reason": lost_reason,
+                "closed_at": closed_at,
+                "created_at": created,
+                "updated_at": max(last_touch, moments[-1]),
+                "stage_changed_at": moments[-1],
+                "source_id": f"demo-{seed}-{index}",
+                "version": 1,
+            }
+        )
+    return deal_rows, activity_rows, event_rows
+
+
+def create_demo_workspace(
+    db: Database,
+    *,
+    name: str = "Demo",
+    deals: int = 200,
+    seed: int = 7,
+    now: datetime | None = None,
+    activities: bool = True,
+    batch_size: int = 5_000,
+) -> DemoSummary:
+    """Create a workspace named ``name`` filled with demo data, in one transaction."""
+    moment = now or utc_now()
+    workspace_id = uuid.UUID(int=random.Random(f"ws-{seed}-{name}").getrandbits(128), version=4)
+    deal_rows, activity_rows, event_rows = build_demo_rows(
+        workspace_id, deals, seed, moment, activities=activities
+    )
+    with db.write() as session:
+        session.add(Workspace(id=workspace_id, name=name, created_at=moment, updated_at=moment))
+        session.flush()
+        for table, rows in ((Deal, deal_rows), (DealEvent, event_rows), (Activity, activity_rows)):
+            for start in range(0, len(rows), batch_size):
+                session.execute(insert(table), rows[start : start + batch_size])
+    open_deals = sum(1 for row in deal_rows if row["outcome"] is None)
+    return DemoSummary(workspace_id, len(deal_rows), open_deals, len(activity_rows))

@@ -1,0 +1,64 @@
+"""The one object callers need: every service over one database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import OperationalError
+
+from vectoros_tui.store import migrate
+from vectoros_tui.store.activities import ActivityService
+from vectoros_tui.store.analytics import AnalyticsService
+from vectoros_tui.store.database import Database, open_database, redact_url
+from vectoros_tui.store.deals import DealService
+from vectoros_tui.store.errors import SchemaError, StoreError
+from vectoros_tui.store.insights import InsightService
+from vectoros_tui.store.workspaces import WorkspaceService
+
+
+class DatabaseUnavailableError(StoreError):
+    pass
+
+
+@dataclass
+class Store:
+    db: Database
+    workspaces: WorkspaceService = field(init=False)
+    deals: DealService = field(init=False)
+    activities: ActivityService = field(init=False)
+    insights: InsightService = field(init=False)
+    analytics: AnalyticsService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.workspaces = WorkspaceService(self.db)
+        self.deals = DealService(self.db)
+        self.activities = ActivityService(self.db)
+        self.insights = InsightService(self.db)
+        self.analytics = AnalyticsService(self.deals, self.insights)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Open the database, creating or upgrading its schema unless ``upgrade`` is False.
+
+    Raises :class:`DatabaseUnavailableError` (cannot connect) or :class:`SchemaError`
+    (not migrated and ``upgrade`` is False) with messages fit for the user.
+    """
+    db = open_database(url)
+    try:
+        if upgrade:
+            migrate.upgrade(db)
+        elif not migrate.is_up_to_date(db):
+            raise SchemaError(
+                f"the database is at schema {migrate.current_revision(db) or 'none'}, "
+                f"this version needs {migrate.head_revision()}; run `vectoros doctor --upgrade`"
+            )
+    except OperationalError as exc:
+        db.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailableError(
+            f"cannot open the database {redact_url(url)}: {reason}"
+        ) from None
+    return Store(db)

@@ -1,0 +1,275 @@
+"""Validation of deal and activity input, with messages that say what is wrong and where.
+
+Input arrives as text (CLI flags, CSV cells, form fields) or as typed values (API, tests);
+both go through the same parsers so the form never accepts what the store would reject.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from vectoros_tui.engine.stages import OUTCOMES, UnknownStageError, normalise_stage
+
+ACTIVITY_TYPES = ("email", "call", "meeting", "note")
+MAX_TITLE = 200
+MAX_TEXT = 200
+MAX_LOST_REASON = 500
+MAX_DESCRIPTION = 4000
+# Deliberately simple: one @, a dot in the domain, no spaces. Full RFC 5322 would accept
+# things no mail server delivers to, and reject nothing a rep would actually type.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MONEY_NOISE = re.compile(r"[\s$€£¥,_]|usd|eur|gbp", re.IGNORECASE)
+
+# Date formats accepted after ISO 8601. Slash dates are month-first (US) unless the first
+# number is > 12, or the caller asks for day-first.
+_DATE_FORMATS = (
+    "%Y/%m/%d",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d-%b-%Y",
+    "%Y%m%d",
+)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationError(ValueError):
+    """One or more fields are invalid; ``errors`` lists each with its field name."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+    def for_field(self, field: str) -> str | None:
+        return next((e.message for e in self.errors if e.field == field), None)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse_money(value: object) -> float:
+    """Parse ``1200``, ``"1,200.50"``, ``"$1 200"``, ``"(300)"`` is refused (negative)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    if isinstance(value, int | float):
+        number = float(value)
+    else:
+        text = _MONEY_NOISE.sub("", str(value))
+        if text.startswith("(") and text.endswith(")"):
+            text = "-" + text[1:-1]
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an amount of money") from None
+    if math.isnan(number) or math.isinf(number):
+        raise ValueError("must be a finite number")
+    if number < 0:
+        raise ValueError(f"must not be negative (got {number:g})")
+    if number > 1e13:
+        raise ValueError("is implausibly large (over 10 trillion)")
+    return round(number, 2)
+
+
+def parse_probability(value: object) -> int:
+    """A whole percentage 0-100; ``"60"``, ``"60%"`` and ``60.0`` are fine, ``60.5`` is not."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number from 0 to 100")
+    if isinstance(value, int):
+        number: float = value
+    else:
+        text = str(value).strip().rstrip("%").strip()
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number; use a whole number 0-100") from None
+    if isinstance(number, float) and (math.isnan(number) or not number.is_integer()):
+        raise ValueError(f"must be a whole number from 0 to 100 (got {value})")
+    if not 0 <= number <= 100:
+        raise ValueError(f"must be between 0 and 100 (got {value})")
+    return int(number)
+
+
+def parse_calendar_date(value: object, *, day_first: bool = False) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    slash = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+    if slash:
+        first, second, year = (int(g) for g in slash.groups())
+        month, day = (second, first) if day_first or first > 12 else (first, second)
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a real date") from None
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"cannot read {text!r} as a date; use YYYY-MM-DD")
+
+
+def parse_timestamp(value: object) -> datetime:
+    """A moment in time (activity dates). A bare date means midnight UTC."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    text = str(value).strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        day = parse_calendar_date(text)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _text(value: object, limit: int) -> str | None:
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ValueError(f"is too long ({len(text)} characters, at most {limit})")
+    return text
+
+
+DEAL_FIELDS = (
+    "title",
+    "company",
+    "value",
+    "stage",
+    "probability",
+    "contact_name",
+    "contact_email",
+    "close_date",
+    "outcome",
+    "lost_reason",
+)
+
+
+def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str, Any]:
+    """Validate a whole deal (all of DEAL_FIELDS; missing ones count as empty).
+
+    Returns typed values. Raises :class:`ValidationError` listing every problem, so a form
+    can show them all at once. Stage aliases are applied: ``won``/``lost`` become stage
+    ``closed`` with that outcome, ``lead`` becomes ``prospect``.
+    """
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    unknown = set(data) - set(DEAL_FIELDS)
+    for name in sorted(unknown):
+        errors.append(FieldError(name, f"is not a deal field (fields: {', '.join(DEAL_FIELDS)})"))
+
+    def run(field: str, parse: Any) -> None:
+        try:
+            out[field] = parse(data.get(field))
+        except ValueError as exc:
+            errors.append(FieldError(field, str(exc)))
+
+    def title(value: object) -> str:
+        text = _text(value, MAX_TITLE)
+        if text is None:
+            raise ValueError("must not be empty")
+        return text
+
+    def email(value: object) -> str | None:
+        text = _text(value, 320)
+        if text is not None and not _EMAIL.match(text):
+            raise ValueError(f"{text!r} is not a valid email address")
+        return text
+
+    run("title", title)
+    run("company", lambda v: _text(v, MAX_TEXT))
+    run("value", lambda v: 0.0 if _blank(v) else parse_money(v))
+    run("probability", lambda v: 0 if _blank(v) else parse_probability(v))
+    run("contact_name", lambda v: _text(v, MAX_TEXT))
+    run("contact_email", email)
+    run("close_date", lambda v: None if _blank(v) else parse_calendar_date(v, day_first=day_first))
+    run("lost_reason", lambda v: _text(v, MAX_LOST_REASON))
+
+    implied: str | None = None
+    stage_value = data.get("stage")
+    if _blank(stage_value):
+        errors.append(FieldError("stage", "must not be empty"))
+    else:
+        try:
+            out["stage"], implied = normalise_stage(str(stage_value))
+        except UnknownStageError as exc:
+            errors.append(FieldError("stage", str(exc)))
+
+    outcome_value = data.get("outcome")
+    outcome = None if _blank(outcome_value) else str(outcome_value).strip().lower()
+    if outcome in ("open", "none"):
+        outcome = None
+    if outcome is not None and outcome not in OUTCOMES:
+        errors.append(FieldError("outcome", f"must be won, lost or empty (got {outcome_value!r})"))
+    elif implied and outcome and implied != outcome:
+        errors.append(
+            FieldError("outcome", f"stage {stage_value!r} contradicts outcome {outcome!r}")
+        )
+    else:
+        out["outcome"] = outcome or implied
+
+    stage, final_outcome = out.get("stage"), out.get("outcome")
+    if stage is not None and "outcome" in out:
+        if final_outcome and stage != "closed":
+            errors.append(
+                FieldError(
+                    "outcome", f"a deal marked {final_outcome} must be in stage closed (is {stage})"
+                )
+            )
+        elif stage == "closed" and not final_outcome:
+            errors.append(FieldError("outcome", "a closed deal needs an outcome: won or lost"))
+    if out.get("lost_reason") and final_outcome != "lost" and "outcome" in out:
+        errors.append(FieldError("lost_reason", "only lost deals have a lost reason"))
+
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def clean_activity(data: Mapping[str, Any]) -> dict[str, Any]:
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    kind = str(data.get("type") or "").strip().lower()
+    if kind not in ACTIVITY_TYPES:
+        errors.append(
+            FieldError("type", f"must be one of {', '.join(ACTIVITY_TYPES)} (got {kind!r})")
+        )
+    out["type"] = kind
+    try:
+        text = _text(data.get("description"), MAX_DESCRIPTION)
+        if text is None:
+            raise ValueError("must not be empty")
+        out["description"] = text
+    except ValueError as exc:
+        errors.append(FieldError("description", str(exc)))
+    when = data.get("date")
+    try:
+        out["date"] = datetime.now(UTC) if _blank(when) else parse_timestamp(when)
+    except ValueError as exc:
+        errors.append(FieldError("date", str(exc)))
+    if errors:
+        raise ValidationError(errors)
+    return out

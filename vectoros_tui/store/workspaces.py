@@ -1,0 +1,168 @@
+"""Workspaces, users and membership."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.errors import AmbiguousError, NotFoundError
+from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
+from vectoros_tui.store.validation import FieldError, ValidationError
+from vectoros_tui.store.views import WorkspaceView
+
+ROLES = ("owner", "admin", "member")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text).strip())
+    except ValueError:
+        return None
+
+
+def _clean_name(name: str) -> str:
+    text = (name or "").strip()
+    if not text:
+        raise ValidationError([FieldError("name", "must not be empty")])
+    if len(text) > 200:
+        raise ValidationError([FieldError("name", "is too long (at most 200 characters)")])
+    return text
+
+
+class WorkspaceService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, name: str, *, owner_email: str | None = None) -> WorkspaceView:
+        clean = _clean_name(name)
+        with self.db.write() as session:
+            workspace = Workspace(name=clean)
+            session.add(workspace)
+            if owner_email:
+                user = self._user(session, owner_email)
+                workspace.owner_id = user.id
+                session.flush()
+                session.add(
+                    WorkspaceMember(workspace_id=workspace.id, user_id=user.id, role="owner")
+                )
+            session.flush()
+            return WorkspaceView.from_row(workspace)
+
+    def list(self) -> list[WorkspaceView]:
+        with self.db.read() as session:
+            counts = dict(
+                session.exec(
+                    select(Deal.workspace_id, func.count()).group_by(Deal.workspace_id)
+                ).all()
+            )
+            rows = session.exec(
+                select(Workspace).order_by(Workspace.name, Workspace.created_at)
+            ).all()
+            return [WorkspaceView.from_row(w, counts.get(w.id, 0)) for w in rows]
+
+    def resolve(self, ref: str | None) -> WorkspaceView:
+        """Find a workspace by id or name (case-insensitive); None means "the only one"."""
+        workspaces = self.list()
+        if ref is None or not str(ref).strip():
+            if len(workspaces) == 1:
+                return workspaces[0]
+            if not workspaces:
+                raise NotFoundError(
+                    "there is no workspace yet: run `vectoros demo` or "
+                    "`vectoros workspace create NAME`"
+                )
+            names = ", ".join(w.name for w in workspaces)
+            raise AmbiguousError(f"there are several workspaces ({names}); pass --workspace NAME")
+        wanted = parse_uuid(ref)
+        if wanted is not None:
+            match = [w for w in workspaces if w.id == wanted]
+        else:
+            match = [w for w in workspaces if w.name.casefold() == str(ref).strip().casefold()]
+        if not match:
+            names = ", ".join(w.name for w in workspaces) or "none"
+            raise NotFoundError(f"no workspace named {ref!r} (workspaces: {names})")
+        if len(match) > 1:
+            ids = ", ".join(str(w.id) for w in match)
+            raise AmbiguousError(f"several workspaces are named {ref!r}; use an id: {ids}")
+        return match[0]
+
+    def rename(self, workspace_id: uuid.UUID, name: str) -> WorkspaceView:
+        clean = _clean_name(name)
+        with self.db.write() as session:
+            row = session.get(Workspace, workspace_id)
+            if row is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            row.name, row.updated_at = clean, utcnow()
+            session.flush()
+            return WorkspaceView.from_row(row)
+
+    def delete(self, workspace_id: uuid.UUID) -> None:
+        with self.db.write() as session:
+            row = session.get(Workspace, workspace_id)
+            if row is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            session.delete(row)
+
+    # --- members -------------------------------------------------------------------
+
+    @staticmethod
+    def _user(session, email: str, name: str | None = None) -> User:  # type: ignore[no-untyped-def]
+        address = (email or "").strip().lower()
+        if not _EMAIL.match(address):
+            raise ValidationError([FieldError("email", f"{email!r} is not a valid email address")])
+        user = session.exec(select(User).where(User.email == address)).first()
+        if user is None:
+            user = User(email=address, name=name)
+            session.add(user)
+            session.flush()
+        return user
+
+    def add_member(self, workspace_id: uuid.UUID, email: str, role: str = "member") -> dict:
+        role = (role or "").strip().lower()
+        if role not in ROLES:
+            raise ValidationError([FieldError("role", f"must be one of {', '.join(ROLES)}")])
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            user = self._user(session, email)
+            member = session.exec(
+                select(WorkspaceMember).where(
+                    WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user.id
+                )
+            ).first()
+            if member is None:
+                member = WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role=role)
+                session.add(member)
+            else:
+                member.role = role
+            session.flush()
+            return {"email": user.email, "role": member.role, "userId": str(user.id)}
+
+    def remove_member(self, workspace_id: uuid.UUID, email: str) -> None:
+        with self.db.write() as session:
+            row = session.exec(
+                select(WorkspaceMember)
+                .join(User, User.id == WorkspaceMember.user_id)
+                .where(
+                    WorkspaceMember.workspace_id == workspace_id,
+                    User.email == email.strip().lower(),
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"{email} is not a member of this workspace")
+            session.delete(row)
+
+    def members(self, workspace_id: uuid.UUID) -> list[dict]:
+        with self.db.read() as session:
+            rows = session.exec(
+                select(User.email, User.name, WorkspaceMember.role)
+                .join(WorkspaceMember, WorkspaceMember.user_id == User.id)
+                .where(WorkspaceMember.workspace_id == workspace_id)
+                .order_by(User.email)
+            ).all()
+            return [{"email": e, "name": n, "role": r} for e, n, r in rows]
