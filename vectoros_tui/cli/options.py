@@ -26,7 +26,7 @@ def deal_field_options(required_title: bool = False):  # type: ignore[no-untyped
                 click.option("--probability", help="Win probability, a whole number 0-100."),
                 click.option(
                     "--stage",
-                    help="prospect, qualified, proposal, negotiation, closed (also lead, won, lost).",
+                    help="prospect, qualified, proposal, negotiation, closed (or lead, won, lost).",
                 ),
                 click.option("--close-date", "close_date", help="Expected close date, YYYY-MM-DD."),
                 click.option("--contact-name", "contact_name", help="Primary contact."),

@@ -11,6 +11,8 @@ from typing import Final
 OPEN_STAGES: Final = ("prospect", "qualified", "proposal", "negotiation")
 STAGES: Final = (*OPEN_STAGES, "closed")
 OUTCOMES: Final = ("won", "lost")
+# Used when a deal is entered without a probability (the usual CRM defaults).
+DEFAULT_PROBABILITY: Final = {"prospect": 10, "qualified": 25, "proposal": 50, "negotiation": 75}
 
 # alias -> (stage, outcome implied by the alias or None)
 _ALIASES: Final[dict[str, tuple[str, str | None]]] = {
@@ -47,9 +49,7 @@ def normalise_stage(name: str) -> tuple[str, str | None]:
     if key in _ALIASES:
         return _ALIASES[key]
     accepted = ", ".join(STAGES)
-    raise UnknownStageError(
-        f"unknown stage {name!r}; use one of {accepted} (or lead, won, lost)"
-    )
+    raise UnknownStageError(f"unknown stage {name!r}; use one of {accepted} (or lead, won, lost)")
 
 
 def stage_index(stage: str) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,13 @@ SORTABLE = {
 }
 MAX_PAGE = 10_000
 TRACKED_FIELDS = ("stage", "close_date")
+
+
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def _tracked(value: Any) -> str | None:
@@ -227,28 +234,36 @@ class DealService:
         workspace_id: uuid.UUID,
         rows: list[tuple[str, dict[str, Any]]],
         *,
+        merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
         now: datetime | None = None,
     ) -> dict[str, int]:
         """Create or update deals keyed by ``source_id``, all in ONE transaction.
 
         ``rows`` are ``(source_id, cleaned fields)`` pairs (already through
         ``clean_deal``). A deal whose source id exists is updated in place (history and
-        version kept), so importing the same file twice does not duplicate anything.
+        version kept), so importing the same file twice does not duplicate anything. A
+        source id that is the id of a deal of this workspace without a source id (as
+        ``vectoros export`` writes) updates that deal. ``merge(stored, row)`` decides an
+        existing deal's new fields (default: the row's), against the stored state inside
+        this transaction, so a concurrent edit is never overwritten with stale data.
         Returns counts: created, updated, unchanged.
         """
         moment = now or utcnow()
         counts = {"created": 0, "updated": 0, "unchanged": 0}
+        source_ids = [sid for sid, _ in rows]
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
-            existing = {
-                row.source_id: row
+            self._adopt_own_ids(session, workspace_id, source_ids)
+            existing: dict[str, Deal] = {}
+            for start in range(0, len(source_ids), 500):
+                chunk = source_ids[start : start + 500]
                 for row in session.exec(
                     select(Deal).where(
-                        Deal.workspace_id == workspace_id, col(Deal.source_id).is_not(None)
+                        Deal.workspace_id == workspace_id, col(Deal.source_id).in_(chunk)
                     )
-                ).all()
-            }
+                ).all():
+                    existing[row.source_id or ""] = row
             for source_id, clean in rows:
                 row = existing.get(source_id)
                 if row is None:
@@ -257,11 +272,35 @@ class DealService:
                     )
                     counts["created"] += 1
                     continue
+                current = DealView.from_row(row)
+                final = merge(current.editable_fields(), clean) if merge else clean
                 before = row.version
-                self._apply(session, row, DealView.from_row(row), clean, moment)
+                self._apply(session, row, current, final, moment)
                 session.flush()
                 counts["updated" if row.version != before else "unchanged"] += 1
         return counts
+
+    @staticmethod
+    def _adopt_own_ids(session: Session, workspace_id: uuid.UUID, source_ids: list[str]) -> None:
+        """Deals named by their own id get it as source id (no version bump: same deal)."""
+        own = [
+            {"own_id": parsed, "new_source": sid}
+            for sid in source_ids
+            if (parsed := _as_uuid(sid)) is not None
+        ]
+        if not own:
+            return
+        table = Deal.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(table)
+            .where(
+                table.c.workspace_id == workspace_id,
+                table.c.id == bindparam("own_id"),
+                table.c.source_id.is_(None),
+            )
+            .values(source_id=bindparam("new_source")),
+            own,
+        )
 
     def update(
         self,

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from vectoros_tui.engine.stages import OUTCOMES, UnknownStageError, normalise_stage
+from vectoros_tui.engine.stages import (
+    DEFAULT_PROBABILITY,
+    OUTCOMES,
+    UnknownStageError,
+    normalise_stage,
+)
 
 ACTIVITY_TYPES = ("email", "call", "meeting", "note")
 MAX_TITLE = 200
@@ -23,6 +28,7 @@ MAX_DESCRIPTION = 4000
 # Deliberately simple: one @, a dot in the domain, no spaces. Full RFC 5322 would accept
 # things no mail server delivers to, and reject nothing a rep would actually type.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 _MONEY_NOISE = re.compile(r"[\s$€£¥,_]|usd|eur|gbp", re.IGNORECASE)
 
 # Date formats accepted after ISO 8601. Slash dates are month-first (US) unless the first
@@ -71,6 +77,11 @@ def parse_money(value: object) -> float:
     if isinstance(value, int | float):
         number = float(value)
     else:
+        raw = re.sub(r"[\s$€£¥_]|usd|eur|gbp", "", str(value), flags=re.IGNORECASE)
+        if "," in raw and not _GROUPED.fullmatch(raw.lstrip("(-").rstrip(")")):
+            # "1,20" or "3.000,50": a comma that is not a thousands separator would be
+            # silently misread, so refuse it and say how to write the amount.
+            raise ValueError(f"{value!r} is ambiguous; write it like 1200.50 or 1,200.50")
         text = _MONEY_NOISE.sub("", str(value))
         if text.startswith("(") and text.endswith(")"):
             text = "-" + text[1:-1]
@@ -202,7 +213,7 @@ def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str,
     run("title", title)
     run("company", lambda v: _text(v, MAX_TEXT))
     run("value", lambda v: 0.0 if _blank(v) else parse_money(v))
-    run("probability", lambda v: 0 if _blank(v) else parse_probability(v))
+    run("probability", lambda v: None if _blank(v) else parse_probability(v))
     run("contact_name", lambda v: _text(v, MAX_TEXT))
     run("contact_email", email)
     run("close_date", lambda v: None if _blank(v) else parse_calendar_date(v, day_first=day_first))
@@ -232,6 +243,10 @@ def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str,
         out["outcome"] = outcome or implied
 
     stage, final_outcome = out.get("stage"), out.get("outcome")
+    if out.get("probability", 0) is None:
+        # No probability given: the stage's usual one (won 100, lost 0).
+        closed_default = {"won": 100, "lost": 0}.get(final_outcome or "", 0)
+        out["probability"] = DEFAULT_PROBABILITY.get(stage or "", closed_default)
     if stage is not None and "outcome" in out:
         if final_outcome and stage != "closed":
             errors.append(
