@@ -20,7 +20,7 @@ from vectoros_tui.store.database import DatabaseURLError, normalise_database_url
 
 ENV_PREFIX = "VECTOROS_"
 # Variables with the prefix that are not settings (read elsewhere).
-_NOT_SETTINGS = {"VECTOROS_HOME", "VECTOROS_CONFIG", "VECTOROS_API_TOKEN"}
+_NOT_SETTINGS = {"VECTOROS_HOME", "VECTOROS_CONFIG", "VECTOROS_API_TOKEN", "VECTOROS_TEST_PG_URL"}
 
 
 class ConfigError(ValueError):

@@ -14,6 +14,9 @@ from pathlib import Path
 from platformdirs import PlatformDirs
 
 APP_NAME = "vectoros"
+# Shipped inside the package (a symlink to the repository's top-level vectoros.tcss, which
+# the wheel build copies), so an installed app finds it without the source tree.
+STYLESHEET_FILE = Path(__file__).with_name("vectoros.tcss")
 
 
 @dataclass(frozen=True)

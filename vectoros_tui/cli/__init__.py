@@ -8,7 +8,7 @@ import sys
 import click
 
 from vectoros_tui.cli.context import CliContext, setup_logging
-from vectoros_tui.cli.output import errors
+from vectoros_tui.cli.output import errors, report
 
 log = logging.getLogger("vectoros_tui.cli")
 
@@ -83,13 +83,15 @@ def run(argv: list[str] | None = None) -> int:
     from vectoros_tui.locations import current_locations
     from vectoros_tui.store.errors import StoreError
 
+    user_errors = _user_errors()
     try:
         setup_logging(current_locations(), "WARNING")
     except OSError as exc:
         errors.print(f"warning: cannot write the log file: {exc}")
     try:
-        cli.main(args=argv, prog_name="vectoros", standalone_mode=False)
-        return 0
+        # Without standalone mode click *returns* the code of an Exit instead of raising.
+        code = cli.main(args=argv, prog_name="vectoros", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -98,12 +100,11 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except _user_errors() as exc:
-        prefix = "config error" if isinstance(exc, ConfigError) else "error"
-        errors.print(f"[red]{prefix}:[/red] {exc}", markup=True, soft_wrap=True)
+    except user_errors as exc:
+        report("config error" if isinstance(exc, ConfigError) else "error", str(exc))
         return 2
     except StoreError as exc:
-        errors.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+        report("error", str(exc))
         return 1
     except KeyboardInterrupt:
         errors.print("Interrupted.")
@@ -111,11 +112,9 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: log it, never dump a traceback
         log.exception("unexpected error")
         location = current_locations().log_file
-        errors.print(
-            f"[red]unexpected error:[/red] {type(exc).__name__}: {exc}\n"
-            f"Details were written to {location}. Please report it.",
-            markup=True,
-            soft_wrap=True,
+        report(
+            "unexpected error",
+            f"{type(exc).__name__}: {exc}\nDetails were written to {location}. Please report it.",
         )
         return 1
 

@@ -8,7 +8,7 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
-from vectoros_tui.cli.output import console, money, percent, print_json, short_id, table
+from vectoros_tui.cli.output import console, money, percent, print_json, say, short_id, table
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -62,9 +62,12 @@ def forecast(
 
 
 def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
-    console.print(
-        f"[bold]{name}[/bold] · {r['timeframe']} forecast · {r['deals_analyzed']} open deals · "
-        f"{r['simulation_stats']['num_simulations']:,} simulations"
+    say(
+        "[bold]{}[/bold] · {} forecast · {} open deals · {} simulations",
+        name,
+        r["timeframe"],
+        r["deals_analyzed"],
+        f"{r['simulation_stats']['num_simulations']:,}",
     )
     console.print(
         f"Predicted ({r['scenario']}): [bold green]{money(r['predicted_revenue'])}[/bold green]"
@@ -153,9 +156,12 @@ def score(ctx: CliContext, workspace: str | None, top: int, as_json: bool) -> No
         return
     metrics = result["workspace_metrics"]
     dist = metrics["health_distribution"]
-    console.print(
-        f"[bold]{ws.name}[/bold] · average health {metrics['average_health']} · "
-        f"{metrics['scored_deals']} of {metrics['total_deals']} deals scored (open deals)"
+    say(
+        "[bold]{}[/bold] · average health {} · {} of {} deals scored (open deals)",
+        ws.name,
+        metrics["average_health"],
+        metrics["scored_deals"],
+        metrics["total_deals"],
     )
     table(None, list(dist), [list(dist.values())])
     weakest = sorted(result["scored_deals"], key=lambda d: d["health_score"])[:top]
@@ -239,7 +245,7 @@ def read_insight(ctx: CliContext, insight_id: str) -> None:
     """Mark an insight read."""
     store = ctx.store()
     item = store.insights.mark_read(store.insights.resolve_id(insight_id))
-    console.print(f"Marked read: {item.title}")
+    say("Marked read: {}", item.title)
 
 
 @insights.command("dismiss")
@@ -249,7 +255,7 @@ def dismiss_insight(ctx: CliContext, insight_id: str) -> None:
     """Hide an insight (it stays hidden while its situation lasts)."""
     store = ctx.store()
     item = store.insights.dismiss(store.insights.resolve_id(insight_id))
-    console.print(f"Dismissed: {item.title}")
+    say("Dismissed: {}", item.title)
 
 
 COMMANDS = [forecast, score, insights]

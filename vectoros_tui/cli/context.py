@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vectoros_tui.config import Settings, load_settings
+from vectoros_tui.config import ConfigError, Settings, load_settings
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
+from vectoros_tui.store.database import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.views import WorkspaceView
 
@@ -28,9 +29,11 @@ class CliContext:
         if self._settings is None:
             settings, path = load_settings()
             if self.database_override:
-                settings = settings.model_validate(
-                    {**settings.model_dump(), "database_url": self.database_override}
-                )
+                try:
+                    url = normalise_database_url(self.database_override)
+                except DatabaseURLError as exc:
+                    raise ConfigError(f"--db: {exc}") from None
+                settings = settings.model_copy(update={"database_url": url})
             self._settings = (settings, path)
         return self._settings
 
@@ -46,10 +49,14 @@ class CliContext:
     def database_url(self) -> str:
         return self.settings.resolved_database_url(self.locations)
 
+    def prepare_default_database(self) -> None:
+        """The default SQLite file lives in the data folder, which may not exist yet."""
+        if self.settings.database_url is None:
+            ensure_dir(self.locations.data_dir)
+
     def store(self, *, upgrade: bool = True) -> Store:
         if self._store is None:
-            if self.settings.database_url is None:
-                ensure_dir(self.locations.data_dir)
+            self.prepare_default_database()
             self._store = open_store(self.database_url, upgrade=upgrade)
         return self._store
 
@@ -74,4 +81,4 @@ def setup_logging(locations: Locations, level: str) -> None:
 
 
 def environment_summary(ctx: CliContext) -> dict[str, Any]:
-    return {"config_file": str(ctx.config_file), **ctx.locations.as_dict()}
+    return {**ctx.locations.as_dict(), "config_file": str(ctx.config_file)}

@@ -8,7 +8,7 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import deal_field_options, json_option, workspace_option
-from vectoros_tui.cli.output import console, money, print_json, short_id, table
+from vectoros_tui.cli.output import money, print_json, say, short_id, table
 from vectoros_tui.store.deals import SORTABLE
 from vectoros_tui.store.views import DealView, iso
 
@@ -63,7 +63,7 @@ def _print_deal(deal: DealView, as_json: bool, verb: str) -> None:
     if as_json:
         print_json(deal.to_api())
     else:
-        console.print(f"{verb} deal [bold]{deal.title}[/bold] ({deal.id}, version {deal.version})")
+        say("{} deal [bold]{}[/bold] ({}, version {})", verb, deal.title, deal.id, deal.version)
 
 
 @click.group()
@@ -198,7 +198,7 @@ def delete_deal(ctx: CliContext, deal_id: str, expect_version: int | None, as_js
     if as_json:
         print_json({"deleted": str(deal.id)})
     else:
-        console.print(f"Deleted deal [bold]{deal.title}[/bold] ({deal.id})")
+        say("Deleted deal [bold]{}[/bold] ({})", deal.title, deal.id)
 
 
 @click.group()
@@ -240,7 +240,7 @@ def add_activity(
     if as_json:
         print_json(item.to_api())
     else:
-        console.print(f"Added {item.type} ({item.id})")
+        say("Added {} ({})", item.type, item.id)
 
 
 @activity.command("update")
@@ -270,7 +270,7 @@ def update_activity(
     if as_json:
         print_json(item.to_api())
     else:
-        console.print(f"Updated {item.type} ({item.id})")
+        say("Updated {} ({})", item.type, item.id)
 
 
 @activity.command("delete")
@@ -280,7 +280,7 @@ def delete_activity(ctx: CliContext, activity_id: str) -> None:
     store = ctx.store()
     ident = store.activities.resolve_id(activity_id)
     store.activities.delete(ident)
-    console.print(f"Deleted activity {ident}")
+    say("Deleted activity {}", ident)
 
 
 COMMANDS = [deals, activity]

@@ -6,7 +6,7 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option
-from vectoros_tui.cli.output import console, print_json
+from vectoros_tui.cli.output import print_json, say
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.validation import FieldError, ValidationError
@@ -65,10 +65,15 @@ def demo(ctx: CliContext, count: int, seed: int, name: str, replace: bool, as_js
             }
         )
         return
-    console.print(
-        f"Created workspace [bold]{name}[/bold] with {summary.deals} deals "
-        f"({summary.open_deals} open) and {summary.activities} activities.\n"
-        f"Try: vectoros forecast --workspace {name}   ·   vectoros insights --workspace {name}"
+    say(
+        "Created workspace [bold]{}[/bold] with {} deals ({} open) and {} activities.\n"
+        "Try: vectoros forecast --workspace {}   ·   vectoros insights --workspace {}",
+        name,
+        summary.deals,
+        summary.open_deals,
+        summary.activities,
+        name,
+        name,
     )
 
 

@@ -62,6 +62,7 @@ def _check_database(url: str, upgrade: bool) -> dict[str, Any]:
 @pass_ctx
 def doctor(ctx: CliContext, upgrade: bool, as_json: bool) -> None:
     """Check the database, schema and configuration; print every path in use."""
+    ctx.prepare_default_database()
     report = {
         "version": __version__,
         "config_file_exists": ctx.config_file.exists(),

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
-from vectoros_tui.cli.output import console, errors, print_json
+from vectoros_tui.cli.output import errors, print_json, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -105,13 +105,18 @@ def import_deals(
         print_json(summary)
         return
     verb = "Would import" if dry_run else "Imported"
-    console.print(
-        f"{verb} {result.total_rows} rows into {ws.name}: {result.created} new, "
-        f"{result.updated} updated, {result.unchanged} unchanged."
+    say(
+        "{} {} rows into {}: {} new, {} updated, {} unchanged.",
+        verb,
+        result.total_rows,
+        ws.name,
+        result.created,
+        result.updated,
+        result.unchanged,
     )
-    console.print("Columns: " + ", ".join(f"{f} ← {c!r}" for f, c in plan.header_map.items()))
+    say("Columns: {}", ", ".join(f"{f} ← {c!r}" for f, c in plan.header_map.items()))
     if summary["ignoredColumns"]:
-        console.print("Ignored columns: " + ", ".join(summary["ignoredColumns"]))
+        say("Ignored columns: {}", ", ".join(summary["ignoredColumns"]))
 
 
 @click.command("export")
@@ -149,7 +154,7 @@ def export_deals(
     with partial.open("w", encoding="utf-8", newline="") as stream:
         count = write_export(store, ws.id, stream, fmt=fmt, stage=stage, outcome=outcome)
     partial.replace(output)
-    errors.print(f"Exported {count} deals to {output}")
+    errors.print(f"Exported {count} deals to {output}", markup=False)
 
 
 COMMANDS = [import_deals, export_deals]

@@ -8,10 +8,23 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
+
+
+def report(label: str, message: str) -> None:
+    """An error line on stderr; ``message`` is shown literally (never read as markup)."""
+    errors.print(Text.assemble((f"{label}: ", "bold red"), message), soft_wrap=True)
+
+
+def say(template: str, *values: object) -> None:
+    """Print ``template`` (trusted markup) with ``values`` inserted literally: user text
+    such as a deal titled "Pilot [/phase 2]" must never be read as markup."""
+    console.print(template.format(*(escape(str(v)) for v in values)))
 
 
 def print_json(data: Any) -> None:
@@ -41,7 +54,7 @@ def table(
         name, justify = (column, "left") if isinstance(column, str) else column
         out.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows:
-        out.add_row(*("—" if cell is None else str(cell) for cell in row))
+        out.add_row(*(Text("—" if cell is None else str(cell)) for cell in row))
     console.print(out)
 
 

@@ -6,7 +6,7 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option
-from vectoros_tui.cli.output import console, print_json, table
+from vectoros_tui.cli.output import print_json, say, table
 from vectoros_tui.store.views import iso
 from vectoros_tui.store.workspaces import ROLES
 
@@ -43,7 +43,7 @@ def create_workspace(ctx: CliContext, name: str, owner_email: str | None, as_jso
     if as_json:
         print_json(item.to_api())
     else:
-        console.print(f"Created workspace [bold]{item.name}[/bold] ({item.id})")
+        say("Created workspace [bold]{}[/bold] ({})", item.name, item.id)
 
 
 @workspace.command("rename")
@@ -53,7 +53,7 @@ def create_workspace(ctx: CliContext, name: str, owner_email: str | None, as_jso
 def rename_workspace(ctx: CliContext, ref: str, new_name: str) -> None:
     store = ctx.store()
     item = store.workspaces.rename(store.workspaces.resolve(ref).id, new_name)
-    console.print(f"Renamed to [bold]{item.name}[/bold]")
+    say("Renamed to [bold]{}[/bold]", item.name)
 
 
 @workspace.command("delete")
@@ -69,7 +69,7 @@ def delete_workspace(ctx: CliContext, ref: str, yes: bool) -> None:
             f"Delete workspace {item.name!r} and its {item.deal_count} deals?", abort=True
         )
     store.workspaces.delete(item.id)
-    console.print(f"Deleted workspace [bold]{item.name}[/bold]")
+    say("Deleted workspace [bold]{}[/bold]", item.name)
 
 
 @workspace.command("members")
@@ -97,7 +97,7 @@ def list_members(ctx: CliContext, ref: str | None, as_json: bool) -> None:
 def add_member(ctx: CliContext, email: str, ref: str | None, role: str) -> None:
     item = ctx.workspace(ref)
     member = ctx.store().workspaces.add_member(item.id, email, role)
-    console.print(f"{member['email']} is now {member['role']} of {item.name}")
+    say("{} is now {} of {}", member["email"], member["role"], item.name)
 
 
 @workspace.command("remove-member")
@@ -107,7 +107,7 @@ def add_member(ctx: CliContext, email: str, ref: str | None, role: str) -> None:
 def remove_member(ctx: CliContext, email: str, ref: str | None) -> None:
     item = ctx.workspace(ref)
     ctx.store().workspaces.remove_member(item.id, email)
-    console.print(f"Removed {email} from {item.name}")
+    say("Removed {} from {}", email, item.name)
 
 
 COMMANDS = [workspace]

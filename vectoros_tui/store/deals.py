@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
+from vectoros_tui.engine.dates import as_utc
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
@@ -197,7 +198,7 @@ class DealService:
         now: datetime | None = None,
     ) -> DealView:
         clean = clean_deal(data)
-        moment = now or utcnow()
+        moment = as_utc(now) if now else utcnow()
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
@@ -331,11 +332,8 @@ class DealService:
                         current=current,
                     )
                 merged = {**current.editable_fields(), **changes}
-                # Reopening a won/lost deal by moving it to an open stage clears its outcome.
-                if "stage" in changes and "outcome" not in changes and merged["outcome"]:
-                    target = str(changes["stage"] or "").strip().lower()
-                    if target in OPEN_STAGES or target == "lead":
-                        merged["outcome"], merged["lost_reason"] = None, None
+                if "stage" in changes and "outcome" not in changes:
+                    self._follow_stage(merged, changes)
                 clean = clean_deal(merged)
                 self._apply(session, row, current, clean, moment)
                 session.flush()
@@ -349,6 +347,23 @@ class DealService:
                 "or overwrite",
                 current=stored,
             ) from None
+
+    @staticmethod
+    def _follow_stage(merged: dict[str, Any], changes: Mapping[str, Any]) -> None:
+        """A stage change without an outcome implies one: ``won``/``lost`` close the deal
+        that way, an open stage reopens it (clearing outcome and lost reason)."""
+        try:
+            stage, implied = normalise_stage(str(changes["stage"] or ""))
+        except ValueError:
+            return  # clean_deal reports the unknown stage
+        if implied:
+            merged["outcome"] = implied
+            if implied != "lost" and "lost_reason" not in changes:
+                merged["lost_reason"] = None
+        elif stage in OPEN_STAGES:
+            merged["outcome"] = None
+            if "lost_reason" not in changes:
+                merged["lost_reason"] = None
 
     @staticmethod
     def _apply(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError
 
+from vectoros_tui import __version__
 from vectoros_tui.store import migrate
 from vectoros_tui.store.activities import ActivityService
 from vectoros_tui.store.analytics import AnalyticsService
@@ -48,13 +49,22 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
     """
     db = open_database(url)
     try:
+        current = migrate.current_revision(db)
+        if current is not None and not migrate.is_known_revision(current):
+            raise SchemaError(
+                f"the database has schema {current}, which is newer than this version of "
+                f"VectorOS ({__version__}) knows; upgrade VectorOS to use it"
+            )
         if upgrade:
             migrate.upgrade(db)
-        elif not migrate.is_up_to_date(db):
+        elif current != migrate.head_revision():
             raise SchemaError(
-                f"the database is at schema {migrate.current_revision(db) or 'none'}, "
-                f"this version needs {migrate.head_revision()}; run `vectoros doctor --upgrade`"
+                f"the database is at schema {current or 'none'}, this version needs "
+                f"{migrate.head_revision()}; run `vectoros doctor --upgrade`"
             )
+    except SchemaError:
+        db.dispose()
+        raise
     except OperationalError as exc:
         db.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

@@ -127,6 +127,12 @@ def parse_calendar_date(value: object, *, day_first: bool = False) -> date:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
         pass
+    year_first = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", text)
+    if year_first:
+        try:
+            return date(*(int(g) for g in year_first.groups()))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a real date") from None
     slash = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
     if slash:
         first, second, year = (int(g) for g in slash.groups())
