@@ -26,11 +26,28 @@ log = logging.getLogger("vectoros_tui.cli")
 )
 @click.pass_context
 def cli(ctx: click.Context, database: str | None) -> None:
-    """VectorOS: pipeline, forecasts, deal health and insights for B2B sales reps."""
+    """VectorOS: pipeline, forecasts, deal health and insights for B2B sales reps.
+
+    Without a command, opens the full-screen app.
+    """
     ctx.obj = CliContext(database_override=database)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(ui)
+        else:
+            click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.option("--workspace", "-w", metavar="NAME|ID", help="Workspace to open.")
+@click.pass_obj
+def ui(obj: CliContext, workspace: str | None) -> None:
+    """Open the full-screen app (what `vectoros` alone does in a terminal)."""
+    from vectoros_tui.app import VectorOSApp
+
+    obj.prepare_default_database()
+    VectorOSApp(obj.database_url, settings=obj.settings, workspace_ref=workspace).run()
 
 
 def _register() -> None:

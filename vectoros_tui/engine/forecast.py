@@ -481,6 +481,19 @@ def forecast_revenue(
     Returns a JSON-serialisable dict (plain floats and ints, never NaN); see the module
     docstring for the model. ``seed`` makes the result reproducible.
     """
+    return forecast_distribution(deals, timeframe, scenario, simulations, seed, now, goal)[0]
+
+
+def forecast_distribution(
+    deals: Iterable[Mapping[str, Any]],
+    timeframe: str = "30d",
+    scenario: str = "likely",
+    simulations: int = DEFAULT_SIMULATIONS,
+    seed: int | None = None,
+    now: datetime | None = None,
+    goal: float | None = None,
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """:func:`forecast_revenue` plus the simulated totals themselves (for a histogram)."""
     days = parse_timeframe(timeframe)
     chosen = _parse_scenario(scenario)
     runs = _parse_simulations(simulations)
@@ -542,7 +555,7 @@ def forecast_revenue(
     if target is not None:
         result["goal"] = _money(target)
         result["probability_of_hitting_goal"] = _ratio(np.count_nonzero(totals >= target) / runs)
-    return result
+    return result, totals
 
 
 def _breakdown_by_stage(counted: list[_Counted]) -> list[dict[str, Any]]:

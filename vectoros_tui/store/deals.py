@@ -139,6 +139,17 @@ class DealService:
             ).all()
             return DealPage([DealView.from_row(r) for r in rows], total, limit, offset)
 
+    def fingerprint(self, workspace_id: uuid.UUID) -> tuple[Any, ...]:
+        """Cheap summary that changes whenever any deal of the workspace is created,
+        changed or deleted (by this process or another): count, latest update, versions."""
+        with self.db.read() as session:
+            row = session.exec(
+                select(func.count(), func.max(Deal.updated_at), func.sum(Deal.version)).where(
+                    Deal.workspace_id == workspace_id
+                )
+            ).one()
+            return (row[0], str(row[1]), row[2])
+
     def history(self, deal_id: uuid.UUID) -> list[dict[str, Any]]:
         with self.db.read() as session:
             rows = session.exec(

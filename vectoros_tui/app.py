@@ -1,0 +1,194 @@
+"""The Textual app: modes (pipeline, forecast, insights), global keys, shared data.
+
+Screens read :attr:`VectorOSApp.snapshot` (the current workspace's deals and health) and
+watch it to repaint; after a write they call :meth:`VectorOSApp.data_changed`. All database
+work runs in thread workers; their results reach widgets through reactives and messages on
+the main thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
+
+from vectoros_tui.commands import ScreenCommands
+from vectoros_tui.config import Settings
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.locations import STYLESHEET_FILE
+from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
+from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.views import WorkspaceView
+
+POLL_SECONDS = 5.0
+
+
+class VectorOSApp(App[None]):
+    TITLE = "VectorOS"
+    CSS_PATH = str(STYLESHEET_FILE)
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+    MODES: ClassVar[dict[str, Any]] = {}  # filled in _modes() to keep imports lazy
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="help"),
+        Binding("f2", "switch_mode('pipeline')", "Pipeline", id="pipeline"),
+        Binding("f3", "switch_mode('forecast')", "Forecast", id="forecast"),
+        Binding("f4", "switch_mode('insights')", "Insights", id="insights"),
+        Binding("ctrl+o", "switch_workspace", "Workspace", id="workspace"),
+        Binding("ctrl+r", "reload", "Reload", id="reload"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    snapshot: reactive[WorkspaceSnapshot | None] = reactive(None, always_update=True)
+    workspace: reactive[WorkspaceView | None] = reactive(None)
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        settings: Settings | None = None,
+        workspace_ref: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.settings = settings or Settings()
+        self._modes()
+        super().__init__()
+        self.database_url = database_url
+        self.workspace_ref = workspace_ref or self.settings.workspace
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.store: Store | None = None
+        if self.settings.ui.theme:
+            self.theme = self.settings.ui.theme
+
+    @classmethod
+    def _modes(cls) -> None:
+        from vectoros_tui.screens.forecast import ForecastScreen
+        from vectoros_tui.screens.insights import InsightsScreen
+        from vectoros_tui.screens.pipeline import PipelineScreen
+
+        cls.MODES = {
+            "pipeline": PipelineScreen,
+            "forecast": ForecastScreen,
+            "insights": InsightsScreen,
+        }
+
+    # --- start-up -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.settings.ui.keys:
+            self.set_keymap(self.settings.ui.keys)
+        self.switch_mode("pipeline")
+        self._open_store()
+
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    def _open_store(self) -> None:
+        store = open_store(self.database_url)
+        workspaces = store.workspaces.list()
+        self.call_from_thread(self._store_opened, store, workspaces)
+
+    def _store_opened(self, store: Store, workspaces: list[WorkspaceView]) -> None:
+        self.store = store
+        if not workspaces:
+            from vectoros_tui.screens.welcome import WelcomeScreen
+
+            self.push_screen(WelcomeScreen())
+            return
+        chosen = workspaces[0]
+        if self.workspace_ref:
+            wanted = self.workspace_ref.casefold()
+            chosen = next(
+                (w for w in workspaces if w.name.casefold() == wanted or str(w.id) == wanted),
+                chosen,
+            )
+        self.workspace = chosen
+        if self.poll_seconds > 0:
+            self.set_interval(self.poll_seconds, self._poll_for_changes)
+
+    def watch_workspace(self, workspace: WorkspaceView | None) -> None:
+        if workspace is not None:
+            self.sub_title = workspace.name
+            self.data_changed()
+
+    # --- shared data ----------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def data_changed(self) -> None:
+        """Reload the snapshot after a change (ours, or another process's)."""
+        if self.store is not None and self.workspace is not None:
+            self._load_snapshot(self.workspace)
+
+    @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
+    def _load_snapshot(self, workspace: WorkspaceView) -> None:
+        assert self.store is not None
+        snapshot = load_snapshot(self.store, workspace, self.now())
+        self.call_from_thread(setattr, self, "snapshot", snapshot)
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll_for_changes(self) -> None:
+        """Another rep (process) may have changed the workspace: reload if so."""
+        current = self.snapshot
+        if self.store is None or current is None:
+            return
+        if self.store.deals.fingerprint(current.workspace.id) != current.fingerprint:
+            self.call_from_thread(self.data_changed)
+
+    def open_deal(self, deal_id: str | None) -> None:
+        """Open the editor on a deal (None: a new deal)."""
+        from vectoros_tui.screens.deal_editor import DealEditorScreen
+
+        self.push_screen(DealEditorScreen(deal_id))
+
+    # --- actions --------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from vectoros_tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_reload(self) -> None:
+        self.data_changed()
+        self.notify("Reloaded", timeout=1.5)
+
+    def action_switch_workspace(self) -> None:
+        if self.store is None:
+            return
+        from vectoros_tui.screens.workspace_switcher import WorkspaceSwitcherScreen
+
+        def chosen(workspace: WorkspaceView | None) -> None:
+            if workspace is not None:
+                self.workspace = workspace
+
+        self.push_screen(WorkspaceSwitcherScreen(), chosen)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """One place for worker failures: a notification, never a traceback."""
+        if event.state != WorkerState.ERROR or event.worker.error is None:
+            return
+        error = event.worker.error
+        self.log.error("worker failed", error)
+        from vectoros_tui.store.errors import StoreError
+        from vectoros_tui.store.validation import ValidationError
+
+        if isinstance(error, StoreError | ValidationError | ValueError):
+            self.notify(str(error), title="Cannot do that", severity="error", timeout=8)
+        else:
+            self.notify(
+                f"{type(error).__name__}: {error}",
+                title="Unexpected error",
+                severity="error",
+                timeout=10,
+            )
+
+    async def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()

@@ -1,0 +1,414 @@
+"""Create or edit a deal, with inline validation, its activity timeline and conflict handling.
+
+The form validates with the same ``clean_deal`` the store uses, so it never accepts what
+the store would reject. Saving sends the version the rep opened; if someone else saved in
+between, the rep sees both versions and chooses (reload theirs or overwrite with mine).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+
+from vectoros_tui.engine.stages import STAGES
+from vectoros_tui.store.errors import ConflictError, NotFoundError
+from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
+from vectoros_tui.store.views import ActivityView, DealView
+
+TEXT_FIELDS = (
+    ("title", "Title"),
+    ("company", "Company"),
+    ("value", "Value ($)"),
+    ("probability", "Probability (%)"),
+    ("close_date", "Close date (YYYY-MM-DD)"),
+    ("contact_name", "Contact"),
+    ("contact_email", "Contact email"),
+    ("lost_reason", "Lost reason"),
+)
+OUTCOME_CHOICES = [("open", "open"), ("won", "won"), ("lost", "lost")]
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+class DealEditorScreen(Screen[None]):
+    DEFAULT_CSS = """
+    DealEditorScreen #form { grid-size: 2; grid-columns: 24 1fr; grid-gutter: 0 1;
+        height: auto; padding: 0 1; }
+    DealEditorScreen #form Label { padding: 1 0 0 0; }
+    DealEditorScreen .field-error { color: $error; height: auto; padding: 0 0 0 25; }
+    DealEditorScreen .field-error:blank { display: none; }
+    DealEditorScreen #meta { color: $text-muted; padding: 0 1; }
+    DealEditorScreen #activities { height: auto; max-height: 12; margin: 1 1; }
+    DealEditorScreen #timeline-title { padding: 0 1; text-style: bold; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
+        Binding("escape", "close", "Close", id="editor.close"),
+        Binding("f6", "mark('won')", "Won", id="editor.won"),
+        Binding("f7", "mark('lost')", "Lost", id="editor.lost"),
+        Binding("f8", "add_activity", "Add activity", id="editor.add_activity"),
+        Binding("f9", "delete_deal", "Delete deal", id="editor.delete"),
+        Binding("e", "edit_activity", "Edit activity", id="editor.edit_activity", show=False),
+        Binding("x", "delete_activity", "Delete activity", id="editor.delete_activity", show=False),
+    ]
+
+    def __init__(self, deal_id: str | None) -> None:
+        super().__init__()
+        self.deal_id = deal_id
+        self.deal: DealView | None = None
+        self.activities: list[ActivityView] = []
+        self.tried_to_save = False
+        self.saving = False
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static("New deal" if self.deal_id is None else "Loading…", id="meta")
+            with Grid(id="form"):
+                for name, label in TEXT_FIELDS[:4]:
+                    yield Label(label)
+                    yield Input(id=f"field-{name}")
+                yield Label("Stage")
+                yield Select(
+                    [(s, s) for s in STAGES], value="prospect", allow_blank=False, id="field-stage"
+                )
+                yield Label("Outcome")
+                yield Select(OUTCOME_CHOICES, value="open", allow_blank=False, id="field-outcome")
+                for name, label in TEXT_FIELDS[4:]:
+                    yield Label(label)
+                    yield Input(id=f"field-{name}")
+            with Vertical(id="errors"):
+                for name in DEAL_FIELDS:
+                    yield Static("", id=f"error-{name}", classes="field-error")
+            yield Static("Activity timeline (F8 add · e edit · x delete)", id="timeline-title")
+            yield DataTable(id="activities", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#activities", DataTable)
+        table.add_columns("When", "Type", "What")
+        if self.deal_id is None:
+            self.query_one("#field-probability", Input).placeholder = "default for the stage"
+            self.query_one("#field-title", Input).focus()
+        else:
+            self._load()
+
+    # --- loading --------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="editor-load", exit_on_error=False)
+    def _load(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        try:
+            deal = store.deals.get(uuid.UUID(self.deal_id))
+        except NotFoundError as exc:
+            self.app.call_from_thread(self._gone, str(exc))
+            return
+        activities = store.activities.list(deal.id)
+        self.app.call_from_thread(self._fill, deal, activities)
+
+    def _gone(self, message: str) -> None:
+        self.notify(message, severity="error")
+        self.dismiss()
+
+    def _fill(self, deal: DealView, activities: list[ActivityView]) -> None:
+        self.deal = deal
+        self.deal_id = str(deal.id)
+        for name, value in deal.editable_fields().items():
+            if name == "stage":
+                self.query_one("#field-stage", Select).value = value
+            elif name == "outcome":
+                self.query_one("#field-outcome", Select).value = value or "open"
+            else:
+                self.query_one(f"#field-{name}", Input).value = _text(value)
+        self._show_activities(activities)
+        self._show_meta()
+        self._validate()
+
+    def _show_meta(self) -> None:
+        deal = self.deal
+        if deal is None:
+            return
+        text = Text.assemble(
+            (deal.title, "bold"),
+            f"  · version {deal.version} · created ",
+            deal.created_at.strftime("%Y-%m-%d"),
+            " · updated ",
+            deal.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+        self.query_one("#meta", Static).update(text)
+        self.sub_title = deal.title
+
+    def _show_activities(self, activities: list[ActivityView]) -> None:
+        self.activities = activities
+        table = self.query_one("#activities", DataTable)
+        table.clear()
+        for item in activities:
+            table.add_row(
+                item.date.strftime("%Y-%m-%d"),
+                item.type,
+                Text(item.description, overflow="ellipsis", no_wrap=True),
+                key=str(item.id),
+            )
+
+    # --- validation -----------------------------------------------------------------
+
+    def form_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            name: self.query_one(f"#field-{name}", Input).value for name, _ in TEXT_FIELDS
+        }
+        values["stage"] = self.query_one("#field-stage", Select).value
+        outcome = self.query_one("#field-outcome", Select).value
+        values["outcome"] = None if outcome == "open" else outcome
+        return values
+
+    def _validate(self) -> dict[str, Any] | None:
+        """Show every field's error (touched fields, or all after a save attempt)."""
+        errors: dict[str, str] = {}
+        clean = None
+        try:
+            clean = clean_deal(self.form_values())
+        except ValidationError as exc:
+            errors = {e.field: e.message for e in exc.errors}
+        for name in DEAL_FIELDS:
+            message = errors.get(name, "")
+            shown = message if (self.tried_to_save or self.deal is not None) else ""
+            self.query_one(f"#error-{name}", Static).update(
+                Text(f"{name.replace('_', ' ')}: {shown}") if shown else ""
+            )
+        return clean
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self._validate()
+
+    def has_unsaved_changes(self) -> bool:
+        clean = self._validate()
+        if self.deal is None:
+            return any(v not in (None, "", "prospect") for v in self.form_values().values())
+        return clean is None or any(
+            self.deal.editable_fields().get(k) != v for k, v in clean.items()
+        )
+
+    # --- saving ---------------------------------------------------------------------
+
+    def action_save(self, overwrite_version: int | None = None) -> None:
+        self.tried_to_save = True
+        clean = self._validate()
+        if clean is None:
+            self.notify("Fix the fields marked in red first.", severity="error", timeout=4)
+            return
+        if self.saving:
+            return
+        self.saving = True
+        expected = overwrite_version or (self.deal.version if self.deal else None)
+        self._save(clean, expected)
+
+    @work(thread=True, exclusive=True, group="editor-save", exit_on_error=False)
+    def _save(self, clean: dict[str, Any], expected_version: int | None) -> None:
+        app = self.app
+        deals = app.store.deals  # type: ignore[attr-defined]
+        try:
+            if self.deal is None:
+                workspace = app.workspace  # type: ignore[attr-defined]
+                saved = deals.create(workspace.id, clean)
+            else:
+                saved = deals.update(self.deal.id, clean, expected_version=expected_version)
+        except ConflictError as exc:
+            app.call_from_thread(self._conflict, clean, exc.current)
+            return
+        except (ValidationError, NotFoundError) as exc:
+            app.call_from_thread(self._save_failed, str(exc))
+            return
+        activities = app.store.activities.list(saved.id)  # type: ignore[attr-defined]
+        app.call_from_thread(self._saved, saved, activities)
+
+    def _save_failed(self, message: str) -> None:
+        self.saving = False
+        self.notify(message, title="Not saved", severity="error", timeout=8)
+
+    def _saved(self, deal: DealView, activities: list[ActivityView]) -> None:
+        self.saving = False
+        created = self.deal is None
+        self._fill(deal, activities)
+        self.notify(f"{'Created' if created else 'Saved'} '{deal.title}'", timeout=3)
+        self.app.data_changed()  # type: ignore[attr-defined]
+
+    def _conflict(self, mine: dict[str, Any], theirs: DealView | None) -> None:
+        self.saving = False
+        if theirs is None:
+            self.notify("The deal was deleted by someone else.", severity="error")
+            return
+        from vectoros_tui.screens.conflict import ConflictScreen
+
+        def decide(choice: str | None) -> None:
+            if choice == "reload":
+                self._load()
+                self.notify("Loaded their version; your edits were discarded.", timeout=4)
+            elif choice == "overwrite":
+                self.action_save(overwrite_version=theirs.version)
+
+        self.app.push_screen(ConflictScreen(mine, theirs.editable_fields(), theirs.version), decide)
+
+    # --- won / lost / delete --------------------------------------------------------
+
+    def action_mark(self, outcome: str) -> None:
+        if outcome == "won":
+            self._set_outcome("won", None)
+            return
+        from vectoros_tui.screens.close_deal import CloseDealScreen
+
+        def closed(result: tuple[str, str | None] | None) -> None:
+            if result is not None:
+                self._set_outcome(*result)
+
+        title = self.query_one("#field-title", Input).value or "this deal"
+        self.app.push_screen(CloseDealScreen(title), closed)
+
+    def _set_outcome(self, outcome: str, reason: str | None) -> None:
+        self.query_one("#field-stage", Select).value = "closed"
+        self.query_one("#field-outcome", Select).value = outcome
+        self.query_one("#field-lost_reason", Input).value = reason or ""
+        self.query_one("#field-probability", Input).value = "100" if outcome == "won" else "0"
+        self.action_save()
+
+    def action_delete_deal(self) -> None:
+        if self.deal is None:
+            self.dismiss()
+            return
+        from vectoros_tui.screens.messages import ConfirmScreen
+
+        deal = self.deal
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._delete(deal)
+
+        self.app.push_screen(
+            ConfirmScreen(f"Delete '{deal.title}' and its activities?", "Delete"), confirmed
+        )
+
+    @work(thread=True, group="editor-save", exit_on_error=False)
+    def _delete(self, deal: DealView) -> None:
+        try:
+            self.app.store.deals.delete(deal.id, expected_version=deal.version)  # type: ignore[attr-defined]
+        except ConflictError as exc:
+            self.app.call_from_thread(self._conflict_on_delete, str(exc))
+            return
+        self.app.call_from_thread(self._deleted, deal.title)
+
+    def _conflict_on_delete(self, message: str) -> None:
+        self.notify(message, severity="warning")
+        self._load()
+
+    def _deleted(self, title: str) -> None:
+        self.notify(f"Deleted '{title}'", timeout=3)
+        self.app.data_changed()  # type: ignore[attr-defined]
+        self.dismiss()
+
+    # --- activities -----------------------------------------------------------------
+
+    def _highlighted_activity(self) -> ActivityView | None:
+        table = self.query_one("#activities", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((a for a in self.activities if str(a.id) == key), None)
+
+    def action_add_activity(self) -> None:
+        if self.deal is None:
+            self.notify("Save the deal before adding activities.", severity="warning")
+            return
+        from vectoros_tui.screens.activity_form import ActivityFormScreen
+
+        deal_id = self.deal.id
+
+        def added(data: dict[str, Any] | None) -> None:
+            if data is not None:
+                self._activity_change(lambda s: s.add(deal_id, data), "Added")
+
+        self.app.push_screen(ActivityFormScreen(), added)
+
+    def action_edit_activity(self) -> None:
+        item = self._highlighted_activity()
+        if item is None or self.focused is not self.query_one("#activities"):
+            return
+        from vectoros_tui.screens.activity_form import ActivityFormScreen
+
+        def edited(data: dict[str, Any] | None) -> None:
+            if data is not None:
+                self._activity_change(lambda s: s.update(item.id, data), "Updated")
+
+        self.app.push_screen(ActivityFormScreen(item), edited)
+
+    @on(DataTable.RowSelected, "#activities")
+    def _activity_chosen(self) -> None:
+        self.action_edit_activity()
+
+    def action_delete_activity(self) -> None:
+        item = self._highlighted_activity()
+        if item is None or self.focused is not self.query_one("#activities"):
+            return
+        from vectoros_tui.screens.messages import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._activity_change(lambda s: s.delete(item.id), "Deleted")
+
+        self.app.push_screen(ConfirmScreen(f"Delete this {item.type}?", "Delete"), confirmed)
+
+    @work(thread=True, group="editor-activity", exit_on_error=False)
+    def _activity_change(self, change: Any, verb: str) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        change(store.activities)
+        assert self.deal is not None
+        activities = store.activities.list(self.deal.id)
+        self.app.call_from_thread(self._activities_changed, activities, verb)
+
+    def _activities_changed(self, activities: list[ActivityView], verb: str) -> None:
+        self._show_activities(activities)
+        self.notify(f"{verb} activity", timeout=2)
+        self.app.data_changed()  # type: ignore[attr-defined]
+
+    # --- leaving --------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        if not self.has_unsaved_changes():
+            self.dismiss()
+            return
+        from vectoros_tui.screens.messages import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.dismiss()
+
+        self.app.push_screen(ConfirmScreen("Discard your unsaved changes?", "Discard"), confirmed)
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [
+            ("Save deal", "Save the form (ctrl+s)", self.action_save),
+            ("Mark won", "Close the deal as won (F6)", lambda: self.action_mark("won")),
+            (
+                "Mark lost",
+                "Close the deal as lost, with a reason (F7)",
+                lambda: self.action_mark("lost"),
+            ),
+            ("Add activity", "Log an email, call, meeting or note (F8)", self.action_add_activity),
+            ("Delete deal", "Delete this deal (F9)", self.action_delete_deal),
+        ]

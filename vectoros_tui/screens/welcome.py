@@ -1,0 +1,203 @@
+"""First run: the database has no workspace yet.
+
+Offers the demo pipeline (``d``) or an empty workspace (``c``). Either is created in a
+thread worker; the handler then opens it (sets ``app.workspace``) and dismisses.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+from textual.worker import Worker, WorkerState
+
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.errors import StoreError
+from vectoros_tui.store.validation import ValidationError
+from vectoros_tui.store.views import WorkspaceView
+
+DEMO_NAME = "Demo"
+DEMO_DEALS = 200
+DEMO_SEED = 7
+
+INTRO = (
+    "VectorOS is revenue intelligence for B2B sales: your pipeline, its health and a\n"
+    "Monte Carlo forecast, with insights on which deals need you now."
+)
+
+
+class WelcomeScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    WelcomeScreen {
+        align: center middle;
+    }
+    WelcomeScreen > #welcome {
+        width: 84;
+        max-width: 95%;
+        height: auto;
+        max-height: 95%;
+        border: round $primary;
+        border-title-style: bold;
+        border-subtitle-color: $text-muted;
+        background: $panel;
+        padding: 1 2;
+    }
+    WelcomeScreen #intro {
+        height: auto;
+        margin-bottom: 1;
+    }
+    WelcomeScreen #choices {
+        height: auto;
+        width: 100%;
+    }
+    WelcomeScreen #choices Button {
+        width: 1fr;
+        margin: 0 1;
+    }
+    WelcomeScreen #create-form {
+        height: auto;
+        display: none;
+        margin-top: 1;
+    }
+    WelcomeScreen.creating #create-form {
+        display: block;
+    }
+    WelcomeScreen #create-error {
+        color: $error;
+        height: auto;
+    }
+    WelcomeScreen #welcome-status {
+        height: auto;
+        margin-top: 1;
+        color: $text-muted;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "demo", "Load the demo", id="welcome.demo"),
+        Binding("c", "create", "Create empty", id="welcome.create"),
+        Binding("escape", "back", "Back", id="welcome.back"),
+    ]
+
+    class Opened(Message):
+        """A workspace was created (``workspace``) or could not be (``error``)."""
+
+        def __init__(self, workspace: WorkspaceView | None, error: str | None = None) -> None:
+            super().__init__()
+            self.workspace = workspace
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="welcome"):
+            yield Static(INTRO, id="intro")
+            with Horizontal(id="choices"):
+                yield Button("Load the demo pipeline (d)", id="demo", variant="primary")
+                yield Button("Create an empty workspace (c)", id="create")
+            with Vertical(id="create-form"):
+                yield Input(placeholder="Workspace name, e.g. EMEA Q4", id="create-name")
+                yield Static("", id="create-error")
+            yield Static(
+                f"The demo is {DEMO_DEALS} realistic deals in a workspace named {DEMO_NAME!r}.",
+                id="welcome-status",
+            )
+
+    def on_mount(self) -> None:
+        box = self.query_one("#welcome")
+        box.border_title = "Welcome to VectorOS"
+        box.border_subtitle = "d demo · c create · ctrl+q quit"
+        self.query_one("#demo", Button).focus()
+
+    # --- workers ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="welcome", exit_on_error=False)
+    def _load_demo(self) -> None:
+        app = self.app
+        store = app.store  # type: ignore[attr-defined]
+        create_demo_workspace(
+            store.db, name=DEMO_NAME, deals=DEMO_DEALS, seed=DEMO_SEED, now=app.now()  # type: ignore[attr-defined]
+        )
+        self.post_message(self.Opened(store.workspaces.resolve(DEMO_NAME)))
+
+    @work(thread=True, exclusive=True, group="welcome", exit_on_error=False)
+    def _create_empty(self, name: str) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        try:
+            workspace = store.workspaces.create(name)
+        except (ValidationError, StoreError) as error:
+            self.post_message(self.Opened(None, str(error)))
+            return
+        self.post_message(self.Opened(workspace))
+
+    # --- handlers -----------------------------------------------------------------------
+
+    def _set_busy(self, busy: bool, status: str = "") -> None:
+        self.busy = busy
+        for button in self.query("#choices Button").results(Button):
+            button.disabled = busy
+        self.query_one("#create-name", Input).disabled = busy
+        if status:
+            self.query_one("#welcome-status", Static).update(status)
+
+    @on(Opened)
+    def _opened(self, message: Opened) -> None:
+        if message.workspace is None:
+            self._set_busy(False, " ")
+            self.query_one("#create-error", Static).update(f"Cannot create it: {message.error}")
+            self.query_one("#create-name", Input).focus()
+            return
+        self.app.workspace = message.workspace  # type: ignore[attr-defined]
+        self.dismiss(None)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # The app reports the error; here we only make the choices usable again.
+        if event.state == WorkerState.ERROR:
+            self._set_busy(False, "That did not work (see the notification); try again.")
+
+    @on(Button.Pressed, "#demo")
+    def _demo_pressed(self) -> None:
+        self.action_demo()
+
+    @on(Button.Pressed, "#create")
+    def _create_pressed(self) -> None:
+        self.action_create()
+
+    @on(Input.Submitted, "#create-name")
+    def _name_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.busy:
+            return
+        self.query_one("#create-error", Static).update("")
+        self._set_busy(True, "Creating the workspace…")
+        self._create_empty(event.value)
+
+    # --- actions ------------------------------------------------------------------------
+
+    def action_demo(self) -> None:
+        if self.busy:
+            return
+        self.remove_class("creating")
+        self._set_busy(True, f"Creating the demo pipeline ({DEMO_DEALS} deals)…")
+        self._load_demo()
+
+    def action_create(self) -> None:
+        if self.busy:
+            return
+        self.add_class("creating")
+        self.query_one("#create-error", Static).update("enter creates it")
+        name = self.query_one("#create-name", Input)
+        name.focus()
+
+    def action_back(self) -> None:
+        if self.has_class("creating") and not self.busy:
+            self.remove_class("creating")
+            self.query_one("#demo", Button).focus()

@@ -1,0 +1,93 @@
+"""A workspace's deals with their health, loaded in one go for the screens.
+
+The pipeline board, the forecast and the health column all read the same snapshot, so a
+workspace is read once per change instead of once per widget. Plain data, no Textual.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from vectoros_tui.engine.dates import parse_date, utc_now
+from vectoros_tui.engine.health import DealHealth, average_open_value, is_open_deal, score_deal
+from vectoros_tui.engine.stages import OPEN_STAGES
+from vectoros_tui.store.store import Store
+from vectoros_tui.store.views import WorkspaceView
+
+# A deal "ages" when it has sat in its stage this long (the stuck-in-stage insight's bar).
+AGEING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class StageColumn:
+    stage: str
+    deals: list[dict[str, Any]]
+    total_value: float
+    weighted_value: float
+    ageing: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class WorkspaceSnapshot:
+    workspace: WorkspaceView
+    deals: list[dict[str, Any]]
+    health: dict[str, DealHealth]
+    loaded_at: datetime
+    fingerprint: tuple[Any, ...] = field(default=())
+
+    @property
+    def open_deals(self) -> list[dict[str, Any]]:
+        return [d for d in self.deals if is_open_deal(d)]
+
+    def deal(self, deal_id: str) -> dict[str, Any] | None:
+        return next((d for d in self.deals if d["id"] == deal_id), None)
+
+    def is_overdue(self, deal: dict[str, Any]) -> bool:
+        close = parse_date(deal.get("closeDate"))
+        return close is not None and close < self.loaded_at.date()
+
+    def days_in_stage(self, deal: dict[str, Any]) -> int:
+        entered = datetime.fromisoformat(deal["stageChangedAt"].replace("Z", "+00:00"))
+        return max(0, (self.loaded_at - entered).days)
+
+    def board(self) -> list[StageColumn]:
+        """Open deals by stage, most valuable first, with the column totals."""
+        columns = []
+        for stage in OPEN_STAGES:
+            deals = sorted(
+                (d for d in self.open_deals if d["stage"] == stage),
+                key=lambda d: -(d["value"] or 0),
+            )
+            columns.append(
+                StageColumn(
+                    stage=stage,
+                    deals=deals,
+                    total_value=sum(d["value"] or 0 for d in deals),
+                    weighted_value=sum(
+                        (d["value"] or 0) * (d["probability"] or 0) / 100 for d in deals
+                    ),
+                    ageing=sum(1 for d in deals if self.days_in_stage(d) >= AGEING_DAYS),
+                    overdue=sum(1 for d in deals if self.is_overdue(d)),
+                )
+            )
+        return columns
+
+
+def load_snapshot(
+    store: Store, workspace: WorkspaceView, now: datetime | None = None
+) -> WorkspaceSnapshot:
+    moment = now or utc_now()
+    deals = store.deals.engine_deals(workspace.id)
+    average = average_open_value(deals)
+    health = {d["id"]: score_deal(d, moment, average) for d in deals if is_open_deal(d)}
+    return WorkspaceSnapshot(
+        workspace, deals, health, moment, store.deals.fingerprint(workspace.id)
+    )
+
+
+def workspace_id(snapshot: WorkspaceSnapshot | None) -> uuid.UUID | None:
+    return snapshot.workspace.id if snapshot else None

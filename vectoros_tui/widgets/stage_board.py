@@ -1,0 +1,122 @@
+"""The stage board: one column per open stage with its totals and its deals."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from vectoros_tui.engine.stages import OPEN_STAGES
+from vectoros_tui.store.snapshot import AGEING_DAYS, StageColumn, WorkspaceSnapshot
+from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
+
+
+class StageDeals(OptionList):
+    """The deals of one stage; left/right move to the neighbouring stage."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "neighbour(-1)", "Previous column", show=False),
+        Binding("right", "neighbour(1)", "Next column", show=False),
+    ]
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(id=f"deals-{stage}", classes="stage-deals")
+        self.stage = stage
+
+    def action_neighbour(self, step: int) -> None:
+        index = OPEN_STAGES.index(self.stage) + step
+        if 0 <= index < len(OPEN_STAGES):
+            self.screen.query_one(f"#deals-{OPEN_STAGES[index]}", StageDeals).focus()
+
+
+class StageBoard(Horizontal):
+    DEFAULT_CSS = """
+    StageBoard { height: 1fr; }
+    StageBoard .stage-column { width: 1fr; border: round $panel; margin: 0 0; }
+    StageBoard .stage-column:focus-within { border: round $accent; }
+    StageBoard .stage-header { height: 3; padding: 0 1; background: $boost; }
+    StageBoard .stage-deals { height: 1fr; border: none; padding: 0; }
+    """
+
+    class DealHighlighted(Message):
+        def __init__(self, deal_id: str | None) -> None:
+            super().__init__()
+            self.deal_id = deal_id
+
+    class DealChosen(Message):
+        def __init__(self, deal_id: str) -> None:
+            super().__init__()
+            self.deal_id = deal_id
+
+    def compose(self) -> ComposeResult:
+        for stage in OPEN_STAGES:
+            with Vertical(classes="stage-column"):
+                yield Static(stage.title(), id=f"header-{stage}", classes="stage-header")
+                yield StageDeals(stage)
+
+    def show(self, snapshot: WorkspaceSnapshot, keep: str | None = None) -> None:
+        """Repaint from a snapshot, keeping the highlighted deal where it still is."""
+        for column in snapshot.board():
+            self.query_one(f"#header-{column.stage}", Static).update(self._header(column))
+            deals = self.query_one(f"#deals-{column.stage}", StageDeals)
+            deals.clear_options()
+            deals.add_options(
+                Option(self._line(snapshot, deal), id=deal["id"]) for deal in column.deals
+            )
+            if keep and any(d["id"] == keep for d in column.deals):
+                deals.highlighted = deals.get_option_index(keep)
+
+    @staticmethod
+    def _header(column: StageColumn) -> Text:
+        text = Text.assemble(
+            (column.stage.title(), "bold"),
+            f"  {len(column.deals)} deals\n",
+            f"{compact_money(column.total_value)} total · ",
+            (f"{compact_money(column.weighted_value)} wtd", "bold"),
+        )
+        flags = []
+        if column.ageing:
+            flags.append((f"{column.ageing} ageing", "yellow"))
+        if column.overdue:
+            flags.append((f"{column.overdue} overdue", "red"))
+        if flags:
+            text.append("\n")
+            for index, (label, style) in enumerate(flags):
+                text.append(("  " if index else "") + label, style=style)
+        return text
+
+    @staticmethod
+    def _line(snapshot: WorkspaceSnapshot, deal: dict) -> Text:
+        health = snapshot.health.get(deal["id"])
+        marks = ""
+        if snapshot.is_overdue(deal):
+            marks += "!"
+        if snapshot.days_in_stage(deal) >= AGEING_DAYS:
+            marks += "~"
+        # Two lines per deal: the numbers, then the title (which may wrap).
+        line = Text()
+        if health is not None:
+            line.append(f"{health.health_score:>3.0f} ", style=HEALTH_STYLES[health.health_status])
+        line.append(f"{compact_money(deal['value']):>6} ", style="bold")
+        line.append(marks, style="red" if "!" in marks else "yellow")
+        line.append("\n" + deal["title"])
+        return line
+
+    def highlighted_deal(self) -> str | None:
+        focused = self.screen.focused
+        lists = [focused] if isinstance(focused, StageDeals) else list(self.query(StageDeals))
+        for deals in lists:
+            if deals.highlighted is not None and deals.option_count:
+                return deals.get_option_at_index(deals.highlighted).id
+        return None
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.post_message(self.DealChosen(event.option.id))
