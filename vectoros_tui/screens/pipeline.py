@@ -34,6 +34,8 @@ class PipelineScreen(Screen[None]):
     PipelineScreen #search { width: 32; height: 1; border: none; padding: 0 1; }
     PipelineScreen #filters { width: 1fr; padding: 0 1; color: $text-muted; }
     PipelineScreen #status { height: 1; padding: 0 1; color: $text-muted; }
+    PipelineScreen #views { height: 1fr; }
+    PipelineScreen #table-view { height: 1fr; }
     PipelineScreen DealTable { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -17,6 +17,11 @@ from vectoros_tui.store.snapshot import AGEING_DAYS, StageColumn, WorkspaceSnaps
 from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
 
 
+# A column shows its most valuable deals; the table (v) pages through all of them. Building
+# thousands of options would make the first paint of a big pipeline take seconds.
+MAX_CARDS = 100
+
+
 class StageDeals(OptionList):
     """The deals of one stage; left/right move to the neighbouring stage."""
 
@@ -66,9 +71,14 @@ class StageBoard(Horizontal):
             self.query_one(f"#header-{column.stage}", Static).update(self._header(column))
             deals = self.query_one(f"#deals-{column.stage}", StageDeals)
             deals.clear_options()
-            deals.add_options(
-                Option(self._line(snapshot, deal), id=deal["id"]) for deal in column.deals
-            )
+            shown = column.deals[:MAX_CARDS]
+            deals.add_options(Option(self._line(snapshot, deal), id=deal["id"]) for deal in shown)
+            if len(column.deals) > MAX_CARDS:
+                more = len(column.deals) - MAX_CARDS
+                deals.add_option(
+                    Option(Text(f"+{more:,} smaller deals: v for the table", style="dim"),
+                           disabled=True)
+                )
             if keep and any(d["id"] == keep for d in column.deals):
                 deals.highlighted = deals.get_option_index(keep)
 

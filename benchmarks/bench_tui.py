@@ -1,0 +1,159 @@
+"""TUI benchmarks (issue 3), each printed against its goal:
+
+1. process start to first paint of the pipeline with 10,000 deals (goal <= 1.0 s): the real
+   `vectoros` entry point in a pseudo-terminal, until the status line with the deal
+   counts is on screen;
+2. after saving a deal edit with 2,000 open deals, the forecast recomputed (goal <= 100 ms):
+   the time from the save until the forecast screen has its new result;
+3. deal table with 10,000 deals: each page step / filter step (goal <= 50 ms).
+
+    python benchmarks/bench_tui.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tui_process import TerminalProcess, vectoros_command
+
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.store import open_store
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def make_home(root: Path, deals: int) -> tuple[dict[str, str], str]:
+    env = {**os.environ, "VECTOROS_HOME": str(root), "TERM": "xterm-256color"}
+    (root / "data").mkdir(parents=True)
+    url = f"sqlite:///{root / 'data' / 'vectoros.sqlite3'}"
+    store = open_store(url)
+    create_demo_workspace(store.db, deals=deals, seed=3, now=NOW)
+    store.close()
+    return env, url
+
+
+def first_paint(env: dict[str, str], runs: int = 3) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        process = TerminalProcess(vectoros_command(), env)
+        try:
+            timings.append(process.wait_for("open deals"))
+            process.send("\x11")  # ctrl+q
+            process.wait_exit()
+        finally:
+            process.kill()
+    return timings
+
+
+async def forecast_after_save(url: str) -> list[float]:
+
+    from vectoros_tui.app import VectorOSApp
+
+    app = VectorOSApp(url, poll_seconds=0, clock=lambda: NOW)
+    timings = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _until(pilot, lambda: app.snapshot is not None)
+        await pilot.press("f3")
+        screen = app.screen
+        await _until(pilot, lambda: getattr(screen, "result", None) is not None)
+        deal = next(d for d in app.snapshot.open_deals)  # type: ignore[union-attr]
+        for step in range(5):
+            before = screen.result  # type: ignore[attr-defined]
+            start = time.perf_counter()
+            app.store.deals.update(deal["id"], {"probability": 10 + step * 10})  # type: ignore[union-attr]
+            app.data_changed()
+            await _until(pilot, lambda b=before: screen.result is not b)  # type: ignore[attr-defined]
+            timings.append(time.perf_counter() - start)
+    return timings
+
+
+async def table_steps(url: str) -> dict[str, list[float]]:
+    from vectoros_tui.app import VectorOSApp
+    from vectoros_tui.screens.pipeline import PipelineScreen
+
+    app = VectorOSApp(url, poll_seconds=0, clock=lambda: NOW)
+    steps: dict[str, list[float]] = {
+        "next page": [],
+        "previous page": [],
+        "stage filter": [],
+        "sort": [],
+    }
+    keys = {"next page": "right", "previous page": "left", "stage filter": "t", "sort": "c"}
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _until(pilot, lambda: app.snapshot is not None)
+        screen = app.screen
+        assert isinstance(screen, PipelineScreen)
+        await pilot.press("v")
+        await _until(pilot, lambda: screen.page is not None)
+        for _ in range(5):
+            for name, key in keys.items():
+                before = screen.page
+                start = time.perf_counter()
+                await pilot.press(key)
+                await _until(pilot, lambda b=before: screen.page is not b)
+                steps[name].append(time.perf_counter() - start)
+    return steps
+
+
+async def _until(pilot, condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("condition not met")
+        await pilot.pause(0.001)
+
+
+def verdict(value: float, goal: float) -> str:
+    return "meets" if value <= goal else "MISSES"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env10k, url10k = make_home(Path(tmp) / "big", 10_000)
+        _, url2k = make_home(Path(tmp) / "forecast", 3_000)
+        paint = first_paint(env10k)
+        print(
+            f"1. first paint, 10,000 deals: median {statistics.median(paint):.2f} s "
+            f"(runs {', '.join(f'{t:.2f}' for t in paint)}) -> "
+            f"{verdict(statistics.median(paint), 1.0)} the 1.0 s goal"
+        )
+        store = open_store(url2k)
+        open_count = len(
+            [
+                d
+                for d in store.deals.engine_deals(store.workspaces.resolve("Demo").id)
+                if d["outcome"] is None
+            ]
+        )
+        store.close()
+        recompute = asyncio.run(forecast_after_save(url2k))
+        median = statistics.median(recompute)
+        print(
+            f"2. save -> forecast updated, {open_count:,} open deals: median {median * 1000:.0f} ms"
+            f" (max {max(recompute) * 1000:.0f} ms) -> {verdict(median, 0.1)} the 100 ms goal"
+        )
+        steps = asyncio.run(table_steps(url10k))
+        worst = 0.0
+        for name, timings in steps.items():
+            value = statistics.median(timings)
+            worst = max(worst, value)
+            print(
+                f"3. table step '{name}', 10,000 deals: median {value * 1000:.1f} ms "
+                f"(max {max(timings) * 1000:.1f} ms)"
+            )
+        print(
+            f"   slowest step median {worst * 1000:.1f} ms -> {verdict(worst, 0.05)} the 50 ms goal"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The real `vectoros` entry point in a pseudo-terminal: it opens the pipeline on the
+default database and quits cleanly on ctrl+q."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+from tui_process import TerminalProcess, vectoros_command
+
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.store import open_store
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "xterm"])
+def test_vectoros_opens_the_pipeline_and_quits_cleanly(isolated_home: Path, term: str) -> None:
+    (isolated_home / "data").mkdir()
+    store = open_store(f"sqlite:///{isolated_home / 'data' / 'vectoros.sqlite3'}")
+    create_demo_workspace(store.db, deals=60, seed=5)
+    store.close()
+    env = {**os.environ, "VECTOROS_HOME": str(isolated_home), "TERM": term}
+    env.pop("COLORTERM", None)  # as over SSH: OpenSSH does not forward it
+    process = TerminalProcess(vectoros_command(), env, size=(80, 24))
+    try:
+        process.wait_for("Prospect", timeout=30)
+        process.wait_for("open deals", timeout=30)
+        process.send("\x11")  # ctrl+q
+        assert process.wait_exit(timeout=15) == 0
+    finally:
+        process.kill()
+    assert b"Traceback" not in process.output
+
+
+def test_vectoros_on_an_empty_database_offers_the_demo(isolated_home: Path) -> None:
+    env = {**os.environ, "VECTOROS_HOME": str(isolated_home), "TERM": "xterm-256color"}
+    process = TerminalProcess(vectoros_command(), env, size=(100, 30))
+    try:
+        process.wait_for("demo", timeout=30)
+        process.send("\x11")
+        assert process.wait_exit(timeout=15) == 0
+    finally:
+        process.kill()
