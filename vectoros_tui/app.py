@@ -16,13 +16,19 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.config import Settings
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
-from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
+from vectoros_tui.store.snapshot import (
+    StageColumn,
+    WorkspaceSnapshot,
+    load_board_preview,
+    load_snapshot,
+)
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.views import WorkspaceView
 
@@ -45,6 +51,8 @@ class VectorOSApp(App[None]):
     ]
 
     snapshot: reactive[WorkspaceSnapshot | None] = reactive(None, always_update=True)
+    # The board's columns from SQL, painted before the full snapshot of a big workspace.
+    board_preview: reactive[list[StageColumn] | None] = reactive(None, always_update=True)
     workspace: reactive[WorkspaceView | None] = reactive(None)
 
     def __init__(
@@ -69,15 +77,24 @@ class VectorOSApp(App[None]):
 
     @classmethod
     def _modes(cls) -> None:
-        from vectoros_tui.screens.forecast import ForecastScreen
-        from vectoros_tui.screens.insights import InsightsScreen
-        from vectoros_tui.screens.pipeline import PipelineScreen
+        # Factories, so each screen's module (the forecast's pulls in numpy and plotext) is
+        # imported when the rep first opens it, not at start-up.
+        def pipeline() -> Screen[None]:
+            from vectoros_tui.screens.pipeline import PipelineScreen
 
-        cls.MODES = {
-            "pipeline": PipelineScreen,
-            "forecast": ForecastScreen,
-            "insights": InsightsScreen,
-        }
+            return PipelineScreen()
+
+        def forecast() -> Screen[None]:
+            from vectoros_tui.screens.forecast import ForecastScreen
+
+            return ForecastScreen()
+
+        def insights() -> Screen[None]:
+            from vectoros_tui.screens.insights import InsightsScreen
+
+            return InsightsScreen()
+
+        cls.MODES = {"pipeline": pipeline, "forecast": forecast, "insights": insights}
 
     # --- start-up -------------------------------------------------------------------
 
@@ -114,7 +131,19 @@ class VectorOSApp(App[None]):
     def watch_workspace(self, workspace: WorkspaceView | None) -> None:
         if workspace is not None:
             self.sub_title = workspace.name
+            self.snapshot = None
+            self._load_preview(workspace)
             self.data_changed()
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _load_preview(self, workspace: WorkspaceView) -> None:
+        assert self.store is not None
+        columns = load_board_preview(self.store, workspace, self.now())
+        self.call_from_thread(self._preview_loaded, columns)
+
+    def _preview_loaded(self, columns: list[StageColumn]) -> None:
+        if self.snapshot is None:  # the full snapshot may already have won the race
+            self.board_preview = columns
 
     # --- shared data ----------------------------------------------------------------
 

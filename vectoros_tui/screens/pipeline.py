@@ -16,7 +16,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, S
 
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.errors import ConflictError
-from vectoros_tui.store.snapshot import WorkspaceSnapshot
+from vectoros_tui.store.snapshot import StageColumn, WorkspaceSnapshot
 from vectoros_tui.store.views import DealPage
 from vectoros_tui.widgets.deal_table import COLUMNS, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.stage_board import StageBoard
@@ -79,6 +79,7 @@ class PipelineScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._snapshot_changed)
+        self.watch(self.app, "board_preview", self._preview_changed)
         self._show_filters()
 
     # --- data -----------------------------------------------------------------------
@@ -87,20 +88,29 @@ class PipelineScreen(Screen[None]):
     def snapshot(self) -> WorkspaceSnapshot | None:
         return self.app.snapshot  # type: ignore[attr-defined,no-any-return]
 
+    def _preview_changed(self, columns: list[StageColumn] | None) -> None:
+        if columns is None or self.snapshot is not None:
+            return
+        self.query_one(StageBoard).show(columns, {}, self.app.now())  # type: ignore[attr-defined]
+        self._show_status(columns, "scoring deals…")
+
+    def _show_status(self, columns: list[StageColumn], when: str) -> None:
+        open_value = sum(c.total_value for c in columns)
+        weighted = sum(c.weighted_value for c in columns)
+        name = self.app.workspace.name  # type: ignore[attr-defined]
+        self.query_one("#status", Static).update(
+            f"{name}: {sum(c.count for c in columns):,} open deals · ${open_value:,.0f} "
+            f"pipeline · ${weighted:,.0f} weighted · {when}"
+        )
+
     def _snapshot_changed(self, snapshot: WorkspaceSnapshot | None) -> None:
         if snapshot is None:
             return
         board = self.query_one(StageBoard)
-        board.show(snapshot, keep=board.highlighted_deal())
-        self._load_page()
         columns = snapshot.board()
-        open_value = sum(c.total_value for c in columns)
-        weighted = sum(c.weighted_value for c in columns)
-        self.query_one("#status", Static).update(
-            f"{snapshot.workspace.name}: {len(snapshot.open_deals)} open deals · "
-            f"${open_value:,.0f} pipeline · ${weighted:,.0f} weighted · "
-            f"as of {snapshot.loaded_at:%H:%M}"
-        )
+        board.show(columns, snapshot.health, snapshot.loaded_at, keep=board.highlighted_deal())
+        self._load_page()
+        self._show_status(columns, f"as of {snapshot.loaded_at:%H:%M}")
 
     def _load_page(self) -> None:
         snapshot = self.snapshot

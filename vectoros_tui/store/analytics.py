@@ -7,9 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
-from vectoros_tui.engine.forecast import forecast_revenue
 from vectoros_tui.engine.health import score_workspace
-from vectoros_tui.engine.insights import generate_insights
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
 
@@ -30,6 +28,8 @@ class AnalyticsService:
         goal: float | None = None,
         now: datetime | None = None,
     ) -> dict[str, Any]:
+        from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
+
         result = forecast_revenue(
             self.deals.engine_deals(workspace_id),
             timeframe=timeframe,
@@ -48,6 +48,9 @@ class AnalyticsService:
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None
     ) -> RegenerationResult:
         """Run every insight rule; concentration is judged on the ``timeframe`` forecast."""
+        from vectoros_tui.engine.forecast import forecast_revenue
+        from vectoros_tui.engine.insights import generate_insights
+
         moment = now or utc_now()
         deals = self.deals.engine_deals(workspace_id)
         # The concentration rule only needs each deal's probability; 100 simulations keep

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
@@ -138,6 +138,60 @@ class DealService:
                 select(Deal).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
             ).all()
             return DealPage([DealView.from_row(r) for r in rows], total, limit, offset)
+
+    def board_preview(
+        self,
+        workspace_id: uuid.UUID,
+        now: datetime,
+        *,
+        per_stage: int = 40,
+        ageing_days: int = 30,
+    ) -> list[dict[str, Any]]:
+        """Per open stage: totals, ageing/overdue counts and the most valuable deals, in
+        SQL, so a big pipeline's board paints before every deal is loaded and scored."""
+        moment = as_utc(now)
+        ageing = func.sum(
+            case((Deal.stage_changed_at <= moment - timedelta(days=ageing_days), 1), else_=0)
+        )
+        overdue = func.sum(case((Deal.close_date < moment.date(), 1), else_=0))
+        open_deal = col(Deal.outcome).is_(None)
+        with self.db.read() as session:
+            totals = {
+                row[0]: row[1:]
+                for row in session.exec(
+                    select(
+                        Deal.stage,
+                        func.count(),
+                        func.sum(Deal.value),
+                        func.sum(Deal.value * Deal.probability) / 100.0,
+                        ageing,
+                        overdue,
+                    )
+                    .where(Deal.workspace_id == workspace_id, open_deal)
+                    .group_by(Deal.stage)
+                ).all()
+            }
+            columns = []
+            for stage in OPEN_STAGES:
+                count, total, weighted, aged, late = totals.get(stage, (0, 0, 0, 0, 0))
+                top = session.exec(
+                    select(Deal)
+                    .where(Deal.workspace_id == workspace_id, Deal.stage == stage, open_deal)
+                    .order_by(Deal.value.desc(), Deal.id)  # type: ignore[attr-defined]
+                    .limit(per_stage)
+                ).all()
+                columns.append(
+                    {
+                        "stage": stage,
+                        "count": count,
+                        "total_value": float(total or 0),
+                        "weighted_value": float(weighted or 0),
+                        "ageing": int(aged or 0),
+                        "overdue": int(late or 0),
+                        "deals": [DealView.from_row(row).to_api() for row in top],
+                    }
+                )
+            return columns
 
     def fingerprint(self, workspace_id: uuid.UUID) -> tuple[Any, ...]:
         """Cheap summary that changes whenever any deal of the workspace is created,

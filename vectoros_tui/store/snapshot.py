@@ -19,12 +19,16 @@ from vectoros_tui.store.views import WorkspaceView
 
 # A deal "ages" when it has sat in its stage this long (the stuck-in-stage insight's bar).
 AGEING_DAYS = 30
+# A board column shows this many of its most valuable deals; the table pages through all.
+# Building thousands of options would make the first paint of a big pipeline take seconds.
+BOARD_CARDS = 40
 
 
 @dataclass(frozen=True)
 class StageColumn:
     stage: str
-    deals: list[dict[str, Any]]
+    deals: list[dict[str, Any]]  # most valuable first; may be only the top of the stage
+    count: int
     total_value: float
     weighted_value: float
     ageing: int
@@ -47,12 +51,10 @@ class WorkspaceSnapshot:
         return next((d for d in self.deals if d["id"] == deal_id), None)
 
     def is_overdue(self, deal: dict[str, Any]) -> bool:
-        close = parse_date(deal.get("closeDate"))
-        return close is not None and close < self.loaded_at.date()
+        return is_overdue(deal, self.loaded_at)
 
     def days_in_stage(self, deal: dict[str, Any]) -> int:
-        entered = datetime.fromisoformat(deal["stageChangedAt"].replace("Z", "+00:00"))
-        return max(0, (self.loaded_at - entered).days)
+        return days_in_stage(deal, self.loaded_at)
 
     def board(self) -> list[StageColumn]:
         """Open deals by stage, most valuable first, with the column totals."""
@@ -66,6 +68,7 @@ class WorkspaceSnapshot:
                 StageColumn(
                     stage=stage,
                     deals=deals,
+                    count=len(deals),
                     total_value=sum(d["value"] or 0 for d in deals),
                     weighted_value=sum(
                         (d["value"] or 0) * (d["probability"] or 0) / 100 for d in deals
@@ -75,6 +78,35 @@ class WorkspaceSnapshot:
                 )
             )
         return columns
+
+
+def is_overdue(deal: dict[str, Any], now: datetime) -> bool:
+    close = parse_date(deal.get("closeDate"))
+    return close is not None and close < now.date()
+
+
+def days_in_stage(deal: dict[str, Any], now: datetime) -> int:
+    entered = datetime.fromisoformat(deal["stageChangedAt"].replace("Z", "+00:00"))
+    return max(0, (now - entered).days)
+
+
+def load_board_preview(store: Store, workspace: WorkspaceView, now: datetime) -> list[StageColumn]:
+    """The board's columns straight from SQL (totals plus the top deals of each stage):
+    what the pipeline paints first, before the full snapshot is loaded and scored."""
+    return [
+        StageColumn(
+            stage=c["stage"],
+            deals=c["deals"],
+            count=c["count"],
+            total_value=c["total_value"],
+            weighted_value=c["weighted_value"],
+            ageing=c["ageing"],
+            overdue=c["overdue"],
+        )
+        for c in store.deals.board_preview(
+            workspace.id, now, per_stage=BOARD_CARDS, ageing_days=AGEING_DAYS
+        )
+    ]
 
 
 def load_snapshot(

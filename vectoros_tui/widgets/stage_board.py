@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,14 +13,16 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from vectoros_tui.engine.health import DealHealth
 from vectoros_tui.engine.stages import OPEN_STAGES
-from vectoros_tui.store.snapshot import AGEING_DAYS, StageColumn, WorkspaceSnapshot
+from vectoros_tui.store.snapshot import (
+    AGEING_DAYS,
+    BOARD_CARDS,
+    StageColumn,
+    days_in_stage,
+    is_overdue,
+)
 from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
-
-
-# A column shows its most valuable deals; the table (v) pages through all of them. Building
-# thousands of options would make the first paint of a big pipeline take seconds.
-MAX_CARDS = 100
 
 
 class StageDeals(OptionList):
@@ -65,21 +68,31 @@ class StageBoard(Horizontal):
                 yield Static(stage.title(), id=f"header-{stage}", classes="stage-header")
                 yield StageDeals(stage)
 
-    def show(self, snapshot: WorkspaceSnapshot, keep: str | None = None) -> None:
-        """Repaint from a snapshot, keeping the highlighted deal where it still is."""
-        for column in snapshot.board():
+    def show(
+        self,
+        columns: list[StageColumn],
+        health: dict[str, DealHealth],
+        now: datetime,
+        keep: str | None = None,
+    ) -> None:
+        """Repaint the columns, keeping the highlighted deal where it still is."""
+        for column in columns:
             self.query_one(f"#header-{column.stage}", Static).update(self._header(column))
             deals = self.query_one(f"#deals-{column.stage}", StageDeals)
             deals.clear_options()
-            shown = column.deals[:MAX_CARDS]
-            deals.add_options(Option(self._line(snapshot, deal), id=deal["id"]) for deal in shown)
-            if len(column.deals) > MAX_CARDS:
-                more = len(column.deals) - MAX_CARDS
+            shown = column.deals[:BOARD_CARDS]
+            deals.add_options(
+                Option(self._line(deal, health, now), id=deal["id"]) for deal in shown
+            )
+            if column.count > len(shown):
+                more = column.count - len(shown)
                 deals.add_option(
-                    Option(Text(f"+{more:,} smaller deals: v for the table", style="dim"),
-                           disabled=True)
+                    Option(
+                        Text(f"+{more:,} smaller deals: v for the table", style="dim"),
+                        disabled=True,
+                    )
                 )
-            if keep and any(d["id"] == keep for d in column.deals):
+            if keep and any(d["id"] == keep for d in shown):
                 deals.highlighted = deals.get_option_index(keep)
 
     @staticmethod
@@ -102,12 +115,12 @@ class StageBoard(Horizontal):
         return text
 
     @staticmethod
-    def _line(snapshot: WorkspaceSnapshot, deal: dict) -> Text:
-        health = snapshot.health.get(deal["id"])
+    def _line(deal: dict, health_map: dict[str, DealHealth], now: datetime) -> Text:
+        health = health_map.get(deal["id"])
         marks = ""
-        if snapshot.is_overdue(deal):
+        if is_overdue(deal, now):
             marks += "!"
-        if snapshot.days_in_stage(deal) >= AGEING_DAYS:
+        if days_in_stage(deal, now) >= AGEING_DAYS:
             marks += "~"
         # Two lines per deal: the numbers, then the title (which may wrap).
         line = Text()
