@@ -194,15 +194,20 @@ class DealService:
             return columns
 
     def fingerprint(self, workspace_id: uuid.UUID) -> tuple[Any, ...]:
-        """Cheap summary that changes whenever any deal of the workspace is created,
-        changed or deleted (by this process or another): count, latest update, versions."""
+        """Cheap summary that changes whenever a deal of the workspace, or an activity of
+        one, is created, changed or deleted (by this process or another)."""
         with self.db.read() as session:
-            row = session.exec(
+            deals = session.exec(
                 select(func.count(), func.max(Deal.updated_at), func.sum(Deal.version)).where(
                     Deal.workspace_id == workspace_id
                 )
             ).one()
-            return (row[0], str(row[1]), row[2])
+            activities = session.exec(
+                select(func.count(), func.max(Activity.updated_at))
+                .join(Deal, Deal.id == Activity.deal_id)
+                .where(Deal.workspace_id == workspace_id)
+            ).one()
+            return (deals[0], str(deals[1]), deals[2], activities[0], str(activities[1]))
 
     def history(self, deal_id: uuid.UUID) -> list[dict[str, Any]]:
         with self.db.read() as session:
