@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
@@ -33,6 +33,12 @@ TEXT_FIELDS = (
     ("contact_email", "Contact email"),
     ("lost_reason", "Lost reason"),
 )
+FORM_FIELDS = (
+    *TEXT_FIELDS[:4],
+    ("stage", "Stage"),
+    ("outcome", "Outcome"),
+    *TEXT_FIELDS[4:],
+)
 OUTCOME_CHOICES = [("open", "open"), ("won", "won"), ("lost", "lost")]
 
 
@@ -45,12 +51,13 @@ def _text(value: object) -> str:
 
 
 class DealEditorScreen(Screen[None]):
+    AUTO_FOCUS = "#field-title"
     DEFAULT_CSS = """
-    DealEditorScreen #form { grid-size: 2; grid-columns: 24 1fr; grid-gutter: 0 1;
-        height: auto; padding: 0 1; }
-    DealEditorScreen #form Label { padding: 1 0 0 0; }
-    DealEditorScreen .field-error { color: $error; height: auto; padding: 0 0 0 25; }
-    DealEditorScreen .field-error:blank { display: none; }
+    DealEditorScreen #form { height: auto; padding: 0 1; }
+    DealEditorScreen .form-row { height: auto; }
+    DealEditorScreen .form-label { width: 24; }
+    DealEditorScreen .form-input { width: 1fr; height: auto; }
+    DealEditorScreen .field-error { color: $error; height: auto; }
     DealEditorScreen #meta { color: $text-muted; padding: 0 1; }
     DealEditorScreen #activities { height: auto; max-height: 12; margin: 1 1; }
     DealEditorScreen #timeline-title { padding: 0 1; text-style: bold; }
@@ -80,25 +87,32 @@ class DealEditorScreen(Screen[None]):
         yield Header()
         with VerticalScroll():
             yield Static("New deal" if self.deal_id is None else "Loading…", id="meta")
-            with Grid(id="form"):
-                for name, label in TEXT_FIELDS[:4]:
-                    yield Label(label)
-                    yield Input(id=f"field-{name}")
-                yield Label("Stage")
-                yield Select(
-                    [(s, s) for s in STAGES], value="prospect", allow_blank=False, id="field-stage"
-                )
-                yield Label("Outcome")
-                yield Select(OUTCOME_CHOICES, value="open", allow_blank=False, id="field-outcome")
-                for name, label in TEXT_FIELDS[4:]:
-                    yield Label(label)
-                    yield Input(id=f"field-{name}")
-            with Vertical(id="errors"):
-                for name in DEAL_FIELDS:
-                    yield Static("", id=f"error-{name}", classes="field-error")
+            with Vertical(id="form"):
+                for name, label in FORM_FIELDS:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        with Vertical(classes="form-input"):
+                            yield self._field_widget(name)
+                            yield Static("", id=f"error-{name}", classes="field-error")
             yield Static("Activity timeline (F8 add · e edit · x delete)", id="timeline-title")
             yield DataTable(id="activities", cursor_type="row")
         yield Footer()
+
+    @staticmethod
+    def _field_widget(name: str) -> Input | Select[str]:
+        if name == "stage":
+            return Select(
+                [(s, s) for s in STAGES],
+                value="prospect",
+                allow_blank=False,
+                compact=True,
+                id="field-stage",
+            )
+        if name == "outcome":
+            return Select(
+                OUTCOME_CHOICES, value="open", allow_blank=False, compact=True, id="field-outcome"
+            )
+        return Input(compact=True, id=f"field-{name}")
 
     def on_mount(self) -> None:
         table = self.query_one("#activities", DataTable)
@@ -188,9 +202,9 @@ class DealEditorScreen(Screen[None]):
         for name in DEAL_FIELDS:
             message = errors.get(name, "")
             shown = message if (self.tried_to_save or self.deal is not None) else ""
-            self.query_one(f"#error-{name}", Static).update(
-                Text(f"{name.replace('_', ' ')}: {shown}") if shown else ""
-            )
+            error = self.query_one(f"#error-{name}", Static)
+            error.update(Text(f"{name.replace('_', ' ')}: {shown}") if shown else "")
+            error.display = bool(shown)
         return clean
 
     @on(Input.Changed)
