@@ -17,6 +17,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from vectoros_tui.commands import ScreenCommands
@@ -72,6 +73,7 @@ class VectorOSApp(App[None]):
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.store: Store | None = None
+        self._poll_timer: Timer | None = None
         if self.settings.ui.theme:
             self.theme = self.settings.ui.theme
 
@@ -125,12 +127,12 @@ class VectorOSApp(App[None]):
                 chosen,
             )
         self.workspace = chosen
-        if self.poll_seconds > 0:
-            self.set_interval(self.poll_seconds, self._poll_for_changes)
 
     def watch_workspace(self, workspace: WorkspaceView | None) -> None:
         if workspace is not None:
             self.sub_title = workspace.name
+            if self.poll_seconds > 0 and self._poll_timer is None:
+                self._poll_timer = self.set_interval(self.poll_seconds, self._poll_for_changes)
             self.snapshot = None
             self._load_preview(workspace)
             self.data_changed()

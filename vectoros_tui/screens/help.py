@@ -40,11 +40,11 @@ def _group_name(node: DOMNode, screen: Screen) -> str:
         return "Everywhere"
     if node is screen:
         return "This screen"
-    return f"{type(node).__name__} (focused)"
+    return f"Focused: {type(node).__name__}"
 
 
 def screen_keys(screen: Screen) -> list[KeyHelp]:
-    """Every active binding of ``screen``: focused widget first, then the screen, then the app."""
+    """Every active binding of ``screen``: the screen's own, the focused widget's, the app's."""
     app = screen.app
     keys: list[KeyHelp] = []
     for key, active in screen.active_bindings.items():
@@ -58,7 +58,8 @@ def screen_keys(screen: Screen) -> list[KeyHelp]:
                 active.enabled,
             )
         )
-    return keys
+    order = {"This screen": 0, "Everywhere": 2}
+    return sorted(keys, key=lambda item: order.get(item.group, 1))  # stable within a group
 
 
 class HelpScreen(ModalScreen[None]):

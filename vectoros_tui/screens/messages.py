@@ -15,6 +15,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from vectoros_tui.store.validation import ValidationError
+
+
+def explain(error: Exception) -> str:
+    """A store error as a sentence for a form: 'Name must not be empty'."""
+    if isinstance(error, ValidationError) and error.errors:
+        return "; ".join(
+            f"{e.field.replace('_', ' ').capitalize()} {e.message}" for e in error.errors
+        )
+    return str(error)
+
+
 DIALOG_CSS = """
 {name} {{
     align: center middle;

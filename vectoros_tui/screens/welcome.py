@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
+from vectoros_tui.screens.messages import explain
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.validation import ValidationError
@@ -27,9 +28,10 @@ DEMO_DEALS = 200
 DEMO_SEED = 7
 
 INTRO = (
-    "VectorOS is revenue intelligence for B2B sales: your pipeline, its health and a\n"
-    "Monte Carlo forecast, with insights on which deals need you now."
+    "VectorOS: revenue intelligence for B2B sales reps, in your terminal.\n"
+    "Track deals, forecast revenue and see which deals need you now."
 )
+HINT = f"The demo is {DEMO_DEALS} realistic deals in a workspace named {DEMO_NAME!r}."
 
 
 class WelcomeScreen(ModalScreen[None]):
@@ -105,10 +107,7 @@ class WelcomeScreen(ModalScreen[None]):
             with Vertical(id="create-form"):
                 yield Input(placeholder="Workspace name, e.g. EMEA Q4", id="create-name")
                 yield Static("", id="create-error")
-            yield Static(
-                f"The demo is {DEMO_DEALS} realistic deals in a workspace named {DEMO_NAME!r}.",
-                id="welcome-status",
-            )
+            yield Static(HINT, id="welcome-status")
 
     def on_mount(self) -> None:
         box = self.query_one("#welcome")
@@ -123,7 +122,11 @@ class WelcomeScreen(ModalScreen[None]):
         app = self.app
         store = app.store  # type: ignore[attr-defined]
         create_demo_workspace(
-            store.db, name=DEMO_NAME, deals=DEMO_DEALS, seed=DEMO_SEED, now=app.now()  # type: ignore[attr-defined]
+            store.db,
+            name=DEMO_NAME,
+            deals=DEMO_DEALS,
+            seed=DEMO_SEED,
+            now=app.now(),  # type: ignore[attr-defined]
         )
         self.post_message(self.Opened(store.workspaces.resolve(DEMO_NAME)))
 
@@ -133,7 +136,7 @@ class WelcomeScreen(ModalScreen[None]):
         try:
             workspace = store.workspaces.create(name)
         except (ValidationError, StoreError) as error:
-            self.post_message(self.Opened(None, str(error)))
+            self.post_message(self.Opened(None, explain(error)))
             return
         self.post_message(self.Opened(workspace))
 
@@ -150,8 +153,8 @@ class WelcomeScreen(ModalScreen[None]):
     @on(Opened)
     def _opened(self, message: Opened) -> None:
         if message.workspace is None:
-            self._set_busy(False, " ")
-            self.query_one("#create-error", Static).update(f"Cannot create it: {message.error}")
+            self._set_busy(False, HINT)
+            self.query_one("#create-error", Static).update(f"Cannot create it: {message.error}.")
             self.query_one("#create-name", Input).focus()
             return
         self.app.workspace = message.workspace  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from vectoros_tui.screens.messages import explain
 from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.validation import ValidationError
 from vectoros_tui.store.views import WorkspaceView
@@ -116,7 +117,7 @@ class WorkspaceSwitcherScreen(ModalScreen[WorkspaceView | None]):
         try:
             created = store.workspaces.create(name)
         except (ValidationError, StoreError) as error:
-            self.post_message(self.Created(None, str(error)))
+            self.post_message(self.Created(None, explain(error)))
             return
         self.post_message(self.Created(created, None))
 
@@ -129,19 +130,22 @@ class WorkspaceSwitcherScreen(ModalScreen[WorkspaceView | None]):
         options = self.query_one("#workspaces", OptionList)
         options.clear_options()
         highlight = 0
+        width = min(36, max((len(w.name) for w in self.workspaces), default=0))
         for index, workspace in enumerate(self.workspaces):
             prompt = Text()
             is_current = current is not None and current.id == workspace.id
             prompt.append("● " if is_current else "  ", style="bold green")
-            prompt.append(workspace.name, style="bold" if is_current else "")
-            prompt.append(f"  {_deals(workspace.deal_count)}", style="dim")
+            prompt.append(workspace.name.ljust(width), style="bold" if is_current else "")
+            prompt.append(f"  {_deals(workspace.deal_count):>12}", style="dim")
             options.add_option(Option(prompt, id=str(workspace.id)))
             if is_current:
                 highlight = index
         status = self.query_one("#switcher-status", Static)
         if self.workspaces:
             options.highlighted = highlight
-            status.update(f"{len(self.workspaces)} workspaces · ● is the open one")
+            count = len(self.workspaces)
+            noun = "workspace" if count == 1 else "workspaces"
+            status.update(f"{count} {noun} · ● is the open one")
         else:
             status.update("No workspace yet: press n to create one")
 
@@ -163,7 +167,7 @@ class WorkspaceSwitcherScreen(ModalScreen[WorkspaceView | None]):
     @on(Created)
     def _created(self, message: Created) -> None:
         if message.workspace is None:
-            self.query_one("#new-error", Static).update(f"Cannot create it: {message.error}")
+            self.query_one("#new-error", Static).update(f"Cannot create it: {message.error}.")
             self.query_one("#new-name", Input).focus()
             return
         self.notify(f"Created workspace {message.workspace.name!r}", timeout=3)
