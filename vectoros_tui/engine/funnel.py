@@ -204,8 +204,9 @@ def stage_revenue(breakdown: Iterable[Mapping[str, Any]]) -> list[StageRevenue]:
 # --------------------------------------------------------------------------- what-if
 
 
-def apply_what_if(deals: Iterable[Mapping[str, Any]], what_if: Mapping[str, Mapping[str, Any]]
-                  ) -> list[dict[str, Any]]:
+def apply_what_if(
+    deals: Iterable[Mapping[str, Any]], what_if: Mapping[str, Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """Copies of ``deals`` with the what-if overrides applied; the originals are untouched.
 
     ``what_if`` maps a deal id to its changes: ``{"excluded": True}`` drops the deal,
@@ -221,6 +222,17 @@ def apply_what_if(deals: Iterable[Mapping[str, Any]], what_if: Mapping[str, Mapp
             continue
         adjusted.append({**deal, **{k: v for k, v in changes.items() if k in OVERRIDABLE}})
     return adjusted
+
+
+def stable_order(deals: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``deals`` sorted by id.
+
+    The simulation hands random numbers to deals in the order it receives them, and a
+    database returns rows in whatever order its query plan gives (it varied between two
+    identical SQLite files). Sorting first makes a seed give the same forecast for the same
+    deals on every run and on SQLite and Postgres alike.
+    """
+    return sorted(deals, key=lambda deal: str(deal.get("id")))
 
 
 def toggle_exclusion(what_if: WhatIf, deal_id: str) -> bool:

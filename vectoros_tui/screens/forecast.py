@@ -1,11 +1,733 @@
-"""Placeholder: the forecast screen is being written."""
+"""The forecast screen: scenario cards, the distribution of simulated totals, revenue by
+stage, the funnel, pipeline health and the top deals, with what-if overrides.
 
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+Data flow: the app's snapshot (or a key) changes → :meth:`ForecastScreen.recompute` starts
+a thread worker → :func:`build_forecast_view` runs the Monte Carlo forecast and bins its
+totals off the UI thread → a :class:`ForecastScreen.ForecastReady` message carries the
+result back → the handler paints the widgets. What-ifs live only in
+:attr:`ForecastScreen.what_if` and are applied to copies of the snapshot's deals; nothing
+is ever saved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from vectoros_tui.engine.forecast import SCENARIOS, forecast_distribution
+from vectoros_tui.engine.funnel import (
+    EXCLUDED,
+    Funnel,
+    StageRevenue,
+    WhatIf,
+    apply_what_if,
+    band_counts,
+    describe_what_if,
+    histogram_bins,
+    parse_close_date,
+    parse_goal,
+    parse_probability,
+    set_override,
+    stable_order,
+    stage_funnel,
+    stage_revenue,
+    toggle_exclusion,
+)
+from vectoros_tui.store.snapshot import WorkspaceSnapshot
+from vectoros_tui.widgets.forecast_charts import (
+    BEST_COLOUR,
+    LIKELY_COLOUR,
+    WORST_COLOUR,
+    DistributionChart,
+    DistributionData,
+    FunnelChart,
+    HealthDistribution,
+    Marker,
+    StageRevenueChart,
+)
+from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
+from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
+
+if TYPE_CHECKING:
+    from vectoros_tui.app import VectorOSApp
+
+TIMEFRAMES = ("30d", "60d", "90d")
+TOP_DEALS = 30
+# Width the top-deals table needs besides the deal titles: the other six columns, every
+# column's padding and the what-if mark. Titles get what is left (within limits), so at 80
+# columns only the health column scrolls out of view.
+_OTHER_COLUMNS = 64
+_TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
+
+
+# --------------------------------------------------------------------------- plain data
+
+
+@dataclass(frozen=True)
+class ForecastParams:
+    timeframe: str
+    scenario: str
+    simulations: int
+    seed: int
+    goal: float | None
+
+
+@dataclass(frozen=True)
+class DealRow:
+    deal_id: str
+    title: str
+    stage: str
+    value: float
+    probability: float | None  # the rep's call (after any override), percent
+    weighted: float | None  # the engine's weighted value; None when not forecast
+    close_date: str | None
+    health: str | None
+    what_if: str  # "" when the deal has no what-if, else e.g. "p 30%, close 2026-12-01"
+    overridden: frozenset[str]  # what-if keys set on this deal ("excluded", "probability", …)
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    params: ForecastParams
+    result: dict[str, Any]
+    distribution: DistributionData
+    stages: list[StageRevenue]
+    funnel: Funnel
+    health: dict[str, int]
+    deals: list[DealRow]
+    compute_ms: float
+
+
+def with_scenario(result: dict[str, Any], scenario: str) -> dict[str, Any]:
+    """The same forecast read for another scenario (no new simulation is needed)."""
+    return {**result, "scenario": scenario, "predicted_revenue": result[f"{scenario}_case"]}
+
+
+def build_forecast_view(
+    snapshot: WorkspaceSnapshot, params: ForecastParams, what_if: WhatIf, now: datetime
+) -> ForecastView:
+    """Everything the screen paints, computed in one go (runs in a thread worker)."""
+    started = time.perf_counter()
+    deals = apply_what_if(stable_order(snapshot.deals), what_if)
+    result, totals = forecast_distribution(
+        deals,
+        params.timeframe,
+        params.scenario,
+        params.simulations,
+        params.seed,
+        now,
+        params.goal,
+    )
+    stats = result["simulation_stats"]
+    distribution = DistributionData(
+        histogram_bins(totals),
+        (
+            Marker("P5", stats["p5"], WORST_COLOUR),
+            Marker("P50", stats["p50"], LIKELY_COLOUR),
+            Marker("P95", stats["p95"], BEST_COLOUR),
+        ),
+        params.goal,
+        result.get("probability_of_hitting_goal"),
+        result["standard_deviation"],
+    )
+    return ForecastView(
+        params=params,
+        result=result,
+        distribution=distribution,
+        stages=stage_revenue(result["breakdown_by_stage"]),
+        funnel=stage_funnel(snapshot.deals, _last_open_stages(snapshot.deals)),
+        health=band_counts(h.health_status for h in snapshot.health.values()),
+        deals=_deal_rows(snapshot, deals, result, what_if),
+        compute_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _last_open_stages(deals: list[dict[str, Any]]) -> dict[str, str]:
+    """Closed deals' last open stage, when the store supplies it (``lastOpenStage``);
+    without it the funnel counts a lost deal at the first stage only."""
+    return {str(d["id"]): str(d["lastOpenStage"]) for d in deals if d.get("lastOpenStage")}
+
+
+def _deal_rows(
+    snapshot: WorkspaceSnapshot,
+    deals: list[dict[str, Any]],
+    result: dict[str, Any],
+    what_if: WhatIf,
+) -> list[DealRow]:
+    """The top forecast deals, then every deal with a what-if that is not among them
+    (excluded, or moved out of the window) so it can still be changed back."""
+    by_id = {str(d["id"]): d for d in deals}
+
+    def row(deal_id: str, weighted: float | None) -> DealRow | None:
+        deal = by_id.get(deal_id) or snapshot.deal(deal_id)
+        if deal is None:
+            return None
+        health = snapshot.health.get(deal_id)
+        probability = deal.get("probability")
+        return DealRow(
+            deal_id=deal_id,
+            title=str(deal.get("title") or "Untitled deal"),
+            stage=str(deal.get("stage") or ""),
+            value=float(deal.get("value") or 0.0),
+            probability=None if probability in (None, "") else float(probability),
+            weighted=weighted,
+            close_date=str(deal["closeDate"])[:10] if deal.get("closeDate") else None,
+            health=health.health_status if health else None,
+            what_if=describe_what_if(what_if.get(deal_id, {})),
+            overridden=frozenset(what_if.get(deal_id, {})),
+        )
+
+    forecast = result["forecasted_deals"]
+    rows = [row(str(d["deal_id"]), d["weighted_value"]) for d in forecast[:TOP_DEALS]]
+    shown = {r.deal_id for r in rows if r is not None}
+    weights = {str(d["deal_id"]): d["weighted_value"] for d in forecast}
+    rows += [row(i, weights.get(i)) for i in what_if if i not in shown]
+    return [r for r in rows if r is not None]
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- prompt
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: object
+
+
+class ValuePrompt(ModalScreen[Answer | None]):
+    """Ask for one value; ``parse`` validates it and its ``ValueError`` is shown inline.
+
+    Dismisses with an :class:`Answer` holding the parsed value, or ``None`` on escape.
+    """
+
+    DEFAULT_CSS = """
+    ValuePrompt { align: center middle; }
+    ValuePrompt > Vertical {
+        width: 60; max-width: 95%; height: auto; border: round $accent;
+        background: $panel; padding: 0 1;
+    }
+    ValuePrompt .hint { color: $text-muted; width: 1fr; }
+    ValuePrompt #prompt-error { color: $error; width: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self, title: str, hint: str, parse: Callable[[str], object], value: str = ""
+    ) -> None:
+        super().__init__()
+        self._title = title
+        self._hint = hint
+        self._parse = parse
+        self._value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self._title
+            yield Label(self._hint, classes="hint")
+            yield Input(self._value, id="prompt-input")
+            yield Label("", id="prompt-error")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            value = self._parse(event.value)
+        except ValueError as error:
+            self.query_one("#prompt-error", Label).update(f"{error}. Esc cancels.")
+            return
+        self.dismiss(Answer(value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# --------------------------------------------------------------------------- screen
 
 
 class ForecastScreen(Screen[None]):
-    def compose(self):  # type: ignore[no-untyped-def]
+    """Scenarios, the distribution and what-ifs for the current workspace."""
+
+    AUTO_FOCUS = ""  # focus the deal table without scrolling it into view (on_mount)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (100, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "cycle_timeframe", "Window", id="forecast.timeframe"),
+        Binding("s", "cycle_scenario", "Scenario", id="forecast.scenario"),
+        Binding("g", "set_goal", "Goal", id="forecast.goal"),
+        Binding("x", "toggle_exclude", "Exclude", id="forecast.exclude"),
+        Binding("p", "override_probability", "Prob.", id="forecast.probability"),
+        Binding("c", "override_close_date", "Close", id="forecast.close_date"),
+        Binding("z", "reset_what_if", "Reset", id="forecast.reset"),
+    ]
+    DEFAULT_CSS = """
+    ForecastScreen #forecast-body { height: 1fr; }
+    ForecastScreen #controls { height: 1; padding: 0 1; }
+    ForecastScreen #goal-status {
+        width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    ForecastScreen #row-distribution { height: 14; }
+    ForecastScreen #row-distribution > DistributionChart { width: 1fr; }
+    ForecastScreen #side-charts { width: 42; height: 14; }
+    ForecastScreen #side-charts > BarChart { height: 7; }
+    ForecastScreen #top-deals { height: 14; border: round $panel; }
+    ForecastScreen #top-deals:focus { border: round $accent; }
+    ForecastScreen #row-funnel { height: 9; }
+    ForecastScreen #funnel { width: 1fr; height: 9; }
+    ForecastScreen #what-if-summary {
+        width: 1fr; height: 9; border: round $panel; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    ForecastScreen.-narrow #row-distribution,
+    ForecastScreen.-narrow #row-funnel,
+    ForecastScreen.-narrow #side-charts { layout: vertical; height: auto; }
+    ForecastScreen.-narrow #side-charts { width: 1fr; }
+    ForecastScreen.-narrow #row-distribution > DistributionChart { height: 14; }
+    ForecastScreen.-narrow #what-if-summary { height: auto; }
+    """
+
+    class ForecastReady(Message):
+        """A worker finished; ``generation`` tells a current result from a stale one."""
+
+        def __init__(self, view: ForecastView, generation: int) -> None:
+            super().__init__()
+            self.view = view
+            self.generation = generation
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seed = 0
+        self.timeframe = "30d"
+        self.scenario = "likely"
+        self.simulations = 10_000
+        self.goal: float | None = None
+        self.what_if: WhatIf = {}
+        self.result: dict[str, Any] | None = None
+        self.view: ForecastView | None = None
+        self._generation = 0  # forecasts started
+        self._painted = 0  # the generation on screen
+
+    @property
+    def vectoros(self) -> VectorOSApp:
+        return cast("VectorOSApp", self.app)
+
+    @property
+    def pending(self) -> bool:
+        """Whether a forecast is being computed that is not on screen yet."""
+        return self._painted != self._generation
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Forecast")
+        with VerticalScroll(id="forecast-body"):
+            with Horizontal(id="controls"):
+                yield ChoiceBar(
+                    "Window", [(t, t) for t in TIMEFRAMES], self.timeframe, id="timeframe-choice"
+                )
+                yield ChoiceBar(
+                    "Scenario", [(s, s) for s in SCENARIOS], self.scenario, id="scenario-choice"
+                )
+                yield Static("", id="goal-status")
+            yield ScenarioCards(id="cards")
+            with Horizontal(id="row-distribution"):
+                yield DistributionChart(id="distribution")
+                with Vertical(id="side-charts"):
+                    yield StageRevenueChart(id="stage-revenue")
+                    yield HealthDistribution(id="health")
+            yield DataTable(id="top-deals", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="row-funnel"):
+                yield FunnelChart(id="funnel")
+                yield Static("", id="what-if-summary")
         yield Footer()
+
+    def on_mount(self) -> None:
+        defaults = self.vectoros.settings.forecast
+        wanted = defaults.timeframe.strip().lower()
+        self.timeframe = wanted if wanted in TIMEFRAMES else self.timeframe
+        self.scenario = defaults.scenario
+        self.simulations = defaults.simulations
+        self.goal = defaults.goal
+        self.query_one("#timeframe-choice", ChoiceBar).select(self.timeframe)
+        self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
+        self.query_one("#distribution", DistributionChart).border_title = "Simulated totals"
+        table = self.query_one("#top-deals", DataTable)
+        table.border_title = "Top deals by weighted value"
+        table.border_subtitle = "x exclude · p probability · c close date · z reset · ⏎ open"
+        table.add_column("Deal", key="deal")
+        table.add_column("Stage", key="stage")
+        table.add_column("Value", key="value")
+        table.add_column("Rep %", key="probability")
+        table.add_column("Weighted", key="weighted")
+        table.add_column("Close", key="close")
+        table.add_column("Health", key="health")
+        self.query_one("#what-if-summary", Static).border_title = "What-if (forecast only)"
+        table.focus(scroll_visible=False)
+        self._paint_goal_status()
+        self.watch(self.app, "snapshot", self._snapshot_changed, init=True)
+
+    # --- computing ------------------------------------------------------------------
+
+    def _snapshot_changed(self, snapshot: WorkspaceSnapshot | None) -> None:
+        if snapshot is not None and self.what_if:
+            # What-ifs name deals: drop those of deals gone (or of another workspace).
+            for deal_id in [d for d in self.what_if if snapshot.deal(d) is None]:
+                del self.what_if[deal_id]
+        self.recompute()
+
+    def recompute(self) -> None:
+        """Forecast again with the current settings and what-ifs (in a thread worker)."""
+        snapshot = self.vectoros.snapshot
+        if snapshot is None:
+            self.query_one("#goal-status", Static).update(Text("Loading…", style="dim"))
+            return
+        self._generation += 1
+        params = ForecastParams(
+            self.timeframe, self.scenario, self.simulations, self.seed, self.goal
+        )
+        overrides = {deal_id: dict(changes) for deal_id, changes in self.what_if.items()}
+        self._forecast(snapshot, params, overrides, self.vectoros.now(), self._generation)
+
+    @work(thread=True, exclusive=True, group="forecast", exit_on_error=False)
+    def _forecast(
+        self,
+        snapshot: WorkspaceSnapshot,
+        params: ForecastParams,
+        what_if: WhatIf,
+        now: datetime,
+        generation: int,
+    ) -> None:
+        view = build_forecast_view(snapshot, params, what_if, now)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ForecastReady(view, generation))
+
+    @on(ForecastReady)
+    def _forecast_ready(self, message: ForecastReady) -> None:
+        if message.generation != self._generation:
+            return  # a newer forecast is on its way
+        self.view = message.view
+        self._painted = message.generation
+        self._paint()
+
+    @on(Worker.StateChanged)
+    def _forecast_failed(self, event: Worker.StateChanged) -> None:
+        # The app shows the error itself; say here why the numbers did not change.
+        if event.worker.group == "forecast" and event.state == WorkerState.ERROR:
+            self._painted = self._generation
+            self.query_one("#goal-status", Static).update(
+                Text("Forecast failed; fix the deal named in the error", style="bold red")
+            )
+
+    # --- painting -------------------------------------------------------------------
+
+    def _paint(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        self.result = with_scenario(view.result, self.scenario)
+        result = self.result
+        self.query_one("#timeframe-choice", ChoiceBar).select(view.params.timeframe)
+        self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
+        self.query_one(ScenarioCards).show(result, self.scenario)
+        chart = self.query_one("#distribution", DistributionChart)
+        chart.border_title = (
+            f"Simulated totals · {result['simulation_stats']['num_simulations']:,} runs · "
+            f"{result['timeframe']} window"
+        )
+        chart.show(view.distribution)
+        self.query_one("#stage-revenue", StageRevenueChart).show(view.stages)
+        self.query_one("#health", HealthDistribution).show(view.health)
+        self.query_one("#funnel", FunnelChart).show(view.funnel)
+        self._paint_deals(view.deals)
+        self._paint_goal_status()
+
+    def _paint_goal_status(self) -> None:
+        status = Text(no_wrap=True, overflow="ellipsis")
+        if self.goal is None:
+            status.append("Goal ", style="dim")
+            status.append("none", style="bold")
+            status.append(" (g)", style="dim")
+        else:
+            status.append("Goal ", style="dim")
+            status.append(compact_money(self.goal), style="bold")
+            chance = (self.result or {}).get("probability_of_hitting_goal")
+            if chance is not None:
+                status.append(f" · {chance:.0%} chance", style="bold")
+            status.append(" (g)", style="dim")
+        self.query_one("#goal-status", Static).update(status)
+
+    def _paint_deals(self, rows: list[DealRow], *, retry: bool = True) -> None:
+        table = self.query_one("#top-deals", DataTable)
+        if retry and not table.region.width:
+            # Not laid out yet: titles are cut to the table's width, so paint again once
+            # it is (the same forecast must always look the same).
+            self.call_after_refresh(self._paint_deals, rows, retry=False)
+        # Keep the cursor on the same row, not the same deal: after "x" the excluded deal
+        # drops to the end, and the next deal moves up under the cursor.
+        keep = table.cursor_row
+        width = self._title_width(table)
+        table.clear()
+        changed = "bold yellow"
+        for row in rows:
+            excluded = EXCLUDED in row.overridden
+            title = Text("✎ " if row.overridden else "  ", style=changed)
+            title.append(_shorten(row.title, width), style="dim strike" if excluded else "")
+            probability = "—" if row.probability is None else f"{row.probability:g}%"
+            if excluded:
+                weighted = Text("excluded", style=changed, justify="right")
+            elif row.weighted is None:
+                weighted = Text("outside", style=changed, justify="right")
+            else:
+                weighted = Text(compact_money(row.weighted), justify="right")
+            table.add_row(
+                title,
+                row.stage,
+                Text(compact_money(row.value), justify="right"),
+                Text(
+                    probability,
+                    justify="right",
+                    style=changed if "probability" in row.overridden else "",
+                ),
+                weighted,
+                Text(row.close_date or "—", style=changed if "closeDate" in row.overridden else ""),
+                Text(row.health or "—", style=HEALTH_STYLES.get(row.health or "", "dim")),
+                key=row.deal_id,
+            )
+        if rows:
+            table.move_cursor(row=min(keep, len(rows) - 1), animate=False)
+        self._paint_what_if_summary(rows)
+
+    @staticmethod
+    def _title_width(table: DataTable[Any]) -> int:
+        narrowest, fallback, widest = _TITLE_WIDTHS
+        inner = table.region.shrink(table.styles.gutter).width - 2  # room for a scrollbar
+        if inner <= 0:
+            return fallback
+        return max(narrowest, min(widest, inner - _OTHER_COLUMNS))
+
+    def on_resize(self) -> None:
+        # Titles are cut to the table's width; cut them again once the new layout is in.
+        if self.view is not None:
+            view = self.view
+            self.call_after_refresh(self._paint_deals, view.deals)
+
+    def _paint_what_if_summary(self, rows: list[DealRow]) -> None:
+        summary = Text()
+        if not self.what_if:
+            summary.append("No what-ifs: the forecast uses the saved deals.\n", style="dim")
+            summary.append("On a top deal: ", style="dim")
+            summary.append("x", style="bold")
+            summary.append(" exclude · ", style="dim")
+            summary.append("p", style="bold")
+            summary.append(" probability · ", style="dim")
+            summary.append("c", style="bold")
+            summary.append(" close date", style="dim")
+        else:
+            titles = {r.deal_id: r.title for r in rows}
+            count = len(self.what_if)
+            summary.append(f"{count} deal{'s' if count != 1 else ''} changed", style="bold")
+            summary.append(" · z resets · never saved\n", style="dim")
+            for deal_id, changes in self.what_if.items():
+                summary.append("✎ ", style="bold yellow")
+                summary.append(_shorten(titles.get(deal_id, deal_id), 24))
+                summary.append(f"  {describe_what_if(changes)}\n", style="yellow")
+        self.query_one("#what-if-summary", Static).update(summary)
+
+    # --- state changes --------------------------------------------------------------
+
+    def set_timeframe(self, timeframe: str) -> None:
+        if timeframe not in TIMEFRAMES:
+            raise ValueError(f"timeframe must be one of {', '.join(TIMEFRAMES)}")
+        self.timeframe = timeframe
+        self.query_one("#timeframe-choice", ChoiceBar).select(timeframe)
+        self.recompute()
+
+    def set_scenario(self, scenario: str) -> None:
+        """Choose the case the forecast reports; the simulation itself is unchanged."""
+        if scenario not in SCENARIOS:
+            raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}")
+        self.scenario = scenario
+        self.query_one("#scenario-choice", ChoiceBar).select(scenario)
+        self._paint()
+
+    def set_goal(self, goal: float | None) -> None:
+        self.goal = goal
+        self._paint_goal_status()
+        self.recompute()
+
+    def highlighted_deal_id(self) -> str | None:
+        table = self.query_one("#top-deals", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return None if key.value is None else str(key.value)
+
+    @on(ChoiceBar.Chosen, "#timeframe-choice")
+    def _timeframe_clicked(self, event: ChoiceBar.Chosen) -> None:
+        self.set_timeframe(event.value)
+
+    @on(ChoiceBar.Chosen, "#scenario-choice")
+    def _scenario_clicked(self, event: ChoiceBar.Chosen) -> None:
+        self.set_scenario(event.value)
+
+    @on(ScenarioCards.Chosen)
+    def _card_clicked(self, event: ScenarioCards.Chosen) -> None:
+        self.set_scenario(event.scenario)
+
+    @on(DataTable.RowSelected, "#top-deals")
+    def _open_deal(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.vectoros.open_deal(str(event.row_key.value))
+
+    # --- actions --------------------------------------------------------------------
+
+    def action_cycle_timeframe(self) -> None:
+        index = TIMEFRAMES.index(self.timeframe) if self.timeframe in TIMEFRAMES else -1
+        self.set_timeframe(TIMEFRAMES[(index + 1) % len(TIMEFRAMES)])
+
+    def action_cycle_scenario(self) -> None:
+        self.set_scenario(SCENARIOS[(SCENARIOS.index(self.scenario) + 1) % len(SCENARIOS)])
+
+    def action_set_goal(self) -> None:
+        def chosen(answer: Answer | None) -> None:
+            if answer is not None:
+                self.set_goal(cast("float | None", answer.value))
+
+        current = "" if self.goal is None else f"{self.goal:.0f}"
+        self.app.push_screen(
+            ValuePrompt(
+                "Revenue goal",
+                f"Revenue to close in the {self.timeframe} window, e.g. 250000, 250k or "
+                "1.2M. Empty clears the goal.",
+                parse_goal,
+                current,
+            ),
+            chosen,
+        )
+
+    def action_toggle_exclude(self) -> None:
+        deal_id = self._deal_for_what_if()
+        if deal_id is None:
+            return
+        excluded = toggle_exclusion(self.what_if, deal_id)
+        self.notify(
+            f"{self._title_of(deal_id)} {'left out of' if excluded else 'back in'} the forecast "
+            "(what-if, not saved)",
+            timeout=3,
+        )
+        self.recompute()
+
+    def action_override_probability(self) -> None:
+        self._prompt_override(
+            "probability",
+            "Win probability (what-if)",
+            "A number from 0 to 100; forecast only, never saved.",
+            parse_probability,
+        )
+
+    def action_override_close_date(self) -> None:
+        self._prompt_override(
+            "closeDate",
+            "Close date (what-if)",
+            "A date as YYYY-MM-DD; forecast only, never saved.",
+            parse_close_date,
+        )
+
+    def action_reset_what_if(self) -> None:
+        if not self.what_if:
+            self.notify("No what-ifs to reset", timeout=2)
+            return
+        self.what_if.clear()
+        self.notify("What-ifs cleared: the forecast uses the saved deals again", timeout=3)
+        self.recompute()
+
+    def _prompt_override(
+        self, field: str, title: str, hint: str, parse: Callable[[str], object]
+    ) -> None:
+        deal_id = self._deal_for_what_if()
+        if deal_id is None:
+            return
+        snapshot = self.vectoros.snapshot
+        deal = snapshot.deal(deal_id) if snapshot else None
+        current = self.what_if.get(deal_id, {}).get(field, (deal or {}).get(field))
+        shown = (
+            ""
+            if current is None
+            else (f"{current:g}" if isinstance(current, float) else str(current))
+        )
+
+        def chosen(answer: Answer | None) -> None:
+            if answer is not None:
+                set_override(self.what_if, deal_id, field, answer.value)
+                self.recompute()
+
+        self.app.push_screen(
+            ValuePrompt(f"{title}: {self._title_of(deal_id)}", hint, parse, shown), chosen
+        )
+
+    def _deal_for_what_if(self) -> str | None:
+        deal_id = self.highlighted_deal_id()
+        if deal_id is None:
+            self.notify("No deal highlighted: pick one in the top-deals table", timeout=3)
+        return deal_id
+
+    def _title_of(self, deal_id: str) -> str:
+        snapshot = self.vectoros.snapshot
+        deal = snapshot.deal(deal_id) if snapshot else None
+        return repr(str(deal.get("title"))) if deal else deal_id
+
+    # --- command palette ------------------------------------------------------------
+
+    def palette_commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            (
+                f"Forecast: {t[:-1]}-day window",
+                f"Forecast the deals closing within {t} (t)",
+                partial(self.set_timeframe, t),
+            )
+            for t in TIMEFRAMES
+        ]
+        commands += [
+            (
+                f"Forecast: {s} case",
+                f"Report the {s} case as the forecast (s)",
+                partial(self.set_scenario, s),
+            )
+            for s in SCENARIOS
+        ]
+        commands += [
+            (
+                "Forecast: set revenue goal",
+                "Goal and the chance of hitting it (g)",
+                self.action_set_goal,
+            ),
+            (
+                "Forecast: clear revenue goal",
+                "Forecast without a goal",
+                partial(self.set_goal, None),
+            ),
+            (
+                "Forecast: reset what-ifs",
+                "Forget every exclusion and override (z)",
+                self.action_reset_what_if,
+            ),
+        ]
+        return commands

@@ -1,0 +1,412 @@
+"""The forecast screen (F3), driven with Pilot on SQLite and Postgres.
+
+Every check compares what the screen holds and shows with the engine's own
+``forecast_revenue`` on the same snapshot, seed and what-ifs, so the screen cannot drift
+from the CLI's numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Label, Static
+
+from vectoros_tui.app import VectorOSApp
+from vectoros_tui.engine.forecast import effective_win_probability, forecast_revenue
+from vectoros_tui.engine.funnel import apply_what_if, stable_order
+from vectoros_tui.screens.forecast import (
+    ForecastParams,
+    ForecastScreen,
+    ValuePrompt,
+    build_forecast_view,
+)
+from vectoros_tui.store.snapshot import WorkspaceSnapshot
+from vectoros_tui.widgets.formatting import compact_money, money
+
+SIZE = (100, 30)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def open_forecast(app: VectorOSApp, pilot: Pilot) -> ForecastScreen:
+    """Switch to the forecast (F3) and wait until its first forecast is painted."""
+    await wait_for_snapshot(app, pilot)
+    await pilot.press("f3")
+    await wait_for(lambda: isinstance(app.screen, ForecastScreen), pilot)
+    screen = app.screen
+    assert isinstance(screen, ForecastScreen)
+    await settle(screen, pilot)
+    return screen
+
+
+async def settle(screen: ForecastScreen, pilot: Pilot, previous: object = None) -> None:
+    """Wait for a painted forecast newer than ``previous``."""
+    await wait_for(
+        lambda: screen.result is not None and screen.result is not previous and not screen.pending,
+        pilot,
+    )
+    await pilot.pause()
+
+
+def expected(app: VectorOSApp, screen: ForecastScreen) -> dict[str, Any]:
+    """The engine's forecast for what the screen is showing (deals in id order, as the
+    screen sorts them so a seed's forecast does not depend on the database's row order)."""
+    assert app.snapshot is not None
+    return forecast_revenue(
+        apply_what_if(stable_order(app.snapshot.deals), screen.what_if),
+        screen.timeframe,
+        screen.scenario,
+        screen.simulations,
+        seed=screen.seed,
+        now=app.now(),
+        goal=screen.goal,
+    )
+
+
+def shown(widget: Widget) -> str:
+    rendered = widget.render()
+    return rendered.plain if isinstance(rendered, Text) else str(rendered)
+
+
+def table_rows(screen: ForecastScreen) -> dict[str, list[str]]:
+    table = screen.query_one("#top-deals", DataTable)
+    rows = {}
+    for row in table.ordered_rows:
+        cells = table.get_row(row.key)
+        rows[str(row.key.value)] = [c.plain if isinstance(c, Text) else str(c) for c in cells]
+    return rows
+
+
+def highlighted(screen: ForecastScreen) -> str:
+    deal_id = screen.highlighted_deal_id()
+    assert deal_id is not None
+    return deal_id
+
+
+def expected_contribution(app: VectorOSApp, deal_id: str) -> float:
+    """A deal's share of the mean forecast: value × its per-run win probability."""
+    assert app.snapshot is not None
+    deal = app.snapshot.deal(deal_id)
+    assert deal is not None
+    p = float(deal["probability"]) / 100
+    return float(deal["value"]) * float(effective_win_probability([p])[0])
+
+
+def noise(result: dict[str, Any]) -> float:
+    """Generous Monte Carlo tolerance for a difference of two means."""
+    runs = result["simulation_stats"]["num_simulations"]
+    return 6 * result["standard_deviation"] / math.sqrt(runs) * math.sqrt(2)
+
+
+async def answer_prompt(app: VectorOSApp, pilot: Pilot, text: str) -> ValuePrompt:
+    await wait_for(lambda: isinstance(app.screen, ValuePrompt), pilot)
+    prompt = app.screen
+    assert isinstance(prompt, ValuePrompt)
+    prompt.query_one(Input).value = ""
+    await pilot.press(*text, "enter")
+    await pilot.pause()
+    return prompt
+
+
+# --------------------------------------------------------------------------- tests
+
+
+async def test_shows_the_engine_forecast_for_the_snapshot(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        result = screen.result
+        assert result == expected(app, screen)
+        assert (result["timeframe"], result["scenario"]) == ("30d", "likely")
+        assert result["predicted_revenue"] == result["likely_case"]
+
+        for case in ("worst", "likely", "best"):
+            assert money(result[f"{case}_case"]) in shown(screen.query_one(f"#card-{case}"))
+        assert screen.query_one("#card-likely").has_class("-selected")
+        stats = shown(screen.query_one("#card-stats"))
+        assert f"{result['deals_analyzed']} deals analysed" in stats
+        assert f"Confidence {result['confidence']:.0%}" in stats
+        assert compact_money(result["mean_forecast"]) in stats
+        assert f"{result['pipeline_coverage']:.2f}×" in stats
+        legend = shown(screen.query_one("#legend", Static))
+        for key in ("p5", "p50", "p95"):
+            assert compact_money(result["simulation_stats"][key]) in legend
+
+        # Histogram bins hold every run; the table lists the top deals in the engine's order.
+        assert screen.view is not None
+        assert screen.view.distribution.histogram.total == screen.simulations
+        top = [str(d["deal_id"]) for d in result["forecasted_deals"][:5]]
+        assert list(table_rows(screen))[:5] == top
+        assert highlighted(screen) == top[0]
+        # Health bands cover every open deal; the funnel starts from every deal.
+        assert app.snapshot is not None
+        assert sum(screen.view.health.values()) == len(app.snapshot.open_deals)
+        assert screen.view.funnel.steps[0].reached == len(app.snapshot.deals)
+
+
+async def test_timeframe_and_scenario_change_the_numbers(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        thirty = screen.result
+        assert thirty is not None
+
+        await pilot.press("t")
+        await settle(screen, pilot, thirty)
+        sixty = screen.result
+        assert sixty is not None and sixty["timeframe"] == "60d"
+        assert sixty == expected(app, screen)
+        assert sixty["deals_analyzed"] > thirty["deals_analyzed"]
+        assert sixty["mean_forecast"] > thirty["mean_forecast"]
+
+        await pilot.click("#timeframe-choice-90d")  # also clickable
+        await settle(screen, pilot, sixty)
+        assert screen.timeframe == "90d" and screen.result == expected(app, screen)
+
+        for scenario in ("best", "worst", "likely"):
+            before = screen.result
+            await pilot.press("s")
+            await pilot.pause()
+            result = screen.result
+            assert result is not None and result is not before
+            assert screen.scenario == scenario == result["scenario"]
+            assert result["predicted_revenue"] == result[f"{scenario}_case"]
+            assert result == expected(app, screen)
+            assert screen.query_one(f"#card-{scenario}").has_class("-selected")
+        assert screen.result["worst_case"] < screen.result["likely_case"]  # type: ignore[index]
+
+        await pilot.click("#card-best")
+        await pilot.pause()
+        assert screen.scenario == "best"
+        assert screen.result["predicted_revenue"] == screen.result["best_case"]  # type: ignore[index]
+
+
+async def test_excluding_the_top_deal_lowers_the_mean_and_z_restores_it(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        original = screen.result
+        assert original is not None
+        top = highlighted(screen)
+        assert top == original["forecasted_deals"][0]["deal_id"]
+
+        await pilot.press("x")
+        await settle(screen, pilot, original)
+        excluded = screen.result
+        assert excluded is not None
+        assert screen.what_if == {top: {"excluded": True}}
+        assert excluded == expected(app, screen)
+        assert excluded["deals_analyzed"] == original["deals_analyzed"] - 1
+        assert top not in {d["deal_id"] for d in excluded["forecasted_deals"]}
+        drop = original["mean_forecast"] - excluded["mean_forecast"]
+        assert drop == pytest.approx(expected_contribution(app, top), abs=noise(original))
+        row = table_rows(screen)[top]  # still listed, marked, so it can be put back
+        assert row[0].startswith("✎") and "excluded" in row
+
+        await pilot.press("z")
+        await settle(screen, pilot, excluded)
+        assert screen.what_if == {}
+        assert screen.result == original
+        assert not table_rows(screen)[top][0].startswith("✎")
+
+
+async def test_a_zero_probability_override_removes_the_deal_from_the_winners(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        original = screen.result
+        assert original is not None
+        top = highlighted(screen)
+
+        await pilot.press("p")
+        await answer_prompt(app, pilot, "0")
+        await settle(screen, pilot, original)
+        result = screen.result
+        assert result is not None
+        assert screen.what_if == {top: {"probability": 0.0}}
+        assert result == expected(app, screen)
+        row = next(d for d in result["forecasted_deals"] if d["deal_id"] == top)
+        assert row["adjusted_probability"] == 0 and row["weighted_value"] == 0
+        drop = original["mean_forecast"] - result["mean_forecast"]
+        assert drop == pytest.approx(expected_contribution(app, top), abs=noise(original))
+        cells = table_rows(screen)[top]
+        assert cells[0].startswith("✎") and "0%" in cells
+
+
+async def test_a_close_date_override_can_move_a_deal_out_of_the_window(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        original = screen.result
+        assert original is not None
+        top = highlighted(screen)
+        later = (FIXED_NOW + timedelta(days=200)).date().isoformat()
+
+        await pilot.press("c")
+        await answer_prompt(app, pilot, later)
+        await settle(screen, pilot, original)
+        assert screen.what_if == {top: {"closeDate": later}}
+        assert screen.result == expected(app, screen)
+        assert screen.result["deals_analyzed"] == original["deals_analyzed"] - 1  # type: ignore[index]
+        assert "outside" in table_rows(screen)[top]
+
+
+async def test_invalid_what_if_input_shows_an_error_and_changes_nothing(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        original = screen.result
+
+        for key, text, message in (
+            ("p", "150", "between 0 and 100"),
+            ("p", "abc", "not a number"),
+            ("c", "2026-02-30", "not a real calendar date"),
+            ("c", "next week", "YYYY-MM-DD"),
+            ("g", "lots", "not an amount"),
+        ):
+            await pilot.press(key)
+            prompt = await answer_prompt(app, pilot, text)
+            assert app.screen is prompt  # still asking
+            assert message in str(prompt.query_one("#prompt-error", Label).render())
+            await pilot.press("escape")
+            await wait_for(lambda: app.screen is screen, pilot)
+
+        await pilot.pause()
+        assert screen.what_if == {}
+        assert screen.goal is None
+        assert screen.result is original and not screen.pending
+
+
+async def test_a_goal_reports_the_chance_of_hitting_it(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        original = screen.result
+        assert original is not None
+        goal = round(original["likely_case"], -3)
+
+        await pilot.press("g")
+        await answer_prompt(app, pilot, f"{goal / 1000:.0f}k")
+        await settle(screen, pilot, original)
+        result = screen.result
+        assert result is not None
+        assert screen.goal == goal == result["goal"]
+        assert result == expected(app, screen)
+        assert 0.3 < result["probability_of_hitting_goal"] < 0.7  # the goal is about P50
+        status = shown(screen.query_one("#goal-status", Static))
+        assert f"{result['probability_of_hitting_goal']:.0%} chance" in status
+        assert "goal" in shown(screen.query_one("#legend", Static))
+
+
+async def test_a_deal_saved_elsewhere_recomputes_the_forecast(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        original = screen.result
+        assert original is not None and app.store is not None
+        top = original["forecasted_deals"][0]["deal_id"]
+        snapshot = app.snapshot
+
+        app.store.deals.update(top, {"probability": 5}, now=FIXED_NOW)
+        app.data_changed()
+        await wait_for_snapshot(app, pilot, snapshot)
+        await settle(screen, pilot, original)
+        result = screen.result
+        assert result is not None
+        assert result == expected(app, screen)
+        assert result["mean_forecast"] < original["mean_forecast"]
+        assert result["forecasted_deals"][0]["deal_id"] != top
+        assert table_rows(screen)[top][3] == "5%"
+
+
+async def test_palette_commands_drive_the_screen(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        commands = {name: callback for name, _, callback in screen.palette_commands()}
+        assert {
+            "Forecast: 30-day window",
+            "Forecast: 60-day window",
+            "Forecast: 90-day window",
+            "Forecast: worst case",
+            "Forecast: likely case",
+            "Forecast: best case",
+            "Forecast: set revenue goal",
+            "Forecast: reset what-ifs",
+        } <= set(commands)
+        before = screen.result
+        commands["Forecast: 90-day window"]()
+        await settle(screen, pilot, before)
+        assert screen.result["timeframe"] == "90d"  # type: ignore[index]
+        commands["Forecast: worst case"]()
+        await pilot.pause()
+        assert screen.result["predicted_revenue"] == screen.result["worst_case"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_layout_fits_small_terminals(
+    demo_database: str, make_app: Callable[..., VectorOSApp], size: tuple[int, int]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_forecast(app, pilot)
+        assert screen.has_class("-narrow" if size[0] < 100 else "-wide")
+        # The cards and the chart are on screen without scrolling, inside the width.
+        for selector in ("#card-worst", "#card-stats", "#distribution"):
+            region = screen.query_one(selector).region
+            assert region.right <= size[0] and region.y < size[1] - 1
+        assert screen.query_one("#top-deals", DataTable).has_focus
+
+
+def test_two_thousand_open_deals_forecast_well_under_100_ms() -> None:
+    deals = [
+        {
+            "id": f"deal-{i}",
+            "title": f"Deal {i}",
+            "stage": ("prospect", "qualified", "proposal", "negotiation")[i % 4],
+            "value": 1_000 + (i * 7_919) % 250_000,
+            "probability": 5 + (i * 37) % 90,
+            "closeDate": (FIXED_NOW + timedelta(days=i % 30)).date().isoformat(),
+            "outcome": None,
+            "createdAt": "2026-09-01T00:00:00Z",
+            "updatedAt": "2026-11-01T00:00:00Z",
+        }
+        for i in range(2_000)
+    ]
+    snapshot = WorkspaceSnapshot(None, deals, {}, FIXED_NOW)  # type: ignore[arg-type]
+    params = ForecastParams("30d", "likely", 10_000, 0, None)
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        view = build_forecast_view(snapshot, params, {"deal-1": {"excluded": True}}, FIXED_NOW)
+        timings.append(time.perf_counter() - started)
+    assert view.result["deals_analyzed"] == 1_999
+    assert min(timings) < 0.1, f"forecast of 2,000 open deals took {min(timings) * 1000:.0f} ms"

@@ -1,0 +1,153 @@
+"""Scenario selection for the forecast: choice bars (window, scenario) and the case cards.
+
+Both are clickable and only paint what they are given; the screen owns the state and
+decides what a click changes (the widgets post :class:`ChoiceBar.Chosen` and
+:class:`ScenarioCards.Chosen`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Static
+
+from vectoros_tui.widgets.formatting import compact_money, money
+
+# (scenario, card title, percentile key in simulation_stats, what the percentile means)
+CASES: tuple[tuple[str, str, str, str], ...] = (
+    ("worst", "Worst P5", "p5", "95% beat it"),
+    ("likely", "Likely P50", "p50", "50% beat it"),
+    ("best", "Best P95", "p95", "5% beat it"),
+)
+
+
+class _Choice(Static):
+    """One clickable option of a :class:`ChoiceBar`."""
+
+    def __init__(self, text: str, value: str, *, id: str | None = None) -> None:
+        super().__init__(text, id=id, classes="choice")
+        self.value = value
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        bar = next(a for a in self.ancestors if isinstance(a, ChoiceBar))
+        bar.post_message(ChoiceBar.Chosen(bar, self.value))
+
+
+class ChoiceBar(Horizontal):
+    """``Label  a  b  c`` on one line; the selected option is highlighted."""
+
+    DEFAULT_CSS = """
+    ChoiceBar { width: auto; height: 1; margin-right: 2; }
+    ChoiceBar > .choice-label { width: auto; color: $text-muted; margin-right: 1; }
+    ChoiceBar > .choice { width: auto; padding: 0 1; }
+    ChoiceBar > .choice:hover { background: $boost; }
+    ChoiceBar > .choice.-selected { background: $accent; color: $text; text-style: bold; }
+    """
+
+    class Chosen(Message):
+        def __init__(self, bar: ChoiceBar, value: str) -> None:
+            super().__init__()
+            self.bar = bar
+            self.value = value
+
+        @property
+        def control(self) -> ChoiceBar:
+            return self.bar
+
+    def __init__(
+        self, label: str, choices: Sequence[tuple[str, str]], value: str, *, id: str
+    ) -> None:
+        super().__init__(id=id)
+        self._label = label
+        self._choices = list(choices)
+        self._value = value
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._label, classes="choice-label")
+        for value, text in self._choices:
+            choice = _Choice(text, value, id=f"{self.id}-{value}" if self.id else None)
+            choice.set_class(value == self._value, "-selected")
+            yield choice
+
+    def select(self, value: str) -> None:
+        self._value = value
+        for choice in self.query(_Choice):
+            choice.set_class(choice.value == value, "-selected")
+
+
+class ScenarioCard(Static):
+    """One case (worst, likely or best); clicking it chooses that scenario."""
+
+    def __init__(self, scenario: str, title: str) -> None:
+        super().__init__("…", id=f"card-{scenario}", classes="card")
+        self.scenario = scenario
+        self.border_title = title
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(ScenarioCards.Chosen(self.scenario))
+
+
+class ScenarioCards(Horizontal):
+    """The three cases, the selected one highlighted, and a card of summary statistics."""
+
+    DEFAULT_CSS = """
+    ScenarioCards { height: 5; }
+    ScenarioCards > .card {
+        width: 1fr; height: 5; border: round $panel; padding: 0 1;
+        border-title-color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    ScenarioCards > .card.-selected {
+        border: heavy $accent; border-title-color: $accent; border-title-style: bold;
+    }
+    ScenarioCards > #card-stats { width: 2fr; }
+    """
+
+    class Chosen(Message):
+        def __init__(self, scenario: str) -> None:
+            super().__init__()
+            self.scenario = scenario
+
+    def compose(self) -> ComposeResult:
+        for scenario, title, _, _ in CASES:
+            yield ScenarioCard(scenario, title)
+        stats = Static("…", id="card-stats", classes="card")
+        stats.border_title = "Summary"
+        stats.tooltip = (
+            "Coverage is the pipeline in the window divided by the goal. Without a goal "
+            "(g sets one) the goal is 40% of that pipeline, ×1.5 for 60 days, ×2 for 90."
+        )
+        yield stats
+
+    def show(self, result: Mapping[str, Any], scenario: str) -> None:
+        """Paint a forecast result (the engine's dict) with ``scenario`` highlighted."""
+        stats = result["simulation_stats"]
+        for case, _, key, meaning in CASES:
+            card = self.query_one(f"#card-{case}", ScenarioCard)
+            card.set_class(case == scenario, "-selected")
+            text = Text(money(stats[key]), style="bold", no_wrap=True, overflow="ellipsis")
+            text.append("\n" + ("◆ forecast" if case == scenario else meaning), style="dim")
+            card.update(text)
+        goal = result.get("revenue_goal", 0.0)
+        summary = Text(no_wrap=True, overflow="ellipsis")
+        summary.append(f"{result['deals_analyzed']:,}", style="bold")
+        summary.append(" deals analysed · ", style="dim")
+        summary.append(compact_money(result["total_pipeline_value"]), style="bold")
+        summary.append("\nConfidence ", style="dim")
+        summary.append(f"{result['confidence']:.0%}", style="bold")
+        summary.append(" · mean ", style="dim")
+        summary.append(compact_money(result["mean_forecast"]), style="bold")
+        summary.append("\nCoverage ", style="dim")
+        summary.append(f"{result['pipeline_coverage']:.2f}×", style="bold")
+        if "goal" in result:
+            summary.append(f" of {compact_money(goal)} goal", style="dim")
+        else:
+            summary.append(" (auto goal)", style="dim")
+        self.query_one("#card-stats", Static).update(summary)
