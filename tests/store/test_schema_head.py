@@ -5,4 +5,4 @@ from vectoros_tui.store import migrate
 
 
 def test_schema_head_is_the_newest_migration_script() -> None:
-    assert migrate.SCHEMA_HEAD == migrate.script_head_revision()
+    assert migrate.script_head_revision() == migrate.SCHEMA_HEAD

@@ -11,9 +11,7 @@ is ever saved.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -24,39 +22,36 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from vectoros_tui.engine.forecast import SCENARIOS, forecast_distribution
+from vectoros_tui.engine.forecast import SCENARIOS
 from vectoros_tui.engine.funnel import (
     EXCLUDED,
-    Funnel,
-    StageRevenue,
     WhatIf,
-    apply_what_if,
-    band_counts,
     describe_what_if,
-    histogram_bins,
     parse_close_date,
     parse_goal,
     parse_probability,
     set_override,
-    stable_order,
-    stage_funnel,
-    stage_revenue,
     toggle_exclusion,
 )
+from vectoros_tui.screens.forecast_view import (
+    TIMEFRAMES,
+    DealRow,
+    ForecastParams,
+    ForecastView,
+    build_forecast_view,
+    shorten,
+    with_scenario,
+)
+from vectoros_tui.screens.value_prompt import Answer, ValuePrompt
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.widgets.forecast_charts import (
-    BEST_COLOUR,
-    LIKELY_COLOUR,
-    WORST_COLOUR,
     DistributionChart,
-    DistributionData,
     FunnelChart,
     HealthDistribution,
-    Marker,
     StageRevenueChart,
 )
 from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
@@ -65,200 +60,11 @@ from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
 if TYPE_CHECKING:
     from vectoros_tui.app import VectorOSApp
 
-TIMEFRAMES = ("30d", "60d", "90d")
-TOP_DEALS = 30
 # Width the top-deals table needs besides the deal titles: the other six columns, every
 # column's padding and the what-if mark. Titles get what is left (within limits), so at 80
 # columns only the health column scrolls out of view.
 _OTHER_COLUMNS = 64
 _TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
-
-
-# --------------------------------------------------------------------------- plain data
-
-
-@dataclass(frozen=True)
-class ForecastParams:
-    timeframe: str
-    scenario: str
-    simulations: int
-    seed: int
-    goal: float | None
-
-
-@dataclass(frozen=True)
-class DealRow:
-    deal_id: str
-    title: str
-    stage: str
-    value: float
-    probability: float | None  # the rep's call (after any override), percent
-    weighted: float | None  # the engine's weighted value; None when not forecast
-    close_date: str | None
-    health: str | None
-    what_if: str  # "" when the deal has no what-if, else e.g. "p 30%, close 2026-12-01"
-    overridden: frozenset[str]  # what-if keys set on this deal ("excluded", "probability", …)
-
-
-@dataclass(frozen=True)
-class ForecastView:
-    params: ForecastParams
-    result: dict[str, Any]
-    distribution: DistributionData
-    stages: list[StageRevenue]
-    funnel: Funnel
-    health: dict[str, int]
-    deals: list[DealRow]
-    compute_ms: float
-
-
-def with_scenario(result: dict[str, Any], scenario: str) -> dict[str, Any]:
-    """The same forecast read for another scenario (no new simulation is needed)."""
-    return {**result, "scenario": scenario, "predicted_revenue": result[f"{scenario}_case"]}
-
-
-def build_forecast_view(
-    snapshot: WorkspaceSnapshot, params: ForecastParams, what_if: WhatIf, now: datetime
-) -> ForecastView:
-    """Everything the screen paints, computed in one go (runs in a thread worker)."""
-    started = time.perf_counter()
-    deals = apply_what_if(stable_order(snapshot.deals), what_if)
-    result, totals = forecast_distribution(
-        deals,
-        params.timeframe,
-        params.scenario,
-        params.simulations,
-        params.seed,
-        now,
-        params.goal,
-    )
-    stats = result["simulation_stats"]
-    distribution = DistributionData(
-        histogram_bins(totals),
-        (
-            Marker("P5", stats["p5"], WORST_COLOUR),
-            Marker("P50", stats["p50"], LIKELY_COLOUR),
-            Marker("P95", stats["p95"], BEST_COLOUR),
-        ),
-        params.goal,
-        result.get("probability_of_hitting_goal"),
-        result["standard_deviation"],
-    )
-    return ForecastView(
-        params=params,
-        result=result,
-        distribution=distribution,
-        stages=stage_revenue(result["breakdown_by_stage"]),
-        funnel=stage_funnel(snapshot.deals, _last_open_stages(snapshot.deals)),
-        health=band_counts(h.health_status for h in snapshot.health.values()),
-        deals=_deal_rows(snapshot, deals, result, what_if),
-        compute_ms=(time.perf_counter() - started) * 1000,
-    )
-
-
-def _last_open_stages(deals: list[dict[str, Any]]) -> dict[str, str]:
-    """Closed deals' last open stage, when the store supplies it (``lastOpenStage``);
-    without it the funnel counts a lost deal at the first stage only."""
-    return {str(d["id"]): str(d["lastOpenStage"]) for d in deals if d.get("lastOpenStage")}
-
-
-def _deal_rows(
-    snapshot: WorkspaceSnapshot,
-    deals: list[dict[str, Any]],
-    result: dict[str, Any],
-    what_if: WhatIf,
-) -> list[DealRow]:
-    """The top forecast deals, then every deal with a what-if that is not among them
-    (excluded, or moved out of the window) so it can still be changed back."""
-    by_id = {str(d["id"]): d for d in deals}
-
-    def row(deal_id: str, weighted: float | None) -> DealRow | None:
-        deal = by_id.get(deal_id) or snapshot.deal(deal_id)
-        if deal is None:
-            return None
-        health = snapshot.health.get(deal_id)
-        probability = deal.get("probability")
-        return DealRow(
-            deal_id=deal_id,
-            title=str(deal.get("title") or "Untitled deal"),
-            stage=str(deal.get("stage") or ""),
-            value=float(deal.get("value") or 0.0),
-            probability=None if probability in (None, "") else float(probability),
-            weighted=weighted,
-            close_date=str(deal["closeDate"])[:10] if deal.get("closeDate") else None,
-            health=health.health_status if health else None,
-            what_if=describe_what_if(what_if.get(deal_id, {})),
-            overridden=frozenset(what_if.get(deal_id, {})),
-        )
-
-    forecast = result["forecasted_deals"]
-    rows = [row(str(d["deal_id"]), d["weighted_value"]) for d in forecast[:TOP_DEALS]]
-    shown = {r.deal_id for r in rows if r is not None}
-    weights = {str(d["deal_id"]): d["weighted_value"] for d in forecast}
-    rows += [row(i, weights.get(i)) for i in what_if if i not in shown]
-    return [r for r in rows if r is not None]
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-# --------------------------------------------------------------------------- prompt
-
-
-@dataclass(frozen=True)
-class Answer:
-    value: object
-
-
-class ValuePrompt(ModalScreen[Answer | None]):
-    """Ask for one value; ``parse`` validates it and its ``ValueError`` is shown inline.
-
-    Dismisses with an :class:`Answer` holding the parsed value, or ``None`` on escape.
-    """
-
-    DEFAULT_CSS = """
-    ValuePrompt { align: center middle; }
-    ValuePrompt > Vertical {
-        width: 60; max-width: 95%; height: auto; border: round $accent;
-        background: $panel; padding: 0 1;
-    }
-    ValuePrompt .hint { color: $text-muted; width: 1fr; }
-    ValuePrompt #prompt-error { color: $error; width: 1fr; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(
-        self, title: str, hint: str, parse: Callable[[str], object], value: str = ""
-    ) -> None:
-        super().__init__()
-        self._title = title
-        self._hint = hint
-        self._parse = parse
-        self._value = value
-
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = self._title
-            yield Label(self._hint, classes="hint")
-            yield Input(self._value, id="prompt-input")
-            yield Label("", id="prompt-error")
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        try:
-            value = self._parse(event.value)
-        except ValueError as error:
-            self.query_one("#prompt-error", Label).update(f"{error}. Esc cancels.")
-            return
-        self.dismiss(Answer(value))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-# --------------------------------------------------------------------------- screen
 
 
 class ForecastScreen(Screen[None]):
@@ -489,7 +295,7 @@ class ForecastScreen(Screen[None]):
         for row in rows:
             excluded = EXCLUDED in row.overridden
             title = Text("✎ " if row.overridden else "  ", style=changed)
-            title.append(_shorten(row.title, width), style="dim strike" if excluded else "")
+            title.append(shorten(row.title, width), style="dim strike" if excluded else "")
             probability = "—" if row.probability is None else f"{row.probability:g}%"
             if excluded:
                 weighted = Text("excluded", style=changed, justify="right")
@@ -547,7 +353,7 @@ class ForecastScreen(Screen[None]):
             summary.append(" · z resets · never saved\n", style="dim")
             for deal_id, changes in self.what_if.items():
                 summary.append("✎ ", style="bold yellow")
-                summary.append(_shorten(titles.get(deal_id, deal_id), 24))
+                summary.append(shorten(titles.get(deal_id, deal_id), 24))
                 summary.append(f"  {describe_what_if(changes)}\n", style="yellow")
         self.query_one("#what-if-summary", Static).update(summary)
 

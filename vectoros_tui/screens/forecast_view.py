@@ -1,0 +1,162 @@
+"""What the forecast screen shows, computed in its worker: plain data for the widgets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from vectoros_tui.engine.forecast import forecast_distribution
+from vectoros_tui.engine.funnel import (
+    Funnel,
+    StageRevenue,
+    WhatIf,
+    apply_what_if,
+    band_counts,
+    describe_what_if,
+    histogram_bins,
+    stable_order,
+    stage_funnel,
+    stage_revenue,
+)
+from vectoros_tui.store.snapshot import WorkspaceSnapshot
+from vectoros_tui.widgets.forecast_charts import (
+    BEST_COLOUR,
+    LIKELY_COLOUR,
+    WORST_COLOUR,
+    DistributionData,
+    Marker,
+)
+
+TIMEFRAMES = ("30d", "60d", "90d")
+TOP_DEALS = 30
+
+
+@dataclass(frozen=True)
+class ForecastParams:
+    timeframe: str
+    scenario: str
+    simulations: int
+    seed: int
+    goal: float | None
+
+
+@dataclass(frozen=True)
+class DealRow:
+    deal_id: str
+    title: str
+    stage: str
+    value: float
+    probability: float | None  # the rep's call (after any override), percent
+    weighted: float | None  # the engine's weighted value; None when not forecast
+    close_date: str | None
+    health: str | None
+    what_if: str  # "" when the deal has no what-if, else e.g. "p 30%, close 2026-12-01"
+    overridden: frozenset[str]  # what-if keys set on this deal ("excluded", "probability", …)
+
+
+@dataclass(frozen=True)
+class ForecastView:
+    params: ForecastParams
+    result: dict[str, Any]
+    distribution: DistributionData
+    stages: list[StageRevenue]
+    funnel: Funnel
+    health: dict[str, int]
+    deals: list[DealRow]
+    compute_ms: float
+
+
+def with_scenario(result: dict[str, Any], scenario: str) -> dict[str, Any]:
+    """The same forecast read for another scenario (no new simulation is needed)."""
+    return {**result, "scenario": scenario, "predicted_revenue": result[f"{scenario}_case"]}
+
+
+def build_forecast_view(
+    snapshot: WorkspaceSnapshot, params: ForecastParams, what_if: WhatIf, now: datetime
+) -> ForecastView:
+    """Everything the screen paints, computed in one go (runs in a thread worker)."""
+    started = time.perf_counter()
+    deals = apply_what_if(stable_order(snapshot.deals), what_if)
+    result, totals = forecast_distribution(
+        deals,
+        params.timeframe,
+        params.scenario,
+        params.simulations,
+        params.seed,
+        now,
+        params.goal,
+    )
+    stats = result["simulation_stats"]
+    distribution = DistributionData(
+        histogram_bins(totals),
+        (
+            Marker("P5", stats["p5"], WORST_COLOUR),
+            Marker("P50", stats["p50"], LIKELY_COLOUR),
+            Marker("P95", stats["p95"], BEST_COLOUR),
+        ),
+        params.goal,
+        result.get("probability_of_hitting_goal"),
+        result["standard_deviation"],
+    )
+    return ForecastView(
+        params=params,
+        result=result,
+        distribution=distribution,
+        stages=stage_revenue(result["breakdown_by_stage"]),
+        funnel=stage_funnel(snapshot.deals, _last_open_stages(snapshot.deals)),
+        health=band_counts(h.health_status for h in snapshot.health.values()),
+        deals=_deal_rows(snapshot, deals, result, what_if),
+        compute_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _last_open_stages(deals: list[dict[str, Any]]) -> dict[str, str]:
+    """Closed deals' last open stage, when the store supplies it (``lastOpenStage``);
+    without it the funnel counts a lost deal at the first stage only."""
+    return {str(d["id"]): str(d["lastOpenStage"]) for d in deals if d.get("lastOpenStage")}
+
+
+def _deal_rows(
+    snapshot: WorkspaceSnapshot,
+    deals: list[dict[str, Any]],
+    result: dict[str, Any],
+    what_if: WhatIf,
+) -> list[DealRow]:
+    """The top forecast deals, then every deal with a what-if that is not among them
+    (excluded, or moved out of the window) so it can still be changed back."""
+    by_id = {str(d["id"]): d for d in deals}
+
+    def row(deal_id: str, weighted: float | None) -> DealRow | None:
+        deal = by_id.get(deal_id) or snapshot.deal(deal_id)
+        if deal is None:
+            return None
+        health = snapshot.health.get(deal_id)
+        probability = deal.get("probability")
+        return DealRow(
+            deal_id=deal_id,
+            title=str(deal.get("title") or "Untitled deal"),
+            stage=str(deal.get("stage") or ""),
+            value=float(deal.get("value") or 0.0),
+            probability=None if probability in (None, "") else float(probability),
+            weighted=weighted,
+            close_date=str(deal["closeDate"])[:10] if deal.get("closeDate") else None,
+            health=health.health_status if health else None,
+            what_if=describe_what_if(what_if.get(deal_id, {})),
+            overridden=frozenset(what_if.get(deal_id, {})),
+        )
+
+    forecast = result["forecasted_deals"]
+    rows = [row(str(d["deal_id"]), d["weighted_value"]) for d in forecast[:TOP_DEALS]]
+    shown = {r.deal_id for r in rows if r is not None}
+    weights = {str(d["deal_id"]): d["weighted_value"] for d in forecast}
+    rows += [row(i, weights.get(i)) for i in what_if if i not in shown]
+    return [r for r in rows if r is not None]
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --------------------------------------------------------------------------- prompt
