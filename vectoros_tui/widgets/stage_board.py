@@ -99,8 +99,8 @@ class StageBoard(Horizontal):
     def _header(column: StageColumn) -> Text:
         text = Text.assemble(
             (column.stage.title(), "bold"),
-            f"  {len(column.deals)} deals\n",
-            f"{compact_money(column.total_value)} total · ",
+            f"  {column.count:,} deals\n",
+            f"{compact_money(column.total_value)} / ",
             (f"{compact_money(column.weighted_value)} wtd", "bold"),
         )
         flags = []
