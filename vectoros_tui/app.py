@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -200,9 +200,12 @@ class VectorOSApp(App[None]):
 
         self.push_screen(WorkspaceSwitcherScreen(), chosen)
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """One place for worker failures: a notification, never a traceback."""
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.report_worker_error(event)
+
+    def report_worker_error(self, event: Worker.StateChanged) -> None:
+        """One place for worker failures (the app's and, via ReportsWorkerErrors, every
+        screen's): a notification, never a traceback."""
         if event.state != WorkerState.ERROR or event.worker.error is None:
             return
         error = event.worker.error

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from vectoros_tui.engine.stages import STAGES
+from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
 from vectoros_tui.store.views import ActivityView, DealView
@@ -50,7 +51,7 @@ def _text(value: object) -> str:
     return str(value)
 
 
-class DealEditorScreen(Screen[None]):
+class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#field-title"
     DEFAULT_CSS = """
     DealEditorScreen #form { height: auto; padding: 0 1; }

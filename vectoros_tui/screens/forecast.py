@@ -37,6 +37,7 @@ from vectoros_tui.engine.funnel import (
     set_override,
     toggle_exclusion,
 )
+from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.forecast_view import (
     TIMEFRAMES,
     DealRow,
@@ -67,7 +68,7 @@ _OTHER_COLUMNS = 64
 _TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
 
 
-class ForecastScreen(Screen[None]):
+class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     """Scenarios, the distribution and what-ifs for the current workspace."""
 
     AUTO_FOCUS = ""  # focus the deal table without scrolling it into view (on_mount)

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.insights import RegenerationResult
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.store.views import InsightView, WorkspaceView
@@ -185,7 +186,7 @@ class InsightTable(DataTable[Any]):
     ]
 
 
-class InsightsScreen(Screen[None]):
+class InsightsScreen(ReportsWorkerErrors, Screen[None]):
     DEFAULT_CSS = """
     InsightsScreen #insights-status {
         height: 1;

@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Static
 
 from vectoros_tui.engine.stages import OPEN_STAGES
+from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.store.snapshot import StageColumn, WorkspaceSnapshot
 from vectoros_tui.store.views import DealPage
@@ -27,7 +28,7 @@ OUTCOME_FILTERS: tuple[str | None, ...] = (None, "open", "won", "lost")
 SEARCH_DELAY = 0.15
 
 
-class PipelineScreen(Screen[None]):
+class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#deals-prospect"
     DEFAULT_CSS = """
     PipelineScreen #filter-bar { height: 1; padding: 0 1; }
@@ -135,6 +136,11 @@ class PipelineScreen(Screen[None]):
         self.app.call_from_thread(self._show_page, page)
 
     def _show_page(self, page: DealPage) -> None:
+        if not page.deals and page.total and page.offset >= page.total:
+            # Deals on this page went away (deleted elsewhere): show the last page instead.
+            self.page_offset = (page.total - 1) // PAGE_SIZE * PAGE_SIZE
+            self._load_page()
+            return
         self.page = page
         table = self.query_one(DealTable)
         health = self.snapshot.health if self.snapshot else {}

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 
+from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.messages import explain
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.errors import StoreError
@@ -34,7 +35,7 @@ INTRO = (
 HINT = f"The demo is {DEMO_DEALS} realistic deals in a workspace named {DEMO_NAME!r}."
 
 
-class WelcomeScreen(ModalScreen[None]):
+class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
     DEFAULT_CSS = """
     WelcomeScreen {
         align: center middle;

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.messages import explain
 from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.validation import ValidationError
@@ -29,7 +30,7 @@ def _deals(count: int) -> str:
     return "1 deal" if count == 1 else f"{count:,} deals"
 
 
-class WorkspaceSwitcherScreen(ModalScreen[WorkspaceView | None]):
+class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | None]):
     DEFAULT_CSS = """
     WorkspaceSwitcherScreen {
         align: center middle;

@@ -49,7 +49,7 @@ class StageBoard(Horizontal):
     StageBoard .stage-column { width: 1fr; border: round $panel; margin: 0 0; }
     StageBoard .stage-column:focus-within { border: round $accent; }
     StageBoard .stage-header { height: 3; padding: 0 1; background: $boost; }
-    StageBoard .stage-deals { height: 1fr; border: none; padding: 0; }
+    StageBoard .stage-deals { height: 1fr; border: none; padding: 0; scrollbar-gutter: stable; }
     """
 
     class DealHighlighted(Message):
@@ -94,6 +94,8 @@ class StageBoard(Horizontal):
                 )
             if keep and any(d["id"] == keep for d in shown):
                 deals.highlighted = deals.get_option_index(keep)
+                if isinstance(self.screen.focused, StageDeals):
+                    deals.focus()  # follow a deal moved to another stage
 
     @staticmethod
     def _header(column: StageColumn) -> Text:

@@ -1,0 +1,100 @@
+"""Screenshots of the pipeline board, the deal table and the deal editor (100x30).
+
+The demo database is seeded (120 deals, seed 7) and the app's clock is frozen at
+FIXED_NOW, so the screens are the same on every run. Update the SVGs with
+``pytest tests/tui/test_pipeline_snapshot.py --snapshot-update`` and look at them
+(``snapshot_report.html`` on failure) before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from vectoros_tui.screens.deal_editor import DealEditorScreen
+from vectoros_tui.screens.pipeline import PipelineScreen
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.store import open_store
+from vectoros_tui.widgets.deal_table import DealTable
+from vectoros_tui.widgets.stage_board import StageDeals
+
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def demo_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    store = open_store(url)
+    try:
+        create_demo_workspace(store.db, deals=120, seed=7, now=FIXED_NOW)
+    finally:
+        store.close()
+    return url
+
+
+async def loaded(pilot: Pilot[Any]) -> PipelineScreen:
+    """Wait for the workspace snapshot and the first table page."""
+    app = pilot.app
+    await wait_for_snapshot(app, pilot)  # type: ignore[arg-type]
+    screen = app.screen
+    assert isinstance(screen, PipelineScreen)
+    await wait_for(lambda: screen.page is not None, pilot)
+    return screen
+
+
+async def steady(pilot: Pilot[Any]) -> None:
+    """Take out what varies from run to run.
+
+    No blinking cursor (a screenshot would catch it on or off at random). And a resize
+    there and back: the board's option lists measure their deals before their scrollbar
+    appears or after it, depending on whether the data beat the first layout (see
+    test_board_titles_are_not_clipped_when_a_column_fills_up); a resize makes them
+    measure again at their final width.
+    """
+    width, height = SIZE
+    await pilot.resize_terminal(width + 8, height)
+    await pilot.pause()
+    await pilot.resize_terminal(width, height)
+    await pilot.pause()
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+def test_board(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await loaded(pilot)
+        assert screen.query_one("#deals-prospect", StageDeals).option_count > 0
+        await steady(pilot)
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+def test_table(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await loaded(pilot)
+        await pilot.press("v")
+        table = screen.query_one(DealTable)
+        await wait_for(lambda: table.row_count > 0 and screen.focused is table, pilot)
+        await steady(pilot)
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+def test_deal_editor(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        # The most valuable prospect: highlight it on the board and open it.
+        await pilot.press("down", "e")
+        await wait_for(lambda: isinstance(pilot.app.screen, DealEditorScreen), pilot)
+        editor = pilot.app.screen
+        assert isinstance(editor, DealEditorScreen)
+        await wait_for(lambda: editor.deal is not None and editor.activities, pilot)
+        await steady(pilot)
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
