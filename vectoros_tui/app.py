@@ -9,6 +9,7 @@ the main thread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -30,10 +31,16 @@ from vectoros_tui.store.snapshot import (
     load_board_preview,
     load_snapshot,
 )
-from vectoros_tui.store.store import Store, open_store
-from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.store.startup import StartupData, load_startup
+from vectoros_tui.store.store import Store
+from vectoros_tui.store.views import DealView, WorkspaceView
 
 POLL_SECONDS = 5.0
+RELOAD_AFTER_SAVE_SECONDS = 1.0
+
+
+# Every @work below names its description: Textual would otherwise build one from the
+# repr() of the arguments, and the repr of a workspace snapshot takes ~90 ms.
 
 
 class VectorOSApp(App[None]):
@@ -64,7 +71,9 @@ class VectorOSApp(App[None]):
         workspace_ref: str | None = None,
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = POLL_SECONDS,
+        startup: Future[StartupData] | None = None,
     ) -> None:
+        """``startup``: the database work already under way (see store.startup)."""
         self.settings = settings or Settings()
         self._modes()
         super().__init__()
@@ -74,6 +83,9 @@ class VectorOSApp(App[None]):
         self.poll_seconds = poll_seconds
         self.store: Store | None = None
         self._poll_timer: Timer | None = None
+        self._reload_timer: Timer | None = None
+        self._startup = startup
+        self._preloaded: list[StageColumn] | None = None
         if self.settings.ui.theme:
             self.theme = self.settings.ui.theme
 
@@ -104,29 +116,38 @@ class VectorOSApp(App[None]):
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
         self.switch_mode("pipeline")
-        self._open_store()
+        startup = self._startup
+        if startup is not None and startup.done() and startup.exception() is None:
+            # Usually ready by now: paint the data in the very first frame.
+            self._store_opened(startup.result())
+        else:
+            self._open_store()
 
-    @work(thread=True, exclusive=True, group="store", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="store", exit_on_error=False, description="store")
     def _open_store(self) -> None:
-        store = open_store(self.database_url)
-        workspaces = store.workspaces.list()
-        self.call_from_thread(self._store_opened, store, workspaces)
+        if self._startup is not None:
+            data = self._startup.result()
+        else:
+            data = load_startup(self.database_url, self.workspace_ref, self.now())
+        self.call_from_thread(self._store_opened, data)
 
-    def _store_opened(self, store: Store, workspaces: list[WorkspaceView]) -> None:
-        self.store = store
-        if not workspaces:
+    def _store_opened(self, data: StartupData) -> None:
+        self.store = data.store
+        if data.workspace is None:
             from vectoros_tui.screens.welcome import WelcomeScreen
 
             self.push_screen(WelcomeScreen())
             return
-        chosen = workspaces[0]
-        if self.workspace_ref:
-            wanted = self.workspace_ref.casefold()
-            chosen = next(
-                (w for w in workspaces if w.name.casefold() == wanted or str(w.id) == wanted),
-                chosen,
+        ref = (self.workspace_ref or "").strip().casefold()
+        if ref and ref not in (data.workspace.name.casefold(), str(data.workspace.id)):
+            self.notify(
+                f"No workspace named {self.workspace_ref!r}; opened {data.workspace.name!r} "
+                "(ctrl+o lists them all).",
+                severity="warning",
+                timeout=8,
             )
-        self.workspace = chosen
+        self._preloaded = data.preview
+        self.workspace = data.workspace
 
     def watch_workspace(self, workspace: WorkspaceView | None) -> None:
         if workspace is not None:
@@ -134,10 +155,17 @@ class VectorOSApp(App[None]):
             if self.poll_seconds > 0 and self._poll_timer is None:
                 self._poll_timer = self.set_interval(self.poll_seconds, self._poll_for_changes)
             self.snapshot = None
-            self._load_preview(workspace)
-            self.data_changed()
+            preloaded, self._preloaded = self._preloaded, None
+            if preloaded is not None:
+                self.board_preview = preloaded
+                # Let the first frame reach the terminal before the full load competes
+                # with it for the interpreter.
+                self.call_after_refresh(self.data_changed)
+            else:
+                self._load_preview(workspace)
+                self.data_changed()
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False, description="preview")
     def _load_preview(self, workspace: WorkspaceView) -> None:
         assert self.store is not None
         columns = load_board_preview(self.store, workspace, self.now())
@@ -157,13 +185,34 @@ class VectorOSApp(App[None]):
         if self.store is not None and self.workspace is not None:
             self._load_snapshot(self.workspace)
 
-    @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False)
+    def deal_saved(self, deal: DealView) -> None:
+        """A deal was saved here: show it everywhere at once (the forecast recomputes from
+        the patched snapshot), then reload the workspace in the background."""
+        if self.snapshot is not None and self.snapshot.workspace.id == deal.workspace_id:
+            self.snapshot = self.snapshot.with_deal(deal)
+        self._reload_soon()
+
+    def deal_deleted(self, deal_id: str) -> None:
+        if self.snapshot is not None:
+            self.snapshot = self.snapshot.without_deal(deal_id)
+        self._reload_soon()
+
+    def _reload_soon(self) -> None:
+        """A full reload a moment after a save, so it does not compete with the screens
+        repainting from the patched snapshot (several saves in a row reload once)."""
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        self._reload_timer = self.set_timer(RELOAD_AFTER_SAVE_SECONDS, self.data_changed)
+
+    @work(
+        thread=True, exclusive=True, group="snapshot", exit_on_error=False, description="snapshot"
+    )
     def _load_snapshot(self, workspace: WorkspaceView) -> None:
         assert self.store is not None
         snapshot = load_snapshot(self.store, workspace, self.now())
         self.call_from_thread(setattr, self, "snapshot", snapshot)
 
-    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False, description="poll")
     def _poll_for_changes(self) -> None:
         """Another rep (process) may have changed the workspace: reload if so."""
         current = self.snapshot

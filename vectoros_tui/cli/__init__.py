@@ -44,10 +44,17 @@ def cli(ctx: click.Context, database: str | None) -> None:
 @click.pass_obj
 def ui(obj: CliContext, workspace: str | None) -> None:
     """Open the full-screen app (what `vectoros` alone does in a terminal)."""
-    from vectoros_tui.app import VectorOSApp
+    from vectoros_tui.engine.dates import utc_now
+    from vectoros_tui.store.startup import start_loading
 
     obj.prepare_default_database()
-    VectorOSApp(obj.database_url, settings=obj.settings, workspace_ref=workspace).run()
+    ref = workspace or obj.settings.workspace
+    # Open the database while Textual is being imported: the two overlap at start-up.
+    startup = start_loading(obj.database_url, ref, utc_now())
+
+    from vectoros_tui.app import VectorOSApp
+
+    VectorOSApp(obj.database_url, settings=obj.settings, workspace_ref=ref, startup=startup).run()
 
 
 def _register() -> None:

@@ -126,7 +126,13 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
 
     # --- loading --------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="editor-load", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="editor-load",
+        exit_on_error=False,
+        description="editor-load",
+    )
     def _load(self) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         try:
@@ -235,7 +241,13 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         expected = overwrite_version or (self.deal.version if self.deal else None)
         self._save(clean, expected)
 
-    @work(thread=True, exclusive=True, group="editor-save", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="editor-save",
+        exit_on_error=False,
+        description="editor-save",
+    )
     def _save(self, clean: dict[str, Any], expected_version: int | None) -> None:
         app = self.app
         deals = app.store.deals  # type: ignore[attr-defined]
@@ -263,7 +275,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         created = self.deal is None
         self._fill(deal, activities)
         self.notify(f"{'Created' if created else 'Saved'} '{deal.title}'", timeout=3)
-        self.app.data_changed()  # type: ignore[attr-defined]
+        self.app.deal_saved(deal)  # type: ignore[attr-defined]
 
     def _conflict(self, mine: dict[str, Any], theirs: DealView | None) -> None:
         self.saving = False
@@ -319,22 +331,22 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             ConfirmScreen(f"Delete '{deal.title}' and its activities?", "Delete"), confirmed
         )
 
-    @work(thread=True, group="editor-save", exit_on_error=False)
+    @work(thread=True, group="editor-save", exit_on_error=False, description="editor-save")
     def _delete(self, deal: DealView) -> None:
         try:
             self.app.store.deals.delete(deal.id, expected_version=deal.version)  # type: ignore[attr-defined]
         except ConflictError as exc:
             self.app.call_from_thread(self._conflict_on_delete, str(exc))
             return
-        self.app.call_from_thread(self._deleted, deal.title)
+        self.app.call_from_thread(self._deleted, str(deal.id), deal.title)
 
     def _conflict_on_delete(self, message: str) -> None:
         self.notify(message, severity="warning")
         self._load()
 
-    def _deleted(self, title: str) -> None:
+    def _deleted(self, deal_id: str, title: str) -> None:
         self.notify(f"Deleted '{title}'", timeout=3)
-        self.app.data_changed()  # type: ignore[attr-defined]
+        self.app.deal_deleted(deal_id)  # type: ignore[attr-defined]
         self.dismiss()
 
     # --- activities -----------------------------------------------------------------
@@ -388,7 +400,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
 
         self.app.push_screen(ConfirmScreen(f"Delete this {item.type}?", "Delete"), confirmed)
 
-    @work(thread=True, group="editor-activity", exit_on_error=False)
+    @work(thread=True, group="editor-activity", exit_on_error=False, description="editor-activity")
     def _activity_change(self, change: Any, verb: str) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         change(store.activities)

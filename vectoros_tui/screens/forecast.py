@@ -213,7 +213,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         overrides = {deal_id: dict(changes) for deal_id, changes in self.what_if.items()}
         self._forecast(snapshot, params, overrides, self.vectoros.now(), self._generation)
 
-    @work(thread=True, exclusive=True, group="forecast", exit_on_error=False)
+    @work(
+        thread=True, exclusive=True, group="forecast", exit_on_error=False, description="forecast"
+    )
     def _forecast(
         self,
         snapshot: WorkspaceSnapshot,

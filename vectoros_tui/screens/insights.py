@@ -284,7 +284,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         self._paint_status()
         self._run(self._workspace, operation, insight, self.show_dismissed)
 
-    @work(thread=True, group="insights", exit_on_error=False)
+    @work(thread=True, group="insights", exit_on_error=False, description="insights")
     def _run(
         self,
         workspace: WorkspaceView,

@@ -18,7 +18,7 @@ from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.store.snapshot import StageColumn, WorkspaceSnapshot
-from vectoros_tui.store.views import DealPage
+from vectoros_tui.store.views import DealPage, DealView
 from vectoros_tui.widgets.deal_table import COLUMNS, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.stage_board import StageBoard
 
@@ -64,6 +64,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         self.descending = True
         self.page_offset = 0
         self.page: DealPage | None = None
+        self._page_filters: tuple[object, ...] | None = None
+        self._stale = False
         self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -77,6 +79,10 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
                 yield DealTable(id="deals")
         yield Static("Opening the database…", id="status")
         yield Footer()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._snapshot_changed(self.snapshot)
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._snapshot_changed)
@@ -107,6 +113,10 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     def _snapshot_changed(self, snapshot: WorkspaceSnapshot | None) -> None:
         if snapshot is None:
             return
+        if not self.is_current:
+            self._stale = True  # repaint when the rep comes back (on_screen_resume)
+            return
+        self._stale = False
         board = self.query_one(StageBoard)
         columns = snapshot.board()
         board.show(columns, snapshot.health, snapshot.loaded_at, keep=board.highlighted_deal())
@@ -117,9 +127,15 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         snapshot = self.snapshot
         if snapshot is None:
             return
+        filters = (snapshot.fingerprint, self.stage_filter, self.outcome_filter, self.search_text)
+        page = self.page
+        # Paging and sorting keep the filters: reuse the total instead of counting again.
+        known = page.total if page is not None and self._page_filters == filters else None
         self._query_page(
             snapshot.workspace.id,
+            filters,
             dict(
+                known_total=known,
                 stage=self.stage_filter,
                 outcome=self.outcome_filter,
                 search=self.search_text or None,
@@ -130,18 +146,23 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             ),
         )
 
-    @work(thread=True, exclusive=True, group="deal-page", exit_on_error=False)
-    def _query_page(self, workspace_id: uuid.UUID, query: dict[str, Any]) -> None:
+    @work(
+        thread=True, exclusive=True, group="deal-page", exit_on_error=False, description="deal-page"
+    )
+    def _query_page(
+        self, workspace_id: uuid.UUID, filters: tuple[object, ...], query: dict[str, Any]
+    ) -> None:
         page = self.app.store.deals.list(workspace_id, **query)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._show_page, page)
+        self.app.call_from_thread(self._show_page, page, filters)
 
-    def _show_page(self, page: DealPage) -> None:
+    def _show_page(self, page: DealPage, filters: tuple[object, ...] | None = None) -> None:
         if not page.deals and page.total and page.offset >= page.total:
             # Deals on this page went away (deleted elsewhere): show the last page instead.
             self.page_offset = (page.total - 1) // PAGE_SIZE * PAGE_SIZE
             self._load_page()
             return
         self.page = page
+        self._page_filters = filters
         table = self.query_one(DealTable)
         health = self.snapshot.health if self.snapshot else {}
         table.show_page(page, health, keep=table.highlighted_deal())
@@ -255,7 +276,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             ConfirmScreen(f"Delete '{deal['title']}' and its activities?", "Delete"), confirmed
         )
 
-    @work(thread=True, group="deal-write", exit_on_error=False)
+    @work(thread=True, group="deal-write", exit_on_error=False, description="deal-write")
     def _write(self, change: Any, verb: str) -> None:
         """Run one DealService change; every outcome is reported, then data reloads."""
         try:
@@ -264,13 +285,18 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             self.app.call_from_thread(
                 self.notify, f"{exc}. Showing the latest version.", severity="warning"
             )
-        else:
-            title = getattr(result, "title", None)
-            message = f"{verb}: {title}" if title else verb
-            if title and getattr(result, "stage", None):
-                message += f" ({result.stage}{', ' + result.outcome if result.outcome else ''})"
+            self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
+            return
+        except Exception:
+            self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
+            raise
+        if isinstance(result, DealView):
+            message = f"{verb}: {result.title} ({result.stage}"
+            message += f", {result.outcome})" if result.outcome else ")"
             self.app.call_from_thread(self.notify, message, timeout=3)
-        finally:
+            self.app.call_from_thread(self.app.deal_saved, result)  # type: ignore[attr-defined]
+        else:
+            self.app.call_from_thread(self.notify, verb, timeout=3)
             self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
 
     def action_search(self) -> None:

@@ -118,7 +118,7 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
 
     # --- workers ----------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="welcome", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="welcome", exit_on_error=False, description="welcome")
     def _load_demo(self) -> None:
         app = self.app
         store = app.store  # type: ignore[attr-defined]
@@ -131,7 +131,7 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
         )
         self.post_message(self.Opened(store.workspaces.resolve(DEMO_NAME)))
 
-    @work(thread=True, exclusive=True, group="welcome", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="welcome", exit_on_error=False, description="welcome")
     def _create_empty(self, name: str) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         try:

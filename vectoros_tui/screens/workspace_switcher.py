@@ -107,12 +107,24 @@ class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | N
 
     # --- workers ----------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="switcher-load", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="switcher-load",
+        exit_on_error=False,
+        description="switcher-load",
+    )
     def _load(self) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         self.post_message(self.Loaded(store.workspaces.list()))
 
-    @work(thread=True, exclusive=True, group="switcher-create", exit_on_error=False)
+    @work(
+        thread=True,
+        exclusive=True,
+        group="switcher-create",
+        exit_on_error=False,
+        description="switcher-create",
+    )
     def _create(self, name: str) -> None:
         store = self.app.store  # type: ignore[attr-defined]
         try:

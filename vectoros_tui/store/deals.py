@@ -87,11 +87,13 @@ class DealService:
         descending: bool = True,
         limit: int = 50,
         offset: int = 0,
+        known_total: int | None = None,
     ) -> DealPage:
         """One page of deals plus the total matching count.
 
         ``outcome`` is ``open``, ``won`` or ``lost``; ``search`` matches title, company
-        and contact name, case-insensitively.
+        and contact name, case-insensitively. ``known_total`` (the total of an earlier
+        page with the same filters and unchanged data) skips the count query.
         """
         errors: list[FieldError] = []
         if sort not in SORTABLE:
@@ -133,7 +135,11 @@ class DealService:
         order = SORTABLE[sort]
         ordering = [order.desc() if descending else order.asc(), Deal.id]
         with self.db.read() as session:
-            total = session.exec(select(func.count()).select_from(Deal).where(*conditions)).one()
+            total = (
+                known_total
+                if known_total is not None
+                else session.exec(select(func.count()).select_from(Deal).where(*conditions)).one()
+            )
             rows = session.exec(
                 select(Deal).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
             ).all()

@@ -15,13 +15,13 @@ from vectoros_tui.engine.dates import parse_date, utc_now
 from vectoros_tui.engine.health import DealHealth, average_open_value, is_open_deal, score_deal
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.store import Store
-from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.store.views import DealView, WorkspaceView
 
 # A deal "ages" when it has sat in its stage this long (the stuck-in-stage insight's bar).
 AGEING_DAYS = 30
 # A board column shows this many of its most valuable deals; the table pages through all.
 # Building thousands of options would make the first paint of a big pipeline take seconds.
-BOARD_CARDS = 40
+BOARD_CARDS = 25
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,39 @@ class WorkspaceSnapshot:
     health: dict[str, DealHealth]
     loaded_at: datetime
     fingerprint: tuple[Any, ...] = field(default=())
+
+    def with_deal(self, deal: DealView) -> WorkspaceSnapshot:
+        """This snapshot with one saved deal replaced (or added): what the screens need
+        the moment a rep saves, without re-reading the workspace. The next full load (the
+        change poll notices the new fingerprint) brings everything else up to date."""
+        mapping = deal.to_api()
+        old = self.deal(mapping["id"])
+        history = list(old.get("closeDateHistory", [])) if old else []
+        if old and old.get("closeDate") and old.get("closeDate") != mapping["closeDate"]:
+            history.append(old["closeDate"])
+        mapping["lastActivityAt"] = old.get("lastActivityAt") if old else None
+        mapping["closeDateHistory"] = history
+        if deal.outcome:
+            mapping["lastOpenStage"] = (
+                old.get("stage")
+                if old and is_open_deal(old)
+                else (old.get("lastOpenStage") if old else None)
+            )
+        deals = [mapping if d["id"] == mapping["id"] else d for d in self.deals]
+        if old is None:
+            deals.append(mapping)
+        health = dict(self.health)
+        health.pop(mapping["id"], None)
+        if is_open_deal(mapping):
+            # Only this deal is rescored; the others' value component moves with the
+            # workspace average by a hair, and the next full load rescores them.
+            health[mapping["id"]] = score_deal(mapping, self.loaded_at, average_open_value(deals))
+        return WorkspaceSnapshot(self.workspace, deals, health, self.loaded_at, fingerprint=())
+
+    def without_deal(self, deal_id: str) -> WorkspaceSnapshot:
+        health = {k: v for k, v in self.health.items() if k != deal_id}
+        deals = [d for d in self.deals if d["id"] != deal_id]
+        return WorkspaceSnapshot(self.workspace, deals, health, self.loaded_at, fingerprint=())
 
     @property
     def open_deals(self) -> list[dict[str, Any]]:

@@ -90,6 +90,7 @@ class Deal(SQLModel, table=True):
         Index("ix_deals_workspace_stage_updated", "workspace_id", "stage", "updated_at"),
         Index("ix_deals_workspace_updated", "workspace_id", "updated_at"),
         Index("ix_deals_workspace_close_date", "workspace_id", "close_date"),
+        Index("ix_deals_workspace_outcome_stage", "workspace_id", "outcome", "stage"),
         UniqueConstraint("workspace_id", "source_id"),
     )
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": deal_version_column}

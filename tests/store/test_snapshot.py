@@ -1,0 +1,116 @@
+"""The workspace snapshot the screens share: board preview, patching after a save, and
+the start-up loader. Both databases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.snapshot import BOARD_CARDS, load_board_preview, load_snapshot
+from vectoros_tui.store.startup import choose_workspace, load_startup
+from vectoros_tui.store.store import Store
+
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo(store: Store):
+    create_demo_workspace(store.db, deals=150, seed=3, now=NOW)
+    return store.workspaces.resolve("Demo")
+
+
+def test_board_preview_from_sql_matches_the_full_snapshot(store: Store, demo) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    full = {c.stage: c for c in snapshot.board()}
+    for column in load_board_preview(store, demo, NOW):
+        expected = full[column.stage]
+        assert column.count == expected.count
+        assert column.total_value == pytest.approx(expected.total_value)
+        assert column.weighted_value == pytest.approx(expected.weighted_value)
+        assert (column.ageing, column.overdue) == (expected.ageing, expected.overdue)
+        assert len(column.deals) == min(expected.count, BOARD_CARDS)
+        assert [d["value"] for d in column.deals] == [d["value"] for d in expected.deals][
+            : len(column.deals)
+        ]
+
+
+def test_with_deal_shows_a_saved_deal_at_once_and_keeps_its_history(store: Store, demo) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    deal = next(d for d in snapshot.open_deals if d["closeDate"])
+    saved = store.deals.update(
+        uuid.UUID(deal["id"]), {"probability": 3, "close_date": "2027-06-30"}, now=NOW
+    )
+    patched = snapshot.with_deal(saved)
+    mapping = patched.deal(deal["id"])
+    assert mapping is not None and mapping["probability"] == 3
+    assert mapping["closeDateHistory"][-1] == deal["closeDate"]
+    assert mapping["lastActivityAt"] == deal["lastActivityAt"]
+    assert patched.health[deal["id"]].components["probability"].score == 3
+    assert len(patched.deals) == len(snapshot.deals)
+    assert snapshot.deal(deal["id"])["probability"] == deal["probability"]  # unchanged
+    # What the patch shows is what a full reload shows for that deal.
+    reloaded = load_snapshot(store, demo, NOW).deal(deal["id"])
+    for key in ("probability", "closeDate", "closeDateHistory", "version", "stage"):
+        assert mapping[key] == reloaded[key]
+
+
+def test_with_deal_adds_a_new_deal_and_without_deal_removes_it(store: Store, demo) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    created = store.deals.create(demo.id, {"title": "New", "stage": "proposal", "value": 10})
+    added = snapshot.with_deal(created)
+    assert len(added.deals) == len(snapshot.deals) + 1
+    assert str(created.id) in added.health
+    removed = added.without_deal(str(created.id))
+    assert len(removed.deals) == len(snapshot.deals)
+    assert str(created.id) not in removed.health
+
+
+def test_closing_a_deal_in_the_patch_removes_its_health_and_records_the_stage(
+    store: Store, demo
+) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    deal = next(d for d in snapshot.open_deals if d["stage"] == "proposal")
+    lost = store.deals.mark_lost(uuid.UUID(deal["id"]), "Price")
+    patched = snapshot.with_deal(lost)
+    assert deal["id"] not in patched.health
+    assert patched.deal(deal["id"])["lastOpenStage"] == "proposal"
+    assert load_snapshot(store, demo, NOW).deal(deal["id"])["lastOpenStage"] == "proposal"
+
+
+def test_fingerprint_changes_with_deals_and_activities(store: Store, demo) -> None:
+    before = store.deals.fingerprint(demo.id)
+    deal_id = uuid.UUID(load_snapshot(store, demo, NOW).open_deals[0]["id"])
+    store.activities.add(deal_id, {"type": "call", "description": "Check-in"})
+    after_activity = store.deals.fingerprint(demo.id)
+    assert after_activity != before
+    store.deals.update(deal_id, {"probability": 55})
+    assert store.deals.fingerprint(demo.id) != after_activity
+
+
+def test_known_total_skips_the_count_but_not_the_page(store: Store, demo) -> None:
+    counted = store.deals.list(demo.id, outcome="open", limit=10)
+    trusted = store.deals.list(demo.id, outcome="open", limit=10, known_total=counted.total)
+    assert trusted.total == counted.total
+    assert [d.id for d in trusted.deals] == [d.id for d in counted.deals]
+
+
+def test_startup_loads_store_workspace_and_preview(database_url: str, store: Store, demo) -> None:
+    data = load_startup(database_url, "demo", NOW)
+    try:
+        assert data.workspace is not None and data.workspace.id == demo.id
+        assert data.preview is not None and len(data.preview) == 4
+    finally:
+        data.store.close()
+
+
+def test_choose_workspace_by_name_id_or_first(store: Store, demo) -> None:
+    other = store.workspaces.create("Other")
+    workspaces = store.workspaces.list()
+    assert choose_workspace(workspaces, "OTHER").id == other.id
+    assert choose_workspace(workspaces, str(demo.id)).id == demo.id
+    assert choose_workspace(workspaces, None).id == workspaces[0].id
+    assert choose_workspace(workspaces, "missing").id == workspaces[0].id
+    assert choose_workspace([], "x") is None
