@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from vectoros_tui.engine.stages import normalise_stage
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.tables import Deal, Workspace
-from vectoros_tui.store.validation import FieldError, ValidationError
+from vectoros_tui.store.validation import DEAL_FIELDS, FieldError, ValidationError
 from vectoros_tui.store.views import DealView, iso
 
 if TYPE_CHECKING:
@@ -33,22 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CSV_COLUMNS", "export_deals", "neutralise"]
 
-CSV_COLUMNS = (
-    "id",
-    "source_id",
-    "title",
-    "company",
-    "value",
-    "stage",
-    "probability",
-    "contact_name",
-    "contact_email",
-    "close_date",
-    "outcome",
-    "lost_reason",
-    "created_at",
-    "updated_at",
-)
+CSV_COLUMNS = ("id", "source_id", *DEAL_FIELDS, "created_at", "updated_at")
 BATCH = 1000
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
