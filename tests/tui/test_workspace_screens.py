@@ -24,7 +24,10 @@ def static_text(screen: object, selector: str) -> str:
 
 
 async def welcome(app: VectorOSApp, pilot: Pilot) -> WelcomeScreen:
-    await wait_for(lambda: isinstance(app.screen, WelcomeScreen), pilot)
+    # Pushed is not yet composed: wait for its widgets too.
+    await wait_for(
+        lambda: isinstance(app.screen, WelcomeScreen) and app.screen.query("#intro"), pilot
+    )
     assert isinstance(app.screen, WelcomeScreen)
     return app.screen
 
