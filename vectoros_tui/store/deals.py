@@ -16,7 +16,7 @@ from vectoros_tui.engine.dates import as_utc
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
-from vectoros_tui.store.ids import resolve_short_id
+from vectoros_tui.store.ids import parse_uuid, resolve_short_id
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace, utcnow
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
@@ -40,13 +40,6 @@ SORTABLE = {
 }
 MAX_PAGE = 10_000
 TRACKED_FIELDS = ("stage", "close_date")
-
-
-def _as_uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
 
 
 def _tracked(value: Any) -> str | None:
@@ -388,7 +381,7 @@ class DealService:
         own = [
             {"own_id": parsed, "new_source": sid}
             for sid in source_ids
-            if (parsed := _as_uuid(sid)) is not None
+            if (parsed := parse_uuid(sid)) is not None
         ]
         if not own:
             return

@@ -13,15 +13,22 @@ from vectoros_tui.store.errors import AmbiguousError, NotFoundError
 SHORT_ID_LENGTH = 8
 
 
+def parse_uuid(text: object) -> uuid.UUID | None:
+    """The UUID ``text`` spells, or None."""
+    try:
+        return uuid.UUID(str(text).strip())
+    except ValueError:
+        return None
+
+
 def resolve_short_id(
     session: Session, table: Any, ref: str, noun: str, *conditions: Any
 ) -> uuid.UUID:
     """A full UUID, or a unique prefix of at least 8 hex digits of one in ``table``."""
+    full = parse_uuid(ref)
+    if full is not None:
+        return full
     text = str(ref).strip().lower()
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        pass
     prefix = text.replace("-", "")
     if len(prefix) < SHORT_ID_LENGTH or any(c not in "0123456789abcdef" for c in prefix):
         raise NotFoundError(

@@ -6,7 +6,6 @@ workspace is read once per change instead of once per widget. Plain data, no Tex
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -152,7 +151,3 @@ def load_snapshot(
     return WorkspaceSnapshot(
         workspace, deals, health, moment, store.deals.fingerprint(workspace.id)
     )
-
-
-def workspace_id(snapshot: WorkspaceSnapshot | None) -> uuid.UUID | None:
-    return snapshot.workspace.id if snapshot else None

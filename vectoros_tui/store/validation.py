@@ -27,7 +27,7 @@ MAX_LOST_REASON = 500
 MAX_DESCRIPTION = 4000
 # Deliberately simple: one @, a dot in the domain, no spaces. Full RFC 5322 would accept
 # things no mail server delivers to, and reject nothing a rep would actually type.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
 _MONEY_NOISE = re.compile(r"[\s$€£¥,_]|usd|eur|gbp", re.IGNORECASE)
 
@@ -212,7 +212,7 @@ def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str,
 
     def email(value: object) -> str | None:
         text = _text(value, 320)
-        if text is not None and not _EMAIL.match(text):
+        if text is not None and not EMAIL_PATTERN.match(text):
             raise ValueError(f"{text!r} is not a valid email address")
         return text
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from sqlalchemy import func
@@ -10,19 +9,12 @@ from sqlmodel import select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import AmbiguousError, NotFoundError
+from vectoros_tui.store.ids import parse_uuid
 from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
-from vectoros_tui.store.validation import FieldError, ValidationError
+from vectoros_tui.store.validation import EMAIL_PATTERN, FieldError, ValidationError
 from vectoros_tui.store.views import WorkspaceView
 
 ROLES = ("owner", "admin", "member")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def parse_uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(text).strip())
-    except ValueError:
-        return None
 
 
 def _clean_name(name: str) -> str:
@@ -113,7 +105,7 @@ class WorkspaceService:
     @staticmethod
     def _user(session, email: str, name: str | None = None) -> User:  # type: ignore[no-untyped-def]
         address = (email or "").strip().lower()
-        if not _EMAIL.match(address):
+        if not EMAIL_PATTERN.match(address):
             raise ValidationError([FieldError("email", f"{email!r} is not a valid email address")])
         user = session.exec(select(User).where(User.email == address)).first()
         if user is None:
