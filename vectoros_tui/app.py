@@ -138,8 +138,7 @@ class VectorOSApp(App[None]):
 
             self.push_screen(WelcomeScreen())
             return
-        ref = (self.workspace_ref or "").strip().casefold()
-        if ref and ref not in (data.workspace.name.casefold(), str(data.workspace.id)):
+        if data.ref_not_found:
             self.notify(
                 f"No workspace named {self.workspace_ref!r}; opened {data.workspace.name!r} "
                 "(ctrl+o lists them all).",

@@ -102,8 +102,14 @@ def test_startup_loads_store_workspace_and_preview(database_url: str, store: Sto
     try:
         assert data.workspace is not None and data.workspace.id == demo.id
         assert data.preview is not None and len(data.preview) == 4
+        assert not data.ref_not_found
     finally:
         data.store.close()
+    missing = load_startup(database_url, "no such workspace", NOW)
+    try:
+        assert missing.ref_not_found and missing.workspace is not None
+    finally:
+        missing.store.close()
 
 
 def test_choose_workspace_by_name_id_or_first(store: Store, demo) -> None:

@@ -23,18 +23,22 @@ class StartupData:
     workspaces: list[WorkspaceView]
     workspace: WorkspaceView | None
     preview: list[StageColumn] | None
+    # A workspace was asked for by name or id but none matched (the first one was opened).
+    ref_not_found: bool = False
 
 
 def choose_workspace(workspaces: list[WorkspaceView], ref: str | None) -> WorkspaceView | None:
     """The named workspace (name or id, any case), else the first; None when there is none."""
     if not workspaces:
         return None
-    if ref:
-        wanted = ref.strip().casefold()
-        for workspace in workspaces:
-            if workspace.name.casefold() == wanted or str(workspace.id) == wanted:
-                return workspace
-    return workspaces[0]
+    return _named(workspaces, ref) or workspaces[0]
+
+
+def _named(workspaces: list[WorkspaceView], ref: str | None) -> WorkspaceView | None:
+    wanted = (ref or "").strip().casefold()
+    if not wanted:
+        return None
+    return next((w for w in workspaces if w.name.casefold() == wanted or str(w.id) == wanted), None)
 
 
 def load_startup(database_url: str, workspace_ref: str | None, now: datetime) -> StartupData:
@@ -46,7 +50,9 @@ def load_startup(database_url: str, workspace_ref: str | None, now: datetime) ->
     except BaseException:
         store.close()
         raise
-    return StartupData(store, workspaces, chosen, preview)
+    not_found = bool(workspaces) and bool((workspace_ref or "").strip())
+    not_found = not_found and _named(workspaces, workspace_ref) is None
+    return StartupData(store, workspaces, chosen, preview, not_found)
 
 
 def start_loading(
