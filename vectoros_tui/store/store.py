@@ -55,13 +55,13 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
                 f"the database has schema {current}, which is newer than this version of "
                 f"VectorOS ({__version__}) knows; upgrade VectorOS to use it"
             )
-        if upgrade:
+        if current != migrate.head_revision():  # the usual start reads nothing more
+            if not upgrade:
+                raise SchemaError(
+                    f"the database is at schema {current or 'none'}, this version needs "
+                    f"{migrate.head_revision()}; run `vectoros doctor --upgrade`"
+                )
             migrate.upgrade(db)
-        elif current != migrate.head_revision():
-            raise SchemaError(
-                f"the database is at schema {current or 'none'}, this version needs "
-                f"{migrate.head_revision()}; run `vectoros doctor --upgrade`"
-            )
     except SchemaError:
         db.dispose()
         raise
