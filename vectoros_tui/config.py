@@ -20,7 +20,13 @@ from vectoros_tui.store.database import DatabaseURLError, normalise_database_url
 
 ENV_PREFIX = "VECTOROS_"
 # Variables with the prefix that are not settings (read elsewhere).
-_NOT_SETTINGS = {"VECTOROS_HOME", "VECTOROS_CONFIG", "VECTOROS_API_TOKEN", "VECTOROS_TEST_PG_URL"}
+_NOT_SETTINGS = {
+    "VECTOROS_HOME",
+    "VECTOROS_CONFIG",
+    "VECTOROS_API_TOKEN",
+    "VECTOROS_QDRANT_API_KEY",
+    "VECTOROS_TEST_PG_URL",
+}
 
 
 class ConfigError(ValueError):
@@ -43,12 +49,34 @@ class UISettings(_Section):
     keys: dict[str, str] = Field(default_factory=dict)
 
 
+class SimilarSettings(_Section):
+    # "builtin" (packaged all-MiniLM-L6-v2, offline) or a fastembed model name.
+    model: str = Field(default="builtin", min_length=1)
+    # A folder with the model's ONNX and tokenizer files, loaded without network.
+    model_path: Path | None = None
+    # onnxruntime threads: capped so one rep's indexing leaves cores for the others.
+    threads: int = Field(default=2, ge=1, le=64)
+    # A Qdrant server for the team; unset = the embedded index in the data folder.
+    qdrant_url: str | None = Field(default=None, pattern=r"^(https?://\S+|:memory:)$")
+
+    @field_validator("model_path")
+    @classmethod
+    def _folder(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        folder = value.expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"{folder} is not a folder")
+        return folder
+
+
 class Settings(_Section):
     database_url: str | None = None
     workspace: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     forecast: ForecastSettings = Field(default_factory=ForecastSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    similar: SimilarSettings = Field(default_factory=SimilarSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,386 @@
+"""Similar-deal search over one store: keeps the index in step with the database and
+answers "what happened to deals like this one?".
+
+The index is derived data. Every point records the hash of the text it was embedded from
+(see :mod:`vectoros_tui.similar.texts`), so comparing the database with the index finds
+deals that are missing, stale (text or model changed) or orphaned (deal deleted), without
+loading the model. :meth:`SimilarDeals.refresh` repairs exactly that.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from vectoros_tui.config import SimilarSettings
+from vectoros_tui.locations import Locations, ensure_dir
+from vectoros_tui.similar.embedder import Embedder, ModelChoice
+from vectoros_tui.similar.evidence import EVIDENCE_DEALS, Evidence, evidence_from
+from vectoros_tui.similar.index import (
+    DISTANCE,
+    ClientIndex,
+    EdgeIndex,
+    IndexPoint,
+    SearchFilter,
+    VectorIndex,
+)
+from vectoros_tui.similar.texts import deal_text, outcome_label, text_hash
+from vectoros_tui.store.deal_sources import DealSource, load_deal_sources
+from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.store import Store
+from vectoros_tui.store.validation import FieldError, ValidationError
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 64
+OUTCOME_FILTERS = ("open", "won", "lost")
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class SimilarDeal:
+    deal_id: uuid.UUID
+    title: str
+    company: str | None
+    value: float
+    stage: str
+    probability: int
+    outcome: str | None
+    similarity: float
+    close_date: date | None
+    lost_reason: str | None
+
+    def to_api(self) -> dict[str, Any]:
+        """The seed platform's find-similar item."""
+        return {
+            "deal_id": str(self.deal_id),
+            "title": self.title,
+            "company": self.company,
+            "value": self.value,
+            "stage": self.stage,
+            "probability": self.probability,
+            "outcome": self.outcome,
+            "similarity_score": round(self.similarity, 6),
+            "close_date": self.close_date.isoformat() if self.close_date else None,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    deals: list[SimilarDeal]
+    evidence: Evidence
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "success": True,
+            "count": len(self.deals),
+            "similar_deals": [d.to_api() for d in self.deals],
+            "evidence": self.evidence.to_api(),
+        }
+
+
+@dataclass(frozen=True)
+class Drift:
+    deals: int
+    indexed: int
+    missing: list[uuid.UUID] = field(default_factory=list)
+    stale: list[uuid.UUID] = field(default_factory=list)
+    orphans: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def in_step(self) -> bool:
+        return not (self.missing or self.stale or self.orphans)
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "deals": self.deals,
+            "indexed": self.indexed,
+            "missing": len(self.missing),
+            "stale": len(self.stale),
+            "orphans": len(self.orphans),
+            "in_step": self.in_step,
+        }
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    embedded: int
+    deleted: int
+
+
+def payload_for(deal: DealSource, hashed: str) -> dict[str, Any]:
+    return {
+        "workspace_id": str(deal.workspace_id),
+        "stage": deal.stage,
+        "outcome": outcome_label(deal.outcome),
+        "value": deal.value,
+        "probability": deal.probability,
+        "close_date": deal.close_date.isoformat() if deal.close_date else None,
+        "title": deal.title,
+        "company": deal.company,
+        "text_hash": hashed,
+    }
+
+
+def model_choice(settings: SimilarSettings, locations: Locations) -> ModelChoice:
+    return ModelChoice(
+        name=settings.model,
+        path=settings.model_path,
+        threads=settings.threads,
+        cache_dir=locations.cache_dir,
+    )
+
+
+def open_index(
+    settings: SimilarSettings, locations: Locations, dimension: int, *, rebuild: bool = False
+) -> VectorIndex:
+    """The configured index: a Qdrant server when ``qdrant_url`` is set, else embedded."""
+    if settings.qdrant_url:
+        return ClientIndex(
+            settings.qdrant_url,
+            dimension,
+            api_key=os.environ.get("VECTOROS_QDRANT_API_KEY") or None,
+            rebuild=rebuild,
+        )
+    ensure_dir(locations.data_dir)
+    return EdgeIndex(locations.vector_index_dir, dimension, rebuild=rebuild)
+
+
+class SimilarDeals:
+    """Search and index upkeep. Thread-safe; the model and the index open on first use."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: SimilarSettings,
+        locations: Locations,
+        *,
+        embedder: Embedder | None = None,
+        index_factory: Callable[[int, bool], VectorIndex] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.embedder = embedder or Embedder(model_choice(settings, locations))
+        self._index_factory = index_factory or (
+            lambda dimension, rebuild: open_index(settings, locations, dimension, rebuild=rebuild)
+        )
+        self._index: VectorIndex | None = None
+        self._lock = threading.RLock()
+
+    # --- the index ---------------------------------------------------------------------
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = self._index_factory(self.embedder.dimension, False)
+            return self._index
+
+    def rebuild_index(self) -> None:
+        """Drop every point and start from an empty index (also mends a broken one)."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+            self._index = self._index_factory(self.embedder.dimension, True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+
+    # --- keeping it in step ------------------------------------------------------------
+
+    def _hashed(self, sources: Sequence[DealSource]) -> list[tuple[DealSource, str, str]]:
+        model = self.embedder.model_id
+        out = []
+        for deal in sources:
+            text = deal_text(deal)
+            out.append((deal, text, text_hash(text, model)))
+        return out
+
+    def drift(self, workspace_id: uuid.UUID) -> Drift:
+        sources = load_deal_sources(self.store.db, workspace_id)
+        indexed = self.index.hashes(workspace_id)
+        missing, stale = [], []
+        for deal, _text, hashed in self._hashed(sources):
+            entry = indexed.get(deal.id)
+            if entry is None:
+                missing.append(deal.id)
+            elif entry[1] != hashed:
+                stale.append(deal.id)
+        known = {d.id for d in sources}
+        orphans = [point for point in indexed if point not in known]
+        return Drift(len(sources), len(indexed), missing, stale, orphans)
+
+    def foreign_points(self) -> list[uuid.UUID]:
+        """Points of workspaces that no longer exist in this database."""
+        workspaces = {str(w.id) for w in self.store.workspaces.list()}
+        return [pid for pid, (ws, _) in self.index.hashes().items() if ws not in workspaces]
+
+    def refresh(
+        self,
+        workspace_id: uuid.UUID,
+        deal_ids: Iterable[uuid.UUID] | None = None,
+        progress: Progress | None = None,
+    ) -> RefreshResult:
+        """Embed what is missing or stale, delete points of deleted deals.
+
+        With ``deal_ids``, only those deals (the background path after a save); otherwise
+        the whole workspace.
+        """
+        wanted = None if deal_ids is None else list(dict.fromkeys(deal_ids))
+        sources = load_deal_sources(self.store.db, workspace_id, wanted)
+        index = self.index
+        indexed = index.hashes(workspace_id) if wanted is None else index.hashes_of(wanted)
+        todo = [
+            (deal, text, hashed)
+            for deal, text, hashed in self._hashed(sources)
+            if indexed.get(deal.id, ("", ""))[1] != hashed
+        ]
+        known = {d.id for d in sources}
+        gone = [pid for pid in (indexed if wanted is None else wanted) if pid not in known]
+        if wanted is not None:
+            gone = [pid for pid in gone if pid in indexed]
+        index.delete(gone)
+        done = 0
+        if progress:
+            progress(0, len(todo))
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start : start + EMBED_BATCH]
+            vectors = self.embedder.embed([text for _, text, _ in batch])
+            index.upsert(
+                [
+                    IndexPoint(deal.id, vector, payload_for(deal, hashed))
+                    for (deal, _, hashed), vector in zip(batch, vectors, strict=True)
+                ]
+            )
+            done += len(batch)
+            if progress:
+                progress(done, len(todo))
+        return RefreshResult(embedded=len(todo), deleted=len(gone))
+
+    def remove(self, deal_ids: Sequence[uuid.UUID]) -> None:
+        self.index.delete(list(deal_ids))
+
+    # --- searching ---------------------------------------------------------------------
+
+    def _vector_of(self, deal: DealSource) -> np.ndarray:
+        """The stored vector when it is current, else the deal embedded now."""
+        _, text, hashed = self._hashed([deal])[0]
+        stored = self.index.hashes_of([deal.id]).get(deal.id)
+        if stored is not None and stored[1] == hashed:
+            vector = self.index.vector(deal.id)
+            if vector is not None:
+                return vector
+        return self.embedder.embed_one(text)
+
+    def search_deal(
+        self,
+        workspace_id: uuid.UUID,
+        deal_id: uuid.UUID,
+        *,
+        limit: int = 10,
+        threshold: float | None = None,
+        stages: Sequence[str] = (),
+        outcomes: Sequence[str] = (),
+    ) -> SearchResult:
+        found = load_deal_sources(self.store.db, workspace_id, [deal_id])
+        if not found:
+            raise NotFoundError(f"no deal {deal_id} in this workspace")
+        vector = self._vector_of(found[0])
+        return self._search(vector, workspace_id, limit, threshold, stages, outcomes, (deal_id,))
+
+    def search_text(
+        self,
+        workspace_id: uuid.UUID,
+        text: str,
+        *,
+        limit: int = 10,
+        threshold: float | None = None,
+        stages: Sequence[str] = (),
+        outcomes: Sequence[str] = (),
+    ) -> SearchResult:
+        if not text.strip():
+            raise ValidationError([FieldError("text", "type what the deal is about")])
+        vector = self.embedder.embed_one(text.strip())
+        return self._search(vector, workspace_id, limit, threshold, stages, outcomes, ())
+
+    def _search(
+        self,
+        vector: np.ndarray,
+        workspace_id: uuid.UUID,
+        limit: int,
+        threshold: float | None,
+        stages: Sequence[str],
+        outcomes: Sequence[str],
+        exclude: tuple[uuid.UUID, ...],
+    ) -> SearchResult:
+        _check_search(limit, threshold, outcomes)
+        index = self.index
+        where = SearchFilter(workspace_id, tuple(stages), tuple(outcomes), exclude)
+        hits = index.search(vector, where, limit, threshold)
+        closed_where = SearchFilter(workspace_id, (), ("won", "lost"), exclude)
+        closed_hits = index.search(vector, closed_where, EVIDENCE_DEALS, None)
+        # Shown from the database, not the payload: current values, and a point whose deal
+        # was just deleted (or moved workspace) is never shown.
+        rows = {
+            d.id: d
+            for d in load_deal_sources(
+                self.store.db, workspace_id, [h.id for h in hits] + [h.id for h in closed_hits]
+            )
+        }
+        deals = [
+            SimilarDeal(
+                deal.id,
+                deal.title,
+                deal.company,
+                deal.value,
+                deal.stage,
+                deal.probability,
+                deal.outcome,
+                hit.score,
+                deal.close_date,
+                deal.lost_reason,
+            )
+            for hit in hits
+            if (deal := rows.get(hit.id)) is not None
+        ]
+        evidence = evidence_from([rows[h.id] for h in closed_hits if h.id in rows])
+        return SearchResult(deals, evidence)
+
+    def stats(self, workspace_id: uuid.UUID) -> dict[str, Any]:
+        return {
+            "success": True,
+            "stats": {
+                "total_deals": self.index.count(workspace_id),
+                "vector_size": self.embedder.dimension,
+                "distance_metric": DISTANCE,
+                "model": self.embedder.model_id,
+                "index": self.index.location,
+            },
+        }
+
+
+def _check_search(limit: int, threshold: float | None, outcomes: Sequence[str]) -> None:
+    problems = []
+    if not 1 <= limit <= 100:
+        problems.append(FieldError("limit", "must be between 1 and 100"))
+    if threshold is not None and not -1.0 <= threshold <= 1.0:
+        problems.append(FieldError("threshold", "a cosine similarity, between -1 and 1"))
+    unknown = [o for o in outcomes if o not in OUTCOME_FILTERS]
+    if unknown:
+        problems.append(
+            FieldError("outcome", f"unknown {', '.join(unknown)}; use open, won or lost")
+        )
+    if problems:
+        raise ValidationError(problems)
