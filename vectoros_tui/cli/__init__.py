@@ -64,6 +64,7 @@ def _register() -> None:
         demo_commands,
         doctor_commands,
         io_commands,
+        similar_commands,
         workspace_commands,
     )
 
@@ -73,6 +74,7 @@ def _register() -> None:
         deal_commands,
         analytics_commands,
         io_commands,
+        similar_commands,
         doctor_commands,
     ):
         for command in module.COMMANDS:
@@ -105,6 +107,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     from vectoros_tui.config import ConfigError
     from vectoros_tui.locations import current_locations
+    from vectoros_tui.similar.errors import SimilarUnavailableError
     from vectoros_tui.store.errors import StoreError
 
     user_errors = _user_errors()
@@ -127,7 +130,7 @@ def run(argv: list[str] | None = None) -> int:
     except user_errors as exc:
         report("config error" if isinstance(exc, ConfigError) else "error", str(exc))
         return 2
-    except StoreError as exc:
+    except (StoreError, SimilarUnavailableError) as exc:
         report("error", str(exc))
         return 1
     except KeyboardInterrupt:

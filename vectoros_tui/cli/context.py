@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vectoros_tui.config import ConfigError, Settings, load_settings
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
@@ -14,12 +14,16 @@ from vectoros_tui.store.database import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.views import WorkspaceView
 
+if TYPE_CHECKING:
+    from vectoros_tui.similar.service import SimilarDeals
+
 
 @dataclass
 class CliContext:
     database_override: str | None = None
     _settings: tuple[Settings, Path] | None = field(default=None, init=False)
     _store: Store | None = field(default=None, init=False)
+    _similar: Any = field(default=None, init=False)
 
     @property
     def locations(self) -> Locations:
@@ -60,10 +64,21 @@ class CliContext:
             self._store = open_store(self.database_url, upgrade=upgrade)
         return self._store
 
+    def similar(self) -> SimilarDeals:
+        """The similar-deal service; its model and index open when first used."""
+        if self._similar is None:
+            from vectoros_tui.similar.service import SimilarDeals
+
+            self._similar = SimilarDeals(self.store(), self.settings.similar, self.locations)
+        return self._similar
+
     def workspace(self, ref: str | None) -> WorkspaceView:
         return self.store().workspaces.resolve(ref if ref else self.settings.workspace)
 
     def close(self) -> None:
+        if self._similar is not None:
+            self._similar.close()
+            self._similar = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
+from rich.markup import escape
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -56,6 +57,50 @@ def _check_database(url: str, upgrade: bool) -> dict[str, Any]:
     return report
 
 
+def _check_similar(ctx: CliContext) -> dict[str, Any]:
+    """Drift between the database and the similar-deal index; never loads the model for the
+    built-in one (text hashes are compared, not vectors)."""
+    from vectoros_tui.similar.errors import SimilarUnavailableError
+
+    service = ctx.similar()
+    report: dict[str, Any] = {"model": service.embedder.model_id}
+    try:
+        report["index"] = service.index.location
+        report["workspaces"] = {
+            ws.name: service.drift(ws.id).to_api() for ws in ctx.store().workspaces.list()
+        }
+        report["foreign_points"] = len(service.foreign_points())
+    except SimilarUnavailableError as exc:
+        report["error"] = str(exc)
+        return report
+    report["in_step"] = report["foreign_points"] == 0 and all(
+        d["in_step"] for d in report["workspaces"].values()
+    )
+    return report
+
+
+def _print_similar(report: dict[str, Any]) -> None:
+    rows: list[list[Any]] = [["model", report["model"]], ["index", report.get("index", "—")]]
+    for name, drift in report.get("workspaces", {}).items():
+        rows.append(
+            [
+                f"{name}",
+                f"{drift['indexed']} of {drift['deals']} deals indexed; "
+                f"missing {drift['missing']}, stale {drift['stale']}, orphan {drift['orphans']}",
+            ]
+        )
+    if "foreign_points" in report:
+        rows.append(["points of deleted workspaces", report["foreign_points"]])
+    table("Similar-deal index", ["check", "result"], rows)
+    if "error" in report:
+        console.print(f"[yellow]Similar-deal search is off:[/yellow] {escape(report['error'])}")
+    elif not report["in_step"]:
+        console.print(
+            "[yellow]The similar-deal index has drifted from the database:[/yellow] run "
+            "`vectoros reindex --all` (searches also catch up on their own)."
+        )
+
+
 @click.command()
 @click.option("--upgrade", is_flag=True, help="Create or upgrade the schema if needed.")
 @json_option
@@ -73,6 +118,8 @@ def doctor(ctx: CliContext, upgrade: bool, as_json: bool) -> None:
     database = report["database"]
     healthy = database["reachable"] and database.get("migrated", False)
     report["ok"] = healthy
+    if healthy:
+        report["similar"] = _check_similar(ctx)
     if as_json:
         print_json(report)
     else:
@@ -91,7 +138,8 @@ def doctor(ctx: CliContext, upgrade: bool, as_json: bool) -> None:
                 "`vectoros doctor --upgrade` (other commands upgrade it too)."
             )
         else:
-            console.print("[green]All good.[/green]")
+            _print_similar(report["similar"])
+            console.print("[green]Database all good.[/green]")
     if not healthy:
         raise click.exceptions.Exit(1)
 

@@ -1,0 +1,238 @@
+"""`vectoros similar` and `vectoros reindex`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from vectoros_tui.cli.context import CliContext
+from vectoros_tui.cli.options import json_option, workspace_option
+from vectoros_tui.cli.output import (
+    console,
+    errors,
+    money,
+    percent,
+    print_json,
+    say,
+    short_id,
+    table,
+)
+
+if TYPE_CHECKING:
+    from vectoros_tui.similar.service import SimilarDeal
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@contextmanager
+def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        disable=not enabled,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@click.command()
+@workspace_option
+@click.option("--deal", "deal_ref", metavar="ID", help="Find deals like this one (id or prefix).")
+@click.option("--text", metavar="TEXT", help="Find deals matching a description.")
+@click.option(
+    "--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Results."
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(-1.0, 1.0),
+    metavar="X",
+    help="Minimum cosine similarity (-1..1), e.g. 0.4.",
+)
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    type=click.Choice(["prospect", "qualified", "proposal", "negotiation", "closed"]),
+    help="Only deals in this stage (repeatable).",
+)
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    type=click.Choice(["open", "won", "lost"]),
+    help="Only open, won or lost deals (repeatable).",
+)
+@click.option("--stats", is_flag=True, help="Show the index's size, dimensions and metric.")
+@json_option
+@pass_ctx
+def similar(
+    ctx: CliContext,
+    workspace: str | None,
+    deal_ref: str | None,
+    text: str | None,
+    limit: int,
+    threshold: float | None,
+    stages: tuple[str, ...],
+    outcomes: tuple[str, ...],
+    stats: bool,
+    as_json: bool,
+) -> None:
+    """Find the deals most like one deal, or like a description, and what became of them.
+
+    The index is brought up to date first (new and changed deals are embedded).
+    """
+    chosen = [name for name, given in (("--deal", deal_ref), ("--text", text)) if given]
+    if stats and chosen:
+        raise click.UsageError("--stats cannot be combined with --deal or --text")
+    if not stats and len(chosen) != 1:
+        raise click.UsageError("give exactly one of --deal ID, --text TEXT or --stats")
+    if text is not None and not text.strip():
+        raise click.BadParameter("is empty; describe the deal", param_hint="--text")
+    ws = ctx.workspace(workspace)
+    service = ctx.similar()
+    if stats:
+        result = service.stats(ws.id)
+        if as_json:
+            print_json(result)
+        else:
+            table(
+                f"Similar-deal index · {ws.name}",
+                ["what", "value"],
+                list(result["stats"].items()),
+            )
+        return
+    deal_id = ctx.store().deals.resolve_id(deal_ref, ws.id) if deal_ref else None
+    show_progress = not as_json and sys.stderr.isatty()
+    with _progress("Indexing changed deals", show_progress) as update:
+        service.refresh(ws.id, progress=update)
+    options: dict[str, Any] = {
+        "limit": limit,
+        "threshold": threshold,
+        "stages": stages,
+        "outcomes": outcomes,
+    }
+    if deal_id is not None:
+        found = service.search_deal(ws.id, deal_id, **options)
+    else:
+        found = service.search_text(ws.id, text or "", **options)
+    if as_json:
+        print_json(found.to_api())
+        return
+    if deal_id is not None:
+        say("Deals like [bold]{}[/bold] in {}", ctx.store().deals.get(deal_id).title, ws.name)
+    else:
+        say("Deals like “{}” in {}", text, ws.name)
+    _print_results(found.deals)
+    evidence = found.evidence
+    console.print(f"[bold]Evidence:[/bold] {evidence.summary()}")
+    if evidence.closed:
+        console.print(
+            f"  win rate {percent(evidence.win_rate)} of {evidence.closed} closed"
+            + "".join(f" · {reason} ×{count}" for reason, count in evidence.lost_reasons)
+        )
+
+
+def _print_results(deals: list[SimilarDeal]) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    if not deals:
+        console.print("No deal is similar enough (try a lower --threshold or fewer filters).")
+        return
+    out = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    out.add_column("sim.", justify="right", min_width=4)
+    out.add_column("id", min_width=8)
+    # The other columns take 60 cells; the title gets the rest and is cut, not wrapped.
+    out.add_column(
+        "title", overflow="ellipsis", no_wrap=True, max_width=max(12, console.width - 61)
+    )
+    out.add_column("stage", min_width=11)
+    out.add_column("value", justify="right", min_width=10)
+    out.add_column("close", min_width=10)
+    for d in deals:
+        out.add_row(
+            f"{d.similarity:.2f}",
+            short_id(d.deal_id),
+            Text(d.title),
+            d.outcome or d.stage,  # a closed deal shows how it closed
+            money(d.value),
+            d.close_date.isoformat() if d.close_date else "—",
+        )
+    console.print(out)
+
+
+@click.command()
+@workspace_option
+@click.option("--all", "every", is_flag=True, help="Every workspace (the default with one).")
+@click.option("--rebuild", is_flag=True, help="Start from an empty index (after a model change).")
+@json_option
+@pass_ctx
+def reindex(
+    ctx: CliContext, workspace: str | None, every: bool, rebuild: bool, as_json: bool
+) -> None:
+    """Bring the similar-deal index in step with the database: embed missing and changed
+    deals, delete points of deleted deals (and of deleted workspaces)."""
+    from vectoros_tui.similar.errors import IndexLockedError, IndexUnavailableError
+
+    store = ctx.store()
+    if every and workspace:
+        raise click.UsageError("--all and --workspace cannot be combined")
+    targets = store.workspaces.list() if every or not (workspace or ctx.settings.workspace) else []
+    if not targets:
+        targets = [ctx.workspace(workspace)]
+    service = ctx.similar()
+    try:
+        if rebuild:
+            service.rebuild_index()
+        else:
+            service.index  # noqa: B018 - opens it: a broken index is rebuilt below
+    except IndexLockedError:
+        raise
+    except IndexUnavailableError as exc:
+        errors.print(f"The index cannot be opened ({exc}); rebuilding it from the database.")
+        service.rebuild_index()
+    removed = service.foreign_points()
+    service.remove(removed)
+    summary: dict[str, Any] = {"workspaces": [], "foreign_points_deleted": len(removed)}
+    show_progress = not as_json and sys.stderr.isatty()
+    for ws in targets:
+        with _progress(f"Embedding {ws.name}", show_progress) as update:
+            result = service.refresh(ws.id, progress=update)
+        summary["workspaces"].append(
+            {
+                "workspace": ws.name,
+                "embedded": result.embedded,
+                "deleted": result.deleted,
+                "indexed": service.index.count(ws.id),
+            }
+        )
+    if as_json:
+        print_json(summary)
+        return
+    for item in summary["workspaces"]:
+        say(
+            "{}: {} deals indexed ({} embedded, {} deleted)",
+            item["workspace"],
+            item["indexed"],
+            item["embedded"],
+            item["deleted"],
+        )
+    if removed:
+        say("{} points of deleted workspaces removed", len(removed))
+
+
+COMMANDS = [similar, reindex]
