@@ -8,6 +8,8 @@ the main thread.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
@@ -53,6 +55,7 @@ class VectorOSApp(App[None]):
         Binding("f2", "switch_mode('pipeline')", "Pipeline", id="pipeline"),
         Binding("f3", "switch_mode('forecast')", "Forecast", id="forecast"),
         Binding("f4", "switch_mode('insights')", "Insights", id="insights"),
+        Binding("f5", "switch_mode('similar')", "Similar", id="similar"),
         Binding("ctrl+o", "switch_workspace", "Workspace", id="workspace"),
         Binding("ctrl+r", "reload", "Reload", id="reload"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -86,6 +89,8 @@ class VectorOSApp(App[None]):
         self._reload_timer: Timer | None = None
         self._startup = startup
         self._preloaded: list[StageColumn] | None = None
+        self._similar: Any = None
+        self._indexer: Any = None
         if self.settings.ui.theme:
             self.theme = self.settings.ui.theme
 
@@ -108,7 +113,17 @@ class VectorOSApp(App[None]):
 
             return InsightsScreen()
 
-        cls.MODES = {"pipeline": pipeline, "forecast": forecast, "insights": insights}
+        def similar() -> Screen[None]:
+            from vectoros_tui.screens.similar import SimilarScreen
+
+            return SimilarScreen()
+
+        cls.MODES = {
+            "pipeline": pipeline,
+            "forecast": forecast,
+            "insights": insights,
+            "similar": similar,
+        }
 
     # --- start-up -------------------------------------------------------------------
 
@@ -189,11 +204,13 @@ class VectorOSApp(App[None]):
         the patched snapshot), then reload the workspace in the background."""
         if self.snapshot is not None and self.snapshot.workspace.id == deal.workspace_id:
             self.snapshot = self.snapshot.with_deal(deal)
+        self.deal_touched(str(deal.id))
         self._reload_soon()
 
     def deal_deleted(self, deal_id: str) -> None:
         if self.snapshot is not None:
             self.snapshot = self.snapshot.without_deal(deal_id)
+        self.deal_touched(deal_id)
         self._reload_soon()
 
     def _reload_soon(self) -> None:
@@ -219,6 +236,61 @@ class VectorOSApp(App[None]):
             return
         if self.store.deals.fingerprint(current.workspace.id) != current.fingerprint:
             self.call_from_thread(self.data_changed)
+            if self._indexer is not None:  # someone else's edits: re-embed what changed
+                self._indexer.refresh_workspace(current.workspace.id)
+
+    # --- similar-deal search -----------------------------------------------------------
+
+    def similar_service(self) -> Any:
+        """The similar-deal service (model and index open lazily, in whichever worker asks
+        first). Needs the store: call after start-up."""
+        if self._similar is None:
+            from vectoros_tui.locations import current_locations
+            from vectoros_tui.similar.service import SimilarDeals
+
+            assert self.store is not None
+            self._similar = SimilarDeals(self.store, self.settings.similar, current_locations())
+        return self._similar
+
+    def _similar_in_use(self) -> bool:
+        """Only a rep who has searched keeps an index up to date as they go (for the others
+        the first search builds it): no model in memory for those who never search."""
+        if self._similar is not None or self.settings.similar.qdrant_url:
+            return True
+        from vectoros_tui.locations import current_locations
+
+        return (current_locations().vector_index_dir / "shard").exists()
+
+    def similar_ready(self) -> bool:
+        return self._similar is not None and self._similar.embedder.loaded
+
+    def deal_touched(self, deal_id: str) -> None:
+        """A deal was created, edited, deleted or had its activities changed here:
+        re-embed it in the background (the save has already returned)."""
+        if self.store is None or self.workspace is None or not self._similar_in_use():
+            return
+        if self._indexer is None:
+            from vectoros_tui.similar.background import BackgroundIndexer
+
+            self._indexer = BackgroundIndexer(
+                self.similar_service(), on_error=self._indexing_failed
+            )
+        self._indexer.changed(self.workspace.id, [uuid.UUID(deal_id)])
+
+    def _indexing_failed(self, error: Exception) -> None:
+        """From the indexer's thread, once per distinct reason."""
+        with contextlib.suppress(RuntimeError):  # the app is shutting down
+            self.call_from_thread(
+                self.notify,
+                f"Similar-deal search is off: {error}",
+                severity="warning",
+                timeout=8,
+            )
+
+    def find_similar(self, deal_id: str) -> None:
+        from vectoros_tui.screens.similar import SimilarScreen
+
+        self.push_screen(SimilarScreen(deal_id, pushed=True))
 
     def open_deal(self, deal_id: str | None) -> None:
         """Open the editor on a deal (None: a new deal)."""
@@ -272,5 +344,9 @@ class VectorOSApp(App[None]):
             )
 
     async def on_unmount(self) -> None:
+        if self._indexer is not None:
+            self._indexer.close()
+        if self._similar is not None:
+            self._similar.close()  # releases the index folder for the next process
         if self.store is not None:
             self.store.close()

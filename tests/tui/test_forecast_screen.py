@@ -8,7 +8,6 @@ from the CLI's numbers.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -386,7 +385,8 @@ async def test_layout_fits_small_terminals(
         assert screen.query_one("#top-deals", DataTable).has_focus
 
 
-def test_two_thousand_open_deals_forecast_well_under_100_ms() -> None:
+def test_two_thousand_open_deals_forecast_with_an_exclusion() -> None:
+    # Its speed is measured by benchmarks/bench_tui.py, not asserted here.
     deals = [
         {
             "id": f"deal-{i}",
@@ -403,10 +403,7 @@ def test_two_thousand_open_deals_forecast_well_under_100_ms() -> None:
     ]
     snapshot = WorkspaceSnapshot(None, deals, {}, FIXED_NOW)  # type: ignore[arg-type]
     params = ForecastParams("30d", "likely", 10_000, 0, None)
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        view = build_forecast_view(snapshot, params, {"deal-1": {"excluded": True}}, FIXED_NOW)
-        timings.append(time.perf_counter() - started)
+    view = build_forecast_view(snapshot, params, {"deal-1": {"excluded": True}}, FIXED_NOW)
+    full = build_forecast_view(snapshot, params, {}, FIXED_NOW)
     assert view.result["deals_analyzed"] == 1_999
-    assert min(timings) < 0.1, f"forecast of 2,000 open deals took {min(timings) * 1000:.0f} ms"
+    assert full.result["deals_analyzed"] == 2_000

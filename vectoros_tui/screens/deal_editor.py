@@ -70,6 +70,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         Binding("f7", "mark('lost')", "Lost", id="editor.lost"),
         Binding("f8", "add_activity", "Add activity", id="editor.add_activity"),
         Binding("f9", "delete_deal", "Delete deal", id="editor.delete"),
+        Binding("f10", "like_deal", "Similar", id="editor.similar"),
         Binding("e", "edit_activity", "Edit activity", id="editor.edit_activity", show=False),
         Binding("x", "delete_activity", "Delete activity", id="editor.delete_activity", show=False),
     ]
@@ -411,7 +412,15 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     def _activities_changed(self, activities: list[ActivityView], verb: str) -> None:
         self._show_activities(activities)
         self.notify(f"{verb} activity", timeout=2)
+        if self.deal is not None:  # its notes are part of what similar-deal search reads
+            self.app.deal_touched(str(self.deal.id))  # type: ignore[attr-defined]
         self.app.data_changed()  # type: ignore[attr-defined]
+
+    def action_like_deal(self) -> None:
+        if self.deal is None:
+            self.notify("Save the deal first: similar deals are found for saved deals.")
+            return
+        self.app.find_similar(str(self.deal.id))  # type: ignore[attr-defined]
 
     # --- leaving --------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         Binding("b", "move(-1)", "←Stage", id="pipeline.back"),
         Binding("o", "close_deal", "Won/Lost", id="pipeline.close_deal"),
         Binding("d", "delete_deal", "Delete", id="pipeline.delete_deal"),
+        Binding("l", "like_deal", "Like this", id="pipeline.similar"),
         Binding("s", "search", "Search", id="pipeline.search"),
         Binding("t", "cycle_stage", "Stage filter", id="pipeline.stage_filter"),
         Binding("u", "cycle_outcome", "Outcome", id="pipeline.outcome_filter", show=False),
@@ -221,6 +222,11 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if deal is not None:
             self.app.open_deal(deal["id"])  # type: ignore[attr-defined]
 
+    def action_like_deal(self) -> None:
+        deal = self._require_deal()
+        if deal is not None:
+            self.app.find_similar(deal["id"])  # type: ignore[attr-defined]
+
     @on(StageBoard.DealChosen)
     def _board_choice(self, event: StageBoard.DealChosen) -> None:
         self.app.open_deal(event.deal_id)  # type: ignore[attr-defined]
@@ -270,6 +276,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
                 self._write(
                     lambda s: s.delete(uuid.UUID(deal["id"]), expected_version=deal["version"]),
                     "Deleted",
+                    deleted=deal["id"],
                 )
 
         self.app.push_screen(
@@ -277,7 +284,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     @work(thread=True, group="deal-write", exit_on_error=False, description="deal-write")
-    def _write(self, change: Any, verb: str) -> None:
+    def _write(self, change: Any, verb: str, deleted: str | None = None) -> None:
         """Run one DealService change; every outcome is reported, then data reloads."""
         try:
             result = change(self.app.store.deals)  # type: ignore[attr-defined]
@@ -295,6 +302,9 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             message += f", {result.outcome})" if result.outcome else ")"
             self.app.call_from_thread(self.notify, message, timeout=3)
             self.app.call_from_thread(self.app.deal_saved, result)  # type: ignore[attr-defined]
+        elif deleted is not None:
+            self.app.call_from_thread(self.notify, verb, timeout=3)
+            self.app.call_from_thread(self.app.deal_deleted, deleted)  # type: ignore[attr-defined]
         else:
             self.app.call_from_thread(self.notify, verb, timeout=3)
             self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
@@ -381,6 +391,11 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
                 lambda: self._set_outcome(None),
             ),
             ("Show open deals only", "Hide won and lost deals", lambda: self._set_outcome("open")),
+            (
+                "Find similar deals",
+                "Deals like the selected one, and what became of them (l)",
+                self.action_like_deal,
+            ),
         ]
 
     def _set_outcome(self, outcome: str | None) -> None:

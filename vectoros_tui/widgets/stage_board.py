@@ -96,6 +96,9 @@ class StageBoard(Horizontal):
                 deals.highlighted = deals.get_option_index(keep)
                 if isinstance(self.screen.focused, StageDeals):
                     deals.focus()  # follow a deal moved to another stage
+            elif shown:
+                # A highlighted card from the start: e, l, f... work without an arrow first.
+                deals.highlighted = 0
 
     @staticmethod
     def _header(column: StageColumn) -> Text:
