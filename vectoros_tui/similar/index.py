@@ -61,7 +61,10 @@ class VectorIndex(Protocol):
     dimension: int
     location: str
 
-    def upsert(self, points: Sequence[IndexPoint]) -> None: ...
+    def upsert(self, points: Sequence[IndexPoint], *, flush: bool = True) -> None:
+        """``flush=False`` when more batches follow; the last one flushes."""
+        ...
+
     def delete(self, ids: Sequence[uuid.UUID]) -> None: ...
     def search(
         self, vector: np.ndarray, where: SearchFilter, limit: int, threshold: float | None
@@ -190,8 +193,11 @@ class EdgeIndex:
         shard.flush()
         return shard
 
-    def upsert(self, points: Sequence[IndexPoint]) -> None:
+    def upsert(self, points: Sequence[IndexPoint], *, flush: bool = True) -> None:
         if not points:
+            if flush:
+                with self._guard:
+                    self._shard.flush()
             return
         qe = self._qe
         # memoryview rows: twice as fast into the Rust side as lists of Python floats.
@@ -201,7 +207,8 @@ class EdgeIndex:
         ]
         with self._guard:
             self._shard.update(qe.UpdateOperation.upsert_points(batch))
-            self._shard.flush()
+            if flush:
+                self._shard.flush()
 
     def delete(self, ids: Sequence[uuid.UUID]) -> None:
         if not ids:
@@ -363,8 +370,8 @@ class ClientIndex:
         for name in _KEYWORD_FIELDS:
             client.create_payload_index(COLLECTION, name, field_schema=m.PayloadSchemaType.KEYWORD)
 
-    def upsert(self, points: Sequence[IndexPoint]) -> None:
-        if points:
+    def upsert(self, points: Sequence[IndexPoint], *, flush: bool = True) -> None:
+        if points:  # the server makes each call durable (wait=True); nothing to flush
             self._client.upsert(
                 COLLECTION,
                 points=[

@@ -13,8 +13,8 @@ from sqlmodel import select
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import Activity, Deal
 
-# Notes beyond the latest few add little signal and cost embedding time (the model reads
-# at most 256 tokens anyway).
+# Notes beyond the latest few add little signal and cost embedding time (embedding time
+# grows with the text; the built-in model reads at most 256 tokens).
 RECENT_NOTES = 3
 NOTE_CHARS = 300
 
