@@ -1,4 +1,4 @@
-"""The core (engine, store, sync, CLI) must not pull in Textual; the engine not the store.
+"""The core (engine, store, similar, sync, CLI) must not pull in Textual; the engine not the store.
 
 Checked in fresh interpreters, since this test session may already have imported anything.
 """
@@ -17,7 +17,9 @@ IMPORT_CORE = textwrap.dedent(
     """
     import importlib, json, pkgutil, sys
     imported = []
-    for package in ("vectoros_tui.engine", "vectoros_tui.store", "vectoros_tui.sync"):
+    for package in (
+        "vectoros_tui.engine", "vectoros_tui.store", "vectoros_tui.similar", "vectoros_tui.sync"
+    ):
         root = importlib.import_module(package)
         imported.append(package)
         for info in pkgutil.walk_packages(root.__path__, package + "."):
