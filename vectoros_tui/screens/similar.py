@@ -84,6 +84,17 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
             self.search(("deal", self.deal_id))
         else:
             self._status("Type what a deal is about and press enter; F6 filters by outcome.")
+            self._warm_up()
+
+    @work(thread=True, group="similar-warm-up", exit_on_error=False, description="warm-up")
+    def _warm_up(self) -> None:
+        """Load the model and open the index while the rep types the first query."""
+        try:
+            service = self.app.similar_service()  # type: ignore[attr-defined]
+            service.index  # noqa: B018 - opens it
+            service.embedder.load()
+        except SimilarUnavailableError as exc:
+            self.app.call_from_thread(self._unavailable, str(exc))
 
     # --- searching ------------------------------------------------------------------
 
