@@ -36,8 +36,18 @@ APP_TABLES = {
     "deal_events",
     "activities",
     "insights",
+    "sync_remotes",
+    "sync_outbox",
+    "sync_links",
+    "sync_conflicts",
 }
-SEED_TABLES = APP_TABLES - {"deal_events"}
+SEED_TABLES = APP_TABLES - {
+    "deal_events",
+    "sync_remotes",
+    "sync_outbox",
+    "sync_links",
+    "sync_conflicts",
+}
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 
 

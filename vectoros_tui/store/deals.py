@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from vectoros_tui.engine.dates import as_utc
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
+from vectoros_tui.store import outbox
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
@@ -322,6 +323,7 @@ class DealService:
         session.add(
             DealEvent(deal_id=row.id, field="stage", new_value=clean["stage"], changed_at=moment)
         )
+        outbox.record(session, workspace_id, row.id, "upsert")
         return row
 
     def upsert_many(
@@ -485,6 +487,7 @@ class DealService:
         for key, value in changed.items():
             setattr(row, key, value)
         row.updated_at = moment
+        outbox.record(session, row.workspace_id, row.id, "upsert")
 
     def move_stage(
         self, deal_id: uuid.UUID, step: int, *, expected_version: int | None = None
@@ -537,4 +540,5 @@ class DealService:
                     "reload before deleting",
                     current=DealView.from_row(row),
                 )
+            outbox.record(session, row.workspace_id, row.id, "delete")
             session.delete(row)

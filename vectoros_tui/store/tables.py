@@ -164,3 +164,67 @@ class Insight(SQLModel, table=True):
     rule_key: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+# --- sync with the team's shared backend (migration 0004) ------------------------------
+
+
+class SyncRemote(SQLModel, table=True):
+    """A workspace linked to a workspace on a shared backend."""
+
+    __tablename__: ClassVar[str] = "sync_remotes"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(
+            SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    server_url: str = Field(max_length=500)
+    remote_workspace_id: str = Field(max_length=100)
+    dialect: str = Field(max_length=16)  # documented | deployed
+    last_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+
+
+class SyncOutbox(SQLModel, table=True):
+    """Local changes not yet pushed: one row per deal (later changes fold into it), written
+    in the same transaction as the change. No foreign key to the deal: a pending delete
+    outlives it."""
+
+    __tablename__: ClassVar[str] = "sync_outbox"
+    __table_args__ = (Index("ix_sync_outbox_workspace_changed", "workspace_id", "changed_at"),)
+
+    deal_id: uuid.UUID = Field(primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    op: str = Field(max_length=8)  # upsert | delete
+    changed_at: datetime = _created()
+
+
+class SyncLink(SQLModel, table=True):
+    """A local deal's remote twin and the fields both sides agreed on at the last sync (the
+    base of three-way merges)."""
+
+    __tablename__: ClassVar[str] = "sync_links"
+    __table_args__ = (UniqueConstraint("workspace_id", "remote_id"),)
+
+    deal_id: uuid.UUID = Field(primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    remote_id: str = Field(max_length=100)
+    base: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    synced_at: datetime = _created()
+
+
+class SyncConflict(SQLModel, table=True):
+    """Both sides changed a deal since the last sync: nothing is overwritten until the rep
+    keeps theirs, keeps mine or merges field by field. ``mine``/``theirs`` None = deleted."""
+
+    __tablename__: ClassVar[str] = "sync_conflicts"
+
+    deal_id: uuid.UUID = Field(primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    remote_id: str = Field(max_length=100)
+    mine: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    theirs: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    base: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    detected_at: datetime = _created()

@@ -1,0 +1,32 @@
+"""The sync outbox: every local change of a deal in a linked workspace is noted in the same
+transaction as the change, so a crash can never lose the fact that something must be
+pushed. Changes applied *from* the backend are not noted (they came from there)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session
+
+from vectoros_tui.store.tables import SyncOutbox, SyncRemote, utcnow
+
+# Set on a session's ``info`` while the sync engine applies remote changes.
+APPLYING_REMOTE = "vectoros.applying_remote"
+
+
+def record(session: Session, workspace_id: uuid.UUID, deal_id: uuid.UUID, op: str) -> None:
+    """Note that ``deal_id`` was created/changed (``upsert``) or deleted (``delete``).
+
+    Only linked workspaces keep an outbox: the first sync of a workspace pushes every deal
+    that has no remote twin yet, so nothing is missed before linking.
+    """
+    if session.info.get(APPLYING_REMOTE):
+        return
+    if session.get(SyncRemote, workspace_id) is None:
+        return
+    pending = session.get(SyncOutbox, deal_id)
+    if pending is None:
+        session.add(SyncOutbox(deal_id=deal_id, workspace_id=workspace_id, op=op))
+    else:
+        pending.op = op
+        pending.changed_at = utcnow()
