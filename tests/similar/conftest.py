@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from similar_data import IndexFactory, memory_index
 
 from vectoros_tui.config import SimilarSettings
 from vectoros_tui.locations import Locations
@@ -20,6 +19,8 @@ from vectoros_tui.similar.embedder import Embedder
 from vectoros_tui.similar.index import EdgeIndex, VectorIndex
 from vectoros_tui.similar.service import SimilarDeals, model_choice
 from vectoros_tui.store.store import Store
+
+from .similar_data import IndexFactory, memory_index
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The labelled deal set the similar-deal tests search, and small helpers.
 
-Imported by the tests of this folder (pytest puts the folder on ``sys.path``).
+Imported by the tests of this folder (a package: tests/similar/__init__.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from similar_data import QUERIES, current_hash, memory_index, seed_themes
 
 from vectoros_tui.config import SimilarSettings
 from vectoros_tui.locations import Locations
@@ -17,6 +16,8 @@ from vectoros_tui.similar.errors import ModelUnavailableError
 from vectoros_tui.similar.service import SimilarDeals
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import WorkspaceView
+
+from .similar_data import QUERIES, current_hash, memory_index, seed_themes
 
 
 @pytest.fixture

@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from similar_data import QUERIES, current_hash, seed_themes
+import pytest
 
-from vectoros_tui.similar.index import IndexPoint
+from vectoros_tui.similar import service as service_module
+from vectoros_tui.similar.index import EdgeIndex, IndexPoint
 from vectoros_tui.similar.service import SimilarDeals
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import WorkspaceView
+
+from .similar_data import QUERIES, current_hash, seed_themes
 
 
 def test_drift_finds_exactly_what_is_out_of_step_and_refresh_repairs_it(
@@ -102,20 +105,43 @@ def test_rebuild_starts_empty_and_a_refresh_restores_the_same_results(
     assert float(np.dot(vector_before, vector_after)) > 0.999
 
 
-def test_refresh_reports_progress_and_skips_up_to_date_deals(
-    store: Store, workspace: WorkspaceView, service: SimilarDeals
+@pytest.mark.parametrize("count", [7, 6])
+def test_refresh_writes_in_batches_reports_progress_and_skips_up_to_date_deals(
+    store: Store,
+    workspace: WorkspaceView,
+    service: SimilarDeals,
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
 ) -> None:
+    # Small batches, so a handful of deals crosses every batch boundary (6 ends exactly on
+    # one write batch, 7 leaves one point over).
+    monkeypatch.setattr(service_module, "EMBED_BATCH", 2)
+    monkeypatch.setattr(service_module, "WRITE_BATCH", 3)
     ids = [
         store.deals.create(workspace.id, {"title": f"Warehouse deal {n}", "stage": "prospect"}).id
-        for n in range(5)
+        for n in range(count)
     ]
     calls: list[tuple[int, int]] = []
 
-    assert service.refresh(workspace.id, progress=lambda d, t: calls.append((d, t))).embedded == 5
-    assert calls[0] == (0, 5) and calls[-1] == (5, 5)
+    result = service.refresh(workspace.id, progress=lambda d, t: calls.append((d, t)))
+
+    assert result.embedded == count
+    assert calls == [(0, count), *((n, count) for n in range(2, count, 2)), (count, count)]
+    assert set(service.index.hashes(workspace.id)) == set(ids)
+    assert service.drift(workspace.id).in_step
 
     store.deals.update(ids[0], {"title": "Payroll deal"})
     calls.clear()
     result = service.refresh(workspace.id, ids[:3], progress=lambda d, t: calls.append((d, t)))
     assert (result.embedded, result.deleted) == (1, 0)
-    assert calls[-1] == (1, 1)
+    assert calls == [(0, 1), (1, 1)]
+    assert service.drift(workspace.id).in_step
+
+    calls.clear()
+    assert service.refresh(workspace.id, progress=lambda d, t: calls.append((d, t))).embedded == 0
+    assert calls == [(0, 0)]
+
+    # Written for good: a service opened afresh on the same index sees every point.
+    if isinstance(service.index, EdgeIndex):
+        service.close()
+        assert service.index.count(workspace.id) == count

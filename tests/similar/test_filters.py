@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from similar_data import CLOSED_AS, QUERIES, Seeded, seed_themes
 
 from vectoros_tui.similar.service import SimilarDeals
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.validation import ValidationError
 from vectoros_tui.store.views import WorkspaceView
+
+from .similar_data import CLOSED_AS, QUERIES, Seeded, seed_themes
 
 ALL = 12
 
@@ -22,7 +23,7 @@ def seeded(store: Store, workspace: WorkspaceView, service: SimilarDeals) -> See
     return made
 
 
-def test_stage_filter_keeps_only_those_stages(
+def test_stage_and_outcome_filters_keep_only_matching_deals(
     workspace: WorkspaceView, service: SimilarDeals, seeded: Seeded
 ) -> None:
     found = service.search_text(workspace.id, QUERIES["payroll"], limit=ALL, stages=["prospect"])
@@ -36,10 +37,7 @@ def test_stage_filter_keeps_only_those_stages(
     assert {d.stage for d in both.deals} == {"prospect", "negotiation"}
     assert len(both.deals) == 8
 
-
-def test_outcome_filter_keeps_deals_of_those_outcomes(
-    workspace: WorkspaceView, service: SimilarDeals, seeded: Seeded
-) -> None:
+    # Outcomes: won and lost are closed deals, open is every other one.
     query = QUERIES["restaurant"]
     for outcome in ("won", "lost"):
         found = service.search_text(workspace.id, query, limit=ALL, outcomes=[outcome])
@@ -61,7 +59,7 @@ def test_outcome_filter_keeps_deals_of_those_outcomes(
     assert none.deals == [], "stage and outcome filters combine"
 
 
-def test_limit_keeps_the_best_ones(
+def test_limit_and_threshold_keep_the_best_ones(
     workspace: WorkspaceView, service: SimilarDeals, seeded: Seeded
 ) -> None:
     everything = service.search_text(workspace.id, QUERIES["warehouse"], limit=ALL)
@@ -72,11 +70,7 @@ def test_limit_keeps_the_best_ones(
     assert len(one.deals) == 1
     assert one.deals[0].deal_id in seeded.by_theme["warehouse"][1:]
 
-
-def test_score_threshold_drops_weaker_matches(
-    workspace: WorkspaceView, service: SimilarDeals, seeded: Seeded
-) -> None:
-    everything = service.search_text(workspace.id, QUERIES["warehouse"], limit=ALL)
+    # A score threshold drops the weaker matches.
     scores = [d.similarity for d in everything.deals]
     # Halfway between the last warehouse deal and the best of the rest.
     cut = (scores[2] + scores[3]) / 2

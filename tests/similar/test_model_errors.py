@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from similar_data import memory_index
 
 from vectoros_tui.config import SimilarSettings
 from vectoros_tui.locations import Locations
@@ -21,6 +20,8 @@ from vectoros_tui.similar.errors import ModelUnavailableError, SimilarUnavailabl
 from vectoros_tui.similar.service import SimilarDeals
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import WorkspaceView
+
+from .similar_data import memory_index
 
 FIX = "[similar] model"
 
@@ -103,6 +104,10 @@ def test_search_is_off_but_the_store_keeps_working(
             service.search_deal(workspace.id, deal.id)
         with pytest.raises(SimilarUnavailableError):
             service.refresh(workspace.id)
+        if kind == "empty-folder":
+            # The built-in model's size is known, so drift needs no model at all.
+            assert service.drift(workspace.id).missing == [deal.id]
+            assert not service.embedder.loaded
     finally:
         service.close()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from similar_data import QUERIES, THEMES, seed_themes
 
 from vectoros_tui.similar.service import SimilarDeals
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.validation import ValidationError
 from vectoros_tui.store.views import WorkspaceView
+
+from .similar_data import QUERIES, THEMES, seed_themes
 
 PER_THEME = 3
 ALL = PER_THEME * len(THEMES)
@@ -31,6 +32,22 @@ def test_a_query_ranks_its_theme_above_every_other_deal(
         )
         scores = [d.similarity for d in found.deals]
         assert scores == sorted(scores, reverse=True)
+
+    # Results show each deal as stored.
+    lost = seeded.by_theme["warehouse"][2]
+
+    found = service.search_text(workspace.id, QUERIES["warehouse"], limit=PER_THEME)
+
+    shown = {d.deal_id: d for d in found.deals}[lost]
+    assert (shown.title, shown.company) == THEMES["warehouse"][2][:2]
+    assert (shown.stage, shown.outcome, shown.lost_reason) == ("closed", "lost", "Price")
+    assert shown.value == 60_000
+    assert 0 < shown.similarity <= 1.0 + 1e-6
+    api = found.to_api()
+    assert api["count"] == PER_THEME
+    assert {item["deal_id"] for item in api["similar_deals"]} == {
+        str(i) for i in seeded.by_theme["warehouse"]
+    }
 
 
 def test_a_deal_ranks_its_own_theme_first_and_never_itself(
@@ -54,7 +71,7 @@ def test_a_deal_ranks_its_own_theme_first_and_never_itself(
             assert found.evidence.closed == (3 if closed_self else 4)
 
 
-def test_a_deal_not_yet_indexed_is_embedded_on_the_fly(
+def test_a_deal_new_or_changed_since_indexing_is_searched_by_its_current_text(
     store: Store, workspace: WorkspaceView, service: SimilarDeals
 ) -> None:
     seeded = seed_themes(store, workspace.id)
@@ -73,12 +90,7 @@ def test_a_deal_not_yet_indexed_is_embedded_on_the_fly(
     assert {d.deal_id for d in found.deals} == set(seeded.by_theme["payroll"])
     assert service.index.hashes_of([newcomer.id]) == {}, "a search does not write the index"
 
-
-def test_a_deal_changed_since_indexing_is_searched_by_its_current_text(
-    store: Store, workspace: WorkspaceView, service: SimilarDeals
-) -> None:
-    seeded = seed_themes(store, workspace.id)
-    service.refresh(workspace.id)
+    # A deal changed since it was indexed is searched by its current text.
     moved = seeded.by_theme["warehouse"][0]
     store.deals.update(
         moved, {"title": "Restaurant POS terminals for waiters", "company": "Diner Restaurant"}
@@ -91,27 +103,6 @@ def test_a_deal_changed_since_indexing_is_searched_by_its_current_text(
 
     assert {d.deal_id for d in found.deals} == set(seeded.by_theme["restaurant"])
     assert service.drift(workspace.id).stale == [moved], "searching does not refresh"
-
-
-def test_results_show_the_deal_as_stored(
-    store: Store, workspace: WorkspaceView, service: SimilarDeals
-) -> None:
-    seeded = seed_themes(store, workspace.id)
-    service.refresh(workspace.id)
-    lost = seeded.by_theme["warehouse"][2]
-
-    found = service.search_text(workspace.id, QUERIES["warehouse"], limit=PER_THEME)
-
-    shown = {d.deal_id: d for d in found.deals}[lost]
-    assert (shown.title, shown.company) == THEMES["warehouse"][2][:2]
-    assert (shown.stage, shown.outcome, shown.lost_reason) == ("closed", "lost", "Price")
-    assert shown.value == 60_000
-    assert 0 < shown.similarity <= 1.0 + 1e-6
-    api = found.to_api()
-    assert api["count"] == PER_THEME
-    assert {item["deal_id"] for item in api["similar_deals"]} == {
-        str(i) for i in seeded.by_theme["warehouse"]
-    }
 
 
 def test_search_by_deal_of_another_workspace_or_blank_text_is_refused(

@@ -10,6 +10,7 @@ network) and ``[similar] model_path`` point at a folder holding that model's fil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import shutil
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -116,6 +117,21 @@ def prepare_builtin(cache_dir: Path) -> Path:
     return target
 
 
+@contextlib.contextmanager
+def _offline(enabled: bool) -> Iterator[None]:
+    before = os.environ.get("HF_HUB_OFFLINE")
+    if enabled:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        if enabled:
+            if before is None:
+                os.environ.pop("HF_HUB_OFFLINE", None)
+            else:
+                os.environ["HF_HUB_OFFLINE"] = before
+
+
 def _limit_length(config_file: Path) -> None:
     """all-MiniLM-L6-v2 was trained on 256 tokens (sentence_bert_config.json, which fastembed
     does not read); its tokenizer config says 512. Truncate where the model was trained."""
@@ -175,9 +191,6 @@ class Embedder:
                 f"the model folder {path} holds no .onnx file; point [similar] model_path at a "
                 "folder with the model's ONNX and tokenizer files"
             )
-        if path is not None:
-            # A folder is loaded as is; never let the hub library reach for the network.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from fastembed import TextEmbedding
         except ImportError as exc:
@@ -185,12 +198,14 @@ class Embedder:
                 f"fastembed cannot be imported ({exc}); {FIX_HINT}"
             ) from None
         try:
-            return TextEmbedding(
-                name,
-                cache_dir=str(choice.cache_dir / "fastembed"),
-                threads=choice.threads,
-                specific_model_path=str(path) if path else None,
-            )
+            # A folder is loaded as is: the hub library must not reach for the network.
+            with _offline(path is not None):
+                return TextEmbedding(
+                    name,
+                    cache_dir=str(choice.cache_dir / "fastembed"),
+                    threads=choice.threads,
+                    specific_model_path=str(path) if path else None,
+                )
         except Exception as exc:  # fastembed raises ValueError, OSError, ONNX errors...
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelUnavailableError(

@@ -4,7 +4,8 @@ answers "what happened to deals like this one?".
 The index is derived data. Every point records the hash of the text it was embedded from
 (see :mod:`vectoros_tui.similar.texts`), so comparing the database with the index finds
 deals that are missing, stale (text or model changed) or orphaned (deal deleted), without
-loading the model. :meth:`SimilarDeals.refresh` repairs exactly that.
+loading the built-in model (another model is asked once for its vector size).
+:meth:`SimilarDeals.refresh` repairs exactly that.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from vectoros_tui.config import SimilarSettings
+from vectoros_tui.engine.stages import STAGES
 from vectoros_tui.locations import Locations, ensure_dir
 from vectoros_tui.similar.embedder import Embedder, ModelChoice
 from vectoros_tui.similar.evidence import EVIDENCE_DEALS, Evidence, evidence_from
@@ -242,7 +244,11 @@ class SimilarDeals:
         wanted = None if deal_ids is None else list(dict.fromkeys(deal_ids))
         sources = load_deal_sources(self.store.db, workspace_id, wanted)
         index = self.index
-        indexed = index.hashes(workspace_id) if wanted is None else index.hashes_of(wanted)
+        if wanted is None:
+            indexed = index.hashes(workspace_id)
+        else:  # ids of another workspace are not this refresh's to judge
+            own = str(workspace_id)
+            indexed = {k: v for k, v in index.hashes_of(wanted).items() if v[0] == own}
         todo = [
             (deal, text, hashed)
             for deal, text, hashed in self._hashed(sources)
@@ -332,12 +338,15 @@ class SimilarDeals:
         outcomes: Sequence[str],
         exclude: tuple[uuid.UUID, ...],
     ) -> SearchResult:
-        _check_search(limit, threshold, outcomes)
+        stages = _check_search(limit, threshold, stages, outcomes)
         index = self.index
+        # A few spare hits: a point whose deal was just deleted is dropped below, and the
+        # list should still be ``limit`` long.
+        spare = 10
         where = SearchFilter(workspace_id, tuple(stages), tuple(outcomes), exclude)
-        hits = index.search(vector, where, limit, threshold)
+        hits = index.search(vector, where, limit + spare, threshold)
         closed_where = SearchFilter(workspace_id, (), ("won", "lost"), exclude)
-        closed_hits = index.search(vector, closed_where, EVIDENCE_DEALS, None)
+        closed_hits = index.search(vector, closed_where, EVIDENCE_DEALS + spare, None)
         # Shown from the database, not the payload: current values, and a point whose deal
         # was just deleted (or moved workspace) is never shown.
         rows = {
@@ -361,7 +370,7 @@ class SimilarDeals:
             )
             for hit in hits
             if (deal := rows.get(hit.id)) is not None
-        ]
+        ][:limit]
         evidence = evidence_from([rows[h.id] for h in closed_hits if h.id in rows])
         return SearchResult(deals, evidence)
 
@@ -378,8 +387,20 @@ class SimilarDeals:
         }
 
 
-def _check_search(limit: int, threshold: float | None, outcomes: Sequence[str]) -> None:
+def _check_search(
+    limit: int, threshold: float | None, stages: Sequence[str], outcomes: Sequence[str]
+) -> list[str]:
+    """Raises ValidationError naming every bad parameter; returns the stages normalised."""
     problems = []
+    normalised = []
+    for stage in stages:
+        name = stage.strip().lower()
+        if name in STAGES:
+            normalised.append(name)
+        else:
+            problems.append(
+                FieldError("stage", f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")
+            )
     if not 1 <= limit <= 100:
         problems.append(FieldError("limit", "must be between 1 and 100"))
     if threshold is not None and not -1.0 <= threshold <= 1.0:
@@ -391,3 +412,4 @@ def _check_search(limit: int, threshold: float | None, outcomes: Sequence[str]) 
         )
     if problems:
         raise ValidationError(problems)
+    return normalised
