@@ -65,6 +65,7 @@ def _register() -> None:
         doctor_commands,
         io_commands,
         similar_commands,
+        sync_commands,
         workspace_commands,
     )
 
@@ -75,6 +76,7 @@ def _register() -> None:
         analytics_commands,
         io_commands,
         similar_commands,
+        sync_commands,
         doctor_commands,
     ):
         for command in module.COMMANDS:
@@ -109,6 +111,7 @@ def run(argv: list[str] | None = None) -> int:
     from vectoros_tui.locations import current_locations
     from vectoros_tui.similar.errors import SimilarUnavailableError
     from vectoros_tui.store.errors import StoreError
+    from vectoros_tui.sync.errors import SyncError
 
     user_errors = _user_errors()
     try:
@@ -130,7 +133,7 @@ def run(argv: list[str] | None = None) -> int:
     except user_errors as exc:
         report("config error" if isinstance(exc, ConfigError) else "error", str(exc))
         return 2
-    except (StoreError, SimilarUnavailableError) as exc:
+    except (StoreError, SimilarUnavailableError, SyncError) as exc:
         report("error", str(exc))
         return 1
     except KeyboardInterrupt:
