@@ -114,7 +114,14 @@ def similar(
                 list(result["stats"].items()),
             )
         return
-    deal_id = ctx.store().deals.resolve_id(deal_ref, ws.id) if deal_ref else None
+    deal_id = None
+    if deal_ref:
+        from vectoros_tui.store.errors import NotFoundError
+
+        deal_id = ctx.store().deals.resolve_id(deal_ref, ws.id)
+        # Checked before the index catches up (which may embed the whole workspace).
+        if ctx.store().deals.get(deal_id).workspace_id != ws.id:
+            raise NotFoundError(f"deal {deal_ref} is not in workspace {ws.name}")
     show_progress = not as_json and sys.stderr.isatty()
     with _progress("Indexing changed deals", show_progress) as update:
         service.refresh(ws.id, progress=update)
@@ -191,9 +198,12 @@ def reindex(
     store = ctx.store()
     if every and workspace:
         raise click.UsageError("--all and --workspace cannot be combined")
-    targets = store.workspaces.list() if every or not (workspace or ctx.settings.workspace) else []
-    if not targets:
+    if workspace:
         targets = [ctx.workspace(workspace)]
+    elif every or not ctx.settings.workspace:
+        targets = store.workspaces.list()  # may be none: foreign points are still removed
+    else:
+        targets = [ctx.workspace(None)]
     service = ctx.similar()
     try:
         if rebuild:
