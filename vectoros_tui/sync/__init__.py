@@ -1,1 +1,1 @@
-"""Sync with the team's shared REST backend (later issue). No Textual."""
+"""Sync with the team's shared REST backend, in either of its dialects. No Textual imports."""
