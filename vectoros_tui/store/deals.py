@@ -291,13 +291,20 @@ class DealService:
         *,
         source_id: str | None = None,
         now: datetime | None = None,
+        deal_id: uuid.UUID | None = None,
     ) -> DealView:
+        """``deal_id``: a client-generated id (sync clients send one so that a retried create
+        is recognised); an id already taken raises :class:`ConflictError`."""
         clean = clean_deal(data)
         moment = as_utc(now) if now else utcnow()
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
-            row = self._insert(session, workspace_id, clean, source_id, moment)
+            if deal_id is not None and (taken := session.get(Deal, deal_id)) is not None:
+                raise ConflictError(
+                    f"a deal with id {deal_id} already exists", current=DealView.from_row(taken)
+                )
+            row = self._insert(session, workspace_id, clean, source_id, moment, deal_id)
             session.flush()
             return DealView.from_row(row)
 
@@ -308,8 +315,10 @@ class DealService:
         clean: dict[str, Any],
         source_id: str | None,
         moment: datetime,
+        deal_id: uuid.UUID | None = None,
     ) -> Deal:
         row = Deal(
+            **({"id": deal_id} if deal_id is not None else {}),
             workspace_id=workspace_id,
             **clean,
             source_id=source_id,
