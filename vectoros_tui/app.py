@@ -57,6 +57,7 @@ class VectorOSApp(App[None]):
         Binding("f4", "switch_mode('insights')", "Insights", id="insights"),
         Binding("f5", "switch_mode('similar')", "Similar", id="similar"),
         Binding("ctrl+o", "switch_workspace", "Workspace", id="workspace"),
+        Binding("ctrl+y", "sync", "Sync", id="sync"),
         Binding("ctrl+r", "reload", "Reload", id="reload"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -304,6 +305,13 @@ class VectorOSApp(App[None]):
         from vectoros_tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
+
+    def action_sync(self) -> None:
+        if self.store is None or self.workspace is None:
+            return
+        from vectoros_tui.screens.sync import SyncScreen
+
+        self.push_screen(SyncScreen())
 
     def action_reload(self) -> None:
         self.data_changed()
