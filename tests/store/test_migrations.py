@@ -40,6 +40,7 @@ APP_TABLES = {
     "sync_outbox",
     "sync_links",
     "sync_conflicts",
+    "api_tokens",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -47,6 +48,7 @@ SEED_TABLES = APP_TABLES - {
     "sync_outbox",
     "sync_links",
     "sync_conflicts",
+    "api_tokens",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

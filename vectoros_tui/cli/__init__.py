@@ -64,6 +64,7 @@ def _register() -> None:
         demo_commands,
         doctor_commands,
         io_commands,
+        serve_commands,
         similar_commands,
         sync_commands,
         workspace_commands,
@@ -77,6 +78,7 @@ def _register() -> None:
         io_commands,
         similar_commands,
         sync_commands,
+        serve_commands,
         doctor_commands,
     ):
         for command in module.COMMANDS:

@@ -228,3 +228,20 @@ class SyncConflict(SQLModel, table=True):
     theirs: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     base: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     detected_at: datetime = _created()
+
+
+# --- the team backend's access tokens (migration 0005) ---------------------------------
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of ``vectoros serve``: only its SHA-256 hash is stored."""
+
+    __tablename__: ClassVar[str] = "api_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = _fk("users.id")
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

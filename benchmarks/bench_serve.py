@@ -1,0 +1,192 @@
+"""Time the team backend (`vectoros serve`) on Postgres with 10,000 deals.
+
+Run with ``python benchmarks/bench_serve.py`` (about half a minute; ``--strict`` exits 1
+when a goal is missed). Needs Postgres (``VECTOROS_TEST_PG_URL``, default the test server
+on 127.0.0.1:5432); works in a schema of its own, dropped at the end. The server is the
+real app under uvicorn on loopback; the clients are the real sync client.
+
+1. initial pull: a fresh SyncEngine (local SQLite) links and syncs all 10,000 deals;
+2. push of 100 local changes: the push phase of a sync (the pull that follows re-reads
+   every deal and is reported separately, as the full sync);
+3. GET a page of 100 deals, 20 concurrent clients: p50 and p95 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+import uvicorn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vectoros_tui.server.app import create_app
+from vectoros_tui.server.tokens import TokenService
+from vectoros_tui.store.store import open_store
+from vectoros_tui.store.validation import clean_deal
+from vectoros_tui.sync.engine import SyncEngine
+from vectoros_tui.sync.http import RemoteBackend
+
+PG_BASE_URL = os.environ.get(
+    "VECTOROS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DEALS = 10_000
+CHANGES = 100
+CLIENTS = 20
+REQUESTS_PER_CLIENT = 50
+GOALS = {"pull": 10.0, "push": 1.0, "page_p50_ms": 20.0}
+STAGES = ("prospect", "qualified", "proposal", "negotiation", "won", "lost")
+
+
+def _dsn() -> str:
+    return PG_BASE_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _schema_url(schema: str) -> str:
+    separator = "&" if "?" in PG_BASE_URL else "?"
+    return f"{PG_BASE_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _line(label: str, value: float, goal: float, unit: str) -> bool:
+    meets = value <= goal
+    verdict = "meets" if meets else "MISSES"
+    print(f"{label:<46} {value:>9.3f} {unit:<3} goal <= {goal:g} {unit:<3} {verdict}")
+    return meets
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args()
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = _schema_url(schema)
+    results: list[bool] = []
+    try:
+        store = open_store(url)
+        remote_ws = store.workspaces.create("Bench", owner_email="rep@example.com")
+        rng = random.Random(7)
+        rows = [
+            (
+                f"seed-{n}",
+                clean_deal(
+                    {
+                        "title": f"Deal {n}",
+                        "company": f"Company {n % 700}",
+                        "value": rng.randint(1, 500) * 100,
+                        "stage": rng.choice(STAGES),
+                        "lost_reason": None,
+                    }
+                ),
+            )
+            for n in range(DEALS)
+        ]
+        started = time.perf_counter()
+        store.deals.upsert_many(remote_ws.id, rows)
+        print(f"seeded {DEALS} deals in {time.perf_counter() - started:.1f} s (Postgres {schema})")
+        token = TokenService(store.db).create("rep@example.com", "bench")[1]
+        server, thread, base = _serve(create_app(url))
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                local = open_store(f"sqlite:///{Path(folder) / 'rep.sqlite3'}")
+                workspace = local.workspaces.create("Mine")
+                engine = SyncEngine(local.db)
+                engine.link(workspace.id, base, str(remote_ws.id), "documented")
+                with RemoteBackend(base, token, "documented", sleep=lambda s: None) as remote:
+                    started = time.perf_counter()
+                    report = engine.sync(workspace.id, remote)
+                    pull = time.perf_counter() - started
+                    assert report.pulled_created == DEALS, report.to_api()
+                    results.append(
+                        _line(f"initial pull of {DEALS:,} deals", pull, GOALS["pull"], "s")
+                    )
+
+                    deals = local.deals.list(workspace.id, limit=CHANGES).deals
+                    for deal in deals:
+                        local.deals.update(deal.id, {"value": deal.value + 1})
+                    with local.db.read() as session:
+                        pending = engine._pending_ids(session, workspace.id)
+                    assert len(pending) == CHANGES
+                    remote_id = str(remote_ws.id)
+                    started = time.perf_counter()
+                    for deal_id in pending:  # the push phase of SyncEngine.sync
+                        engine._push_one(workspace.id, remote_id, deal_id, remote, report)
+                    push = time.perf_counter() - started
+                    results.append(
+                        _line(f"push of {CHANGES} local changes", push, GOALS["push"], "s")
+                    )
+                    for deal in local.deals.list(workspace.id, limit=CHANGES).deals:
+                        local.deals.update(deal.id, {"value": deal.value + 1})
+                    started = time.perf_counter()
+                    engine.sync(workspace.id, remote)
+                    full = time.perf_counter() - started
+                    print(f"{'(info) full sync with 100 changes (push + pull)':<46} {full:>9.3f} s")
+                local.close()
+
+            latencies: list[float] = []
+            lock = threading.Lock()
+            path = f"/api/v1/workspaces/{remote_ws.id}/deals"
+
+            def client(seed: int) -> None:
+                pick = random.Random(seed)
+                mine = []
+                with httpx.Client(
+                    base_url=base, headers={"Authorization": f"Bearer {token}"}
+                ) as http:
+                    http.get(path, params={"limit": 1})  # connect
+                    for _ in range(REQUESTS_PER_CLIENT):
+                        offset = pick.randrange(0, DEALS - 100)
+                        started = time.perf_counter()
+                        reply = http.get(path, params={"limit": 100, "offset": offset})
+                        mine.append(time.perf_counter() - started)
+                        assert reply.status_code == 200 and len(reply.json()["deals"]) == 100
+                with lock:
+                    latencies.extend(mine)
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+            started = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - started
+            p50 = statistics.median(latencies) * 1000
+            p95 = statistics.quantiles(latencies, n=20)[18] * 1000
+            label = f"list page of 100, {CLIENTS} concurrent clients, p50"
+            results.append(_line(label, p50, GOALS["page_p50_ms"], "ms"))
+            print(f"{'(info) p95':<46} {p95:>9.3f} ms")
+            print(f"{'(info) throughput':<46} {len(latencies) / wall:>9.1f} req/s")
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            store.close()
+    finally:
+        with psycopg.connect(_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return 1 if args.strict and not all(results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Request bodies and the deal JSON of the documented API (ENGINEERING_NOTES 7)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vectoros_tui.store.views import DealView
+
+# local field name -> JSON name
+JSON_NAMES: Final = {
+    "title": "title",
+    "company": "company",
+    "value": "value",
+    "stage": "stage",
+    "probability": "probability",
+    "contact_name": "contactName",
+    "contact_email": "contactEmail",
+    "close_date": "closeDate",
+    "outcome": "outcome",
+    "lost_reason": "lostReason",
+}
+
+
+def json_name(local: str) -> str:
+    return JSON_NAMES.get(local, local)
+
+
+def deal_json(view: DealView) -> dict[str, Any]:
+    """``DealView.to_api()`` with the documented stage names (closed_won / closed_lost)."""
+    out = view.to_api()
+    if view.outcome:
+        out["stage"] = f"closed_{view.outcome}"
+    return out
+
+
+class DealFields(BaseModel):
+    """A deal's editable fields as JSON. Unknown keys (``createdAt``...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str | None = Field(default=None, examples=["Acme renewal"])
+    company: str | None = None
+    value: float | None = Field(default=None, description="Amount; null means 0.")
+    stage: str | None = Field(
+        default=None,
+        description="prospect, qualified, proposal, negotiation, closed_won or closed_lost "
+        "(closed with an outcome is accepted too).",
+    )
+    probability: int | None = Field(default=None, description="0-100; null: the stage's usual.")
+    contactName: str | None = None
+    contactEmail: str | None = None
+    closeDate: str | None = Field(default=None, description="YYYY-MM-DD")
+    outcome: str | None = Field(default=None, description="won, lost or null (open)")
+    lostReason: str | None = None
+
+    def local(self) -> dict[str, Any]:
+        return {local: getattr(self, name) for local, name in JSON_NAMES.items()}
+
+
+class DealCreate(DealFields):
+    id: str | None = Field(
+        default=None, description="Client-generated UUID; a taken id answers 409."
+    )
+    workspaceId: str
+
+
+class DealReplace(DealFields):
+    id: str | None = Field(default=None, description="If given, must be the id in the URL.")
+    workspaceId: str | None = Field(default=None, description="If given, the deal's workspace.")
+    version: int | None = Field(
+        default=None, description="The version the client read: a newer stored one answers 409."
+    )
+
+
+class WorkspaceCreate(BaseModel):
+    name: str
+
+
+class MemberAdd(BaseModel):
+    email: str
+    role: str = "member"
+
+
+class ForecastRequest(BaseModel):
+    workspace_id: str
+    timeframe: str = "30d"
+    scenario: str = "likely"
+
+
+class WorkspaceRequest(BaseModel):
+    workspace_id: str
+
+
+class EmbedDealRequest(BaseModel):
+    deal_id: str
+
+
+class EmbedMultipleRequest(BaseModel):
+    deal_ids: list[str] = Field(max_length=1000)
+
+
+class FindSimilarRequest(BaseModel):
+    workspace_id: str
+    deal_id: str | None = None
+    text: str | None = None
+    limit: int = 10
+    score_threshold: float | None = None
