@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import Api, new_id
-
 from vectoros_tui.server.app import create_app
 from vectoros_tui.store import migrate
+
+from .conftest import Api, new_id
 
 
 def test_health_reports_the_database(api: Api) -> None:
@@ -20,7 +20,7 @@ def test_health_reports_the_database(api: Api) -> None:
 
 
 def test_health_is_503_when_the_database_is_unreachable() -> None:
-    from conftest import running
+    from .conftest import running
 
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
     with running(create_app(url)) as base, __import__("httpx").Client(base_url=base) as http:
@@ -238,11 +238,12 @@ def test_embeddings_find_similar_and_stats(api: Api) -> None:
 
 def test_similar_unavailable_is_503_with_its_message(database_url: str) -> None:
     import httpx
-    from conftest import running
 
     from vectoros_tui.server.tokens import TokenService
     from vectoros_tui.similar.errors import ModelUnavailableError
     from vectoros_tui.store.store import open_store
+
+    from .conftest import running
 
     def broken(_store: object) -> object:
         raise ModelUnavailableError("no embedding model: run `vectoros similar setup`")

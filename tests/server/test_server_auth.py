@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api, new_id
-
 from vectoros_tui.server.tokens import TokenService, hash_token
 from vectoros_tui.store.tables import ApiToken
+
+from .conftest import Api, new_id
 
 PUBLIC = {"/health"}
 

@@ -8,11 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from conftest import running
 
 from vectoros_tui.cli import serve_commands
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.server.app import create_app
+
+from .conftest import running
 
 
 def _run(url: str, *args: str) -> Any:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import Api
 from hypothesis import HealthCheck, settings
 
 from vectoros_tui.server.app import create_app
+
+from .conftest import Api
 
 SCHEMA = schemathesis.openapi.from_dict(create_app("sqlite://").openapi())
 REAL_IDS = ("workspace_id", "workspaceId", "deal_id")

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import running
 
 from vectoros_tui.server.app import create_app
 from vectoros_tui.server.tokens import TokenService
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.sync.engine import SyncEngine, SyncReport
 from vectoros_tui.sync.http import RemoteBackend
+
+from .conftest import running
 
 pytestmark = pytest.mark.postgres
 
