@@ -6,21 +6,11 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vectoros_tui.store.validation import DEAL_JSON_NAMES
 from vectoros_tui.store.views import DealView
 
 # local field name -> JSON name
-JSON_NAMES: Final = {
-    "title": "title",
-    "company": "company",
-    "value": "value",
-    "stage": "stage",
-    "probability": "probability",
-    "contact_name": "contactName",
-    "contact_email": "contactEmail",
-    "close_date": "closeDate",
-    "outcome": "outcome",
-    "lost_reason": "lostReason",
-}
+JSON_NAMES: Final = DEAL_JSON_NAMES
 
 
 def json_name(local: str) -> str:

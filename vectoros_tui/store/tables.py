@@ -175,9 +175,7 @@ class SyncRemote(SQLModel, table=True):
     __tablename__: ClassVar[str] = "sync_remotes"
 
     workspace_id: uuid.UUID = Field(
-        sa_column=Column(
-            SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     )
     server_url: str = Field(max_length=500)
     remote_workspace_id: str = Field(max_length=100)

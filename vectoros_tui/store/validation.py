@@ -183,6 +183,10 @@ DEAL_FIELDS = (
     "outcome",
     "lost_reason",
 )
+# The same fields as the seed platform's JSON names them (camelCase), for the REST API.
+DEAL_JSON_NAMES = {
+    name: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name) for name in DEAL_FIELDS
+}
 
 
 def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str, Any]:

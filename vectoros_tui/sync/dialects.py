@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Final, Protocol
 from urllib.parse import quote
 
 from vectoros_tui.engine.stages import OUTCOMES, UnknownStageError, normalise_stage
+from vectoros_tui.store.validation import DEAL_JSON_NAMES
 from vectoros_tui.sync.errors import MalformedResponseError, RemoteError
 from vectoros_tui.sync.records import DEAL_FIELDS, RemoteDeal, RemoteWorkspace
 
@@ -47,18 +48,7 @@ MAX_PAGES: Final = 100_000
 ERROR_TEXT_LIMIT: Final = 200
 
 # local field name -> JSON name (both dialects use the documented API's camelCase).
-CAMEL: Final[dict[str, str]] = {
-    "title": "title",
-    "company": "company",
-    "value": "value",
-    "stage": "stage",
-    "probability": "probability",
-    "contact_name": "contactName",
-    "contact_email": "contactEmail",
-    "close_date": "closeDate",
-    "outcome": "outcome",
-    "lost_reason": "lostReason",
-}
+CAMEL: Final = DEAL_JSON_NAMES
 _TEXT_FIELDS: Final = ("company", "contact_name", "contact_email", "lost_reason")
 
 

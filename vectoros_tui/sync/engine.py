@@ -40,7 +40,7 @@ from vectoros_tui.store.tables import (
     Workspace,
     utcnow,
 )
-from vectoros_tui.store.validation import ValidationError, clean_deal
+from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
 from vectoros_tui.store.views import DealView
 from vectoros_tui.sync.errors import RemoteError, SyncError
 from vectoros_tui.sync.records import RemoteDeal
@@ -48,18 +48,7 @@ from vectoros_tui.sync.records import RemoteDeal
 log = logging.getLogger(__name__)
 
 # The fields that travel; ids, versions and timestamps are each side's own.
-FIELDS = (
-    "title",
-    "company",
-    "value",
-    "stage",
-    "probability",
-    "contact_name",
-    "contact_email",
-    "close_date",
-    "outcome",
-    "lost_reason",
-)
+FIELDS = DEAL_FIELDS
 PULL_CHUNK = 500
 Record = dict[str, Any]
 

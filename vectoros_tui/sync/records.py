@@ -2,28 +2,17 @@
 
 A :class:`RemoteDeal` uses the *local* field names and stage vocabulary (five stages, won/lost
 as the outcome), so the sync engine compares it with a local deal field by field
-(:data:`DEAL_FIELDS`, the same names as ``store.validation.DEAL_FIELDS``).
+(:data:`DEAL_FIELDS`, the store's own list).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any
 
-# The fields a sync carries both ways, in local names (the order validation uses).
-DEAL_FIELDS: Final = (
-    "title",
-    "company",
-    "value",
-    "stage",
-    "probability",
-    "contact_name",
-    "contact_email",
-    "close_date",
-    "outcome",
-    "lost_reason",
-)
+# The fields a sync carries both ways, in local names.
+from vectoros_tui.store.validation import DEAL_FIELDS
 
 
 @dataclass(frozen=True)
