@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
-from vectoros_tui.cli.output import errors, print_json, say
+from vectoros_tui.cli.output import errors, print_json, progress_bar, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -68,20 +67,7 @@ def import_deals(
     mapping = _pairs(maps, "--map")
     stage_map = _pairs(stage_maps, "--stage-map")
     ws = ctx.workspace(workspace)
-    show_progress = not as_json and sys.stderr.isatty()
-    with Progress(
-        TextColumn("Reading {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=errors,
-        disable=not show_progress,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(file.name, total=None)
-
-        def report(done: int, total: int | None) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with progress_bar(f"Reading {file.name}", not as_json) as report:
         plan = plan_import(
             file,
             mapping=mapping or None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -29,6 +30,27 @@ def say(template: str, *values: object) -> None:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def progress_bar(label: str, wanted: bool = True) -> Iterator[Callable[[int, int | None], None]]:
+    """A transient bar on stderr (only in a terminal); yields ``update(done, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn(label.replace("[", "\\[")),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        disable=not (wanted and sys.stderr.isatty()),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
 
 
 def money(value: float | None) -> str:

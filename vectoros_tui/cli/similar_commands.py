@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,6 +14,7 @@ from vectoros_tui.cli.output import (
     money,
     percent,
     print_json,
+    progress_bar,
     say,
     short_id,
     table,
@@ -26,26 +24,6 @@ if TYPE_CHECKING:
     from vectoros_tui.similar.service import SimilarDeal
 
 pass_ctx = click.make_pass_decorator(CliContext)
-
-
-@contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=errors,
-        disable=not enabled,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield update
 
 
 @click.command()
@@ -122,8 +100,8 @@ def similar(
         # Checked before the index catches up (which may embed the whole workspace).
         if ctx.store().deals.get(deal_id).workspace_id != ws.id:
             raise NotFoundError(f"deal {deal_ref} is not in workspace {ws.name}")
-    show_progress = not as_json and sys.stderr.isatty()
-    with _progress("Indexing changed deals", show_progress) as update:
+    show_progress = not as_json
+    with progress_bar("Indexing changed deals", show_progress) as update:
         service.refresh(ws.id, progress=update)
     options: dict[str, Any] = {
         "limit": limit,
@@ -218,9 +196,9 @@ def reindex(
     removed = service.foreign_points()
     service.remove(removed)
     summary: dict[str, Any] = {"workspaces": [], "foreign_points_deleted": len(removed)}
-    show_progress = not as_json and sys.stderr.isatty()
+    show_progress = not as_json
     for ws in targets:
-        with _progress(f"Embedding {ws.name}", show_progress) as update:
+        with progress_bar(f"Embedding {ws.name}", show_progress) as update:
             result = service.refresh(ws.id, progress=update)
         summary["workspaces"].append(
             {
