@@ -38,7 +38,8 @@ def progress_bar(label: str, wanted: bool = True) -> Iterator[Callable[[int, int
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
-        TextColumn(label.replace("[", "\\[")),
+        # The label is shown literally: no markup, no format fields (file names have both).
+        TextColumn(label.replace("[", "\\[").replace("{", "{{").replace("}", "}}")),
         BarColumn(),
         MofNCompleteColumn(),
         console=errors,
