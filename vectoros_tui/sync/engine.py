@@ -520,9 +520,8 @@ class SyncEngine:
     def _pull_new(
         self, session: Session, workspace_id: uuid.UUID, remote_deal: RemoteDeal, now: datetime
     ) -> None:
-        row = DealService._insert(
-            session, workspace_id, _clean(record_of_remote(remote_deal)), None, now
-        )
+        clean = _clean(record_of_remote(remote_deal))
+        row = DealService._insert(session, workspace_id, clean, None, now, flush=False)
         session.add(
             SyncLink(
                 deal_id=row.id,
