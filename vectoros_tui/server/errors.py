@@ -54,6 +54,24 @@ def body(status: int, error: str, message: str, **extra: Any) -> JSONResponse:
     )
 
 
+# Store and search errors whose own message is the answer: type -> (status, error code).
+_PLAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    NotFoundError: (404, "not_found"),
+    AmbiguousError: (400, "bad_request"),
+    ConflictError: (409, "conflict"),
+    SimilarUnavailableError: (503, "similar_unavailable"),
+    DatabaseUnavailableError: (503, "database_unavailable"),
+    SchemaError: (503, "database_unavailable"),
+}
+
+
+def _plain(status: int, error: str) -> Any:
+    async def handler(_: Request, exc: Exception) -> JSONResponse:
+        return body(status, error, str(exc))
+
+    return handler
+
+
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -81,29 +99,8 @@ def install(app: FastAPI, json_name: Any) -> None:
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return body(422, "validation_error", message, fields=fields)
 
-    @app.exception_handler(NotFoundError)
-    async def _missing(_: Request, exc: NotFoundError) -> JSONResponse:
-        return body(404, "not_found", str(exc))
-
-    @app.exception_handler(AmbiguousError)
-    async def _ambiguous(_: Request, exc: AmbiguousError) -> JSONResponse:
-        return body(400, "bad_request", str(exc))
-
-    @app.exception_handler(ConflictError)
-    async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
-        return body(409, "conflict", str(exc))
-
-    @app.exception_handler(SimilarUnavailableError)
-    async def _similar(_: Request, exc: SimilarUnavailableError) -> JSONResponse:
-        return body(503, "similar_unavailable", str(exc))
-
-    @app.exception_handler(DatabaseUnavailableError)
-    async def _db_down(_: Request, exc: DatabaseUnavailableError) -> JSONResponse:
-        return body(503, "database_unavailable", str(exc))
-
-    @app.exception_handler(SchemaError)
-    async def _schema(_: Request, exc: SchemaError) -> JSONResponse:
-        return body(503, "database_unavailable", str(exc))
+    for error_type, (status, error) in _PLAIN_ERRORS.items():
+        app.add_exception_handler(error_type, _plain(status, error))
 
     @app.exception_handler(OperationalError)
     async def _db_error(_: Request, exc: OperationalError) -> JSONResponse:
