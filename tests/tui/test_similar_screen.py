@@ -53,7 +53,8 @@ def saved(editor: DealEditorScreen, version: int) -> bool:
     return editor.deal is not None and editor.deal.version > version
 
 
-async def search_text(app: VectorOSApp, pilot: Pilot, query: str) -> SimilarScreen:
+async def submit_query(app: VectorOSApp, pilot: Pilot, query: str) -> SimilarScreen:
+    """F5, type ``query``, enter; returns the screen without waiting for the answer."""
     await wait_for_snapshot(app, pilot)
     await pilot.press("f5")
     await wait_for(lambda: isinstance(app.screen, SimilarScreen), pilot)
@@ -62,8 +63,20 @@ async def search_text(app: VectorOSApp, pilot: Pilot, query: str) -> SimilarScre
     screen.query_one("#similar-query", Input).value = query
     screen.query_one("#similar-query", Input).focus()
     await pilot.press("enter")
+    return screen
+
+
+async def search_text(app: VectorOSApp, pilot: Pilot, query: str) -> SimilarScreen:
+    screen = await submit_query(app, pilot, query)
     await wait_for(lambda: screen.results, pilot, timeout=SEARCH_TIMEOUT)
     return screen
+
+
+async def search_off_message(screen: SimilarScreen, pilot: Pilot) -> str:
+    """Waits for the evidence panel to say search is off; returns what it says."""
+    evidence = screen.query_one("#similar-evidence", Static)
+    await wait_for(lambda: "search is off" in text_of(evidence), pilot, SEARCH_TIMEOUT)
+    return text_of(evidence)
 
 
 async def test_search_by_text_lists_similar_deals_and_evidence(
@@ -173,16 +186,8 @@ async def test_index_held_by_another_process_turns_search_off_only(
     try:
         app = make_app(small_demo)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for_snapshot(app, pilot)
-            await pilot.press("f5")
-            await wait_for(lambda: isinstance(app.screen, SimilarScreen), pilot)
-            screen = app.screen
-            assert isinstance(screen, SimilarScreen)
-            screen.query_one("#similar-query", Input).value = "anything"
-            await pilot.press("enter")
-            evidence = screen.query_one("#similar-evidence", Static)
-            await wait_for(lambda: "search is off" in text_of(evidence), pilot, SEARCH_TIMEOUT)
-            message = text_of(evidence)
+            screen = await submit_query(app, pilot, "anything")
+            message = await search_off_message(screen, pilot)
             assert "in use" in message and "VectorOS process" in message
             # Everything else still works.
             await pilot.press("f2")
@@ -202,16 +207,8 @@ async def test_missing_model_says_why_and_how_to_fix(
     settings = Settings(similar=SimilarSettings(model_path=empty))
     app = make_app(small_demo, settings=settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_snapshot(app, pilot)
-        await pilot.press("f5")
-        await wait_for(lambda: isinstance(app.screen, SimilarScreen), pilot)
-        screen = app.screen
-        assert isinstance(screen, SimilarScreen)
-        screen.query_one("#similar-query", Input).value = "anything"
-        await pilot.press("enter")
-        evidence = screen.query_one("#similar-evidence", Static)
-        await wait_for(lambda: "search is off" in text_of(evidence), pilot, SEARCH_TIMEOUT)
-        message = " ".join(text_of(evidence).split())
+        screen = await submit_query(app, pilot, "anything")
+        message = " ".join((await search_off_message(screen, pilot)).split())
         assert str(empty) in message.replace(" ", "") or "no .onnx" in message
         assert "model_path" in message
         assert not screen.results
