@@ -94,3 +94,22 @@ def test_forecast_engine_does_not_import_the_store() -> None:
     assert _from("sqlmodel", loaded) == []
     assert _from("vectoros_tui.store", loaded) == []
     assert _from("textual", loaded) == []
+
+
+IMPORT_FIRST_FRAME = textwrap.dedent(
+    """
+    import json, sys
+    import vectoros_tui.launch, vectoros_tui.config, vectoros_tui.logfile
+    import vectoros_tui.store.quick_start, vectoros_tui.app, vectoros_tui.screens.pipeline
+    print(json.dumps(sorted(sys.modules)))
+    """
+)
+
+
+def test_the_first_frame_needs_no_database_library() -> None:
+    """`vectoros` paints the board before SQLAlchemy/SQLModel/Alembic/click are imported
+    (together they take longer than the 1 s the first paint may take)."""
+    loaded = json.loads(_python(IMPORT_FIRST_FRAME))
+    assert "textual.app" in loaded  # the app really was imported
+    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "click", "numpy", "psycopg"):
+        assert _from(heavy, loaded) == [], heavy

@@ -42,4 +42,4 @@ def test_wheel_contains_stylesheet_migrations_and_console_script(tmp_path: Path)
     assert "vectoros_tui/store/migrations/env.py" in names
     assert any(n.startswith("vectoros_tui/store/migrations/versions/0001") for n in names)
     assert any(n.startswith("vectoros_tui/store/migrations/versions/0002") for n in names)
-    assert "vectoros = vectoros_tui.cli:main" in scripts
+    assert "vectoros = vectoros_tui.launch:main" in scripts

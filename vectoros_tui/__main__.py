@@ -1,3 +1,3 @@
-from vectoros_tui.cli import main
+from vectoros_tui.launch import main
 
 main()

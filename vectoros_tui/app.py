@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -27,15 +27,15 @@ from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.config import Settings
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
-from vectoros_tui.store.snapshot import (
-    StageColumn,
-    WorkspaceSnapshot,
-    load_board_preview,
-    load_snapshot,
-)
-from vectoros_tui.store.startup import StartupData, load_startup
-from vectoros_tui.store.store import Store
-from vectoros_tui.store.views import DealView, WorkspaceView
+
+if TYPE_CHECKING:
+    # Imported where used: the first frame is painted before SQLAlchemy is loaded.
+    from vectoros_tui.store.board import StageColumn
+    from vectoros_tui.store.quick_start import QuickStart
+    from vectoros_tui.store.snapshot import WorkspaceSnapshot
+    from vectoros_tui.store.startup import StartupData
+    from vectoros_tui.store.store import Store
+    from vectoros_tui.store.views import DealView, WorkspaceView
 
 POLL_SECONDS = 5.0
 RELOAD_AFTER_SAVE_SECONDS = 1.0
@@ -76,8 +76,10 @@ class VectorOSApp(App[None]):
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = POLL_SECONDS,
         startup: Future[StartupData] | None = None,
+        quick: QuickStart | None = None,
     ) -> None:
-        """``startup``: the database work already under way (see store.startup)."""
+        """``startup``: the database work already under way (see store.startup);
+        ``quick``: the board read without the store, painted first (see store.quick_start)."""
         self.settings = settings or Settings()
         self._modes()
         super().__init__()
@@ -89,6 +91,7 @@ class VectorOSApp(App[None]):
         self._poll_timer: Timer | None = None
         self._reload_timer: Timer | None = None
         self._startup = startup
+        self._quick = quick
         self._preloaded: list[StageColumn] | None = None
         self._similar: Any = None
         self._indexer: Any = None
@@ -132,6 +135,16 @@ class VectorOSApp(App[None]):
         if self.settings.ui.keys:
             self.set_keymap(self.settings.ui.keys)
         self.switch_mode("pipeline")
+        quick, self._quick = self._quick, None
+        if quick is not None:
+            self.sub_title = quick.workspace.name
+            self.board_preview = quick.columns
+            if quick.ref_not_found:
+                self._workspace_not_found(quick.workspace.name)
+            # The store (SQLAlchemy and all) loads once the first frame is on screen.
+            self.workspace_ref = quick.workspace.id
+            self.call_after_refresh(self._open_store)
+            return
         startup = self._startup
         if startup is not None and startup.done() and startup.exception() is None:
             # Usually ready by now: paint the data in the very first frame.
@@ -141,6 +154,8 @@ class VectorOSApp(App[None]):
 
     @work(thread=True, exclusive=True, group="store", exit_on_error=False, description="store")
     def _open_store(self) -> None:
+        from vectoros_tui.store.startup import load_startup
+
         if self._startup is not None:
             data = self._startup.result()
         else:
@@ -155,14 +170,17 @@ class VectorOSApp(App[None]):
             self.push_screen(WelcomeScreen())
             return
         if data.ref_not_found:
-            self.notify(
-                f"No workspace named {self.workspace_ref!r}; opened {data.workspace.name!r} "
-                "(ctrl+o lists them all).",
-                severity="warning",
-                timeout=8,
-            )
+            self._workspace_not_found(data.workspace.name)
         self._preloaded = data.preview
         self.workspace = data.workspace
+
+    def _workspace_not_found(self, opened: str) -> None:
+        self.notify(
+            f"No workspace named {self.workspace_ref!r}; opened {opened!r} "
+            "(ctrl+o lists them all).",
+            severity="warning",
+            timeout=8,
+        )
 
     def watch_workspace(self, workspace: WorkspaceView | None) -> None:
         if workspace is not None:
@@ -182,6 +200,8 @@ class VectorOSApp(App[None]):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False, description="preview")
     def _load_preview(self, workspace: WorkspaceView) -> None:
+        from vectoros_tui.store.snapshot import load_board_preview
+
         assert self.store is not None
         columns = load_board_preview(self.store, workspace, self.now())
         self.call_from_thread(self._preview_loaded, columns)
@@ -225,6 +245,8 @@ class VectorOSApp(App[None]):
         thread=True, exclusive=True, group="snapshot", exit_on_error=False, description="snapshot"
     )
     def _load_snapshot(self, workspace: WorkspaceView) -> None:
+        from vectoros_tui.store.snapshot import load_snapshot
+
         assert self.store is not None
         snapshot = load_snapshot(self.store, workspace, self.now())
         self.call_from_thread(setattr, self, "snapshot", snapshot)
@@ -288,13 +310,24 @@ class VectorOSApp(App[None]):
                 timeout=8,
             )
 
+    def _still_opening(self) -> bool:
+        """True (and says so) while the board shows the quick preview and the store is
+        still opening: a second at most."""
+        if self.store is None:
+            self.notify("Still opening the database…", timeout=2)
+        return self.store is None
+
     def find_similar(self, deal_id: str) -> None:
+        if self._still_opening():
+            return
         from vectoros_tui.screens.similar import SimilarScreen
 
         self.push_screen(SimilarScreen(deal_id, pushed=True))
 
     def open_deal(self, deal_id: str | None) -> None:
         """Open the editor on a deal (None: a new deal)."""
+        if self._still_opening():
+            return
         from vectoros_tui.screens.deal_editor import DealEditorScreen
 
         self.push_screen(DealEditorScreen(deal_id))

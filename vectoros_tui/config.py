@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vectoros_tui.locations import Locations, current_locations
-from vectoros_tui.store.database import DatabaseURLError, normalise_database_url, sqlite_url_for
+from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url, sqlite_url_for
 
 ENV_PREFIX = "VECTOROS_"
 # Variables with the prefix that are not settings (read elsewhere).

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.quick_start import choose_workspace
 from vectoros_tui.store.snapshot import BOARD_CARDS, load_board_preview, load_snapshot
-from vectoros_tui.store.startup import choose_workspace, load_startup
+from vectoros_tui.store.startup import load_startup
 from vectoros_tui.store.store import Store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -29,6 +29,9 @@ def test_vectoros_opens_the_pipeline_and_quits_cleanly(isolated_home: Path, term
     try:
         process.wait_for("Prospect", timeout=30)
         process.wait_for("open deals", timeout=30)
+        # The board is first painted from a quick read of the file; then the store opens
+        # and the scored snapshot replaces it.
+        process.wait_for("as of", timeout=30)
         process.send("\x11")  # ctrl+q
         assert process.wait_exit(timeout=15) == 0
     finally:

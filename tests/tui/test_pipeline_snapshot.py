@@ -1,4 +1,5 @@
-"""Screenshots of the pipeline board, the deal table and the deal editor (100x30).
+"""Screenshots of the pipeline board, the deal table, the deal editor, and the help and
+workspace-switcher dialogs over the board (100x30).
 
 The demo database is seeded (120 deals, seed 7) and the app's clock is frozen at
 FIXED_NOW, so the screens are the same on every run. Update the SVGs with
@@ -17,7 +18,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from vectoros_tui.screens.deal_editor import DealEditorScreen
+from vectoros_tui.screens.help import HelpScreen
 from vectoros_tui.screens.pipeline import PipelineScreen
+from vectoros_tui.screens.workspace_switcher import WorkspaceSwitcherScreen
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.store import open_store
 from vectoros_tui.widgets.deal_table import DealTable
@@ -96,5 +99,35 @@ def test_deal_editor(snap_compare: Any, demo_url: str, make_app: Any) -> None:
         assert isinstance(editor, DealEditorScreen)
         await wait_for(lambda: editor.deal is not None and editor.activities, pilot)
         await steady(pilot)
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_over_the_board(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await steady(pilot)
+        await pilot.press("f1")
+        await wait_for(lambda: isinstance(pilot.app.screen, HelpScreen), pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+def test_workspace_switcher(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+    store = open_store(demo_url)
+    try:
+        store.workspaces.create("Enterprise team")
+    finally:
+        store.close()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await steady(pilot)
+        await pilot.press("ctrl+o")
+        await wait_for(lambda: isinstance(pilot.app.screen, WorkspaceSwitcherScreen), pilot)
+        switcher = pilot.app.screen
+        await wait_for(lambda: len(switcher.workspaces) == 2, pilot)
+        await pilot.pause()
 
     assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)

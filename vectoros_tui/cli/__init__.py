@@ -7,8 +7,9 @@ import sys
 
 import click
 
-from vectoros_tui.cli.context import CliContext, setup_logging
+from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.output import errors, report
+from vectoros_tui.logfile import setup_logging
 
 log = logging.getLogger("vectoros_tui.cli")
 

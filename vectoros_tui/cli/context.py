@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectoros_tui.config import ConfigError, Settings, load_settings
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
-from vectoros_tui.store.database import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.views import WorkspaceView
 
 if TYPE_CHECKING:
@@ -82,17 +80,6 @@ class CliContext:
         if self._store is not None:
             self._store.close()
             self._store = None
-
-
-def setup_logging(locations: Locations, level: str) -> None:
-    """Log to a file in the user's log folder; the terminal is for the user's output."""
-    ensure_dir(locations.log_dir)
-    handler = logging.FileHandler(locations.log_file, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    os.chmod(locations.log_file, 0o600)
 
 
 def environment_summary(ctx: CliContext) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,10 +17,14 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, S
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.errors import ConflictError
-from vectoros_tui.store.snapshot import StageColumn, WorkspaceSnapshot
-from vectoros_tui.store.views import DealPage, DealView
 from vectoros_tui.widgets.deal_table import COLUMNS, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.stage_board import StageBoard
+
+if TYPE_CHECKING:
+    # The screen paints its first frame before the store (SQLAlchemy) is imported.
+    from vectoros_tui.store.board import StageColumn
+    from vectoros_tui.store.snapshot import WorkspaceSnapshot
+    from vectoros_tui.store.views import DealPage
 
 PAGE_SIZE = 100
 STAGE_FILTERS: tuple[str | None, ...] = (None, *OPEN_STAGES, "closed")
@@ -99,13 +103,15 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     def _preview_changed(self, columns: list[StageColumn] | None) -> None:
         if columns is None or self.snapshot is not None:
             return
-        self.query_one(StageBoard).show(columns, {}, self.app.now())  # type: ignore[attr-defined]
+        board = self.query_one(StageBoard)
+        now = self.app.now()  # type: ignore[attr-defined]
+        board.show(columns, {}, now, keep=board.highlighted_deal())
         self._show_status(columns, "scoring deals…")
 
     def _show_status(self, columns: list[StageColumn], when: str) -> None:
         open_value = sum(c.total_value for c in columns)
         weighted = sum(c.weighted_value for c in columns)
-        name = self.app.workspace.name  # type: ignore[attr-defined]
+        name = self.app.sub_title  # the workspace's name, also before the store is open
         self.query_one("#status", Static).update(
             f"{name}: {sum(c.count for c in columns):,} open deals · ${open_value:,.0f} "
             f"pipeline · ${weighted:,.0f} weighted · {when}"
@@ -286,6 +292,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, group="deal-write", exit_on_error=False, description="deal-write")
     def _write(self, change: Any, verb: str, deleted: str | None = None) -> None:
         """Run one DealService change; every outcome is reported, then data reloads."""
+        from vectoros_tui.store.views import DealView
+
         try:
             result = change(self.app.store.deals)  # type: ignore[attr-defined]
         except ConflictError as exc:

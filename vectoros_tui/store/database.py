@@ -14,62 +14,24 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
+
+# Re-exported: the URL helpers live apart so that reading the config does not import SQLAlchemy.
+from vectoros_tui.store.urls import (  # noqa: F401
+    DatabaseURLError,
+    normalise_database_url,
+    redact_url,
+    sqlite_url_for,
+)
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 _IMMEDIATE = "vectoros_immediate"
-
-
-class DatabaseURLError(ValueError):
-    """The database URL cannot be used; the message says what to write instead."""
-
-
-def normalise_database_url(url: str) -> str:
-    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and pin psycopg 3."""
-    text = url.strip()
-    if not text:
-        raise DatabaseURLError("database URL is empty")
-    for prefix in ("postgres://", "postgresql://"):
-        if text.startswith(prefix):
-            text = "postgresql+psycopg://" + text[len(prefix) :]
-    try:
-        parsed = make_url(text)
-    except ArgumentError as exc:
-        raise DatabaseURLError(
-            f"cannot parse database URL {redact_url(text)!r}: expected sqlite:///PATH "
-            "or postgresql+psycopg://USER@HOST:PORT/DBNAME"
-        ) from exc
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseURLError(
-            f"unsupported database {parsed.get_backend_name()!r}: use SQLite "
-            "(sqlite:///PATH) or Postgres (postgresql+psycopg://...)"
-        )
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
-        raise DatabaseURLError(
-            "Postgres URLs must use psycopg 3: write postgresql+psycopg://... "
-            f"(got driver {parsed.get_driver_name()!r})"
-        )
-    return text
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password hidden, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable URL>"
-
-
-def sqlite_url_for(path: Path) -> str:
-    return f"sqlite:///{path}"
 
 
 def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:

@@ -12,12 +12,12 @@ from sqlalchemy import Connection, inspect, text
 
 from vectoros_tui.store.database import Database
 
-if TYPE_CHECKING:
-    from alembic.config import Config
-
 # The newest migration. Checked against the scripts by a test; lets start-up tell whether
 # the schema is current without importing Alembic (a tenth of a second) every time.
-SCHEMA_HEAD = "0005"
+from vectoros_tui.store.revision import SCHEMA_HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Arbitrary constant: serialises concurrent upgrades of one Postgres database.

@@ -10,28 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vectoros_tui.engine.dates import parse_date, utc_now
+from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.health import DealHealth, average_open_value, is_open_deal, score_deal
 from vectoros_tui.engine.stages import OPEN_STAGES
+from vectoros_tui.store.board import (
+    AGEING_DAYS,
+    BOARD_CARDS,
+    StageColumn,
+    days_in_stage,
+    is_overdue,
+)
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import DealView, WorkspaceView
-
-# A deal "ages" when it has sat in its stage this long (the stuck-in-stage insight's bar).
-AGEING_DAYS = 30
-# A board column shows this many of its most valuable deals; the table pages through all.
-# Building thousands of options would make the first paint of a big pipeline take seconds.
-BOARD_CARDS = 25
-
-
-@dataclass(frozen=True)
-class StageColumn:
-    stage: str
-    deals: list[dict[str, Any]]  # most valuable first; may be only the top of the stage
-    count: int
-    total_value: float
-    weighted_value: float
-    ageing: int
-    overdue: int
 
 
 @dataclass(frozen=True)
@@ -110,16 +100,6 @@ class WorkspaceSnapshot:
                 )
             )
         return columns
-
-
-def is_overdue(deal: dict[str, Any], now: datetime) -> bool:
-    close = parse_date(deal.get("closeDate"))
-    return close is not None and close < now.date()
-
-
-def days_in_stage(deal: dict[str, Any], now: datetime) -> int:
-    entered = datetime.fromisoformat(deal["stageChangedAt"].replace("Z", "+00:00"))
-    return max(0, (now - entered).days)
 
 
 def load_board_preview(store: Store, workspace: WorkspaceView, now: datetime) -> list[StageColumn]:

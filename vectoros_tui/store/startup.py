@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
+from vectoros_tui.store.quick_start import choose_workspace, named_workspace
 from vectoros_tui.store.snapshot import StageColumn, load_board_preview
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.views import WorkspaceView
@@ -27,20 +28,6 @@ class StartupData:
     ref_not_found: bool = False
 
 
-def choose_workspace(workspaces: list[WorkspaceView], ref: str | None) -> WorkspaceView | None:
-    """The named workspace (name or id, any case), else the first; None when there is none."""
-    if not workspaces:
-        return None
-    return _named(workspaces, ref) or workspaces[0]
-
-
-def _named(workspaces: list[WorkspaceView], ref: str | None) -> WorkspaceView | None:
-    wanted = (ref or "").strip().casefold()
-    if not wanted:
-        return None
-    return next((w for w in workspaces if w.name.casefold() == wanted or str(w.id) == wanted), None)
-
-
 def load_startup(database_url: str, workspace_ref: str | None, now: datetime) -> StartupData:
     store = open_store(database_url)
     try:
@@ -51,7 +38,7 @@ def load_startup(database_url: str, workspace_ref: str | None, now: datetime) ->
         store.close()
         raise
     not_found = bool(workspaces) and bool((workspace_ref or "").strip())
-    not_found = not_found and _named(workspaces, workspace_ref) is None
+    not_found = not_found and named_workspace(workspaces, workspace_ref) is None
     return StartupData(store, workspaces, chosen, preview, not_found)
 
 

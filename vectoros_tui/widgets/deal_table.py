@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -10,8 +10,10 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from vectoros_tui.engine.health import DealHealth
-from vectoros_tui.store.views import DealPage
 from vectoros_tui.widgets.formatting import health_badge, money
+
+if TYPE_CHECKING:
+    from vectoros_tui.store.views import DealPage
 
 # (column key, label, sort field in DealService.list or None)
 COLUMNS: tuple[tuple[str, str, str | None], ...] = (

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from vectoros_tui.engine.health import DealHealth
 from vectoros_tui.engine.stages import OPEN_STAGES
-from vectoros_tui.store.snapshot import (
+from vectoros_tui.store.board import (
     AGEING_DAYS,
     BOARD_CARDS,
     StageColumn,

@@ -1,0 +1,73 @@
+"""`vectoros` paints the board from a quick read of the SQLite file (store.quick_start)
+before the store opens: the board must be right from the first frame, keys that need the
+store must wait politely, and everything must work once it has opened.
+
+SQLite only: the quick read is for SQLite files (Postgres takes the normal path, which
+tests/tui/test_pipeline_screen.py runs on both databases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from textual.widgets import Static
+
+from vectoros_tui.app import VectorOSApp
+from vectoros_tui.screens.deal_editor import DealEditorScreen
+from vectoros_tui.screens.pipeline import PipelineScreen
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.quick_start import QuickStart, read_quick_start
+from vectoros_tui.store.startup import StartupData, load_startup
+from vectoros_tui.store.store import open_store
+from vectoros_tui.widgets.stage_board import StageDeals
+
+
+@pytest.fixture
+def sqlite_demo(tmp_path: Path) -> tuple[str, QuickStart]:
+    path = tmp_path / "vectoros.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    create_demo_workspace(store.db, deals=120, seed=7, now=FIXED_NOW)
+    store.close()
+    quick = read_quick_start(path, None, FIXED_NOW)
+    assert quick is not None
+    return f"sqlite:///{path}", quick
+
+
+def _status(app: VectorOSApp) -> str:
+    return str(app.screen.query_one("#status", Static).render())
+
+
+async def test_board_first_then_the_store(
+    sqlite_demo: tuple[str, QuickStart], make_app: Callable[..., VectorOSApp]
+) -> None:
+    url, quick = sqlite_demo
+    opened: Future[StartupData] = Future()  # the test decides when the store has opened
+    app = make_app(url, quick=quick, startup=opened)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PipelineScreen) and app.store is None
+        prospect = quick.columns[0]
+        cards = app.screen.query_one("#deals-prospect", StageDeals)
+        assert cards.get_option_at_index(0).id == prospect.deals[0]["id"]
+        assert f"{sum(c.count for c in quick.columns):,} open deals" in _status(app)
+        assert "scoring deals" in _status(app)
+        assert app.sub_title == "Demo"
+
+        cards.focus()
+        await pilot.press("enter")  # open the card: the store is not there yet
+        await pilot.pause()
+        assert isinstance(app.screen, PipelineScreen)
+        assert any("Still opening" in n.message for n in app._notifications)
+
+        opened.set_result(load_startup(url, quick.workspace.id, FIXED_NOW))
+        await wait_for_snapshot(app, pilot)
+        assert app.store is not None and str(app.workspace.id) == quick.workspace.id
+        await wait_for(lambda: "as of" in _status(app), pilot)
+        cards.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, DealEditorScreen), pilot)
+        assert app.screen.deal_id == prospect.deals[0]["id"]

@@ -1,0 +1,46 @@
+"""The `vectoros` command's entry point: straight to the app when that is all it is asked.
+
+`vectoros` alone in a terminal opens the app. On that path the board is read with the
+standard library (store.quick_start) and painted before the CLI, SQLAlchemy or SQLModel
+are imported; they load behind the first frame. Every other invocation, and any start
+the quick path is unsure of (no database yet, Postgres, a schema to upgrade, a bad config),
+goes through the full CLI, which reports problems properly.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty() and _quick_app():
+        sys.exit(0)
+    from vectoros_tui.cli import main as cli_main
+
+    cli_main()
+
+
+def _quick_app() -> bool:
+    """Run the app from a quick look at the database; False when that cannot be done."""
+    from vectoros_tui.config import ConfigError, load_settings
+    from vectoros_tui.engine.dates import utc_now
+    from vectoros_tui.locations import current_locations
+    from vectoros_tui.logfile import setup_logging
+    from vectoros_tui.store.quick_start import read_quick_start
+    from vectoros_tui.store.urls import sqlite_file_of
+
+    try:
+        settings, _ = load_settings()
+        locations = current_locations()
+        database_url = settings.resolved_database_url(locations)
+        path = sqlite_file_of(database_url)
+        quick = read_quick_start(path, settings.workspace, utc_now()) if path else None
+        if quick is None:
+            return False
+        setup_logging(locations, "WARNING")
+    except (ConfigError, OSError):
+        return False
+    from vectoros_tui.app import VectorOSApp
+
+    VectorOSApp(database_url, settings=settings, quick=quick).run()
+    return True
