@@ -11,6 +11,7 @@ import pytest
 
 from vectoros_tui.cli import run
 from vectoros_tui.config import ConfigError, Settings, load_settings
+from vectoros_tui.config_sources import settings_are_defaults
 from vectoros_tui.locations import current_locations
 
 
@@ -321,3 +322,22 @@ def test_config_errors_never_show_the_password(
     code, out, err = cli(capsys, "workspace", "list")
     assert code == 2
     assert "HUNTER2" not in out + err
+
+
+def test_settings_are_defaults_only_without_file_or_variables(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What lets `vectoros` skip pydantic before its first frame: true only when there is
+    nothing that could change (or break) the settings."""
+    locations = current_locations()
+    quiet = {"VECTOROS_HOME": "x", "VECTOROS_API_TOKEN": "t", "PATH": "/bin"}
+    assert not config_file.exists()
+    assert settings_are_defaults(locations, quiet)
+    assert not settings_are_defaults(locations, {**quiet, "VECTOROS_WORKSPACE": "Demo"})
+    assert not settings_are_defaults(locations, {**quiet, "VECTOROS_UI__THEME": "nord"})
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text("")  # even an empty file: it is read and checked
+    assert not settings_are_defaults(locations, quiet)
+    other = config_file.with_name("other.toml")
+    assert settings_are_defaults(locations, {**quiet, "VECTOROS_CONFIG": str(other)})
+    assert Settings() == load_settings({**quiet, "VECTOROS_CONFIG": str(other)})[0]

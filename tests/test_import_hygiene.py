@@ -99,7 +99,7 @@ def test_forecast_engine_does_not_import_the_store() -> None:
 IMPORT_FIRST_FRAME = textwrap.dedent(
     """
     import json, sys
-    import vectoros_tui.launch, vectoros_tui.config, vectoros_tui.logfile
+    import vectoros_tui.launch, vectoros_tui.config_sources, vectoros_tui.logfile
     import vectoros_tui.store.quick_start, vectoros_tui.app, vectoros_tui.screens.pipeline
     print(json.dumps(sorted(sys.modules)))
     """
@@ -111,5 +111,5 @@ def test_the_first_frame_needs_no_database_library() -> None:
     (together they take longer than the 1 s the first paint may take)."""
     loaded = json.loads(_python(IMPORT_FIRST_FRAME))
     assert "textual.app" in loaded  # the app really was imported
-    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "click", "numpy", "psycopg"):
+    for heavy in ("sqlalchemy", "sqlmodel", "alembic", "click", "numpy", "psycopg", "pydantic"):
         assert _from(heavy, loaded) == [], heavy

@@ -24,12 +24,12 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from vectoros_tui.commands import ScreenCommands
-from vectoros_tui.config import Settings
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
 
 if TYPE_CHECKING:
     # Imported where used: the first frame is painted before SQLAlchemy is loaded.
+    from vectoros_tui.config import Settings
     from vectoros_tui.store.board import StageColumn
     from vectoros_tui.store.quick_start import QuickStart
     from vectoros_tui.store.snapshot import WorkspaceSnapshot
@@ -80,11 +80,13 @@ class VectorOSApp(App[None]):
     ) -> None:
         """``startup``: the database work already under way (see store.startup);
         ``quick``: the board read without the store, painted first (see store.quick_start)."""
-        self.settings = settings or Settings()
+        # None: the defaults (no config file, no variables), built when first asked for
+        # so that the first frame does not wait for pydantic.
+        self._settings = settings
         self._modes()
         super().__init__()
         self.database_url = database_url
-        self.workspace_ref = workspace_ref or self.settings.workspace
+        self.workspace_ref = workspace_ref or (settings.workspace if settings else None)
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.store: Store | None = None
@@ -95,8 +97,16 @@ class VectorOSApp(App[None]):
         self._preloaded: list[StageColumn] | None = None
         self._similar: Any = None
         self._indexer: Any = None
-        if self.settings.ui.theme:
-            self.theme = self.settings.ui.theme
+        if settings is not None and settings.ui.theme:
+            self.theme = settings.ui.theme
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from vectoros_tui.config import Settings
+
+            self._settings = Settings()
+        return self._settings
 
     @classmethod
     def _modes(cls) -> None:
@@ -132,8 +142,8 @@ class VectorOSApp(App[None]):
     # --- start-up -------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self.settings.ui.keys:
-            self.set_keymap(self.settings.ui.keys)
+        if self._settings is not None and self._settings.ui.keys:
+            self.set_keymap(self._settings.ui.keys)
         self.switch_mode("pipeline")
         quick, self._quick = self._quick, None
         if quick is not None:

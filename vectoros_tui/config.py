@@ -15,18 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from vectoros_tui.config_sources import (
+    ENV_PREFIX,
+    NOT_SETTINGS,
+    config_file_path,
+)
 from vectoros_tui.locations import Locations, current_locations
 from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url, sqlite_url_for
-
-ENV_PREFIX = "VECTOROS_"
-# Variables with the prefix that are not settings (read elsewhere).
-_NOT_SETTINGS = {
-    "VECTOROS_HOME",
-    "VECTOROS_CONFIG",
-    "VECTOROS_API_TOKEN",
-    "VECTOROS_QDRANT_API_KEY",
-    "VECTOROS_TEST_PG_URL",
-}
 
 
 class ConfigError(ValueError):
@@ -100,7 +95,7 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str
     data: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in _NOT_SETTINGS:
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
         node = data
@@ -133,11 +128,6 @@ def _describe(error: Any, origin: Mapping[str, str], config_file: Path) -> str:
     if error["type"] == "extra_forbidden":
         message = "unknown setting (check the spelling; see README 'Configuration')"
     return f"{where}: {message}"
-
-
-def config_file_path(locations: Locations, environ: Mapping[str, str]) -> Path:
-    explicit = environ.get("VECTOROS_CONFIG")
-    return Path(explicit).expanduser() if explicit else locations.config_file
 
 
 def load_settings(

@@ -22,23 +22,35 @@ def main() -> None:
 
 def _quick_app() -> bool:
     """Run the app from a quick look at the database; False when that cannot be done."""
-    from vectoros_tui.config import ConfigError, load_settings
+    import os
+
+    from vectoros_tui.config_sources import settings_are_defaults
     from vectoros_tui.engine.dates import utc_now
     from vectoros_tui.locations import current_locations
     from vectoros_tui.logfile import setup_logging
     from vectoros_tui.store.quick_start import read_quick_start
-    from vectoros_tui.store.urls import sqlite_file_of
+    from vectoros_tui.store.urls import sqlite_file_of, sqlite_url_for
 
     try:
-        settings, _ = load_settings()
         locations = current_locations()
-        database_url = settings.resolved_database_url(locations)
+        if settings_are_defaults(locations, os.environ):
+            settings = None  # nothing to validate: no pydantic before the first frame
+            database_url = sqlite_url_for(locations.database_file)
+        else:
+            from vectoros_tui.config import ConfigError, load_settings
+
+            try:
+                settings, _ = load_settings()
+            except ConfigError:
+                return False  # the CLI says what is wrong
+            database_url = settings.resolved_database_url(locations)
         path = sqlite_file_of(database_url)
-        quick = read_quick_start(path, settings.workspace, utc_now()) if path else None
+        workspace = settings.workspace if settings else None
+        quick = read_quick_start(path, workspace, utc_now()) if path else None
         if quick is None:
             return False
         setup_logging(locations, "WARNING")
-    except (ConfigError, OSError):
+    except OSError:
         return False
     from vectoros_tui.app import VectorOSApp
 

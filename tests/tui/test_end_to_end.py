@@ -48,3 +48,43 @@ def test_vectoros_on_an_empty_database_offers_the_demo(isolated_home: Path) -> N
         assert process.wait_exit(timeout=15) == 0
     finally:
         process.kill()
+
+
+def _demo_home(home: Path) -> dict[str, str]:
+    (home / "data").mkdir()
+    store = open_store(f"sqlite:///{home / 'data' / 'vectoros.sqlite3'}")
+    create_demo_workspace(store.db, deals=40, seed=5)
+    create_demo_workspace(store.db, deals=30, seed=6, name="Renewals")
+    store.close()
+    return {**os.environ, "VECTOROS_HOME": str(home), "TERM": "xterm-256color"}
+
+
+def test_vectoros_honours_the_config_file(isolated_home: Path) -> None:
+    """With a config file the settings are validated before the first frame: the chosen
+    workspace opens (not the first by name)."""
+    env = _demo_home(isolated_home)
+    (isolated_home / "config").mkdir(exist_ok=True)
+    (isolated_home / "config" / "config.toml").write_text(
+        'workspace = "Renewals"\n[ui]\ntheme = "nord"\n'
+    )
+    process = TerminalProcess(vectoros_command(), env, size=(100, 30))
+    try:
+        process.wait_for("Renewals: ", timeout=30)  # the status line names the workspace
+        process.wait_for("as of", timeout=30)
+        process.send("\x11")
+        assert process.wait_exit(timeout=15) == 0
+    finally:
+        process.kill()
+
+
+def test_vectoros_with_a_broken_config_says_what_is_wrong(isolated_home: Path) -> None:
+    env = _demo_home(isolated_home)
+    (isolated_home / "config").mkdir(exist_ok=True)
+    (isolated_home / "config" / "config.toml").write_text("[forecast]\nsimulations = 3\n")
+    process = TerminalProcess(vectoros_command(), env, size=(100, 30))
+    try:
+        process.wait_for("forecast.simulations", timeout=30)
+        assert process.wait_exit(timeout=15) == 2
+    finally:
+        process.kill()
+    assert b"Traceback" not in process.output
