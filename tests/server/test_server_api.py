@@ -98,6 +98,40 @@ def test_deal_crud_with_documented_shapes(api: Api) -> None:
     assert ann.delete(f"/api/v1/deals/{deal_id}").status_code == 404
 
 
+def test_conditional_writes_with_if_match(api: Api) -> None:
+    """Every deal answer carries its version as ETag; PUT and DELETE with If-Match write
+    only while the deal is still at that version (412 with the current record otherwise)."""
+    with api.client(None) as anonymous:
+        assert anonymous.get("/health").json()["conditionalWrites"] is True
+    ws = api.workspace("ann@example.com")
+    ann = api.user("ann@example.com")
+    deal_id = new_id()
+    body = {"id": deal_id, "workspaceId": ws, "title": "Acme", "stage": "proposal"}
+    created = ann.post("/api/v1/deals", json=body)
+    assert created.headers["etag"] == '"1"'
+    assert ann.get(f"/api/v1/deals/{deal_id}").headers["etag"] == '"1"'
+    put = ann.put(
+        f"/api/v1/deals/{deal_id}", json={**body, "value": 10}, headers={"If-Match": '"1"'}
+    )
+    assert put.status_code == 200 and put.headers["etag"] == '"2"'
+    # A colleague's tag from before that change: refused, nothing written.
+    stale = ann.put(
+        f"/api/v1/deals/{deal_id}", json={**body, "value": 99}, headers={"If-Match": '"1"'}
+    )
+    assert stale.status_code == 412
+    assert stale.json()["error"] == "precondition_failed"
+    assert stale.json()["current"]["value"] == 10
+    assert ann.get(f"/api/v1/deals/{deal_id}").json()["value"] == 10
+    either = ann.put(
+        f"/api/v1/deals/{deal_id}", json={**body, "value": 11}, headers={"If-Match": '"7", "2"'}
+    )
+    assert either.status_code == 200 and either.json()["value"] == 11
+    assert ann.delete(f"/api/v1/deals/{deal_id}", headers={"If-Match": '"2"'}).status_code == 412
+    assert ann.get(f"/api/v1/deals/{deal_id}").status_code == 200  # still there
+    assert ann.delete(f"/api/v1/deals/{deal_id}", headers={"If-Match": "*"}).status_code == 204
+    assert ann.get(f"/api/v1/deals/{deal_id}").status_code == 404
+
+
 def test_list_pages_with_limit_and_offset(api: Api) -> None:
     ws = api.workspace("ann@example.com")
     ann = api.user("ann@example.com")

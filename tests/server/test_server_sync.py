@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from vectoros_tui.server.app import create_app
@@ -32,8 +33,10 @@ class Rep:
     url: str
     token: str
 
-    def sync(self) -> SyncReport:
-        with RemoteBackend(self.url, self.token, "documented", sleep=lambda s: None) as remote:
+    def sync(self, transport: httpx.BaseTransport | None = None) -> SyncReport:
+        with RemoteBackend(
+            self.url, self.token, "documented", sleep=lambda s: None, transport=transport
+        ) as remote:
             return self.engine.sync(self.workspace.id, remote)
 
     def deals(self) -> list[dict[str, Any]]:
@@ -127,3 +130,63 @@ def test_offline_edits_are_pushed_later(team: tuple[Rep, Rep]) -> None:
     bob.sync()
     assert bob.deals() == ann.deals()
     assert bob.by_title("Renewal").lost_reason == "budget"
+
+
+class Recording(httpx.HTTPTransport):
+    """The real HTTP transport, noting each request's method, path and If-Match header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((request.method, request.url.path, request.headers.get("if-match")))
+        return super().handle_request(request)
+
+    def deal_requests(self, method: str) -> list[tuple[str, str | None]]:
+        return [
+            (p, tag) for m, p, tag in self.seen if m == method and p.startswith("/api/v1/deals/")
+        ]
+
+
+def test_an_edit_is_pushed_in_one_conditional_request(team: tuple[Rep, Rep]) -> None:
+    """The server promises If-Match: a pushed edit is a PUT with the version the base came
+    from, without reading the deal first."""
+    ann, bob = team
+    for n in range(3):
+        ann.store.deals.create(ann.workspace.id, {"title": f"Deal {n}", "stage": "prospect"})
+    ann.sync()
+    bob.sync()
+    for n in range(3):
+        bob.store.deals.update(bob.by_title(f"Deal {n}").id, {"value": 100 + n})
+    recording = Recording()
+    report = bob.sync(recording)
+    assert report.pushed_updated == 3 and report.new_conflicts == 0
+    puts = recording.deal_requests("PUT")
+    assert len(puts) == 3 and all(tag == '"1"' for _, tag in puts)
+    assert recording.deal_requests("GET") == []
+    ann.sync()
+    assert ann.deals() == bob.deals()
+
+
+def test_a_colleagues_change_stops_a_conditional_push(team: tuple[Rep, Rep]) -> None:
+    """The version bob's base came from is stale: the server refuses the write (412), the
+    client reads the deal, finds both sides changed, and lists a conflict. Ann's value
+    stays on the server."""
+    ann, bob = team
+    deal = ann.store.deals.create(ann.workspace.id, {"title": "Pilot", "stage": "prospect"})
+    ann.sync()
+    bob.sync()
+    ann.store.deals.update(deal.id, {"value": 100})
+    ann.sync()
+    bob.store.deals.update(bob.by_title("Pilot").id, {"value": 999})
+    recording = Recording()
+    report = bob.sync(recording)
+    assert report.new_conflicts == 1 and report.pushed_updated == 0
+    [(_, tag)] = recording.deal_requests("PUT")
+    assert tag == '"1"'  # refused: the deal is at version 2
+    assert len(recording.deal_requests("GET")) == 1  # then read, to merge
+    [conflict] = bob.engine.conflicts(bob.workspace.id)
+    assert (conflict.mine["value"], conflict.theirs["value"]) == (999, 100)
+    ann.sync()
+    assert ann.by_title("Pilot").value == 100

@@ -229,13 +229,15 @@ def test_killed_mid_push_then_rerun_has_no_duplicates(
     engine = linked(store, workspace, server, remote_ws)
     for title in ("One", "Two", "Three"):
         store.deals.create(workspace.id, {"title": title, "stage": "prospect"})
-    # The backend stores the second create, then the connection dies before the answer:
-    # to the client this is a crash between the remote write and the local bookkeeping.
+    # One create is stored, then the connection dies before the answer: to the client this
+    # is a crash between the remote write and the local bookkeeping. Every other attempt
+    # dies too (3 deals pushed at once, 2 attempts each): the sync gives up.
     server.faults.append(Fault.commit_then_drop(match="POST"))
-    server.faults.append(Fault.drop(match="POST"))  # and the retry dies too: give up
+    server.faults += [Fault.drop(match="POST") for _ in range(5)]
     with pytest.raises(RemoteUnavailableError):
         run_sync(engine, workspace, server, retries=1)
     assert engine.status(workspace.id).last_error
+    assert len(server.deals) == 1 and not server.faults  # the one that got through
     report = run_sync(engine, workspace, server)
     assert remote_titles(server, remote_ws) == ["One", "Three", "Two"]  # each exactly once
     assert report.pushed_created >= 2
@@ -291,3 +293,24 @@ def test_resolving_unknown_conflict_is_refused(store: Store, workspace: Any) -> 
 
     with pytest.raises(NotFoundError):
         SyncEngine(store.db).resolve(workspace.id, uuid.uuid4(), "mine")
+
+
+def test_no_if_match_for_a_server_that_did_not_promise_it(
+    store: Store, workspace: Any, server: FakeBackend, remote_ws: str
+) -> None:
+    """The fake backend sends deal versions but its /health never says it honours If-Match
+    (like a Node service with a version column): a push must read the deal before writing,
+    or a colleague's change could be overwritten unseen."""
+    engine = linked(store, workspace, server, remote_ws)
+    server.add_deal(remote_ws, title="Versioned", stage="proposal")
+    for deal in server.deals.values():
+        deal["version"] = 5
+    run_sync(engine, workspace, server)
+    [local] = store.deals.list(workspace.id).deals
+    store.deals.update(local.id, {"value": 321})
+    server.requests.clear()
+    report = run_sync(engine, workspace, server)
+    assert report.pushed_updated == 1
+    assert all("if-match" not in r.headers for r in server.requests)
+    reads = [r for r in server.requests if r.method == "GET" and "/deals/" in r.path]
+    assert len(reads) == 1  # read, compared with the base, then written

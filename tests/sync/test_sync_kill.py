@@ -33,7 +33,7 @@ def test_sync_killed_mid_push_then_rerun(tmp_path: Path) -> None:
         engine.link(ws.id, server.url, remote_ws, "deployed")
         for i in range(DEALS):
             store.deals.create(ws.id, {"title": f"Deal {i}", "stage": "proposal"})
-        # The fourth create hangs on the server: the child is killed while waiting for it.
+        # The fourth create hangs on the server: the child is killed while it waits.
         server.faults.append(dataclasses.replace(Fault.delay(30, match="POST"), skip=3))
         env = {
             **os.environ,
@@ -60,14 +60,19 @@ def test_sync_killed_mid_push_then_rerun(tmp_path: Path) -> None:
             if child.stderr:
                 child.stderr.close()
         assert child.returncode == -signal.SIGKILL
-        assert len(server.deals_in(remote_ws)) == 3  # three made it before the kill
-        assert engine.status(ws.id).pending == DEALS - 3
+        # Pushes run side by side: the others went on while the fourth hung, and the kill
+        # may come before the client noted some of them as done (those stay queued, and
+        # the next run recognises them as already there).
+        stored = len(server.deals_in(remote_ws))
+        assert 3 <= stored < DEALS  # the hung create never made it
+        pending = engine.status(ws.id).pending
+        assert DEALS - stored <= pending <= DEALS
         server.faults.clear()
         with RemoteBackend(server.url, server.token, "deployed", sleep=lambda _s: None) as backend:
             report = engine.sync(ws.id, backend)
         titles = sorted(d["title"] for d in server.deals_in(remote_ws))
         assert titles == [f"Deal {i}" for i in range(DEALS)]  # each exactly once
-        assert report.pushed_created == DEALS - 3
+        assert report.pushed_created == pending
         status = engine.status(ws.id)
         assert status.pending == 0 and status.conflicts == 0
     store.close()

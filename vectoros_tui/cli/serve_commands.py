@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -37,8 +38,16 @@ def _when(value: Any) -> str | None:
 @click.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=3001, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (about one per core). With more than one, similar-deal search "
+    "needs a Qdrant server ([similar] qdrant_url): the embedded index is one process's.",
+)
 @click.pass_context
-def serve(click_ctx: click.Context, host: str, port: int) -> None:
+def serve(click_ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Run the team backend (the documented REST API) over this database.
 
     Issue access tokens with `vectoros serve token create --user EMAIL`. Put it behind a
@@ -53,9 +62,26 @@ def serve(click_ctx: click.Context, host: str, port: int) -> None:
 
     ctx: CliContext = click_ctx.find_object(CliContext)  # type: ignore[assignment]
     ctx.store()  # open and migrate now: a bad database fails here, with a clear message
-    app = create_app(ctx.database_url, settings=ctx.settings)
-    errors.print(f"VectorOS team backend on http://{host}:{port} (Ctrl+C stops it)", markup=False)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    shared_index = workers > 1 and not ctx.settings.similar.qdrant_url
+    label = f"{workers} workers" if workers > 1 else "1 worker"
+    errors.print(
+        f"VectorOS team backend on http://{host}:{port}, {label} (Ctrl+C stops it)", markup=False
+    )
+    if shared_index:
+        errors.print(
+            "note: similar-deal search answers 503 in all but one worker: set [similar] "
+            "qdrant_url to a Qdrant server to share the index between workers.",
+            markup=False,
+        )
+    if workers == 1:
+        app = create_app(ctx.database_url, settings=ctx.settings)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    from vectoros_tui.server.workers import serve_in_workers
+
+    # Each worker process builds its own app from the settings; --db travels with them.
+    os.environ["VECTOROS_DATABASE_URL"] = ctx.database_url
+    serve_in_workers(host, port, workers)
 
 
 @serve.group()

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
@@ -41,7 +41,7 @@ from vectoros_tui.server.schemas import (
 )
 from vectoros_tui.server.tokens import Caller, TokenService
 from vectoros_tui.store import migrate
-from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid
 from vectoros_tui.store.store import DatabaseUnavailableError, Store, open_store
 from vectoros_tui.store.validation import FieldError, ValidationError
@@ -176,6 +176,42 @@ def _deal(backend: Backend, caller: Caller, deal_id: str) -> tuple[DealView, Mem
     return view, membership
 
 
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='Write only if the deal is still at this version: its ETag, "<version>".',
+    ),
+]
+
+
+def etag_of(view: DealView) -> str:
+    """A deal's entity tag: its version, which every change of the deal bumps."""
+    return f'"{view.version}"'
+
+
+def _tagged(response: Response, view: DealView) -> dict[str, Any]:
+    response.headers["ETag"] = etag_of(view)
+    return deal_json(view)
+
+
+def _expected_version(if_match: str | None, view: DealView) -> int | None:
+    """The version an If-Match asks for (None: unconditional); 412 when the deal has
+    moved on already. ``*`` matches any existing deal."""
+    if if_match is None or not if_match.strip():
+        return None
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return None
+    if etag_of(view) not in tags:
+        raise ApiError(
+            412,
+            f"the deal is at version {view.version} now, not {if_match}: read it again",
+            current=deal_json(view),
+        )
+    return view.version
+
+
 def fast_json(data: Any, status: int = 200) -> Response:
     """Plain JSON (values already str/number/None): skips FastAPI's per-field encoding,
     which costs more than the query for a page of 100 deals."""
@@ -213,7 +249,16 @@ def health(backend: BackendDep) -> JSONResponse:
         database["reachable"] = True
         database["problem"] = str(exc)[:200]
     status = "ok" if database["schema"] == migrate.head_revision() else "degraded"
-    return JSONResponse({"status": status, "version": __version__, "database": database})
+    return JSONResponse(
+        {
+            "status": status,
+            "version": __version__,
+            "database": database,
+            # Clients may write a deal with If-Match: "<its version>" instead of reading it
+            # first; a deal that changed meanwhile answers 412.
+            "conditionalWrites": True,
+        }
+    )
 
 
 api = APIRouter(prefix="/api/v1")
@@ -336,7 +381,9 @@ def list_deals(
 
 
 @api.post("/deals", status_code=201, tags=["deals"], summary="Create a deal")
-def create_deal(body: DealCreate, backend: BackendDep, caller: CallerDep) -> dict[str, Any]:
+def create_deal(
+    body: DealCreate, backend: BackendDep, caller: CallerDep, response: Response
+) -> dict[str, Any]:
     membership = _body_workspace(backend, caller, body.workspaceId)
     deal_id = None
     if body.id is not None:
@@ -344,38 +391,68 @@ def create_deal(body: DealCreate, backend: BackendDep, caller: CallerDep) -> dic
         if deal_id is None:
             raise _field_error("id", f"must be a UUID (got {body.id!r})")
     view = backend.store().deals.create(membership.workspace_id, body.local(), deal_id=deal_id)
-    return deal_json(view)
+    return _tagged(response, view)
 
 
-@api.get("/deals/{deal_id}", tags=["deals"], summary="One deal")
-def get_deal(deal_id: str, backend: BackendDep, caller: CallerDep) -> dict[str, Any]:
+@api.get("/deals/{deal_id}", tags=["deals"], summary="One deal (ETag: its version)")
+def get_deal(
+    deal_id: str, backend: BackendDep, caller: CallerDep, response: Response
+) -> dict[str, Any]:
     view, _ = _deal(backend, caller, deal_id)
-    return deal_json(view)
+    return _tagged(response, view)
 
 
-@api.put("/deals/{deal_id}", tags=["deals"], summary="Replace a deal (the whole record)")
+@api.put(
+    "/deals/{deal_id}",
+    tags=["deals"],
+    summary="Replace a deal (the whole record); with If-Match, only if unchanged (412)",
+)
 def replace_deal(
-    deal_id: str, body: DealReplace, backend: BackendDep, caller: CallerDep
+    deal_id: str,
+    body: DealReplace,
+    backend: BackendDep,
+    caller: CallerDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     view, _ = _deal(backend, caller, deal_id)
     if body.id is not None and parse_uuid(body.id) != view.id:
         raise _field_error("id", "does not match the deal in the URL")
     if body.workspaceId is not None and parse_uuid(body.workspaceId) != view.workspace_id:
         raise _field_error("workspaceId", "a deal cannot move to another workspace")
+    expected = _expected_version(if_match, view)
     try:
-        updated = backend.store().deals.update(view.id, body.local(), expected_version=body.version)
+        updated = backend.store().deals.update(
+            view.id, body.local(), expected_version=expected or body.version
+        )
     except NotFoundError:
         raise not_found(f"no deal {deal_id!r}") from None
-    return deal_json(updated)
+    except ConflictError as exc:
+        if expected is None:
+            raise
+        raise ApiError(412, str(exc)) from None  # changed between the check and the write
+    return _tagged(response, updated)
 
 
-@api.delete("/deals/{deal_id}", status_code=204, tags=["deals"], summary="Delete a deal")
-def delete_deal(deal_id: str, backend: BackendDep, caller: CallerDep) -> Response:
+@api.delete(
+    "/deals/{deal_id}",
+    status_code=204,
+    tags=["deals"],
+    summary="Delete a deal; with If-Match, only if unchanged (412)",
+)
+def delete_deal(
+    deal_id: str, backend: BackendDep, caller: CallerDep, if_match: IfMatch = None
+) -> Response:
     view, _ = _deal(backend, caller, deal_id)
+    expected = _expected_version(if_match, view)
     try:
-        backend.store().deals.delete(view.id)
+        backend.store().deals.delete(view.id, expected_version=expected)
     except NotFoundError:
         raise not_found(f"no deal {deal_id!r}") from None
+    except ConflictError as exc:
+        if expected is None:
+            raise
+        raise ApiError(412, str(exc)) from None
     return Response(status_code=204)
 
 
@@ -509,4 +586,15 @@ def create_app(
     return app
 
 
-__all__ = ["Backend", "create_app"]
+def app_from_settings() -> FastAPI:
+    """The app as `vectoros serve --workers N` starts it in each worker process: the
+    database and settings from the config file and ``VECTOROS_*`` variables (the serve
+    command puts its ``--db`` there)."""
+    from vectoros_tui.config import load_settings
+    from vectoros_tui.locations import current_locations
+
+    settings, _ = load_settings()
+    return create_app(settings.resolved_database_url(current_locations()), settings=settings)
+
+
+__all__ = ["Backend", "app_from_settings", "create_app"]

@@ -11,9 +11,10 @@ SQLite is shared by several processes when reps work on one server, so:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -84,6 +85,10 @@ class Database:
     """An engine plus the two kinds of transaction the services use."""
 
     engine: Engine
+    # SQLite has one writer at a time. Threads of this process (the app's workers, the
+    # sync's pushes) queue here instead of in SQLite's busy handler, which polls with
+    # sleeps of up to 100 ms; other processes still wait in the busy handler.
+    _sqlite_writer: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def url(self) -> str:
@@ -101,10 +106,16 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: takes SQLite's write lock up front, commits or rolls back."""
-        bind = (
-            self.engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else self.engine
-        )
-        with Session(bind, expire_on_commit=False) as session, session.begin():
+        if not self.is_sqlite:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+            return
+        bind = self.engine.execution_options(**{_IMMEDIATE: True})
+        with (
+            self._sqlite_writer,
+            Session(bind, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def dispose(self) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, update
+from sqlalchemy import bindparam, case, func, insert, or_, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
@@ -26,6 +27,8 @@ from vectoros_tui.store.validation import (
     clean_deal,
 )
 from vectoros_tui.store.views import DealPage, DealView, iso
+
+_VIEW_FIELDS = [f.name for f in fields(DealView)]
 
 SORTABLE = {
     "title": Deal.title,
@@ -339,6 +342,47 @@ class DealService:
         )
         outbox.record(session, workspace_id, row.id, "upsert")
         return row
+
+    @staticmethod
+    def insert_remote(
+        session: Session, workspace_id: uuid.UUID, cleans: list[dict[str, Any]], moment: datetime
+    ) -> list[DealView]:
+        """Insert deals that came from the sync backend (already through ``clean_deal``),
+        with their first stage event, as two multi-row INSERTs: a pull of thousands of
+        deals would otherwise spend most of its time building ORM objects. Not noted in the
+        outbox (they came from there); the caller's transaction commits them."""
+        if not cleans:
+            return []
+        deals = [
+            {
+                **clean,
+                "id": uuid.uuid4(),
+                "workspace_id": workspace_id,
+                "source_id": None,
+                "created_at": moment,
+                "updated_at": moment,
+                "stage_changed_at": moment,
+                "closed_at": moment if clean.get("outcome") else None,
+                "version": 1,
+            }
+            for clean in cleans
+        ]
+        session.execute(insert(Deal), deals)
+        session.execute(
+            insert(DealEvent),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "deal_id": deal["id"],
+                    "field": "stage",
+                    "old_value": None,
+                    "new_value": deal["stage"],
+                    "changed_at": moment,
+                }
+                for deal in deals
+            ],
+        )
+        return [DealView(**{name: deal[name] for name in _VIEW_FIELDS}) for deal in deals]
 
     def upsert_many(
         self,

@@ -91,6 +91,7 @@ class Deal(SQLModel, table=True):
         Index("ix_deals_workspace_updated", "workspace_id", "updated_at"),
         Index("ix_deals_workspace_close_date", "workspace_id", "close_date"),
         Index("ix_deals_workspace_outcome_stage", "workspace_id", "outcome", "stage"),
+        Index("ix_deals_workspace_created", "workspace_id", "created_at", "id"),
         UniqueConstraint("workspace_id", "source_id"),
     )
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": deal_version_column}
@@ -211,6 +212,8 @@ class SyncLink(SQLModel, table=True):
     remote_id: str = Field(max_length=100)
     base: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     synced_at: datetime = _created()
+    # The backend's ETag for the deal at the last sync (None: it sends none).
+    remote_etag: str | None = Field(default=None, max_length=200)
 
 
 class SyncConflict(SQLModel, table=True):

@@ -87,6 +87,13 @@ class Reply:
             ) from None
 
 
+def _version(f: Fields) -> int | None:
+    """The deal's version if the server sends a usable one; it is only ever used with a
+    server that promises conditional writes, so anything else just means "none"."""
+    _, value = f.raw("version", required=False)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class Call(Protocol):
     """Send one request (with retries); 2xx and the ``allow``-ed statuses come back.
 
@@ -102,6 +109,7 @@ class Call(Protocol):
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         allow: Collection[int] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> Reply: ...
 
 
@@ -529,6 +537,7 @@ class Dialect(ABC):
             close_date=f.calendar_date("closeDate"),
             lost_reason=f.string("lostReason"),
             updated_at=f.timestamp("updatedAt"),
+            version=_version(f),
         )
 
     def _stage_of(self, f: Fields) -> tuple[str, str | None]:
@@ -624,12 +633,38 @@ class Dialect(ABC):
 
     @abstractmethod
     def update_deal(
-        self, call: Call, deal_id: str, changes: Mapping[str, Any], full: Mapping[str, Any]
-    ) -> RemoteDeal: ...
+        self,
+        call: Call,
+        deal_id: str,
+        changes: Mapping[str, Any],
+        full: Mapping[str, Any],
+        if_match: str | None = None,
+    ) -> RemoteDeal | None:
+        """Update a deal; with ``if_match`` (an entity tag), None when it changed since."""
 
-    def delete_deal(self, call: Call, deal_id: str) -> None:
-        """Delete; a 404 means someone deleted it already, which is what we wanted."""
-        call("DELETE", self.deal_path(deal_id), allow=(404,))
+    def delete_deal(self, call: Call, deal_id: str, if_match: str | None = None) -> bool:
+        """Delete; a 404 means someone deleted it already, which is what we wanted.
+        With ``if_match``, False when the deal changed since (412): nothing was deleted."""
+        reply = self.write(call, "DELETE", self.deal_path(deal_id), None, if_match)
+        if reply is None:
+            return False
+        enveloped = self.payload_field() is not None
+        if enveloped and reply.status not in (204, 404) and reply.text.strip():
+            with reading(reply):
+                self.payload(reply)  # an envelope saying success: false raises
+        return True
+
+    @staticmethod
+    def write(call: Call, method: str, path: str, body: Any, if_match: str | None) -> Reply | None:
+        """Send a write; with ``if_match``, conditionally: None when the deal changed
+        since that tag (412) or is gone (404, except for a DELETE, where gone is done)."""
+        gone_ok = (404,) if method == "DELETE" else ()
+        if if_match is None:
+            return call(method, path, json=body, allow=gone_ok)
+        reply = call(method, path, json=body, headers={"If-Match": if_match}, allow=(404, 412))
+        if reply.status == 412 or (reply.status == 404 and not gone_ok):
+            return None
+        return reply
 
 
 class DocumentedDialect(Dialect):
@@ -706,15 +741,20 @@ class DocumentedDialect(Dialect):
         return "/api/v1/deals", body
 
     def update_deal(
-        self, call: Call, deal_id: str, changes: Mapping[str, Any], full: Mapping[str, Any]
-    ) -> RemoteDeal:
+        self,
+        call: Call,
+        deal_id: str,
+        changes: Mapping[str, Any],
+        full: Mapping[str, Any],
+        if_match: str | None = None,
+    ) -> RemoteDeal | None:
         record = {**full, **changes}
         missing = [name for name in DEAL_FIELDS if name not in record]
         if missing:
             raise ValueError(f"PUT needs the whole record; missing: {', '.join(missing)}")
         body = {"id": deal_id, **self.to_remote({name: record[name] for name in DEAL_FIELDS})}
-        reply = call("PUT", self.deal_path(deal_id), json=body)
-        return self.read_deal(reply)
+        reply = self.write(call, "PUT", self.deal_path(deal_id), body, if_match)
+        return None if reply is None else self.read_deal(reply)
 
 
 class DeployedDialect(Dialect):
@@ -757,12 +797,6 @@ class DeployedDialect(Dialect):
 
     def payload_field(self) -> str | None:
         return "data"
-
-    def delete_deal(self, call: Call, deal_id: str) -> None:
-        reply = call("DELETE", self.deal_path(deal_id), allow=(404,))
-        if reply.status != 404 and reply.status != 204 and reply.text.strip():
-            with reading(reply):
-                self.payload(reply)  # an envelope saying success: false raises
 
     def _pages(
         self, call: Call, path: str, page_size: int, extra: Mapping[str, Any]
@@ -836,8 +870,13 @@ class DeployedDialect(Dialect):
         return f"/api/v1/workspaces/{segment(workspace_id)}/deals", body
 
     def update_deal(
-        self, call: Call, deal_id: str, changes: Mapping[str, Any], full: Mapping[str, Any]
-    ) -> RemoteDeal:
+        self,
+        call: Call,
+        deal_id: str,
+        changes: Mapping[str, Any],
+        full: Mapping[str, Any],
+        if_match: str | None = None,
+    ) -> RemoteDeal | None:
         patch = {name: value for name, value in changes.items() if name not in _STAGE_PAIR}
         if _STAGE_PAIR & set(changes):
             record = {**full, **changes}
@@ -849,8 +888,8 @@ class DeployedDialect(Dialect):
                 request = f"GET {self.deal_path(deal_id)}"
                 raise RemoteError(404, None, "deal not found", request=request)
             return current
-        reply = call("PATCH", self.deal_path(deal_id), json=self.to_remote(patch))
-        return self.read_deal(reply)
+        reply = self.write(call, "PATCH", self.deal_path(deal_id), self.to_remote(patch), if_match)
+        return None if reply is None else self.read_deal(reply)
 
 
 _STAGE_PAIR: Final = frozenset({"stage", "outcome"})

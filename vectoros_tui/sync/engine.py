@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, func, select
 
 from vectoros_tui.store import outbox
@@ -50,6 +52,9 @@ log = logging.getLogger(__name__)
 # The fields that travel; ids, versions and timestamps are each side's own.
 FIELDS = DEAL_FIELDS
 PULL_CHUNK = 500
+# Deals pushed at once: enough to keep a backend busy while we wait, few enough not to
+# flood a shared one.
+PUSH_WORKERS = 4
 Record = dict[str, Any]
 
 
@@ -58,9 +63,15 @@ class Backend(Protocol):
     def get_deal(self, deal_id: str) -> RemoteDeal | None: ...
     def create_deal(self, workspace_id: str, local_record: dict[str, Any]) -> RemoteDeal: ...
     def update_deal(
-        self, deal_id: str, changes: dict[str, Any], full: dict[str, Any]
-    ) -> RemoteDeal: ...
-    def delete_deal(self, deal_id: str) -> None: ...
+        self,
+        deal_id: str,
+        changes: dict[str, Any],
+        full: dict[str, Any],
+        if_match: str | None = None,
+    ) -> RemoteDeal | None: ...
+    def delete_deal(self, deal_id: str, if_match: str | None = None) -> bool: ...
+    @property
+    def conditional_writes(self) -> bool: ...
 
 
 # --- records: the syncable fields as plain JSON values ---------------------------------
@@ -110,6 +121,19 @@ class SyncReport:
     pulled_deleted: int = 0
     new_conflicts: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def add(self, other: SyncReport) -> None:
+        for name in (
+            "pushed_created",
+            "pushed_updated",
+            "pushed_deleted",
+            "pulled_created",
+            "pulled_updated",
+            "pulled_deleted",
+            "new_conflicts",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems)
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -292,13 +316,7 @@ class SyncEngine:
         try:
             with self.db.read() as session:
                 pending = self._pending_ids(session, workspace_id)
-            for deal_id in pending:
-                try:
-                    self._push_one(
-                        workspace_id, remote.remote_workspace_id, deal_id, backend, report
-                    )
-                except RemoteError as exc:
-                    report.problems.append(f"deal {deal_id}: the backend refused it: {exc}")
+            self._push(workspace_id, remote.remote_workspace_id, pending, backend, report)
             self._pull(workspace_id, remote.remote_workspace_id, backend, report)
         except SyncError as exc:
             self._finish(workspace_id, str(exc)[:500], completed=False)
@@ -317,6 +335,46 @@ class SyncEngine:
     def _local(self, session: Session, deal_id: uuid.UUID) -> DealView | None:
         row = session.get(Deal, deal_id)
         return DealView.from_row(row) if row is not None else None
+
+    def _push(
+        self,
+        workspace_id: uuid.UUID,
+        remote_workspace: str,
+        pending: list[uuid.UUID],
+        backend: Backend,
+        report: SyncReport,
+    ) -> None:
+        """Push every pending deal, PUSH_WORKERS at a time: each is independent (its own
+        remote call and local transaction), and the time goes into waiting for the
+        server. A connection-level failure stops the push (the rest stays queued)."""
+
+        def push(deal_id: uuid.UUID) -> SyncReport:
+            mine = SyncReport()
+            try:
+                self._push_one(workspace_id, remote_workspace, deal_id, backend, mine)
+            except RemoteError as exc:
+                mine.problems.append(f"deal {deal_id}: the backend refused it: {exc}")
+            return mine
+
+        if len(pending) <= 1:
+            for deal_id in pending:
+                report.add(push(deal_id))
+            return
+        with ThreadPoolExecutor(PUSH_WORKERS, thread_name_prefix="vectoros-push") as pool:
+            futures = [pool.submit(push, deal_id) for deal_id in pending]
+            failure: BaseException | None = None
+            for future in futures:
+                try:
+                    report.add(future.result())
+                except CancelledError:
+                    pass  # not started: still in the outbox
+                except BaseException as exc:  # re-raised once the others have stopped
+                    if failure is None:
+                        failure = exc
+                        for other in futures:
+                            other.cancel()
+            if failure is not None:
+                raise failure
 
     def _push_one(
         self,
@@ -337,10 +395,14 @@ class SyncEngine:
                 self._done(deal_id, stamp)
                 return
             created = backend.create_deal(remote_workspace, {"id": str(deal_id), **mine})
-            self._settle(workspace_id, deal_id, created.id, record_of_remote(created, mine), stamp)
+            self._settle(
+                workspace_id, deal_id, created.id, record_of_remote(created, mine), stamp, created
+            )
             report.pushed_created += 1
             return
         base = dict(link.base)
+        if self._push_conditionally(workspace_id, deal_id, link, mine, backend, report, stamp):
+            return
         current = backend.get_deal(link.remote_id)
         theirs = record_of_remote(current, base) if current else None
         if mine is None:  # deleted here
@@ -357,15 +419,54 @@ class SyncEngine:
                 self._conflict(workspace_id, deal_id, link.remote_id, mine, None, base, report)
             return  # unchanged here: the pull deletes it locally
         if theirs == mine:  # already there (an interrupted earlier push)
-            self._settle(workspace_id, deal_id, link.remote_id, theirs, stamp)
+            self._settle(workspace_id, deal_id, link.remote_id, theirs, stamp, current)
             return
         if theirs != base:
             if mine != base:
                 self._conflict(workspace_id, deal_id, link.remote_id, mine, theirs, base, report)
             return  # only theirs changed: the pull applies it
         updated = backend.update_deal(link.remote_id, changed_fields(base, mine), full=mine)
-        self._settle(workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp)
+        assert updated is not None  # an unconditional update raises instead
+        self._settle(
+            workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp, updated
+        )
         report.pushed_updated += 1
+
+    def _push_conditionally(
+        self,
+        workspace_id: uuid.UUID,
+        deal_id: uuid.UUID,
+        link: SyncLink,
+        mine: Record | None,
+        backend: Backend,
+        report: SyncReport,
+        stamp: datetime | None,
+    ) -> bool:
+        """One request instead of read-then-write, when the backend honours If-Match and
+        we know the version our base came from: the write goes through only if nobody
+        changed the deal since. False: not done (no tag, or it changed: the caller reads
+        it and merges as usual)."""
+        if link.remote_etag is None or mine == dict(link.base) or not backend.conditional_writes:
+            return False
+        if mine is None:
+            if not backend.delete_deal(link.remote_id, if_match=link.remote_etag):
+                return False
+            self._settle(workspace_id, deal_id, None, None, stamp)
+            report.pushed_deleted += 1
+            return True
+        updated = backend.update_deal(
+            link.remote_id,
+            changed_fields(dict(link.base), mine),
+            full=mine,
+            if_match=link.remote_etag,
+        )
+        if updated is None:
+            return False
+        self._settle(
+            workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp, updated
+        )
+        report.pushed_updated += 1
+        return True
 
     def _done(self, deal_id: uuid.UUID, stamp: datetime | None) -> None:
         with self.db.write() as session:
@@ -385,8 +486,10 @@ class SyncEngine:
         remote_id: str | None,
         base: Record | None,
         stamp: datetime | None,
+        remote: RemoteDeal | None = None,
     ) -> None:
-        """After a successful remote call: the new agreed base (None: forget the link)."""
+        """After a successful remote call: the new agreed base (None: forget the link) and
+        the version of the deal the backend holds now (``remote``)."""
         with self.db.write() as session:
             self._drop_queued(session, deal_id, stamp)
             link = session.get(SyncLink, deal_id)
@@ -402,12 +505,14 @@ class SyncEngine:
                         remote_id=remote_id,
                         base=base,
                         synced_at=self.clock(),
+                        remote_etag=remote.etag if remote else None,
                     )
                 )
             else:
                 link.remote_id = remote_id
                 link.base = base
                 link.synced_at = self.clock()
+                link.remote_etag = remote.etag if remote else None
 
     def _conflict(
         self,
@@ -473,18 +578,19 @@ class SyncEngine:
                     select(SyncConflict.deal_id).where(SyncConflict.workspace_id == workspace_id)
                 )
             )
+            new: list[tuple[RemoteDeal, dict[str, Any]]] = []
             for remote_deal in chunk:
                 link = links.get(remote_deal.id)
                 try:
                     if link is None:
-                        self._pull_new(session, workspace_id, remote_deal, now)
-                        report.pulled_created += 1
+                        new.append((remote_deal, _clean(record_of_remote(remote_deal))))
                         continue
                     if link.deal_id in conflicted:
                         continue
                     base = dict(link.base)
                     theirs = record_of_remote(remote_deal, base)
                     if theirs == base:
+                        link.remote_etag = remote_deal.etag
                         continue
                     local = self._local(session, link.deal_id)
                     if local is None:
@@ -495,9 +601,11 @@ class SyncEngine:
                         assert row is not None
                         DealService._apply(session, row, local, _clean(theirs), now)
                         link.base, link.synced_at = theirs, now
+                        link.remote_etag = remote_deal.etag
                         report.pulled_updated += 1
                     elif mine == theirs:
                         link.base, link.synced_at = theirs, now
+                        link.remote_etag = remote_deal.etag
                     else:
                         session.add(
                             SyncConflict(
@@ -516,30 +624,51 @@ class SyncEngine:
                     report.problems.append(
                         f"remote deal {remote_deal.id} ({remote_deal.title!r}) was not taken: {exc}"
                     )
+            self._pull_new(session, workspace_id, new, now)
+            report.pulled_created += len(new)
 
+    @staticmethod
     def _pull_new(
-        self, session: Session, workspace_id: uuid.UUID, remote_deal: RemoteDeal, now: datetime
+        session: Session,
+        workspace_id: uuid.UUID,
+        new: list[tuple[RemoteDeal, dict[str, Any]]],
+        now: datetime,
     ) -> None:
-        clean = _clean(record_of_remote(remote_deal))
-        row = DealService._insert(session, workspace_id, clean, None, now, flush=False)
-        session.add(
-            SyncLink(
-                deal_id=row.id,
-                workspace_id=workspace_id,
-                remote_id=remote_deal.id,
-                base=record_of_view(DealView.from_row(row)),
-                synced_at=now,
-            )
+        """Remote deals not seen before: inserted in bulk, each linked to its twin."""
+        views = DealService.insert_remote(session, workspace_id, [clean for _, clean in new], now)
+        if not views:
+            return
+        session.execute(
+            insert(SyncLink),
+            [
+                {
+                    "deal_id": view.id,
+                    "workspace_id": workspace_id,
+                    "remote_id": remote_deal.id,
+                    "base": record_of_view(view),
+                    "synced_at": now,
+                    "remote_etag": remote_deal.etag,
+                }
+                for (remote_deal, _), view in zip(new, views, strict=True)
+            ],
         )
 
     def _pull_deletions(self, workspace_id: uuid.UUID, seen: set[str], report: SyncReport) -> None:
         now = self.clock()
         with self.db.write() as session:
             session.info[APPLYING_REMOTE] = True
-            for link in list(
-                session.exec(select(SyncLink).where(SyncLink.workspace_id == workspace_id))
-            ):
-                if link.remote_id in seen or session.get(SyncConflict, link.deal_id):
+            gone = [
+                deal_id
+                for deal_id, remote_id in session.exec(
+                    select(SyncLink.deal_id, SyncLink.remote_id).where(
+                        SyncLink.workspace_id == workspace_id
+                    )
+                )
+                if remote_id not in seen
+            ]
+            for deal_id in gone:
+                link = session.get(SyncLink, deal_id)
+                if link is None or session.get(SyncConflict, deal_id):
                     continue
                 local = self._local(session, link.deal_id)
                 base = dict(link.base)

@@ -75,8 +75,8 @@ class RemoteBackend:
     ``ssl.SSLContext``, or ``False`` (never in production). ``transport`` and ``sleep`` are
     for tests. ``page_size`` is the limit asked for per page of a list.
 
-    Use an instance from one thread at a time (a sync worker); close it (or use it as a
-    context manager) to release its connections.
+    Safe to share between threads (the sync pushes several deals at once over one
+    connection pool); close it (or use it as a context manager) to release its connections.
     """
 
     def __init__(
@@ -118,6 +118,7 @@ class RemoteBackend:
         self._secret = _Secret(token)
         self._dialect: Dialect | None = None if choice == "auto" else dialect_for(choice)
         self._detect_lock = threading.Lock()
+        self._conditional: bool | None = None
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -206,17 +207,34 @@ class RemoteBackend:
             self._call, str(workspace_id), str(local_record["id"]), fields
         )
 
-    def update_deal(
-        self, deal_id: str, changes: Mapping[str, Any], full: Mapping[str, Any]
-    ) -> RemoteDeal:
-        """Update a deal: the documented dialect PUTs ``full`` (the whole record after the
-        changes), the deployed one PATCHes ``changes`` only. A 404 raises RemoteError."""
-        full_fields = {k: v for k, v in full.items() if k not in ("id", "workspace_id")}
-        return self.dialect.update_deal(self._call, str(deal_id), dict(changes), full_fields)
+    @property
+    def conditional_writes(self) -> bool:
+        """Whether the backend promises to honour If-Match on deal writes (its /health
+        says ``"conditionalWrites": true``): then a push need not read a deal first."""
+        if self._conditional is None:
+            self._conditional = self.health().get("conditionalWrites") is True
+        return self._conditional
 
-    def delete_deal(self, deal_id: str) -> None:
-        """Delete a deal; one that is gone already (404) counts as deleted."""
-        self.dialect.delete_deal(self._call, str(deal_id))
+    def update_deal(
+        self,
+        deal_id: str,
+        changes: Mapping[str, Any],
+        full: Mapping[str, Any],
+        if_match: str | None = None,
+    ) -> RemoteDeal | None:
+        """Update a deal: the documented dialect PUTs ``full`` (the whole record after the
+        changes), the deployed one PATCHes ``changes`` only. A 404 raises RemoteError.
+        With ``if_match`` (the deal's entity tag), the write is conditional: None when
+        the deal changed since, or is gone (nothing was written)."""
+        full_fields = {k: v for k, v in full.items() if k not in ("id", "workspace_id")}
+        return self.dialect.update_deal(
+            self._call, str(deal_id), dict(changes), full_fields, if_match
+        )
+
+    def delete_deal(self, deal_id: str, if_match: str | None = None) -> bool:
+        """Delete a deal; one that is gone already (404) counts as deleted. With
+        ``if_match``, False when the deal changed since (nothing was deleted)."""
+        return self.dialect.delete_deal(self._call, str(deal_id), if_match)
 
     # -- sending, with retries -------------------------------------------------------------
 
@@ -228,6 +246,7 @@ class RemoteBackend:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         allow: Collection[int] = (),
+        headers: Mapping[str, str] | None = None,
     ) -> Reply:
         request = f"{method} {path}"
         attempts = self.retries + 1
@@ -235,7 +254,9 @@ class RemoteBackend:
         for attempt in range(1, attempts + 1):
             retry_after: float | None = None
             try:
-                response = self._client.request(method, path, params=params, json=json)
+                response = self._client.request(
+                    method, path, params=params, json=json, headers=headers
+                )
             except httpx.TimeoutException:
                 problem = f"no answer within {self.timeout:g} s"
             except httpx.TransportError as exc:

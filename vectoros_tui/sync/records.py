@@ -43,6 +43,13 @@ class RemoteDeal:
     close_date: date | None
     lost_reason: str | None
     updated_at: datetime | None
+    # The server's version of the deal, when it sends one (``vectoros serve`` does).
+    version: int | None = None
+
+    @property
+    def etag(self) -> str | None:
+        """The entity tag a backend with conditional writes expects in If-Match."""
+        return None if self.version is None else f'"{self.version}"'
 
     def to_record(self) -> dict[str, Any]:
         """The syncable fields (:data:`DEAL_FIELDS`) as a dict of local names."""
