@@ -27,6 +27,22 @@ def test_vectors_are_384_dim_unit_rows_and_deterministic(embedder: Embedder) -> 
     assert embedder.embed([]).shape[0] == 0
 
 
+def test_rows_come_back_in_the_callers_order(embedder: Embedder) -> None:
+    """Texts are embedded shortest first (less padding): each row must still be its own
+    text's vector, whatever the lengths and the batch size."""
+    texts = [
+        "Payroll " * n + subject
+        for n, subject in zip(
+            (9, 1, 5, 0, 12, 3, 7, 2, 10, 4, 0, 6),
+            ("forklifts", "cloud", "retail", "clinic", "ships", "banks") * 2,
+            strict=True,
+        )
+    ]
+    one_by_one = np.stack([embedder.embed_one(text) for text in texts])
+    for batch_size in (1, 3, 8, 64):
+        assert np.allclose(embedder.embed(texts, batch_size=batch_size), one_by_one, atol=1e-5)
+
+
 def test_text_beyond_256_tokens_is_not_read(
     embedder: Embedder, similar_locations: Locations
 ) -> None:

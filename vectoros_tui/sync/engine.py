@@ -108,6 +108,16 @@ def changed_fields(before: Record, after: Record) -> dict[str, Any]:
     return {name: after.get(name) for name in FIELDS if after.get(name) != before.get(name)}
 
 
+@dataclass(frozen=True)
+class _Queued:
+    """A deal waiting to be pushed: when it was queued (None: never pushed, not in the
+    outbox), its link to the remote twin, and the local deal (None: deleted here)."""
+
+    stamp: datetime | None
+    link: SyncLink | None
+    local: DealView | None
+
+
 # --- reports --------------------------------------------------------------------------
 
 
@@ -348,10 +358,14 @@ class SyncEngine:
         remote call and local transaction), and the time goes into waiting for the
         server. A connection-level failure stops the push (the rest stays queued)."""
 
+        queued = self._queued(pending)
+
         def push(deal_id: uuid.UUID) -> SyncReport:
             mine = SyncReport()
             try:
-                self._push_one(workspace_id, remote_workspace, deal_id, backend, mine)
+                self._push_one(
+                    workspace_id, remote_workspace, deal_id, queued[deal_id], backend, mine
+                )
             except RemoteError as exc:
                 mine.problems.append(f"deal {deal_id}: the backend refused it: {exc}")
             return mine
@@ -376,19 +390,38 @@ class SyncEngine:
             if failure is not None:
                 raise failure
 
+    def _queued(self, deal_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Queued]:
+        """What a push needs to know of each deal, read in one go (not one transaction
+        per deal). A change made after this read keeps its outbox entry (see _drop_queued)."""
+        stamps: dict[uuid.UUID, datetime] = {}
+        links: dict[uuid.UUID, SyncLink] = {}
+        deals: dict[uuid.UUID, DealView] = {}
+        with self.db.read() as session:
+            for start in range(0, len(deal_ids), PULL_CHUNK):
+                chunk = deal_ids[start : start + PULL_CHUNK]
+                for row in session.exec(
+                    select(SyncOutbox).where(col(SyncOutbox.deal_id).in_(chunk))
+                ):
+                    stamps[row.deal_id] = row.changed_at
+                for link in session.exec(select(SyncLink).where(col(SyncLink.deal_id).in_(chunk))):
+                    links[link.deal_id] = link
+                for deal in session.exec(select(Deal).where(col(Deal.id).in_(chunk))):
+                    deals[deal.id] = DealView.from_row(deal)
+        return {
+            deal_id: _Queued(stamps.get(deal_id), links.get(deal_id), deals.get(deal_id))
+            for deal_id in deal_ids
+        }
+
     def _push_one(
         self,
         workspace_id: uuid.UUID,
         remote_workspace: str,
         deal_id: uuid.UUID,
+        queued: _Queued,
         backend: Backend,
         report: SyncReport,
     ) -> None:
-        with self.db.read() as session:
-            queued = session.get(SyncOutbox, deal_id)
-            stamp = queued.changed_at if queued else None
-            link = session.get(SyncLink, deal_id)
-            local = self._local(session, deal_id)
+        stamp, link, local = queued.stamp, queued.link, queued.local
         mine = record_of_view(local) if local else None
         if link is None:
             if mine is None:  # created and deleted between two syncs: nothing to tell
