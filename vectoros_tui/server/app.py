@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
@@ -210,6 +210,20 @@ def _expected_version(if_match: str | None, view: DealView) -> int | None:
             current=deal_json(view),
         )
     return view.version
+
+
+@contextmanager
+def _written(deal_id: str, expected: int | None) -> Iterator[None]:
+    """A deal write: gone meanwhile is 404; changed meanwhile is 412 when the client made
+    it conditional (If-Match), else the store's 409."""
+    try:
+        yield
+    except NotFoundError:
+        raise not_found(f"no deal {deal_id!r}") from None
+    except ConflictError as exc:
+        if expected is None:
+            raise
+        raise ApiError(412, str(exc)) from None
 
 
 def fast_json(data: Any, status: int = 200) -> Response:
@@ -421,16 +435,10 @@ def replace_deal(
     if body.workspaceId is not None and parse_uuid(body.workspaceId) != view.workspace_id:
         raise _field_error("workspaceId", "a deal cannot move to another workspace")
     expected = _expected_version(if_match, view)
-    try:
+    with _written(deal_id, expected):
         updated = backend.store().deals.update(
             view.id, body.local(), expected_version=expected or body.version
         )
-    except NotFoundError:
-        raise not_found(f"no deal {deal_id!r}") from None
-    except ConflictError as exc:
-        if expected is None:
-            raise
-        raise ApiError(412, str(exc)) from None  # changed between the check and the write
     return _tagged(response, updated)
 
 
@@ -445,14 +453,8 @@ def delete_deal(
 ) -> Response:
     view, _ = _deal(backend, caller, deal_id)
     expected = _expected_version(if_match, view)
-    try:
+    with _written(deal_id, expected):
         backend.store().deals.delete(view.id, expected_version=expected)
-    except NotFoundError:
-        raise not_found(f"no deal {deal_id!r}") from None
-    except ConflictError as exc:
-        if expected is None:
-            raise
-        raise ApiError(412, str(exc)) from None
     return Response(status_code=204)
 
 
