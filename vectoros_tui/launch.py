@@ -13,15 +13,18 @@ import sys
 
 
 def main() -> None:
-    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty() and _quick_app():
-        sys.exit(0)
+    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
+        code = _quick_app()
+        if code is not None:
+            sys.exit(code)
     from vectoros_tui.cli import main as cli_main
 
     cli_main()
 
 
-def _quick_app() -> bool:
-    """Run the app from a quick look at the database; False when that cannot be done."""
+def _quick_app() -> int | None:
+    """Run the app from a quick look at the database and return its exit code; None when
+    that cannot be done."""
     import os
 
     from vectoros_tui.config_sources import settings_are_defaults
@@ -42,17 +45,18 @@ def _quick_app() -> bool:
             try:
                 settings, _ = load_settings()
             except ConfigError:
-                return False  # the CLI says what is wrong
+                return None  # the CLI says what is wrong
             database_url = settings.resolved_database_url(locations)
         path = sqlite_file_of(database_url)
         workspace = settings.workspace if settings else None
         quick = read_quick_start(path, workspace, utc_now()) if path else None
         if quick is None:
-            return False
+            return None
         setup_logging(locations, "WARNING")
     except OSError:
-        return False
+        return None
     from vectoros_tui.app import VectorOSApp
 
-    VectorOSApp(database_url, settings=settings, quick=quick).run()
-    return True
+    app = VectorOSApp(database_url, settings=settings, quick=quick)
+    app.run()
+    return app.return_code or 0

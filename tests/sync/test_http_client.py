@@ -895,3 +895,19 @@ def test_optional_pagination_fields_may_be_absent() -> None:
     )
     with pytest.raises(MalformedResponseError, match=r"data.pagination.limit: must be a whole"):
         DeployedDialect._page({"items": [], "pagination": {**pagination, "limit": None}}, 2)
+
+
+def test_conditional_writes_only_when_health_promises_them(
+    server: FakeBackend, client: RemoteBackend
+) -> None:
+    """The fake (like the Node service) does not promise If-Match; a /health that fails
+    means no promise either, and never a failed sync."""
+    assert client.conditional_writes is False
+    assert server.count("GET", "/health") == 1
+    assert client.conditional_writes is False  # asked once
+    assert server.count("GET", "/health") == 1
+
+
+def test_a_broken_health_means_no_conditional_writes(server: FakeBackend, connect: Connect) -> None:
+    server.faults.append(Fault.error(404, match="GET /health"))
+    assert connect().conditional_writes is False

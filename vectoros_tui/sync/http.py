@@ -212,7 +212,11 @@ class RemoteBackend:
         """Whether the backend promises to honour If-Match on deal writes (its /health
         says ``"conditionalWrites": true``): then a push need not read a deal first."""
         if self._conditional is None:
-            self._conditional = self.health().get("conditionalWrites") is True
+            try:
+                self._conditional = self.health().get("conditionalWrites") is True
+            except SyncError as exc:  # no usable /health: read before every write
+                log.info("no conditional writes: /health failed (%s)", exc)
+                self._conditional = False
         return self._conditional
 
     def update_deal(
