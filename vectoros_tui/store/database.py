@@ -88,7 +88,7 @@ class Database:
     # SQLite has one writer at a time. Threads of this process (the app's workers, the
     # sync's pushes) queue here instead of in SQLite's busy handler, which polls with
     # sleeps of up to 100 ms; other processes still wait in the busy handler.
-    _sqlite_writer: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _sqlite_writer: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def url(self) -> str:
