@@ -1,0 +1,328 @@
+"""plan_import: read and validate every row; no database is touched."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
+from vectoros_tui.store.csv_import.cells import (
+    _NEUTRALISED,
+    _date_cell,
+    _date_order,
+    _decimal_comma,
+    _fraction_probabilities,
+    _money_with_decimal_comma,
+)
+from vectoros_tui.store.csv_import.columns import _map_columns
+from vectoros_tui.store.csv_import.reading import (
+    _SAMPLE_CHARS,
+    _decode_error,
+    _open,
+    _sniff_delimiter,
+)
+from vectoros_tui.store.csv_import.results import CsvImportError, ImportPlan, RowError
+from vectoros_tui.store.csv_import.vocabulary import (
+    _CRM_STAGES,
+    _OUTCOME_WORDS,
+    MAX_SOURCE_ID,
+    SOURCE_ID,
+    _stage_key,
+)
+from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
+
+PROGRESS_EVERY = 500
+
+
+def plan_import(
+    source: str | os.PathLike[str] | TextIO,
+    *,
+    mapping: Mapping[str, str | None] | None = None,
+    stage_map: Mapping[str, str] | None = None,
+    day_first: bool = False,
+    encoding: str = "utf-8-sig",
+    progress: Callable[[int, int | None], None] | None = None,
+) -> ImportPlan:
+    """Read and validate a CSV file of deals; see the module docstring for the rules.
+
+    ``source`` is a path or an open text stream. ``mapping`` is ``{field: column}``
+    (``--map value=close_value``; an empty column skips the field). ``stage_map`` is
+    ``{"Demo Scheduled": "qualified", ...}`` for a CRM's own stage names. ``progress`` is
+    called with ``(rows validated, total rows)`` every 500 rows and at the end.
+
+    Raises :class:`CsvImportError` when the file as a whole is unusable; problems with
+    individual rows are collected in ``ImportPlan.errors`` instead.
+    """
+    stages = _check_stage_map(stage_map)
+    handle, name, close = _open(source, encoding)
+    try:
+        try:
+            sample = handle.read(_SAMPLE_CHARS)
+            if isinstance(sample, bytes):
+                raise TypeError("plan_import needs a path or a text stream, not a binary one")
+            if sample and not sample.endswith(("\n", "\r")):
+                sample += handle.readline()
+        except UnicodeDecodeError:
+            raise _decode_error(name, encoding, None) from None
+        sample = sample.removeprefix("\ufeff")
+        if "\x00" in sample:
+            raise CsvImportError(f"{name} looks like a binary file, not CSV text")
+        if not sample.strip():
+            raise CsvImportError(f"{name} is empty; expected a header row and deals")
+        delimiter = _sniff_delimiter(sample)
+        lines = itertools.chain(io.StringIO(sample, newline=""), handle)
+        records: list[tuple[int, list[str]]] = []
+        header: list[str] | None = None
+        reader = csv.reader(lines, delimiter=delimiter)
+        previous = 0  # the record starts on the line after the previous one ended
+        try:
+            for cells in reader:
+                start, previous = previous + 1, reader.line_num
+                if not any(c.strip() for c in cells):
+                    continue
+                if header is None:
+                    header = [c.strip().lstrip("\ufeff") for c in cells]
+                    continue
+                records.append((start, cells))
+        except UnicodeDecodeError:
+            raise _decode_error(name, encoding, reader.line_num + 1) from None
+        except csv.Error as exc:
+            raise CsvImportError(
+                f"{name}: cannot read line {reader.line_num} as CSV: {exc}"
+            ) from None
+    finally:
+        close()
+
+    if header is None or not any(header):
+        raise CsvImportError(f"{name} is empty; expected a header row and deals")
+    if not records:
+        raise CsvImportError(f"{name} has a header row but no deals")
+    columns, ignored = _map_columns(header, mapping)
+    header_map = {f: header[i] for f, i in columns.items()}
+    return _validate(
+        records,
+        header,
+        columns,
+        header_map,
+        ignored,
+        delimiter,
+        stages,
+        day_first,
+        progress,
+    )
+
+
+def _check_stage_map(stage_map: Mapping[str, str] | None) -> dict[str, str]:
+    stages: dict[str, str] = {}
+    for crm_stage, ours in (stage_map or {}).items():
+        try:
+            normalise_stage(ours)
+        except UnknownStageError as exc:
+            raise CsvImportError(f"stage map {crm_stage!r} -> {ours!r}: {exc}") from None
+        stages[_stage_key(crm_stage)] = ours
+    return stages
+
+
+def _validate(
+    records: list[tuple[int, list[str]]],
+    header: list[str],
+    columns: dict[str, int],
+    header_map: dict[str, str],
+    ignored: list[str],
+    delimiter: str,
+    stages: dict[str, str],
+    day_first: bool,
+    progress: Callable[[int, int | None], None] | None,
+) -> ImportPlan:
+    width = len(header)
+
+    def cell(cells: list[str], name: str) -> str:
+        index = columns.get(name)
+        if index is None or index >= len(cells):
+            return ""
+        return _NEUTRALISED.sub("", cells[index].strip()).strip()
+
+    def column_values(name: str) -> list[tuple[int, str]]:
+        if name not in columns:
+            return []
+        return [(line, cell(cells, name)) for line, cells in records]
+
+    warnings: list[str] = []
+    fractions = _fraction_probabilities(v for _, v in column_values("probability"))
+    if fractions:
+        warnings.append(
+            f'probabilities in "{header_map["probability"]}" are fractions; 0.6 is read as 60%'
+        )
+    decimal_comma = _decimal_comma(v for _, v in column_values("value"))
+    if decimal_comma:
+        warnings.append(
+            f'amounts in "{header_map["value"]}" use a decimal comma; 1.200,50 is read as 1200.5'
+        )
+    order = _date_order(((ln, v) for ln, v in column_values("close_date") if v), day_first)
+    if order.day_first and not day_first and order.example_day_first:
+        line, example = order.example_day_first
+        warnings.append(
+            f"dates are read as day/month/year (line {line} has {example}); 03/04/2026 is 3 April"
+        )
+    if "stage" not in columns:
+        warnings.append(
+            "no stage column: deals import as prospect (closed if they have an outcome)"
+        )
+    if SOURCE_ID not in columns:
+        warnings.append("no id column: deals are matched on re-import by title and company")
+
+    def column_of(field_name: str) -> str:
+        return header_map.get(field_name, field_name)
+
+    rows: list[tuple[str, dict[str, Any]]] = []
+    row_lines: list[int] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    total = len(records)
+    for done, (line, cells) in enumerate(records):  # ``done`` rows are validated so far
+        if progress is not None and done and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+        row_errors: list[RowError] = []
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            # The values are shifted, so errors about its fields would only mislead.
+            errors.append(
+                RowError(
+                    line,
+                    "",
+                    f"has {len(cells)} values but the header has {width} columns "
+                    "(a value containing the delimiter that is not in quotes?)",
+                )
+            )
+            continue
+        data: dict[str, Any] = {f: cell(cells, f) for f in DEAL_FIELDS if f in columns}
+
+        if decimal_comma and data.get("value"):
+            data["value"] = _money_with_decimal_comma(data["value"])
+        if fractions and data.get("probability"):
+            try:
+                number = float(data["probability"].replace(",", "."))
+                if 0 <= number <= 1:
+                    data["probability"] = str(round(number * 100))
+            except ValueError:
+                pass  # clean_deal reports it
+        if data.get("close_date"):
+            try:
+                data["close_date"] = _date_cell(data["close_date"], order)
+            except ValueError as exc:
+                row_errors.append(RowError(line, column_of("close_date"), f"close_date {exc}"))
+                data.pop("close_date")
+        if data.get("outcome") is not None:
+            word = _stage_key(data["outcome"])
+            data["outcome"] = _OUTCOME_WORDS.get(word, data["outcome"])
+        if "stage" in columns:
+            key = _stage_key(data["stage"])
+            data["stage"] = stages.get(key) or _CRM_STAGES.get(key) or data["stage"]
+        else:
+            data["stage"] = "closed" if data.get("outcome") else "prospect"
+
+        clean: dict[str, Any] | None = None
+        try:
+            clean = clean_deal(data, day_first=order.day_first)
+        except ValidationError as exc:
+            row_errors.extend(
+                RowError(line, column_of(e.field), f"{e.field} {e.message}") for e in exc.errors
+            )
+
+        source_id, derived, id_error = _source_id(
+            cells, columns, cell, clean, data, line, header_map
+        )
+        if id_error:
+            row_errors.append(id_error)
+        if source_id is not None:
+            first = seen.get(source_id)
+            if first is None:
+                seen[source_id] = line
+            else:
+                row_errors.append(
+                    _duplicate_error(line, first, source_id, derived, header_map, data)
+                )
+        errors.extend(row_errors)
+        if clean is not None and source_id is not None and not row_errors:
+            rows.append((source_id, clean))
+            row_lines.append(line)
+    if progress is not None:
+        progress(total, total)
+    return ImportPlan(
+        rows=rows,
+        header_map=header_map,
+        errors=errors,
+        total_rows=total,
+        ignored_columns=ignored,
+        delimiter=delimiter,
+        warnings=warnings,
+        lines=row_lines,
+    )
+
+
+def derived_source_id(title: str, company: str | None) -> str:
+    """The source id of a row without an id column: stable for the same title + company."""
+    norm = (
+        " ".join(title.casefold().split()) + "\x1f" + " ".join((company or "").casefold().split())
+    )
+    return "csv:" + hashlib.sha1(norm.encode("utf-8")).hexdigest()[:20]
+
+
+def _source_id(
+    cells: list[str],
+    columns: dict[str, int],
+    cell: Callable[[list[str], str], str],
+    clean: dict[str, Any] | None,
+    data: dict[str, Any],
+    line: int,
+    header_map: dict[str, str],
+) -> tuple[str | None, bool, RowError | None]:
+    """(source id, whether it was derived from the content, error)."""
+    if SOURCE_ID in columns:
+        value = cell(cells, SOURCE_ID)
+        if len(value) > MAX_SOURCE_ID:
+            return (
+                None,
+                False,
+                RowError(
+                    line,
+                    header_map[SOURCE_ID],
+                    f"id is too long ({len(value)} characters, at most {MAX_SOURCE_ID})",
+                ),
+            )
+        if value:
+            return value, False, None
+    title = clean["title"] if clean else (data.get("title") or "").strip()
+    if not title:
+        return None, True, None  # clean_deal already reported the empty title
+    company = clean["company"] if clean else (data.get("company") or "").strip() or None
+    return derived_source_id(title, company), True, None
+
+
+def _duplicate_error(
+    line: int,
+    first: int,
+    source_id: str,
+    derived: bool,
+    header_map: dict[str, str],
+    data: dict[str, Any],
+) -> RowError:
+    if not derived:
+        return RowError(
+            line,
+            header_map[SOURCE_ID],
+            f"id {source_id!r} is also on line {first}; lines {first} and {line} "
+            "cannot both be that deal",
+        )
+    company = data.get("company") or ""
+    return RowError(
+        line,
+        header_map["title"],
+        f"lines {first} and {line} have the same title and company "
+        f"({data.get('title', '')!r}, {company!r}) and no id, so they would be one deal; "
+        "add an id column or make the titles distinct",
+    )
