@@ -94,6 +94,7 @@ class VectorOSApp(App[None]):
         self._reload_timer: Timer | None = None
         self._startup = startup
         self._quick = quick
+        self._store_error: str | None = None  # why the store could not be opened
         self._preloaded: list[StageColumn] | None = None
         self._similar: Any = None
         self._indexer: Any = None
@@ -322,9 +323,16 @@ class VectorOSApp(App[None]):
 
     def _still_opening(self) -> bool:
         """True (and says so) while the board shows the quick preview and the store is
-        still opening: a second at most."""
+        still opening (a second at most), or could not be opened."""
         if self.store is None:
-            self.notify("Still opening the database…", timeout=2)
+            if self._store_error is not None:
+                self.notify(
+                    f"The database could not be opened: {self._store_error}",
+                    severity="error",
+                    timeout=8,
+                )
+            else:
+                self.notify("Still opening the database…", timeout=2)
         return self.store is None
 
     def find_similar(self, deal_id: str) -> None:
@@ -381,6 +389,8 @@ class VectorOSApp(App[None]):
             return
         error = event.worker.error
         self.log.error("worker failed", error)
+        if event.worker.group == "store":
+            self._store_error = str(error)
         from vectoros_tui.store.errors import StoreError
         from vectoros_tui.store.validation import ValidationError
 

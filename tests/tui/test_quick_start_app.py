@@ -20,6 +20,7 @@ from vectoros_tui.app import VectorOSApp
 from vectoros_tui.screens.deal_editor import DealEditorScreen
 from vectoros_tui.screens.pipeline import PipelineScreen
 from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.quick_start import QuickStart, read_quick_start
 from vectoros_tui.store.startup import StartupData, load_startup
 from vectoros_tui.store.store import open_store
@@ -71,3 +72,25 @@ async def test_board_first_then_the_store(
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, DealEditorScreen), pilot)
         assert app.screen.deal_id == prospect.deals[0]["id"]
+
+
+async def test_a_store_that_cannot_open_is_reported_not_awaited(
+    sqlite_demo: tuple[str, QuickStart], make_app: Callable[..., VectorOSApp]
+) -> None:
+    """The quick read worked but the store then failed to open (say the file was locked
+    for longer than the busy timeout): the error is shown, and keys that need the store
+    repeat it instead of claiming it is still opening."""
+    url, quick = sqlite_demo
+    failed: Future[StartupData] = Future()
+    failed.set_exception(StoreError("database is locked"))
+    app = make_app(url, quick=quick, startup=failed)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app._store_error is not None, pilot)
+        assert isinstance(app.screen, PipelineScreen)
+        app.screen.query_one("#deals-prospect", StageDeals).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PipelineScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("could not be opened: database is locked" in m for m in messages)
+        assert not any("Still opening" in m for m in messages)
