@@ -79,6 +79,9 @@ def test_gives_up_on_anything_unusual(tmp_path: Path, database: tuple[Path, Stor
     open_store(f"sqlite:///{empty}").close()  # current schema, no workspace: welcome screen
     assert read_quick_start(empty, None, NOW) is None
     store.close()
+    with sqlite3.connect(path) as connection:  # a timestamp the store would not write
+        connection.execute("UPDATE deals SET stage_changed_at = 'yesterday'")
+    assert read_quick_start(path, None, NOW) is None
     with sqlite3.connect(path) as connection:  # an older schema: the store must upgrade it
         connection.execute("UPDATE alembic_version SET version_num = '0004'")
     assert read_quick_start(path, None, NOW) is None

@@ -86,7 +86,7 @@ def read_quick_start(path: Path, workspace_ref: str | None, now: datetime) -> Qu
         return None
     try:
         return _read(connection, workspace_ref, now.astimezone(UTC))
-    except sqlite3.Error:
+    except (sqlite3.Error, ValueError, TypeError):  # a value not as the store writes it
         return None
     finally:
         connection.close()
