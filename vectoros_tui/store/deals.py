@@ -319,11 +319,7 @@ class DealService:
         source_id: str | None,
         moment: datetime,
         deal_id: uuid.UUID | None = None,
-        *,
-        flush: bool = True,
     ) -> Deal:
-        """``flush=False`` for bulk inserts (the sync's pull): the unit of work writes the
-        rows together, deals before their events, at the next flush or commit."""
         row = Deal(
             **({"id": deal_id} if deal_id is not None else {}),
             workspace_id=workspace_id,
@@ -335,8 +331,7 @@ class DealService:
             closed_at=moment if clean.get("outcome") else None,
         )
         session.add(row)
-        if flush:
-            session.flush()
+        session.flush()
         session.add(
             DealEvent(deal_id=row.id, field="stage", new_value=clean["stage"], changed_at=moment)
         )
