@@ -229,11 +229,9 @@ class Embedder:
         model = self.load()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         by_length = [texts[i] for i in order]
-        rows = np.empty((len(texts), 0), dtype=np.float32)
-        for position, row in enumerate(model.embed(by_length, batch_size=batch_size)):
-            if position == 0:
-                rows = np.empty((len(texts), len(row)), dtype=np.float32)
-            rows[order[position]] = row
+        embedded = np.asarray(list(model.embed(by_length, batch_size=batch_size)), dtype=np.float32)
+        rows = np.empty_like(embedded)
+        rows[order] = embedded
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         return rows / np.where(norms == 0, 1.0, norms)
 
