@@ -170,7 +170,11 @@ class VectorOSApp(App[None]):
         if self._startup is not None:
             data = self._startup.result()
         else:
-            data = load_startup(self.database_url, self.workspace_ref, self.now())
+            # After a quick start the board is painted already: no second preview query.
+            painted = self.board_preview is not None
+            data = load_startup(
+                self.database_url, self.workspace_ref, self.now(), preview=not painted
+            )
         self.call_from_thread(self._store_opened, data)
 
     def _store_opened(self, data: StartupData) -> None:
@@ -183,6 +187,8 @@ class VectorOSApp(App[None]):
         if data.ref_not_found:
             self._workspace_not_found(data.workspace.name)
         self._preloaded = data.preview
+        if self._preloaded is None and not data.ref_not_found:
+            self._preloaded = self.board_preview  # the quick start's, of this workspace
         self.workspace = data.workspace
 
     def _workspace_not_found(self, opened: str) -> None:

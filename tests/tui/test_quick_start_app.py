@@ -19,6 +19,7 @@ from textual.widgets import Static
 from vectoros_tui.app import VectorOSApp
 from vectoros_tui.screens.deal_editor import DealEditorScreen
 from vectoros_tui.screens.pipeline import PipelineScreen
+from vectoros_tui.store import startup
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.quick_start import QuickStart, read_quick_start
@@ -94,3 +95,26 @@ async def test_a_store_that_cannot_open_is_reported_not_awaited(
         messages = [n.message for n in app._notifications]
         assert any("could not be opened: database is locked" in m for m in messages)
         assert not any("Still opening" in m for m in messages)
+
+
+async def test_the_store_opens_without_reading_the_board_again(
+    sqlite_demo: tuple[str, QuickStart],
+    make_app: Callable[..., VectorOSApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The quick read painted the board: opening the store skips the store's own preview
+    query, and the scored snapshot then replaces the board as usual."""
+    url, quick = sqlite_demo
+    calls: list[object] = []
+    real = startup.load_board_preview
+    monkeypatch.setattr(
+        startup, "load_board_preview", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
+    app = make_app(url, quick=quick)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for_snapshot(app, pilot)
+        await wait_for(lambda: "as of" in _status(app), pilot)
+        assert app.store is not None and str(app.workspace.id) == quick.workspace.id
+        cards = app.screen.query_one("#deals-prospect", StageDeals)
+        assert cards.get_option_at_index(0).id == quick.columns[0].deals[0]["id"]
+    assert calls == []

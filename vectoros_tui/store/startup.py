@@ -28,18 +28,21 @@ class StartupData:
     ref_not_found: bool = False
 
 
-def load_startup(database_url: str, workspace_ref: str | None, now: datetime) -> StartupData:
+def load_startup(
+    database_url: str, workspace_ref: str | None, now: datetime, *, preview: bool = True
+) -> StartupData:
+    """``preview=False`` when the board is on screen already (store.quick_start)."""
     store = open_store(database_url)
     try:
         workspaces = store.workspaces.list()
         chosen = choose_workspace(workspaces, workspace_ref)
-        preview = load_board_preview(store, chosen, now) if chosen else None
+        columns = load_board_preview(store, chosen, now) if chosen and preview else None
     except BaseException:
         store.close()
         raise
     not_found = bool(workspaces) and bool((workspace_ref or "").strip())
     not_found = not_found and named_workspace(workspaces, workspace_ref) is None
-    return StartupData(store, workspaces, chosen, preview, not_found)
+    return StartupData(store, workspaces, chosen, columns, not_found)
 
 
 def start_loading(
