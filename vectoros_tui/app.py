@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
+from vectoros_tui.memory import IdleCollector
 
 if TYPE_CHECKING:
     # Imported where used: the first frame is painted before SQLAlchemy is loaded.
@@ -77,9 +78,13 @@ class VectorOSApp(App[None]):
         poll_seconds: float = POLL_SECONDS,
         startup: Future[StartupData] | None = None,
         quick: QuickStart | None = None,
+        collect_when_idle: bool = False,
     ) -> None:
         """``startup``: the database work already under way (see store.startup);
-        ``quick``: the board read without the store, painted first (see store.quick_start)."""
+        ``quick``: the board read without the store, painted first (see store.quick_start);
+        ``collect_when_idle``: once the first workspace is loaded, freeze what is alive and
+        run Python's full collections when the rep is idle (see vectoros_tui.memory); the
+        entry points set it, tests do not (it is process-wide)."""
         # None: the defaults (no config file, no variables), built when first asked for
         # so that the first frame does not wait for pydantic.
         self._settings = settings
@@ -98,6 +103,7 @@ class VectorOSApp(App[None]):
         self._preloaded: list[StageColumn] | None = None
         self._similar: Any = None
         self._indexer: Any = None
+        self._collector: IdleCollector | None = IdleCollector() if collect_when_idle else None
         if settings is not None and settings.ui.theme:
             self.theme = settings.ui.theme
 
@@ -266,7 +272,24 @@ class VectorOSApp(App[None]):
 
         assert self.store is not None
         snapshot = load_snapshot(self.store, workspace, self.now())
-        self.call_from_thread(setattr, self, "snapshot", snapshot)
+        self.call_from_thread(self._snapshot_loaded, snapshot)
+
+    def _snapshot_loaded(self, snapshot: WorkspaceSnapshot) -> None:
+        self.snapshot = snapshot
+        collector = self._collector
+        if collector is not None and not collector.started:
+            # After the screens have painted the workspace: their widgets are long-lived too.
+            self.call_after_refresh(collector.start)
+            self.set_interval(0.5, self._collect_if_idle)
+
+    def _collect_if_idle(self) -> None:
+        if self._collector is not None:
+            self._collector.tick(busy=any(w.is_running for w in self.workers))
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._collector is not None and isinstance(event, events.Key | events.MouseDown):
+            self._collector.input_seen()
+        await super().on_event(event)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False, description="poll")
     def _poll_for_changes(self) -> None:
@@ -411,6 +434,8 @@ class VectorOSApp(App[None]):
             )
 
     async def on_unmount(self) -> None:
+        if self._collector is not None:
+            self._collector.stop()
         if self._indexer is not None:
             self._indexer.close()
         if self._similar is not None:

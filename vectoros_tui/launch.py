@@ -57,6 +57,6 @@ def _quick_app() -> int | None:
         return None
     from vectoros_tui.app import VectorOSApp
 
-    app = VectorOSApp(database_url, settings=settings, quick=quick)
+    app = VectorOSApp(database_url, settings=settings, quick=quick, collect_when_idle=True)
     app.run()
     return app.return_code or 0

@@ -631,3 +631,25 @@ def test_adjusted_probability(fields: dict[str, Any], expected: float) -> None:
 )
 def test_deal_confidence(fields: dict[str, Any], expected: float) -> None:
     assert deal_confidence(make_deal(**fields), NOW) == expected
+
+
+def test_top_deals_keeps_the_heaviest_rows_and_the_asked_for_ones_exactly() -> None:
+    from vectoros_tui.engine.forecast import forecast_distribution
+
+    deals = [
+        make_deal(n, value=1_000.0 * (n % 7 + 1), probability=10 + n % 9 * 10) for n in range(60)
+    ]
+    full, full_totals = forecast_distribution(deals, "30d", seed=5, now=NOW)
+    rows = full["forecasted_deals"]
+    weights = [r["weighted_value"] for r in rows]
+    assert weights == sorted(weights, reverse=True) and len(rows) == 60
+    assert len(set(weights)) < 60  # ties exist, so the order among equals is checked too
+    also = [rows[45]["deal_id"], rows[3]["deal_id"], "not-a-deal"]
+    top, top_totals = forecast_distribution(
+        deals, "30d", seed=5, now=NOW, top_deals=10, also_deals=also
+    )
+    assert top["forecasted_deals"] == [*rows[:10], rows[45]]
+    assert np.array_equal(top_totals, full_totals)
+    assert {k: v for k, v in top.items() if k != "forecasted_deals"} == {
+        k: v for k, v in full.items() if k != "forecasted_deals"
+    }

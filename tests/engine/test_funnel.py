@@ -134,7 +134,7 @@ def test_stage_revenue_fills_missing_open_stages() -> None:
 # --------------------------------------------------------------------------- what-if
 
 
-def test_apply_what_if_copies_and_overrides() -> None:
+def test_apply_what_if_copies_only_what_it_overrides() -> None:
     deals = [
         deal(1, "proposal", value=1000, probability=50, closeDate="2026-12-01"),
         deal(2, "proposal", value=2000, probability=50),
@@ -145,7 +145,9 @@ def test_apply_what_if_copies_and_overrides() -> None:
     assert [d["id"] for d in adjusted] == ["d1", "d3"]
     assert adjusted[0]["probability"] == 0.0
     assert deals[0]["probability"] == 50  # originals untouched
-    assert adjusted[1] is not deals[2] and adjusted[1] == deals[2]
+    assert adjusted[0] is not deals[0]  # the overridden deal is a copy
+    assert adjusted[1] is deals[2]  # the others are passed through
+    assert apply_what_if(deals, {}) == deals and apply_what_if(deals, {}) is not deals
 
 
 def test_a_zero_probability_override_removes_the_deal_from_every_run() -> None:

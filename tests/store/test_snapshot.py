@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from vectoros_tui.engine.health import average_open_value, open_value_totals, score_deal
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.quick_start import choose_workspace
 from vectoros_tui.store.snapshot import BOARD_CARDS, load_board_preview, load_snapshot
@@ -79,6 +80,34 @@ def test_closing_a_deal_in_the_patch_removes_its_health_and_records_the_stage(
     assert deal["id"] not in patched.health
     assert patched.deal(deal["id"])["lastOpenStage"] == "proposal"
     assert load_snapshot(store, demo, NOW).deal(deal["id"])["lastOpenStage"] == "proposal"
+
+
+def test_patches_keep_the_open_value_totals_the_health_scores_average(store: Store, demo) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    assert snapshot.priced_open == open_value_totals(snapshot.deals)
+    deal = next(d for d in snapshot.open_deals if d["value"])
+    steps = [
+        snapshot.with_deal(store.deals.update(uuid.UUID(deal["id"]), {"value": 987_654})),
+        snapshot.with_deal(store.deals.mark_lost(uuid.UUID(deal["id"]), "Price")),
+        snapshot.without_deal(deal["id"]),
+        snapshot.with_deal(
+            store.deals.create(demo.id, {"title": "N", "stage": "proposal", "value": 5})
+        ),
+    ]
+    for patched in steps:
+        total, count = patched.open_value_totals()
+        expected_total, expected_count = open_value_totals(patched.deals)
+        assert count == expected_count
+        assert total == pytest.approx(expected_total)
+    assert steps[0].open_value_totals()[1] == snapshot.priced_open[1]  # type: ignore[index]
+    assert steps[1].open_value_totals()[1] == snapshot.priced_open[1] - 1  # type: ignore[index]
+    # The saved deal is scored against the workspace average including its new value.
+    rescored = score_deal(
+        steps[0].deal(deal["id"]),
+        NOW,
+        average_open_value(steps[0].deals),  # type: ignore[arg-type]
+    )
+    assert steps[0].health[deal["id"]].components == rescored.components
 
 
 def test_fingerprint_changes_with_deals_and_activities(store: Store, demo) -> None:

@@ -28,6 +28,7 @@ from vectoros_tui.screens.forecast import (
     ValuePrompt,
     build_forecast_view,
 )
+from vectoros_tui.screens.forecast_view import TOP_DEALS
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.widgets.formatting import compact_money, money
 
@@ -59,10 +60,13 @@ async def settle(screen: ForecastScreen, pilot: Pilot, previous: object = None) 
 
 def expected(app: VectorOSApp, screen: ForecastScreen) -> dict[str, Any]:
     """The engine's forecast for what the screen is showing (deals in id order, as the
-    screen sorts them so a seed's forecast does not depend on the database's row order)."""
+    screen sorts them so a seed's forecast does not depend on the database's row order).
+    The screen keeps only the rows it shows (the engine's tests check they are the full
+    list's own), so the rest is compared to the full forecast."""
     assert app.snapshot is not None
-    return forecast_revenue(
-        apply_what_if(stable_order(app.snapshot.deals), screen.what_if),
+    deals = apply_what_if(stable_order(app.snapshot.deals), screen.what_if)
+    full = forecast_revenue(
+        deals,
         screen.timeframe,
         screen.scenario,
         screen.simulations,
@@ -70,6 +74,9 @@ def expected(app: VectorOSApp, screen: ForecastScreen) -> dict[str, Any]:
         now=app.now(),
         goal=screen.goal,
     )
+    rows = full["forecasted_deals"]
+    kept = rows[:TOP_DEALS] + [r for r in rows[TOP_DEALS:] if str(r["deal_id"]) in screen.what_if]
+    return {**full, "forecasted_deals": kept}
 
 
 def shown(widget: Widget) -> str:

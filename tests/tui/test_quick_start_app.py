@@ -118,3 +118,23 @@ async def test_the_store_opens_without_reading_the_board_again(
         cards = app.screen.query_one("#deals-prospect", StageDeals)
         assert cards.get_option_at_index(0).id == quick.columns[0].deals[0]["id"]
     assert calls == []
+
+
+async def test_the_app_hands_full_collections_to_its_idle_collector(
+    demo_database: str, make_app
+) -> None:
+    import gc
+
+    from vectoros_tui.memory import NEVER
+
+    threshold = gc.get_threshold()
+    app = make_app(demo_database, collect_when_idle=True)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(lambda: app.snapshot is not None, pilot)
+            await wait_for(lambda: gc.get_threshold()[2] == NEVER, pilot)
+            assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == threshold  # given back when the app exits
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()

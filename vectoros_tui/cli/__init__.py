@@ -55,7 +55,13 @@ def ui(obj: CliContext, workspace: str | None) -> None:
 
     from vectoros_tui.app import VectorOSApp
 
-    VectorOSApp(obj.database_url, settings=obj.settings, workspace_ref=ref, startup=startup).run()
+    VectorOSApp(
+        obj.database_url,
+        settings=obj.settings,
+        workspace_ref=ref,
+        startup=startup,
+        collect_when_idle=True,
+    ).run()
 
 
 def _register() -> None:

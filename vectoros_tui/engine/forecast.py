@@ -20,12 +20,11 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
 from numbers import Integral, Real
-from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -492,8 +491,15 @@ def forecast_distribution(
     seed: int | None = None,
     now: datetime | None = None,
     goal: float | None = None,
+    top_deals: int | None = None,
+    also_deals: Collection[object] = (),
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """:func:`forecast_revenue` plus the simulated totals themselves (for a histogram)."""
+    """:func:`forecast_revenue` plus the simulated totals themselves (for a histogram).
+
+    ``top_deals`` keeps only the heaviest rows of ``forecasted_deals`` (plus the deals whose
+    ids are in ``also_deals``, wherever they rank), each as in the full list: building all
+    2,000 rows was a quarter of a forecast the screen redoes after every save, to show 30.
+    """
     days = parse_timeframe(timeframe)
     chosen = _parse_scenario(scenario)
     runs = _parse_simulations(simulations)
@@ -550,7 +556,7 @@ def forecast_distribution(
             "max": _money(totals.max()),
             **{f"p{k}": _money(percentiles[k]) for k in REPORTED_PERCENTILES},
         },
-        "forecasted_deals": _forecasted_deals(counted, moment),
+        "forecasted_deals": _forecasted_deals(counted, moment, top_deals, also_deals),
     }
     if target is not None:
         result["goal"] = _money(target)
@@ -574,11 +580,32 @@ def _breakdown_by_stage(counted: list[_Counted]) -> list[dict[str, Any]]:
     ]
 
 
-def _forecasted_deals(counted: list[_Counted], now: datetime) -> list[dict[str, Any]]:
+def _forecasted_deals(
+    counted: list[_Counted],
+    now: datetime,
+    top: int | None = None,
+    also: Collection[object] = (),
+) -> list[dict[str, Any]]:
+    # createdAt/updatedAt are nearly all distinct, so remembering them would not pay.
+    adjusted = [
+        combine_adjustments(p, stage, parse_datetime(deal.get("createdAt")), now)
+        for deal, stage, _, p in counted
+    ]
+    # Ordered by the weight the user sees; sorted() is stable, so deals whose weights show
+    # the same keep the caller's order.
+    order = sorted(
+        range(len(counted)), key=lambda i: round(counted[i][2] * adjusted[i], 2), reverse=True
+    )
+    if top is not None:
+        wanted = {_plain_id(i) for i in also}
+        order = [
+            i
+            for rank, i in enumerate(order)
+            if rank < top or _plain_id(counted[i][0].get("id")) in wanted
+        ]
     rows: list[dict[str, Any]] = []
-    for deal, stage, value, p in counted:
-        # createdAt/updatedAt are nearly all distinct, so remembering them would not pay.
-        adjusted = combine_adjustments(p, stage, parse_datetime(deal.get("createdAt")), now)
+    for i in order:
+        deal, stage, value, _ = counted[i]
         confidence = confidence_from_parts(deal, parse_datetime(deal.get("updatedAt")), now)
         rows.append(
             {
@@ -587,14 +614,11 @@ def _forecasted_deals(counted: list[_Counted], now: datetime) -> list[dict[str, 
                 "company": _text(deal.get("company")),
                 "value": round(value, 2),
                 "stage": stage,
-                "adjusted_probability": round(adjusted, 3),
-                "weighted_value": round(value * adjusted, 2),
+                "adjusted_probability": round(adjusted[i], 3),
+                "weighted_value": round(value * adjusted[i], 2),
                 "confidence_score": round(confidence, 3),
             }
         )
-    # Ordered by the weight the user sees; sort() is stable, so deals whose weights show
-    # the same keep the caller's order.
-    rows.sort(key=itemgetter("weighted_value"), reverse=True)
     return rows
 
 

@@ -206,17 +206,21 @@ def stage_revenue(breakdown: Iterable[Mapping[str, Any]]) -> list[StageRevenue]:
 
 def apply_what_if(
     deals: Iterable[Mapping[str, Any]], what_if: Mapping[str, Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """Copies of ``deals`` with the what-if overrides applied; the originals are untouched.
+) -> list[Mapping[str, Any]]:
+    """``deals`` with the what-if overrides applied, as a new list.
 
     ``what_if`` maps a deal id to its changes: ``{"excluded": True}`` drops the deal,
-    ``probability`` (0-100) and ``closeDate`` (ISO date) replace the deal's own.
+    ``probability`` (0-100) and ``closeDate`` (ISO date) replace the deal's own. A deal
+    with overrides is a copy, so the caller's mapping is untouched; the others are the
+    caller's own mappings (copying 2,000 of them was a sixth of a forecast after each save).
     """
-    adjusted: list[dict[str, Any]] = []
+    if not what_if:
+        return list(deals)
+    adjusted: list[Mapping[str, Any]] = []
     for deal in deals:
         changes = what_if.get(str(deal.get("id")))
         if not changes:
-            adjusted.append(dict(deal))
+            adjusted.append(deal)
             continue
         if changes.get(EXCLUDED):
             continue

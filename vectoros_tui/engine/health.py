@@ -154,8 +154,14 @@ def average_open_value(deals: Iterable[Deal]) -> float | None:
     Deals without a value are left out rather than counted as 0, so a few unpriced deals do
     not make every priced deal look large.
     """
+    total, count = open_value_totals(deals)
+    return total / count if count else None
+
+
+def open_value_totals(deals: Iterable[Deal]) -> tuple[float, int]:
+    """(sum, count) of the values of the open deals that have one."""
     values = [v for d in deals if is_open_deal(d) and (v := deal_value(d)) is not None]
-    return sum(values) / len(values) if values else None
+    return sum(values), len(values)
 
 
 def health_band(score: float) -> str:

@@ -59,7 +59,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     DealEditorScreen .form-label { width: 24; }
     DealEditorScreen .form-input { width: 1fr; height: auto; }
     DealEditorScreen .field-error { color: $error; height: auto; }
-    DealEditorScreen #meta { color: $text-muted; padding: 0 1; }
+    DealEditorScreen #meta { color: $text-muted; padding: 0 1; height: 1; }
     DealEditorScreen #activities { height: auto; max-height: 12; margin: 1 1; }
     DealEditorScreen #timeline-title { padding: 0 1; text-style: bold; }
     """
@@ -82,6 +82,9 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.activities: list[ActivityView] = []
         self.tried_to_save = False
         self.saving = False
+        # The error line each field shows: a line is only touched when its text changes,
+        # as every update lays out the whole form again (~10 ms per keystroke otherwise).
+        self._errors_shown: dict[str, str] = {}
 
     # --- layout ---------------------------------------------------------------------
 
@@ -173,10 +176,15 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             " · updated ",
             deal.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
-        self.query_one("#meta", Static).update(text)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        # One line, always (CSS): no layout pass for a new version number.
+        self.query_one("#meta", Static).update(text, layout=False)
         self.sub_title = deal.title
 
     def _show_activities(self, activities: list[ActivityView]) -> None:
+        if activities == self.activities:
+            return  # a save leaves the timeline as it was: keep the table (and its cursor)
         self.activities = activities
         table = self.query_one("#activities", DataTable)
         table.clear()
@@ -210,6 +218,9 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         for name in DEAL_FIELDS:
             message = errors.get(name, "")
             shown = message if (self.tried_to_save or self.deal is not None) else ""
+            if self._errors_shown.get(name, "") == shown:
+                continue
+            self._errors_shown[name] = shown
             error = self.query_one(f"#error-{name}", Static)
             error.update(Text(f"{name.replace('_', ' ')}: {shown}") if shown else "")
             error.display = bool(shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,8 @@ def build_forecast_view(
         params.seed,
         now,
         params.goal,
+        top_deals=TOP_DEALS,
+        also_deals=what_if.keys(),
     )
     stats = result["simulation_stats"]
     distribution = DistributionData(
@@ -120,7 +123,7 @@ def _last_open_stages(deals: list[dict[str, Any]]) -> dict[str, str]:
 
 def _deal_rows(
     snapshot: WorkspaceSnapshot,
-    deals: list[dict[str, Any]],
+    deals: list[Mapping[str, Any]],
     result: dict[str, Any],
     what_if: WhatIf,
 ) -> list[DealRow]:

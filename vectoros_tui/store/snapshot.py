@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
-from vectoros_tui.engine.health import DealHealth, average_open_value, is_open_deal, score_deal
+from vectoros_tui.engine.health import (
+    DealHealth,
+    deal_value,
+    is_open_deal,
+    open_value_totals,
+    score_deal,
+)
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.board import (
     AGEING_DAYS,
@@ -31,6 +37,10 @@ class WorkspaceSnapshot:
     health: dict[str, DealHealth]
     loaded_at: datetime
     fingerprint: tuple[Any, ...] = field(default=())
+    # (sum, count) of the open deals' values, which health scores compare each deal to;
+    # carried from snapshot to snapshot so a save adjusts it instead of re-reading every
+    # deal (that re-read was most of a save's main-thread time with 3,000 deals).
+    priced_open: tuple[float, int] | None = field(default=None, compare=False, repr=False)
 
     def with_deal(self, deal: DealView) -> WorkspaceSnapshot:
         """This snapshot with one saved deal replaced (or added): what the screens need
@@ -52,18 +62,31 @@ class WorkspaceSnapshot:
         deals = [mapping if d["id"] == mapping["id"] else d for d in self.deals]
         if old is None:
             deals.append(mapping)
+        priced = _priced_open_change(self.open_value_totals(), old, mapping)
         health = dict(self.health)
         health.pop(mapping["id"], None)
         if is_open_deal(mapping):
             # Only this deal is rescored; the others' value component moves with the
             # workspace average by a hair, and the next full load rescores them.
-            health[mapping["id"]] = score_deal(mapping, self.loaded_at, average_open_value(deals))
-        return WorkspaceSnapshot(self.workspace, deals, health, self.loaded_at, fingerprint=())
+            average = priced[0] / priced[1] if priced[1] else None
+            health[mapping["id"]] = score_deal(mapping, self.loaded_at, average)
+        return WorkspaceSnapshot(
+            self.workspace, deals, health, self.loaded_at, fingerprint=(), priced_open=priced
+        )
 
     def without_deal(self, deal_id: str) -> WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
         deals = [d for d in self.deals if d["id"] != deal_id]
-        return WorkspaceSnapshot(self.workspace, deals, health, self.loaded_at, fingerprint=())
+        priced = _priced_open_change(self.open_value_totals(), self.deal(deal_id), None)
+        return WorkspaceSnapshot(
+            self.workspace, deals, health, self.loaded_at, fingerprint=(), priced_open=priced
+        )
+
+    def open_value_totals(self) -> tuple[float, int]:
+        """(sum, count) of the values of the open deals that have one."""
+        if self.priced_open is not None:
+            return self.priced_open
+        return open_value_totals(self.deals)
 
     @property
     def open_deals(self) -> list[dict[str, Any]]:
@@ -121,13 +144,32 @@ def load_board_preview(store: Store, workspace: WorkspaceView, now: datetime) ->
     ]
 
 
+def _priced_open_change(
+    totals: tuple[float, int], old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> tuple[float, int]:
+    """``totals`` (see :func:`open_value_totals`) with one deal's old version taken out
+    and its new one put in."""
+    total, count = totals
+    for deal, sign in ((old, -1), (new, 1)):
+        if deal is not None and is_open_deal(deal) and (value := deal_value(deal)) is not None:
+            total += sign * value
+            count += sign
+    return total, count
+
+
 def load_snapshot(
     store: Store, workspace: WorkspaceView, now: datetime | None = None
 ) -> WorkspaceSnapshot:
     moment = now or utc_now()
     deals = store.deals.engine_deals(workspace.id)
-    average = average_open_value(deals)
+    priced = open_value_totals(deals)
+    average = priced[0] / priced[1] if priced[1] else None
     health = {d["id"]: score_deal(d, moment, average) for d in deals if is_open_deal(d)}
     return WorkspaceSnapshot(
-        workspace, deals, health, moment, store.deals.fingerprint(workspace.id)
+        workspace,
+        deals,
+        health,
+        moment,
+        store.deals.fingerprint(workspace.id),
+        priced_open=priced,
     )

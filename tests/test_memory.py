@@ -1,0 +1,97 @@
+"""The idle-time full collections (vectoros_tui.memory), and the app turning them on.
+
+The clock is a fake (a list the test advances) so that "idle" does not depend on how
+fast this machine runs the test; the collections themselves are Python's real ones.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from vectoros_tui.memory import (
+    FULL_COLLECTION_DUE,
+    FULL_COLLECTION_OVERDUE,
+    NEVER,
+    IdleCollector,
+)
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    threshold = gc.get_threshold()
+    yield
+    gc.set_threshold(*threshold)
+    gc.unfreeze()
+
+
+def young_collections(count: int) -> None:
+    for _ in range(count):
+        gc.collect(1)  # each one adds to gc.get_count()[2], as Python's own do
+
+
+def test_nothing_happens_before_start(restore_gc: None) -> None:
+    collector = IdleCollector()
+    young_collections(FULL_COLLECTION_OVERDUE)
+    assert collector.tick() is False
+    assert gc.get_threshold()[2] != NEVER
+
+
+def test_full_collections_wait_for_a_quiet_moment(restore_gc: None) -> None:
+    now = [100.0]
+    collector = IdleCollector(idle_seconds=1.0, clock=lambda: now[0])
+    threshold = gc.get_threshold()
+    gc.collect()
+    collector.start()
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == (threshold[0], threshold[1], NEVER)
+
+    young_collections(FULL_COLLECTION_DUE - 1)
+    now[0] += 5
+    assert collector.tick() is False  # not due yet
+
+    young_collections(1)
+    collector.input_seen()
+    now[0] += 0.5
+    assert collector.tick() is False  # due, but the rep just pressed a key
+    now[0] += 1.0
+    assert collector.tick(busy=True) is False  # quiet, but a worker is running
+    assert collector.tick() is True
+    assert gc.get_count()[2] == 0  # it was a full collection
+    assert collector.collections == 1
+
+    collector.stop()
+    assert gc.get_threshold() == threshold
+
+
+def test_an_overdue_collection_runs_even_while_the_rep_types(restore_gc: None) -> None:
+    now = [0.0]
+    collector = IdleCollector(clock=lambda: now[0])
+    collector.start()
+    young_collections(FULL_COLLECTION_OVERDUE)
+    collector.input_seen()
+    assert collector.tick(busy=True) is True
+    assert gc.get_count()[2] == 0
+
+
+def test_garbage_cycles_made_after_start_are_still_freed(restore_gc: None) -> None:
+    collector = IdleCollector(idle_seconds=0.0)
+    collector.start()
+
+    class Node:
+        pass
+
+    freed: list[bool] = []
+    node = Node()
+    node.self = node  # type: ignore[attr-defined]
+    weakref.finalize(node, freed.append, True)
+    young_collections(2)  # alive: it moves on to the old generation
+    del node
+    young_collections(1)
+    assert freed == []  # only a full collection looks at the old generation
+    young_collections(FULL_COLLECTION_DUE)
+    assert collector.tick() is True
+    assert freed == [True]
