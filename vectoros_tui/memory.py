@@ -54,8 +54,7 @@ class IdleCollector:
         if self.started:
             return
         gc.freeze()
-        young, middle, _ = gc.get_threshold()
-        self._saved_threshold = (young, middle, gc.get_threshold()[2])
+        self._saved_threshold = young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, NEVER)
 
     def stop(self) -> None:

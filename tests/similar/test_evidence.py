@@ -114,6 +114,17 @@ def test_without_closed_deals_or_dates_there_is_nothing_to_learn() -> None:
     assert evidence_from([odd, deal("won", None, 9)]).median_cycle_days == pytest.approx(9)
 
 
+def test_equally_common_reasons_are_all_named() -> None:
+    two_way = evidence_from([deal("lost", "price"), deal("lost", "went silent"), deal("won")])
+    assert two_way.summary().startswith(
+        "2 of the 3 most similar closed deals were lost, 1 each on price and went silent"
+    )
+    three_way = evidence_from(
+        [deal("lost", r) for r in ("timing", "price", "timing", "price", "scope", "scope")]
+    )
+    assert ", 2 each on timing, price and scope" in three_way.summary()
+
+
 def test_search_evidence_comes_from_the_closest_closed_deals(
     store: Store, workspace: WorkspaceView, service: SimilarDeals
 ) -> None:

@@ -352,7 +352,7 @@ async def test_c_cycles_the_sort_and_r_reverses_it(demo: Demo, make_app: Any) ->
         await wait_rows(screen, pilot, demo.page())
 
         start_index = SORTABLE_COLUMNS.index("updated_at")
-        for step in (1, 2, 3):  # title, company, value
+        for step in (1, 2):  # title, value
             sort = SORTABLE_COLUMNS[(start_index + step) % len(SORTABLE_COLUMNS)]
             await pilot.press("c")
             expected = demo.page(sort=sort)

@@ -29,8 +29,13 @@ class Evidence:
             return "No closed deals among the similar ones yet: nothing to learn from."
         reason = ""
         if self.lost_reasons:
-            name, count = self.lost_reasons[0]
-            reason = f", {count} on {name}"
+            count = self.lost_reasons[0][1]
+            # Naming one of several equally common reasons would be arbitrary: name them all.
+            tied = [name for name, n in self.lost_reasons if n == count]
+            if len(tied) == 1:
+                reason = f", {count} on {tied[0]}"
+            else:
+                reason = f", {count} each on {', '.join(tied[:-1])} and {tied[-1]}"
         if self.lost >= self.won:
             lead = f"{self.lost} of the {self.closed} most similar closed deals were lost{reason}"
         else:

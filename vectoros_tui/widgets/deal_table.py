@@ -15,18 +15,21 @@ from vectoros_tui.widgets.formatting import health_badge, money
 if TYPE_CHECKING:
     from vectoros_tui.store.views import DealPage
 
-# (column key, label, sort field in DealService.list or None)
+# (column key, label, sort field in DealService.list or None), in the order shown: what a
+# rep decides on first, so that at 80-100 columns the health and numbers stay on screen.
 COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("title", "Title", "title"),
-    ("company", "Company", "company"),
+    ("health", "Health", None),
     ("value", "Value", "value"),
     ("stage", "Stage", "stage"),
     ("probability", "Prob.", "probability"),
     ("close_date", "Close", "close_date"),
-    ("health", "Health", None),
+    ("company", "Company", "company"),
     ("outcome", "Outcome", "outcome"),
     ("updated_at", "Updated", "updated_at"),
 )
+# Titles run long; past this they end in an ellipsis (the editor shows them whole).
+TITLE_WIDTH = 36
 SORTABLE_COLUMNS = [key for key, _, field in COLUMNS if field]
 
 
@@ -48,7 +51,7 @@ class DealTable(DataTable[Text | str]):
 
     def on_mount(self) -> None:
         for key, label, _ in COLUMNS:
-            self.add_column(label, key=key)
+            self.add_column(label, key=key, width=TITLE_WIDTH if key == "title" else None)
 
     def action_page(self, step: int) -> None:
         self.post_message(self.PageRequested(step))
@@ -60,18 +63,20 @@ class DealTable(DataTable[Text | str]):
         for deal in page.deals:
             deal_id = str(deal.id)
             scored = health.get(deal_id)
-            self.add_row(
-                Text(deal.title, overflow="ellipsis", no_wrap=True),
-                deal.company or "",
-                Text(money(deal.value), justify="right"),
-                deal.stage,
-                Text(f"{deal.probability}%", justify="right"),
-                deal.close_date.isoformat() if deal.close_date else "—",
-                health_badge(scored.health_score, scored.health_status) if scored else "—",
-                deal.outcome or "open",
-                deal.updated_at.strftime("%Y-%m-%d"),
-                key=deal_id,
-            )
+            cells: dict[str, Text | str] = {
+                "title": Text(deal.title, overflow="ellipsis", no_wrap=True),
+                "health": (
+                    health_badge(scored.health_score, scored.health_status) if scored else "—"
+                ),
+                "value": Text(money(deal.value), justify="right"),
+                "stage": deal.stage,
+                "probability": Text(f"{deal.probability}%", justify="right"),
+                "close_date": deal.close_date.isoformat() if deal.close_date else "—",
+                "company": deal.company or "",
+                "outcome": deal.outcome or "open",
+                "updated_at": deal.updated_at.strftime("%Y-%m-%d"),
+            }
+            self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=deal_id)
         if keep and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep))
 
