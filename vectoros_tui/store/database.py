@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 _IMMEDIATE = "vectoros_immediate"
+# Deals added in one go from which the planner statistics are refreshed (Postgres).
+BULK_LOAD_ROWS = 1_000
 
 
 def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
@@ -117,6 +119,19 @@ class Database:
             session.begin(),
         ):
             yield session
+
+    def bulk_loaded(self, rows: int) -> None:
+        """Tell the database that ``rows`` deals were just added in one go.
+
+        Postgres plans queries from table statistics that autovacuum refreshes a minute or
+        more after a load; until then it took a freshly imported 10,000-deal workspace for
+        a few rows and sorted all of it for every page (8 ms instead of 1-3 ms). So a large
+        load refreshes them at once. SQLite's planner does not need this.
+        """
+        if rows < BULK_LOAD_ROWS or self.is_sqlite:
+            return
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE deals, deal_events")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -428,6 +428,7 @@ class DealService:
                 self._apply(session, row, current, final, moment)
                 session.flush()
                 counts["updated" if row.version != before else "unchanged"] += 1
+        self.db.bulk_loaded(counts["created"])
         return counts
 
     @staticmethod

@@ -328,6 +328,7 @@ class SyncEngine:
                 pending = self._pending_ids(session, workspace_id)
             self._push(workspace_id, remote.remote_workspace_id, pending, backend, report)
             self._pull(workspace_id, remote.remote_workspace_id, backend, report)
+            self.db.bulk_loaded(report.pulled_created)
         except SyncError as exc:
             self._finish(workspace_id, str(exc)[:500], completed=False)
             raise
