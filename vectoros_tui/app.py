@@ -104,6 +104,7 @@ class VectorOSApp(App[None]):
         self._similar: Any = None
         self._indexer: Any = None
         self._collector: IdleCollector | None = IdleCollector() if collect_when_idle else None
+        self._collect_timer: Timer | None = None
         if settings is not None and settings.ui.theme:
             self.theme = settings.ui.theme
 
@@ -276,11 +277,10 @@ class VectorOSApp(App[None]):
 
     def _snapshot_loaded(self, snapshot: WorkspaceSnapshot) -> None:
         self.snapshot = snapshot
-        collector = self._collector
-        if collector is not None and not collector.started:
+        if self._collector is not None and self._collect_timer is None:
             # After the screens have painted the workspace: their widgets are long-lived too.
-            self.call_after_refresh(collector.start)
-            self.set_interval(0.5, self._collect_if_idle)
+            self.call_after_refresh(self._collector.start)
+            self._collect_timer = self.set_interval(0.5, self._collect_if_idle)
 
     def _collect_if_idle(self) -> None:
         if self._collector is not None:

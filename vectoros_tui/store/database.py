@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -130,8 +131,11 @@ class Database:
         """
         if rows < BULK_LOAD_ROWS or self.is_sqlite:
             return
-        with self.engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE deals, deal_events")
+        try:
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql("ANALYZE deals, deal_events")
+        except SQLAlchemyError as exc:  # only speed is at stake: the load itself is in
+            log.warning("could not refresh the planner statistics after a bulk load: %s", exc)
 
     def dispose(self) -> None:
         self.engine.dispose()
