@@ -1,5 +1,6 @@
-"""Screenshots of the pipeline board, the deal table, the deal editor, and the help and
-workspace-switcher dialogs over the board (100x30).
+"""Screenshots of the pipeline board, the deal table, the deal editor, the welcome
+screen, and every dialog: help and workspace switcher over the board; lost reason,
+activity form, delete confirmation and edit conflict over the editor (100x30).
 
 The demo database is seeded (120 deals, seed 7) and the app's clock is frozen at
 FIXED_NOW, so the screens are the same on every run. Update the SVGs with
@@ -17,9 +18,14 @@ from conftest import FIXED_NOW, wait_for, wait_for_snapshot
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from vectoros_tui.screens.activity_form import ActivityFormScreen
+from vectoros_tui.screens.close_deal import CloseDealScreen
+from vectoros_tui.screens.conflict import ConflictScreen
 from vectoros_tui.screens.deal_editor import DealEditorScreen
 from vectoros_tui.screens.help import HelpScreen
+from vectoros_tui.screens.messages import ConfirmScreen
 from vectoros_tui.screens.pipeline import PipelineScreen
+from vectoros_tui.screens.welcome import WelcomeScreen
 from vectoros_tui.screens.workspace_switcher import WorkspaceSwitcherScreen
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.store import open_store
@@ -89,18 +95,70 @@ def test_table(snap_compare: Any, demo_url: str, make_app: Any) -> None:
     assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
 
 
+async def open_editor(pilot: Pilot[Any]) -> DealEditorScreen:
+    """The most valuable prospect, highlighted on the board from the start, opened."""
+    await loaded(pilot)
+    await pilot.press("e")
+    await wait_for(lambda: isinstance(pilot.app.screen, DealEditorScreen), pilot)
+    editor = pilot.app.screen
+    assert isinstance(editor, DealEditorScreen)
+    await wait_for(lambda: editor.deal is not None and editor.activities, pilot)
+    await steady(pilot)
+    return editor
+
+
 def test_deal_editor(snap_compare: Any, demo_url: str, make_app: Any) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await loaded(pilot)
-        # The most valuable prospect, highlighted on the board from the start: open it.
-        await pilot.press("e")
-        await wait_for(lambda: isinstance(pilot.app.screen, DealEditorScreen), pilot)
-        editor = pilot.app.screen
-        assert isinstance(editor, DealEditorScreen)
-        await wait_for(lambda: editor.deal is not None and editor.activities, pilot)
+        await open_editor(pilot)
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    ("key", "dialog"),
+    [("f7", CloseDealScreen), ("f8", ActivityFormScreen), ("f9", ConfirmScreen)],
+    ids=["lost-reason", "activity-form", "confirm-delete"],
+)
+def test_editor_dialog(
+    snap_compare: Any, demo_url: str, make_app: Any, key: str, dialog: type
+) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await open_editor(pilot)
+        await pilot.press(key)
+        await wait_for(lambda: isinstance(pilot.app.screen, dialog), pilot)
         await steady(pilot)
 
     assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+def test_edit_conflict(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+    """Someone else saved the deal while it was open here: both versions side by side."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        editor = await open_editor(pilot)
+        assert editor.deal is not None
+        store = pilot.app.store  # type: ignore[attr-defined]
+        store.deals.update(editor.deal.id, {"value": 250_000, "probability": 35})
+        editor.query_one("#field-probability", Input).value = "55"
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(pilot.app.screen, ConflictScreen), pilot)
+        await steady(pilot)
+
+    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+
+
+def test_welcome_on_an_empty_database(snap_compare: Any, tmp_path: Path, make_app: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_for(
+            lambda: (
+                isinstance(pilot.app.screen, WelcomeScreen) and pilot.app.screen.query("#intro")
+            ),
+            pilot,
+        )
+        await steady(pilot)
+
+    url = f"sqlite:///{tmp_path}/empty.sqlite3"
+    assert snap_compare(make_app(url), terminal_size=SIZE, run_before=run_before)
 
 
 def test_help_over_the_board(snap_compare: Any, demo_url: str, make_app: Any) -> None:

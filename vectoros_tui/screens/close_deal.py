@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Static
 
 COMMON_REASONS = (
     "Price",
@@ -45,7 +45,7 @@ class CloseDealScreen(ModalScreen[tuple[str, str | None] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text.assemble("Close ", (self.deal_title, "bold")))
-            yield Label("Lost reason (for lost deals), e.g. " + ", ".join(COMMON_REASONS[:3]))
+            yield Static("Lost reason (for lost deals), e.g. " + ", ".join(COMMON_REASONS[:3]))
             yield Input(placeholder="Why was it lost?", id="reason")
             with Horizontal():
                 yield Button("Won (ctrl+g)", variant="success", id="won")

@@ -12,6 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from vectoros_tui.screens.deal_editor import FORM_FIELDS
+from vectoros_tui.widgets.formatting import field_text
+
 Choice = Literal["reload", "overwrite"]
 
 
@@ -36,12 +39,13 @@ class ConflictScreen(ModalScreen[Choice | None]):
         self.mine, self.theirs, self.version = mine, theirs, version
 
     def compose(self) -> ComposeResult:
+        labels = dict(FORM_FIELDS)
         differences = Table("field", "yours", f"theirs (version {self.version})", expand=True)
         for field, value in self.mine.items():
             other = self.theirs.get(field)
             if _same(value, other):
                 continue
-            differences.add_row(field, _show(value), _show(other))
+            differences.add_row(labels.get(field, field), _show(value), _show(other))
         with Vertical():
             yield Label("This deal was changed by someone else since you opened it.")
             yield Static(differences)
@@ -65,7 +69,7 @@ class ConflictScreen(ModalScreen[Choice | None]):
 
 
 def _show(value: object) -> str:
-    return "—" if value in (None, "") else str(value)
+    return field_text(value) or "—"
 
 
 def _same(a: object, b: object) -> bool:

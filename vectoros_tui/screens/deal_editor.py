@@ -23,6 +23,7 @@ from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
 from vectoros_tui.store.views import ActivityView, DealView
+from vectoros_tui.widgets.formatting import field_text
 
 TEXT_FIELDS = (
     ("title", "Title"),
@@ -41,14 +42,6 @@ FORM_FIELDS = (
     *TEXT_FIELDS[4:],
 )
 OUTCOME_CHOICES = [("open", "open"), ("won", "won"), ("lost", "lost")]
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.2f}".rstrip("0").rstrip(".")
-    return str(value)
 
 
 class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
@@ -160,7 +153,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             elif name == "outcome":
                 self.query_one("#field-outcome", Select).value = value or "open"
             else:
-                self.query_one(f"#field-{name}", Input).value = _text(value)
+                self.query_one(f"#field-{name}", Input).value = field_text(value)
         self._show_activities(activities)
         self._show_meta()
         self._validate()

@@ -35,3 +35,12 @@ def health_badge(score: float | None, status: str | None) -> Text:
     if score is None or status is None:
         return Text("—", style="dim")
     return Text(f"{score:>3.0f}", style=HEALTH_STYLES.get(status, ""))
+
+
+def field_text(value: object) -> str:
+    """A deal field as a rep types it: 232200 for 232200.0, 12.5 for 12.50, '' for none."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
