@@ -11,7 +11,12 @@ import pytest
 from vectoros_tui.engine.health import average_open_value, open_value_totals, score_deal
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.quick_start import choose_workspace
-from vectoros_tui.store.snapshot import BOARD_CARDS, load_board_preview, load_snapshot
+from vectoros_tui.store.snapshot import (
+    BOARD_CARDS,
+    load_board_preview,
+    load_snapshot,
+    page_by_health,
+)
 from vectoros_tui.store.startup import load_startup
 from vectoros_tui.store.store import Store
 
@@ -108,6 +113,29 @@ def test_patches_keep_the_open_value_totals_the_health_scores_average(store: Sto
         average_open_value(steps[0].deals),  # type: ignore[arg-type]
     )
     assert steps[0].health[deal["id"]].components == rescored.components
+
+
+def test_pages_by_health_follow_the_scores_and_the_filters(store: Store, demo) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    scores = {k: v.health_score for k, v in snapshot.health.items()}
+    open_ids = [str(i) for i in store.deals.matching_ids(demo.id, outcome="open")]
+    best_first = sorted(open_ids, key=lambda i: (-scores[i], i))
+    pages = [
+        page_by_health(store, snapshot, outcome="open", limit=40, offset=offset)
+        for offset in range(0, len(open_ids), 40)
+    ]
+    assert [str(d.id) for p in pages for d in p.deals] == best_first
+    assert {p.total for p in pages} == {len(open_ids)}
+
+    worst = page_by_health(store, snapshot, descending=False, limit=len(best_first) + 5)
+    worst_first = sorted(open_ids, key=lambda i: (scores[i], i))
+    assert [str(d.id) for d in worst.deals][: len(open_ids)] == worst_first
+    assert all(str(d.id) not in scores for d in worst.deals[len(open_ids) :])  # closed last
+
+    proposal = page_by_health(store, snapshot, stage="proposal", search="a", limit=500)
+    expected = store.deals.list(demo.id, stage="proposal", search="a", limit=500)
+    assert {d.id for d in proposal.deals} == {d.id for d in expected.deals}
+    assert proposal.total == expected.total
 
 
 def test_fingerprint_changes_with_deals_and_activities(store: Store, demo) -> None:

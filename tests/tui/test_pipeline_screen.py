@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import FIXED_NOW, wait_for, wait_for_snapshot
 from rich.text import Text
-from textual.widgets import ContentSwitcher, Input, Static
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from vectoros_tui.app import VectorOSApp
 from vectoros_tui.engine.stages import OPEN_STAGES
@@ -352,9 +352,12 @@ async def test_c_cycles_the_sort_and_r_reverses_it(demo: Demo, make_app: Any) ->
         await wait_rows(screen, pilot, demo.page())
 
         start_index = SORTABLE_COLUMNS.index("updated_at")
-        for step in (1, 2):  # title, value
+        for step in (1, 2, 3):  # title, health (its own test below), value
             sort = SORTABLE_COLUMNS[(start_index + step) % len(SORTABLE_COLUMNS)]
             await pilot.press("c")
+            if sort == "health":
+                await wait_for(lambda: screen.sort == "health", pilot)
+                continue
             expected = demo.page(sort=sort)
             await wait_rows(screen, pilot, expected)
             assert screen.sort == sort
@@ -403,6 +406,47 @@ async def test_t_cycles_the_stage_filter(demo: Demo, make_app: Any) -> None:
         await pilot.press("t")
         await wait_rows(screen, pilot, demo.page())
         assert "stage: all" in filters_text(screen)
+
+
+async def test_the_health_column_sorts_by_the_scores_shown(demo: Demo, make_app: Any) -> None:
+    """Health is computed, not stored: the table still sorts by it, both ways (paging is
+    checked with the store, tests/store/test_snapshot.py)."""
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(app, pilot)
+        await show_table(screen, pilot)
+        table = screen.query_one(DealTable)
+        scores = {k: v.health_score for k, v in app.snapshot.health.items()}
+        open_ids = [
+            str(d.id)
+            for d in demo.store.deals.list(demo.workspace.id, outcome="open", limit=10_000).deals
+        ]
+        assert len(set(scores[i] for i in open_ids)) > 10
+        best_first = sorted(open_ids, key=lambda i: (-scores[i], i))
+
+        table.post_message(
+            DataTable.HeaderSelected(
+                table, table.columns["health"].key, 1, table.columns["health"].label
+            )
+        )
+        await wait_for(lambda: table_ids(screen) == best_first, pilot)
+        assert "sort: Health ↓" in filters_text(screen)
+        shown = [float(str(table.get_cell_at((row, 1)))) for row in range(table.row_count)]
+        assert shown == sorted(shown, reverse=True)
+
+        await pilot.press("r")
+        worst_first = sorted(open_ids, key=lambda i: (scores[i], i))
+        await wait_for(lambda: table_ids(screen)[:5] == worst_first[:5], pilot)
+        assert "sort: Health ↑" in filters_text(screen)
+
+        # Every outcome: closed deals have no score and come after the scored ones, so
+        # even worst-first the page starts with the same open deals.
+        await pilot.press("u", "u", "u")  # open -> won -> lost -> all
+        total = demo.store.deals.list(demo.workspace.id, limit=1).total
+        assert total > len(open_ids)
+        await wait_for(lambda: screen.page is not None and screen.page.total == total, pilot)
+        await wait_for(lambda: table_ids(screen)[: len(open_ids)] == worst_first, pilot)
+        assert not set(table_ids(screen)[len(open_ids) :]) & set(scores)
 
 
 async def test_search_filters_rows_after_the_debounce(demo: Demo, make_app: Any) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, S
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.errors import ConflictError
-from vectoros_tui.widgets.deal_table import COLUMNS, SORTABLE_COLUMNS, DealTable
+from vectoros_tui.widgets.deal_table import COLUMNS, HEALTH_SORT, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.stage_board import StageBoard
 
 if TYPE_CHECKING:
@@ -159,7 +159,18 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     def _query_page(
         self, workspace_id: uuid.UUID, filters: tuple[object, ...], query: dict[str, Any]
     ) -> None:
-        page = self.app.store.deals.list(workspace_id, **query)  # type: ignore[attr-defined]
+        store = self.app.store  # type: ignore[attr-defined]
+        if query["sort"] != HEALTH_SORT:
+            page = store.deals.list(workspace_id, **query)
+        else:
+            from vectoros_tui.store.snapshot import page_by_health
+
+            # Read here, not passed in (see ForecastScreen._forecast on finished workers).
+            snapshot = self.snapshot
+            if snapshot is None or snapshot.workspace.id != workspace_id:
+                return  # the next snapshot asks again
+            del query["sort"], query["known_total"]
+            page = page_by_health(store, snapshot, **query)
         self.app.call_from_thread(self._show_page, page, filters)
 
     def _show_page(self, page: DealPage, filters: tuple[object, ...] | None = None) -> None:

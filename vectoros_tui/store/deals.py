@@ -101,6 +101,50 @@ class DealService:
             errors.append(FieldError("limit", f"must be between 1 and {MAX_PAGE} (got {limit})"))
         if offset < 0:
             errors.append(FieldError("offset", f"must not be negative (got {offset})"))
+        conditions = self._conditions(workspace_id, stage, outcome, search, errors)
+        order = SORTABLE[sort]
+        ordering = [order.desc() if descending else order.asc(), Deal.id]
+        with self.db.read() as session:
+            total = (
+                known_total
+                if known_total is not None
+                else session.exec(select(func.count()).select_from(Deal).where(*conditions)).one()
+            )
+            rows = session.exec(
+                select(Deal).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
+            ).all()
+            return DealPage([DealView.from_row(r) for r in rows], total, limit, offset)
+
+    def matching_ids(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        stage: str | None = None,
+        outcome: str | None = None,
+        search: str | None = None,
+    ) -> list[uuid.UUID]:
+        """The ids of every deal :meth:`list` would page through with these filters, for a
+        caller that orders them itself (the table's health sort: scores are not stored)."""
+        conditions = self._conditions(workspace_id, stage, outcome, search, [])
+        with self.db.read() as session:
+            return list(session.exec(select(Deal.id).where(*conditions).order_by(Deal.id)))
+
+    def get_many(self, deal_ids: list[uuid.UUID]) -> list[DealView]:
+        """The deals with these ids, in the order given; ids of deals gone are skipped."""
+        with self.db.read() as session:
+            rows = session.exec(select(Deal).where(col(Deal.id).in_(deal_ids))).all()
+        found = {row.id: DealView.from_row(row) for row in rows}
+        return [found[i] for i in deal_ids if i in found]
+
+    @staticmethod
+    def _conditions(
+        workspace_id: uuid.UUID,
+        stage: str | None,
+        outcome: str | None,
+        search: str | None,
+        errors: list[FieldError],
+    ) -> list[Any]:
+        """The WHERE clause of a filtered deal list; raises with ``errors`` plus its own."""
         if outcome not in (None, "open", "won", "lost"):
             errors.append(FieldError("outcome", "must be open, won or lost"))
         stage_filter = None
@@ -129,18 +173,7 @@ class DealService:
                     )
                 )
             )
-        order = SORTABLE[sort]
-        ordering = [order.desc() if descending else order.asc(), Deal.id]
-        with self.db.read() as session:
-            total = (
-                known_total
-                if known_total is not None
-                else session.exec(select(func.count()).select_from(Deal).where(*conditions)).one()
-            )
-            rows = session.exec(
-                select(Deal).where(*conditions).order_by(*ordering).limit(limit).offset(offset)
-            ).all()
-            return DealPage([DealView.from_row(r) for r in rows], total, limit, offset)
+        return conditions
 
     def board_preview(
         self,

@@ -6,6 +6,7 @@ workspace is read once per change instead of once per widget. Plain data, no Tex
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,7 @@ from vectoros_tui.store.board import (
     is_overdue,
 )
 from vectoros_tui.store.store import Store
-from vectoros_tui.store.views import DealView, WorkspaceView
+from vectoros_tui.store.views import DealPage, DealView, WorkspaceView
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,33 @@ def load_snapshot(
         store.deals.fingerprint(workspace.id),
         priced_open=priced,
     )
+
+
+def page_by_health(
+    store: Store,
+    snapshot: WorkspaceSnapshot,
+    *,
+    stage: str | None = None,
+    outcome: str | None = None,
+    search: str | None = None,
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> DealPage:
+    """A page of the deals :meth:`DealService.list` would show, ordered by the health
+    score this snapshot holds (scores are computed, not stored, so SQL cannot sort by
+    them). Closed deals have no score: they come after every scored deal either way."""
+    ids = store.deals.matching_ids(
+        snapshot.workspace.id, stage=stage, outcome=outcome, search=search
+    )
+    health = snapshot.health
+    direction = -1.0 if descending else 1.0
+
+    def key(deal_id: uuid.UUID) -> tuple[bool, float, str]:
+        scored = health.get(str(deal_id))
+        if scored is None:
+            return True, 0.0, str(deal_id)
+        return False, direction * scored.health_score, str(deal_id)
+
+    ordered = sorted(ids, key=key)
+    return DealPage(store.deals.get_many(ordered[offset : offset + limit]), len(ids), limit, offset)

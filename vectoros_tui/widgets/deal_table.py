@@ -15,11 +15,13 @@ from vectoros_tui.widgets.formatting import health_badge, money
 if TYPE_CHECKING:
     from vectoros_tui.store.views import DealPage
 
-# (column key, label, sort field in DealService.list or None), in the order shown: what a
-# rep decides on first, so that at 80-100 columns the health and numbers stay on screen.
+# (column key, label, sort key or None), in the order shown: what a rep decides on first,
+# so that at 80-100 columns the health and numbers stay on screen. A sort key is a field of
+# DealService.list, or HEALTH_SORT (scores are not stored: see store.snapshot.page_by_health).
+HEALTH_SORT = "health"
 COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("title", "Title", "title"),
-    ("health", "Health", None),
+    ("health", "Health", "health"),
     ("value", "Value", "value"),
     ("stage", "Stage", "stage"),
     ("probability", "Prob.", "probability"),
