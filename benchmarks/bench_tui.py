@@ -125,6 +125,8 @@ async def table_steps(url: str) -> dict[str, list[float]]:
         "previous page": lambda s: s.post_message(DealTable.PageRequested(-1)),
         "stage filter": lambda s: s.action_cycle_stage(),
         "sort": lambda s: s.action_cycle_sort(),
+        # Health is computed, not stored: its order comes from the snapshot, not from SQL.
+        "health sort": lambda s: (setattr(s, "sort", "health"), s._requery()),
         "search": lambda s: s._apply_search(next(searches)),
     }
     steps: dict[str, list[float]] = {name: [] for name in actions}
