@@ -35,8 +35,8 @@ SEARCH_DELAY = 0.15
 class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#deals-prospect"
     DEFAULT_CSS = """
-    PipelineScreen #filter-bar { height: 1; padding: 0 1; }
-    PipelineScreen #search { width: 32; height: 1; border: none; padding: 0 1; }
+    PipelineScreen #filter-bar { height: auto; padding: 0 1; }
+    PipelineScreen #search { width: 24; height: 1; border: none; padding: 0 1; }
     PipelineScreen #filters { width: 1fr; padding: 0 1; color: $text-muted; }
     PipelineScreen #status { height: 1; padding: 0 1; color: $text-muted; }
     PipelineScreen #views { height: 1fr; }
@@ -193,11 +193,14 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             f"outcome: {self.outcome_filter or 'all'} (u)",
             f"sort: {label} {'↓' if self.descending else '↑'} (c/r)",
         ]
-        if self.page is not None and self.query_one(ContentSwitcher).current == "table-view":
-            first = self.page.offset + 1 if self.page.deals else 0
-            last = self.page.offset + len(self.page.deals)
-            parts.append(f"{first}-{last} of {self.page.total:,} (←/→ page)")
-        self.query_one("#filters", Static).update(Text("  ·  ".join(parts)))
+        page = self.page
+        if page is not None and self.query_one(ContentSwitcher).current == "table-view":
+            first = page.offset + 1 if page.deals else 0
+            last = page.offset + len(page.deals)
+            paging = " (←/→)" if page.total > len(page.deals) else ""
+            # First: where the rep is matters most, and a narrow terminal wraps the rest.
+            parts.insert(0, f"{first}-{last} of {page.total:,}{paging}")
+        self.query_one("#filters", Static).update(Text(" · ".join(parts)))
 
     # --- selection ------------------------------------------------------------------
 
