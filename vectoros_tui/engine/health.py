@@ -154,7 +154,12 @@ def average_open_value(deals: Iterable[Deal]) -> float | None:
     Deals without a value are left out rather than counted as 0, so a few unpriced deals do
     not make every priced deal look large.
     """
-    total, count = open_value_totals(deals)
+    return average_of(open_value_totals(deals))
+
+
+def average_of(totals: tuple[float, int]) -> float | None:
+    """The mean of (sum, count) totals; ``None`` when the count is 0."""
+    total, count = totals
     return total / count if count else None
 
 

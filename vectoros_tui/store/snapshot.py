@@ -14,6 +14,7 @@ from typing import Any
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.health import (
     DealHealth,
+    average_of,
     deal_value,
     is_open_deal,
     open_value_totals,
@@ -69,8 +70,7 @@ class WorkspaceSnapshot:
         if is_open_deal(mapping):
             # Only this deal is rescored; the others' value component moves with the
             # workspace average by a hair, and the next full load rescores them.
-            average = priced[0] / priced[1] if priced[1] else None
-            health[mapping["id"]] = score_deal(mapping, self.loaded_at, average)
+            health[mapping["id"]] = score_deal(mapping, self.loaded_at, average_of(priced))
         return WorkspaceSnapshot(
             self.workspace, deals, health, self.loaded_at, fingerprint=(), priced_open=priced
         )
@@ -164,7 +164,7 @@ def load_snapshot(
     moment = now or utc_now()
     deals = store.deals.engine_deals(workspace.id)
     priced = open_value_totals(deals)
-    average = priced[0] / priced[1] if priced[1] else None
+    average = average_of(priced)
     health = {d["id"]: score_deal(d, moment, average) for d in deals if is_open_deal(d)}
     return WorkspaceSnapshot(
         workspace,
