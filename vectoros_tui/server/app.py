@@ -7,7 +7,6 @@ is a member of (others, and their deals, answer 404 as if they did not exist).
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -25,6 +24,13 @@ from vectoros_tui.engine.forecast import ForecastInputError
 from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
 from vectoros_tui.server import access
 from vectoros_tui.server.access import MANAGERS, Membership
+from vectoros_tui.server.deal_pages import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    DealPages,
+    DealPagesMiddleware,
+    compact_json,
+)
 from vectoros_tui.server.errors import ApiError, install, not_found
 from vectoros_tui.server.schemas import (
     DealCreate,
@@ -51,7 +57,6 @@ if TYPE_CHECKING:
     from vectoros_tui.config import Settings
     from vectoros_tui.similar.service import SimilarDeals
 
-MAX_LIMIT = 500
 SimilarFactory = Callable[[Store], "SimilarDeals"]
 
 
@@ -229,11 +234,7 @@ def _written(deal_id: str, expected: int | None) -> Iterator[None]:
 def fast_json(data: Any, status: int = 200) -> Response:
     """Plain JSON (values already str/number/None): skips FastAPI's per-field encoding,
     which costs more than the query for a page of 100 deals."""
-    return Response(
-        json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-        status_code=status,
-        media_type="application/json",
-    )
+    return Response(compact_json(data), status_code=status, media_type="application/json")
 
 
 def _field_error(field: str, message: str) -> ValidationError:
@@ -379,7 +380,7 @@ def list_deals(
     caller: CallerDep,
     stage: Annotated[str | None, Query(description="A stage, or closed_won/closed_lost")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     membership = _member(backend, caller, workspace_id)
     stage_name = outcome = None
@@ -561,17 +562,22 @@ def create_app(
     settings: Settings | None = None,
     similar_factory: SimilarFactory | None = None,
     upgrade: bool = True,
+    deal_pages: bool = True,
 ) -> FastAPI:
     """The team backend over ``database_url`` (migrated on first use unless ``upgrade`` is
     False). ``settings`` configure similar-deal search; ``similar_factory(store)`` replaces
-    the default :class:`SimilarDeals` (tests)."""
+    the default :class:`SimilarDeals` (tests); ``deal_pages`` False lists deals through the
+    route only (tests compare the two)."""
     backend = Backend(database_url, settings, similar_factory, upgrade)
+    pages = DealPages(backend) if deal_pages else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            if pages is not None:
+                await pages.aclose()
             backend.close()
 
     app = FastAPI(
@@ -581,6 +587,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.backend = backend
+    app.state.deal_pages = pages
+    if pages is not None:
+        app.add_middleware(DealPagesMiddleware, pages=pages)
     install(app, json_name)
     app.include_router(public)
     app.include_router(api)

@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlalchemy import Uuid as SaUuid
 from sqlmodel import Field, SQLModel
 
@@ -66,6 +66,10 @@ class Workspace(SQLModel, table=True):
     owner_id: uuid.UUID | None = _fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # Bumped by triggers on deals (migration 0007) whenever any of its deals changes.
+    deals_revision: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
 
 
 class WorkspaceMember(SQLModel, table=True):

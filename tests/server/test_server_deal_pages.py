@@ -1,0 +1,285 @@
+"""Deal list pages served from memory (server/deal_pages.py), on SQLite and Postgres: the
+same bytes as the route, never stale, never past the token and membership checks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from tests.server.conftest import Api, running
+from vectoros_tui.server.app import create_app
+from vectoros_tui.server.deal_pages import DealList, DealListCache, parse_request
+from vectoros_tui.server.tokens import TokenService
+from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.tables import ApiToken, utcnow
+from vectoros_tui.store.validation import clean_deal
+
+STAGES = ("prospect", "qualified", "proposal", "negotiation", "won", "lost")
+
+
+@pytest.fixture
+def served(database_url: str) -> Iterator[tuple[Api, Any, str, str]]:
+    """The backend with in-memory pages, the same database served by the route alone
+    (the reference), and a workspace of 230 deals."""
+    store = open_store(database_url, upgrade=True)
+    fast_app = create_app(database_url)
+    with running(fast_app) as fast_url, running(create_app(database_url, deal_pages=False)) as ref:
+        api = Api(fast_url, store)
+        ws = api.workspace("ann@example.com")
+        rows = [
+            (
+                f"seed-{n}",
+                clean_deal(
+                    {
+                        "title": f"Deal {n} — ünïcode",
+                        "company": None if n % 5 == 0 else f"Company {n % 13}",
+                        "value": n * 1250.5,
+                        "stage": STAGES[n % len(STAGES)],
+                        "lost_reason": "price" if STAGES[n % len(STAGES)] == "lost" else None,
+                    }
+                ),
+            )
+            for n in range(230)
+        ]
+        store.deals.upsert_many(uuid.UUID(ws), rows)
+        yield api, fast_app.state.deal_pages, ref, ws
+        api.close()
+    store.close()
+
+
+def _warm(client: httpx.Client, pages: Any, path: str, params: dict[str, Any]) -> httpx.Response:
+    """GET until the page comes from memory (a list is built in the background after the
+    second miss); fails if it never does."""
+    before = pages.cache.hits
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        reply = client.get(path, params=params)
+        assert reply.status_code == 200, reply.text
+        if pages.cache.hits > before:
+            return reply
+        time.sleep(0.02)
+    raise AssertionError("the page was never served from memory")
+
+
+PAGES = [
+    {},
+    {"limit": 100, "offset": 100},
+    {"limit": 100, "offset": 200},
+    {"limit": 7, "offset": 3},
+    {"limit": 500},
+    {"offset": 229},
+    {"offset": 5000},
+    {"stage": "proposal", "limit": 10, "offset": 5},
+    {"stage": "closed_won"},
+    {"stage": "lost", "limit": 3},
+    {"stage": "  "},
+]
+
+
+def test_pages_from_memory_are_the_routes_bytes(served: Any) -> None:
+    api, pages, reference, ws = served
+    token = api.token("ann@example.com")
+    fast = api.client(token)
+    slow = httpx.Client(base_url=reference, headers={"Authorization": f"Bearer {token}"})
+    path = f"/api/v1/workspaces/{ws}/deals"
+    try:
+        for params in PAGES:
+            served_fast = _warm(fast, pages, path, params)
+            expected = slow.get(path, params=params)
+            assert expected.status_code == 200
+            assert served_fast.content == expected.content, params
+            assert served_fast.headers["content-type"] == "application/json"
+            assert int(served_fast.headers["content-length"]) == len(expected.content)
+    finally:
+        slow.close()
+    assert pages.builds == 4  # one list each: all, proposal, won, lost
+
+
+def test_any_change_of_the_workspace_is_in_the_next_page(served: Any) -> None:
+    api, pages, _, ws = served
+    ann = api.user("ann@example.com")
+    path = f"/api/v1/workspaces/{ws}/deals"
+    first = _warm(ann, pages, path, {"limit": 5}).json()
+    assert first["total"] == 230
+    target = first["deals"][0]
+
+    # A change made outside this server (the store directly: another process, the CLI).
+    api.store.deals.update(uuid.UUID(target["id"]), {"title": "Renamed elsewhere"})
+    after = ann.get(path, params={"limit": 5}).json()
+    assert after["deals"][0]["title"] == "Renamed elsewhere"
+
+    created = ann.post("/api/v1/deals", json={"workspaceId": ws, "title": "New", "stage": "lead"})
+    assert created.status_code == 201
+    assert ann.get(path, params={"limit": 1}).json()["total"] == 231
+
+    api.store.deals.delete(uuid.UUID(target["id"]))
+    listed = _warm(ann, pages, path, {"limit": 500})
+    assert listed.json()["total"] == 230
+    assert target["id"] not in {deal["id"] for deal in listed.json()["deals"]}
+    assert "New" in {deal["title"] for deal in listed.json()["deals"]}
+
+
+def test_another_workspace_changing_does_not_clear_this_one(served: Any) -> None:
+    api, pages, _, ws = served
+    ann = api.user("ann@example.com")
+    other = uuid.UUID(api.workspace("ann@example.com", "Other"))
+    path = f"/api/v1/workspaces/{ws}/deals"
+    _warm(ann, pages, path, {})
+    api.store.deals.create(other, {"title": "Elsewhere", "stage": "prospect"})
+    hits = pages.cache.hits
+    assert ann.get(path).status_code == 200
+    assert pages.cache.hits == hits + 1
+
+
+def test_memory_never_answers_past_the_token_or_membership(served: Any) -> None:
+    api, pages, _, ws = served
+    path = f"/api/v1/workspaces/{ws}/deals"
+    ann_token = api.token("ann@example.com", "ann")
+    ann = api.client(ann_token)
+    _warm(ann, pages, path, {})
+
+    outsider = api.user("eve@example.com")
+    assert outsider.get(path).status_code == 404
+    assert api.client(None).get(path).status_code == 401
+    assert api.client("not-a-token").get(path).status_code == 401
+    assert api.client(ann_token + "x").get(path).status_code == 401
+
+    api.store.workspaces.add_member(uuid.UUID(ws), "bob@example.com")
+    bob = api.user("bob@example.com")
+    _warm(bob, pages, path, {})
+    api.store.workspaces.remove_member(uuid.UUID(ws), "bob@example.com")
+    gone = bob.get(path)
+    assert gone.status_code == 404
+    assert "no workspace" in gone.json()["message"]
+
+    tokens = TokenService(api.store.db)
+    ann_id = next(t.id for t in tokens.list() if t.name == "ann")
+    tokens.revoke(str(ann_id))
+    revoked = ann.get(path)
+    assert revoked.status_code == 401
+    assert "revoked" in revoked.json()["message"]
+
+
+def test_bad_parameters_are_still_answered_by_the_route(served: Any) -> None:
+    api, pages, _, ws = served
+    ann = api.user("ann@example.com")
+    path = f"/api/v1/workspaces/{ws}/deals"
+    _warm(ann, pages, path, {})
+    for bad in ({"limit": 0}, {"limit": 501}, {"limit": "ten"}, {"offset": -1}, {"stage": "x"}):
+        reply = ann.get(path, params=bad)
+        assert reply.status_code == 422, bad
+        assert next(iter(bad)) in reply.json()["message"]
+    assert ann.get(f"/api/v1/workspaces/{uuid.uuid4()}/deals").status_code == 404
+    assert ann.get("/api/v1/workspaces/not-an-id/deals").status_code == 404
+
+
+def test_a_token_due_for_its_last_use_stamp_still_gets_it(served: Any) -> None:
+    api, pages, _, ws = served
+    token = api.token("ann@example.com", "stamped")
+    ann = api.client(token)
+    path = f"/api/v1/workspaces/{ws}/deals"
+    _warm(ann, pages, path, {})
+    long_ago = utcnow() - timedelta(minutes=10)
+    with api.store.db.write() as session:
+        row = session.exec(select(ApiToken).where(ApiToken.name == "stamped")).one()
+        row.last_used_at = long_ago
+    assert ann.get(path).status_code == 200
+    with api.store.db.read() as session:
+        stamped = session.exec(select(ApiToken).where(ApiToken.name == "stamped")).one()
+    assert stamped.last_used_at is not None and stamped.last_used_at > long_ago
+
+
+# --- the parts, without a server ------------------------------------------------------------
+
+
+def _scope(path: str, query: str = "", token: str | None = "t0ken", method: str = "GET") -> dict:
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    return {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query.encode(),
+        "headers": headers,
+    }
+
+
+def test_parse_request_takes_only_plain_valid_pages() -> None:
+    ws = uuid.uuid4()
+    path = f"/api/v1/workspaces/{ws}/deals"
+    plain = parse_request(_scope(path, "limit=20&offset=40&stage=won"))
+    assert plain is not None
+    assert (plain.workspace_id, plain.limit, plain.offset) == (ws, 20, 40)
+    assert (plain.stage, plain.outcome, plain.token) == ("closed", "won", "t0ken")
+    defaults = parse_request(_scope(path))
+    assert defaults is not None and (defaults.limit, defaults.offset, defaults.stage) == (
+        100,
+        0,
+        None,
+    )
+    for query in ("limit=0", "limit=501", "limit=+5", "limit=٣", "offset=-1", "stage=nope"):
+        assert parse_request(_scope(path, query)) is None, query
+    assert parse_request(_scope(path, "limit=5&limit=6")) is None
+    assert parse_request(_scope(path, token=None)) is None
+    assert parse_request(_scope(path, method="HEAD")) is None
+    assert parse_request(_scope(path + "/x")) is None
+    assert parse_request(_scope("/api/v1/workspaces/nope/deals")) is None
+    basic = _scope(path)
+    basic["headers"] = [(b"authorization", b"Basic abc")]
+    assert parse_request(basic) is None
+
+
+def test_cache_keeps_the_newest_list_within_its_budget() -> None:
+    cache = DealListCache(budget=1_500)  # one of the lists below (820 bytes), not two
+    a, b = (uuid.uuid4(), None, None), (uuid.uuid4(), None, None)
+    cache.put(a, DealList(3, [b"x" * 100] * 5))
+    assert cache.get(a, 3) is not None and cache.get(a, 2) is None
+    cache.put(a, DealList(2, [b"old"]))  # a slower, older build finishing late
+    assert cache.get(a, 3) is not None
+    cache.put(b, DealList(1, [b"y" * 100] * 5))
+    assert cache.get(a, 3) is None and cache.get(b, 1) is not None  # a was least recent
+    cache.put(b, DealList(2, [b"z" * 5_000]))  # too big to keep at all
+    assert len(cache) == 0
+    assert not cache.missed(a, 7)
+    assert cache.missed(a, 7)
+    assert not cache.missed(a, 8)  # a new revision starts the count again
+
+
+def test_page_body_slices_and_totals() -> None:
+    deals = DealList(1, [b'{"n":1}', b'{"n":2}', b'{"n":3}'])
+    assert deals.page(1, 5) == b'{"deals":[{"n":2},{"n":3}],"total":3}'
+    assert deals.page(9, 5) == b'{"deals":[],"total":3}'
+
+
+def test_every_change_of_a_workspaces_deals_bumps_its_revision(store: Store) -> None:
+    ws = store.workspaces.create("Mine")
+    other = store.workspaces.create("Theirs")
+
+    def revisions() -> tuple[int, int]:
+        with store.db.read() as session:
+            from vectoros_tui.store.tables import Workspace
+
+            return (
+                session.get(Workspace, ws.id).deals_revision,
+                session.get(Workspace, other.id).deals_revision,
+            )
+
+    start, other_start = revisions()
+    deal = store.deals.create(ws.id, {"title": "A", "stage": "prospect"})
+    created, _ = revisions()
+    store.deals.update(deal.id, {"value": 10})
+    updated, _ = revisions()
+    store.deals.upsert_many(
+        ws.id, [(f"s{n}", clean_deal({"title": f"B{n}", "stage": "prospect"})) for n in range(50)]
+    )
+    loaded, _ = revisions()
+    store.deals.delete(deal.id)
+    deleted, other_now = revisions()
+    assert start < created < updated < loaded < deleted
+    assert other_now == other_start
