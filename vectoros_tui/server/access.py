@@ -46,6 +46,37 @@ def role_in(db: Database, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Member
     return Membership(*row) if row is not None else None
 
 
+def deal_and_role(
+    db: Database, user_id: uuid.UUID, deal_id: uuid.UUID
+) -> tuple[DealView, Membership] | None:
+    """A deal and the caller's membership of its workspace in one query, or None (no such
+    deal, or not the caller's to see)."""
+    table = Deal.__table__  # type: ignore[attr-defined]
+    query = (
+        select(
+            table,
+            col(Workspace.name).label("_ws_name"),
+            col(WorkspaceMember.role).label("_ws_role"),
+            col(Workspace.created_at).label("_ws_created_at"),
+        )
+        .join(Workspace, col(Workspace.id) == table.c.workspace_id)
+        .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == table.c.workspace_id)
+        .where(table.c.id == deal_id, WorkspaceMember.user_id == user_id)
+    )
+    with db.read() as session:
+        row = session.connection().execute(query).first()
+    if row is None:
+        return None
+    fields = dict(row._mapping)
+    membership = Membership(
+        fields["workspace_id"],
+        fields.pop("_ws_name"),
+        fields.pop("_ws_role"),
+        fields.pop("_ws_created_at"),
+    )
+    return DealView(**fields), membership
+
+
 def memberships(db: Database, user_id: uuid.UUID) -> list[tuple[Membership, int]]:
     """Every workspace the user belongs to, with its deal count, by name."""
     with db.read() as session:

@@ -170,15 +170,10 @@ def _body_workspace(backend: Backend, caller: Caller, workspace_id: str) -> Memb
 
 
 def _deal(backend: Backend, caller: Caller, deal_id: str) -> tuple[DealView, Membership]:
-    key = _uuid(deal_id, "deal")
-    try:
-        view = backend.store().deals.get(key)
-    except NotFoundError:
-        raise not_found(f"no deal {deal_id!r}") from None
-    membership = access.role_in(backend.store().db, caller.user_id, view.workspace_id)
-    if membership is None:
+    found = access.deal_and_role(backend.store().db, caller.user_id, _uuid(deal_id, "deal"))
+    if found is None:
         raise not_found(f"no deal {deal_id!r}")
-    return view, membership
+    return found
 
 
 IfMatch = Annotated[
