@@ -3,6 +3,7 @@ same bytes as the route, never stale, never past the token and membership checks
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,15 +12,17 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import create_pg_schema, drop_pg_schema, require_postgres
 from sqlmodel import select
 
-from tests.server.conftest import Api, running
 from vectoros_tui.server.app import create_app
 from vectoros_tui.server.deal_pages import DealList, DealListCache, parse_request
 from vectoros_tui.server.tokens import TokenService
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.tables import ApiToken, utcnow
 from vectoros_tui.store.validation import clean_deal
+
+from .conftest import Api, running
 
 STAGES = ("prospect", "qualified", "proposal", "negotiation", "won", "lost")
 
@@ -194,6 +197,32 @@ def test_a_token_due_for_its_last_use_stamp_still_gets_it(served: Any) -> None:
     with api.store.db.read() as session:
         stamped = session.exec(select(ApiToken).where(ApiToken.name == "stamped")).one()
     assert stamped.last_used_at is not None and stamped.last_used_at > long_ago
+
+
+@pytest.mark.postgres
+def test_without_psycopg_pool_postgres_is_checked_through_sqlalchemy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The async pool is Postgres only; without it the check runs in a thread."""
+    require_postgres()
+    monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as if not installed
+    schema, url = create_pg_schema()
+    store = open_store(url, upgrade=True)
+    try:
+        app = create_app(url)
+        pages = app.state.deal_pages
+        assert pages._conninfo is None
+        with running(app) as base:
+            api = Api(base, store)
+            ws = api.workspace("ann@example.com")
+            api.store.deals.create(uuid.UUID(ws), {"title": "Only", "stage": "prospect"})
+            path = f"/api/v1/workspaces/{ws}/deals"
+            reply = _warm(api.user("ann@example.com"), pages, path, {})
+            assert [d["title"] for d in reply.json()["deals"]] == ["Only"]
+            api.close()
+    finally:
+        store.close()
+        drop_pg_schema(schema)
 
 
 # --- the parts, without a server ------------------------------------------------------------

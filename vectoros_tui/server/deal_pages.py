@@ -260,6 +260,14 @@ class DealPages:
         self.cache = DealListCache(budget)
         self.builds = 0
         self._conninfo = postgres_conninfo(backend.database_url)
+        if self._conninfo is not None:
+            try:
+                import psycopg_pool  # noqa: F401
+            except ImportError:
+                # Installed without the server extra: the same check through SQLAlchemy, in
+                # a thread (slower, still correct).
+                log.warning("deal pages: psycopg-pool is not installed; pip install '.[server]'")
+                self._conninfo = None
         self._pool: Any = None
         self._building: set[ListKey] = set()
         self._tasks: set[asyncio.Task[None]] = set()
