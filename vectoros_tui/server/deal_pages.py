@@ -301,10 +301,20 @@ class DealPages:
     async def _access(self, token_hash: str, workspace_id: uuid.UUID) -> Access | None:
         if self._conninfo is None:
             return await anyio.to_thread.run_sync(self._access_sync, token_hash, workspace_id)
+        if self._pool is None:
+            await self._open_pool()
+        async with self._pool.connection() as connection:
+            cursor = await connection.execute(_PG_ACCESS, (token_hash, workspace_id))
+            row = await cursor.fetchone()
+        return (int(row[0]), row[1]) if row is not None else None
+
+    async def _open_pool(self) -> None:
         async with self._pool_lock:
             if self._pool is None:
                 from psycopg_pool import AsyncConnectionPool
 
+                # The store first: it migrates the database (deals_revision is 0007's).
+                await anyio.to_thread.run_sync(self.backend.store)
                 pool = AsyncConnectionPool(
                     self._conninfo,
                     min_size=1,
@@ -315,10 +325,6 @@ class DealPages:
                 )
                 await pool.open()
                 self._pool = pool
-        async with self._pool.connection() as connection:
-            cursor = await connection.execute(_PG_ACCESS, (token_hash, workspace_id))
-            row = await cursor.fetchone()
-        return (int(row[0]), row[1]) if row is not None else None
 
     def _access_sync(self, token_hash: str, workspace_id: uuid.UUID) -> Access | None:
         # In a worker thread: the first call may open (and migrate) the store.
