@@ -74,12 +74,25 @@ def require_postgres() -> None:
     pytest.skip(f"PostgreSQL at {PG_BASE_URL} is unreachable ({problem}); it runs in CI")
 
 
+@pytest.fixture(scope="session")
+def builtin_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in embedding model's folder, built once for the session (about 3 s)."""
+    from vectoros_tui.similar.embedder import prepare_builtin
+
+    return prepare_builtin(tmp_path_factory.mktemp("model-cache"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, builtin_model: Path
 ) -> Path:
-    """No test reads the developer's own config or database."""
+    """No test reads the developer's own config or database. The built-in model is linked
+    into the fresh cache folder, as if an earlier run had built it (tests of the building
+    itself use folders of their own)."""
     home = tmp_path_factory.mktemp("vectoros-home")
+    models = home / "cache" / "models"
+    models.mkdir(parents=True)
+    (models / builtin_model.name).symlink_to(builtin_model, target_is_directory=True)
     for name in list(os.environ):
         if name.startswith("VECTOROS_") and name != "VECTOROS_TEST_PG_URL":
             monkeypatch.delenv(name)
