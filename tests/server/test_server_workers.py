@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from vectoros_tui.server.tokens import TokenService
-from vectoros_tui.server.workers import APP_FACTORY, _NoDelayConfig
+from vectoros_tui.server.workers import APP_FACTORY, SWITCH_INTERVAL_S, _NoDelayConfig
 from vectoros_tui.store.store import open_store
 
 
@@ -87,3 +88,19 @@ def test_serve_with_two_workers_answers_from_the_settings_database(tmp_path: Pat
         _, err = server.communicate(timeout=30)
     assert b"2 workers" in err
     assert b"similar-deal search answers 503" in err  # no Qdrant server configured
+
+
+def test_a_worker_process_switches_threads_every_half_millisecond(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker tunes its interpreter before building the app (see SWITCH_INTERVAL_S)."""
+    from vectoros_tui.server.app import app_from_settings
+
+    before = sys.getswitchinterval()
+    monkeypatch.setenv("VECTOROS_DATABASE_URL", f"sqlite:///{tmp_path / 'team.sqlite3'}")
+    try:
+        sys.setswitchinterval(0.005)
+        app_from_settings()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+    finally:
+        sys.setswitchinterval(before)

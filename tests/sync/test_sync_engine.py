@@ -4,6 +4,7 @@ backends in fake_backends.py stand in for the team's Node service), on SQLite an
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,7 @@ from fake_backends import FakeBackend, Fault
 
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.tables import SyncOutbox
-from vectoros_tui.sync.engine import SyncEngine
+from vectoros_tui.sync.engine import SETTLE_BATCH, SyncEngine
 from vectoros_tui.sync.errors import MalformedResponseError, RemoteUnavailableError
 from vectoros_tui.sync.http import RemoteBackend
 
@@ -242,6 +243,30 @@ def test_killed_mid_push_then_rerun_has_no_duplicates(
     report = run_sync(engine, workspace, server)
     assert remote_titles(server, remote_ws) == ["One", "Three", "Two"]  # each exactly once
     assert report.pushed_created >= 2
+    assert engine.status(workspace.id).pending == 0
+
+
+def test_a_push_that_stops_half_way_still_notes_what_got_through(
+    store: Store, workspace: Any, server: FakeBackend, remote_ws: str
+) -> None:
+    """Pushed deals are noted locally in batches (SETTLE_BATCH); when the push stops, the
+    deals the backend took are noted all the same, and only the rest stays queued."""
+    engine = linked(store, workspace, server, remote_ws)
+    for n in range(2 * SETTLE_BATCH):
+        store.deals.create(workspace.id, {"title": f"Deal {n}", "stage": "prospect"})
+    # Every create after the first SETTLE_BATCH + 5 is dropped, retries included (each
+    # request lets every waiting fault count it).
+    drop_later = dataclasses.replace(Fault.drop(match="POST"), skip=SETTLE_BATCH + 5)
+    server.faults += [dataclasses.replace(drop_later) for _ in range(40)]
+    with pytest.raises(RemoteUnavailableError):
+        run_sync(engine, workspace, server, retries=1)
+    taken = len(server.deals)
+    assert SETTLE_BATCH < taken < 2 * SETTLE_BATCH
+    assert engine.status(workspace.id).pending == 2 * SETTLE_BATCH - taken
+    server.faults.clear()
+    report = run_sync(engine, workspace, server)
+    assert report.pushed_created == 2 * SETTLE_BATCH - taken  # the rest, once
+    assert len(server.deals) == 2 * SETTLE_BATCH
     assert engine.status(workspace.id).pending == 0
 
 

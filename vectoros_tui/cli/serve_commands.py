@@ -74,6 +74,9 @@ def serve(click_ctx: click.Context, host: str, port: int, workers: int) -> None:
             markup=False,
         )
     if workers == 1:
+        from vectoros_tui.server.workers import tune_interpreter
+
+        tune_interpreter()
         app = create_app(ctx.database_url, settings=ctx.settings)
         uvicorn.run(app, host=host, port=port, log_level="info")
         return

@@ -598,7 +598,9 @@ def app_from_settings() -> FastAPI:
     command puts its ``--db`` there)."""
     from vectoros_tui.config import load_settings
     from vectoros_tui.locations import current_locations
+    from vectoros_tui.server.workers import tune_interpreter
 
+    tune_interpreter()
     settings, _ = load_settings()
     return create_app(settings.resolved_database_url(current_locations()), settings=settings)
 

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 APP_FACTORY = "vectoros_tui.server.app:app_from_settings"
+# The endpoints run in a thread pool; a thread back from a database round trip waits for
+# the GIL while another parses JSON, up to the switch interval (5 ms by default) each
+# time. At 0.5 ms a push of 100 changes took 0.76 s instead of 0.92 s against 1,000 deals
+# (mean of 6 runs; against 10,000 deals 0.95 vs 0.97 s, within the noise).
+SWITCH_INTERVAL_S = 0.0005
+
+
+def tune_interpreter() -> None:
+    """Settings for a server process (each worker calls it; never the TUI's process)."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 class _NoDelayConfig(uvicorn.Config):

@@ -18,6 +18,7 @@ outbox switched off for them (they came from the backend).
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, ThreadPoolExecutor
@@ -55,7 +56,37 @@ PULL_CHUNK = 500
 # Deals pushed at once: enough to keep a backend busy while we wait, few enough not to
 # flood a shared one.
 PUSH_WORKERS = 4
+# Pushed deals noted locally per transaction. A crash loses at most this many notes, and
+# the next push redoes those deals harmlessly (the backend already has them: conditional
+# writes and client ids make it idempotent); one SQLite transaction each cost as much CPU
+# as the request itself.
+SETTLE_BATCH = 25
 Record = dict[str, Any]
+Settlement = tuple[
+    uuid.UUID, uuid.UUID, str | None, Record | None, datetime | None, RemoteDeal | None
+]
+
+
+class _Settlements:
+    """Deals pushed by the workers of one push, waiting to be noted locally together."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Settlement] = []
+
+    def add(self, item: Settlement) -> list[Settlement]:
+        """Queue one; returns a full batch to write (else an empty list)."""
+        with self._lock:
+            self._items.append(item)
+            if len(self._items) < SETTLE_BATCH:
+                return []
+            batch, self._items = self._items, []
+            return batch
+
+    def take(self) -> list[Settlement]:
+        with self._lock:
+            batch, self._items = self._items, []
+            return batch
 
 
 class Backend(Protocol):
@@ -360,36 +391,47 @@ class SyncEngine:
         server. A connection-level failure stops the push (the rest stays queued)."""
 
         queued = self._queued(pending)
+        settlements = _Settlements() if len(pending) > 1 else None
 
         def push(deal_id: uuid.UUID) -> SyncReport:
             mine = SyncReport()
             try:
                 self._push_one(
-                    workspace_id, remote_workspace, deal_id, queued[deal_id], backend, mine
+                    workspace_id,
+                    remote_workspace,
+                    deal_id,
+                    queued[deal_id],
+                    backend,
+                    mine,
+                    settlements,
                 )
             except RemoteError as exc:
                 mine.problems.append(f"deal {deal_id}: the backend refused it: {exc}")
             return mine
 
-        if len(pending) <= 1:
+        if settlements is None:
             for deal_id in pending:
                 report.add(push(deal_id))
             return
-        with ThreadPoolExecutor(PUSH_WORKERS, thread_name_prefix="vectoros-push") as pool:
-            futures = [pool.submit(push, deal_id) for deal_id in pending]
-            failure: BaseException | None = None
-            for future in futures:
-                try:
-                    report.add(future.result())
-                except CancelledError:
-                    pass  # not started: still in the outbox
-                except BaseException as exc:  # re-raised once the others have stopped
-                    if failure is None:
-                        failure = exc
-                        for other in futures:
-                            other.cancel()
-            if failure is not None:
-                raise failure
+        try:
+            with ThreadPoolExecutor(PUSH_WORKERS, thread_name_prefix="vectoros-push") as pool:
+                futures = [pool.submit(push, deal_id) for deal_id in pending]
+                failure: BaseException | None = None
+                for future in futures:
+                    try:
+                        report.add(future.result())
+                    except CancelledError:
+                        pass  # not started: still in the outbox
+                    except BaseException as exc:  # re-raised once the others have stopped
+                        if failure is None:
+                            failure = exc
+                            for other in futures:
+                                other.cancel()
+                if failure is not None:
+                    raise failure
+        finally:
+            # What the backend has taken is noted even when the push stops half way.
+            self._write_settlements(settlements.take())
 
     def _queued(self, deal_ids: list[uuid.UUID]) -> dict[uuid.UUID, _Queued]:
         """What a push needs to know of each deal, read in one go (not one transaction
@@ -421,6 +463,7 @@ class SyncEngine:
         queued: _Queued,
         backend: Backend,
         report: SyncReport,
+        settlements: _Settlements | None = None,
     ) -> None:
         stamp, link, local = queued.stamp, queued.link, queued.local
         mine = record_of_view(local) if local else None
@@ -430,12 +473,22 @@ class SyncEngine:
                 return
             created = backend.create_deal(remote_workspace, {"id": str(deal_id), **mine})
             self._settle(
-                workspace_id, deal_id, created.id, record_of_remote(created, mine), stamp, created
+                (
+                    workspace_id,
+                    deal_id,
+                    created.id,
+                    record_of_remote(created, mine),
+                    stamp,
+                    created,
+                ),
+                settlements,
             )
             report.pushed_created += 1
             return
         base = dict(link.base)
-        if self._push_conditionally(workspace_id, deal_id, link, mine, backend, report, stamp):
+        if self._push_conditionally(
+            workspace_id, deal_id, link, mine, backend, report, stamp, settlements
+        ):
             return
         current = backend.get_deal(link.remote_id)
         theirs = record_of_remote(current, base) if current else None
@@ -445,7 +498,7 @@ class SyncEngine:
                 return
             if current is not None:
                 backend.delete_deal(link.remote_id)
-            self._settle(workspace_id, deal_id, None, None, stamp)
+            self._settle((workspace_id, deal_id, None, None, stamp, None), settlements)
             report.pushed_deleted += 1
             return
         if theirs is None:  # deleted there, changed here
@@ -453,7 +506,9 @@ class SyncEngine:
                 self._conflict(workspace_id, deal_id, link.remote_id, mine, None, base, report)
             return  # unchanged here: the pull deletes it locally
         if theirs == mine:  # already there (an interrupted earlier push)
-            self._settle(workspace_id, deal_id, link.remote_id, theirs, stamp, current)
+            self._settle(
+                (workspace_id, deal_id, link.remote_id, theirs, stamp, current), settlements
+            )
             return
         if theirs != base:
             if mine != base:
@@ -462,7 +517,8 @@ class SyncEngine:
         updated = backend.update_deal(link.remote_id, changed_fields(base, mine), full=mine)
         assert updated is not None  # an unconditional update raises instead
         self._settle(
-            workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp, updated
+            (workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp, updated),
+            settlements,
         )
         report.pushed_updated += 1
 
@@ -475,6 +531,7 @@ class SyncEngine:
         backend: Backend,
         report: SyncReport,
         stamp: datetime | None,
+        settlements: _Settlements | None = None,
     ) -> bool:
         """One request instead of read-then-write, when the backend honours If-Match and
         we know the version our base came from: the write goes through only if nobody
@@ -485,7 +542,7 @@ class SyncEngine:
         if mine is None:
             if not backend.delete_deal(link.remote_id, if_match=link.remote_etag):
                 return False
-            self._settle(workspace_id, deal_id, None, None, stamp)
+            self._settle((workspace_id, deal_id, None, None, stamp, None), settlements)
             report.pushed_deleted += 1
             return True
         updated = backend.update_deal(
@@ -497,7 +554,8 @@ class SyncEngine:
         if updated is None:
             return False
         self._settle(
-            workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp, updated
+            (workspace_id, deal_id, updated.id, record_of_remote(updated, mine), stamp, updated),
+            settlements,
         )
         report.pushed_updated += 1
         return True
@@ -513,40 +571,45 @@ class SyncEngine:
         if queued is not None and (stamp is None or queued.changed_at <= stamp):
             session.delete(queued)
 
-    def _settle(
-        self,
-        workspace_id: uuid.UUID,
-        deal_id: uuid.UUID,
-        remote_id: str | None,
-        base: Record | None,
-        stamp: datetime | None,
-        remote: RemoteDeal | None = None,
-    ) -> None:
-        """After a successful remote call: the new agreed base (None: forget the link) and
-        the version of the deal the backend holds now (``remote``)."""
+    def _settle(self, item: Settlement, settlements: _Settlements | None) -> None:
+        """After a successful remote call: note it now, or with the push's next batch."""
+        if settlements is None:
+            self._write_settlements([item])
+            return
+        batch = settlements.add(item)
+        if batch:
+            self._write_settlements(batch)
+
+    def _write_settlements(self, items: list[Settlement]) -> None:
+        """For each pushed deal, in one transaction: its outbox entry done, the new agreed
+        base (None: forget the link) and the version the backend holds now."""
+        if not items:
+            return
         with self.db.write() as session:
-            self._drop_queued(session, deal_id, stamp)
-            link = session.get(SyncLink, deal_id)
-            if remote_id is None or base is None:
-                if link is not None:
-                    session.delete(link)
-                return
-            if link is None:
-                session.add(
-                    SyncLink(
-                        deal_id=deal_id,
-                        workspace_id=workspace_id,
-                        remote_id=remote_id,
-                        base=base,
-                        synced_at=self.clock(),
-                        remote_etag=remote.etag if remote else None,
+            for workspace_id, deal_id, remote_id, base, stamp, remote in items:
+                self._drop_queued(session, deal_id, stamp)
+                link = session.get(SyncLink, deal_id)
+                if remote_id is None or base is None:
+                    if link is not None:
+                        session.delete(link)
+                    continue
+                etag = remote.etag if remote else None
+                if link is None:
+                    session.add(
+                        SyncLink(
+                            deal_id=deal_id,
+                            workspace_id=workspace_id,
+                            remote_id=remote_id,
+                            base=base,
+                            synced_at=self.clock(),
+                            remote_etag=etag,
+                        )
                     )
-                )
-            else:
-                link.remote_id = remote_id
-                link.base = base
-                link.synced_at = self.clock()
-                link.remote_etag = remote.etag if remote else None
+                else:
+                    link.remote_id = remote_id
+                    link.base = base
+                    link.synced_at = self.clock()
+                    link.remote_etag = etag
 
     def _conflict(
         self,
