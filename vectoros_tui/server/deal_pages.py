@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import make_url
 from sqlmodel import col
 
@@ -200,29 +201,29 @@ class DealListCache:
 
 Access = tuple[int, datetime | None]  # the workspace's deals_revision, the token's last use
 
-_PG_ACCESS = """
-SELECT w.deals_revision, t.last_used_at
-FROM api_tokens t
-JOIN workspace_members m ON m.user_id = t.user_id
-JOIN workspaces w ON w.id = m.workspace_id
-WHERE t.token_hash = %s AND t.revoked_at IS NULL AND w.id = %s
-"""
+# One query checks the token, the membership and reads the revision. Written once: run
+# through SQLAlchemy on SQLite, and as its compiled Postgres text on the async pool.
+ACCESS_QUERY = (
+    select(Workspace.deals_revision, ApiToken.last_used_at)
+    .join(WorkspaceMember, col(WorkspaceMember.user_id) == ApiToken.user_id)
+    .join(Workspace, col(Workspace.id) == WorkspaceMember.workspace_id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        col(ApiToken.revoked_at).is_(None),
+        Workspace.id == bindparam("workspace_id"),
+    )
+)
+_PG_ACCESS = str(ACCESS_QUERY.compile(dialect=psycopg_dialect()))
+
+
+def _access_params(token_hash: str, workspace_id: uuid.UUID) -> dict[str, Any]:
+    return {"token_hash": token_hash, "workspace_id": workspace_id}
 
 
 def access_of(db: Database, token_hash: str, workspace_id: uuid.UUID) -> Access | None:
-    """The same check as the query above, through SQLAlchemy (SQLite)."""
-    query = (
-        select(Workspace.deals_revision, ApiToken.last_used_at)
-        .join(WorkspaceMember, col(WorkspaceMember.user_id) == ApiToken.user_id)
-        .join(Workspace, col(Workspace.id) == WorkspaceMember.workspace_id)
-        .where(
-            ApiToken.token_hash == token_hash,
-            col(ApiToken.revoked_at).is_(None),
-            Workspace.id == workspace_id,
-        )
-    )
+    """:data:`ACCESS_QUERY` through SQLAlchemy (SQLite, or Postgres without the pool)."""
     with db.read() as session:
-        row = session.exec(query).first()
+        row = session.execute(ACCESS_QUERY, _access_params(token_hash, workspace_id)).first()
     return (int(row[0]), row[1]) if row is not None else None
 
 
@@ -304,7 +305,7 @@ class DealPages:
         if self._pool is None:
             await self._open_pool()
         async with self._pool.connection() as connection:
-            cursor = await connection.execute(_PG_ACCESS, (token_hash, workspace_id))
+            cursor = await connection.execute(_PG_ACCESS, _access_params(token_hash, workspace_id))
             row = await cursor.fetchone()
         return (int(row[0]), row[1]) if row is not None else None
 
@@ -373,7 +374,7 @@ class DealPagesMiddleware:
         self.pages = pages
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        request = parse_request(scope) if scope["type"] == "http" else None
+        request = parse_request(scope)
         body = await self.pages.respond(request) if request is not None else None
         if body is None:
             await self.app(scope, receive, send)
