@@ -469,7 +469,7 @@ class SyncEngine:
         mine = record_of_view(local) if local else None
         if link is None:
             if mine is None:  # created and deleted between two syncs: nothing to tell
-                self._done(deal_id, stamp)
+                self._settle((workspace_id, deal_id, None, None, stamp, None), settlements)
                 return
             created = backend.create_deal(remote_workspace, {"id": str(deal_id), **mine})
             self._settle(
@@ -559,10 +559,6 @@ class SyncEngine:
         )
         report.pushed_updated += 1
         return True
-
-    def _done(self, deal_id: uuid.UUID, stamp: datetime | None) -> None:
-        with self.db.write() as session:
-            self._drop_queued(session, deal_id, stamp)
 
     @staticmethod
     def _drop_queued(session: Session, deal_id: uuid.UUID, stamp: datetime | None) -> None:
