@@ -266,8 +266,9 @@ class Embedder:
             return np.zeros((0, 0), dtype=np.float32)
         # The built-in model: always one text per call (see BUILTIN_BATCH).
         size = BUILTIN_BATCH if self.choice.name == BUILTIN else batch_size or MODEL_BATCH
-        self.load(self.choice.threads if len(texts) >= PARALLEL_FROM else 1)
-        models = self._models if len(texts) >= PARALLEL_FROM else self._models[:1]
+        parallel = len(texts) >= PARALLEL_FROM
+        self.load(self.choice.threads if parallel else 1)
+        models = self._models if parallel else self._models[:1]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         by_length = [texts[i] for i in order]
         # Every n-th text to each session: each gets a share of short and long texts.
