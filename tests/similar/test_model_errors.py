@@ -139,13 +139,24 @@ def test_prepare_builtin_names_a_missing_onnx_package(
         model.embed_one("forklifts")
 
 
-def test_prepare_builtin_names_a_missing_tokenizer_package(
+def test_prepare_builtin_names_a_missing_weights_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedder_module, "_TOKENIZER_PACKAGE", "vectoros-no-tokenizer")
+    monkeypatch.setattr(embedder_module, "_WEIGHTS_PACKAGE", "vectoros-no-weights")
 
-    with pytest.raises(ModelUnavailableError, match="'vectoros-no-tokenizer'"):
+    with pytest.raises(ModelUnavailableError, match="'vectoros-no-weights'"):
         prepare_builtin(tmp_path / "cache")
+
+
+def test_prepare_builtin_names_a_missing_tokenizer_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "gone" / "tokenizer.json"
+    monkeypatch.setattr(embedder_module, "_SHIPPED_TOKENIZER", missing)
+
+    with pytest.raises(ModelUnavailableError, match="tokenizer is missing") as error:
+        prepare_builtin(tmp_path / "cache")
+    assert str(missing) in str(error.value)
 
 
 def test_prepare_builtin_builds_once_and_mends_an_incomplete_folder(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """In-memory fakes of the team backend, one per dialect, serving real HTTP on loopback.
 
 Standard library only (``ThreadingHTTPServer`` on 127.0.0.1, port 0, in a thread), faithful
-to the wire formats of ENGINEERING_NOTES 7:
+to the wire formats of the two dialects:
 
 ``documented``  bare JSON; lists ``{"deals": [...], "total": N}`` paged by ``limit``/``offset``;
                 ``POST /api/v1/deals`` (``workspaceId`` in the body); ``PUT`` the whole record;

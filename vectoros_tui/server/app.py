@@ -578,7 +578,7 @@ def create_app(
     app = FastAPI(
         title="VectorOS team backend",
         version=__version__,
-        description="The documented VectorOS REST API (ENGINEERING_NOTES 7).",
+        description="The documented VectorOS REST API.",
         lifespan=lifespan,
     )
     app.state.backend = backend

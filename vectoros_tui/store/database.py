@@ -5,7 +5,7 @@ SQLite is shared by several processes when reps work on one server, so:
 - pysqlite's own transaction handling is switched off and SQLAlchemy emits BEGIN itself,
   so that write transactions can start with ``BEGIN IMMEDIATE``: a deferred BEGIN that
   reads and then writes fails at once with "database is locked" when another process
-  wrote in between, whatever the timeout (ENGINEERING_NOTES 5; SQLAlchemy's pysqlite docs).
+  wrote in between, whatever the timeout (see SQLAlchemy's pysqlite docs).
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ class WorkspaceMember(SQLModel, table=True):
 
 
 # A module-level Column passed both to the field and to __mapper_args__ is the form
-# SQLModel accepts for version_id_col (the string form fails; ENGINEERING_NOTES 5).
+# SQLModel accepts for version_id_col (the string form fails).
 deal_version_column = Column("version", Integer, nullable=False, default=1)
 
 

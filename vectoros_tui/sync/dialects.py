@@ -1,4 +1,4 @@
-"""The two REST dialects of the team backend, behind one interface (ENGINEERING_NOTES 7).
+"""The two REST dialects of the team backend, behind one interface.
 
 ``documented``
     The API as documented: plain JSON bodies; ``GET /api/v1/workspaces/:id/deals`` pages with
