@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
@@ -27,6 +28,7 @@ from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
 from vectoros_tui.memory import IdleCollector
+from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 
 if TYPE_CHECKING:
     # Imported where used: the first frame is painted before SQLAlchemy is loaded.
@@ -67,6 +69,12 @@ class VectorOSApp(App[None]):
     # The board's columns from SQL, painted before the full snapshot of a big workspace.
     board_preview: reactive[list[StageColumn] | None] = reactive(None, always_update=True)
     workspace: reactive[WorkspaceView | None] = reactive(None)
+
+    # Every painted line, whatever widget drew it: stored text never drives the terminal.
+    _TERMINAL_SAFE = TerminalSafeFilter()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._TERMINAL_SAFE]
 
     def __init__(
         self,

@@ -12,15 +12,13 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import Cli, all_deals, invoke, ok, user_error
 
 from vectoros_tui import __version__
-from vectoros_tui.cli import run
 
 DEAL_KEYS = {
     "id",
@@ -68,67 +66,8 @@ HEALTH_BANDS = {"excellent", "good", "fair", "poor", "critical"}
 INSIGHT_KEYS = {"type", "priority", "title", "description", "confidence", "data", "actions"}
 
 
-@pytest.fixture(autouse=True)
-def _no_harness_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    # conftest keeps VECTOROS_TEST_PG_URL for itself (read at import); the CLI must not see it.
-    monkeypatch.delenv("VECTOROS_TEST_PG_URL", raising=False)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        assert self.code == 0, f"exit {self.code}; stderr:\n{self.err}"
-        return json.loads(self.out)
-
-    @property
-    def both(self) -> str:
-        return self.out + self.err
-
-
-Cli = Callable[..., Result]
-
-
-def invoke(capsys: pytest.CaptureFixture[str], argv: list[str]) -> Result:
-    capsys.readouterr()  # drop anything printed before
-    code = run(argv)
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
-
-
-@pytest.fixture
-def cli(database_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """``cli("deals", "list")`` runs ``vectoros --db URL deals list``."""
-
-    def call(*args: object) -> Result:
-        return invoke(capsys, ["--db", database_url, *(str(a) for a in args)])
-
-    return call
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, f"exit {result.code}\nstdout:\n{result.out}\nstderr:\n{result.err}"
-    assert "Traceback" not in result.err
-    return result
-
-
-def user_error(result: Result) -> Result:
-    """Exit 2, a message on stderr, and no traceback."""
-    assert result.code == 2, f"exit {result.code}\nstdout:\n{result.out}\nstderr:\n{result.err}"
-    assert "Traceback" not in result.both
-    assert result.err.strip(), "a user mistake must say what is wrong"
-    return result
-
-
 def load_demo(cli: Cli, deals: int = 60, seed: int = 4, name: str = "Demo") -> None:
     ok(cli("demo", "--deals", deals, "--seed", seed, "--name", name))
-
-
-def all_deals(cli: Cli, *args: object) -> list[dict[str, Any]]:
-    return cli("deals", "list", "--limit", 10_000, "--json", *args).json()["deals"]
 
 
 def add_deal(cli: Cli, *args: object, workspace: str = "Demo") -> dict[str, Any]:

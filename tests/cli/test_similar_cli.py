@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from harness import Cli, all_deals, failure, ok, one_line, user_error
 
-from vectoros_tui.cli import run
 from vectoros_tui.locations import current_locations
 from vectoros_tui.similar.index import EdgeIndex, IndexPoint
 
@@ -60,82 +59,8 @@ FORKLIFT_TITLES = (
 COMPANIES = ("Northwind", "Globex", "Initech", "Hooli", "Vandelay", "Stark")
 
 
-@pytest.fixture(autouse=True)
-def _no_harness_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    # conftest keeps VECTOROS_TEST_PG_URL for itself (read at import); the CLI must not see it.
-    monkeypatch.delenv("VECTOROS_TEST_PG_URL", raising=False)
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        assert self.code == 0, f"exit {self.code}; stderr:\n{self.err}"
-        assert "Traceback" not in self.err
-        return json.loads(self.out)
-
-    @property
-    def both(self) -> str:
-        return self.out + self.err
-
-
-Cli = Callable[..., Result]
-
-
-def invoke(capsys: pytest.CaptureFixture[str], argv: list[str]) -> Result:
-    capsys.readouterr()  # drop anything printed before
-    code = run(argv)
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
-
-
-@pytest.fixture
-def cli(database_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """``cli("similar", "--text", "x")`` runs ``vectoros --db URL similar --text x``."""
-
-    def call(*args: object) -> Result:
-        return invoke(capsys, ["--db", database_url, *(str(a) for a in args)])
-
-    return call
-
-
-def ok(result: Result) -> Result:
-    assert result.code == 0, f"exit {result.code}\nstdout:\n{result.out}\nstderr:\n{result.err}"
-    assert "Traceback" not in result.both
-    return result
-
-
-def user_error(result: Result) -> Result:
-    """Exit 2, a message on stderr, and no traceback."""
-    assert result.code == 2, f"exit {result.code}\nstdout:\n{result.out}\nstderr:\n{result.err}"
-    assert "Traceback" not in result.both
-    assert result.err.strip(), "a user mistake must say what is wrong"
-    return result
-
-
-def failure(result: Result) -> Result:
-    """Exit 1 (not a user mistake, not a crash), a message on stderr, no traceback."""
-    assert result.code == 1, f"exit {result.code}\nstdout:\n{result.out}\nstderr:\n{result.err}"
-    assert "Traceback" not in result.both
-    assert "unexpected error" not in result.err, result.err
-    assert result.err.strip()
-    return result
-
-
-def one_line(text: str) -> str:
-    """stderr with line breaks (if any) turned into spaces, for substring checks."""
-    return " ".join(text.split())
-
-
 def load_demo(cli: Cli, deals: int = 30, seed: int = 7, name: str = "Demo") -> None:
     ok(cli("demo", "--deals", deals, "--seed", seed, "--name", name))
-
-
-def all_deals(cli: Cli, *args: object) -> list[dict[str, Any]]:
-    return cli("deals", "list", "--limit", 10_000, "--json", *args).json()["deals"]
 
 
 def add_deal(cli: Cli, title: str, company: str, workspace: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.output import errors, report
+from vectoros_tui.cli.output import FilteredStream, errors, report, visible_lines
 from vectoros_tui.logfile import setup_logging
 
 log = logging.getLogger("vectoros_tui.cli")
@@ -98,7 +98,7 @@ _register()
 def _user_errors() -> tuple[type[BaseException], ...]:
     from vectoros_tui.config import ConfigError
     from vectoros_tui.engine.forecast import ForecastInputError
-    from vectoros_tui.store.csv_import import ImportFileError
+    from vectoros_tui.store.csv_import import CsvImportError
     from vectoros_tui.store.database import DatabaseURLError
     from vectoros_tui.store.errors import AmbiguousError, NotFoundError
     from vectoros_tui.store.validation import ValidationError
@@ -106,7 +106,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (
         ConfigError,
         ForecastInputError,
-        ImportFileError,
+        CsvImportError,
         DatabaseURLError,
         AmbiguousError,
         NotFoundError,
@@ -137,7 +137,8 @@ def run(argv: list[str] | None = None) -> int:
         errors.print("Aborted.")
         return 1
     except click.ClickException as exc:
-        exc.show()
+        # Click repeats the offending value: shown as escapes if it holds control characters.
+        exc.show(file=FilteredStream(sys.stderr, visible_lines))
         return exc.exit_code
     except user_errors as exc:
         report("config error" if isinstance(exc, ConfigError) else "error", str(exc))

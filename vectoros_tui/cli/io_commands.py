@@ -9,7 +9,15 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
-from vectoros_tui.cli.output import errors, print_json, progress_bar, say
+from vectoros_tui.cli.output import (
+    FilteredStream,
+    errors,
+    print_json,
+    progress_bar,
+    say,
+    visible_lines,
+)
+from vectoros_tui.text_safety import json_for_terminal
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -133,7 +141,15 @@ def export_deals(
     ws = ctx.workspace(workspace)
     store = ctx.store()
     if output is None:
-        write_export(store, ws.id, sys.stdout, fmt=fmt, stage=stage, outcome=outcome)
+        # JSON stays the same JSON value; CSV is exact through a pipe, and shown with escapes
+        # when it goes straight to a terminal.
+        if fmt == "json":
+            stream = FilteredStream(sys.stdout, json_for_terminal)
+        elif sys.stdout.isatty():
+            stream = FilteredStream(sys.stdout, visible_lines)
+        else:
+            stream = sys.stdout
+        write_export(store, ws.id, stream, fmt=fmt, stage=stage, outcome=outcome)
         return
     partial = output.with_name(output.name + ".partial")
     # Write beside the target and rename, so a failed export never leaves half a file.

@@ -8,28 +8,89 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+from vectoros_tui.text_safety import is_safe, json_for_terminal, visible
+
+
+class _Neutralised:
+    """A renderable whose text segments have every control character shown as an escape.
+    Rich's own control segments (cursor moves of a progress bar) pass untouched."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            if segment.control or is_safe(segment.text.replace("\n", "")):
+                yield segment
+            else:
+                yield Segment(visible(segment.text, multiline=True), segment.style)
+
+
+class TerminalSafe(RenderHook):
+    """The last line of defence for everything printed: stored text is made visible where
+    it is formatted (``plain``), and anything that slipped through is neutralised here."""
+
+    def process_renderables(self, renderables: list[RenderableType]) -> list[RenderableType]:
+        return [_Neutralised(r) for r in renderables]
+
+
+def _console(**options: Any) -> Console:
+    made = Console(highlight=False, **options)
+    made.push_render_hook(TerminalSafe())
+    return made
+
+
+console = _console()
+errors = _console(stderr=True)
+
+
+class FilteredStream:
+    """Writes to ``stream`` what ``transform`` makes of each piece of text."""
+
+    def __init__(self, stream: Any, transform: Callable[[str], str]) -> None:
+        self.stream = stream
+        self.transform = transform
+
+    def write(self, text: str) -> int:
+        return self.stream.write(self.transform(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def visible_lines(text: str) -> str:
+    return visible(text, multiline=True)
+
+
+def plain(value: object) -> str:
+    """Stored text as it may be shown in a terminal: control characters as escapes."""
+    return visible(str(value))
 
 
 def report(label: str, message: str) -> None:
     """An error line on stderr; ``message`` is shown literally (never read as markup)."""
-    errors.print(Text.assemble((f"{label}: ", "bold red"), message), soft_wrap=True)
+    errors.print(
+        Text.assemble((f"{label}: ", "bold red"), visible(message, multiline=True)),
+        soft_wrap=True,
+    )
 
 
 def say(template: str, *values: object) -> None:
     """Print ``template`` (trusted markup) with ``values`` inserted literally: user text
-    such as a deal titled "Pilot [/phase 2]" must never be read as markup."""
-    console.print(template.format(*(escape(str(v)) for v in values)))
+    such as a deal titled "Pilot [/phase 2]" must never be read as markup nor drive the
+    terminal."""
+    console.print(template.format(*(escape(plain(v)) for v in values)))
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(json_for_terminal(text) + "\n")
 
 
 @contextmanager
@@ -77,7 +138,7 @@ def table(
         name, justify = (column, "left") if isinstance(column, str) else column
         out.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows:
-        out.add_row(*(Text("—" if cell is None else str(cell)) for cell in row))
+        out.add_row(*(Text("—" if cell is None else plain(cell)) for cell in row))
     console.print(out)
 
 

@@ -19,12 +19,14 @@ from vectoros_tui.engine.stages import (
     UnknownStageError,
     normalise_stage,
 )
+from vectoros_tui.text_safety import unsafe_character
 
 ACTIVITY_TYPES = ("email", "call", "meeting", "note")
 MAX_TITLE = 200
 MAX_TEXT = 200
 MAX_LOST_REASON = 500
 MAX_DESCRIPTION = 4000
+MAX_EMAIL = 320  # the longest address SMTP allows (64 local + @ + 255 domain)
 # Deliberately simple: one @, a dot in the domain, no spaces. Full RFC 5322 would accept
 # things no mail server delivers to, and reject nothing a rep would actually type.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -162,12 +164,17 @@ def parse_timestamp(value: object) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _text(value: object, limit: int) -> str | None:
+def clean_text(value: object, limit: int, *, multiline: bool = False) -> str | None:
+    """Stripped text of at most ``limit`` characters, or None when blank. Characters that
+    could drive a terminal are refused (tab and newline only when ``multiline``)."""
     if _blank(value):
         return None
     text = str(value).strip()
     if len(text) > limit:
         raise ValueError(f"is too long ({len(text)} characters, at most {limit})")
+    problem = unsafe_character(text, multiline=multiline)
+    if problem is not None:
+        raise ValueError(problem)
     return text
 
 
@@ -209,25 +216,25 @@ def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str,
             errors.append(FieldError(field, str(exc)))
 
     def title(value: object) -> str:
-        text = _text(value, MAX_TITLE)
+        text = clean_text(value, MAX_TITLE)
         if text is None:
             raise ValueError("must not be empty")
         return text
 
     def email(value: object) -> str | None:
-        text = _text(value, 320)
+        text = clean_text(value, MAX_EMAIL)
         if text is not None and not EMAIL_PATTERN.match(text):
             raise ValueError(f"{text!r} is not a valid email address")
         return text
 
     run("title", title)
-    run("company", lambda v: _text(v, MAX_TEXT))
+    run("company", lambda v: clean_text(v, MAX_TEXT))
     run("value", lambda v: 0.0 if _blank(v) else parse_money(v))
     run("probability", lambda v: None if _blank(v) else parse_probability(v))
-    run("contact_name", lambda v: _text(v, MAX_TEXT))
+    run("contact_name", lambda v: clean_text(v, MAX_TEXT))
     run("contact_email", email)
     run("close_date", lambda v: None if _blank(v) else parse_calendar_date(v, day_first=day_first))
-    run("lost_reason", lambda v: _text(v, MAX_LOST_REASON))
+    run("lost_reason", lambda v: clean_text(v, MAX_LOST_REASON))
 
     implied: str | None = None
     stage_value = data.get("stage")
@@ -284,7 +291,7 @@ def clean_activity(data: Mapping[str, Any]) -> dict[str, Any]:
         )
     out["type"] = kind
     try:
-        text = _text(data.get("description"), MAX_DESCRIPTION)
+        text = clean_text(data.get("description"), MAX_DESCRIPTION, multiline=True)
         if text is None:
             raise ValueError("must not be empty")
         out["description"] = text

@@ -11,19 +11,40 @@ from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import AmbiguousError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid
 from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
-from vectoros_tui.store.validation import EMAIL_PATTERN, FieldError, ValidationError
+from vectoros_tui.store.validation import (
+    EMAIL_PATTERN,
+    MAX_EMAIL,
+    FieldError,
+    ValidationError,
+    clean_text,
+)
 from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.text_safety import visible
 
 ROLES = ("owner", "admin", "member")
+MAX_WORKSPACE_NAME = 200
 
 
 def _clean_name(name: str) -> str:
-    text = (name or "").strip()
-    if not text:
+    try:
+        text = clean_text(name, MAX_WORKSPACE_NAME)
+    except ValueError as exc:
+        raise ValidationError([FieldError("name", str(exc))]) from None
+    if text is None:
         raise ValidationError([FieldError("name", "must not be empty")])
-    if len(text) > 200:
-        raise ValidationError([FieldError("name", "is too long (at most 200 characters)")])
     return text
+
+
+def clean_email(email: str, field: str = "email") -> str:
+    """A user's address, lower-cased: at most 320 characters, one @, a dot in the domain."""
+    try:
+        address = (clean_text(email, MAX_EMAIL) or "").lower()
+    except ValueError as exc:
+        raise ValidationError([FieldError(field, str(exc))]) from None
+    if not EMAIL_PATTERN.match(address):
+        shown = visible(str(email or ""))
+        raise ValidationError([FieldError(field, f"{shown!r} is not a valid email address")])
+    return address
 
 
 class WorkspaceService:
@@ -104,9 +125,7 @@ class WorkspaceService:
 
     @staticmethod
     def _user(session, email: str, name: str | None = None) -> User:  # type: ignore[no-untyped-def]
-        address = (email or "").strip().lower()
-        if not EMAIL_PATTERN.match(address):
-            raise ValidationError([FieldError("email", f"{email!r} is not a valid email address")])
+        address = clean_email(email)
         user = session.exec(select(User).where(User.email == address)).first()
         if user is None:
             user = User(email=address, name=name)
