@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/vectoros $(ARGS)
 
+# One worker per core (at most 4); the 15 slowest tests are listed at the end.
 test: $(STAMP)
 	$(BIN)/ruff check vectoros_tui tests benchmarks
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check vectoros_tui tests benchmarks

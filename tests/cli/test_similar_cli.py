@@ -24,6 +24,8 @@ from harness import Cli, all_deals, failure, ok, one_line, user_error
 from vectoros_tui.locations import current_locations
 from vectoros_tui.similar.index import EdgeIndex, IndexPoint
 
+pytestmark = pytest.mark.usefixtures("model_in_home")
+
 DIMENSION = 384
 RESULT_KEYS = {
     "deal_id",
@@ -609,6 +611,7 @@ def test_model_folder_without_a_model(
 def test_model_folder_that_does_not_exist(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+
     missing = tmp_path / "no-such-folder"
     monkeypatch.setenv("VECTOROS_SIMILAR__MODEL_PATH", str(missing))
     result = user_error(cli("similar", "--text", "x"))

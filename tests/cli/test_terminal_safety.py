@@ -205,10 +205,10 @@ def test_the_app_paints_stored_hostile_text_as_escapes(isolated_home: Path) -> N
     env = {**os.environ, "VECTOROS_HOME": str(isolated_home), "TERM": "xterm-256color"}
     process = TerminalProcess(vectoros_command(), env, size=(120, 30))
     try:
-        process.wait_for("EVIL\\x1b", timeout=30)  # the board card
-        process.wait_for("as of", timeout=30)
+        process.wait_for("EVIL\\x1b", timeout=60)  # the board card
+        process.wait_for("as of", timeout=60)
         process.send("v")  # the table
-        process.wait_for("Co\\x9b31m", timeout=15)
+        process.wait_for("Co\\x9b31m", timeout=60)
         process.send("\x11")  # ctrl+q
         assert process.wait_exit(timeout=15) == 0
     finally:

@@ -18,7 +18,6 @@ import uvicorn
 
 from vectoros_tui.server.app import create_app
 from vectoros_tui.server.tokens import TokenService
-from vectoros_tui.store.database import open_database
 from vectoros_tui.store.store import Store, open_store
 
 
@@ -71,7 +70,7 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def embedder(tmp_path_factory: pytest.TempPathFactory, link_model: Callable[[Path], None]) -> Any:
     """The built-in embedding model, loaded once."""
     from vectoros_tui.config import SimilarSettings
     from vectoros_tui.locations import Locations
@@ -80,6 +79,7 @@ def embedder(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     root = tmp_path_factory.mktemp("server-similar")
     locations = Locations(root / "config", root / "data", root / "cache", root / "logs")
+    link_model(locations.cache_dir)
     model = Embedder(model_choice(SimilarSettings(), locations))
     model.load()
     return model
@@ -118,18 +118,11 @@ def api(database_url: str, similar_factory: Callable[[Store], Any]) -> Iterator[
     store.close()
 
 
-PG_TABLES = ("api_tokens", "deals", "workspace_members", "workspaces", "users")
-
-
 @pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> str:
+def pg_url(pg_session_url: str, empty_pg: Callable[[], None]) -> str:
     """An empty, migrated Postgres schema (server side of the sync round trips)."""
-    url: str = request.getfixturevalue("pg_session_url")
-    db = open_database(url)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {', '.join(PG_TABLES)} CASCADE")
-    db.dispose()
-    return url
+    empty_pg()
+    return pg_session_url
 
 
 def new_id() -> str:

@@ -13,10 +13,10 @@ def test_health_reports_the_database(api: Api) -> None:
         reply = anonymous.get("/health")
     assert reply.status_code == 200
     body = reply.json()
-    assert body["status"] == "ok"
-    assert body["database"]["reachable"] is True
-    assert body["database"]["schema"] == migrate.head_revision()
-    assert body["database"]["dialect"] in ("sqlite", "postgresql")
+    assert (body["status"], body["database"]) == ("healthy", "connected")
+    assert body["databaseDetails"]["reachable"] is True
+    assert body["databaseDetails"]["schema"] == migrate.head_revision()
+    assert body["databaseDetails"]["dialect"] in ("sqlite", "postgresql")
 
 
 def test_health_is_503_when_the_database_is_unreachable() -> None:
@@ -26,7 +26,7 @@ def test_health_is_503_when_the_database_is_unreachable() -> None:
     with running(create_app(url)) as base, __import__("httpx").Client(base_url=base) as http:
         reply = http.get("/health")
         assert reply.status_code == 503
-        assert reply.json()["database"]["reachable"] is False
+        assert reply.json()["databaseDetails"]["reachable"] is False
         # Other routes say so too, as JSON.
         denied = http.get("/api/v1/workspaces", headers={"Authorization": "Bearer x"})
         assert denied.status_code == 503

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import create_pg_schema, drop_pg_schema, require_postgres
+from pg_schemas import create_pg_schema, drop_pg_schema, require_postgres
 from sqlmodel import select
 
 from vectoros_tui.server.app import create_app

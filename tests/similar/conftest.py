@@ -29,9 +29,15 @@ def similar_locations(tmp_path_factory: pytest.TempPathFactory) -> Locations:
     return Locations(root / "config", root / "data", root / "cache", root / "logs")
 
 
+@pytest.fixture(autouse=True)
+def _model_in_home(model_in_home: Path) -> None:
+    """Every test here may run the built-in model from the app's folders."""
+
+
 @pytest.fixture(scope="session")
-def embedder(similar_locations: Locations) -> Embedder:
+def embedder(similar_locations: Locations, link_model: Callable[[Path], None]) -> Embedder:
     """The built-in model, loaded once for the whole session."""
+    link_model(similar_locations.cache_dir)
     model = Embedder(model_choice(SimilarSettings(), similar_locations))
     model.load()
     return model

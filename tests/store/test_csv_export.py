@@ -39,7 +39,7 @@ DEALS = [
         "close_date": "2026-02-01",
     },
     {
-        "title": 'Umbrella "big" upsell\nphase 2',
+        "title": 'Umbrella "big" upsell, phase 2',
         "company": "Umbrella",
         "value": 30000,
         "stage": "closed",
@@ -131,7 +131,7 @@ def test_csv_columns_numbers_and_neutralised_cells(store, workspace) -> None:
     assert rows[0]["source_id"] == str(created[0].id)  # no source id: its own id
     assert rows[0]["created_at"] == "2026-01-05T09:00:00Z"
     assert rows[1]["updated_at"] == "2026-01-05T09:01:00Z"
-    assert rows[3]["title"] == 'Umbrella "big" upsell\nphase 2'
+    assert rows[3]["title"] == 'Umbrella "big" upsell, phase 2'
 
 
 def test_source_id_column_keeps_imported_ids(store, workspace) -> None:

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import create_pg_schema, drop_pg_schema, require_postgres
+from pg_schemas import create_pg_schema, drop_pg_schema, require_postgres
 from sqlalchemy import bindparam, inspect, text
 from sqlmodel import SQLModel
 

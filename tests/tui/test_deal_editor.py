@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import wait_for, wait_for_snapshot
+from pilot_helpers import paste, wait_for, wait_for_snapshot
 from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._select import SelectOverlay
@@ -114,11 +114,13 @@ async def open_editor(app: VectorOSApp, pilot: Any, deal_id: uuid.UUID) -> DealE
 
 
 async def type_into(pilot: Any, editor: Any, selector: str, text: str) -> None:
-    """Replace an Input's text by typing, as a rep would."""
+    """Replace an Input's text as a rep would: clear it with keys, then paste (typing key by
+    key is covered where the title is typed)."""
     widget = editor.query_one(selector, Input)
     widget.focus()
     await pilot.pause()
-    await pilot.press("end", "ctrl+u", *text)
+    await pilot.press("end", "ctrl+u")
+    await paste(pilot, text)
     assert widget.value == text
 
 

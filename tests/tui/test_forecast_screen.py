@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widget import Widget

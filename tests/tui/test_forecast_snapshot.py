@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import FIXED_NOW, wait_for
+from pilot_helpers import FIXED_NOW, wait_for
 from textual.pilot import Pilot
 
 from vectoros_tui.app import VectorOSApp

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 
 import pytest
-from conftest import wait_for, wait_for_snapshot
+from pilot_helpers import wait_for, wait_for_snapshot
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static

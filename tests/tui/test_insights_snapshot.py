@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from textual.pilot import Pilot
 
 from vectoros_tui.app import VectorOSApp

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from textual.pilot import Pilot
 from textual.widgets import Input
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
@@ -24,6 +24,8 @@ from vectoros_tui.similar.texts import deal_text, text_hash
 from vectoros_tui.store.deal_sources import load_deal_sources
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.store import open_store
+
+pytestmark = pytest.mark.usefixtures("model_in_home")
 
 SIZE = (100, 30)
 SEARCH_TIMEOUT = 60.0  # the first search loads the model and embeds the workspace
@@ -73,10 +75,11 @@ async def search_text(app: VectorOSApp, pilot: Pilot, query: str) -> SimilarScre
 
 
 async def search_off_message(screen: SimilarScreen, pilot: Pilot) -> str:
-    """Waits for the evidence panel to say search is off; returns what it says."""
+    """Waits for the evidence panel to say search is off; returns what it says, on one line
+    (where it wraps depends on the length of the folder names in it)."""
     evidence = screen.query_one("#similar-evidence", Static)
     await wait_for(lambda: "search is off" in text_of(evidence), pilot, SEARCH_TIMEOUT)
-    return text_of(evidence)
+    return " ".join(text_of(evidence).split())
 
 
 async def test_search_by_text_lists_similar_deals_and_evidence(
@@ -202,6 +205,7 @@ async def test_index_held_by_another_process_turns_search_off_only(
 async def test_missing_model_says_why_and_how_to_fix(
     small_demo: str, make_app: Callable[..., VectorOSApp], tmp_path: Path
 ) -> None:
+
     empty = tmp_path / "no-model"
     empty.mkdir()
     settings = Settings(similar=SimilarSettings(model_path=empty))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import wait_for, wait_for_snapshot
+from pilot_helpers import wait_for, wait_for_snapshot
 from textual.widgets import DataTable, Static
 
 from vectoros_tui.app import VectorOSApp

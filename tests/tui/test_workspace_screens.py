@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import FIXED_NOW, wait_for, wait_for_snapshot
+from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from vectoros_tui.store.database import Database
-from vectoros_tui.store.tables import Deal, Workspace, WorkspaceMember
+from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
 from vectoros_tui.store.views import DealView, iso
 
 MANAGERS = ("owner", "admin")
@@ -150,3 +150,77 @@ def workspaces_of_deals(db: Database, deal_ids: list[uuid.UUID]) -> dict[uuid.UU
         return dict(
             session.exec(select(Deal.id, Deal.workspace_id).where(col(Deal.id).in_(deal_ids))).all()
         )
+
+
+# --- people: the caller's own record, and the members of a workspace it is in ------------
+
+
+def split_name(name: str | None) -> tuple[str | None, str | None]:
+    """(firstName, lastName) of a stored full name. The store keeps one ``name``, so the
+    split is at the first space: "Mary Ann Smith" reads back as "Mary" / "Ann Smith"."""
+    parts = (name or "").strip().split(None, 1)
+    if not parts:
+        return None, None
+    return parts[0], parts[1] if len(parts) > 1 else None
+
+
+def person_json(user_id: uuid.UUID, email: str, name: str | None) -> dict[str, Any]:
+    first, last = split_name(name)
+    return {
+        "id": str(user_id),
+        "email": email,
+        "name": name,
+        "firstName": first,
+        "lastName": last,
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        **person_json(user.id, user.email, user.name),
+        "createdAt": iso(user.created_at),
+        "updatedAt": iso(user.updated_at),
+    }
+
+
+def user_of(db: Database, user_id: uuid.UUID) -> dict[str, Any] | None:
+    with db.read() as session:
+        user = session.get(User, user_id)
+        return user_json(user) if user is not None else None
+
+
+def rename_user(db: Database, user_id: uuid.UUID, name: str) -> dict[str, Any] | None:
+    """Set the user's full name; None when the user is gone (its token was just deleted)."""
+    with db.write() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return None
+        if user.name != name:
+            user.name, user.updated_at = name, utcnow()
+            session.flush()
+        return user_json(user)
+
+
+def workspace_people(
+    db: Database, workspace_id: uuid.UUID
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The workspace's owner (None if that user is gone) and its members, by email."""
+    with db.read() as session:
+        owner = session.exec(
+            select(User.id, User.email, User.name)
+            .join(Workspace, col(Workspace.owner_id) == User.id)
+            .where(Workspace.id == workspace_id)
+        ).first()
+        rows = session.exec(
+            select(User.id, User.email, User.name, WorkspaceMember.role, WorkspaceMember.created_at)
+            .join(WorkspaceMember, col(WorkspaceMember.user_id) == User.id)
+            .where(WorkspaceMember.workspace_id == workspace_id)
+            .order_by(col(User.email))
+        ).all()
+    members = []
+    for uid, email, name, role, joined in rows:
+        # A membership row is not a user: the user's id is "userId", as in the schema.
+        member = person_json(uid, email, name)
+        member["userId"] = member.pop("id")
+        members.append({**member, "role": role, "joinedAt": iso(joined)})
+    return (person_json(*owner) if owner is not None else None), members

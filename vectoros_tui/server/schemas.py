@@ -48,6 +48,15 @@ class DealFields(BaseModel):
     def local(self) -> dict[str, Any]:
         return {local: getattr(self, name) for local, name in JSON_NAMES.items()}
 
+    def changes(self) -> dict[str, Any]:
+        """The fields the request sent (null included): a partial update changes only these,
+        and a client sending the whole record still replaces it."""
+        return {
+            local: getattr(self, name)
+            for local, name in JSON_NAMES.items()
+            if name in self.model_fields_set
+        }
+
 
 class DealCreate(DealFields):
     id: str | None = Field(
@@ -66,6 +75,9 @@ class DealReplace(DealFields):
 
 class WorkspaceCreate(BaseModel):
     name: str
+    ownerId: str | None = Field(
+        default=None, description="If given, the caller's own user id: the caller owns it."
+    )
 
 
 class MemberAdd(BaseModel):
@@ -83,17 +95,53 @@ class WorkspaceRequest(BaseModel):
     workspace_id: str
 
 
+class UserCreate(BaseModel):
+    clerkId: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Echoed back, not stored: here the bearer token is the identity.",
+    )
+    email: str = Field(max_length=320, description="The caller's own email address.")
+    firstName: str | None = Field(default=None, max_length=100)
+    lastName: str | None = Field(default=None, max_length=100)
+
+
+class DealRef(BaseModel):
+    """A deal as the documented embedding requests send it: only ``id`` is used, the
+    index is built from the stored deal."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    title: str | None = None
+    company: str | None = None
+    value: float | None = None
+    stage: str | None = None
+    probability: float | None = None
+
+
 class EmbedDealRequest(BaseModel):
-    deal_id: str
+    deal: DealRef | None = Field(default=None, description="The documented form.")
+    deal_id: str | None = Field(default=None, description="Shorthand: just the deal's id.")
 
 
 class EmbedMultipleRequest(BaseModel):
-    deal_ids: list[str] = Field(max_length=1000)
+    deals: list[DealRef] | None = Field(
+        default=None, max_length=1000, description="The documented form."
+    )
+    deal_ids: list[str] | None = Field(
+        default=None, max_length=1000, description="Shorthand: just the deals' ids."
+    )
 
 
 class FindSimilarRequest(BaseModel):
-    workspace_id: str
+    workspace_id: str | None = Field(
+        default=None,
+        description="Optional: by default the deal's workspace, or for a text the caller's "
+        "only workspace.",
+    )
     deal_id: str | None = None
-    text: str | None = None
+    deal_text: str | None = Field(default=None, description="Describe the deal you look for.")
+    text: str | None = Field(default=None, description="Same as deal_text.")
     limit: int = 10
     score_threshold: float | None = None

@@ -376,24 +376,36 @@ class DealService:
         session: Session, workspace_id: uuid.UUID, cleans: list[dict[str, Any]], moment: datetime
     ) -> list[DealView]:
         """Insert deals that came from the sync backend (already through ``clean_deal``),
-        with their first stage event, as two multi-row INSERTs: a pull of thousands of
-        deals would otherwise spend most of its time building ORM objects. Not noted in the
-        outbox (they came from there); the caller's transaction commits them."""
-        if not cleans:
+        with their first stage event. Not noted in the outbox (they came from there); the
+        caller's transaction commits them."""
+        deals = DealService._insert_many(session, workspace_id, [(None, c) for c in cleans], moment)
+        return [DealView(**{name: deal[name] for name in _VIEW_FIELDS}) for deal in deals]
+
+    @staticmethod
+    def _insert_many(
+        session: Session,
+        workspace_id: uuid.UUID,
+        rows: list[tuple[str | None, dict[str, Any]]],
+        moment: datetime,
+    ) -> list[dict[str, Any]]:
+        """New deals ``(source_id, cleaned fields)`` and their first stage events as two
+        multi-row INSERTs: an import or a first pull of thousands of deals would otherwise
+        spend most of its time building ORM objects and flushing them one by one."""
+        if not rows:
             return []
         deals = [
             {
                 **clean,
                 "id": uuid.uuid4(),
                 "workspace_id": workspace_id,
-                "source_id": None,
+                "source_id": source_id,
                 "created_at": moment,
                 "updated_at": moment,
                 "stage_changed_at": moment,
                 "closed_at": moment if clean.get("outcome") else None,
                 "version": 1,
             }
-            for clean in cleans
+            for source_id, clean in rows
         ]
         session.execute(insert(Deal), deals)
         session.execute(
@@ -410,7 +422,7 @@ class DealService:
                 for deal in deals
             ],
         )
-        return [DealView(**{name: deal[name] for name in _VIEW_FIELDS}) for deal in deals]
+        return deals
 
     def upsert_many(
         self,
@@ -447,12 +459,25 @@ class DealService:
                     )
                 ).all():
                     existing[row.source_id or ""] = row
+            new: dict[str, dict[str, Any]] = {}
+
+            def insert_new() -> None:
+                deals = self._insert_many(session, workspace_id, list(new.items()), moment)
+                outbox.record_created(session, workspace_id, [d["id"] for d in deals])
+                for source_id in new:
+                    existing[source_id] = session.exec(
+                        select(Deal).where(
+                            Deal.workspace_id == workspace_id, Deal.source_id == source_id
+                        )
+                    ).one()
+                new.clear()
+
             for source_id, clean in rows:
+                if source_id in new:  # the same source id twice: the second updates it
+                    insert_new()
                 row = existing.get(source_id)
                 if row is None:
-                    existing[source_id] = self._insert(
-                        session, workspace_id, clean, source_id, moment
-                    )
+                    new[source_id] = clean
                     counts["created"] += 1
                     continue
                 current = DealView.from_row(row)
@@ -461,6 +486,8 @@ class DealService:
                 self._apply(session, row, current, final, moment)
                 session.flush()
                 counts["updated" if row.version != before else "unchanged"] += 1
+            deals = self._insert_many(session, workspace_id, list(new.items()), moment)
+            outbox.record_created(session, workspace_id, [d["id"] for d in deals])
         self.db.bulk_loaded(counts["created"])
         return counts
 

@@ -6,12 +6,29 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from vectoros_tui.store.tables import SyncOutbox, SyncRemote, utcnow
 
 # Set on a session's ``info`` while the sync engine applies remote changes.
 APPLYING_REMOTE = "vectoros.applying_remote"
+
+
+def record_created(session: Session, workspace_id: uuid.UUID, deal_ids: list[uuid.UUID]) -> None:
+    """Note new deals (none can be pending yet) in one multi-row INSERT."""
+    if not deal_ids or session.info.get(APPLYING_REMOTE):
+        return
+    if session.get(SyncRemote, workspace_id) is None:
+        return
+    moment = utcnow()
+    session.execute(
+        insert(SyncOutbox),
+        [
+            {"deal_id": d, "workspace_id": workspace_id, "op": "upsert", "changed_at": moment}
+            for d in deal_ids
+        ],
+    )
 
 
 def record(session: Session, workspace_id: uuid.UUID, deal_id: uuid.UUID, op: str) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import io
 import itertools
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
@@ -200,6 +201,12 @@ def _validate(
             )
             continue
         data: dict[str, Any] = {f: cell(cells, f) for f in DEAL_FIELDS if f in columns}
+        # Spreadsheets wrap long titles onto several lines; a deal's fields are one line each,
+        # so a line break or tab inside a cell reads as a space (other control characters
+        # are refused by clean_deal).
+        for name, raw in data.items():
+            if isinstance(raw, str) and _LINE_BREAKS.search(raw):
+                data[name] = _LINE_BREAKS.sub(" ", raw)
 
         if decimal_comma and data.get("value"):
             data["value"] = _money_with_decimal_comma(data["value"])
@@ -301,6 +308,9 @@ def _source_id(
         return None, True, None  # clean_deal already reported the empty title
     company = clean["company"] if clean else (data.get("company") or "").strip() or None
     return derived_source_id(title, company), True, None
+
+
+_LINE_BREAKS = re.compile(r"[\t\r\n]+")
 
 
 def _duplicate_error(

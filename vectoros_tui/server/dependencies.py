@@ -1,0 +1,147 @@
+"""What every route of `vectoros serve` depends on: the backend (store, tokens, similar
+deals), the authenticated caller, and the lookups that enforce workspace isolation.
+
+Kept apart from :mod:`.app` so the route modules can share them without importing the
+app that includes those modules.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from vectoros_tui.server import access
+from vectoros_tui.server.access import Membership
+from vectoros_tui.server.errors import ApiError, not_found
+from vectoros_tui.server.tokens import Caller, TokenService
+from vectoros_tui.store.ids import parse_uuid
+from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.validation import FieldError, ValidationError
+from vectoros_tui.store.views import DealView
+
+if TYPE_CHECKING:
+    from vectoros_tui.config import Settings
+    from vectoros_tui.similar.service import SimilarDeals
+
+SimilarFactory = Callable[[Store], "SimilarDeals"]
+
+
+class Backend:
+    """The app's store, token service and similar-deal service, each opened on first use
+    (so the server starts, and ``/health`` answers, while the database is down)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        settings: Settings | None,
+        similar_factory: SimilarFactory | None,
+        upgrade: bool,
+    ) -> None:
+        self.database_url = database_url
+        self.settings = settings
+        self.similar_factory = similar_factory
+        self.upgrade = upgrade
+        self._store: Store | None = None
+        self._tokens: TokenService | None = None
+        self._similar: SimilarDeals | None = None
+        self._lock = threading.Lock()
+
+    def store(self) -> Store:
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.database_url, upgrade=self.upgrade)
+                self._tokens = TokenService(self._store.db)
+            return self._store
+
+    def tokens(self) -> TokenService:
+        self.store()
+        assert self._tokens is not None
+        return self._tokens
+
+    def similar(self) -> SimilarDeals:
+        store = self.store()
+        with self._lock:
+            if self._similar is None:
+                if self.similar_factory is not None:
+                    self._similar = self.similar_factory(store)
+                else:
+                    from vectoros_tui.config import Settings
+                    from vectoros_tui.locations import current_locations
+                    from vectoros_tui.similar.service import SimilarDeals
+
+                    settings = self.settings or Settings()
+                    self._similar = SimilarDeals(store, settings.similar, current_locations())
+            return self._similar
+
+    def close(self) -> None:
+        with self._lock:
+            if self._similar is not None:
+                self._similar.close()
+                self._similar = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    description="A token from `vectoros serve token create --user EMAIL`.",
+)
+
+
+def backend_of(request: Request) -> Backend:
+    return request.app.state.backend  # type: ignore[no-any-return]
+
+
+BackendDep = Annotated[Backend, Depends(backend_of)]
+
+
+def current_caller(
+    backend: BackendDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "send a bearer token: Authorization: Bearer <token>")
+    found = backend.tokens().authenticate(credentials.credentials)
+    if found is None:
+        raise ApiError(401, "the token is invalid or has been revoked")
+    return found
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """An id from a path or body; one that is not a UUID names nothing, hence 404."""
+    parsed = parse_uuid(value)
+    if parsed is None:
+        raise not_found(f"no {what} {value!r}")
+    return parsed
+
+
+def member_of(backend: Backend, caller: Caller, workspace_id: str) -> Membership:
+    """The caller's membership, or 404: a workspace one is not in does not exist for one."""
+    wanted = parse_id(workspace_id, "workspace")
+    membership = access.role_in(backend.store().db, caller.user_id, wanted)
+    if membership is None:
+        raise not_found(f"no workspace {workspace_id!r}")
+    return membership
+
+
+def deal_of(backend: Backend, caller: Caller, deal_id: str) -> tuple[DealView, Membership]:
+    """A deal and the caller's membership of its workspace, or 404 (no such deal, or one
+    in a workspace the caller is not in: the two must look alike)."""
+    found = access.deal_and_role(backend.store().db, caller.user_id, parse_id(deal_id, "deal"))
+    if found is None:
+        raise not_found(f"no deal {deal_id!r}")
+    return found
+
+
+def field_error(field: str, message: str) -> ValidationError:
+    return ValidationError([FieldError(field, message)])
