@@ -203,11 +203,14 @@ def test_the_app_paints_stored_hostile_text_as_escapes(isolated_home: Path) -> N
     url = f"sqlite:///{isolated_home / 'data' / 'vectoros.sqlite3'}"
     _store_raw(url, HOSTILE_TITLE, HOSTILE_COMPANY, HOSTILE_WORKSPACE, upgrade=True)
     env = {**os.environ, "VECTOROS_HOME": str(isolated_home), "TERM": "xterm-256color"}
+    # Textual takes COLUMNS/LINES over the terminal's own size (test runners may set them).
+    env.update(COLUMNS="120", LINES="30")
     process = TerminalProcess(vectoros_command(), env, size=(120, 30))
     try:
         process.wait_for("EVIL\\x1b", timeout=60)  # the board card
         process.wait_for("as of", timeout=60)
-        process.send("v")  # the table
+        process.send("v")  # the table: its header, then its one row
+        process.wait_for("Company", timeout=60)
         process.wait_for("Co\\x9b31m", timeout=60)
         process.send("\x11")  # ctrl+q
         assert process.wait_exit(timeout=15) == 0

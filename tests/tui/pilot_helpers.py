@@ -19,13 +19,18 @@ def fixed_clock() -> datetime:
 
 
 async def wait_for(condition: Callable[[], object], pilot: object, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` is true (workers finish off the main thread)."""
+    """Let the app run until ``condition()`` is true (workers finish off the main thread).
+
+    Polls with a plain sleep, which lets the app's message pumps run: ``pilot.pause`` posts
+    a callback to every widget on screen (a thousand on the board) each time it is called,
+    which made waiting cost more CPU than the app's own work."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {condition}")
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
+        await asyncio.sleep(0.02)
+    await pilot.pause()  # type: ignore[attr-defined]
 
 
 async def paste(pilot: object, text: str) -> None:
