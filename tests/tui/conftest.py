@@ -6,7 +6,9 @@ deterministic. ``wait_for_snapshot`` waits on the app's data, never on sleeps.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pilot_helpers import FIXED_NOW, fixed_clock
@@ -17,12 +19,29 @@ from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.store import open_store
 
 
-@pytest.fixture
-def demo_database(database_url: str) -> str:
-    """A migrated database (both kinds) holding the 'Demo' workspace: 120 deals, seed 7."""
-    store = open_store(database_url, upgrade=False)
+def _add_demo(url: str) -> None:
+    store = open_store(url, upgrade=False)
     create_demo_workspace(store.db, deals=120, seed=7, now=FIXED_NOW)
     store.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite demo database, made once per test process and copied for each test."""
+    path = tmp_path_factory.mktemp("demo-template") / "demo.sqlite3"
+    shutil.copy(sqlite_template, path)
+    _add_demo(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def demo_database(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A migrated database (both kinds) holding the 'Demo' workspace: 120 deals, seed 7."""
+    if database_url.startswith("sqlite:///"):
+        template = request.getfixturevalue("sqlite_demo_template")
+        shutil.copy(template, database_url.removeprefix("sqlite:///"))
+    else:
+        _add_demo(database_url)
     return database_url
 
 

@@ -19,7 +19,8 @@ from vectoros_tui.server.errors import ApiError, not_found
 from vectoros_tui.server.schemas import UserCreate
 from vectoros_tui.server.tokens import Caller
 from vectoros_tui.store.ids import parse_uuid
-from vectoros_tui.store.validation import EMAIL_PATTERN
+from vectoros_tui.store.validation import MAX_TEXT, clean_text
+from vectoros_tui.store.workspaces import clean_email
 
 users = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -34,10 +35,10 @@ def _with_workspaces(backend: Backend, caller: Caller) -> dict[str, Any]:
 
 
 def _clean_part(field: str, value: str | None) -> str | None:
-    text = (value or "").strip()
-    if any(ord(ch) < 32 for ch in text):
-        raise field_error(field, "must not contain control characters")
-    return text or None
+    try:
+        return clean_text(value, MAX_TEXT)
+    except ValueError as exc:
+        raise field_error(field, str(exc)) from None
 
 
 # Registered before /users/{user_id}, which would otherwise take "me" for an id.
@@ -58,9 +59,7 @@ def users_me(backend: BackendDep, caller: CallerDep) -> dict[str, Any]:
     responses={403: {"description": "`email` is not the caller's."}},
 )
 def create_user(body: UserCreate, backend: BackendDep, caller: CallerDep) -> dict[str, Any]:
-    email = body.email.strip().lower()
-    if not EMAIL_PATTERN.match(email):
-        raise field_error("email", f"{body.email!r} is not a valid email address")
+    email = clean_email(body.email)
     if email != caller.email:
         raise ApiError(403, "a caller registers only themselves: email must be the token's user")
     first = _clean_part("firstName", body.firstName)
