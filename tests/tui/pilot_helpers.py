@@ -21,9 +21,8 @@ def fixed_clock() -> datetime:
 async def wait_for(condition: Callable[[], object], pilot: object, timeout: float = 10.0) -> None:
     """Let the app run until ``condition()`` is true (workers finish off the main thread).
 
-    Polls with a plain sleep, which lets the app's message pumps run: ``pilot.pause`` posts
-    a callback to every widget on screen (a thousand on the board) each time it is called,
-    which made waiting cost more CPU than the app's own work."""
+    Polls with a plain sleep, which lets the app's message pumps run (``pilot.pause`` posts
+    a callback to every widget on screen each time), then lets the screen settle once."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
