@@ -117,11 +117,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     from vectoros_tui.config import ConfigError
+    from vectoros_tui.launch import make_files_private
     from vectoros_tui.locations import current_locations
     from vectoros_tui.similar.errors import SimilarUnavailableError
     from vectoros_tui.store.errors import StoreError
     from vectoros_tui.sync.errors import SyncError
 
+    make_files_private()
     user_errors = _user_errors()
     try:
         setup_logging(current_locations(), "WARNING")

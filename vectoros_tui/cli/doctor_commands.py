@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import stat
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -14,12 +15,27 @@ from sqlalchemy.exc import OperationalError
 from vectoros_tui import __version__
 from vectoros_tui.cli.context import CliContext, environment_summary
 from vectoros_tui.cli.options import json_option
-from vectoros_tui.cli.output import console, print_json, table
+from vectoros_tui.cli.output import console, print_json, say, table
 from vectoros_tui.store import migrate
 from vectoros_tui.store.database import open_database, redact_url
 from vectoros_tui.store.tables import Activity, Deal, Insight, Workspace
+from vectoros_tui.store.urls import sqlite_file_of
 
 pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def _readable_by_others(url: str) -> list[str]:
+    """The database's files (with -wal and -shm) that other users may read or write: made
+    by an older version or another tool, or with a permissive umask."""
+    path = sqlite_file_of(url)
+    if path is None:
+        return []
+    files = [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))]
+    return [
+        f"{file} ({stat.filemode(file.stat().st_mode)})"
+        for file in files
+        if file.exists() and file.stat().st_mode & 0o077
+    ]
 
 
 def _check_database(url: str, upgrade: bool) -> dict[str, Any]:
@@ -39,6 +55,9 @@ def _check_database(url: str, upgrade: bool) -> dict[str, Any]:
         if db.is_sqlite:
             with db.engine.connect() as conn:
                 report["journal_mode"] = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            exposed = _readable_by_others(url)
+            if exposed:
+                report["readable_by_others"] = exposed
         if report["migrated"]:
             with db.read() as session:
                 report["counts"] = {
@@ -140,6 +159,12 @@ def doctor(ctx: CliContext, upgrade: bool, as_json: bool) -> None:
         else:
             _print_similar(report["similar"])
             console.print("[green]Database all good.[/green]")
+        for exposed in database.get("readable_by_others", []):
+            say(
+                "[yellow]warning:[/yellow] {} can be read by other users of this machine; "
+                "run `chmod 600` on it",
+                exposed,
+            )
     if not healthy:
         raise click.exceptions.Exit(1)
 
