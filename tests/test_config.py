@@ -212,10 +212,12 @@ def test_vectoros_config_points_to_another_file(
     assert code == 2
     assert str(other) in err
 
+    # A file named on purpose but missing is a mistake to report, not the defaults.
     monkeypatch.setenv("VECTOROS_CONFIG", str(tmp_path / "missing.toml"))
-    settings, path = load_settings()
-    assert path == tmp_path / "missing.toml"
-    assert settings.workspace is None, "a missing config file means defaults"
+    with pytest.raises(ConfigError, match="missing.toml, which is not a file"):
+        load_settings()
+    code, _, err = cli(capsys, "workspace", "list")
+    assert code == 2 and "VECTOROS_CONFIG names" in err
 
 
 # --- database URLs ---------------------------------------------------------------------
@@ -339,5 +341,7 @@ def test_settings_are_defaults_only_without_file_or_variables(
     config_file.write_text("")  # even an empty file: it is read and checked
     assert not settings_are_defaults(locations, quiet)
     other = config_file.with_name("other.toml")
-    assert settings_are_defaults(locations, {**quiet, "VECTOROS_CONFIG": str(other)})
-    assert Settings() == load_settings({**quiet, "VECTOROS_CONFIG": str(other)})[0]
+    # A config file named explicitly is always read (and a missing one reported).
+    assert not settings_are_defaults(locations, {**quiet, "VECTOROS_CONFIG": str(other)})
+    with pytest.raises(ConfigError):
+        load_settings({**quiet, "VECTOROS_CONFIG": str(other)})

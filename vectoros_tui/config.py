@@ -138,11 +138,18 @@ def load_settings(
     where = locations or current_locations(env)  # type: ignore[arg-type]
     path = config_file_path(where, env)
     file_data: dict[str, Any] = {}
+    if env.get("VECTOROS_CONFIG") and not path.is_file():
+        # Named on purpose: running on the defaults instead would hide the mistake.
+        raise ConfigError(f"VECTOROS_CONFIG names {path}, which is not a file")
     if path.exists():
         try:
             file_data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text (byte {exc.start + 1}); save it as UTF-8"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
     env_data, origin = _env_overrides(env)

@@ -33,4 +33,6 @@ def settings_are_defaults(locations: Locations, environ: Mapping[str, str]) -> b
     """No config file and no setting in the environment: the settings are the defaults."""
     if any(n.startswith(ENV_PREFIX) and n not in NOT_SETTINGS for n in environ):
         return False
+    if environ.get("VECTOROS_CONFIG"):
+        return False  # named on purpose: read and checked (a missing one is an error)
     return not config_file_path(locations, environ).exists()

@@ -547,7 +547,6 @@ def test_path_to_a_stream_and_a_path_give_the_same_plan(tmp_path: Path) -> None:
         (b"PK\x03\x04\x14\x00\x06\x00", "Excel .xlsx"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Excel .xls"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
-        ("Title,Stage\nDeal,lead\n".encode("utf-16"), "UTF-16"),
         ("Title,Company,Stage\nDeal,Société,lead\n".encode("cp1252"), "not UTF-8 text"),
     ],
 )
@@ -562,6 +561,18 @@ def test_unusable_files_are_clear_errors(tmp_path: Path, content: bytes, message
 def test_garbage_text_is_a_clear_error() -> None:
     with pytest.raises(CsvImportError, match="no title column found"):
         plan_text("lorem ipsum dolor sit amet\nconsectetur adipiscing elit\n")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path: Path, codec: str) -> None:
+    text = "Title,Company,Stage\nDeal,Société,lead\n"
+    mark = {"utf-16-le": "\ufeff", "utf-16-be": "\ufeff"}.get(codec, "")
+    path = tmp_path / "unicode.csv"
+    path.write_bytes((mark + text).encode(codec))
+    assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    plan = plan_import(path)
+    assert plan.rows[0][1]["title"] == "Deal"
+    assert plan.rows[0][1]["company"] == "Société"
 
 
 def test_other_encodings_can_be_given(tmp_path: Path) -> None:

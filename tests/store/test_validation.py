@@ -283,6 +283,23 @@ def test_day_first_reads_ambiguous_slash_dates_as_day_month() -> None:
     assert parse_calendar_date("2026-04-03", day_first=True) == date(2026, 4, 3)
 
 
+def test_dotted_dates_are_day_first() -> None:
+    assert parse_calendar_date("01.10.2026") == date(2026, 10, 1)
+    assert parse_calendar_date("31.12.2026") == date(2026, 12, 31)
+    with pytest.raises(ValueError, match="not a real date"):
+        parse_calendar_date("12.31.2026")  # no month 31, whatever the US habit
+    assert parse_calendar_date("01/10/2026") == date(2026, 1, 10)  # slashes: month first
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31"])
+def test_close_dates_out_of_a_sane_range_are_refused(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        clean_deal(deal(close_date=text))
+    assert "out of range (1900-2199)" in (caught.value.for_field("close_date") or "")
+    assert clean_deal(deal(close_date="1900-01-01"))["close_date"] == date(1900, 1, 1)
+    assert clean_deal(deal(close_date="2199-12-31"))["close_date"] == date(2199, 12, 31)
+
+
 def test_day_first_refuses_a_month_over_12() -> None:
     with pytest.raises(ValueError, match="not a real date"):
         parse_calendar_date("12/31/2026", day_first=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -125,6 +126,14 @@ def run(argv: list[str] | None = None) -> int:
 
     make_files_private()
     user_errors = _user_errors()
+    home = os.environ.get("VECTOROS_HOME")
+    if (
+        home
+        and os.path.exists(os.path.expanduser(home))
+        and not os.path.isdir(os.path.expanduser(home))
+    ):
+        report("config error", f"VECTOROS_HOME is {home}, which is not a folder")
+        return 2
     try:
         setup_logging(current_locations(), "WARNING")
     except OSError as exc:
@@ -151,6 +160,10 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("Interrupted.")
         return 130
+    except OSError as exc:  # the file system said no: a folder that cannot be made, a full disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        report("error", f"{exc.strerror or exc}{where}")
+        return 1
     except Exception as exc:  # the last line of defence: log it, never dump a traceback
         log.exception("unexpected error")
         location = current_locations().log_file

@@ -79,7 +79,8 @@ def deals() -> None:
 @click.option("--sort", type=click.Choice(list(SORTABLE)), default="updated_at", show_default=True)
 @click.option("--asc", "ascending", is_flag=True, help="Ascending order (default descending).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+# Bounded so it fits the databases' 64-bit integers (past it a page is empty anyway).
+@click.option("--offset", type=click.IntRange(0, 2**53), default=0, show_default=True)
 @json_option
 @pass_ctx
 def list_deals(

@@ -26,6 +26,9 @@ MAX_TITLE = 200
 MAX_TEXT = 200
 MAX_LOST_REASON = 500
 MAX_DESCRIPTION = 4000
+# Dates a deal may plausibly carry; 0001-01-01 or 9999-12-31 are typos or placeholders.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
 MAX_EMAIL = 320  # the longest address SMTP allows (64 local + @ + 255 domain)
 # Deliberately simple: one @, a dot in the domain, no spaces. Full RFC 5322 would accept
 # things no mail server delivers to, and reject nothing a rep would actually type.
@@ -135,9 +138,12 @@ def parse_calendar_date(value: object, *, day_first: bool = False) -> date:
             return date(*(int(g) for g in year_first.groups()))
         except ValueError:
             raise ValueError(f"{text!r} is not a real date") from None
-    slash = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+    slash = re.fullmatch(r"(\d{1,2})([/.])(\d{1,2})[/.](\d{4})", text)
     if slash:
-        first, second, year = (int(g) for g in slash.groups())
+        first_text, separator, second_text, year_text = slash.groups()
+        # Dotted dates are day-first wherever dots are used (31.12.2026, 01.10.2026).
+        day_first = day_first or separator == "."
+        first, second, year = int(first_text), int(second_text), int(year_text)
         month, day = (second, first) if day_first or first > 12 else (first, second)
         try:
             return date(year, month, day)
@@ -233,7 +239,18 @@ def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str,
     run("probability", lambda v: None if _blank(v) else parse_probability(v))
     run("contact_name", lambda v: clean_text(v, MAX_TEXT))
     run("contact_email", email)
-    run("close_date", lambda v: None if _blank(v) else parse_calendar_date(v, day_first=day_first))
+
+    def close_date(value: object) -> date | None:
+        if _blank(value):
+            return None
+        day = parse_calendar_date(value, day_first=day_first)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ValueError(
+                f"{day.isoformat()} is out of range ({EARLIEST_DATE.year}-{LATEST_DATE.year})"
+            )
+        return day
+
+    run("close_date", close_date)
     run("lost_reason", lambda v: clean_text(v, MAX_LOST_REASON))
 
     implied: str | None = None

@@ -20,9 +20,9 @@ _BINARY_SIGNATURES = (
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?); save it as CSV first"),
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook; save it as CSV first"),
     (b"%PDF", "a PDF, not a CSV file"),
-    (b"\xff\xfe", "UTF-16 text; save it as 'CSV UTF-8'"),
-    (b"\xfe\xff", "UTF-16 text; save it as 'CSV UTF-8'"),
 )
+# Excel's "Unicode text" and some CRM exports: UTF-16 with a byte-order mark says so itself.
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _check_head(head: bytes, name: str) -> None:
@@ -44,7 +44,14 @@ def _open(
         if path.is_dir():
             raise CsvImportError(f"{name} is a directory, not a CSV file")
         with path.open("rb") as raw:
-            _check_head(raw.read(8192), name)
+            head = raw.read(8192)
+        if head.startswith(_UTF16_MARKS) and encoding.lower().replace("_", "-") in (
+            "utf-8",
+            "utf-8-sig",
+        ):
+            encoding = "utf-16"  # the mark tells the byte order; Python's codec reads it
+        else:
+            _check_head(head, name)
         handle = path.open(encoding=encoding, newline="")
         return handle, name, handle.close
     name = str(getattr(source, "name", None) or "the input")
