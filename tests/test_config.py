@@ -214,7 +214,7 @@ def test_vectoros_config_points_to_another_file(
 
     # A file named on purpose but missing is a mistake to report, not the defaults.
     monkeypatch.setenv("VECTOROS_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(ConfigError, match="missing.toml, which is not a file"):
+    with pytest.raises(ConfigError, match=r"missing\.toml, which is not a file"):
         load_settings()
     code, _, err = cli(capsys, "workspace", "list")
     assert code == 2 and "VECTOROS_CONFIG names" in err
