@@ -892,6 +892,46 @@ def test_upsert_many_source_ids_are_per_workspace(store: Store, workspace: Works
     assert store.deals.list(other.id).total == 1
 
 
+def test_upsert_many_takes_a_repeated_source_id_as_an_update(
+    store: Store, workspace: WorkspaceView
+) -> None:
+    rows = [
+        ("crm-1", clean_deal({"title": "First", "stage": "prospect", "value": 100})),
+        ("crm-2", clean_deal({"title": "Other", "stage": "prospect"})),
+        ("crm-1", clean_deal({"title": "First", "stage": "proposal", "value": 250})),
+    ]
+    assert store.deals.upsert_many(workspace.id, rows) == {
+        "created": 2,
+        "updated": 1,
+        "unchanged": 0,
+    }
+    deals = {d.source_id: d for d in store.deals.list(workspace.id).deals}
+    assert set(deals) == {"crm-1", "crm-2"}
+    assert (deals["crm-1"].stage, deals["crm-1"].value, deals["crm-1"].version) == (
+        "proposal",
+        250,
+        2,
+    )
+    with store.db.read() as session:
+        events = session.exec(select(DealEvent).where(DealEvent.deal_id == deals["crm-1"].id)).all()
+    assert sorted(e.new_value for e in events if e.field == "stage") == ["proposal", "prospect"]
+
+
+def test_bulk_created_deals_are_noted_for_the_next_push(
+    store: Store, workspace: WorkspaceView
+) -> None:
+    from vectoros_tui.store.tables import SyncOutbox
+    from vectoros_tui.sync.engine import SyncEngine
+
+    SyncEngine(store.db).link(workspace.id, "http://127.0.0.1:9", "remote-ws", "documented")
+    rows = [(f"crm-{n}", clean_deal({"title": f"D{n}", "stage": "lead"})) for n in range(30)]
+    store.deals.upsert_many(workspace.id, rows)
+    with store.db.read() as session:
+        noted = session.exec(select(SyncOutbox).where(SyncOutbox.workspace_id == workspace.id))
+        ops = [row.op for row in noted]
+    assert ops == ["upsert"] * 30
+
+
 def test_upsert_many_into_unknown_workspace_is_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError):
         store.deals.upsert_many(uuid.uuid4(), [("x", clean_deal({"title": "x", "stage": "lead"}))])
