@@ -1,4 +1,5 @@
-"""The wheel carries what an installed app needs: the stylesheet and the migrations."""
+"""The wheel carries what an installed app needs: the stylesheet, the migrations and the
+built-in model's tokenizer."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def test_wheel_contains_stylesheet_migrations_and_console_script(tmp_path: Path)
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         scripts = archive.read(entry_points).decode()
     assert "vectoros_tui/vectoros.tcss" in names
+    # The built-in model's tokenizer ships inside the package (no model package carries it).
+    assert "vectoros_tui/similar/model_files/tokenizer.json" in names
     assert "vectoros_tui/store/migrations/env.py" in names
     assert any(n.startswith("vectoros_tui/store/migrations/versions/0001") for n in names)
     assert any(n.startswith("vectoros_tui/store/migrations/versions/0002") for n in names)
