@@ -23,6 +23,7 @@ _UNSAFE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}]")
 _UNSAFE_WITH_TAB = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 # Multi-line fields keep tab and newline.
 _UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_BIDI_CHAR = re.compile(f"[{_BIDI}]")
 
 _NAMES = {
     0x00: "NUL",
@@ -54,13 +55,8 @@ def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
     if match is None:
         return None
     char = match.group()
-    kind = "bidi control" if _is_bidi(char) else "control"
+    kind = "bidi control" if _BIDI_CHAR.match(char) else "control"
     return f"contains the {kind} character {describe(char)} at character {match.start() + 1}"
-
-
-def _is_bidi(char: str) -> bool:
-    code = ord(char)
-    return 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -78,8 +74,9 @@ def visible(text: str, *, multiline: bool = False) -> str:
     return pattern.sub(_escape, text)
 
 
-def is_safe(text: str) -> bool:
-    return _UNSAFE.search(text) is None
+def is_safe(text: str, *, multiline: bool = False) -> bool:
+    """True when :func:`visible` would leave ``text`` as it is."""
+    return (_UNSAFE_MULTILINE if multiline else _UNSAFE).search(text) is None
 
 
 # JSON escapes C0 itself; these pass through json.dumps(ensure_ascii=False) as they are.

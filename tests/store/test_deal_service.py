@@ -899,11 +899,12 @@ def test_upsert_many_takes_a_repeated_source_id_as_an_update(
         ("crm-1", clean_deal({"title": "First", "stage": "prospect", "value": 100})),
         ("crm-2", clean_deal({"title": "Other", "stage": "prospect"})),
         ("crm-1", clean_deal({"title": "First", "stage": "proposal", "value": 250})),
+        ("crm-2", clean_deal({"title": "Other", "stage": "prospect"})),  # the same again
     ]
     assert store.deals.upsert_many(workspace.id, rows) == {
         "created": 2,
         "updated": 1,
-        "unchanged": 0,
+        "unchanged": 1,
     }
     deals = {d.source_id: d for d in store.deals.list(workspace.id).deals}
     assert set(deals) == {"crm-1", "crm-2"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -127,11 +128,7 @@ def run(argv: list[str] | None = None) -> int:
     make_files_private()
     user_errors = _user_errors()
     home = os.environ.get("VECTOROS_HOME")
-    if (
-        home
-        and os.path.exists(os.path.expanduser(home))
-        and not os.path.isdir(os.path.expanduser(home))
-    ):
+    if home and Path(home).expanduser().exists() and not Path(home).expanduser().is_dir():
         report("config error", f"VECTOROS_HOME is {home}, which is not a folder")
         return 2
     try:

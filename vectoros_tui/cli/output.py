@@ -26,7 +26,7 @@ class _Neutralised:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for segment in console.render(self.inner, options):
-            if segment.control or is_safe(segment.text.replace("\n", "")):
+            if segment.control or is_safe(segment.text, multiline=True):
                 yield segment
             else:
                 yield Segment(visible(segment.text, multiline=True), segment.style)

@@ -460,21 +460,23 @@ class DealService:
                 ).all():
                     existing[row.source_id or ""] = row
             new: dict[str, dict[str, Any]] = {}
+            inserted: set[str] = set()  # written in bulk, loaded only if they come again
 
             def insert_new() -> None:
                 deals = self._insert_many(session, workspace_id, list(new.items()), moment)
                 outbox.record_created(session, workspace_id, [d["id"] for d in deals])
-                for source_id in new:
-                    existing[source_id] = session.exec(
-                        select(Deal).where(
-                            Deal.workspace_id == workspace_id, Deal.source_id == source_id
-                        )
-                    ).one()
+                inserted.update(new)
                 new.clear()
 
             for source_id, clean in rows:
                 if source_id in new:  # the same source id twice: the second updates it
                     insert_new()
+                if source_id in inserted and source_id not in existing:
+                    existing[source_id] = session.exec(
+                        select(Deal).where(
+                            Deal.workspace_id == workspace_id, Deal.source_id == source_id
+                        )
+                    ).one()
                 row = existing.get(source_id)
                 if row is None:
                     new[source_id] = clean
@@ -486,8 +488,7 @@ class DealService:
                 self._apply(session, row, current, final, moment)
                 session.flush()
                 counts["updated" if row.version != before else "unchanged"] += 1
-            deals = self._insert_many(session, workspace_id, list(new.items()), moment)
-            outbox.record_created(session, workspace_id, [d["id"] for d in deals])
+            insert_new()
         self.db.bulk_loaded(counts["created"])
         return counts
 
