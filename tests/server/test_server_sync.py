@@ -15,8 +15,9 @@ import pytest
 from vectoros_tui.server.app import create_app
 from vectoros_tui.server.tokens import TokenService
 from vectoros_tui.store.store import Store, open_store
-from vectoros_tui.sync.engine import SyncEngine, SyncReport
+from vectoros_tui.sync.engine import SyncEngine
 from vectoros_tui.sync.http import RemoteBackend
+from vectoros_tui.sync.reports import SyncReport
 
 from .conftest import running
 

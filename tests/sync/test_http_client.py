@@ -25,15 +25,9 @@ from fake_backends import DEPLOYED, DIALECTS, DOCUMENTED, FakeBackend, Fault
 
 from vectoros_tui import __version__
 from vectoros_tui.store.validation import DEAL_FIELDS as STORE_DEAL_FIELDS
-from vectoros_tui.sync.dialects import (
-    CAMEL,
-    DeployedDialect,
-    DocumentedDialect,
-    Reply,
-    detect_dialect,
-    dialect_for,
-    error_details,
-)
+from vectoros_tui.sync.deployed_dialect import DeployedDialect
+from vectoros_tui.sync.dialects import detect_dialect, dialect_for
+from vectoros_tui.sync.documented_dialect import DocumentedDialect
 from vectoros_tui.sync.errors import (
     AuthError,
     MalformedResponseError,
@@ -43,7 +37,9 @@ from vectoros_tui.sync.errors import (
     TLSError,
 )
 from vectoros_tui.sync.http import RemoteBackend, parse_retry_after
+from vectoros_tui.sync.record_json import CAMEL
 from vectoros_tui.sync.records import DEAL_FIELDS, RemoteDeal
+from vectoros_tui.sync.wire import Reply, error_details
 
 SECRET = "vx-SECRET-token-5f1c2a9e7b"
 

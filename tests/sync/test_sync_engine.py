@@ -14,9 +14,10 @@ from fake_backends import FakeBackend, Fault
 
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.tables import SyncOutbox
-from vectoros_tui.sync.engine import SETTLE_BATCH, SyncEngine
+from vectoros_tui.sync.engine import SyncEngine
 from vectoros_tui.sync.errors import MalformedResponseError, RemoteUnavailableError
 from vectoros_tui.sync.http import RemoteBackend
+from vectoros_tui.sync.push import SETTLE_BATCH
 
 
 @pytest.fixture(params=["documented", "deployed"])

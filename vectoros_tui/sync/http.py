@@ -41,7 +41,8 @@ from typing import Any, Final
 import httpx
 
 from vectoros_tui import __version__
-from vectoros_tui.sync.dialects import Dialect, Reply, detect_dialect, dialect_for, error_details
+from vectoros_tui.sync.dialect_base import Dialect
+from vectoros_tui.sync.dialects import DIALECT_NAMES, detect_dialect, dialect_for
 from vectoros_tui.sync.errors import (
     AuthError,
     MalformedResponseError,
@@ -51,11 +52,12 @@ from vectoros_tui.sync.errors import (
     TLSError,
 )
 from vectoros_tui.sync.records import RemoteDeal, RemoteWorkspace
+from vectoros_tui.sync.wire import Reply, error_details
 
 log = logging.getLogger(__name__)
 
 USER_AGENT: Final = f"vectoros-tui/{__version__}"
-DIALECT_CHOICES: Final = ("auto", "documented", "deployed")
+DIALECT_CHOICES: Final = ("auto", *DIALECT_NAMES)
 REDACTED: Final = "[redacted]"
 _RETRY_AFTER_STATUSES: Final = frozenset({429, 503})
 

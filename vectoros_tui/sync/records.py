@@ -1,8 +1,10 @@
-"""The backend's deals and workspaces, in local terms, whichever dialect sent them.
+"""The backend's deals and workspaces in local terms, whichever dialect sent them, and the
+plain records a sync compares.
 
 A :class:`RemoteDeal` uses the *local* field names and stage vocabulary (five stages, won/lost
 as the outcome), so the sync engine compares it with a local deal field by field
-(:data:`DEAL_FIELDS`, the store's own list).
+(:data:`DEAL_FIELDS`, the store's own list). A :data:`Record` is those fields as plain JSON
+values: what a sync link keeps as the base both sides agreed on, and what a conflict shows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from datetime import date, datetime
 from typing import Any
 
 # The fields a sync carries both ways, in local names.
-from vectoros_tui.store.validation import DEAL_FIELDS
+from vectoros_tui.store.validation import DEAL_FIELDS, clean_deal
+from vectoros_tui.store.views import DealView
+
+Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -54,3 +59,39 @@ class RemoteDeal:
     def to_record(self) -> dict[str, Any]:
         """The syncable fields (:data:`DEAL_FIELDS`) as a dict of local names."""
         return {name: getattr(self, name) for name in DEAL_FIELDS}
+
+
+def _iso(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def record_of_view(deal: DealView) -> Record:
+    fields = deal.editable_fields()
+    return {
+        name: _iso(fields[name]) if name == "close_date" else fields[name] for name in DEAL_FIELDS
+    }
+
+
+def record_of_remote(deal: RemoteDeal, like: Record | None = None) -> Record:
+    """The remote deal in local terms. A null value/probability (the deployed backend has
+    them) is not a change: it takes the value ``like`` has (else the store's default)."""
+    out: Record = deal.to_record()
+    out["close_date"] = _iso(out["close_date"])
+    if like is not None:
+        for name in ("value", "probability"):
+            if out[name] is None:
+                out[name] = like.get(name)
+    if out["value"] is None:
+        out["value"] = 0.0
+    if out["probability"] is None:
+        out["probability"] = clean_deal(out)["probability"]
+    return out
+
+
+def changed_fields(before: Record, after: Record) -> dict[str, Any]:
+    return {name: after.get(name) for name in DEAL_FIELDS if after.get(name) != before.get(name)}
+
+
+def clean_record(record: Record) -> dict[str, Any]:
+    """The record's fields validated and normalised as the store keeps them."""
+    return clean_deal({name: record.get(name) for name in DEAL_FIELDS})
