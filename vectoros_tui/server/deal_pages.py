@@ -48,7 +48,7 @@ from vectoros_tui.store.tables import ApiToken, Workspace, WorkspaceMember, utcn
 from vectoros_tui.store.views import DealView
 
 if TYPE_CHECKING:
-    from vectoros_tui.server.app import Backend
+    from vectoros_tui.server.backend import Backend
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from vectoros_tui.server import access
-from vectoros_tui.server.dependencies import Backend, BackendDep, CallerDep, field_error
+from vectoros_tui.server.backend import Backend
+from vectoros_tui.server.dependencies import BackendDep, CallerDep, field_error
 from vectoros_tui.server.errors import ApiError, not_found
 from vectoros_tui.server.schemas import UserCreate
 from vectoros_tui.server.tokens import Caller
