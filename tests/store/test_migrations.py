@@ -41,6 +41,7 @@ APP_TABLES = {
     "sync_links",
     "sync_conflicts",
     "api_tokens",
+    "goals",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -49,6 +50,7 @@ SEED_TABLES = APP_TABLES - {
     "sync_links",
     "sync_conflicts",
     "api_tokens",
+    "goals",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

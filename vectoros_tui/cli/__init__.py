@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from vectoros_tui.cli.context import CliContext
+from vectoros_tui.cli.options import workspace_option
 from vectoros_tui.cli.output import FilteredStream, errors, report, visible_lines
 from vectoros_tui.logfile import setup_logging
 
@@ -43,7 +44,7 @@ def cli(ctx: click.Context, database: str | None) -> None:
 
 
 @cli.command()
-@click.option("--workspace", "-w", metavar="NAME|ID", help="Workspace to open.")
+@workspace_option
 @click.pass_obj
 def ui(obj: CliContext, workspace: str | None) -> None:
     """Open the full-screen app (what `vectoros` alone does in a terminal)."""
@@ -72,6 +73,7 @@ def _register() -> None:
         deal_commands,
         demo_commands,
         doctor_commands,
+        goal_commands,
         io_commands,
         serve_commands,
         similar_commands,
@@ -84,6 +86,7 @@ def _register() -> None:
         workspace_commands,
         deal_commands,
         analytics_commands,
+        goal_commands,
         io_commands,
         similar_commands,
         sync_commands,

@@ -7,10 +7,14 @@ from typing import Any
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.options import json_option, workspace_option
-from vectoros_tui.cli.output import console, money, percent, print_json, say, short_id, table
+from vectoros_tui.cli.options import MONEY, json_option, workspace_option
+from vectoros_tui.cli.output import Column, console, listing, percent, print_json, say, short_id
+from vectoros_tui.money import format_money
 
 pass_ctx = click.make_pass_decorator(CliContext)
+# The seed the forecast screen uses, so that without --seed the CLI shows the very numbers
+# the app shows for the same deals (and the same numbers on every run).
+FORECAST_SEED = 0
 
 
 @click.command()
@@ -22,8 +26,17 @@ pass_ctx = click.make_pass_decorator(CliContext)
     help="Which case is the predicted revenue.",
 )
 @click.option("--simulations", type=int, metavar="N", help="Monte Carlo runs (default 10000).")
-@click.option("--seed", type=int, help="Random seed, for reproducible numbers.")
-@click.option("--goal", type=float, help="Revenue goal: adds the probability of hitting it.")
+@click.option(
+    "--seed",
+    type=int,
+    help=f"Random seed (default {FORECAST_SEED}, the app's: same deals, same numbers).",
+)
+@click.option(
+    "--goal",
+    type=MONEY,
+    help="Revenue goal, e.g. 750k: adds the probability of hitting it "
+    "(default: the goal saved with `vectoros goal set` for this window).",
+)
 @click.option(
     "--top",
     type=click.IntRange(0),
@@ -45,20 +58,37 @@ def forecast(
     as_json: bool,
 ) -> None:
     """Monte Carlo revenue forecast: worst (P5), likely (P50) and best (P95) cases."""
+    from vectoros_tui.engine.forecast import parse_timeframe
+
     defaults = ctx.settings.forecast
     ws = ctx.workspace(workspace)
+    window = timeframe or defaults.timeframe
+    days = parse_timeframe(window)
+    source = "option" if goal is not None else None
+    if goal is None:
+        goal = ctx.store().goals.get(ws.id, days)
+        source = "saved" if goal is not None else None
+    if goal is None and defaults.goal is not None:
+        goal, source = defaults.goal, "config"
+    used_seed = seed if seed is not None else FORECAST_SEED
     result = ctx.store().analytics.forecast(
         ws.id,
-        timeframe=timeframe or defaults.timeframe,
+        timeframe=window,
         scenario=scenario or defaults.scenario,
         simulations=simulations if simulations is not None else defaults.simulations,
-        seed=seed,
-        goal=goal if goal is not None else defaults.goal,
+        seed=used_seed,
+        goal=goal,
     )
+    result["seed"] = used_seed
+    if source is not None:
+        result["goal_source"] = source
     if as_json:
         print_json(result)
         return
     _print_forecast(ws.name, result, top)
+
+
+_GOAL_SOURCES = {"option": "", "saved": " (saved goal for {})", "config": " (from the config)"}
 
 
 def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
@@ -70,66 +100,77 @@ def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
         f"{r['simulation_stats']['num_simulations']:,}",
     )
     console.print(
-        f"Predicted ({r['scenario']}): [bold green]{money(r['predicted_revenue'])}[/bold green]"
+        f"Predicted ({r['scenario']}): "
+        f"[bold green]{format_money(r['predicted_revenue'])}[/bold green]"
         f"   confidence {percent(r['confidence'])}"
     )
-    table(
+    listing(
         None,
-        ["worst (P5)", "likely (P50)", "best (P95)", "mean", "std. dev.", "coverage"],
+        [
+            Column("worst (P5)", rank=1, right=True),
+            Column("likely (P50)", right=True),
+            Column("best (P95)", rank=1, right=True),
+            Column("mean", rank=3, right=True),
+            Column("std. dev.", rank=4, right=True),
+            Column("coverage", rank=2, right=True),
+        ],
         [
             [
-                money(r["worst_case"]),
-                money(r["likely_case"]),
-                money(r["best_case"]),
-                money(r["mean_forecast"]),
-                money(r["standard_deviation"]),
+                format_money(r["worst_case"]),
+                format_money(r["likely_case"]),
+                format_money(r["best_case"]),
+                format_money(r["mean_forecast"]),
+                format_money(r["standard_deviation"]),
                 f"{r['pipeline_coverage']:.2f}x",
             ]
         ],
     )
     if "probability_of_hitting_goal" in r:
+        where = _GOAL_SOURCES.get(r.get("goal_source", "option"), "").format(r["timeframe"])
         console.print(
-            f"Goal {money(r['goal'])}: {percent(r['probability_of_hitting_goal'])} chance to hit it"
+            f"Goal {format_money(r['goal'])}{where}: "
+            f"{percent(r['probability_of_hitting_goal'])} chance to hit it",
+            soft_wrap=True,
         )
-    table(
+    listing(
         "By stage",
         [
-            "stage",
-            ("deals", "right"),
-            ("total", "right"),
-            ("weighted", "right"),
-            ("avg. prob.", "right"),
+            Column("stage"),
+            Column("deals", rank=2, right=True),
+            Column("total", rank=1, right=True),
+            Column("weighted", right=True),
+            Column("avg. prob.", rank=3, right=True),
         ],
         [
             [
                 b["stage"],
                 b["deals"],
-                money(b["total_value"]),
-                money(b["weighted_value"]),
+                format_money(b["total_value"]),
+                format_money(b["weighted_value"]),
                 percent(b["avg_probability"]),
             ]
             for b in r["breakdown_by_stage"]
         ],
     )
     if top:
-        table(
+        listing(
             f"Top {top} deals by weighted value",
             [
-                "id",
-                "title",
-                ("value", "right"),
-                "stage",
-                ("adj. prob.", "right"),
-                ("weighted", "right"),
+                Column("id", rank=5),
+                Column("title", shrink=True, min_width=20),
+                Column("value", rank=2, right=True),
+                Column("stage", rank=3),
+                Column("adj. prob.", rank=4, right=True),
+                Column("weighted", rank=1, right=True),
             ],
             [
                 [
                     short_id(d["deal_id"]),
                     d["title"],
-                    money(d["value"]),
+                    format_money(d["value"]),
                     d["stage"],
                     percent(d["adjusted_probability"]),
-                    money(d["weighted_value"]),
+                    format_money(d["weighted_value"]),
                 ]
                 for d in r["forecasted_deals"][:top]
             ],
@@ -163,12 +204,18 @@ def score(ctx: CliContext, workspace: str | None, top: int, as_json: bool) -> No
         metrics["scored_deals"],
         metrics["total_deals"],
     )
-    table(None, list(dist), [list(dist.values())])
+    listing(None, [Column(band, right=True) for band in dist], [list(dist.values())])
     weakest = sorted(result["scored_deals"], key=lambda d: d["health_score"])[:top]
     if weakest:
-        table(
+        listing(
             "Weakest deals",
-            ["id", "title", ("score", "right"), "status", "why"],
+            [
+                Column("id", rank=4),
+                Column("title", shrink=True, min_width=20),
+                Column("score", right=True),
+                Column("status", rank=3),
+                Column("why", rank=2, shrink=True, min_width=20),
+            ],
             [
                 [
                     short_id(d["deal_id"]),
@@ -221,16 +268,24 @@ def insights(
     if as_json:
         print_json({"insights": [i.to_api() for i in items], "total": len(items)})
         return
-    table(
+    listing(
         f"Insights for {ws.name}",
-        ["id", "priority", "type", "insight", "suggested action"],
+        [
+            Column("id", rank=2),
+            Column("priority", rank=1),
+            Column("type", rank=5),
+            Column("insight", shrink=True, min_width=36),
+            Column("suggested action", rank=3, shrink=True, min_width=16),
+            Column("details", rank=4, shrink=True, min_width=20),
+        ],
         [
             [
                 short_id(i.id),
                 i.priority,
                 i.type,
-                f"{'' if i.is_read else '● '}{i.title}\n{i.description}",
+                f"{'' if i.is_read else '● '}{i.title}",
                 (i.actions or ["—"])[0],
+                i.description,
             ]
             for i in items
         ],

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectoros_tui.config import ConfigError, Settings, load_settings
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
+from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.store.workspaces import LastWorkspace
 
 if TYPE_CHECKING:
     from vectoros_tui.similar.service import SimilarDeals
@@ -70,8 +73,30 @@ class CliContext:
             self._similar = SimilarDeals(self.store(), self.settings.similar, self.locations)
         return self._similar
 
+    @property
+    def last_workspace(self) -> LastWorkspace:
+        return LastWorkspace(self.locations.data_dir, self.database_url)
+
     def workspace(self, ref: str | None) -> WorkspaceView:
-        return self.store().workspaces.resolve(ref if ref else self.settings.workspace)
+        """The workspace a command works on: ``ref`` (-w, then remembered for the next
+        commands), else the config's ``workspace``, else the one last chosen, else the
+        only one. A remembered workspace that was deleted since is passed over."""
+        workspaces = self.store().workspaces
+        if ref and ref.strip():
+            chosen = workspaces.resolve(ref)
+            self.remember(chosen)
+            return chosen
+        if self.settings.workspace:
+            return workspaces.resolve(self.settings.workspace)
+        remembered = self.last_workspace.get()
+        if remembered:
+            with contextlib.suppress(NotFoundError):
+                return workspaces.resolve(remembered)
+        return workspaces.resolve(None)
+
+    def remember(self, workspace: WorkspaceView) -> None:
+        if self.last_workspace.get() != str(workspace.id):
+            self.last_workspace.set(workspace.id)
 
     def close(self) -> None:
         if self._similar is not None:

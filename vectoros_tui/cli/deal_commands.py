@@ -8,7 +8,8 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import deal_field_options, json_option, workspace_option
-from vectoros_tui.cli.output import money, print_json, say, short_id, table
+from vectoros_tui.cli.output import Column, listing, print_json, say, short_id, table
+from vectoros_tui.money import format_money
 from vectoros_tui.store.deals import SORTABLE
 from vectoros_tui.store.views import DealView, iso
 
@@ -37,25 +38,26 @@ def _deal_rows(deals: list[DealView]) -> list[list[Any]]:
             short_id(d.id),
             d.title,
             d.company,
-            money(d.value),
-            d.stage,
+            # A closed deal's stage says nothing more than its outcome does.
+            d.outcome if d.stage == "closed" and d.outcome else d.stage,
+            format_money(d.value),
             f"{d.probability}%",
             iso(d.close_date),
-            d.outcome or "open",
         ]
         for d in deals
     ]
 
 
+# What a rep scans a pipeline for comes first; the id (for `deals show`) is the first to go
+# in a narrow terminal, as `deals list --json` and a wider window both have it.
 DEAL_COLUMNS = [
-    "id",
-    "title",
-    "company",
-    ("value", "right"),
-    "stage",
-    ("prob.", "right"),
-    "close date",
-    "outcome",
+    Column("id", rank=6),
+    Column("title", shrink=True, min_width=24),
+    Column("company", rank=5, shrink=True, min_width=12),
+    Column("stage", rank=1),
+    Column("value", rank=2, right=True),
+    Column("prob.", rank=3, right=True),
+    Column("close date", rank=4),
 ]
 
 
@@ -111,7 +113,7 @@ def list_deals(
         print_json(page.to_api())
         return
     shown = f"{offset + 1}-{offset + len(page.deals)}" if page.deals else "0"
-    table(
+    listing(
         f"Deals in {ws.name}",
         DEAL_COLUMNS,
         _deal_rows(page.deals),
@@ -136,14 +138,19 @@ def show_deal(ctx: CliContext, deal_id: str, as_json: bool) -> None:
         return
     data = deal.to_api()
     table(deal.title, ["field", "value"], [[k, v] for k, v in data.items()])
-    table(
+    listing(
         "Activities",
-        ["date", "type", "description"],
+        [Column("date", rank=1), Column("type"), Column("description", shrink=True, min_width=20)],
         [[iso(a.date), a.type, a.description] for a in activities],
     )
-    table(
+    listing(
         "History",
-        ["when", "field", "from", "to"],
+        [
+            Column("when", rank=1),
+            Column("field"),
+            Column("from", shrink=True, min_width=10),
+            Column("to", shrink=True, min_width=10),
+        ],
         [[h["changedAt"], h["field"], h["from"], h["to"]] for h in history],
     )
 
@@ -217,9 +224,14 @@ def list_activities(ctx: CliContext, deal_id: str, as_json: bool) -> None:
     if as_json:
         print_json({"activities": [a.to_api() for a in items], "total": len(items)})
         return
-    table(
+    listing(
         "Activities",
-        ["id", "date", "type", "description"],
+        [
+            Column("id", rank=2),
+            Column("date", rank=1),
+            Column("type"),
+            Column("description", shrink=True, min_width=20),
+        ],
         [[short_id(a.id), iso(a.date), a.type, a.description] for a in items],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from pathlib import Path
 
 import click
@@ -17,6 +18,9 @@ from vectoros_tui.cli.output import (
     say,
     visible_lines,
 )
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.store.workspaces import clean_workspace_name
 from vectoros_tui.text_safety import json_for_terminal
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -68,13 +72,24 @@ def import_deals(
     Columns are detected from common CRM header names. Re-importing the same file updates
     the deals it created instead of duplicating them.
     """
-    from vectoros_tui.store.csv_import import apply_import, plan_import
+    from vectoros_tui.store.csv_import import (
+        ImportFileError,
+        ImportResult,
+        apply_import,
+        plan_import,
+    )
 
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
     mapping = _pairs(maps, "--map")
     stage_map = _pairs(stage_maps, "--stage-map")
-    ws = ctx.workspace(workspace)
+    store = ctx.store()
+    # A first import into an empty database makes the workspace it needs (named after
+    # --workspace, else the file) instead of sending the rep off to create one first.
+    new_name = None
+    if not store.workspaces.list():
+        new_name = workspace.strip() if workspace and workspace.strip() else file.stem
+    ws = None if new_name else ctx.workspace(workspace)
     with progress_bar(f"Reading {file.name}", not as_json) as report:
         plan = plan_import(
             file,
@@ -83,10 +98,25 @@ def import_deals(
             day_first=day_first,
             progress=report,
         )
-    result = apply_import(ctx.store(), ws.id, plan, dry_run=dry_run)
+    if new_name is None:
+        assert ws is not None
+        result = apply_import(store, ws.id, plan, dry_run=dry_run)
+    else:
+        if plan.errors:  # before the workspace is made: a refused file leaves nothing
+            raise ImportFileError(plan.errors)
+        if dry_run:
+            # Into a workspace that does not exist yet every row is a new deal.
+            name = clean_workspace_name(new_name)
+            ws = WorkspaceView(uuid.uuid4(), name, utc_now())
+            result = ImportResult(len(plan.rows), 0, 0, plan.total_rows, dry_run=True)
+        else:
+            ws = store.workspaces.create(new_name)
+            ctx.remember(ws)
+            result = apply_import(store, ws.id, plan)
     summary = {
         "file": str(file),
         "workspace": ws.name,
+        "createdWorkspace": new_name is not None,
         "dryRun": result.dry_run,
         "rows": result.total_rows,
         "created": result.created,
@@ -99,6 +129,12 @@ def import_deals(
         print_json(summary)
         return
     verb = "Would import" if dry_run else "Imported"
+    if new_name is not None:
+        say(
+            "{} workspace [bold]{}[/bold] (there was none yet).",
+            "Would create" if dry_run else "Created",
+            ws.name,
+        )
     say(
         "{} {} rows into {}: {} new, {} updated, {} unchanged.",
         verb,

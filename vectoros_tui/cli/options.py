@@ -1,15 +1,57 @@
-"""Options several commands share."""
+"""Options several commands share, and the types of their values."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import click
+
+from vectoros_tui.money import MoneyError, parse_money
+
+
+class MoneyType(click.ParamType):
+    """An amount as a rep types it: 750k, 1.2M, $1,200, 1 200, 1200.50."""
+
+    name = "amount"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value  # a default, already converted
+        try:
+            return parse_money(value)
+        except MoneyError as exc:
+            self.fail(exc.explain(), param, ctx)
+
+
+_WINDOW = re.compile(r"\s*([1-9]\d{0,3})\s*d?\s*", re.IGNORECASE)
+
+
+class WindowType(click.ParamType):
+    """A forecast window in days: 30d (or just 30), as `vectoros forecast --timeframe`."""
+
+    name = "Nd"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        found = _WINDOW.fullmatch(str(value))
+        if found is None:
+            self.fail(f"{value!r} is not a window; use days, like 30d, 60d or 90d", param, ctx)
+        return int(found.group(1))
+
+
+MONEY = MoneyType()
+WINDOW = WindowType()
 
 workspace_option = click.option(
     "--workspace",
     "-w",
     "workspace",
     metavar="NAME|ID",
-    help="Workspace name or id (may be omitted when there is only one).",
+    help="Workspace name or id (default: the one last chosen with -w, or the only one).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
@@ -22,7 +64,9 @@ def deal_field_options(required_title: bool = False):  # type: ignore[no-untyped
             [
                 click.option("--title", required=required_title, help="Deal title."),
                 click.option("--company", help="Company (account) name."),
-                click.option("--value", help='Deal value, e.g. 1200 or "$1,200.50".'),
+                click.option(
+                    "--value", type=MONEY, help='Deal value, e.g. 1200, "$1,200.50" or 750k.'
+                ),
                 click.option("--probability", help="Win probability, a whole number 0-100."),
                 click.option(
                     "--stage",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
 from rich.markup import escape
 from rich.segment import Segment
@@ -115,12 +118,6 @@ def progress_bar(label: str, wanted: bool = True) -> Iterator[Callable[[int, int
         yield update
 
 
-def money(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
-
-
 def percent(fraction: float | None, digits: int = 0) -> str:
     return "—" if fraction is None else f"{fraction * 100:.{digits}f}%"
 
@@ -144,3 +141,124 @@ def table(
 
 def short_id(value: object) -> str:
     return str(value)[:8]
+
+
+# --- listings: one line per item, fitted to the terminal ---------------------------------
+
+GAP = 2  # spaces between the columns of a listing
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of :func:`listing`.
+
+    ``rank`` 0 is never dropped; when a terminal is too narrow the highest rank goes
+    first. ``shrink`` columns (free text: titles, companies) are shortened with an
+    ellipsis down to ``min_width`` before any column is dropped, so a long title does not
+    push the stage or the value off the screen, and a narrow terminal still shows titles
+    a rep can recognise.
+    """
+
+    name: str
+    rank: int = 0
+    right: bool = False
+    shrink: bool = False
+    min_width: int = 0
+
+
+def output_width() -> int | None:
+    """The width listings must fit: $COLUMNS when set, else the terminal's; None when
+    standard output is not a terminal (a pipe or a file gets every column in full)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if console.is_terminal:
+        return console.size.width
+    return None
+
+
+def fit_columns(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None
+) -> list[tuple[int, int]]:
+    """(index, width) of the columns to show so that every line fits in ``width``."""
+    natural = [
+        max([cell_len(column.name), *(cell_len(row[i]) for row in rows)])
+        for i, column in enumerate(columns)
+    ]
+    kept = list(range(len(columns)))
+    if width is None:
+        return [(i, natural[i]) for i in kept]
+
+    def floor(i: int) -> int:
+        column = columns[i]
+        return max(column.min_width, cell_len(column.name)) if column.shrink else natural[i]
+
+    while True:
+        widths = {i: natural[i] for i in kept}
+        excess = sum(widths.values()) + GAP * (len(kept) - 1) - width
+        slack = sum(natural[i] - min(floor(i), natural[i]) for i in kept)
+        droppable = [i for i in kept if columns[i].rank > 0]
+        if excess <= slack or not droppable:
+            break
+        kept.remove(max(droppable, key=lambda i: (columns[i].rank, i)))
+    floors = {i: min(floor(i), natural[i]) for i in kept}
+    _shrink(widths, floors, excess)
+    excess = sum(widths.values()) + GAP * (len(kept) - 1) - width
+    if excess > 0:
+        # Even the essential columns at their narrowest do not fit (a very narrow
+        # terminal): the free-text ones give up more, down to one character.
+        _shrink(widths, {i: 1 if columns[i].shrink else widths[i] for i in kept}, excess)
+    return [(i, widths[i]) for i in kept]
+
+
+def _shrink(widths: dict[int, int], floors: dict[int, int], excess: int) -> None:
+    """Take ``excess`` cells off the widest columns first, none below its floor."""
+    while excess > 0:
+        candidates = sorted((i for i in widths if widths[i] > floors[i]), key=lambda i: -widths[i])
+        if not candidates:
+            return
+        widest = candidates[0]
+        runner_up = widths[candidates[1]] if len(candidates) > 1 else 0
+        step = min(excess, widths[widest] - max(runner_up, floors[widest]) or 1)
+        widths[widest] -= step
+        excess -= step
+
+
+def _cell(text: str, width: int, column: Column, last: bool, style: str = "") -> Text:
+    cell = Text(text, style=style)
+    if cell.cell_len > width:
+        cell.truncate(width, overflow="ellipsis")
+    padding = " " * (width - cell.cell_len)
+    if column.right:
+        return Text.assemble(padding, cell)
+    return cell if last else Text.assemble(cell, padding)
+
+
+def listing(
+    title: str | None,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: str | None = None,
+) -> None:
+    """A list of items, one line each, that never wraps: in a terminal (or with $COLUMNS)
+    it fits the width, dropping the highest-ranked columns and shortening free text with
+    an ellipsis; otherwise every column is printed in full. ``title`` and ``caption`` are
+    shown literally."""
+    cells = [["—" if value is None else plain(value) for value in row] for row in rows]
+    width = output_width()
+    shown = fit_columns(columns, cells, width)
+    if title:
+        console.print(Text(plain(title), style="bold"), soft_wrap=True)
+    lines = [[column.name for column in columns], *cells]
+    for number, line in enumerate(lines):
+        parts = [
+            _cell(line[i], w, columns[i], n == len(shown) - 1, "bold" if number == 0 else "")
+            for n, (i, w) in enumerate(shown)
+        ]
+        out = Text(" " * GAP).join(parts)
+        if width is not None and out.cell_len > width:
+            out.truncate(width, overflow="ellipsis")
+        console.print(out, soft_wrap=True)
+    if caption:
+        console.print(Text(plain(caption), style="dim"), soft_wrap=True)

@@ -9,9 +9,10 @@ import click
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
 from vectoros_tui.cli.output import (
+    Column,
     console,
     errors,
-    money,
+    listing,
     percent,
     print_json,
     progress_bar,
@@ -19,6 +20,7 @@ from vectoros_tui.cli.output import (
     short_id,
     table,
 )
+from vectoros_tui.money import format_money
 
 if TYPE_CHECKING:
     from vectoros_tui.similar.service import SimilarDeal
@@ -131,33 +133,31 @@ def similar(
 
 
 def _print_results(deals: list[SimilarDeal]) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
     if not deals:
         console.print("No deal is similar enough (try a lower --threshold or fewer filters).")
         return
-    out = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    out.add_column("sim.", justify="right", min_width=4)
-    out.add_column("id", min_width=8)
-    # The other columns take 60 cells; the title gets the rest and is cut, not wrapped.
-    out.add_column(
-        "title", overflow="ellipsis", no_wrap=True, max_width=max(12, console.width - 61)
+    listing(
+        None,
+        [
+            Column("sim.", right=True),
+            Column("id", rank=5),
+            Column("title", shrink=True, min_width=20),
+            Column("stage", rank=1),
+            Column("value", rank=2, right=True),
+            Column("close", rank=3),
+        ],
+        [
+            [
+                f"{d.similarity:.2f}",
+                short_id(d.deal_id),
+                d.title,
+                d.outcome or d.stage,  # a closed deal shows how it closed
+                format_money(d.value),
+                d.close_date.isoformat() if d.close_date else "—",
+            ]
+            for d in deals
+        ],
     )
-    out.add_column("stage", min_width=11)
-    out.add_column("value", justify="right", min_width=10)
-    out.add_column("close", min_width=10)
-    for d in deals:
-        out.add_row(
-            f"{d.similarity:.2f}",
-            short_id(d.deal_id),
-            Text(d.title),
-            d.outcome or d.stage,  # a closed deal shows how it closed
-            money(d.value),
-            d.close_date.isoformat() if d.close_date else "—",
-        )
-    console.print(out)
 
 
 @click.command()

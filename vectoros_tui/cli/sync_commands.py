@@ -9,7 +9,17 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
-from vectoros_tui.cli.output import console, errors, print_json, say, short_id, table
+from vectoros_tui.cli.output import (
+    Column,
+    console,
+    errors,
+    listing,
+    print_json,
+    say,
+    short_id,
+    table,
+)
+from vectoros_tui.store.views import WorkspaceView
 
 pass_ctx = click.make_pass_decorator(CliContext)
 DIALECTS = click.Choice(["auto", "documented", "deployed"])
@@ -119,13 +129,22 @@ def sync(
     from vectoros_tui.sync.engine import SyncEngine
 
     ctx: CliContext = click_ctx.ensure_object(CliContext)
-    ws = ctx.workspace(workspace)
     engine = SyncEngine(ctx.store().db)
     if link_url:
+        ws = _workspace_to_link(ctx, workspace)
         with _backend(ctx, link_url, dialect) as backend:
-            remote_ws = _remote_workspace(backend, remote_workspace or ws.name)
-            engine.link(ws.id, link_url, remote_ws, backend.dialect_name)
-        say("Linked {} to workspace {} on {}.", ws.name, remote_ws, link_url)
+            wanted = remote_workspace or (ws.name if ws else workspace)
+            remote_ws = _remote_workspace(backend, wanted)
+            if ws is None:
+                # Linking is how a rep joining a team starts: the local workspace the
+                # team's deals are pulled into is made here, named as asked or as theirs.
+                ws = ctx.store().workspaces.create(workspace or remote_ws.name)
+                ctx.remember(ws)
+                say("Created workspace [bold]{}[/bold] for the team's deals.", ws.name)
+            engine.link(ws.id, link_url, str(remote_ws.id), backend.dialect_name)
+        say("Linked {} to workspace {} on {}.", ws.name, remote_ws.id, link_url)
+    else:
+        ws = ctx.workspace(workspace)
     if status:
         state = engine.status(ws.id)
         if as_json:
@@ -156,14 +175,36 @@ def sync(
         )
 
 
-def _remote_workspace(backend: Any, wanted: str) -> str:
+def _workspace_to_link(ctx: CliContext, ref: str | None) -> WorkspaceView | None:
+    """The local workspace `sync --link` links, or None when it is to be created: there
+    is none yet, or -w names one that does not exist (an id must exist)."""
+    from vectoros_tui.store.errors import NotFoundError
+    from vectoros_tui.store.ids import parse_uuid
+
+    try:
+        return ctx.workspace(ref)
+    except NotFoundError:
+        if ref and parse_uuid(ref) is not None:
+            raise
+        return None
+
+
+def _remote_workspace(backend: Any, wanted: str | None) -> Any:
+    """The backend's workspace named (or with the id) ``wanted``; without a name, its only
+    one."""
     from vectoros_tui.sync.errors import SyncError
 
     found = backend.list_workspaces()
-    for item in found:
-        if item.id == wanted or item.name.casefold() == wanted.casefold():
-            return str(item.id)
     names = ", ".join(f"{w.name} ({w.id})" for w in found) or "none"
+    if not wanted:
+        if len(found) == 1:
+            return found[0]
+        raise SyncError(
+            f"which of the backend's workspaces? pass --remote-workspace NAME; it has: {names}"
+        )
+    for item in found:
+        if str(item.id) == wanted or item.name.casefold() == wanted.casefold():
+            return item
     raise SyncError(f"the backend has no workspace {wanted!r}; it has: {names}")
 
 
@@ -209,9 +250,14 @@ def conflicts_command(ctx: CliContext, workspace: str | None, as_json: bool) -> 
             mine = "(deleted)" if conflict.mine is None else conflict.mine.get(name)
             theirs = "(deleted)" if conflict.theirs is None else conflict.theirs.get(name)
             rows.append([name, conflict.base.get(name), mine, theirs])
-        table(
+        listing(
             f"{short_id(conflict.deal_id)}  {conflict.title}",
-            ["field", "last synced", "mine", "theirs"],
+            [
+                Column("field"),
+                Column("last synced", rank=1, shrink=True, min_width=10),
+                Column("mine", shrink=True, min_width=12),
+                Column("theirs", shrink=True, min_width=12),
+            ],
             rows,
         )
 

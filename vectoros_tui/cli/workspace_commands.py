@@ -2,35 +2,95 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.options import json_option
-from vectoros_tui.cli.output import print_json, say, table
-from vectoros_tui.store.views import iso
+from vectoros_tui.cli.options import json_option, workspace_option
+from vectoros_tui.cli.output import Column, listing, print_json, say
+from vectoros_tui.store.errors import AmbiguousError, NotFoundError
+from vectoros_tui.store.views import WorkspaceView
 from vectoros_tui.store.workspaces import ROLES
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
 
+def _current(ctx: CliContext) -> WorkspaceView | None:
+    """The workspace a command without --workspace works on, if there is one."""
+    with contextlib.suppress(AmbiguousError, NotFoundError):
+        return ctx.workspace(None)
+    return None
+
+
+def _scoped(ctx: CliContext, positional: str | None, option: str | None) -> WorkspaceView:
+    """`workspace members Team` (as before) or `-w Team` (as every other command)."""
+    if positional and option and positional != option:
+        raise click.UsageError(f"two workspaces given: {positional!r} and -w {option!r}")
+    return ctx.workspace(positional or option)
+
+
 @click.group()
 def workspace() -> None:
-    """Create, list, rename and delete workspaces; manage members."""
+    """Create, list, choose, rename and delete workspaces; manage members."""
 
 
 @workspace.command("list")
 @json_option
 @pass_ctx
 def list_workspaces(ctx: CliContext, as_json: bool) -> None:
+    """Every workspace; the one commands use without --workspace is marked *."""
     items = ctx.store().workspaces.list()
+    current = _current(ctx)
+    chosen = current.id if current else None
     if as_json:
-        print_json({"workspaces": [w.to_api() for w in items], "total": len(items)})
+        print_json(
+            {
+                "workspaces": [{**w.to_api(), "current": w.id == chosen} for w in items],
+                "total": len(items),
+            }
+        )
         return
-    table(
+    # The * column only when a workspace is used by default and there is a choice.
+    marked = chosen is not None and len(items) > 1
+    listing(
         "Workspaces",
-        ["id", "name", ("deals", "right"), "created"],
-        [[str(w.id), w.name, w.deal_count, iso(w.created_at)] for w in items],
+        [
+            *([Column("")] if marked else []),
+            Column("name", shrink=True, min_width=16),
+            Column("deals", rank=1, right=True),
+            Column("created", rank=3),
+            Column("id", rank=2),
+        ],
+        [
+            [
+                *(["*" if w.id == chosen else ""] if marked else []),
+                w.name,
+                w.deal_count,
+                w.created_at.date().isoformat(),
+                str(w.id),
+            ]
+            for w in items
+        ],
+        caption="* used when --workspace is not given" if marked else None,
     )
+
+
+@workspace.command("use")
+@click.argument("ref", metavar="NAME|ID")
+@pass_ctx
+def use_workspace(ctx: CliContext, ref: str) -> None:
+    """Make NAME the workspace commands use when --workspace is not given (as -w does)."""
+    item = ctx.workspace(ref)
+    if ctx.settings.workspace:
+        say(
+            "Now using {}, but the configured workspace ({}) still comes first: "
+            "commands without --workspace use that one.",
+            item.name,
+            ctx.settings.workspace,
+        )
+    else:
+        say("Now using [bold]{}[/bold] when --workspace is not given.", item.name)
 
 
 @workspace.command("create")
@@ -69,43 +129,51 @@ def delete_workspace(ctx: CliContext, ref: str, yes: bool) -> None:
             f"Delete workspace {item.name!r} and its {item.deal_count} deals?", abort=True
         )
     store.workspaces.delete(item.id)
+    if ctx.last_workspace.get() == str(item.id):
+        ctx.last_workspace.set(None)
     say("Deleted workspace [bold]{}[/bold]", item.name)
 
 
 @workspace.command("members")
-@click.argument("ref", metavar="NAME|ID", required=False)
+@click.argument("ref", metavar="[NAME|ID]", required=False)
+@workspace_option
 @json_option
 @pass_ctx
-def list_members(ctx: CliContext, ref: str | None, as_json: bool) -> None:
-    item = ctx.workspace(ref)
+def list_members(ctx: CliContext, ref: str | None, workspace: str | None, as_json: bool) -> None:
+    """Members of a workspace and their roles."""
+    item = _scoped(ctx, ref, workspace)
     members = ctx.store().workspaces.members(item.id)
     if as_json:
         print_json({"members": members, "total": len(members)})
         return
-    table(
+    listing(
         f"Members of {item.name}",
-        ["email", "name", "role"],
+        [
+            Column("email", shrink=True, min_width=20),
+            Column("name", rank=2, shrink=True, min_width=12),
+            Column("role", rank=1),
+        ],
         [[m["email"], m["name"], m["role"]] for m in members],
     )
 
 
 @workspace.command("add-member")
 @click.argument("email")
-@click.option("--workspace", "-w", "ref", metavar="NAME|ID")
+@workspace_option
 @click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
 @pass_ctx
-def add_member(ctx: CliContext, email: str, ref: str | None, role: str) -> None:
-    item = ctx.workspace(ref)
+def add_member(ctx: CliContext, email: str, workspace: str | None, role: str) -> None:
+    item = ctx.workspace(workspace)
     member = ctx.store().workspaces.add_member(item.id, email, role)
     say("{} is now {} of {}", member["email"], member["role"], item.name)
 
 
 @workspace.command("remove-member")
 @click.argument("email")
-@click.option("--workspace", "-w", "ref", metavar="NAME|ID")
+@workspace_option
 @pass_ctx
-def remove_member(ctx: CliContext, email: str, ref: str | None) -> None:
-    item = ctx.workspace(ref)
+def remove_member(ctx: CliContext, email: str, workspace: str | None) -> None:
+    item = ctx.workspace(workspace)
     ctx.store().workspaces.remove_member(item.id, email)
     say("Removed {} from {}", email, item.name)
 

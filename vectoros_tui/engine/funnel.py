@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike
 
 from vectoros_tui.engine.health import BAND_NAMES
 from vectoros_tui.engine.stages import OPEN_STAGES, UnknownStageError, normalise_stage
+from vectoros_tui.money import MoneyError, parse_money
 
 FUNNEL_STEPS: Final = (*OPEN_STAGES, "won")
 DEFAULT_BINS: Final = 40
@@ -268,7 +269,6 @@ def describe_what_if(changes: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-_NUMBER: Final = re.compile(r"^\s*\$?\s*([0-9][0-9,]*(?:\.[0-9]*)?|\.[0-9]+)\s*([kKmM]?)\s*$")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -303,11 +303,7 @@ def parse_goal(text: str) -> float | None:
     """A revenue goal: ``250000``, ``$250,000``, ``250k`` or ``1.2M``; empty clears it."""
     if not text.strip():
         return None
-    match = _NUMBER.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{text.strip()!r} is not an amount; try 250000, 250k or 1.2M")
-    amount = float(match.group(1).replace(",", ""))
-    amount *= {"": 1, "k": 1e3, "m": 1e6}[match.group(2).lower()]
-    if not math.isfinite(amount):
-        raise ValueError("the goal is too large")
-    return amount
+    try:
+        return parse_money(text)
+    except MoneyError as exc:
+        raise ValueError(exc.explain()) from None

@@ -13,6 +13,7 @@ from vectoros_tui.store.analytics import AnalyticsService
 from vectoros_tui.store.database import Database, open_database, redact_url
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.errors import SchemaError, StoreError
+from vectoros_tui.store.goals import GoalService
 from vectoros_tui.store.insights import InsightService
 from vectoros_tui.store.workspaces import WorkspaceService
 
@@ -29,6 +30,7 @@ class Store:
     activities: ActivityService = field(init=False)
     insights: InsightService = field(init=False)
     analytics: AnalyticsService = field(init=False)
+    goals: GoalService = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspaces = WorkspaceService(self.db)
@@ -36,6 +38,7 @@ class Store:
         self.activities = ActivityService(self.db)
         self.insights = InsightService(self.db)
         self.analytics = AnalyticsService(self.deals, self.insights)
+        self.goals = GoalService(self.db)
 
     def close(self) -> None:
         self.db.dispose()

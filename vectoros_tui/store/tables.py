@@ -250,3 +250,20 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _created()
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- revenue goals (migration 0008) ------------------------------------------------------
+
+
+class Goal(SQLModel, table=True):
+    """A rep's revenue goal for one forecast window (in days) of one workspace: a 30-day
+    goal is not a 90-day goal, and one workspace's goal is not another's."""
+
+    __tablename__: ClassVar[str] = "goals"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    )
+    window_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    amount: float
+    updated_at: datetime = _created()

@@ -19,6 +19,7 @@ from vectoros_tui.engine.stages import (
     UnknownStageError,
     normalise_stage,
 )
+from vectoros_tui.money import parse_money
 from vectoros_tui.text_safety import unsafe_character
 
 ACTIVITY_TYPES = ("email", "call", "meeting", "note")
@@ -33,8 +34,6 @@ MAX_EMAIL = 320  # the longest address SMTP allows (64 local + @ + 255 domain)
 # Deliberately simple: one @, a dot in the domain, no spaces. Full RFC 5322 would accept
 # things no mail server delivers to, and reject nothing a rep would actually type.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")
-_MONEY_NOISE = re.compile(r"[\s$€£¥,_]|usd|eur|gbp", re.IGNORECASE)
 
 # Date formats accepted after ISO 8601. Slash dates are month-first (US) unless the first
 # number is > 12, or the caller asks for day-first.
@@ -73,34 +72,6 @@ class ValidationError(ValueError):
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def parse_money(value: object) -> float:
-    """Parse ``1200``, ``"1,200.50"``, ``"$1 200"``, ``"(300)"`` is refused (negative)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number")
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        raw = re.sub(r"[\s$€£¥_]|usd|eur|gbp", "", str(value), flags=re.IGNORECASE)
-        if "," in raw and not _GROUPED.fullmatch(raw.lstrip("(-").rstrip(")")):
-            # "1,20" or "3.000,50": a comma that is not a thousands separator would be
-            # silently misread, so refuse it and say how to write the amount.
-            raise ValueError(f"{value!r} is ambiguous; write it like 1200.50 or 1,200.50")
-        text = _MONEY_NOISE.sub("", str(value))
-        if text.startswith("(") and text.endswith(")"):
-            text = "-" + text[1:-1]
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an amount of money") from None
-    if math.isnan(number) or math.isinf(number):
-        raise ValueError("must be a finite number")
-    if number < 0:
-        raise ValueError(f"must not be negative (got {number:g})")
-    if number > 1e13:
-        raise ValueError("is implausibly large (over 10 trillion)")
-    return round(number, 2)
 
 
 def parse_probability(value: object) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from vectoros_tui.money import format_money
+
 HEALTH_STYLES = {
     "excellent": "bold green",
     "good": "green",
@@ -15,20 +17,11 @@ HEALTH_STYLES = {
 
 def compact_money(value: float | None) -> str:
     """$1.2M, $450k, $900: fits a narrow board column."""
-    if value is None:
-        return "—"
-    amount = abs(value)
-    if amount >= 1_000_000:
-        return f"${value / 1_000_000:.1f}M"
-    if amount >= 10_000:
-        return f"${value / 1_000:.0f}k"
-    if amount >= 1_000:
-        return f"${value / 1_000:.1f}k"
-    return f"${value:,.0f}"
+    return format_money(value, compact=True)
 
 
 def money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.0f}"
+    return format_money(value)
 
 
 def health_badge(score: float | None, status: str | None) -> Text:

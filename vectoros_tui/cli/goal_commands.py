@@ -1,0 +1,126 @@
+"""`vectoros goal`: revenue goals per workspace and forecast window, kept across runs."""
+
+from __future__ import annotations
+
+import click
+
+from vectoros_tui.cli.context import CliContext
+from vectoros_tui.cli.options import MONEY, WINDOW, json_option, workspace_option
+from vectoros_tui.cli.output import Column, listing, print_json, say
+from vectoros_tui.money import format_money
+from vectoros_tui.store.views import WorkspaceView, iso
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+window_option = click.option(
+    "--window",
+    type=WINDOW,
+    metavar="Nd",
+    help="Forecast window the goal is for, e.g. 30d or 90d (default: the forecast's, 30d).",
+)
+
+
+def _workspace(click_ctx: click.Context, ref: str | None) -> WorkspaceView:
+    """-w given to the subcommand, else to `goal` itself (`vectoros goal -w Team set 1M`)."""
+    ctx = click_ctx.find_object(CliContext)
+    assert ctx is not None
+    parent = click_ctx.parent.params.get("workspace") if click_ctx.parent else None
+    return ctx.workspace(ref or parent)
+
+
+def _window(ctx: CliContext, days: int | None) -> int:
+    if days is not None:
+        return days
+    return WINDOW.convert(ctx.settings.forecast.timeframe, None, None)
+
+
+@click.group(invoke_without_command=True)
+@workspace_option
+@json_option
+@click.pass_context
+def goal(click_ctx: click.Context, workspace: str | None, as_json: bool) -> None:
+    """Revenue goals, one per forecast window; `vectoros forecast` (and the app) use them.
+
+    \b
+    vectoros goal                        list the saved goals
+    vectoros goal set 750k               the goal for the default window (30d)
+    vectoros goal set 2.4M --window 90d  the goal for 90 days
+    vectoros goal clear --window 90d     forget it
+    """
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx = click_ctx.ensure_object(CliContext)
+    ws = ctx.workspace(workspace)
+    goals = ctx.store().goals.all(ws.id)
+    if as_json:
+        print_json({"workspace": ws.name, "goals": [g.to_api() for g in goals]})
+        return
+    if not goals:
+        say("No goals saved for {}: try `vectoros goal set 750k --window 30d`.", ws.name)
+        return
+    listing(
+        f"Goals in {ws.name}",
+        [Column("window"), Column("goal", right=True), Column("saved", rank=1)],
+        [
+            [f"{g.window_days}d", format_money(g.amount), iso(g.updated_at.replace(microsecond=0))]
+            for g in goals
+        ],
+    )
+
+
+@goal.command("set")
+@click.argument("amount", type=MONEY)
+@window_option
+@workspace_option
+@json_option
+@click.pass_context
+def set_goal(
+    click_ctx: click.Context,
+    amount: float,
+    window: int | None,
+    workspace: str | None,
+    as_json: bool,
+) -> None:
+    """Save the goal for a window (replacing the one saved before), e.g. 750k or $1.2M."""
+    ctx = click_ctx.ensure_object(CliContext)
+    ws = _workspace(click_ctx, workspace)
+    saved = ctx.store().goals.set(ws.id, _window(ctx, window), amount)
+    if as_json:
+        print_json({"workspace": ws.name, **saved.to_api()})
+        return
+    say(
+        "Saved the {}d goal of {}: [bold]{}[/bold] (`vectoros forecast -t {}d` uses it).",
+        saved.window_days,
+        ws.name,
+        format_money(saved.amount),
+        saved.window_days,
+    )
+
+
+@goal.command("clear")
+@window_option
+@click.option("--all", "every", is_flag=True, help="Every window's goal.")
+@workspace_option
+@click.pass_context
+def clear_goal(
+    click_ctx: click.Context, window: int | None, every: bool, workspace: str | None
+) -> None:
+    """Forget the goal of a window (or of every window with --all)."""
+    if every and window is not None:
+        raise click.UsageError("give --window or --all, not both")
+    ctx = click_ctx.ensure_object(CliContext)
+    ws = _workspace(click_ctx, workspace)
+    goals = ctx.store().goals
+    days = [g.window_days for g in goals.all(ws.id)] if every else [_window(ctx, window)]
+    cleared = [d for d in days if goals.clear(ws.id, d)]
+    if cleared:
+        say("Cleared the goal of {} for {}.", ws.name, ", ".join(f"{d}d" for d in cleared))
+    else:
+        say(
+            "No goal was saved for {} ({}).",
+            ws.name,
+            ", ".join(f"{d}d" for d in days) or "any window",
+        )
+
+
+COMMANDS = [goal]

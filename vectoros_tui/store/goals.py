@@ -1,0 +1,120 @@
+"""Revenue goals: one amount per workspace and forecast window, kept across runs.
+
+A goal belongs to a window: $250k in 30 days and $750k in 90 days are different targets,
+so each window of each workspace has its own (or none).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from vectoros_tui.money import MoneyError, parse_money
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.tables import Goal, Workspace, utcnow
+from vectoros_tui.store.validation import FieldError, ValidationError
+from vectoros_tui.store.views import iso
+
+MAX_WINDOW_DAYS = 9999  # the longest window a forecast timeframe can name (4 digits)
+_GOALS = Goal.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SavedGoal:
+    window_days: int
+    amount: float
+    updated_at: datetime
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "window": f"{self.window_days}d",
+            "windowDays": self.window_days,
+            "amount": self.amount,
+            "updatedAt": iso(self.updated_at),
+        }
+
+
+def clean_window(days: object) -> int:
+    """A window in whole days, 1 to 9999."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        problem = f"must be a whole number of days (got {days!r})"
+        raise ValidationError([FieldError("window", problem)])
+    if not 1 <= days <= MAX_WINDOW_DAYS:
+        raise ValidationError(
+            [FieldError("window", f"must be 1 to {MAX_WINDOW_DAYS} days (got {days})")]
+        )
+    return days
+
+
+def clean_amount(amount: object) -> float:
+    """A goal as a number or as typed (``750k``, ``$1.2M``), by the money parser's rules."""
+    try:
+        return parse_money(amount)
+    except MoneyError as exc:
+        raise ValidationError([FieldError("goal", str(exc))]) from None
+
+
+class GoalService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, workspace_id: uuid.UUID, days: int) -> float | None:
+        """The goal for the ``days``-day window, or None when none is saved."""
+        with self.db.read() as session:
+            row = session.get(Goal, (workspace_id, clean_window(days)))
+            return None if row is None else row.amount
+
+    def set(self, workspace_id: uuid.UUID, days: int, amount: object) -> SavedGoal:
+        """Save (or replace) the goal for the ``days``-day window."""
+        window = clean_window(days)
+        value = clean_amount(amount)
+        now = utcnow()
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            # One statement, so two processes saving the same window at once both succeed
+            # (the later one wins) instead of one failing on the primary key.
+            postgres = self.db.engine.dialect.name == "postgresql"
+            insert = postgres_insert if postgres else sqlite_insert
+            statement = insert(_GOALS).values(
+                workspace_id=workspace_id, window_days=window, amount=value, updated_at=now
+            )
+            session.connection().execute(
+                statement.on_conflict_do_update(
+                    index_elements=["workspace_id", "window_days"],
+                    set_={"amount": value, "updated_at": now},
+                )
+            )
+        return SavedGoal(window, value, now)
+
+    def clear(self, workspace_id: uuid.UUID, days: int) -> bool:
+        """Forget the goal for the ``days``-day window; False when there was none."""
+        window = clean_window(days)
+        with self.db.write() as session:
+            result = session.connection().execute(
+                delete(_GOALS).where(
+                    _GOALS.c.workspace_id == workspace_id, _GOALS.c.window_days == window
+                )
+            )
+            return result.rowcount > 0
+
+    def all(self, workspace_id: uuid.UUID) -> list[SavedGoal]:
+        """Every saved goal of the workspace, shortest window first."""
+        with self.db.read() as session:
+            rows = (
+                session.connection()
+                .execute(
+                    select(_GOALS.c.window_days, _GOALS.c.amount, _GOALS.c.updated_at)
+                    .where(_GOALS.c.workspace_id == workspace_id)
+                    .order_by(_GOALS.c.window_days)
+                )
+                .all()
+            )
+            return [SavedGoal(days, amount, updated) for days, amount, updated in rows]
