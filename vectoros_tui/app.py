@@ -1,15 +1,14 @@
 """The Textual app: modes (pipeline, forecast, insights), global keys, shared data.
 
 Screens read :attr:`VectorOSApp.snapshot` (the current workspace's deals and health) and
-watch it to repaint; after a write they call :meth:`VectorOSApp.data_changed`. All database
-work runs in thread workers; their results reach widgets through reactives and messages on
-the main thread.
+watch it to repaint. Every write goes through :attr:`VectorOSApp.session` (see
+vectoros_tui.session), from the screens' thread workers; the session's one change message
+becomes a new snapshot here, on the main thread.
 """
 
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
@@ -33,15 +32,17 @@ from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 if TYPE_CHECKING:
     # Imported where used: the first frame is painted before SQLAlchemy is loaded.
     from vectoros_tui.config import Settings
+    from vectoros_tui.session import Change, WorkspaceSession
+    from vectoros_tui.similar.background import BackgroundIndexer
+    from vectoros_tui.similar.service import SimilarDeals
     from vectoros_tui.store.board import StageColumn
     from vectoros_tui.store.quick_start import QuickStart
     from vectoros_tui.store.snapshot import WorkspaceSnapshot
     from vectoros_tui.store.startup import StartupData
     from vectoros_tui.store.store import Store
-    from vectoros_tui.store.views import DealView, WorkspaceView
+    from vectoros_tui.store.views import WorkspaceView
 
 POLL_SECONDS = 5.0
-RELOAD_AFTER_SAVE_SECONDS = 1.0
 
 
 # Every @work below names its description: Textual would otherwise build one from the
@@ -103,14 +104,14 @@ class VectorOSApp(App[None]):
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.store: Store | None = None
+        self.session: WorkspaceSession | None = None
         self._poll_timer: Timer | None = None
-        self._reload_timer: Timer | None = None
         self._startup = startup
         self._quick = quick
         self._store_error: str | None = None  # why the store could not be opened
         self._preloaded: list[StageColumn] | None = None
-        self._similar: Any = None
-        self._indexer: Any = None
+        self._similar: SimilarDeals | None = None
+        self._indexer: BackgroundIndexer | None = None
         self._collector: IdleCollector | None = IdleCollector() if collect_when_idle else None
         self._collect_timer: Timer | None = None
         if settings is not None and settings.ui.theme:
@@ -216,7 +217,15 @@ class VectorOSApp(App[None]):
 
     def watch_workspace(self, workspace: WorkspaceView | None) -> None:
         if workspace is not None:
+            from vectoros_tui.session import WorkspaceSession
+
+            assert self.store is not None
             self.sub_title = workspace.name
+            self.session = WorkspaceSession(
+                self.store, workspace, clock=self.now, on_change=self._session_changed
+            )
+            if self._similar_in_use():
+                self.session.indexer = self._background_indexer()
             if self.poll_seconds > 0 and self._poll_timer is None:
                 self._poll_timer = self.set_interval(self.poll_seconds, self._poll_for_changes)
             self.snapshot = None
@@ -248,43 +257,26 @@ class VectorOSApp(App[None]):
         return self.clock()
 
     def data_changed(self) -> None:
-        """Reload the snapshot after a change (ours, or another process's)."""
-        if self.store is not None and self.workspace is not None:
-            self._load_snapshot(self.workspace)
-
-    def deal_saved(self, deal: DealView) -> None:
-        """A deal was saved here: show it everywhere at once (the forecast recomputes from
-        the patched snapshot), then reload the workspace in the background."""
-        if self.snapshot is not None and self.snapshot.workspace.id == deal.workspace_id:
-            self.snapshot = self.snapshot.with_deal(deal)
-        self.deal_touched(str(deal.id))
-        self._reload_soon()
-
-    def deal_deleted(self, deal_id: str) -> None:
-        if self.snapshot is not None:
-            self.snapshot = self.snapshot.without_deal(deal_id)
-        self.deal_touched(deal_id)
-        self._reload_soon()
-
-    def _reload_soon(self) -> None:
-        """A full reload a moment after a save, so it does not compete with the screens
-        repainting from the patched snapshot (several saves in a row reload once)."""
-        if self._reload_timer is not None:
-            self._reload_timer.stop()
-        self._reload_timer = self.set_timer(RELOAD_AFTER_SAVE_SECONDS, self.data_changed)
+        """Read the workspace again (a change by another process, or ctrl+r)."""
+        if self.session is not None:
+            self._load_snapshot(self.session)
 
     @work(
         thread=True, exclusive=True, group="snapshot", exit_on_error=False, description="snapshot"
     )
-    def _load_snapshot(self, workspace: WorkspaceView) -> None:
-        from vectoros_tui.store.snapshot import load_snapshot
+    def _load_snapshot(self, session: WorkspaceSession) -> None:
+        session.reload()
 
-        assert self.store is not None
-        snapshot = load_snapshot(self.store, workspace, self.now())
-        self.call_from_thread(self._snapshot_loaded, snapshot)
+    def _session_changed(self, change: Change) -> None:
+        """The session's one message per change, from whichever worker thread wrote."""
+        with contextlib.suppress(RuntimeError):  # the app is shutting down
+            self.call_from_thread(self._show_change, change)
 
-    def _snapshot_loaded(self, snapshot: WorkspaceSnapshot) -> None:
-        self.snapshot = snapshot
+    def _show_change(self, change: Change) -> None:
+        session = self.session
+        if session is None or change.snapshot.workspace.id != session.workspace.id:
+            return  # a workspace the rep has since switched away from
+        self.snapshot = change.snapshot
         if self._collector is not None and self._collect_timer is None:
             # After the screens have painted the workspace: their widgets are long-lived too.
             self.call_after_refresh(self._collector.start)
@@ -302,17 +294,13 @@ class VectorOSApp(App[None]):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False, description="poll")
     def _poll_for_changes(self) -> None:
         """Another rep (process) may have changed the workspace: reload if so."""
-        current = self.snapshot
-        if self.store is None or current is None:
-            return
-        if self.store.deals.fingerprint(current.workspace.id) != current.fingerprint:
-            self.call_from_thread(self.data_changed)
-            if self._indexer is not None:  # someone else's edits: re-embed what changed
-                self._indexer.refresh_workspace(current.workspace.id)
+        session = self.session
+        if session is not None and session.changed_elsewhere():
+            session.reload()
 
     # --- similar-deal search -----------------------------------------------------------
 
-    def similar_service(self) -> Any:
+    def similar_service(self) -> SimilarDeals:
         """The similar-deal service (model and index open lazily, in whichever worker asks
         first). Needs the store: call after start-up."""
         if self._similar is None:
@@ -321,6 +309,9 @@ class VectorOSApp(App[None]):
 
             assert self.store is not None
             self._similar = SimilarDeals(self.store, self.settings.similar, current_locations())
+            if self.session is not None and self.session.indexer is None:
+                # Search is in use: from now on every write keeps the index current.
+                self.session.indexer = self._background_indexer()
         return self._similar
 
     def _similar_in_use(self) -> bool:
@@ -335,18 +326,15 @@ class VectorOSApp(App[None]):
     def similar_ready(self) -> bool:
         return self._similar is not None and self._similar.embedder.loaded
 
-    def deal_touched(self, deal_id: str) -> None:
-        """A deal was created, edited, deleted or had its activities changed here:
-        re-embed it in the background (the save has already returned)."""
-        if self.store is None or self.workspace is None or not self._similar_in_use():
-            return
+    def _background_indexer(self) -> BackgroundIndexer:
+        """Re-embeds what the session writes (one for the app: it queues per workspace)."""
         if self._indexer is None:
             from vectoros_tui.similar.background import BackgroundIndexer
 
             self._indexer = BackgroundIndexer(
                 self.similar_service(), on_error=self._indexing_failed
             )
-        self._indexer.changed(self.workspace.id, [uuid.UUID(deal_id)])
+        return self._indexer
 
     def _indexing_failed(self, error: Exception) -> None:
         """From the indexer's thread, once per distinct reason."""

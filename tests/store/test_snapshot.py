@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from vectoros_tui.store.snapshot import (
 )
 from vectoros_tui.store.startup import load_startup
 from vectoros_tui.store.store import Store
+from vectoros_tui.store.views import DealView
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -44,13 +46,19 @@ def test_board_preview_from_sql_matches_the_full_snapshot(store: Store, demo) ->
         ]
 
 
+def _row(store: Store, deal: DealView) -> dict[str, Any]:
+    """The store's engine mapping of one saved deal, as the session patches it in."""
+    (row,) = store.deals.engine_deals(deal.workspace_id, ids=[deal.id])
+    return row
+
+
 def test_with_deal_shows_a_saved_deal_at_once_and_keeps_its_history(store: Store, demo) -> None:
     snapshot = load_snapshot(store, demo, NOW)
     deal = next(d for d in snapshot.open_deals if d["closeDate"])
     saved = store.deals.update(
         uuid.UUID(deal["id"]), {"probability": 3, "close_date": "2027-06-30"}, now=NOW
     )
-    patched = snapshot.with_deal(saved)
+    patched = snapshot.with_deal(_row(store, saved))
     mapping = patched.deal(deal["id"])
     assert mapping is not None and mapping["probability"] == 3
     assert mapping["closeDateHistory"][-1] == deal["closeDate"]
@@ -67,8 +75,10 @@ def test_with_deal_shows_a_saved_deal_at_once_and_keeps_its_history(store: Store
 def test_with_deal_adds_a_new_deal_and_without_deal_removes_it(store: Store, demo) -> None:
     snapshot = load_snapshot(store, demo, NOW)
     created = store.deals.create(demo.id, {"title": "New", "stage": "proposal", "value": 10})
-    added = snapshot.with_deal(created)
+    added = snapshot.with_deal(_row(store, created))
     assert len(added.deals) == len(snapshot.deals) + 1
+    # In the order the store reads them: a reload finds the very same list.
+    assert added.deals == load_snapshot(store, demo, NOW).deals
     assert str(created.id) in added.health
     removed = added.without_deal(str(created.id))
     assert len(removed.deals) == len(snapshot.deals)
@@ -81,7 +91,7 @@ def test_closing_a_deal_in_the_patch_removes_its_health_and_records_the_stage(
     snapshot = load_snapshot(store, demo, NOW)
     deal = next(d for d in snapshot.open_deals if d["stage"] == "proposal")
     lost = store.deals.mark_lost(uuid.UUID(deal["id"]), "Price")
-    patched = snapshot.with_deal(lost)
+    patched = snapshot.with_deal(_row(store, lost))
     assert deal["id"] not in patched.health
     assert patched.deal(deal["id"])["lastOpenStage"] == "proposal"
     assert load_snapshot(store, demo, NOW).deal(deal["id"])["lastOpenStage"] == "proposal"
@@ -92,11 +102,15 @@ def test_patches_keep_the_open_value_totals_the_health_scores_average(store: Sto
     assert snapshot.priced_open == open_value_totals(snapshot.deals)
     deal = next(d for d in snapshot.open_deals if d["value"])
     steps = [
-        snapshot.with_deal(store.deals.update(uuid.UUID(deal["id"]), {"value": 987_654})),
-        snapshot.with_deal(store.deals.mark_lost(uuid.UUID(deal["id"]), "Price")),
+        snapshot.with_deal(
+            _row(store, store.deals.update(uuid.UUID(deal["id"]), {"value": 987_654}))
+        ),
+        snapshot.with_deal(_row(store, store.deals.mark_lost(uuid.UUID(deal["id"]), "Price"))),
         snapshot.without_deal(deal["id"]),
         snapshot.with_deal(
-            store.deals.create(demo.id, {"title": "N", "stage": "proposal", "value": 5})
+            _row(
+                store, store.deals.create(demo.id, {"title": "N", "stage": "proposal", "value": 5})
+            )
         ),
     ]
     for patched in steps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -200,6 +201,14 @@ async def test_enter_on_a_workspace_insight_opens_nothing(
         assert app.screen is screen
 
 
+def _change_behind_the_apps_back(app: VectorOSApp) -> None:
+    """A deal changed straight in the store, as another process would: only a reload
+    shows it (a reload that finds nothing new publishes nothing)."""
+    assert app.store is not None and app.snapshot is not None
+    deal = app.snapshot.open_deals[0]
+    app.store.deals.update(uuid.UUID(deal["id"]), {"value": (deal["value"] or 0) + 1})
+
+
 async def test_snapshot_change_regenerates(
     demo_database: str, make_app: Callable[..., VectorOSApp]
 ) -> None:
@@ -207,6 +216,7 @@ async def test_snapshot_change_regenerates(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_insights(app, pilot)
         before = app.snapshot
+        _change_behind_the_apps_back(app)
         app.data_changed()
         await wait_for_snapshot(app, pilot, before)
         await wait_for(lambda: screen.regenerations >= 2 and screen.pending == 0, pilot)
@@ -214,6 +224,7 @@ async def test_snapshot_change_regenerates(
         # Away from the screen, a change waits until the screen is shown again.
         await pilot.press("f2")
         before = app.snapshot
+        _change_behind_the_apps_back(app)
         app.data_changed()
         await wait_for_snapshot(app, pilot, before)
         assert screen.regenerations == 2

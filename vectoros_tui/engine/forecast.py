@@ -591,10 +591,13 @@ def _forecasted_deals(
         combine_adjustments(p, stage, parse_datetime(deal.get("createdAt")), now)
         for deal, stage, _, p in counted
     ]
-    # Ordered by the weight the user sees; sorted() is stable, so deals whose weights show
-    # the same keep the caller's order.
+    # Ordered by value times the probability the simulation draws with (the rep's), the
+    # weight boards and screens show; sorted() is stable, so deals whose weights show the
+    # same keep the caller's order.
     order = sorted(
-        range(len(counted)), key=lambda i: round(counted[i][2] * adjusted[i], 2), reverse=True
+        range(len(counted)),
+        key=lambda i: round(counted[i][2] * counted[i][3], 2),
+        reverse=True,
     )
     if top is not None:
         wanted = {_plain_id(i) for i in also}

@@ -8,7 +8,9 @@ between, the rep sees both versions and chooses (reload theirs or overwrite with
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -24,6 +26,9 @@ from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
 from vectoros_tui.store.views import ActivityView, DealView
 from vectoros_tui.widgets.formatting import field_text
+
+if TYPE_CHECKING:
+    from vectoros_tui.store.activities import ActivityService
 
 TEXT_FIELDS = (
     ("title", "Title"),
@@ -42,6 +47,16 @@ FORM_FIELDS = (
     *TEXT_FIELDS[4:],
 )
 OUTCOME_CHOICES = [("open", "open"), ("won", "won"), ("lost", "lost")]
+
+
+class ActivityTable(DataTable[str | Text]):
+    """The deal's activities. Its letter keys act only here, where nothing is typed: in
+    the form, every letter goes into the field that has focus."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "screen.edit_activity", "Edit activity", id="editor.edit_activity"),
+        Binding("x", "screen.delete_activity", "Delete activity", id="editor.delete_activity"),
+    ]
 
 
 class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
@@ -64,8 +79,6 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         Binding("f8", "add_activity", "Add activity", id="editor.add_activity"),
         Binding("f9", "delete_deal", "Delete deal", id="editor.delete"),
         Binding("f10", "like_deal", "Similar", id="editor.similar"),
-        Binding("e", "edit_activity", "Edit activity", id="editor.edit_activity", show=False),
-        Binding("x", "delete_activity", "Delete activity", id="editor.delete_activity", show=False),
     ]
 
     def __init__(self, deal_id: str | None) -> None:
@@ -75,6 +88,8 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.activities: list[ActivityView] = []
         self.tried_to_save = False
         self.saving = False
+        # For a closed deal: the (stage, probability) it goes back to when reopened.
+        self._reopen_to: tuple[str, int | None] | None = None
         # The error line each field shows: a line is only touched when its text changes,
         # as every update lays out the whole form again (~10 ms per keystroke otherwise).
         self._errors_shown: dict[str, str] = {}
@@ -92,8 +107,11 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
                         with Vertical(classes="form-input"):
                             yield self._field_widget(name)
                             yield Static("", id=f"error-{name}", classes="field-error")
-            yield Static("Activity timeline (F8 add · e edit · x delete)", id="timeline-title")
-            yield DataTable(id="activities", cursor_type="row")
+            yield Static(
+                "Activity timeline (F8 add · in the list: e or ⏎ edit, x delete)",
+                id="timeline-title",
+            )
+            yield ActivityTable(id="activities", cursor_type="row")
         yield Footer()
 
     @staticmethod
@@ -131,22 +149,30 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         description="editor-load",
     )
     def _load(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.require_session().store
+        assert self.deal_id is not None
         try:
             deal = store.deals.get(uuid.UUID(self.deal_id))
         except NotFoundError as exc:
             self.app.call_from_thread(self._gone, str(exc))
             return
         activities = store.activities.list(deal.id)
-        self.app.call_from_thread(self._fill, deal, activities)
+        reopen_to = store.deals.before_closing(deal.id) if deal.outcome else None
+        self.app.call_from_thread(self._fill, deal, activities, reopen_to)
 
     def _gone(self, message: str) -> None:
         self.notify(message, severity="error")
         self.dismiss()
 
-    def _fill(self, deal: DealView, activities: list[ActivityView]) -> None:
+    def _fill(
+        self,
+        deal: DealView,
+        activities: list[ActivityView],
+        reopen_to: tuple[str, int | None] | None = None,
+    ) -> None:
         self.deal = deal
         self.deal_id = str(deal.id)
+        self._reopen_to = reopen_to
         for name, value in deal.editable_fields().items():
             if name == "stage":
                 self.query_one("#field-stage", Select).value = value
@@ -169,6 +195,9 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             " · updated ",
             deal.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
+        if deal.outcome:
+            closed = f" on {deal.closed_at:%Y-%m-%d}" if deal.closed_at else ""
+            text.append(f" · {deal.outcome}{closed} (Outcome: open reopens it)")
         text.no_wrap = True
         text.overflow = "ellipsis"
         # One line, always (CSS): no layout pass for a new version number.
@@ -224,6 +253,23 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     def _changed(self) -> None:
         self._validate()
 
+    @on(Select.Changed, "#field-outcome")
+    def _outcome_changed(self, event: Select.Changed) -> None:
+        """Reopening is one choice: a closed deal set back to open returns to the stage
+        and probability it had before it closed (shown before saving)."""
+        deal = self.deal
+        if event.value != "open" or deal is None or not deal.outcome:
+            return
+        if self.query_one("#field-stage", Select).value != "closed":
+            return
+        stage, probability = self._reopen_to or ("prospect", None)
+        self.query_one("#field-stage", Select).value = stage
+        self.query_one("#field-probability", Input).value = field_text(probability)
+        self.query_one("#field-lost_reason", Input).value = ""
+        self.notify(
+            f"Reopened at {stage}: ctrl+s saves it, Esc discards.", timeout=4
+        )
+
     def has_unsaved_changes(self) -> bool:
         clean = self._validate()
         if self.deal is None:
@@ -255,32 +301,35 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     )
     def _save(self, clean: dict[str, Any], expected_version: int | None) -> None:
         app = self.app
-        deals = app.store.deals  # type: ignore[attr-defined]
+        session = self.require_session()
         try:
-            if self.deal is None:
-                workspace = app.workspace  # type: ignore[attr-defined]
-                saved = deals.create(workspace.id, clean)
-            else:
-                saved = deals.update(self.deal.id, clean, expected_version=expected_version)
+            saved = session.save_deal(
+                self.deal.id if self.deal else None, clean, expected_version=expected_version
+            )
         except ConflictError as exc:
             app.call_from_thread(self._conflict, clean, exc.current)
             return
         except (ValidationError, NotFoundError) as exc:
             app.call_from_thread(self._save_failed, str(exc))
             return
-        activities = app.store.activities.list(saved.id)  # type: ignore[attr-defined]
-        app.call_from_thread(self._saved, saved, activities)
+        activities = session.store.activities.list(saved.id)
+        reopen_to = session.store.deals.before_closing(saved.id) if saved.outcome else None
+        app.call_from_thread(self._saved, saved, activities, reopen_to)
 
     def _save_failed(self, message: str) -> None:
         self.saving = False
         self.notify(message, title="Not saved", severity="error", timeout=8)
 
-    def _saved(self, deal: DealView, activities: list[ActivityView]) -> None:
+    def _saved(
+        self,
+        deal: DealView,
+        activities: list[ActivityView],
+        reopen_to: tuple[str, int | None] | None,
+    ) -> None:
         self.saving = False
         created = self.deal is None
-        self._fill(deal, activities)
+        self._fill(deal, activities, reopen_to)
         self.notify(f"{'Created' if created else 'Saved'} '{deal.title}'", timeout=3)
-        self.app.deal_saved(deal)  # type: ignore[attr-defined]
 
     def _conflict(self, mine: dict[str, Any], theirs: DealView | None) -> None:
         self.saving = False
@@ -318,6 +367,15 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#field-outcome", Select).value = outcome
         self.query_one("#field-lost_reason", Input).value = reason or ""
         self.query_one("#field-probability", Input).value = "100" if outcome == "won" else "0"
+        close_date = self.query_one("#field-close_date", Input)
+        today = self.vectoros.now().date()
+        try:
+            planned = date.fromisoformat(close_date.value.strip())
+        except ValueError:
+            planned = None
+        if planned is None or planned > today:
+            # It closed today: a close date still ahead would say otherwise.
+            close_date.value = today.isoformat()
         self.action_save()
 
     def action_delete_deal(self) -> None:
@@ -339,19 +397,18 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, group="editor-save", exit_on_error=False, description="editor-save")
     def _delete(self, deal: DealView) -> None:
         try:
-            self.app.store.deals.delete(deal.id, expected_version=deal.version)  # type: ignore[attr-defined]
+            self.require_session().delete_deal(deal.id, expected_version=deal.version)
         except ConflictError as exc:
             self.app.call_from_thread(self._conflict_on_delete, str(exc))
             return
-        self.app.call_from_thread(self._deleted, str(deal.id), deal.title)
+        self.app.call_from_thread(self._deleted, deal.title)
 
     def _conflict_on_delete(self, message: str) -> None:
         self.notify(message, severity="warning")
         self._load()
 
-    def _deleted(self, deal_id: str, title: str) -> None:
+    def _deleted(self, title: str) -> None:
         self.notify(f"Deleted '{title}'", timeout=3)
-        self.app.deal_deleted(deal_id)  # type: ignore[attr-defined]
         self.dismiss()
 
     # --- activities -----------------------------------------------------------------
@@ -406,25 +463,22 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(ConfirmScreen(f"Delete this {item.type}?", "Delete"), confirmed)
 
     @work(thread=True, group="editor-activity", exit_on_error=False, description="editor-activity")
-    def _activity_change(self, change: Any, verb: str) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        change(store.activities)
+    def _activity_change(self, change: Callable[[ActivityService], object], verb: str) -> None:
         assert self.deal is not None
-        activities = store.activities.list(self.deal.id)
+        session = self.require_session()
+        session.change_activities(self.deal.id, change)
+        activities = session.store.activities.list(self.deal.id)
         self.app.call_from_thread(self._activities_changed, activities, verb)
 
     def _activities_changed(self, activities: list[ActivityView], verb: str) -> None:
         self._show_activities(activities)
         self.notify(f"{verb} activity", timeout=2)
-        if self.deal is not None:  # its notes are part of what similar-deal search reads
-            self.app.deal_touched(str(self.deal.id))  # type: ignore[attr-defined]
-        self.app.data_changed()  # type: ignore[attr-defined]
 
     def action_like_deal(self) -> None:
         if self.deal is None:
             self.notify("Save the deal first: similar deals are found for saved deals.")
             return
-        self.app.find_similar(str(self.deal.id))  # type: ignore[attr-defined]
+        self.vectoros.find_similar(str(self.deal.id))
 
     # --- leaving --------------------------------------------------------------------
 

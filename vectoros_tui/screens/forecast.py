@@ -129,6 +129,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.what_if: WhatIf = {}
         self.result: dict[str, Any] | None = None
         self.view: ForecastView | None = None
+        self._stale = False  # the snapshot changed while the screen was hidden
         self._generation = 0  # forecasts started
         self._painted = 0  # the generation on screen
         # What the next forecast worker computes: (snapshot, params, what-ifs, now).
@@ -179,7 +180,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
         self.query_one("#distribution", DistributionChart).border_title = "Simulated totals"
         table = self.query_one("#top-deals", DataTable)
-        table.border_title = "Top deals by weighted value"
+        table.border_title = "Top deals by weighted value (value × rep %)"
         table.border_subtitle = "x exclude · p probability · c close date · z reset · ⏎ open"
         table.add_column("Deal", key="deal")
         table.add_column("Stage", key="stage")
@@ -195,7 +196,17 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
 
     # --- computing ------------------------------------------------------------------
 
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._snapshot_changed(self.vectoros.snapshot)
+
     def _snapshot_changed(self, snapshot: WorkspaceSnapshot | None) -> None:
+        if not self.is_current and self.view is not None:
+            # Hidden (another mode, or the editor on top): forecast once the rep is back,
+            # from whatever the snapshot is by then.
+            self._stale = True
+            return
+        self._stale = False
         if snapshot is not None and self.what_if:
             # What-ifs name deals: drop those of deals gone (or of another workspace).
             for deal_id in [d for d in self.what_if if snapshot.deal(d) is None]:

@@ -50,7 +50,7 @@ class DealRow:
     stage: str
     value: float
     probability: float | None  # the rep's call (after any override), percent
-    weighted: float | None  # the engine's weighted value; None when not forecast
+    weighted: float | None  # value x the rep's probability; None when not in the forecast
     close_date: str | None
     health: str | None
     what_if: str  # "" when the deal has no what-if, else e.g. "p 30%, close 2026-12-01"
@@ -131,19 +131,21 @@ def _deal_rows(
     (excluded, or moved out of the window) so it can still be changed back."""
     by_id = {str(d["id"]): d for d in deals}
 
-    def row(deal_id: str, weighted: float | None) -> DealRow | None:
+    def row(deal_id: str, counted: bool) -> DealRow | None:
         deal = by_id.get(deal_id) or snapshot.deal(deal_id)
         if deal is None:
             return None
         health = snapshot.health.get(deal_id)
         probability = deal.get("probability")
+        # The board's meaning of weighted, from what the simulation drew with.
+        weighted = float(deal.get("value") or 0.0) * float(probability or 0) / 100
         return DealRow(
             deal_id=deal_id,
             title=str(deal.get("title") or "Untitled deal"),
             stage=str(deal.get("stage") or ""),
             value=float(deal.get("value") or 0.0),
             probability=None if probability in (None, "") else float(probability),
-            weighted=weighted,
+            weighted=weighted if counted else None,
             close_date=str(deal["closeDate"])[:10] if deal.get("closeDate") else None,
             health=health.health_status if health else None,
             what_if=describe_what_if(what_if.get(deal_id, {})),
@@ -151,10 +153,10 @@ def _deal_rows(
         )
 
     forecast = result["forecasted_deals"]
-    rows = [row(str(d["deal_id"]), d["weighted_value"]) for d in forecast[:TOP_DEALS]]
+    rows = [row(str(d["deal_id"]), True) for d in forecast[:TOP_DEALS]]
     shown = {r.deal_id for r in rows if r is not None}
-    weights = {str(d["deal_id"]): d["weighted_value"] for d in forecast}
-    rows += [row(i, weights.get(i)) for i in what_if if i not in shown]
+    in_forecast = {str(d["deal_id"]) for d in forecast}
+    rows += [row(i, i in in_forecast) for i in what_if if i not in shown]
     return [r for r in rows if r is not None]
 
 

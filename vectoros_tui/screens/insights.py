@@ -265,7 +265,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
 
     def _refresh_if_stale(self) -> None:
         """Regenerate for a snapshot not seen yet (first show, a change, another workspace)."""
-        snapshot: WorkspaceSnapshot | None = self.app.snapshot  # type: ignore[attr-defined]
+        snapshot: WorkspaceSnapshot | None = self.vectoros.snapshot
         if snapshot is None or snapshot is self._regenerated_for:
             return
         self._regenerated_for = snapshot
@@ -292,11 +292,11 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         insight: InsightView | None,
         include_dismissed: bool,
     ) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.require_store()
         result = None
         with self._store_lock:
             if operation == "regenerate":
-                now = self.app.now()  # type: ignore[attr-defined]
+                now = self.vectoros.now()
                 result = store.analytics.regenerate_insights(workspace.id, now=now)
             elif operation == "toggle_read" and insight is not None:
                 store.insights.mark_read(insight.id, not insight.is_read)
@@ -467,7 +467,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         if insight is None or insight.deal_id is None:
             self.notify("This insight is about the whole pipeline, not one deal.", timeout=3)
             return
-        self.app.open_deal(str(insight.deal_id))  # type: ignore[attr-defined]
+        self.vectoros.open_deal(str(insight.deal_id))
 
     def action_toggle_read(self) -> None:
         if (insight := self.highlighted) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -16,20 +17,32 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, S
 
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
+from vectoros_tui.store.board import weighted_value
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.widgets.deal_table import COLUMNS, HEALTH_SORT, SORTABLE_COLUMNS, DealTable
+from vectoros_tui.widgets.formatting import compact_money
 from vectoros_tui.widgets.stage_board import StageBoard
 
 if TYPE_CHECKING:
     # The screen paints its first frame before the store (SQLAlchemy) is imported.
     from vectoros_tui.store.board import StageColumn
+    from vectoros_tui.store.deals import DealService
     from vectoros_tui.store.snapshot import WorkspaceSnapshot
-    from vectoros_tui.store.views import DealPage
+    from vectoros_tui.store.views import DealPage, DealView
 
 PAGE_SIZE = 100
-STAGE_FILTERS: tuple[str | None, ...] = (None, *OPEN_STAGES, "closed")
 OUTCOME_FILTERS: tuple[str | None, ...] = (None, "open", "won", "lost")
 SEARCH_DELAY = 0.15
+
+
+def stage_filters(outcome: str | None) -> tuple[str | None, ...]:
+    """The stages the stage filter cycles through: only those the outcome filter can
+    find (open deals are never in ``closed``; won and lost deals are in nothing else)."""
+    if outcome == "open":
+        return (None, *OPEN_STAGES)
+    if outcome in ("won", "lost"):
+        return (None,)
+    return (None, *OPEN_STAGES, "closed")
 
 
 class PipelineScreen(ReportsWorkerErrors, Screen[None]):
@@ -65,7 +78,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         self.stage_filter: str | None = None
         self.outcome_filter: str | None = "open"
         self.search_text = ""
-        self.sort = "updated_at"
+        self.sort = "value"
         self.descending = True
         self.page_offset = 0
         self.page: DealPage | None = None
@@ -98,23 +111,33 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
     @property
     def snapshot(self) -> WorkspaceSnapshot | None:
-        return self.app.snapshot  # type: ignore[attr-defined,no-any-return]
+        return self.vectoros.snapshot
+
+    def _on_board(self) -> bool:
+        return self.query_one(ContentSwitcher).current == "board"
 
     def _preview_changed(self, columns: list[StageColumn] | None) -> None:
         if columns is None or self.snapshot is not None:
             return
         board = self.query_one(StageBoard)
-        now = self.app.now()  # type: ignore[attr-defined]
-        board.show(columns, {}, now, keep=board.highlighted_deal())
-        self._show_status(columns, "scoring deals…")
+        board.show(columns, {}, self.vectoros.now(), keep=board.highlighted_deal())
+        count = sum(c.count for c in columns)
+        self._show_status(
+            f"{count:,} open deal{'s' if count != 1 else ''}",
+            sum(c.total_value for c in columns),
+            sum(c.weighted_value for c in columns),
+            "scoring deals…",
+        )
 
-    def _show_status(self, columns: list[StageColumn], when: str) -> None:
-        open_value = sum(c.total_value for c in columns)
-        weighted = sum(c.weighted_value for c in columns)
+    def _show_status(self, what: str, value: float, weighted: float, when: str) -> None:
         name = self.app.sub_title  # the workspace's name, also before the store is open
         self.query_one("#status", Static).update(
-            f"{name}: {sum(c.count for c in columns):,} open deals · ${open_value:,.0f} "
-            f"pipeline · ${weighted:,.0f} weighted · {when}"
+            Text(
+                f"{name}: {what} · {compact_money(value)} value · "
+                f"{compact_money(weighted)} weighted · {when}",
+                no_wrap=True,
+                overflow="ellipsis",
+            )
         )
 
     def _snapshot_changed(self, snapshot: WorkspaceSnapshot | None) -> None:
@@ -124,11 +147,51 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             self._stale = True  # repaint when the rep comes back (on_screen_resume)
             return
         self._stale = False
-        board = self.query_one(StageBoard)
-        columns = snapshot.board()
-        board.show(columns, snapshot.health, snapshot.loaded_at, keep=board.highlighted_deal())
+        self._show_board(keep=True)
         self._load_page()
-        self._show_status(columns, f"as of {snapshot.loaded_at:%H:%M}")
+
+    def _show_board(self, *, keep: bool) -> None:
+        """The board with the search and sort the filter bar shows, and the status line
+        with the totals of what the current view shows."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        board = self.query_one(StageBoard)
+        columns = snapshot.board(
+            search=self.search_text, sort=self.sort, descending=self.descending
+        )
+        board.show(
+            columns,
+            snapshot.health,
+            snapshot.loaded_at,
+            keep=board.highlighted_deal() if keep else None,
+        )
+        self._show_totals()
+
+    def _show_totals(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        if self._on_board():
+            found = snapshot.matching(outcome="open", search=self.search_text)
+            kind = "open deal"
+        else:
+            found = snapshot.matching(
+                stage=self.stage_filter, outcome=self.outcome_filter, search=self.search_text
+            )
+            kind = f"{self.outcome_filter} deal" if self.outcome_filter else "deal"
+        filtered = bool(self.search_text) or (
+            not self._on_board() and (self.stage_filter or self.outcome_filter != "open")
+        )
+        what = f"{len(found):,} {kind}{'s' if len(found) != 1 else ''}"
+        if filtered:
+            what += " found"
+        self._show_status(
+            what,
+            sum(d["value"] or 0 for d in found),
+            sum(weighted_value(d) for d in found if d["outcome"] is None),
+            f"as of {snapshot.loaded_at:%H:%M}",
+        )
 
     def _load_page(self) -> None:
         snapshot = self.snapshot
@@ -159,7 +222,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     def _query_page(
         self, workspace_id: uuid.UUID, filters: tuple[object, ...], query: dict[str, Any]
     ) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.vectoros.store
+        assert store is not None
         if query["sort"] != HEALTH_SORT:
             page = store.deals.list(workspace_id, **query)
         else:
@@ -179,28 +243,45 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             self.page_offset = (page.total - 1) // PAGE_SIZE * PAGE_SIZE
             self._load_page()
             return
+        # The same filters and sort (a reload, a save): the cursor stays on its deal. A new
+        # sort or filter starts from the top, as the rep asked for a new order.
+        same_view = self._page_filters is not None and filters is not None and (
+            self._page_filters[1:] == filters[1:]
+        )
         self.page = page
         self._page_filters = filters
         table = self.query_one(DealTable)
         health = self.snapshot.health if self.snapshot else {}
-        table.show_page(page, health, keep=table.highlighted_deal())
+        table.show_page(
+            page,
+            health,
+            keep=table.highlighted_deal() if same_view else None,
+            show_outcome=self.outcome_filter != "open",
+        )
         self._show_filters()
 
     def _show_filters(self) -> None:
         label = next(lbl for key, lbl, _ in COLUMNS if key == self.sort)
+        sort = f"sort: {label} {'↓' if self.descending else '↑'} (c/r)"
+        if self._on_board():
+            # The board shows open deals by stage: only the search and the sort apply.
+            parts = [f"search: {self.search_text}"] if self.search_text else []
+            parts += [sort, "table: v"]
+            self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))
+            return
         parts = [
             f"stage: {self.stage_filter or 'all'} (t)",
             f"outcome: {self.outcome_filter or 'all'} (u)",
-            f"sort: {label} {'↓' if self.descending else '↑'} (c/r)",
+            sort,
         ]
         page = self.page
-        if page is not None and self.query_one(ContentSwitcher).current == "table-view":
+        if page is not None:
             first = page.offset + 1 if page.deals else 0
             last = page.offset + len(page.deals)
             paging = " (←/→)" if page.total > len(page.deals) else ""
             # First: where the rep is matters most, and a narrow terminal wraps the rest.
             parts.insert(0, f"{first}-{last} of {page.total:,}{paging}")
-        self.query_one("#filters", Static).update(Text(" · ".join(parts)))
+        self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))
 
     # --- selection ------------------------------------------------------------------
 
@@ -229,45 +310,57 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         else:
             self.query_one("#deals-prospect").focus()
         self._show_filters()
+        self._show_totals()
 
     def _show_table(self) -> None:
         if self.query_one(ContentSwitcher).current != "table-view":
             self.action_toggle_view()
 
     def action_new_deal(self) -> None:
-        self.app.open_deal(None)  # type: ignore[attr-defined]
+        self.vectoros.open_deal(None)
 
     def action_open_deal(self) -> None:
         deal = self._require_deal()
         if deal is not None:
-            self.app.open_deal(deal["id"])  # type: ignore[attr-defined]
+            self.vectoros.open_deal(deal["id"])
 
     def action_like_deal(self) -> None:
         deal = self._require_deal()
         if deal is not None:
-            self.app.find_similar(deal["id"])  # type: ignore[attr-defined]
+            self.vectoros.find_similar(deal["id"])
 
     @on(StageBoard.DealChosen)
     def _board_choice(self, event: StageBoard.DealChosen) -> None:
-        self.app.open_deal(event.deal_id)  # type: ignore[attr-defined]
+        self.vectoros.open_deal(event.deal_id)
 
     @on(DataTable.RowSelected)
     def _table_choice(self, event: DataTable.RowSelected) -> None:
-        self.app.open_deal(str(event.row_key.value))  # type: ignore[attr-defined]
+        self.vectoros.open_deal(str(event.row_key.value))
 
     def action_move(self, step: int) -> None:
         deal = self._require_deal()
-        if deal is not None:
-            self._write(
-                lambda deals: deals.move_stage(
-                    uuid.UUID(deal["id"]), step, expected_version=deal["version"]
-                ),
-                "Moved",
+        if deal is None:
+            return
+        if deal["outcome"]:
+            self.notify(
+                f"'{deal['title']}' is {deal['outcome']}: press o to reopen it first.",
+                severity="warning",
+                timeout=4,
             )
+            return
+        self._write(
+            lambda deals: deals.move_stage(
+                uuid.UUID(deal["id"]), step, expected_version=deal["version"]
+            ),
+            "Moved",
+        )
 
     def action_close_deal(self) -> None:
         deal = self._require_deal()
         if deal is None:
+            return
+        if deal["outcome"]:
+            self._offer_reopen(deal)
             return
         from vectoros_tui.screens.close_deal import CloseDealScreen
 
@@ -285,6 +378,23 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
         self.app.push_screen(CloseDealScreen(deal["title"]), closed)
 
+    def _offer_reopen(self, deal: dict[str, Any]) -> None:
+        from vectoros_tui.screens.messages import ConfirmScreen
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                deal_id, version = uuid.UUID(deal["id"]), deal["version"]
+                self._write(lambda s: s.reopen(deal_id, expected_version=version), "Reopened")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"'{deal['title']}' is {deal['outcome']}. Reopen it at the stage and "
+                "probability it had before it closed?",
+                "Reopen",
+            ),
+            confirmed,
+        )
+
     def action_delete_deal(self) -> None:
         deal = self._require_deal()
         if deal is None:
@@ -293,43 +403,42 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._write(
-                    lambda s: s.delete(uuid.UUID(deal["id"]), expected_version=deal["version"]),
-                    "Deleted",
-                    deleted=deal["id"],
-                )
+                self._delete(deal["id"], deal["version"], deal["title"])
 
         self.app.push_screen(
             ConfirmScreen(f"Delete '{deal['title']}' and its activities?", "Delete"), confirmed
         )
 
     @work(thread=True, group="deal-write", exit_on_error=False, description="deal-write")
-    def _write(self, change: Any, verb: str, deleted: str | None = None) -> None:
-        """Run one DealService change; every outcome is reported, then data reloads."""
-        from vectoros_tui.store.views import DealView
-
+    def _write(self, change: Callable[[DealService], DealView], verb: str) -> None:
+        """Run one change through the session (which updates every screen); say what
+        happened."""
+        session = self.require_session()
         try:
-            result = change(self.app.store.deals)  # type: ignore[attr-defined]
+            result = session.change_deal(change)
         except ConflictError as exc:
-            self.app.call_from_thread(
-                self.notify, f"{exc}. Showing the latest version.", severity="warning"
-            )
-            self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
+            self._conflicted(str(exc))
             return
-        except Exception:
-            self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
-            raise
-        if isinstance(result, DealView):
-            message = f"{verb}: {result.title} ({result.stage}"
-            message += f", {result.outcome})" if result.outcome else ")"
-            self.app.call_from_thread(self.notify, message, timeout=3)
-            self.app.call_from_thread(self.app.deal_saved, result)  # type: ignore[attr-defined]
-        elif deleted is not None:
-            self.app.call_from_thread(self.notify, verb, timeout=3)
-            self.app.call_from_thread(self.app.deal_deleted, deleted)  # type: ignore[attr-defined]
-        else:
-            self.app.call_from_thread(self.notify, verb, timeout=3)
-            self.app.call_from_thread(self.app.data_changed)  # type: ignore[attr-defined]
+        message = f"{verb}: {result.title} ({result.stage}"
+        message += f", {result.outcome})" if result.outcome else ")"
+        self.app.call_from_thread(self.notify, message, timeout=3)
+
+    @work(thread=True, group="deal-write", exit_on_error=False, description="deal-delete")
+    def _delete(self, deal_id: str, version: int, title: str) -> None:
+        session = self.require_session()
+        try:
+            session.delete_deal(uuid.UUID(deal_id), expected_version=version)
+        except ConflictError as exc:
+            self._conflicted(str(exc))
+            return
+        self.app.call_from_thread(self.notify, f"Deleted '{title}'", timeout=3)
+
+    def _conflicted(self, message: str) -> None:
+        """From a worker: someone else changed the deal first; show theirs."""
+        self.app.call_from_thread(
+            self.notify, f"{message}. Showing the latest version.", severity="warning"
+        )
+        self.require_session().reload()
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -354,36 +463,42 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if text.strip() == self.search_text:
             return
         self.search_text = text.strip()
-        self.page_offset = 0
-        self._show_table()
-        self._load_page()
+        # The search narrows whichever view is shown: the board as much as the table.
+        self._requery(show_table=False)
 
-    def _requery(self) -> None:
+    def _requery(self, *, show_table: bool = True) -> None:
+        """Filters or order changed: back to the first page, the cursor on the first row."""
         self.page_offset = 0
-        self._show_table()
+        if show_table:
+            self._show_table()
+        self._show_board(keep=False)
+        self._show_filters()
         self._load_page()
 
     def action_cycle_stage(self) -> None:
-        self.stage_filter = STAGE_FILTERS[
-            (STAGE_FILTERS.index(self.stage_filter) + 1) % len(STAGE_FILTERS)
-        ]
+        choices = stage_filters(self.outcome_filter)
+        current = self.stage_filter if self.stage_filter in choices else None
+        self.stage_filter = choices[(choices.index(current) + 1) % len(choices)]
         self._requery()
 
     def action_cycle_outcome(self) -> None:
         self.outcome_filter = OUTCOME_FILTERS[
             (OUTCOME_FILTERS.index(self.outcome_filter) + 1) % len(OUTCOME_FILTERS)
         ]
+        if self.stage_filter not in stage_filters(self.outcome_filter):
+            self.stage_filter = None  # it would find nothing
         self._requery()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTABLE_COLUMNS[
             (SORTABLE_COLUMNS.index(self.sort) + 1) % len(SORTABLE_COLUMNS)
         ]
-        self._requery()
+        # The board sorts too: stay on whichever view the rep is looking at.
+        self._requery(show_table=False)
 
     def action_reverse_sort(self) -> None:
         self.descending = not self.descending
-        self._requery()
+        self._requery(show_table=False)
 
     @on(DataTable.HeaderSelected)
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
@@ -422,4 +537,6 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
     def _set_outcome(self, outcome: str | None) -> None:
         self.outcome_filter = outcome
+        if self.stage_filter not in stage_filters(outcome):
+            self.stage_filter = None
         self._requery()

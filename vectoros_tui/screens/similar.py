@@ -90,7 +90,7 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
     def _warm_up(self) -> None:
         """Load the model and open the index while the rep types the first query."""
         try:
-            service = self.app.similar_service()  # type: ignore[attr-defined]
+            service = self.vectoros.similar_service()
             service.index  # noqa: B018 - opens it
             service.embedder.load()
         except SimilarUnavailableError as exc:
@@ -108,12 +108,12 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
 
     def search(self, query: tuple[str, str]) -> None:
         self.last_query = query
-        self._status("Searching…" if self.app.similar_ready() else "Loading the model…")  # type: ignore[attr-defined]
+        self._status("Searching…" if self.vectoros.similar_ready() else "Loading the model…")
         self._run_search(query, self.outcome)
 
     @work(thread=True, exclusive=True, group="similar", exit_on_error=False, description="similar")
     def _run_search(self, query: tuple[str, str], outcome: str | None) -> None:
-        app: Any = self.app
+        app = self.vectoros
         snapshot = app.snapshot
         workspace = app.workspace
         if workspace is None:
@@ -131,17 +131,19 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
 
                 service.refresh(workspace.id, progress=progress)
                 self._fresh_fingerprint = fingerprint
-            options = {"limit": LIMIT, "outcomes": (outcome,) if outcome else ()}
+            outcomes = (outcome,) if outcome else ()
             kind, value = query
             if kind == "deal":
-                result = service.search_deal(workspace.id, uuid.UUID(value), **options)
+                result = service.search_deal(
+                    workspace.id, uuid.UUID(value), limit=LIMIT, outcomes=outcomes
+                )
                 title = next(
                     (d["title"] for d in (snapshot.deals if snapshot else []) if d["id"] == value),
                     None,
                 )
                 heading = f"Deals like “{title or value[:8]}”"
             else:
-                result = service.search_text(workspace.id, value, **options)
+                result = service.search_text(workspace.id, value, limit=LIMIT, outcomes=outcomes)
                 heading = f"Deals like “{value}”"
         except SimilarUnavailableError as exc:
             app.call_from_thread(self._unavailable, str(exc))
@@ -208,12 +210,12 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(DataTable.RowSelected, "#similar-results")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_deal(str(event.row_key.value))  # type: ignore[attr-defined]
+        self.vectoros.open_deal(str(event.row_key.value))
 
     def action_open_selected(self) -> None:
         deal_id = self._selected_id()
         if deal_id is not None:
-            self.app.open_deal(deal_id)  # type: ignore[attr-defined]
+            self.vectoros.open_deal(deal_id)
 
     def action_like_selected(self) -> None:
         deal_id = self._selected_id()

@@ -73,13 +73,13 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
     def _load(self) -> None:
         from vectoros_tui.sync.engine import SyncEngine
 
-        app: Any = self.app
-        if app.store is None or app.workspace is None:
+        session = self.vectoros.session
+        if session is None:
             return
-        engine = SyncEngine(app.store.db)
-        status = engine.status(app.workspace.id)
-        conflicts = engine.conflicts(app.workspace.id)
-        app.call_from_thread(self._show_state, status, conflicts)
+        engine = SyncEngine(session.store.db)
+        status = engine.status(session.workspace.id)
+        conflicts = engine.conflicts(session.workspace.id)
+        self.app.call_from_thread(self._show_state, status, conflicts)
 
     def _show_state(self, status: Any, conflicts: list[Any]) -> None:
         if not status.linked:
@@ -178,16 +178,12 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         description="sync-resolve",
     )
     def _resolve(self, deal_id: Any, keep: str, fields: dict[str, str]) -> None:
-        from vectoros_tui.sync.engine import SyncEngine
-
-        app: Any = self.app
-        SyncEngine(app.store.db).resolve(app.workspace.id, deal_id, keep, fields)
-        app.call_from_thread(self._resolved, keep)
+        self.require_session().settle_conflict(deal_id, keep, fields)
+        self.app.call_from_thread(self._resolved, keep)
 
     def _resolved(self, keep: str) -> None:
         self.choices = {}
         self.notify(f"Conflict settled ({keep}); the next sync sends it.", timeout=3)
-        self.app.data_changed()  # type: ignore[attr-defined]
         self.refresh_state()
 
     def action_sync_now(self) -> None:
@@ -205,17 +201,18 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         from vectoros_tui.sync.errors import SyncError
         from vectoros_tui.sync.http import RemoteBackend
 
-        app: Any = self.app
-        engine = SyncEngine(app.store.db)
+        app = self.app
+        session = self.require_session()
+        engine = SyncEngine(session.store.db)
         try:
-            remote = engine.remote(app.workspace.id)
+            remote = engine.remote(session.workspace.id)
             if remote is None:
                 raise SyncError("not linked: run `vectoros sync --link URL` in a terminal first")
             token = TokenStore(current_locations()).get(remote.server_url)
             if token is None:
                 raise SyncError(f"not signed in: run `vectoros login {remote.server_url}`")
             with RemoteBackend(remote.server_url, token.value, remote.dialect) as backend:
-                report = engine.sync(app.workspace.id, backend)
+                report = session.sync(backend)
         except SyncError as exc:
             app.call_from_thread(self._sync_failed, str(exc))
             return
@@ -238,7 +235,6 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         if report.new_conflicts:
             message += f", {report.new_conflicts} new conflict(s)"
         self.notify(message, severity="warning" if report.new_conflicts else "information")
-        self.app.data_changed()  # type: ignore[attr-defined]
         self.refresh_state()
 
     def action_close(self) -> None:

@@ -120,20 +120,19 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="welcome", exit_on_error=False, description="welcome")
     def _load_demo(self) -> None:
-        app = self.app
-        store = app.store  # type: ignore[attr-defined]
+        store = self.require_store()
         create_demo_workspace(
             store.db,
             name=DEMO_NAME,
             deals=DEMO_DEALS,
             seed=DEMO_SEED,
-            now=app.now(),  # type: ignore[attr-defined]
+            now=self.vectoros.now(),
         )
         self.post_message(self.Opened(store.workspaces.resolve(DEMO_NAME)))
 
     @work(thread=True, exclusive=True, group="welcome", exit_on_error=False, description="welcome")
     def _create_empty(self, name: str) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.require_store()
         try:
             workspace = store.workspaces.create(name)
         except (ValidationError, StoreError) as error:
@@ -158,7 +157,7 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
             self.query_one("#create-error", Static).update(f"Cannot create it: {message.error}.")
             self.query_one("#create-name", Input).focus()
             return
-        self.app.workspace = message.workspace  # type: ignore[attr-defined]
+        self.vectoros.workspace = message.workspace
         self.dismiss(None)
 
     @on(Worker.StateChanged)

@@ -115,7 +115,7 @@ class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | N
         description="switcher-load",
     )
     def _load(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.require_store()
         self.post_message(self.Loaded(store.workspaces.list()))
 
     @work(
@@ -126,7 +126,7 @@ class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | N
         description="switcher-create",
     )
     def _create(self, name: str) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = self.require_store()
         try:
             created = store.workspaces.create(name)
         except (ValidationError, StoreError) as error:

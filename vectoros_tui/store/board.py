@@ -39,6 +39,12 @@ class StageColumn:
     overdue: int
 
 
+def weighted_value(deal: dict[str, Any]) -> float:
+    """A deal's value times the rep's probability: the one meaning of "weighted" the
+    board, the status line and the forecast's deal table share."""
+    return (deal["value"] or 0) * (deal["probability"] or 0) / 100
+
+
 def is_overdue(deal: dict[str, Any], now: datetime) -> bool:
     close = parse_date(deal.get("closeDate"))
     return close is not None and close < now.date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,11 +43,18 @@ SORTABLE = {
     "outcome": Deal.outcome,
 }
 MAX_PAGE = 10_000
-TRACKED_FIELDS = ("stage", "close_date")
+# Fields whose every change is kept as a DealEvent: a deal's history (where it was, what
+# it was worth and how likely, when it closed) is what forecasts learn from and timelines
+# show.
+TRACKED_FIELDS = ("stage", "outcome", "close_date", "value", "probability")
 
 
 def _tracked(value: Any) -> str | None:
-    return None if value is None else (iso(value) if not isinstance(value, str) else value)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return iso(value)
 
 
 class DealService:
@@ -260,26 +267,33 @@ class DealService:
                 for r in rows
             ]
 
-    def engine_deals(self, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
-        """Every deal of a workspace as the engine's plain mappings (seed field names),
-        with ``lastActivityAt``, ``closeDateHistory`` and, for closed deals,
-        ``lastOpenStage`` added; in four queries, ordered by id."""
+    def engine_deals(
+        self, workspace_id: uuid.UUID, ids: Collection[uuid.UUID] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every deal of a workspace (or only those of ``ids``) as the engine's plain
+        mappings (seed field names), with ``lastActivityAt``, ``closeDateHistory`` and, for
+        closed deals, ``lastOpenStage`` added; in four queries, ordered by id. The one
+        place these derived fields are computed: a saved deal is re-read through here too."""
+        in_workspace = [Deal.workspace_id == workspace_id]
+        if ids is not None:
+            in_workspace.append(col(Deal.id).in_(list(ids)))
         with self.db.read() as session:
             # Core rows, not ORM objects: a 10k-deal workspace loads in a third of the time.
             table = Deal.__table__  # type: ignore[attr-defined]
+            query = table.select().where(table.c.workspace_id == workspace_id)
+            if ids is not None:
+                query = query.where(table.c.id.in_(list(ids)))
             rows = [
                 DealView(**row._mapping)
-                for row in session.connection().execute(
-                    # Ordered, so a seeded forecast is the same whatever order rows are
-                    # stored in (the CLI and the screens must agree).
-                    table.select().where(table.c.workspace_id == workspace_id).order_by(table.c.id)
-                )
+                # Ordered, so a seeded forecast is the same whatever order rows are stored
+                # in (the CLI and the screens must agree).
+                for row in session.connection().execute(query.order_by(table.c.id))
             ]
             last_activity = dict(
                 session.exec(
                     select(Activity.deal_id, func.max(Activity.date))
                     .join(Deal, Deal.id == Activity.deal_id)
-                    .where(Deal.workspace_id == workspace_id)
+                    .where(*in_workspace)
                     .group_by(Activity.deal_id)
                 ).all()
             )
@@ -287,7 +301,7 @@ class DealService:
             for deal_id, old in session.exec(
                 select(DealEvent.deal_id, DealEvent.old_value)
                 .join(Deal, Deal.id == DealEvent.deal_id)
-                .where(Deal.workspace_id == workspace_id, DealEvent.field == "close_date")
+                .where(*in_workspace, DealEvent.field == "close_date")
                 .order_by(DealEvent.changed_at)
             ).all():
                 if old:
@@ -297,7 +311,7 @@ class DealService:
                     select(DealEvent.deal_id, DealEvent.old_value)
                     .join(Deal, Deal.id == DealEvent.deal_id)
                     .where(
-                        Deal.workspace_id == workspace_id,
+                        *in_workspace,
                         DealEvent.field == "stage",
                         DealEvent.new_value == "closed",
                     )
@@ -545,6 +559,10 @@ class DealService:
                 merged = {**current.editable_fields(), **changes}
                 if "stage" in changes and "outcome" not in changes:
                     self._follow_stage(merged, changes)
+                if merged.get("outcome") and not current.outcome:
+                    self._closing(merged, current, moment)
+                elif current.outcome and not merged.get("outcome"):
+                    self._reopening(session, merged, current, changes)
                 clean = clean_deal(merged)
                 self._apply(session, row, current, clean, moment)
                 session.flush()
@@ -558,6 +576,67 @@ class DealService:
                 "or overwrite",
                 current=stored,
             ) from None
+
+    @staticmethod
+    def _closing(merged: dict[str, Any], current: DealView, moment: datetime) -> None:
+        """A deal being won or lost closes today: a close date still ahead (or none) becomes
+        the day it closed, unless the change sets one itself. A past close date stays (an
+        imported history says when it closed)."""
+        if merged.get("close_date") != current.close_date:
+            return  # the caller set the close date
+        today = as_utc(moment).date()
+        if current.close_date is None or current.close_date > today:
+            merged["close_date"] = today
+
+    def _reopening(
+        self,
+        session: Session,
+        merged: dict[str, Any],
+        current: DealView,
+        changes: Mapping[str, Any],
+    ) -> None:
+        """A closed deal reopened goes back to the stage and probability it had before it
+        closed (unless the change names them), so it counts in the forecast again."""
+        stage, probability = self._before_closing(session, current)
+        if "stage" not in changes or merged.get("stage") == "closed":
+            merged["stage"] = stage
+        if "probability" not in changes or merged.get("probability") == current.probability:
+            merged["probability"] = probability
+        if "lost_reason" not in changes:
+            merged["lost_reason"] = None
+
+    @staticmethod
+    def _before_closing(session: Session, deal: DealView) -> tuple[str, int | None]:
+        """The open stage and probability a closed deal had just before it closed, from
+        its history; the first stage and its default probability when there is none."""
+        events = session.exec(
+            select(DealEvent.field, DealEvent.old_value)
+            .where(
+                DealEvent.deal_id == deal.id,
+                col(DealEvent.field).in_(["stage", "probability"]),
+                DealEvent.changed_at == deal.closed_at,
+            )
+        ).all()
+        before = {field: old for field, old in events}
+        stage = before.get("stage")
+        if stage not in OPEN_STAGES:
+            stage = deal.stage if deal.stage in OPEN_STAGES else OPEN_STAGES[0]
+        old_probability = before.get("probability")
+        probability = (
+            int(float(old_probability))
+            if old_probability not in (None, "")
+            else (deal.probability if deal.probability not in (0, 100) else None)
+        )
+        return str(stage), probability
+
+    def before_closing(self, deal_id: uuid.UUID) -> tuple[str, int | None]:
+        """Where a closed deal goes back to when reopened: (open stage, probability)."""
+        with self.db.read() as session:
+            return self._before_closing(session, DealView.from_row(self._load(session, deal_id)))
+
+    def reopen(self, deal_id: uuid.UUID, *, expected_version: int | None = None) -> DealView:
+        """Reopen a won or lost deal at the stage and probability it had before closing."""
+        return self.update(deal_id, {"outcome": None}, expected_version=expected_version)
 
     @staticmethod
     def _follow_stage(merged: dict[str, Any], changes: Mapping[str, Any]) -> None:

@@ -6,8 +6,10 @@ workspace is read once per change instead of once per widget. Plain data, no Tex
 
 from __future__ import annotations
 
+import bisect
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,16 +22,17 @@ from vectoros_tui.engine.health import (
     open_value_totals,
     score_deal,
 )
-from vectoros_tui.engine.stages import OPEN_STAGES
+from vectoros_tui.engine.stages import OPEN_STAGES, stage_index
 from vectoros_tui.store.board import (
     AGEING_DAYS,
     BOARD_CARDS,
     StageColumn,
     days_in_stage,
     is_overdue,
+    weighted_value,
 )
 from vectoros_tui.store.store import Store
-from vectoros_tui.store.views import DealPage, DealView, WorkspaceView
+from vectoros_tui.store.views import DealPage, WorkspaceView
 
 
 @dataclass(frozen=True)
@@ -44,44 +47,30 @@ class WorkspaceSnapshot:
     # deal (that re-read was most of a save's main-thread time with 3,000 deals).
     priced_open: tuple[float, int] | None = field(default=None, compare=False, repr=False)
 
-    def with_deal(self, deal: DealView) -> WorkspaceSnapshot:
-        """This snapshot with one saved deal replaced (or added): what the screens need
-        the moment a rep saves, without re-reading the workspace. The next full load (the
-        change poll notices the new fingerprint) brings everything else up to date."""
-        mapping = deal.to_api()
-        old = self.deal(mapping["id"])
-        history = list(old.get("closeDateHistory", [])) if old else []
-        if old and old.get("closeDate") and old.get("closeDate") != mapping["closeDate"]:
-            history.append(old["closeDate"])
-        mapping["lastActivityAt"] = old.get("lastActivityAt") if old else None
-        mapping["closeDateHistory"] = history
-        if deal.outcome:
-            mapping["lastOpenStage"] = (
-                old.get("stage")
-                if old and is_open_deal(old)
-                else (old.get("lastOpenStage") if old else None)
-            )
-        deals = [mapping if d["id"] == mapping["id"] else d for d in self.deals]
+    def with_deal(self, deal: dict[str, Any]) -> WorkspaceSnapshot:
+        """This snapshot with one deal replaced (or added), ``deal`` being the store's
+        engine mapping of it (:meth:`DealService.engine_deals`, which derives its history
+        fields): what the screens need the moment a rep saves, without re-reading the
+        workspace."""
+        old = self.deal(deal["id"])
+        deals = [deal if d["id"] == deal["id"] else d for d in self.deals]
         if old is None:
-            deals.append(mapping)
-        priced = _priced_open_change(self.open_value_totals(), old, mapping)
+            # In id order, as the store reads them: a reload then finds the same list.
+            bisect.insort(deals, deal, key=lambda d: d["id"])
+        priced = _priced_open_change(self.open_value_totals(), old, deal)
         health = dict(self.health)
-        health.pop(mapping["id"], None)
-        if is_open_deal(mapping):
+        health.pop(deal["id"], None)
+        if is_open_deal(deal):
             # Only this deal is rescored; the others' value component moves with the
             # workspace average by a hair, and the next full load rescores them.
-            health[mapping["id"]] = score_deal(mapping, self.loaded_at, average_of(priced))
-        return WorkspaceSnapshot(
-            self.workspace, deals, health, self.loaded_at, fingerprint=(), priced_open=priced
-        )
+            health[deal["id"]] = score_deal(deal, self.loaded_at, average_of(priced))
+        return replace(self, deals=deals, health=health, priced_open=priced)
 
     def without_deal(self, deal_id: str) -> WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
         deals = [d for d in self.deals if d["id"] != deal_id]
         priced = _priced_open_change(self.open_value_totals(), self.deal(deal_id), None)
-        return WorkspaceSnapshot(
-            self.workspace, deals, health, self.loaded_at, fingerprint=(), priced_open=priced
-        )
+        return replace(self, deals=deals, health=health, priced_open=priced)
 
     def open_value_totals(self) -> tuple[float, int]:
         """(sum, count) of the values of the open deals that have one."""
@@ -102,28 +91,85 @@ class WorkspaceSnapshot:
     def days_in_stage(self, deal: dict[str, Any]) -> int:
         return days_in_stage(deal, self.loaded_at)
 
-    def board(self) -> list[StageColumn]:
-        """Open deals by stage, most valuable first, with the column totals."""
+    def matching(
+        self,
+        *,
+        stage: str | None = None,
+        outcome: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The deals :meth:`DealService.list` would find with these filters (``search``
+        matches title, company or contact, ignoring case), read from this snapshot."""
+        needle = (search or "").strip().lower()
+        found = []
+        for deal in self.deals:
+            if stage and deal["stage"] != stage:
+                continue
+            if outcome == "open" and deal["outcome"] is not None:
+                continue
+            if outcome in ("won", "lost") and deal["outcome"] != outcome:
+                continue
+            if needle and not any(
+                needle in (deal.get(key) or "").lower()
+                for key in ("title", "company", "contactName")
+            ):
+                continue
+            found.append(deal)
+        return found
+
+    def board(
+        self, *, search: str | None = None, sort: str = "value", descending: bool = True
+    ) -> list[StageColumn]:
+        """Open deals by stage (only those ``search`` finds), ordered by ``sort`` (a deal
+        table column: see :data:`SORT_KEYS`), with the column totals."""
+        order = _sort_key(sort, self.health)
+        found = self.matching(outcome="open", search=search)
         columns = []
         for stage in OPEN_STAGES:
-            deals = sorted(
-                (d for d in self.open_deals if d["stage"] == stage),
-                key=lambda d: -(d["value"] or 0),
+            in_stage = [d for d in found if d["stage"] == stage]
+            present = sorted(
+                (d for d in in_stage if order(d) is not None),
+                key=order,  # type: ignore[arg-type,return-value]
+                reverse=descending,
             )
+            # Deals without the sorted field (no close date, say) come last either way.
+            deals = present + [d for d in in_stage if order(d) is None]
             columns.append(
                 StageColumn(
                     stage=stage,
                     deals=deals,
                     count=len(deals),
                     total_value=sum(d["value"] or 0 for d in deals),
-                    weighted_value=sum(
-                        (d["value"] or 0) * (d["probability"] or 0) / 100 for d in deals
-                    ),
+                    weighted_value=sum(weighted_value(d) for d in deals),
                     ageing=sum(1 for d in deals if self.days_in_stage(d) >= AGEING_DAYS),
                     overdue=sum(1 for d in deals if self.is_overdue(d)),
                 )
             )
         return columns
+
+
+def _sort_key(
+    sort: str, health: dict[str, DealHealth]
+) -> Callable[[dict[str, Any]], object | None]:
+    """How the board orders a column by one of the deal table's sort columns."""
+    if sort == "health":
+        return lambda d: h.health_score if (h := health.get(d["id"])) else None
+    if sort == "stage":
+        return lambda d: stage_index(d["stage"])
+    if sort in ("title", "company"):
+        return lambda d: (d.get(sort) or "").lower() or None
+    field = SORT_KEYS.get(sort, "value")
+    return lambda d: d.get(field)
+
+
+# The deal table's sort columns and the snapshot field each orders by.
+SORT_KEYS = {
+    "value": "value",
+    "probability": "probability",
+    "close_date": "closeDate",
+    "outcome": "outcome",
+    "updated_at": "updatedAt",
+}
 
 
 def load_board_preview(store: Store, workspace: WorkspaceView, now: datetime) -> list[StageColumn]:

@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from vectoros_tui.engine.health import DealHealth
-from vectoros_tui.widgets.formatting import health_badge, money
+from vectoros_tui.widgets.formatting import compact_money, health_badge
 
 if TYPE_CHECKING:
     from vectoros_tui.store.views import DealPage
@@ -30,17 +30,50 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("outcome", "Outcome", "outcome"),
     ("updated_at", "Updated", "updated_at"),
 )
-# Titles run long; past this they end in an ellipsis (the editor shows them whole).
-TITLE_WIDTH = 36
 SORTABLE_COLUMNS = [key for key, _, field in COLUMNS if field]
+# Widths of the cells besides the title; the title takes what the terminal has left
+# (at least TITLE_MIN), so at 80 columns every column a rep decides on stays on screen.
+WIDTHS = {
+    "health": 6,
+    "value": 7,
+    "stage": 11,
+    "probability": 5,
+    "close_date": 10,
+    "company": 14,
+    "outcome": 7,
+    "updated_at": 10,
+}
+TITLE_MIN = 14
+TITLE_MAX = 48
+# Below this terminal width the Updated column goes (the sort still works by it).
+WIDE = 120
+CELL_PADDING = 2  # DataTable pads every cell one column each side
+SCROLLBAR = 2
+
+
+def visible_columns(width: int, *, show_outcome: bool) -> list[tuple[str, int]]:
+    """(column key, width) for a table ``width`` columns wide, title first."""
+    keys = [
+        key
+        for key, _, _ in COLUMNS
+        if key != "title"
+        and (key != "outcome" or show_outcome)
+        and (key != "updated_at" or width >= WIDE)
+    ]
+    used = sum(WIDTHS[k] + CELL_PADDING for k in keys) + CELL_PADDING + SCROLLBAR
+    title = max(TITLE_MIN, min(TITLE_MAX, width - used))
+    return [("title", title), *((k, WIDTHS[k]) for k in keys)]
 
 
 class DealTable(DataTable[Text | str]):
-    """Rows keyed by deal id; left/right ask for the previous/next page."""
+    """Rows keyed by deal id; left/right ask for the previous/next page, Home/End go to
+    the first/last row. Its columns fit the width it has."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "page(1)", "Next page", show=False, id="table.next_page"),
         Binding("left", "page(-1)", "Previous page", show=False, id="table.previous_page"),
+        Binding("home", "first_row", "First row", show=False, id="table.first_row"),
+        Binding("end", "last_row", "Last row", show=False, id="table.last_row"),
     ]
 
     class PageRequested(Message):
@@ -50,17 +83,49 @@ class DealTable(DataTable[Text | str]):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+        self._layout: list[tuple[str, int]] = []
+        self._shown: tuple[DealPage, dict[str, DealHealth], bool] | None = None
 
     def on_mount(self) -> None:
-        for key, label, _ in COLUMNS:
-            self.add_column(label, key=key, width=TITLE_WIDTH if key == "title" else None)
+        self._fit_columns(show_outcome=False)
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            page, health, show_outcome = self._shown
+            self.show_page(page, health, keep=self.highlighted_deal(), show_outcome=show_outcome)
 
     def action_page(self, step: int) -> None:
         self.post_message(self.PageRequested(step))
 
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, column=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, column=0)
+
+    def _fit_columns(self, show_outcome: bool) -> None:
+        width = self.size.width or self.app.size.width
+        layout = visible_columns(width, show_outcome=show_outcome)
+        if layout == self._layout:
+            return
+        self.clear(columns=True)
+        labels = {key: label for key, label, _ in COLUMNS}
+        for key, size in layout:
+            self.add_column(labels[key], key=key, width=size)
+        self._layout = layout
+
     def show_page(
-        self, page: DealPage, health: dict[str, DealHealth], keep: str | None = None
+        self,
+        page: DealPage,
+        health: dict[str, DealHealth],
+        keep: str | None = None,
+        *,
+        show_outcome: bool = True,
     ) -> None:
+        self._shown = (page, health, show_outcome)
+        self._fit_columns(show_outcome)
         self.clear()
         for deal in page.deals:
             deal_id = str(deal.id)
@@ -70,17 +135,19 @@ class DealTable(DataTable[Text | str]):
                 "health": (
                     health_badge(scored.health_score, scored.health_status) if scored else "—"
                 ),
-                "value": Text(money(deal.value), justify="right"),
+                "value": Text(compact_money(deal.value), justify="right"),
                 "stage": deal.stage,
                 "probability": Text(f"{deal.probability}%", justify="right"),
                 "close_date": deal.close_date.isoformat() if deal.close_date else "—",
-                "company": deal.company or "",
+                "company": Text(deal.company or "", overflow="ellipsis", no_wrap=True),
                 "outcome": deal.outcome or "open",
                 "updated_at": deal.updated_at.strftime("%Y-%m-%d"),
             }
-            self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=deal_id)
+            self.add_row(*(cells[key] for key, _ in self._layout), key=deal_id)
         if keep and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep))
+        elif self.row_count:
+            self.move_cursor(row=0, column=0, scroll=True)
 
     def highlighted_deal(self) -> str | None:
         if not self.row_count:

@@ -1,0 +1,181 @@
+"""The open workspace of one app: its store, its snapshot and its similar-deal indexer.
+
+Every write the app makes, from any screen or from a sync, goes through a
+:class:`WorkspaceSession`: it writes, patches the snapshot with the store's own reading
+of the changed deals, queues them for re-embedding and then tells its listener once.
+Screens never have to remember to tell anyone. No Textual here: the methods that touch
+the database run in whatever thread calls them (the app's workers), and the listener is
+called from that thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
+
+if TYPE_CHECKING:
+    from vectoros_tui.similar.background import BackgroundIndexer
+    from vectoros_tui.store.activities import ActivityService
+    from vectoros_tui.store.deals import DealService
+    from vectoros_tui.store.store import Store
+    from vectoros_tui.store.views import DealView, WorkspaceView
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one write (or load) did: the snapshot to show and the deals it touched
+    (empty for a full load)."""
+
+    snapshot: WorkspaceSnapshot
+    deal_ids: tuple[str, ...] = ()
+
+
+class WorkspaceSession:
+    """One workspace of one store, as the screens see it.
+
+    ``on_change`` is called once per write or load that changed what the screens show;
+    ``indexer`` (optional, may be set later) re-embeds changed deals for similar-deal
+    search.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        workspace: WorkspaceView,
+        *,
+        clock: Callable[[], datetime],
+        on_change: Callable[[Change], None],
+    ) -> None:
+        self.store = store
+        self.workspace = workspace
+        self.clock = clock
+        self.indexer: BackgroundIndexer | None = None
+        self._on_change = on_change
+        self._lock = threading.Lock()
+        self._snapshot: WorkspaceSnapshot | None = None
+        self._writes = 0  # writes patched in so far (see load)
+
+    @property
+    def snapshot(self) -> WorkspaceSnapshot | None:
+        return self._snapshot
+
+    # --- reading ---------------------------------------------------------------------
+
+    def load(self) -> bool:
+        """Read and score the whole workspace; True when that changed what the screens
+        show. When it did not (the usual case after our own save: the patched snapshot
+        already holds it) the listener is not called, so nothing repaints or recomputes
+        for nothing."""
+        writes = self._writes
+        fresh = load_snapshot(self.store, self.workspace, self.clock())
+        with self._lock:
+            current = self._snapshot
+            if current is not None and writes != self._writes:
+                # A write of ours landed while this read ran: it may be missing from
+                # ``fresh``. The patched snapshot shows it; the next poll reads again.
+                return False
+            if current is not None and current.deals == fresh.deals:
+                # Same deals: keep the scores on screen, remember where the store is.
+                self._snapshot = replace(current, fingerprint=fresh.fingerprint)
+                return False
+            self._snapshot = fresh
+        self._on_change(Change(fresh))
+        return True
+
+    def changed_elsewhere(self) -> bool:
+        """Whether the store holds changes the snapshot does not (another process's, or
+        ours not yet read back); cheap enough to poll."""
+        current = self._snapshot
+        if current is None:
+            return False
+        return self.store.deals.fingerprint(self.workspace.id) != current.fingerprint
+
+    # --- writing ---------------------------------------------------------------------
+
+    def save_deal(
+        self,
+        deal_id: uuid.UUID | None,
+        changes: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> DealView:
+        """Create a deal (``deal_id`` None) in this workspace, or update one."""
+        if deal_id is None:
+            return self.change_deal(lambda deals: deals.create(self.workspace.id, changes))
+        return self.change_deal(
+            lambda deals: deals.update(deal_id, changes, expected_version=expected_version)
+        )
+
+    def change_deal(self, change: Callable[[DealService], DealView]) -> DealView:
+        """Run one change of :class:`DealService` that returns the deal it wrote."""
+        saved = change(self.store.deals)
+        self._written([saved.id])
+        return saved
+
+    def delete_deal(self, deal_id: uuid.UUID, *, expected_version: int | None = None) -> None:
+        self.store.deals.delete(deal_id, expected_version=expected_version)
+        self._written([], deleted=[deal_id])
+
+    def change_activities(self, deal_id: uuid.UUID, change: Callable[[ActivityService], T]) -> T:
+        """Add, edit or delete an activity of a deal (its last activity date feeds the
+        deal's health; its notes feed similar-deal search)."""
+        result = change(self.store.activities)
+        self._written([deal_id])
+        return result
+
+    def reload(self) -> bool:
+        """Read the whole workspace again (after a sync, a settled conflict, another
+        process's edits); what changed is re-embedded."""
+        changed = self.load()
+        if changed and self.indexer is not None:
+            self.indexer.refresh_workspace(self.workspace.id)
+        return changed
+
+    def _written(self, deal_ids: Iterable[uuid.UUID], deleted: Iterable[uuid.UUID] = ()) -> None:
+        saved = list(deal_ids)
+        gone = list(deleted)
+        rows = self.store.deals.engine_deals(self.workspace.id, ids=saved) if saved else []
+        with self._lock:
+            self._writes += 1
+            snapshot = self._snapshot
+            if snapshot is not None:
+                for row in rows:
+                    snapshot = snapshot.with_deal(row)
+                for deal_id in gone:
+                    snapshot = snapshot.without_deal(str(deal_id))
+                # The fingerprint stays the one read with the last full load: the next
+                # poll sees the store moved on, reads it again and finds our change
+                # already shown (see load), or someone else's as well.
+                self._snapshot = snapshot
+        if self.indexer is not None:
+            self.indexer.changed(self.workspace.id, [*saved, *gone])
+        if snapshot is None:
+            self.load()
+        else:
+            self._on_change(Change(snapshot, tuple(str(i) for i in [*saved, *gone])))
+
+    # --- sync --------------------------------------------------------------------------
+
+    def sync(self, backend: Any) -> Any:
+        """Push local changes to the team backend and pull the team's; returns the sync
+        report."""
+        from vectoros_tui.sync.engine import SyncEngine
+
+        report = SyncEngine(self.store.db).sync(self.workspace.id, backend)
+        self.reload()
+        return report
+
+    def settle_conflict(self, deal_id: Any, keep: str, fields: dict[str, str]) -> None:
+        """Keep mine, theirs or a field-by-field merge of a sync conflict."""
+        from vectoros_tui.sync.engine import SyncEngine
+
+        SyncEngine(self.store.db).resolve(self.workspace.id, deal_id, keep, fields)
+        self.reload()
