@@ -60,9 +60,9 @@ class VectorOSApp(App[None]):
         Binding("f3", "switch_mode('forecast')", "Forecast", id="forecast"),
         Binding("f4", "switch_mode('insights')", "Insights", id="insights"),
         Binding("f5", "switch_mode('similar')", "Similar", id="similar"),
-        Binding("ctrl+o", "switch_workspace", "Workspace", id="workspace"),
-        Binding("ctrl+y", "sync", "Sync", id="sync"),
-        Binding("ctrl+r", "reload", "Reload", id="reload"),
+        Binding("ctrl+o", "switch_workspace", "Workspace", id="workspace", show=False),
+        Binding("ctrl+y", "sync", "Sync", id="sync", show=False),
+        Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 

@@ -179,3 +179,16 @@ class WorkspaceSession:
 
         SyncEngine(self.store.db).resolve(self.workspace.id, deal_id, keep, fields)
         self.reload()
+
+    # --- goals -------------------------------------------------------------------------
+
+    def goals(self) -> dict[int, float]:
+        """The workspace's saved revenue goals, by forecast window in days."""
+        return {g.window_days: g.amount for g in self.store.goals.all(self.workspace.id)}
+
+    def save_goal(self, days: int, amount: float | None) -> None:
+        """Save (or, with None, clear) the goal of one forecast window."""
+        if amount is None:
+            self.store.goals.clear(self.workspace.id, days)
+        else:
+            self.store.goals.set(self.workspace.id, days, amount)

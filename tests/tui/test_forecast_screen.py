@@ -145,7 +145,8 @@ async def test_shows_the_engine_forecast_for_the_snapshot(
         assert f"{result['deals_analyzed']} deals analysed" in stats
         assert f"Confidence {result['confidence']:.0%}" in stats
         assert compact_money(result["mean_forecast"]) in stats
-        assert f"{result['pipeline_coverage']:.2f}×" in stats
+        # No goal: no coverage against a goal nobody set.
+        assert "no goal: g sets one" in stats
         legend = shown(screen.query_one("#legend", Static))
         for key in ("p5", "p50", "p95"):
             assert compact_money(result["simulation_stats"][key]) in legend
@@ -326,6 +327,26 @@ async def test_a_goal_reports_the_chance_of_hitting_it(
         status = shown(screen.query_one("#goal-status", Static))
         assert f"{result['probability_of_hitting_goal']:.0%} chance" in status
         assert "goal" in shown(screen.query_one("#legend", Static))
+        stats = shown(screen.query_one("#card-stats"))
+        assert f"{result['pipeline_coverage']:.1f}× of the {compact_money(goal)} goal" in stats
+
+        # The goal belongs to this workspace's 30-day window, and is kept.
+        assert app.snapshot is not None and app.store is not None
+        workspace_id = app.snapshot.workspace.id
+        await wait_for(lambda: app.store.goals.get(workspace_id, 30) == goal, pilot)
+        await pilot.press("t")  # 60 days: no goal there
+        await settle(screen, pilot, result)
+        assert screen.goal is None and "probability_of_hitting_goal" not in screen.result
+        await pilot.press("t", "t")  # 90 days, then 30 again
+        await wait_for(lambda: screen.timeframe == "30d" and screen.goal == goal, pilot)
+
+    # A new session of the app on the same database finds it again.
+    again = make_app(demo_database)
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(again, pilot)
+        await wait_for(lambda: screen.goal == goal, pilot)
+        await settle(screen, pilot)
+        assert screen.result is not None and screen.result["goal"] == goal
 
 
 async def test_a_deal_saved_elsewhere_recomputes_the_forecast(

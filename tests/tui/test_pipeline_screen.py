@@ -230,7 +230,7 @@ async def test_a_crowded_column_shows_its_top_deals_and_how_many_more(
         assert column_ids(screen, "prospect")[:BOARD_CARDS] == ids(biggest)
         more = column.get_option_at_index(BOARD_CARDS)
         assert more.disabled
-        assert f"+{len(prospects) - BOARD_CARDS} smaller deals" in str(more.prompt)
+        assert f"+{len(prospects) - BOARD_CARDS} more" in str(more.prompt)
         header = plain(screen.query_one("#header-prospect", Static))
         assert f"{len(prospects)} deals" in header
         # The table still pages through all of them.

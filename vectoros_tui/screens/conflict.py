@@ -12,8 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from vectoros_tui.screens.deal_editor import FORM_FIELDS
-from vectoros_tui.widgets.formatting import field_text
+from vectoros_tui.screens.deal_fields import LABELS, show_field
 
 Choice = Literal["reload", "overwrite"]
 
@@ -39,13 +38,14 @@ class ConflictScreen(ModalScreen[Choice | None]):
         self.mine, self.theirs, self.version = mine, theirs, version
 
     def compose(self) -> ComposeResult:
-        labels = dict(FORM_FIELDS)
         differences = Table("field", "yours", f"theirs (version {self.version})", expand=True)
         for field, value in self.mine.items():
             other = self.theirs.get(field)
-            if _same(value, other):
+            if show_field(field, value) == show_field(field, other):
                 continue
-            differences.add_row(labels.get(field, field), _show(value), _show(other))
+            differences.add_row(
+                LABELS.get(field, field), show_field(field, value), show_field(field, other)
+            )
         with Vertical():
             yield Label("This deal was changed by someone else since you opened it.")
             yield Static(differences)
@@ -66,11 +66,3 @@ class ConflictScreen(ModalScreen[Choice | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def _show(value: object) -> str:
-    return field_text(value) or "—"
-
-
-def _same(a: object, b: object) -> bool:
-    return _show(a) == _show(b)

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 
 from vectoros_tui.engine.stages import STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
+from vectoros_tui.screens.deal_fields import FORM_FIELDS, OUTCOME_CHOICES, TEXT_FIELDS
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
 from vectoros_tui.store.views import ActivityView, DealView
@@ -30,28 +31,13 @@ from vectoros_tui.widgets.formatting import field_text
 if TYPE_CHECKING:
     from vectoros_tui.store.activities import ActivityService
 
-TEXT_FIELDS = (
-    ("title", "Title"),
-    ("company", "Company"),
-    ("value", "Value ($)"),
-    ("probability", "Probability (%)"),
-    ("close_date", "Close date (YYYY-MM-DD)"),
-    ("contact_name", "Contact"),
-    ("contact_email", "Contact email"),
-    ("lost_reason", "Lost reason"),
-)
-FORM_FIELDS = (
-    *TEXT_FIELDS[:4],
-    ("stage", "Stage"),
-    ("outcome", "Outcome"),
-    *TEXT_FIELDS[4:],
-)
-OUTCOME_CHOICES = [("open", "open"), ("won", "won"), ("lost", "lost")]
 
 
 class ActivityTable(DataTable[str | Text]):
     """The deal's activities. Its letter keys act only here, where nothing is typed: in
     the form, every letter goes into the field that has focus."""
+
+    HELP_GROUP = "In the activity timeline"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "screen.edit_activity", "Edit activity", id="editor.edit_activity"),

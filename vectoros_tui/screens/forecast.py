@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from vectoros_tui.engine.forecast import SCENARIOS
+from vectoros_tui.engine.forecast import SCENARIOS, parse_timeframe
 from vectoros_tui.engine.funnel import (
     EXCLUDED,
     WhatIf,
@@ -125,7 +125,11 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.timeframe = "30d"
         self.scenario = "likely"
         self.simulations = 10_000
-        self.goal: float | None = None
+        # Goals are saved per workspace and window; ``_goals`` holds those of the workspace
+        # shown (None until read), the config's goal stands in for a window without one.
+        self._goals: dict[int, float] | None = None
+        self._goals_of: object = None  # the workspace id ``_goals`` belongs to
+        self._default_goal: float | None = None
         self.what_if: WhatIf = {}
         self.result: dict[str, Any] | None = None
         self.view: ForecastView | None = None
@@ -175,7 +179,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.timeframe = wanted if wanted in TIMEFRAMES else self.timeframe
         self.scenario = defaults.scenario
         self.simulations = defaults.simulations
-        self.goal = defaults.goal
+        self._default_goal = defaults.goal
         self.query_one("#timeframe-choice", ChoiceBar).select(self.timeframe)
         self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
         self.query_one("#distribution", DistributionChart).border_title = "Simulated totals"
@@ -207,6 +211,11 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             self._stale = True
             return
         self._stale = False
+        if snapshot is not None and snapshot.workspace.id != self._goals_of:
+            self._goals_of = snapshot.workspace.id
+            self._goals = None
+            self._load_goals()  # recomputes once read
+            return
         if snapshot is not None and self.what_if:
             # What-ifs name deals: drop those of deals gone (or of another workspace).
             for deal_id in [d for d in self.what_if if snapshot.deal(d) is None]:
@@ -283,13 +292,16 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
 
     def _paint_goal_status(self) -> None:
         status = Text(no_wrap=True, overflow="ellipsis")
-        if self.goal is None:
+        goal = self.goal
+        if goal is None:
             status.append("Goal ", style="dim")
             status.append("none", style="bold")
-            status.append(" (g)", style="dim")
+            status.append(f" for {self.timeframe} (g sets one)", style="dim")
         else:
-            status.append("Goal ", style="dim")
-            status.append(compact_money(self.goal), style="bold")
+            status.append(f"Goal {self.timeframe} ", style="dim")
+            status.append(compact_money(goal), style="bold")
+            if self.goal_source == "config":
+                status.append(" (config)", style="dim")
             chance = (self.result or {}).get("probability_of_hitting_goal")
             if chance is not None:
                 status.append(f" · {chance:.0%} chance", style="bold")
@@ -390,10 +402,50 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#scenario-choice", ChoiceBar).select(scenario)
         self._paint()
 
-    def set_goal(self, goal: float | None) -> None:
-        self.goal = goal
+    @property
+    def goal(self) -> float | None:
+        """The goal of the window shown: saved for this workspace, else the config's."""
+        days = parse_timeframe(self.timeframe)
+        if self._goals is not None and days in self._goals:
+            return self._goals[days]
+        return self._default_goal
+
+    @property
+    def goal_source(self) -> str:
+        days = parse_timeframe(self.timeframe)
+        if self._goals is not None and days in self._goals:
+            return "saved"
+        return "config" if self._default_goal is not None else "none"
+
+    @work(thread=True, exclusive=True, group="goals", exit_on_error=False, description="goals")
+    def _load_goals(self) -> None:
+        session = self.require_session()
+        goals = session.goals()
+        self.app.call_from_thread(self._goals_loaded, session.workspace.id, goals)
+
+    def _goals_loaded(self, workspace_id: object, goals: dict[int, float]) -> None:
+        if workspace_id != self._goals_of:
+            return  # read for a workspace the rep has left
+        self._goals = goals
         self._paint_goal_status()
         self.recompute()
+
+    def set_goal(self, goal: float | None) -> None:
+        """Set (None: clear) the goal of the window shown, for this workspace, and keep it."""
+        days = parse_timeframe(self.timeframe)
+        goals = dict(self._goals or {})
+        if goal is None:
+            goals.pop(days, None)
+        else:
+            goals[days] = goal
+        self._goals = goals
+        self._save_goal(days, goal)
+        self._paint_goal_status()
+        self.recompute()
+
+    @work(thread=True, group="goals-save", exit_on_error=False, description="goals-save")
+    def _save_goal(self, days: int, goal: float | None) -> None:
+        self.require_session().save_goal(days, goal)
 
     def highlighted_deal_id(self) -> str | None:
         table = self.query_one("#top-deals", DataTable)
@@ -434,11 +486,12 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 self.set_goal(cast("float | None", answer.value))
 
         current = "" if self.goal is None else f"{self.goal:.0f}"
+        days = parse_timeframe(self.timeframe)
         self.app.push_screen(
             ValuePrompt(
                 "Revenue goal",
-                f"Revenue to close in the {self.timeframe} window, e.g. 250000, 250k or "
-                "1.2M. Empty clears the goal.",
+                f"Revenue to close in the next {days} days in this workspace, e.g. 250000, "
+                "250k or 1.2M; kept for this window. Empty clears it.",
                 parse_goal,
                 current,
             ),

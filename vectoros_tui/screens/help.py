@@ -6,6 +6,7 @@ screen, the app), after the user's keymap, so it shows the keys as they really a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -40,7 +41,12 @@ def _group_name(node: DOMNode, screen: Screen) -> str:
         return "Everywhere"
     if node is screen:
         return "This screen"
-    return f"Focused: {type(node).__name__}"
+    # Widgets name where their keys work ("In a board column"); others by their kind.
+    named = getattr(node, "HELP_GROUP", None)
+    if isinstance(named, str):
+        return named
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(node).__name__).lower()
+    return f"In the {words}"
 
 
 def screen_keys(screen: Screen) -> list[KeyHelp]:
@@ -120,6 +126,7 @@ class HelpScreen(ModalScreen[None]):
     def _render_keys(self) -> Table | Text:
         if not self.keys:
             return Text("No keys are bound here.")
+        notes: list[tuple[str, str]] = list(getattr(self._screen_below(), "HELP_NOTES", ()))
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True, min_width=10)
         table.add_column(ratio=1)
@@ -134,6 +141,11 @@ class HelpScreen(ModalScreen[None]):
             if not item.enabled:
                 description.append(" (not now)", style="dim italic")
             table.add_row(Text(item.key, style="bold"), description)
+        if notes:
+            table.add_row("", "")
+            table.add_row(Text("What the marks mean", style="bold underline"), "")
+            for mark, meaning in notes:
+                table.add_row(Text(mark, style="bold"), meaning)
         return table
 
     def action_close(self) -> None:

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from vectoros_tui.money import format_money
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.insights import RegenerationResult
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
@@ -56,18 +57,6 @@ WIDE_TABLE = 90
 # --- formatting (pure) ---------------------------------------------------------------
 
 
-def money(value: object, compact: bool = False) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return "—"
-    if compact and abs(value) >= 1_000_000:
-        return f"${value / 1_000_000:.1f}M"
-    if compact and abs(value) >= 100_000:
-        return f"${value / 1_000:.0f}k"
-    if compact and abs(value) >= 1_000:
-        return f"${value / 1_000:.1f}k"
-    return f"${value:,.0f}"
-
-
 def _percent(value: float) -> str:
     return f"{value * 100:.0f}%" if abs(value) <= 1 else f"{value:.0f}%"
 
@@ -80,7 +69,7 @@ def format_value(key: str, value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         if "value" in key:
-            return money(value)
+            return format_money(value)
         if "share" in key or key == "probability" or (key == "threshold" and 0 < value < 1):
             return _percent(float(value))
         if key.startswith("days") or key.endswith("_days") or key == "threshold":
@@ -388,7 +377,9 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             "mark": mark,
             "priority": Text(insight.priority, faded or PRIORITY_STYLE.get(insight.priority, "")),
             "type": Text(insight.type, faded or TYPE_STYLE.get(insight.type, "")),
-            "value": Text(money(insight.data.get("value"), compact=True), faded, justify="right"),
+            "value": Text(
+                format_money(insight.data.get("value"), compact=True), faded, justify="right"
+            ),
             "title": Text(
                 insight.title,
                 faded or ("bold" if not insight.is_read else ""),
@@ -467,6 +458,8 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         if insight is None or insight.deal_id is None:
             self.notify("This insight is about the whole pipeline, not one deal.", timeout=3)
             return
+        if not insight.is_read:
+            self._request("toggle_read", insight)  # opening it is reading it
         self.vectoros.open_deal(str(insight.deal_id))
 
     def action_toggle_read(self) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, S
 
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
-from vectoros_tui.store.board import weighted_value
+from vectoros_tui.store.board import AGEING_DAYS, weighted_value
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.widgets.deal_table import COLUMNS, HEALTH_SORT, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.formatting import compact_money
@@ -56,19 +56,26 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     PipelineScreen #table-view { height: 1fr; }
     PipelineScreen DealTable { height: 1fr; }
     """
+    # Shown under the keys in F1.
+    HELP_NOTES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("!", "the close date has passed (overdue)"),
+        ("~", f"{AGEING_DAYS}+ days in the same stage (ageing)"),
+        ("wtd", "weighted: value × the rep's probability"),
+        ("72", "health score 0-100 (the deal's editor and vectoros score say why)"),
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "toggle_view", "Board/Table", id="pipeline.toggle_view"),
+        Binding("v", "toggle_view", "Table", id="pipeline.toggle_view"),
         Binding("n", "new_deal", "New", id="pipeline.new_deal"),
         Binding("e", "open_deal", "Edit", id="pipeline.open_deal"),
-        Binding("f", "move(1)", "Stage→", id="pipeline.forward"),
-        Binding("b", "move(-1)", "←Stage", id="pipeline.back"),
+        Binding("f", "move(1)", "Stage→", id="pipeline.forward", show=False),
+        Binding("b", "move(-1)", "←Stage", id="pipeline.back", show=False),
         Binding("o", "close_deal", "Won/Lost", id="pipeline.close_deal"),
-        Binding("d", "delete_deal", "Delete", id="pipeline.delete_deal"),
-        Binding("l", "like_deal", "Like this", id="pipeline.similar"),
+        Binding("d", "delete_deal", "Delete", id="pipeline.delete_deal", show=False),
+        Binding("l", "like_deal", "Like this", id="pipeline.similar", show=False),
         Binding("s", "search", "Search", id="pipeline.search"),
-        Binding("t", "cycle_stage", "Stage filter", id="pipeline.stage_filter"),
+        Binding("t", "cycle_stage", "Stage", id="pipeline.stage_filter"),
         Binding("u", "cycle_outcome", "Outcome", id="pipeline.outcome_filter", show=False),
-        Binding("c", "cycle_sort", "Sort", id="pipeline.sort", show=False),
+        Binding("c", "cycle_sort", "Sort", id="pipeline.sort"),
         Binding("r", "reverse_sort", "Reverse", id="pipeline.reverse", show=False),
         Binding("escape", "leave_search", "Back", id="pipeline.leave_search", show=False),
     ]
@@ -266,7 +273,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if self._on_board():
             # The board shows open deals by stage: only the search and the sort apply.
             parts = [f"search: {self.search_text}"] if self.search_text else []
-            parts += [sort, "table: v"]
+            parts += [sort, "! overdue", f"~ {AGEING_DAYS}d+ in stage"]
             self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))
             return
         parts = [

@@ -17,10 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from vectoros_tui.screens.base import ReportsWorkerErrors
-
-
-def _show(value: Any) -> str:
-    return "—" if value is None or value == "" else str(value)
+from vectoros_tui.screens.deal_fields import LABELS, show_field
 
 
 class SyncScreen(ReportsWorkerErrors, Screen[None]):
@@ -132,12 +129,18 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         if conflict is None:
             return
         for name in conflict.differing_fields():
-            mine = "(deleted)" if conflict.mine is None else _show(conflict.mine.get(name))
-            theirs = "(deleted)" if conflict.theirs is None else _show(conflict.theirs.get(name))
+            mine = (
+                "(deleted)" if conflict.mine is None else show_field(name, conflict.mine.get(name))
+            )
+            theirs = (
+                "(deleted)"
+                if conflict.theirs is None
+                else show_field(name, conflict.theirs.get(name))
+            )
             keep = self.choices.get(name, "mine")
             table.add_row(
-                name,
-                _show(conflict.base.get(name)),
+                LABELS.get(name, name),
+                show_field(name, conflict.base.get(name)),
                 Text(mine, style="bold" if keep == "mine" else "dim"),
                 Text(theirs, style="bold" if keep == "theirs" else "dim"),
                 keep,

@@ -69,6 +69,8 @@ class DealTable(DataTable[Text | str]):
     """Rows keyed by deal id; left/right ask for the previous/next page, Home/End go to
     the first/last row. Its columns fit the width it has."""
 
+    HELP_GROUP = "In the deal table"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "page(1)", "Next page", show=False, id="table.next_page"),
         Binding("left", "page(-1)", "Previous page", show=False, id="table.previous_page"),

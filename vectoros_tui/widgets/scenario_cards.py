@@ -145,9 +145,10 @@ class ScenarioCards(Horizontal):
         summary.append(" · mean ", style="dim")
         summary.append(compact_money(result["mean_forecast"]), style="bold")
         summary.append("\nCoverage ", style="dim")
-        summary.append(f"{result['pipeline_coverage']:.2f}×", style="bold")
         if "goal" in result:
-            summary.append(f" of {compact_money(goal)} goal", style="dim")
+            # Pipeline in the window over the goal: 3x is the usual rule of thumb.
+            summary.append(f"{result['pipeline_coverage']:.1f}×", style="bold")
+            summary.append(f" of the {compact_money(goal)} goal", style="dim")
         else:
-            summary.append(" (auto goal)", style="dim")
+            summary.append("— (no goal: g sets one)", style="dim")
         self.query_one("#card-stats", Static).update(summary)

@@ -28,6 +28,8 @@ from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
 class StageDeals(OptionList):
     """The deals of one stage; left/right move to the neighbouring stage."""
 
+    HELP_GROUP = "In a board column"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "neighbour(-1)", "Previous column", show=False),
         Binding("right", "neighbour(1)", "Next column", show=False),
@@ -88,7 +90,7 @@ class StageBoard(Horizontal):
                 more = column.count - len(shown)
                 deals.add_option(
                     Option(
-                        Text(f"+{more:,} smaller deals: v for the table", style="dim"),
+                        Text(f"+{more:,} more: v for the table", style="dim"),
                         disabled=True,
                     )
                 )
@@ -102,21 +104,25 @@ class StageBoard(Horizontal):
 
     @staticmethod
     def _header(column: StageColumn) -> Text:
+        """Three short lines, so a column a fifth of 80 terminal columns wide never wraps:
+        the stage and its count, value and weighted value, the flags."""
         text = Text.assemble(
             (column.stage.title(), "bold"),
-            f"  {column.count:,} deals\n",
-            f"{compact_money(column.total_value)} / ",
-            (f"{compact_money(column.weighted_value)} wtd", "bold"),
+            f" · {column.count:,}\n",
+            f"{compact_money(column.total_value)} ",
+            (f"wtd {compact_money(column.weighted_value)}", "bold"),
         )
         flags = []
-        if column.ageing:
-            flags.append((f"{column.ageing} ageing", "yellow"))
         if column.overdue:
-            flags.append((f"{column.overdue} overdue", "red"))
+            flags.append((f"{column.overdue} overdue!", "red"))
+        if column.ageing:
+            flags.append((f"{column.ageing} ageing~", "yellow"))
         if flags:
             text.append("\n")
             for index, (label, style) in enumerate(flags):
-                text.append(("  " if index else "") + label, style=style)
+                text.append((" " if index else "") + label, style=style)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
         return text
 
     @staticmethod
