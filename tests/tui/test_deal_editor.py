@@ -650,3 +650,89 @@ async def test_escape_with_unsaved_changes_asks_to_discard(demo: Demo, make_app:
         await pilot.press("y")
         await wait_for(lambda: isinstance(app.screen, PipelineScreen), pilot)
         assert demo.count() == DEMO_DEALS
+
+
+# --- a new rep's first hour ---------------------------------------------------------
+
+
+async def test_letters_named_for_the_timeline_type_into_the_form(demo: Demo, make_app: Any) -> None:
+    """e and x act in the activity timeline only: in a text field they are just letters."""
+    deal = demo.first_open("proposal")
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        company = field(editor, "company")
+        company.focus()
+        await pilot.pause()
+        await pilot.press("end", "e", "x")
+        assert company.value == f"{deal.company}ex"
+        assert isinstance(app.screen, DealEditorScreen)  # no activity form, no dialog
+        # In the timeline the same keys act: e edits the highlighted activity.
+        timeline = editor.query_one("#activities", DataTable)
+        assert timeline.row_count > 0
+        timeline.focus()
+        await pilot.pause()
+        await pilot.press("e")
+        await wait_for(lambda: isinstance(app.screen, ActivityFormScreen), pilot)
+
+
+async def test_an_ambiguous_close_date_is_refused_and_others_say_how_they_were_read(
+    demo: Demo, make_app: Any
+) -> None:
+    deal = demo.first_open("qualified")
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        await fill(pilot, editor, close_date="01/02/2027")
+        await pilot.pause()
+        message = error_text(editor, "close_date")
+        assert "2027-01-02" in message and "2027-02-01" in message
+        await save(pilot)
+        await pilot.pause()
+        assert demo.store.deals.get(deal.id).close_date == deal.close_date  # nothing saved
+
+        await fill(pilot, editor, close_date="31/12/2026")
+        await pilot.pause()
+        assert "read as Thu 31 Dec 2026 (2026-12-31)" in error_text(editor, "close_date")
+        await save(pilot)
+        await wait_for(
+            lambda: demo.store.deals.get(deal.id).close_date == date(2026, 12, 31), pilot
+        )
+
+
+async def test_won_closes_today_and_choosing_open_reopens_where_it_was(
+    demo: Demo, make_app: Any
+) -> None:
+    deal = demo.first_open("negotiation")
+    future = date(2099, 1, 1)
+    demo.store.deals.update(deal.id, {"close_date": future, "probability": 65})
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        await pilot.press("f6")
+        await wait_for(lambda: demo.store.deals.get(deal.id).outcome == "won", pilot)
+        won = demo.store.deals.get(deal.id)
+        assert won.closed_at is not None
+        # Today by the app's clock (the tests' is fixed), not the planned date.
+        assert won.close_date == app.now().date() != future
+        await wait_for(lambda: editor.deal is not None and editor.deal.outcome == "won", pilot)
+        assert "won on" in plain(editor.query_one("#meta", Static))
+
+        # One choice reopens it: stage and probability come back before saving.
+        await choose(pilot, editor.query_one("#field-outcome", Select), "open")
+        await wait_for(
+            lambda: editor.query_one("#field-stage", Select).value == "negotiation", pilot
+        )
+        assert field(editor, "probability").value == "65"
+        await save(pilot)
+        await wait_for(lambda: demo.store.deals.get(deal.id).outcome is None, pilot)
+        reopened = demo.store.deals.get(deal.id)
+        assert (reopened.stage, reopened.probability) == ("negotiation", 65)
+        # It counts in the forecast again: the app's snapshot has it open.
+        await wait_for(
+            lambda: (
+                app.snapshot is not None
+                and str(deal.id) in {d["id"] for d in app.snapshot.open_deals}
+            ),
+            pilot,
+        )

@@ -8,6 +8,7 @@ from the CLI's numbers.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -435,3 +436,57 @@ def test_two_thousand_open_deals_forecast_with_an_exclusion() -> None:
     full = build_forecast_view(snapshot, params, {}, FIXED_NOW)
     assert view.result["deals_analyzed"] == 1_999
     assert full.result["deals_analyzed"] == 2_000
+
+
+async def test_one_save_is_one_forecast_and_none_while_the_forecast_is_hidden(
+    demo_database: str,
+    make_app: Callable[..., VectorOSApp],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A spy around the real computation counts how often the screen forecasts."""
+    import vectoros_tui.screens.forecast as forecast_module
+
+    real = forecast_module.build_forecast_view
+    computed: list[float] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        view = real(*args, **kwargs)
+        computed.append(view.result["likely_case"])
+        return view
+
+    monkeypatch.setattr(forecast_module, "build_forecast_view", counting)
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        assert len(computed) == 1
+        session = app.session
+        assert session is not None and app.snapshot is not None
+        deal = max(app.snapshot.open_deals, key=lambda d: d["value"] or 0)
+
+        # Saved from the pipeline (the forecast hidden): nothing computed until F3.
+        await pilot.press("f2")
+        await pilot.pause()
+        before = app.snapshot
+        await app.workers.wait_for_complete()
+        worker = app.run_worker(
+            lambda: session.save_deal(
+                uuid.UUID(deal["id"]),
+                {"probability": 5},
+                expected_version=deal["version"],
+            ),
+            thread=True,
+        )
+        await worker.wait()
+        await wait_for_snapshot(app, pilot, before)
+        await pilot.pause(0.3)
+        assert len(computed) == 1
+        await pilot.press("f3")
+        await wait_for(lambda: len(computed) == 2 and not screen.pending, pilot)
+
+        # A reload that finds only our own save publishes nothing: no second forecast.
+        assert session.changed_elsewhere()
+        app.data_changed()
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert not session.changed_elsewhere()
+        assert len(computed) == 2

@@ -164,7 +164,7 @@ async def test_board_shows_four_stage_columns_matching_the_store(demo: Demo, mak
 
             header = plain(screen.query_one(f"#header-{stage}", Static))
             assert header.startswith(stage.title())
-            assert f"{len(deals)} deals" in header
+            assert f"{stage.title()} · {len(deals)}\n" in header
 
             ageing = [
                 d for d in deals if (FIXED_NOW - d.stage_changed_at) >= timedelta(AGEING_DAYS)
@@ -232,7 +232,7 @@ async def test_a_crowded_column_shows_its_top_deals_and_how_many_more(
         assert more.disabled
         assert f"+{len(prospects) - BOARD_CARDS} more" in str(more.prompt)
         header = plain(screen.query_one("#header-prospect", Static))
-        assert f"{len(prospects)} deals" in header
+        assert f"Prospect · {len(prospects)}\n" in header
         # The table still pages through all of them.
         await pilot.press("t")
         await wait_rows(screen, pilot, demo.page(stage="prospect"))
@@ -251,7 +251,7 @@ async def test_board_headers_show_the_ageing_and_overdue_counts_on_screen(
         for column in flagged:
             header = screen.query_one(f"#header-{column.stage}", Static)
             visible = "\n".join(header.render_line(y).text for y in range(header.outer_size.height))
-            assert f"{column.count} deals" in visible
+            assert f"{column.stage.title()} · {column.count}" in visible
             if column.ageing:
                 assert f"{column.ageing} ageing" in visible, visible
             if column.overdue:
@@ -836,3 +836,91 @@ async def test_80x24_renders_the_board_and_the_table(demo: Demo, make_app: Any) 
         await wait_for(lambda: isinstance(app.screen, DealEditorScreen), pilot)
         await pilot.pause()
         assert "Title" in app.export_screenshot()
+
+
+# --- what the board, the table and the status line agree on ---------------------------
+
+
+async def test_the_board_follows_the_sort_shown_in_its_header(demo: Demo, make_app: Any) -> None:
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(app, pilot)
+        by_value = open_in_store(demo, "proposal")
+        by_value.sort(key=lambda d: -d.value)
+        assert column_ids(screen, "proposal")[: len(by_value)] == ids(by_value)[:BOARD_CARDS]
+        # Sort by title (c: value → stage … once round to title), still on the board.
+        while screen.sort != "title":
+            await pilot.press("c")
+        assert screen.query_one(ContentSwitcher).current == "board"
+        # The sort keeps its direction (descending): Z to A.
+        by_title = sorted(
+            open_in_store(demo, "proposal"), key=lambda d: d.title.lower(), reverse=True
+        )
+        await wait_for(
+            lambda: column_ids(screen, "proposal")[:BOARD_CARDS] == ids(by_title)[:BOARD_CARDS],
+            pilot,
+        )
+        assert "sort: Title" in filters_text(screen)
+
+
+async def test_status_totals_are_those_of_the_filtered_view(demo: Demo, make_app: Any) -> None:
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(app, pilot)
+        await pilot.press("t")  # the table, prospects only
+        prospects = demo.store.deals.list(
+            demo.workspace.id, stage="prospect", outcome="open", limit=1000
+        ).deals
+        await wait_rows(screen, pilot, demo.page(stage="prospect"))
+        status = plain(screen.query_one("#status", Static))
+        assert f"{len(prospects)} open deals found" in status
+        assert compact_money(sum(d.value for d in prospects)) + " value" in status
+        weighted = sum(d.value * d.probability / 100 for d in prospects)
+        assert compact_money(weighted) + " weighted" in status
+
+
+async def test_a_new_sort_starts_at_the_top_and_home_end_go_to_the_ends(
+    demo: Demo, make_app: Any
+) -> None:
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(app, pilot)
+        table = await show_table(screen, pilot)
+        await wait_rows(screen, pilot, demo.page())
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("down", "down", "down")
+        assert table.cursor_row == 3
+        await pilot.press("r")  # a new order: the first row, not the same deal further down
+        await wait_rows(screen, pilot, demo.page(descending=False))
+        assert table.cursor_row == 0
+        assert table.scroll_y == 0
+
+
+async def test_o_on_a_closed_deal_reopens_it_where_it_was(demo: Demo, make_app: Any) -> None:
+    deal = demo.store.deals.list(demo.workspace.id, stage="proposal", outcome="open").deals[0]
+    demo.store.deals.update(deal.id, {"probability": 45})
+    demo.store.deals.mark_lost(deal.id, "Price")
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(app, pilot)
+        await pilot.press("u", "u")  # outcome: won, then lost
+        await wait_for(lambda: str(deal.id) in table_ids(screen), pilot)
+        table = screen.query_one(DealTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(str(deal.id)))
+        await pilot.pause()
+        await pilot.press("b")  # moving a closed deal says how to reopen it
+        await wait_for(lambda: any("press o" in n.message for n in app._notifications), pilot)
+        await pilot.press("o")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("y")
+        await wait_for(lambda: demo.store.deals.get(deal.id).outcome is None, pilot)
+        reopened = demo.store.deals.get(deal.id)
+        assert (reopened.stage, reopened.probability, reopened.lost_reason) == (
+            "proposal",
+            45,
+            None,
+        )

@@ -7,6 +7,7 @@ between, the rep sees both versions and chooses (reload theirs or overwrite with
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -24,13 +25,21 @@ from vectoros_tui.engine.stages import STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.deal_fields import FORM_FIELDS, OUTCOME_CHOICES, TEXT_FIELDS
 from vectoros_tui.store.errors import ConflictError, NotFoundError
-from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
+from vectoros_tui.store.validation import (
+    DEAL_FIELDS,
+    ValidationError,
+    clean_deal,
+    parse_calendar_date,
+)
 from vectoros_tui.store.views import ActivityView, DealView
 from vectoros_tui.widgets.formatting import field_text
 
 if TYPE_CHECKING:
     from vectoros_tui.store.activities import ActivityService
 
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ActivityTable(DataTable[str | Text]):
@@ -53,6 +62,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     DealEditorScreen .form-label { width: 24; }
     DealEditorScreen .form-input { width: 1fr; height: auto; }
     DealEditorScreen .field-error { color: $error; height: auto; }
+    DealEditorScreen .field-error.-hint { color: $text-muted; }
     DealEditorScreen #meta { color: $text-muted; padding: 0 1; height: 1; }
     DealEditorScreen #activities { height: auto; max-height: 12; margin: 1 1; }
     DealEditorScreen #timeline-title { padding: 0 1; text-style: bold; }
@@ -219,19 +229,32 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         """Show every field's error (touched fields, or all after a save attempt)."""
         errors: dict[str, str] = {}
         clean = None
+        values = self.form_values()
         try:
-            clean = clean_deal(self.form_values())
+            # A date that reads two ways (01/02/2027) is refused, not guessed.
+            clean = clean_deal(values, refuse_ambiguous=True)
         except ValidationError as exc:
             errors = {e.field: e.message for e in exc.errors}
+        hints = {}
+        typed = str(values.get("close_date") or "").strip()
+        if "close_date" not in errors and typed and not _ISO_DATE.fullmatch(typed):
+            try:
+                understood = parse_calendar_date(typed)
+                hints["close_date"] = f"read as {understood:%a %-d %b %Y} ({understood})"
+            except ValueError:
+                pass
         for name in DEAL_FIELDS:
             message = errors.get(name, "")
             shown = message if (self.tried_to_save or self.deal is not None) else ""
-            if self._errors_shown.get(name, "") == shown:
+            hint = "" if shown else hints.get(name, "")
+            line = f"{name.replace('_', ' ')}: {shown}" if shown else hint
+            if self._errors_shown.get(name, "") == line:
                 continue
-            self._errors_shown[name] = shown
+            self._errors_shown[name] = line
             error = self.query_one(f"#error-{name}", Static)
-            error.update(Text(f"{name.replace('_', ' ')}: {shown}") if shown else "")
-            error.display = bool(shown)
+            error.update(Text(line))
+            error.set_class(bool(hint), "-hint")
+            error.display = bool(line)
         return clean
 
     @on(Input.Changed)

@@ -90,6 +90,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         self.page_offset = 0
         self.page: DealPage | None = None
         self._page_filters: tuple[object, ...] | None = None
+        self._page_view: tuple[object, ...] | None = None  # filters and order on screen
         self._stale = False
         self._search_timer: Timer | None = None
 
@@ -252,9 +253,9 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             return
         # The same filters and sort (a reload, a save): the cursor stays on its deal. A new
         # sort or filter starts from the top, as the rep asked for a new order.
-        same_view = self._page_filters is not None and filters is not None and (
-            self._page_filters[1:] == filters[1:]
-        )
+        view = (*(filters or ())[1:], self.sort, self.descending)
+        same_view = filters is not None and view == self._page_view
+        self._page_view = view
         self.page = page
         self._page_filters = filters
         table = self.query_one(DealTable)

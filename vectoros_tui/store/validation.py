@@ -93,6 +93,28 @@ def parse_probability(value: object) -> int:
     return int(number)
 
 
+_SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def ambiguous_date(value: object) -> str | None:
+    """Why a slashed date could be read two ways (``01/02/2027``: 1 February or 2 January),
+    or None. Forms refuse such dates instead of guessing the rep's date order."""
+    match = _SLASHED.fullmatch(str(value or "").strip())
+    if match is None:
+        return None
+    first, second, year = (int(g) for g in match.groups())
+    if first > 12 or second > 12 or first == second:
+        return None
+    try:
+        month_first, day_first = date(year, first, second), date(year, second, first)
+    except ValueError:
+        return None
+    return (
+        f"{value!r} could be {month_first:%-d %B} or {day_first:%-d %B}; write "
+        f"{month_first.isoformat()} or {day_first.isoformat()}"
+    )
+
+
 def parse_calendar_date(value: object, *, day_first: bool = False) -> date:
     if isinstance(value, datetime):
         return value.astimezone(UTC).date() if value.tzinfo else value.date()
@@ -173,7 +195,9 @@ DEAL_JSON_NAMES = {
 }
 
 
-def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str, Any]:
+def clean_deal(
+    data: Mapping[str, Any], *, day_first: bool = False, refuse_ambiguous: bool = False
+) -> dict[str, Any]:
     """Validate a whole deal (all of DEAL_FIELDS; missing ones count as empty).
 
     Returns typed values. Raises :class:`ValidationError` listing every problem, so a form
@@ -214,6 +238,8 @@ def clean_deal(data: Mapping[str, Any], *, day_first: bool = False) -> dict[str,
     def close_date(value: object) -> date | None:
         if _blank(value):
             return None
+        if refuse_ambiguous and (reason := ambiguous_date(value)):
+            raise ValueError(reason)
         day = parse_calendar_date(value, day_first=day_first)
         if not EARLIEST_DATE <= day <= LATEST_DATE:
             raise ValueError(
