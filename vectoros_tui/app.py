@@ -27,6 +27,7 @@ from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
 from vectoros_tui.memory import IdleCollector
+from vectoros_tui.theme import THEME_NAME, VECTOROS_THEME
 from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ class VectorOSApp(App[None]):
         self._indexer: BackgroundIndexer | None = None
         self._collector: IdleCollector | None = IdleCollector() if collect_when_idle else None
         self._collect_timer: Timer | None = None
+        self.register_theme(VECTOROS_THEME)
+        self.theme = THEME_NAME
         if settings is not None and settings.ui.theme:
             self.theme = settings.ui.theme
 

@@ -40,7 +40,7 @@ class ForecastSettings(_Section):
 
 
 class UISettings(_Section):
-    theme: str = "textual-dark"
+    theme: str = "vectoros"  # the app's own: its colours stay apart in 16-colour terminals
     keys: dict[str, str] = Field(default_factory=dict)
 
 
@@ -135,7 +135,7 @@ def load_settings(
 ) -> tuple[Settings, Path]:
     """Read the config file (if any) and the environment. Returns settings and the file."""
     env = os.environ if environ is None else environ
-    where = locations or current_locations(env)  # type: ignore[arg-type]
+    where = locations or current_locations(env)
     path = config_file_path(where, env)
     file_data: dict[str, Any] = {}
     if env.get("VECTOROS_CONFIG") and not path.is_file():
