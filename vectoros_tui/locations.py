@@ -8,6 +8,7 @@ creates directories at import time: callers ask for a path, then ``ensure`` it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class Locations:
         }
 
 
-def current_locations(environ: os._Environ[str] | dict[str, str] | None = None) -> Locations:
+def current_locations(environ: Mapping[str, str] | None = None) -> Locations:
     """Resolve locations from the environment each time (tests change it between calls)."""
     env = os.environ if environ is None else environ
     home = env.get("VECTOROS_HOME")

@@ -149,7 +149,8 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     except click.ClickException as exc:
         # Click repeats the offending value: shown as escapes if it holds control characters.
-        exc.show(file=FilteredStream(sys.stderr, visible_lines))
+        # Click types the file as IO, but only writes to it and flushes it.
+        exc.show(file=FilteredStream(sys.stderr, visible_lines))  # type: ignore[arg-type]
         return exc.exit_code
     except user_errors as exc:
         report("config error" if isinstance(exc, ConfigError) else "error", str(exc))

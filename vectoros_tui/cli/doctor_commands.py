@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.exc import OperationalError
+from sqlmodel import select
 
 from vectoros_tui import __version__
 from vectoros_tui.cli.context import CliContext, environment_summary
@@ -61,7 +62,7 @@ def _check_database(url: str, upgrade: bool) -> dict[str, Any]:
         if report["migrated"]:
             with db.read() as session:
                 report["counts"] = {
-                    name: session.exec(select(func.count()).select_from(table)).one()[0]
+                    name: session.exec(select(func.count()).select_from(table)).one()
                     for name, table in (
                         ("workspaces", Workspace),
                         ("deals", Deal),
@@ -127,7 +128,7 @@ def _print_similar(report: dict[str, Any]) -> None:
 def doctor(ctx: CliContext, upgrade: bool, as_json: bool) -> None:
     """Check the database, schema and configuration; print every path in use."""
     ctx.prepare_default_database()
-    report = {
+    report: dict[str, Any] = {
         "version": __version__,
         "config_file_exists": ctx.config_file.exists(),
         "paths": environment_summary(ctx),
@@ -173,7 +174,7 @@ def doctor(ctx: CliContext, upgrade: bool, as_json: bool) -> None:
 @json_option
 def version_command(as_json: bool) -> None:
     """Print the version of VectorOS and its main libraries."""
-    info = {"vectoros": __version__, "python": platform.python_version()}
+    info: dict[str, str | None] = {"vectoros": __version__, "python": platform.python_version()}
     for package in ("textual", "sqlalchemy", "sqlmodel", "alembic", "numpy", "scipy", "psycopg"):
         try:
             info[package] = version(package)

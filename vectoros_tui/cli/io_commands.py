@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -22,6 +23,9 @@ from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.store.views import WorkspaceView
 from vectoros_tui.store.workspaces import clean_workspace_name
 from vectoros_tui.text_safety import json_for_terminal
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -113,7 +117,7 @@ def import_deals(
             ws = store.workspaces.create(new_name)
             ctx.remember(ws)
             result = apply_import(store, ws.id, plan)
-    summary = {
+    summary: dict[str, Any] = {
         "file": str(file),
         "workspace": ws.name,
         "createdWorkspace": new_name is not None,
@@ -166,7 +170,7 @@ def import_deals(
 def export_deals(
     ctx: CliContext,
     workspace: str | None,
-    fmt: str,
+    fmt: Literal["csv", "json"],
     output: Path | None,
     stage: str | None,
     outcome: str | None,
@@ -177,6 +181,7 @@ def export_deals(
     ws = ctx.workspace(workspace)
     store = ctx.store()
     if output is None:
+        stream: SupportsWrite[str]
         # JSON stays the same JSON value; CSV is exact through a pipe, and shown with escapes
         # when it goes straight to a terminal.
         if fmt == "json":
@@ -189,8 +194,8 @@ def export_deals(
         return
     partial = output.with_name(output.name + ".partial")
     # Write beside the target and rename, so a failed export never leaves half a file.
-    with partial.open("w", encoding="utf-8", newline="") as stream:
-        count = write_export(store, ws.id, stream, fmt=fmt, stage=stage, outcome=outcome)
+    with partial.open("w", encoding="utf-8", newline="") as out:
+        count = write_export(store, ws.id, out, fmt=fmt, stage=stage, outcome=outcome)
     partial.replace(output)
     errors.print(f"Exported {count} deals to {output}", markup=False)
 

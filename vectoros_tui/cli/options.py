@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from vectoros_tui.money import MoneyError, parse_money
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
 class MoneyType(click.ParamType):
@@ -56,10 +59,10 @@ workspace_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
 
-def deal_field_options(required_title: bool = False):  # type: ignore[no-untyped-def]
+def deal_field_options(required_title: bool = False) -> Callable[[_Command], _Command]:
     """The editable deal fields as options (shared by `deals add` and `deals update`)."""
 
-    def decorate(func):  # type: ignore[no-untyped-def]
+    def decorate(func: _Command) -> _Command:
         for option in reversed(
             [
                 click.option("--title", required=required_title, help="Deal title."),

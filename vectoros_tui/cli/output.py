@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderableType, RenderHook, RenderResult
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    ConsoleRenderable,
+    JustifyMethod,
+    RenderableType,
+    RenderHook,
+    RenderResult,
+)
 from rich.markup import escape
 from rich.segment import Segment
 from rich.table import Table
@@ -39,7 +47,7 @@ class TerminalSafe(RenderHook):
     """The last line of defence for everything printed: stored text is made visible where
     it is formatted (``plain``), and anything that slipped through is neutralised here."""
 
-    def process_renderables(self, renderables: list[RenderableType]) -> list[RenderableType]:
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
         return [_Neutralised(r) for r in renderables]
 
 
@@ -124,16 +132,17 @@ def percent(fraction: float | None, digits: int = 0) -> str:
 
 def table(
     title: str | None,
-    columns: Sequence[str | tuple[str, str]],
+    columns: Sequence[str | tuple[str, JustifyMethod]],
     rows: Iterable[Sequence[Any]],
     *,
     caption: str | None = None,
 ) -> None:
     """Columns are names, or (name, "right") for numbers."""
     out = Table(title=title, caption=caption, header_style="bold", title_justify="left")
+    justify: JustifyMethod
     for column in columns:
         name, justify = (column, "left") if isinstance(column, str) else column
-        out.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        out.add_column(name, justify=justify, overflow="fold")
     for row in rows:
         out.add_row(*(Text("—" if cell is None else plain(cell)) for cell in row))
     console.print(out)

@@ -60,7 +60,7 @@ def serve(click_ctx: click.Context, host: str, port: int, workers: int) -> None:
 
     from vectoros_tui.server.app import create_app
 
-    ctx: CliContext = click_ctx.find_object(CliContext)  # type: ignore[assignment]
+    ctx = click_ctx.ensure_object(CliContext)
     ctx.store()  # open and migrate now: a bad database fails here, with a clear message
     shared_index = workers > 1 and not ctx.settings.similar.qdrant_url
     label = f"{workers} workers" if workers > 1 else "1 worker"

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
@@ -52,7 +53,7 @@ def deal_and_role(
     """A deal and the caller's membership of its workspace in one query, or None (no such
     deal, or not the caller's to see)."""
     table = Deal.__table__  # type: ignore[attr-defined]
-    query = (
+    query: Select[*tuple[Any, ...]] = (
         select(
             table,
             col(Workspace.name).label("_ws_name"),
@@ -93,7 +94,7 @@ def memberships(db: Database, user_id: uuid.UUID) -> list[tuple[Membership, int]
                 session.exec(
                     select(Deal.workspace_id, func.count())
                     .where(col(Deal.workspace_id).in_(ids))
-                    .group_by(Deal.workspace_id)
+                    .group_by(col(Deal.workspace_id))
                 ).all()
             )
     return [(Membership(*r), counts.get(r[0], 0)) for r in rows]
@@ -212,7 +213,10 @@ def workspace_people(
             .where(Workspace.id == workspace_id)
         ).first()
         rows = session.exec(
-            select(User.id, User.email, User.name, WorkspaceMember.role, WorkspaceMember.created_at)
+            # sqlmodel's select() is typed for at most four columns.
+            select(  # type: ignore[call-overload]
+                User.id, User.email, User.name, WorkspaceMember.role, WorkspaceMember.created_at
+            )
             .join(WorkspaceMember, col(WorkspaceMember.user_id) == User.id)
             .where(WorkspaceMember.workspace_id == workspace_id)
             .order_by(col(User.email))

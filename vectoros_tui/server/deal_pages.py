@@ -204,13 +204,13 @@ Access = tuple[int, datetime | None]  # the workspace's deals_revision, the toke
 # One query checks the token, the membership and reads the revision. Written once: run
 # through SQLAlchemy on SQLite, and as its compiled Postgres text on the async pool.
 ACCESS_QUERY = (
-    select(Workspace.deals_revision, ApiToken.last_used_at)
+    select(col(Workspace.deals_revision), col(ApiToken.last_used_at))
     .join(WorkspaceMember, col(WorkspaceMember.user_id) == ApiToken.user_id)
     .join(Workspace, col(Workspace.id) == WorkspaceMember.workspace_id)
     .where(
-        ApiToken.token_hash == bindparam("token_hash"),
+        col(ApiToken.token_hash) == bindparam("token_hash"),
         col(ApiToken.revoked_at).is_(None),
-        Workspace.id == bindparam("workspace_id"),
+        col(Workspace.id) == bindparam("workspace_id"),
     )
 )
 _PG_ACCESS = str(ACCESS_QUERY.compile(dialect=psycopg_dialect()))
@@ -236,7 +236,7 @@ def load_deal_list(db: Database, key: ListKey) -> DealList | None:
     with db.read() as session:
         connection = session.connection()
         revision = connection.execute(
-            select(Workspace.deals_revision).where(Workspace.id == workspace_id)
+            select(col(Workspace.deals_revision)).where(col(Workspace.id) == workspace_id)
         ).scalar_one_or_none()
         if revision is None:
             return None
@@ -303,13 +303,13 @@ class DealPages:
         if self._conninfo is None:
             return await anyio.to_thread.run_sync(self._access_sync, token_hash, workspace_id)
         if self._pool is None:
-            await self._open_pool()
+            await self._open_pool(self._conninfo)
         async with self._pool.connection() as connection:
             cursor = await connection.execute(_PG_ACCESS, _access_params(token_hash, workspace_id))
             row = await cursor.fetchone()
         return (int(row[0]), row[1]) if row is not None else None
 
-    async def _open_pool(self) -> None:
+    async def _open_pool(self, conninfo: str) -> None:
         async with self._pool_lock:
             if self._pool is None:
                 from psycopg_pool import AsyncConnectionPool
@@ -317,7 +317,7 @@ class DealPages:
                 # The store first: it migrates the database (deals_revision is 0007's).
                 await anyio.to_thread.run_sync(self.backend.store)
                 pool = AsyncConnectionPool(
-                    self._conninfo,
+                    conninfo,
                     min_size=1,
                     max_size=4,
                     timeout=2.0,

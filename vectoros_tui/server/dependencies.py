@@ -31,7 +31,7 @@ bearer = HTTPBearer(
 
 
 def backend_of(request: Request) -> Backend:
-    return request.app.state.backend  # type: ignore[no-any-return]
+    return request.app.state.backend
 
 
 BackendDep = Annotated[Backend, Depends(backend_of)]

@@ -123,7 +123,10 @@ class TokenService:
         digest = hash_token(secret)
         with self.db.read() as session:
             found = session.exec(
-                select(ApiToken.id, ApiToken.last_used_at, User.id, User.email, User.name)
+                # sqlmodel's select() is typed for at most four columns.
+                select(  # type: ignore[call-overload]
+                    ApiToken.id, ApiToken.last_used_at, User.id, User.email, User.name
+                )
                 .join(User, col(User.id) == ApiToken.user_id)
                 .where(ApiToken.token_hash == digest, col(ApiToken.revoked_at).is_(None))
             ).first()

@@ -253,6 +253,7 @@ class Embedder:
 
     def _load(self) -> Any:
         choice = self.choice
+        path: Path | None
         if choice.name == BUILTIN:
             name, path = BUILTIN_NAME, choice.path or prepare_builtin(choice.cache_dir)
         else:

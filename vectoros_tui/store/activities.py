@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
@@ -30,7 +30,7 @@ class ActivityService:
             rows = session.exec(
                 select(Activity)
                 .where(Activity.deal_id == deal_id)
-                .order_by(Activity.date.desc(), Activity.created_at.desc())  # type: ignore[attr-defined]
+                .order_by(col(Activity.date).desc(), col(Activity.created_at).desc())
             ).all()
             return [ActivityView.from_row(r) for r in rows]
 

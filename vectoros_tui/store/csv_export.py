@@ -18,7 +18,7 @@ import json
 import re
 import uuid
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlmodel import col, select
 
@@ -29,6 +29,8 @@ from vectoros_tui.store.validation import DEAL_FIELDS, FieldError, ValidationErr
 from vectoros_tui.store.views import DealView, iso
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from vectoros_tui.store.store import Store
 
 __all__ = ["CSV_COLUMNS", "export_deals", "neutralise"]
@@ -109,7 +111,7 @@ def _deals(
 def export_deals(
     store: Store,
     workspace_id: uuid.UUID,
-    out_stream: TextIO,
+    out_stream: SupportsWrite[str],
     *,
     fmt: Literal["csv", "json"] = "csv",
     stage: str | None = None,
@@ -132,7 +134,9 @@ def export_deals(
         deals.close()
 
 
-def _write(out_stream: TextIO, fmt: str, first: DealView | None, rest: Iterator[DealView]) -> int:
+def _write(
+    out_stream: SupportsWrite[str], fmt: str, first: DealView | None, rest: Iterator[DealView]
+) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.writer(out_stream, lineterminator="\n")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import Activity, Deal
@@ -74,12 +74,12 @@ def load_deal_sources(
         notes: dict[uuid.UUID, list[str]] = defaultdict(list)
         activities = (
             select(Activity.deal_id, Activity.description)
-            .join(Deal, Deal.id == Activity.deal_id)
+            .join(Deal, col(Deal.id) == Activity.deal_id)
             .where(Deal.workspace_id == workspace_id)
-            .order_by(Activity.deal_id, Activity.date.desc(), Activity.id)  # type: ignore[attr-defined]
+            .order_by(col(Activity.deal_id), col(Activity.date).desc(), col(Activity.id))
         )
         if wanted is not None:
-            activities = activities.where(Activity.deal_id.in_(wanted))  # type: ignore[attr-defined]
+            activities = activities.where(col(Activity.deal_id).in_(wanted))
         for deal_id, text in session.exec(activities):
             kept = notes[deal_id]
             if len(kept) < RECENT_NOTES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# For annotations in DealService, whose `list` method shadows the builtin there.
+import builtins
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
@@ -9,7 +11,8 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, or_, update
+from sqlalchemy import ColumnElement, bindparam, case, func, insert, or_, update
+from sqlalchemy.orm import Mapped
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
@@ -30,17 +33,17 @@ from vectoros_tui.store.views import DealPage, DealView, iso
 
 _VIEW_FIELDS = [f.name for f in fields(DealView)]
 
-SORTABLE = {
-    "title": Deal.title,
-    "company": Deal.company,
-    "value": Deal.value,
-    "stage": Deal.stage,
-    "probability": Deal.probability,
-    "close_date": Deal.close_date,
-    "created_at": Deal.created_at,
-    "updated_at": Deal.updated_at,
-    "contact_name": Deal.contact_name,
-    "outcome": Deal.outcome,
+SORTABLE: dict[str, Mapped[Any]] = {
+    "title": col(Deal.title),
+    "company": col(Deal.company),
+    "value": col(Deal.value),
+    "stage": col(Deal.stage),
+    "probability": col(Deal.probability),
+    "close_date": col(Deal.close_date),
+    "created_at": col(Deal.created_at),
+    "updated_at": col(Deal.updated_at),
+    "contact_name": col(Deal.contact_name),
+    "outcome": col(Deal.outcome),
 }
 MAX_PAGE = 10_000
 # Fields whose every change is kept as a DealEvent: a deal's history (where it was, what
@@ -110,7 +113,7 @@ class DealService:
             errors.append(FieldError("offset", f"must not be negative (got {offset})"))
         conditions = self._conditions(workspace_id, stage, outcome, search, errors)
         order = SORTABLE[sort]
-        ordering = [order.desc() if descending else order.asc(), Deal.id]
+        ordering = [order.desc() if descending else order.asc(), col(Deal.id)]
         with self.db.read() as session:
             total = (
                 known_total
@@ -129,14 +132,14 @@ class DealService:
         stage: str | None = None,
         outcome: str | None = None,
         search: str | None = None,
-    ) -> list[uuid.UUID]:
+    ) -> builtins.list[uuid.UUID]:
         """The ids of every deal :meth:`list` would page through with these filters, for a
         caller that orders them itself (the table's health sort: scores are not stored)."""
         conditions = self._conditions(workspace_id, stage, outcome, search, [])
         with self.db.read() as session:
-            return list(session.exec(select(Deal.id).where(*conditions).order_by(Deal.id)))
+            return list(session.exec(select(Deal.id).where(*conditions).order_by(col(Deal.id))))
 
-    def get_many(self, deal_ids: list[uuid.UUID]) -> list[DealView]:
+    def get_many(self, deal_ids: builtins.list[uuid.UUID]) -> builtins.list[DealView]:
         """The deals with these ids, in the order given; ids of deals gone are skipped."""
         with self.db.read() as session:
             rows = session.exec(select(Deal).where(col(Deal.id).in_(deal_ids))).all()
@@ -149,8 +152,8 @@ class DealService:
         stage: str | None,
         outcome: str | None,
         search: str | None,
-        errors: list[FieldError],
-    ) -> list[Any]:
+        errors: builtins.list[FieldError],
+    ) -> builtins.list[ColumnElement[bool] | bool]:
         """The WHERE clause of a filtered deal list; raises with ``errors`` plus its own."""
         if outcome not in (None, "open", "won", "lost"):
             errors.append(FieldError("outcome", "must be open, won or lost"))
@@ -163,7 +166,7 @@ class DealService:
         if errors:
             raise ValidationError(errors)
 
-        conditions = [Deal.workspace_id == workspace_id]
+        conditions: builtins.list[ColumnElement[bool] | bool] = [Deal.workspace_id == workspace_id]
         if stage_filter:
             conditions.append(Deal.stage == stage_filter)
         if outcome == "open":
@@ -189,20 +192,21 @@ class DealService:
         *,
         per_stage: int = 40,
         ageing_days: int = 30,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Per open stage: totals, ageing/overdue counts and the most valuable deals, in
         SQL, so a big pipeline's board paints before every deal is loaded and scored."""
         moment = as_utc(now)
         ageing = func.sum(
-            case((Deal.stage_changed_at <= moment - timedelta(days=ageing_days), 1), else_=0)
+            case((col(Deal.stage_changed_at) <= moment - timedelta(days=ageing_days), 1), else_=0)
         )
-        overdue = func.sum(case((Deal.close_date < moment.date(), 1), else_=0))
+        overdue = func.sum(case((col(Deal.close_date) < moment.date(), 1), else_=0))
         open_deal = col(Deal.outcome).is_(None)
         with self.db.read() as session:
             totals = {
                 row[0]: row[1:]
                 for row in session.exec(
-                    select(
+                    # sqlmodel's select() is typed for at most four columns.
+                    select(  # type: ignore[call-overload]
                         Deal.stage,
                         func.count(),
                         func.sum(Deal.value),
@@ -220,7 +224,7 @@ class DealService:
                 top = session.exec(
                     select(Deal)
                     .where(Deal.workspace_id == workspace_id, Deal.stage == stage, open_deal)
-                    .order_by(Deal.value.desc(), Deal.id)  # type: ignore[attr-defined]
+                    .order_by(col(Deal.value).desc(), col(Deal.id))
                     .limit(per_stage)
                 ).all()
                 columns.append(
@@ -247,15 +251,17 @@ class DealService:
             ).one()
             activities = session.exec(
                 select(func.count(), func.max(Activity.updated_at))
-                .join(Deal, Deal.id == Activity.deal_id)
+                .join(Deal, col(Deal.id) == Activity.deal_id)
                 .where(Deal.workspace_id == workspace_id)
             ).one()
             return (deals[0], str(deals[1]), deals[2], activities[0], str(activities[1]))
 
-    def history(self, deal_id: uuid.UUID) -> list[dict[str, Any]]:
+    def history(self, deal_id: uuid.UUID) -> builtins.list[dict[str, Any]]:
         with self.db.read() as session:
             rows = session.exec(
-                select(DealEvent).where(DealEvent.deal_id == deal_id).order_by(DealEvent.changed_at)
+                select(DealEvent)
+                .where(DealEvent.deal_id == deal_id)
+                .order_by(col(DealEvent.changed_at))
             ).all()
             return [
                 {
@@ -269,12 +275,14 @@ class DealService:
 
     def engine_deals(
         self, workspace_id: uuid.UUID, ids: Collection[uuid.UUID] | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Every deal of a workspace (or only those of ``ids``) as the engine's plain
         mappings (seed field names), with ``lastActivityAt``, ``closeDateHistory`` and, for
         closed deals, ``lastOpenStage`` added; in four queries, ordered by id. The one
         place these derived fields are computed: a saved deal is re-read through here too."""
-        in_workspace = [Deal.workspace_id == workspace_id]
+        in_workspace: builtins.list[ColumnElement[bool] | bool] = [
+            Deal.workspace_id == workspace_id
+        ]
         if ids is not None:
             in_workspace.append(col(Deal.id).in_(list(ids)))
         with self.db.read() as session:
@@ -292,30 +300,30 @@ class DealService:
             last_activity = dict(
                 session.exec(
                     select(Activity.deal_id, func.max(Activity.date))
-                    .join(Deal, Deal.id == Activity.deal_id)
+                    .join(Deal, col(Deal.id) == Activity.deal_id)
                     .where(*in_workspace)
-                    .group_by(Activity.deal_id)
+                    .group_by(col(Activity.deal_id))
                 ).all()
             )
             slips: dict[uuid.UUID, list[str]] = defaultdict(list)
             for deal_id, old in session.exec(
                 select(DealEvent.deal_id, DealEvent.old_value)
-                .join(Deal, Deal.id == DealEvent.deal_id)
+                .join(Deal, col(Deal.id) == DealEvent.deal_id)
                 .where(*in_workspace, DealEvent.field == "close_date")
-                .order_by(DealEvent.changed_at)
+                .order_by(col(DealEvent.changed_at))
             ).all():
                 if old:
                     slips[deal_id].append(old)
             last_open: dict[uuid.UUID, str | None] = dict(
                 session.exec(
                     select(DealEvent.deal_id, DealEvent.old_value)
-                    .join(Deal, Deal.id == DealEvent.deal_id)
+                    .join(Deal, col(Deal.id) == DealEvent.deal_id)
                     .where(
                         *in_workspace,
                         DealEvent.field == "stage",
                         DealEvent.new_value == "closed",
                     )
-                    .order_by(DealEvent.changed_at)
+                    .order_by(col(DealEvent.changed_at))
                 ).all()
             )
         deals = []
@@ -367,8 +375,9 @@ class DealService:
         moment: datetime,
         deal_id: uuid.UUID | None = None,
     ) -> Deal:
+        given_id: dict[str, Any] = {"id": deal_id} if deal_id is not None else {}
         row = Deal(
-            **({"id": deal_id} if deal_id is not None else {}),
+            **given_id,
             workspace_id=workspace_id,
             **clean,
             source_id=source_id,
@@ -387,8 +396,11 @@ class DealService:
 
     @staticmethod
     def insert_remote(
-        session: Session, workspace_id: uuid.UUID, cleans: list[dict[str, Any]], moment: datetime
-    ) -> list[DealView]:
+        session: Session,
+        workspace_id: uuid.UUID,
+        cleans: builtins.list[dict[str, Any]],
+        moment: datetime,
+    ) -> builtins.list[DealView]:
         """Insert deals that came from the sync backend (already through ``clean_deal``),
         with their first stage event. Not noted in the outbox (they came from there); the
         caller's transaction commits them."""
@@ -399,9 +411,9 @@ class DealService:
     def _insert_many(
         session: Session,
         workspace_id: uuid.UUID,
-        rows: list[tuple[str | None, dict[str, Any]]],
+        rows: builtins.list[tuple[str | None, dict[str, Any]]],
         moment: datetime,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """New deals ``(source_id, cleaned fields)`` and their first stage events as two
         multi-row INSERTs: an import or a first pull of thousands of deals would otherwise
         spend most of its time building ORM objects and flushing them one by one."""
@@ -441,7 +453,7 @@ class DealService:
     def upsert_many(
         self,
         workspace_id: uuid.UUID,
-        rows: list[tuple[str, dict[str, Any]]],
+        rows: builtins.list[tuple[str, dict[str, Any]]],
         *,
         merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
         now: datetime | None = None,
@@ -467,12 +479,12 @@ class DealService:
             existing: dict[str, Deal] = {}
             for start in range(0, len(source_ids), 500):
                 chunk = source_ids[start : start + 500]
-                for row in session.exec(
+                for found in session.exec(
                     select(Deal).where(
                         Deal.workspace_id == workspace_id, col(Deal.source_id).in_(chunk)
                     )
                 ).all():
-                    existing[row.source_id or ""] = row
+                    existing[found.source_id or ""] = found
             new: dict[str, dict[str, Any]] = {}
             inserted: set[str] = set()  # written in bulk, loaded only if they come again
 
@@ -507,7 +519,9 @@ class DealService:
         return counts
 
     @staticmethod
-    def _adopt_own_ids(session: Session, workspace_id: uuid.UUID, source_ids: list[str]) -> None:
+    def _adopt_own_ids(
+        session: Session, workspace_id: uuid.UUID, source_ids: builtins.list[str]
+    ) -> None:
         """Deals named by their own id get it as source id (no version bump: same deal)."""
         own = [
             {"own_id": parsed, "new_source": sid}
@@ -610,8 +624,7 @@ class DealService:
         """The open stage and probability a closed deal had just before it closed, from
         its history; the first stage and its default probability when there is none."""
         events = session.exec(
-            select(DealEvent.field, DealEvent.old_value)
-            .where(
+            select(DealEvent.field, DealEvent.old_value).where(
                 DealEvent.deal_id == deal.id,
                 col(DealEvent.field).in_(["stage", "probability"]),
                 DealEvent.changed_at == deal.closed_at,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from vectoros_tui.engine.insights import InsightDraft
 from vectoros_tui.store.database import Database
@@ -69,7 +69,7 @@ class InsightService:
             existing = session.exec(
                 select(Insight).where(
                     Insight.workspace_id == workspace_id,
-                    Insight.rule_key.is_not(None),  # type: ignore[union-attr]
+                    col(Insight.rule_key).is_not(None),
                 )
             ).all()
             for row in existing:

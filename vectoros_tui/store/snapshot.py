@@ -129,7 +129,7 @@ class WorkspaceSnapshot:
             in_stage = [d for d in found if d["stage"] == stage]
             present = sorted(
                 (d for d in in_stage if order(d) is not None),
-                key=order,  # type: ignore[arg-type,return-value]
+                key=order,
                 reverse=descending,
             )
             # Deals without the sorted field (no close date, say) come last either way.
@@ -148,10 +148,9 @@ class WorkspaceSnapshot:
         return columns
 
 
-def _sort_key(
-    sort: str, health: dict[str, DealHealth]
-) -> Callable[[dict[str, Any]], object | None]:
-    """How the board orders a column by one of the deal table's sort columns."""
+def _sort_key(sort: str, health: dict[str, DealHealth]) -> Callable[[dict[str, Any]], Any]:
+    """How the board orders a column by one of the deal table's sort columns: None for a
+    deal without the field, else a value comparable with the other deals' ones."""
     if sort == "health":
         return lambda d: h.health_score if (h := health.get(d["id"])) else None
     if sort == "stage":

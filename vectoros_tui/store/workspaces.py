@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# For annotations in WorkspaceService, whose `list` method shadows the builtin there.
+import builtins
 import contextlib
 import hashlib
 import json
@@ -9,9 +11,10 @@ import logging
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import AmbiguousError, NotFoundError
@@ -85,11 +88,11 @@ class WorkspaceService:
         with self.db.read() as session:
             counts = dict(
                 session.exec(
-                    select(Deal.workspace_id, func.count()).group_by(Deal.workspace_id)
+                    select(Deal.workspace_id, func.count()).group_by(col(Deal.workspace_id))
                 ).all()
             )
             rows = session.exec(
-                select(Workspace).order_by(Workspace.name, Workspace.created_at)
+                select(Workspace).order_by(col(Workspace.name), col(Workspace.created_at))
             ).all()
             return [WorkspaceView.from_row(w, counts.get(w.id, 0)) for w in rows]
 
@@ -139,7 +142,7 @@ class WorkspaceService:
     # --- members -------------------------------------------------------------------
 
     @staticmethod
-    def _user(session, email: str, name: str | None = None) -> User:  # type: ignore[no-untyped-def]
+    def _user(session: Session, email: str, name: str | None = None) -> User:
         address = clean_email(email)
         user = session.exec(select(User).where(User.email == address)).first()
         if user is None:
@@ -173,7 +176,7 @@ class WorkspaceService:
         with self.db.write() as session:
             row = session.exec(
                 select(WorkspaceMember)
-                .join(User, User.id == WorkspaceMember.user_id)
+                .join(User, col(User.id) == WorkspaceMember.user_id)
                 .where(
                     WorkspaceMember.workspace_id == workspace_id,
                     User.email == email.strip().lower(),
@@ -183,13 +186,13 @@ class WorkspaceService:
                 raise NotFoundError(f"{email} is not a member of this workspace")
             session.delete(row)
 
-    def members(self, workspace_id: uuid.UUID) -> list[dict]:
+    def members(self, workspace_id: uuid.UUID) -> builtins.list[dict[str, Any]]:
         with self.db.read() as session:
             rows = session.exec(
                 select(User.email, User.name, WorkspaceMember.role)
-                .join(WorkspaceMember, WorkspaceMember.user_id == User.id)
+                .join(WorkspaceMember, col(WorkspaceMember.user_id) == User.id)
                 .where(WorkspaceMember.workspace_id == workspace_id)
-                .order_by(User.email)
+                .order_by(col(User.email))
             ).all()
             return [{"email": e, "name": n, "role": r} for e, n, r in rows]
 

@@ -28,11 +28,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from vectoros_tui.locations import Locations, ensure_dir
 from vectoros_tui.sync.errors import SyncError
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -424,7 +427,7 @@ class _NoRealBackend(Exception):
     pass
 
 
-def _real_backend() -> object:
+def _real_backend() -> KeyringBackend:
     """The keyring backend, or _NoRealBackend when it is keyring's fail or null backend."""
     try:
         import keyring
@@ -437,13 +440,13 @@ def _real_backend() -> object:
     return backend
 
 
-def _keyring_delete(backend: object, server: str) -> bool:
+def _keyring_delete(backend: KeyringBackend, server: str) -> bool:
     from keyring.errors import PasswordDeleteError
 
-    if backend.get_password(KEYRING_SERVICE, server) is None:  # type: ignore[attr-defined]
+    if backend.get_password(KEYRING_SERVICE, server) is None:
         return False
     try:
-        backend.delete_password(KEYRING_SERVICE, server)  # type: ignore[attr-defined]
+        backend.delete_password(KEYRING_SERVICE, server)
     except PasswordDeleteError:
         return False
     return True

@@ -75,9 +75,7 @@ class SyncEngine:
     def unlink(self, workspace_id: uuid.UUID) -> None:
         with self.db.write() as session:
             for table in (SyncOutbox, SyncLink, SyncConflict):
-                for row in session.exec(
-                    select(table).where(table.workspace_id == workspace_id)  # type: ignore[attr-defined]
-                ):
+                for row in session.exec(select(table).where(table.workspace_id == workspace_id)):
                     session.delete(row)
             remote = session.get(SyncRemote, workspace_id)
             if remote is not None:

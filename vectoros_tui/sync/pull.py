@@ -166,7 +166,7 @@ def _pull_deletions(
         ]
         for deal_id in gone:
             link = session.get(SyncLink, deal_id)
-            if link is None or session.get(SyncConflict, deal_id):
+            if link is None or session.get(SyncConflict, deal_id) is not None:
                 continue
             local = _local(session, link.deal_id)
             base = dict(link.base)

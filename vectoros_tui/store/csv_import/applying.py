@@ -45,6 +45,7 @@ def _existing(
                     Deal.workspace_id == workspace_id, col(Deal.source_id).in_(chunk)
                 )
             ).all():
+                assert row.source_id is not None  # the IN above matched it
                 by_source[row.source_id] = DealView.from_row(row)
         for chunk in _chunks(list(uuids), 500):
             for row in session.exec(
