@@ -21,10 +21,12 @@ run: $(STAMP)
 # keep four busy; each has its own Postgres schema); the 15 slowest tests at the end.
 test: $(STAMP)
 	$(BIN)/ruff check vectoros_tui tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 4 --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check vectoros_tui tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/ruff format --check vectoros_tui tests benchmarks
 
 bench: $(STAMP)

@@ -54,7 +54,7 @@ class VectorOSApp(App[None]):
     TITLE = "VectorOS"
     CSS_PATH = str(STYLESHEET_FILE)
     COMMANDS = App.COMMANDS | {ScreenCommands}
-    MODES: ClassVar[dict[str, Any]] = {}  # filled in _modes() to keep imports lazy
+    MODES: ClassVar[dict[str, Any]] = {}  # filled in _register_modes(): imports stay lazy
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help"),
         Binding("f2", "switch_mode('pipeline')", "Pipeline", id="pipeline"),
@@ -98,7 +98,7 @@ class VectorOSApp(App[None]):
         # None: the defaults (no config file, no variables), built when first asked for
         # so that the first frame does not wait for pydantic.
         self._settings = settings
-        self._modes()
+        self._register_modes()
         super().__init__()
         self.database_url = database_url
         self.workspace_ref = workspace_ref or (settings.workspace if settings else None)
@@ -129,7 +129,7 @@ class VectorOSApp(App[None]):
         return self._settings
 
     @classmethod
-    def _modes(cls) -> None:
+    def _register_modes(cls) -> None:
         # Factories, so each screen's module (the forecast's pulls in numpy and plotext) is
         # imported when the rep first opens it, not at start-up.
         def pipeline() -> Screen[None]:

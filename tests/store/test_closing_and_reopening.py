@@ -220,24 +220,12 @@ def test_history_keeps_value_and_probability_as_readable_text(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="_tracked formats floats with :g (6 significant digits): 1234567.0 is stored "
-    "as '1.23457e+06' and 123456.78 as '123457'",
-)
 def test_history_keeps_every_digit_of_a_large_value(store: Store, workspace: WorkspaceView) -> None:
     deal = new_deal(store, workspace, value=123456.78)
     store.deals.update(deal.id, {"value": 1234567})
     assert history(store, deal.id, "value") == [("123456.78", "1234567")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="_before_closing only reads the events at the last closed_at; after won -> lost "
-    "those hold no stage change, so the deal reopens at prospect with probability 100",
-)
 def test_a_won_then_lost_deal_reopens_where_it_was_before_it_first_closed(
     store: Store, workspace: WorkspaceView
 ) -> None:
@@ -246,3 +234,13 @@ def test_a_won_then_lost_deal_reopens_where_it_was_before_it_first_closed(
     store.deals.mark_lost(deal.id, "Contract cancelled")
     reopened = store.deals.reopen(deal.id)
     assert (reopened.stage, reopened.probability) == ("proposal", 40)
+
+
+def test_reopening_puts_back_the_close_date_closing_moved(
+    store: Store, workspace: WorkspaceView
+) -> None:
+    planned = date(2099, 6, 30)
+    deal = new_deal(store, workspace, stage="proposal", probability=40)
+    store.deals.update(deal.id, {"close_date": planned})
+    assert store.deals.mark_lost(deal.id, "Price").close_date != planned
+    assert store.deals.reopen(deal.id).close_date == planned

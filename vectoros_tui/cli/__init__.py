@@ -122,7 +122,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this directly)."""
     from vectoros_tui.config import ConfigError
-    from vectoros_tui.launch import make_files_private
+    from vectoros_tui.file_modes import make_files_private
     from vectoros_tui.locations import current_locations
     from vectoros_tui.similar.errors import SimilarUnavailableError
     from vectoros_tui.store.errors import StoreError

@@ -18,13 +18,6 @@ from vectoros_tui.store.views import ActivityView
 class ActivityFormScreen(ModalScreen[dict[str, Any] | None]):
     """Dismisses with cleaned activity fields, or None when cancelled."""
 
-    DEFAULT_CSS = """
-    ActivityFormScreen { align: center middle; }
-    ActivityFormScreen > Vertical { width: 70; height: auto; border: thick $accent;
-        background: $surface; padding: 1 2; }
-    ActivityFormScreen .error { color: $error; height: auto; }
-    ActivityFormScreen Horizontal { height: auto; margin-top: 1; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="activity.cancel"),
         Binding("ctrl+s", "save", "Save", id="activity.save"),
@@ -36,7 +29,7 @@ class ActivityFormScreen(ModalScreen[dict[str, Any] | None]):
 
     def compose(self) -> ComposeResult:
         current = self.activity
-        with Vertical():
+        with Vertical(id="activity-dialog", classes="dialog"):
             yield Label("Edit activity" if current else "Add activity")
             yield Select(
                 [(kind.title(), kind) for kind in ACTIVITY_TYPES],

@@ -24,9 +24,7 @@ class ReportsWorkerErrors:
     """
 
     if TYPE_CHECKING:
-
-        @property
-        def app(self) -> App[object]: ...
+        app: App[object]
 
     @property
     def vectoros(self) -> VectorOSApp:

@@ -25,13 +25,6 @@ COMMON_REASONS = (
 class CloseDealScreen(ModalScreen[tuple[str, str | None] | None]):
     """Dismisses with ("won", None), ("lost", reason) or None (cancelled)."""
 
-    DEFAULT_CSS = """
-    CloseDealScreen { align: center middle; }
-    CloseDealScreen > Vertical { width: 64; height: auto; border: thick $accent;
-        background: $surface; padding: 1 2; }
-    CloseDealScreen Horizontal { height: auto; margin-top: 1; }
-    CloseDealScreen Button { margin-right: 1; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="close_deal.cancel"),
         Binding("ctrl+g", "won", "Won", id="close_deal.won"),
@@ -43,7 +36,7 @@ class CloseDealScreen(ModalScreen[tuple[str, str | None] | None]):
         self.deal_title = title
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(id="close-dialog", classes="dialog"):
             yield Label(Text.assemble("Close ", (self.deal_title, "bold")))
             yield Static("Lost reason (for lost deals), e.g. " + ", ".join(COMMON_REASONS[:3]))
             yield Input(placeholder="Why was it lost?", id="reason")

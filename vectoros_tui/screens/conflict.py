@@ -18,13 +18,6 @@ Choice = Literal["reload", "overwrite"]
 
 
 class ConflictScreen(ModalScreen[Choice | None]):
-    DEFAULT_CSS = """
-    ConflictScreen { align: center middle; }
-    ConflictScreen > Vertical { width: 90; height: auto; max-height: 90%; border: thick $warning;
-        background: $surface; padding: 1 2; }
-    ConflictScreen Horizontal { height: auto; margin-top: 1; }
-    ConflictScreen Button { margin-right: 1; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "reload", "Reload theirs", id="conflict.reload", priority=True),
         Binding(
@@ -46,7 +39,7 @@ class ConflictScreen(ModalScreen[Choice | None]):
             differences.add_row(
                 LABELS.get(field, field), show_field(field, value), show_field(field, other)
             )
-        with Vertical():
+        with Vertical(id="conflict-dialog", classes="dialog -warning"):
             yield Label("This deal was changed by someone else since you opened it.")
             yield Static(differences)
             yield Label("Nothing is lost until you choose.")

@@ -56,17 +56,6 @@ class ActivityTable(DataTable[str | Text]):
 
 class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#field-title"
-    DEFAULT_CSS = """
-    DealEditorScreen #form { height: auto; padding: 0 1; }
-    DealEditorScreen .form-row { height: auto; }
-    DealEditorScreen .form-label { width: 24; }
-    DealEditorScreen .form-input { width: 1fr; height: auto; }
-    DealEditorScreen .field-error { color: $error; height: auto; }
-    DealEditorScreen .field-error.-hint { color: $text-muted; }
-    DealEditorScreen #meta { color: $text-muted; padding: 0 1; height: 1; }
-    DealEditorScreen #activities { height: auto; max-height: 12; margin: 1 1; }
-    DealEditorScreen #timeline-title { padding: 0 1; text-style: bold; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="editor.save", priority=True),
         Binding("escape", "close", "Close", id="editor.close"),

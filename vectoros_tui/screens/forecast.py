@@ -72,10 +72,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     """Scenarios, the distribution and what-ifs for the current workspace."""
 
     AUTO_FOCUS = ""  # focus the deal table without scrolling it into view (on_mount)
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (100, "-wide"),
-    ]
+    # Textual declares this an instance attribute, so it cannot be a ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "cycle_timeframe", "Window", id="forecast.timeframe"),
         Binding("s", "cycle_scenario", "Scenario", id="forecast.scenario"),
@@ -85,31 +83,6 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         Binding("c", "override_close_date", "Close", id="forecast.close_date"),
         Binding("z", "reset_what_if", "Reset", id="forecast.reset"),
     ]
-    DEFAULT_CSS = """
-    ForecastScreen #forecast-body { height: 1fr; }
-    ForecastScreen #controls { height: 1; padding: 0 1; }
-    ForecastScreen #goal-status {
-        width: 1fr; height: 1; text-wrap: nowrap; text-overflow: ellipsis;
-    }
-    ForecastScreen #row-distribution { height: 14; }
-    ForecastScreen #row-distribution > DistributionChart { width: 1fr; }
-    ForecastScreen #side-charts { width: 42; height: 14; }
-    ForecastScreen #side-charts > BarChart { height: 7; }
-    ForecastScreen #top-deals { height: 14; border: round $panel; }
-    ForecastScreen #top-deals:focus { border: round $accent; }
-    ForecastScreen #row-funnel { height: 9; }
-    ForecastScreen #funnel { width: 1fr; height: 9; }
-    ForecastScreen #what-if-summary {
-        width: 1fr; height: 9; border: round $panel; padding: 0 1;
-        text-wrap: nowrap; text-overflow: ellipsis;
-    }
-    ForecastScreen.-narrow #row-distribution,
-    ForecastScreen.-narrow #row-funnel,
-    ForecastScreen.-narrow #side-charts { layout: vertical; height: auto; }
-    ForecastScreen.-narrow #side-charts { width: 1fr; }
-    ForecastScreen.-narrow #row-distribution > DistributionChart { height: 14; }
-    ForecastScreen.-narrow #what-if-summary { height: auto; }
-    """
 
     class ForecastReady(Message):
         """A worker finished; ``generation`` tells a current result from a stale one."""

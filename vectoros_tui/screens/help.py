@@ -71,26 +71,6 @@ def screen_keys(screen: Screen) -> list[KeyHelp]:
 class HelpScreen(ModalScreen[None]):
     """Lists the keys of the screen below; escape, F1 or q closes."""
 
-    DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-    }
-    HelpScreen > #help-dialog {
-        width: 72;
-        max-width: 95%;
-        height: auto;
-        max-height: 90%;
-        border: round $primary;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $panel;
-        padding: 0 1;
-    }
-    HelpScreen #help-scroll {
-        height: auto;
-        max-height: 100%;
-    }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="help.close"),
         # Same id as the app's F1 binding: remapping "help" remaps opening and closing.
@@ -111,7 +91,7 @@ class HelpScreen(ModalScreen[None]):
         return stack[index - 1] if index > 0 else None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-dialog"), VerticalScroll(id="help-scroll"):
+        with Vertical(id="help-dialog", classes="dialog"), VerticalScroll(id="help-scroll"):
             yield Static(id="help-keys")
 
     def on_mount(self) -> None:

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from rich.console import Group, RenderableType
+from rich.console import Group, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -176,24 +176,6 @@ class InsightTable(DataTable[Any]):
 
 
 class InsightsScreen(ReportsWorkerErrors, Screen[None]):
-    DEFAULT_CSS = """
-    InsightsScreen #insights-status {
-        height: 1;
-        padding: 0 1;
-        background: $boost;
-        color: $text-muted;
-    }
-    InsightsScreen #insight-table {
-        height: 1fr;
-        min-height: 5;
-    }
-    InsightsScreen #insight-detail {
-        height: 45%;
-        min-height: 8;
-        border-top: solid $primary;
-        padding: 0 1;
-    }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_deal", "Open deal", id="insights.open"),
         Binding("r", "toggle_read", "Read/unread", id="insights.read"),
@@ -359,7 +341,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         table.clear(columns=True)
         self._table_layout = columns, title_width = self._layout()
         for key, heading, width in columns:
-            justify = "right" if key == "value" else "left"
+            justify: JustifyMethod = "right" if key == "value" else "left"
             table.add_column(Text(heading, justify=justify), key=key, width=width)
         table.add_column("Insight", key="title", width=title_width)
         keys = [key for key, _, _ in columns] + ["title"]

@@ -27,40 +27,11 @@ def explain(error: Exception) -> str:
     return str(error)
 
 
-DIALOG_CSS = """
-{name} {{
-    align: center middle;
-}}
-{name} > .dialog {{
-    width: 64;
-    max-width: 90%;
-    height: auto;
-    max-height: 90%;
-    padding: 1 2;
-    border: round $primary;
-    background: $panel;
-}}
-{name} .dialog-title {{
-    text-style: bold;
-    width: 100%;
-    margin-bottom: 1;
-}}
-{name} .dialog-buttons {{
-    height: auto;
-    width: 100%;
-    align-horizontal: right;
-    margin-top: 1;
-}}
-{name} .dialog-buttons Button {{
-    margin-left: 2;
-}}
-"""
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a question; ``y``/the confirm button answers True, ``n``/escape answers False."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n", "answer(False)", "No", id="confirm.no"),
@@ -98,25 +69,6 @@ class ConfirmScreen(ModalScreen[bool]):
 class ErrorScreen(ModalScreen[None]):
     """An error the user may want to paste into a bug report: ``c`` copies it."""
 
-    DEFAULT_CSS = (
-        DIALOG_CSS.format(name="ErrorScreen")
-        + """
-    ErrorScreen > .dialog {
-        width: 80;
-        border: round $error;
-    }
-    ErrorScreen #error-text {
-        height: auto;
-        max-height: 16;
-        background: $surface;
-        padding: 0 1;
-    }
-    ErrorScreen #hint {
-        color: $text-muted;
-        margin-top: 1;
-    }
-    """
-    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "copy", "Copy", id="error.copy"),
         Binding("escape", "close", "Close", id="error.close"),

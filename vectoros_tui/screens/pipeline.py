@@ -47,15 +47,6 @@ def stage_filters(outcome: str | None) -> tuple[str | None, ...]:
 
 class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#deals-prospect"
-    DEFAULT_CSS = """
-    PipelineScreen #filter-bar { height: auto; padding: 0 1; }
-    PipelineScreen #search { width: 24; height: 1; border: none; padding: 0 1; }
-    PipelineScreen #filters { width: 1fr; padding: 0 1; color: $text-muted; }
-    PipelineScreen #status { height: 1; padding: 0 1; color: $text-muted; }
-    PipelineScreen #views { height: 1fr; }
-    PipelineScreen #table-view { height: 1fr; }
-    PipelineScreen DealTable { height: 1fr; }
-    """
     # Shown under the keys in F1.
     HELP_NOTES: ClassVar[tuple[tuple[str, str], ...]] = (
         ("!", "the close date has passed (overdue)"),
@@ -72,10 +63,10 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         Binding("o", "close_deal", "Won/Lost", id="pipeline.close_deal"),
         Binding("d", "delete_deal", "Delete", id="pipeline.delete_deal", show=False),
         Binding("l", "like_deal", "Like this", id="pipeline.similar", show=False),
-        Binding("s", "search", "Search", id="pipeline.search"),
-        Binding("t", "cycle_stage", "Stage", id="pipeline.stage_filter"),
+        Binding("s", "search", "Search", id="pipeline.search", show=False),
+        Binding("t", "cycle_stage", "Stage filter", id="pipeline.stage_filter", show=False),
         Binding("u", "cycle_outcome", "Outcome", id="pipeline.outcome_filter", show=False),
-        Binding("c", "cycle_sort", "Sort", id="pipeline.sort"),
+        Binding("c", "cycle_sort", "Sort", id="pipeline.sort", show=False),
         Binding("r", "reverse_sort", "Reverse", id="pipeline.reverse", show=False),
         Binding("escape", "leave_search", "Back", id="pipeline.leave_search", show=False),
     ]
@@ -274,7 +265,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if self._on_board():
             # The board shows open deals by stage: only the search and the sort apply.
             parts = [f"search: {self.search_text}"] if self.search_text else []
-            parts += [sort, "! overdue", f"~ {AGEING_DAYS}d+ in stage"]
+            parts += [sort, "! overdue", f"~ {AGEING_DAYS}d+ in stage", "F1 keys"]
             self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))
             return
         parts = [

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -30,18 +31,6 @@ OUTCOME_STYLE = {"won": "green", "lost": "red", None: ""}
 
 class SimilarScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#similar-query"
-    DEFAULT_CSS = """
-    SimilarScreen #similar-query { height: 3; margin: 0 1; }
-    SimilarScreen #similar-status { height: 1; padding: 0 1; color: $text-muted; }
-    SimilarScreen #similar-results { height: 1fr; min-height: 5; }
-    SimilarScreen #similar-evidence {
-        height: auto;
-        max-height: 8;
-        border: round $primary;
-        border-title-color: $text;
-        padding: 0 1;
-    }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f6", "cycle_outcome", "Outcome filter", id="similar.outcome"),
         Binding("ctrl+l", "like_selected", "Like this", id="similar.like"),
@@ -206,7 +195,7 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
         table = self.query_one("#similar-results", DataTable)
         if not self.results or table.cursor_row is None or table.row_count == 0:
             return None
-        return str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
+        return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
 
     @on(DataTable.RowSelected, "#similar-results")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

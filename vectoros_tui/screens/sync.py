@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -21,12 +22,6 @@ from vectoros_tui.screens.deal_fields import LABELS, show_field
 
 
 class SyncScreen(ReportsWorkerErrors, Screen[None]):
-    DEFAULT_CSS = """
-    SyncScreen #sync-status { height: auto; padding: 0 1; border: round $primary; }
-    SyncScreen #sync-conflicts { height: 1fr; min-height: 4; }
-    SyncScreen #sync-fields { height: 1fr; min-height: 4; }
-    SyncScreen .sync-title { height: 1; padding: 0 1; color: $text-muted; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sync_now", "Sync now", id="sync.now"),
         Binding("m", "keep('mine')", "Keep mine", id="sync.mine"),
@@ -158,7 +153,7 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
             self.notify("One side deleted this deal: keep mine (m) or theirs (t).", timeout=4)
             return
         row = table.cursor_row
-        name = str(table.coordinate_to_cell_key((row, 0)).row_key.value)
+        name = str(table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value)
         self.choices[name] = "theirs" if self.choices.get(name, "mine") == "mine" else "mine"
         self._show_fields()
         table.move_cursor(row=row)

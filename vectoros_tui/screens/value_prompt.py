@@ -25,15 +25,6 @@ class ValuePrompt(ModalScreen[Answer | None]):
     Dismisses with an :class:`Answer` holding the parsed value, or ``None`` on escape.
     """
 
-    DEFAULT_CSS = """
-    ValuePrompt { align: center middle; }
-    ValuePrompt > Vertical {
-        width: 60; max-width: 95%; height: auto; border: round $accent;
-        background: $panel; padding: 0 1;
-    }
-    ValuePrompt .hint { color: $text-muted; width: 1fr; }
-    ValuePrompt #prompt-error { color: $error; width: 1fr; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -46,7 +37,7 @@ class ValuePrompt(ModalScreen[Answer | None]):
         self._value = value
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        with Vertical(id="prompt-dialog", classes="dialog") as box:
             box.border_title = self._title
             yield Label(self._hint, classes="hint")
             yield Input(self._value, id="prompt-input")

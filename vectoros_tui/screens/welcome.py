@@ -36,51 +36,6 @@ HINT = f"The demo is {DEMO_DEALS} realistic deals in a workspace named {DEMO_NAM
 
 
 class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
-    DEFAULT_CSS = """
-    WelcomeScreen {
-        align: center middle;
-    }
-    WelcomeScreen > #welcome {
-        width: 84;
-        max-width: 95%;
-        height: auto;
-        max-height: 95%;
-        border: round $primary;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $panel;
-        padding: 1 2;
-    }
-    WelcomeScreen #intro {
-        height: auto;
-        margin-bottom: 1;
-    }
-    WelcomeScreen #choices {
-        height: auto;
-        width: 100%;
-    }
-    WelcomeScreen #choices Button {
-        width: 1fr;
-        margin: 0 1;
-    }
-    WelcomeScreen #create-form {
-        height: auto;
-        display: none;
-        margin-top: 1;
-    }
-    WelcomeScreen.creating #create-form {
-        display: block;
-    }
-    WelcomeScreen #create-error {
-        color: $error;
-        height: auto;
-    }
-    WelcomeScreen #welcome-status {
-        height: auto;
-        margin-top: 1;
-        color: $text-muted;
-    }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "demo", "Load the demo", id="welcome.demo"),
         Binding("c", "create", "Create empty", id="welcome.create"),
@@ -100,7 +55,7 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
         self.busy = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="welcome"):
+        with Vertical(id="welcome", classes="dialog"):
             yield Static(INTRO, id="intro")
             with Horizontal(id="choices"):
                 yield Button("Load the demo pipeline (d)", id="demo", variant="primary")

@@ -31,44 +31,6 @@ def _deals(count: int) -> str:
 
 
 class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | None]):
-    DEFAULT_CSS = """
-    WorkspaceSwitcherScreen {
-        align: center middle;
-    }
-    WorkspaceSwitcherScreen > #switcher {
-        width: 60;
-        max-width: 95%;
-        height: auto;
-        max-height: 90%;
-        border: round $primary;
-        border-title-style: bold;
-        border-subtitle-color: $text-muted;
-        background: $panel;
-        padding: 0 1;
-    }
-    WorkspaceSwitcherScreen #workspaces {
-        height: auto;
-        max-height: 16;
-        border: none;
-        background: $panel;
-    }
-    WorkspaceSwitcherScreen #new-form {
-        height: auto;
-        display: none;
-        margin-top: 1;
-    }
-    WorkspaceSwitcherScreen.creating #new-form {
-        display: block;
-    }
-    WorkspaceSwitcherScreen #new-error {
-        color: $error;
-        height: auto;
-    }
-    WorkspaceSwitcherScreen #switcher-status {
-        color: $text-muted;
-        height: auto;
-    }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Open", id="switcher.select"),
         Binding("n", "new", "New workspace", id="switcher.new"),
@@ -91,7 +53,7 @@ class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | N
         self.workspaces: list[WorkspaceView] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="switcher"):
+        with Vertical(id="switcher", classes="dialog"):
             yield Static("Loading workspaces…", id="switcher-status")
             yield OptionList(id="workspaces")
             with Vertical(id="new-form"):

@@ -7,8 +7,8 @@ import builtins
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, case, func, insert, or_, update
@@ -28,6 +28,7 @@ from vectoros_tui.store.validation import (
     FieldError,
     ValidationError,
     clean_deal,
+    parse_calendar_date,
 )
 from vectoros_tui.store.views import DealPage, DealView, iso
 
@@ -55,9 +56,21 @@ TRACKED_FIELDS = ("stage", "outcome", "close_date", "value", "probability")
 def _tracked(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, int | float):
-        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        # Every digit of an amount, without a ".0" on whole ones: 45000, 52000.5.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
     return iso(value)
+
+
+@dataclass(frozen=True)
+class BeforeClosing:
+    """A closed deal's state just before it closed: where reopening takes it back."""
+
+    stage: str
+    probability: int | None
+    close_date: date | None
 
 
 class DealService:
@@ -609,43 +622,57 @@ class DealService:
         current: DealView,
         changes: Mapping[str, Any],
     ) -> None:
-        """A closed deal reopened goes back to the stage and probability it had before it
-        closed (unless the change names them), so it counts in the forecast again."""
-        stage, probability = self._before_closing(session, current)
+        """A closed deal reopened goes back to the stage, probability and close date it
+        had before it closed (unless the change names them), so it counts in the
+        forecast again as it did."""
+        before = self._before_closing(session, current)
         if "stage" not in changes or merged.get("stage") == "closed":
-            merged["stage"] = stage
-        if "probability" not in changes or merged.get("probability") == current.probability:
-            merged["probability"] = probability
+            merged["stage"] = before.stage
+        if "probability" not in changes:
+            merged["probability"] = before.probability
+        if "close_date" not in changes and before.close_date is not None:
+            merged["close_date"] = before.close_date
         if "lost_reason" not in changes:
             merged["lost_reason"] = None
 
     @staticmethod
-    def _before_closing(session: Session, deal: DealView) -> tuple[str, int | None]:
-        """The open stage and probability a closed deal had just before it closed, from
-        its history; the first stage and its default probability when there is none."""
-        events = session.exec(
-            select(DealEvent.field, DealEvent.old_value).where(
+    def _before_closing(session: Session, deal: DealView) -> BeforeClosing:
+        """What a closed deal was just before it left the open stages (its last move to
+        ``closed``; won then lost is still one close), from its history. Without one (a
+        deal entered closed): the first stage and its default probability."""
+        closed_at = session.exec(
+            select(func.max(DealEvent.changed_at)).where(
                 DealEvent.deal_id == deal.id,
-                col(DealEvent.field).in_(["stage", "probability"]),
-                DealEvent.changed_at == deal.closed_at,
+                DealEvent.field == "stage",
+                DealEvent.new_value == "closed",
             )
-        ).all()
-        before = {field: old for field, old in events}
+        ).one()
+        if closed_at is None:
+            return BeforeClosing(OPEN_STAGES[0], None, None)
+        before = dict(
+            session.exec(
+                select(DealEvent.field, DealEvent.old_value).where(
+                    DealEvent.deal_id == deal.id, DealEvent.changed_at == closed_at
+                )
+            ).all()
+        )
         stage = before.get("stage")
         if stage not in OPEN_STAGES:
-            stage = deal.stage if deal.stage in OPEN_STAGES else OPEN_STAGES[0]
-        old_probability = before.get("probability")
-        probability = (
-            int(float(old_probability))
-            if old_probability not in (None, "")
-            else (deal.probability if deal.probability not in (0, 100) else None)
-        )
-        return str(stage), probability
+            # Entered closed (its first stage event has no "from"): nothing to go back to.
+            return BeforeClosing(OPEN_STAGES[0], None, None)
+        # No probability event at that moment: closing did not change it.
+        old_probability = before.get("probability", _tracked(deal.probability))
+        probability = int(float(old_probability)) if old_probability else None
+        close_date = None
+        if before.get("close_date"):
+            close_date = parse_calendar_date(before["close_date"])
+        return BeforeClosing(str(stage), probability, close_date)
 
     def before_closing(self, deal_id: uuid.UUID) -> tuple[str, int | None]:
         """Where a closed deal goes back to when reopened: (open stage, probability)."""
         with self.db.read() as session:
-            return self._before_closing(session, DealView.from_row(self._load(session, deal_id)))
+            before = self._before_closing(session, DealView.from_row(self._load(session, deal_id)))
+            return before.stage, before.probability
 
     def reopen(self, deal_id: uuid.UUID, *, expected_version: int | None = None) -> DealView:
         """Reopen a won or lost deal at the stage and probability it had before closing."""

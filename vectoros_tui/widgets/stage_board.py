@@ -112,11 +112,11 @@ class StageBoard(Horizontal):
             f"{compact_money(column.total_value)} ",
             (f"wtd {compact_money(column.weighted_value)}", "bold"),
         )
-        flags = []
+        flags = []  # the marks the cards carry, counted (the filter bar says what they mean)
         if column.overdue:
-            flags.append((f"{column.overdue} overdue!", "red"))
+            flags.append((f"! {column.overdue} overdue", "red"))
         if column.ageing:
-            flags.append((f"{column.ageing} ageing~", "yellow"))
+            flags.append((f"~ {column.ageing} ageing", "yellow"))
         if flags:
             text.append("\n")
             for index, (label, style) in enumerate(flags):
