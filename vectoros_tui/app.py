@@ -57,14 +57,14 @@ class VectorOSApp(App[None]):
     MODES: ClassVar[dict[str, Any]] = {}  # filled in _register_modes(): imports stay lazy
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help"),
-        Binding("f2", "switch_mode('pipeline')", "Pipeline", id="pipeline"),
+        Binding("f2", "switch_mode('pipeline')", "Deals", id="pipeline"),
         Binding("f3", "switch_mode('forecast')", "Forecast", id="forecast"),
         Binding("f4", "switch_mode('insights')", "Insights", id="insights"),
         Binding("f5", "switch_mode('similar')", "Similar", id="similar"),
         Binding("ctrl+o", "switch_workspace", "Workspace", id="workspace", show=False),
         Binding("ctrl+y", "sync", "Sync", id="sync", show=False),
         Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True, show=False),
     ]
 
     snapshot: reactive[WorkspaceSnapshot | None] = reactive(None, always_update=True)

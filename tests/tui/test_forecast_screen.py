@@ -147,7 +147,7 @@ async def test_shows_the_engine_forecast_for_the_snapshot(
         assert f"Confidence {result['confidence']:.0%}" in stats
         assert compact_money(result["mean_forecast"]) in stats
         # No goal: no coverage against a goal nobody set.
-        assert "no goal: g sets one" in stats
+        assert "Coverage — no goal (g)" in stats
         legend = shown(screen.query_one("#legend", Static))
         for key in ("p5", "p50", "p95"):
             assert compact_money(result["simulation_stats"][key]) in legend

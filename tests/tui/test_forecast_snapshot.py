@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pilot_helpers import FIXED_NOW, wait_for
 from textual.pilot import Pilot
 
@@ -40,8 +41,12 @@ async def forecast_painted(pilot: Pilot) -> None:
     await pilot.pause()
 
 
+@pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
 def test_forecast_screen_snapshot(
-    snap_compare: Any, tmp_path: Path, make_app: Callable[..., VectorOSApp]
+    snap_compare: Any,
+    tmp_path: Path,
+    make_app: Callable[..., VectorOSApp],
+    size: tuple[int, int],
 ) -> None:
     app = make_app(sqlite_demo(tmp_path))
-    assert snap_compare(app, terminal_size=(100, 30), run_before=forecast_painted)
+    assert snap_compare(app, terminal_size=size, run_before=forecast_painted)

@@ -33,6 +33,8 @@ from vectoros_tui.widgets.deal_table import DealTable
 from vectoros_tui.widgets.stage_board import StageDeals
 
 SIZE = (100, 30)
+# The size a rep's terminal starts at: everything a rep needs must fit it too.
+SIZES = pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["100x30", "80x24"])
 
 
 @pytest.fixture
@@ -56,7 +58,7 @@ async def loaded(pilot: Pilot[Any]) -> PipelineScreen:
     return screen
 
 
-async def steady(pilot: Pilot[Any]) -> None:
+async def steady(pilot: Pilot[Any], size: tuple[int, int] = SIZE) -> None:
     """Take out what varies from run to run.
 
     No blinking cursor (a screenshot would catch it on or off at random). And a resize
@@ -65,7 +67,7 @@ async def steady(pilot: Pilot[Any]) -> None:
     test_board_titles_are_not_clipped_when_a_column_fills_up); a resize makes them
     measure again at their final width.
     """
-    width, height = SIZE
+    width, height = size
     await pilot.resize_terminal(width + 8, height)
     await pilot.pause()
     await pilot.resize_terminal(width, height)
@@ -75,27 +77,29 @@ async def steady(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def test_board(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+@SIZES
+def test_board(snap_compare: Any, demo_url: str, make_app: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await loaded(pilot)
         assert screen.query_one("#deals-prospect", StageDeals).option_count > 0
-        await steady(pilot)
+        await steady(pilot, size)
 
-    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(demo_url), terminal_size=size, run_before=run_before)
 
 
-def test_table(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+@SIZES
+def test_table(snap_compare: Any, demo_url: str, make_app: Any, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await loaded(pilot)
         await pilot.press("v")
         table = screen.query_one(DealTable)
         await wait_for(lambda: table.row_count > 0 and screen.focused is table, pilot)
-        await steady(pilot)
+        await steady(pilot, size)
 
-    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(demo_url), terminal_size=size, run_before=run_before)
 
 
-async def open_editor(pilot: Pilot[Any]) -> DealEditorScreen:
+async def open_editor(pilot: Pilot[Any], size: tuple[int, int] = SIZE) -> DealEditorScreen:
     """The most valuable prospect, highlighted on the board from the start, opened."""
     await loaded(pilot)
     await pilot.press("e")
@@ -103,15 +107,18 @@ async def open_editor(pilot: Pilot[Any]) -> DealEditorScreen:
     editor = pilot.app.screen
     assert isinstance(editor, DealEditorScreen)
     await wait_for(lambda: editor.deal is not None and editor.activities, pilot)
-    await steady(pilot)
+    await steady(pilot, size)
     return editor
 
 
-def test_deal_editor(snap_compare: Any, demo_url: str, make_app: Any) -> None:
+@SIZES
+def test_deal_editor(
+    snap_compare: Any, demo_url: str, make_app: Any, size: tuple[int, int]
+) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_editor(pilot)
+        await open_editor(pilot, size)
 
-    assert snap_compare(make_app(demo_url), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(demo_url), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize(

@@ -171,7 +171,7 @@ async def test_help_lists_every_key(
         help_screen = app.screen
         assert isinstance(help_screen, HelpScreen)
         descriptions = {k.description for k in help_screen.keys}
-        assert {"Pipeline", "Forecast", "Insights", "Help", "Workspace"} <= descriptions
+        assert {"Deals", "Forecast", "Insights", "Help", "Workspace"} <= descriptions
         assert {d for d in expected if d} <= descriptions
         keys = {k.key for k in help_screen.keys}
         assert {"f2", "f3", "f4", "^o"} <= keys

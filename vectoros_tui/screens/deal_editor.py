@@ -61,8 +61,8 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         Binding("escape", "close", "Close", id="editor.close"),
         Binding("f6", "mark('won')", "Won", id="editor.won"),
         Binding("f7", "mark('lost')", "Lost", id="editor.lost"),
-        Binding("f8", "add_activity", "Add activity", id="editor.add_activity"),
-        Binding("f9", "delete_deal", "Delete deal", id="editor.delete"),
+        Binding("f8", "add_activity", "Activity", id="editor.add_activity"),
+        Binding("f9", "delete_deal", "Delete", id="editor.delete"),
         Binding("f10", "like_deal", "Similar", id="editor.similar"),
     ]
 
@@ -97,7 +97,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
                 id="timeline-title",
             )
             yield ActivityTable(id="activities", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     @staticmethod
     def _field_widget(name: str) -> Input | Select[str]:

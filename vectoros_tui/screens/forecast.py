@@ -144,7 +144,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             with Horizontal(id="row-funnel"):
                 yield FunnelChart(id="funnel")
                 yield Static("", id="what-if-summary")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         defaults = self.vectoros.settings.forecast
@@ -269,7 +269,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if goal is None:
             status.append("Goal ", style="dim")
             status.append("none", style="bold")
-            status.append(f" for {self.timeframe} (g sets one)", style="dim")
+            status.append(f" for {self.timeframe} (g)", style="dim")
         else:
             status.append(f"Goal {self.timeframe} ", style="dim")
             status.append(compact_money(goal), style="bold")

@@ -221,7 +221,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         yield InsightTable(id="insight-table", cursor_type="row")
         with VerticalScroll(id="insight-detail"):
             yield Static("", id="insight-detail-text")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)

@@ -55,12 +55,12 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         ("72", "health score 0-100 (the deal's editor and vectoros score say why)"),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "toggle_view", "Table", id="pipeline.toggle_view"),
+        Binding("v", "toggle_view", "View", id="pipeline.toggle_view"),
         Binding("n", "new_deal", "New", id="pipeline.new_deal"),
         Binding("e", "open_deal", "Edit", id="pipeline.open_deal"),
         Binding("f", "move(1)", "Stage→", id="pipeline.forward", show=False),
         Binding("b", "move(-1)", "←Stage", id="pipeline.back", show=False),
-        Binding("o", "close_deal", "Won/Lost", id="pipeline.close_deal"),
+        Binding("o", "close_deal", "Close", id="pipeline.close_deal"),
         Binding("d", "delete_deal", "Delete", id="pipeline.delete_deal", show=False),
         Binding("l", "like_deal", "Like this", id="pipeline.similar", show=False),
         Binding("s", "search", "Search", id="pipeline.search", show=False),
@@ -95,7 +95,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             with Vertical(id="table-view"):
                 yield DealTable(id="deals")
         yield Static("Opening the database…", id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_screen_resume(self) -> None:
         if self._stale:
@@ -261,23 +261,24 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
     def _show_filters(self) -> None:
         label = next(lbl for key, lbl, _ in COLUMNS if key == self.sort)
-        sort = f"sort: {label} {'↓' if self.descending else '↑'} (c/r)"
+        sort = f"by {label} {'↓' if self.descending else '↑'} (c/r)"
         if self._on_board():
             # The board shows open deals by stage: only the search and the sort apply.
             parts = [f"search: {self.search_text}"] if self.search_text else []
             parts += [sort, "! overdue", f"~ {AGEING_DAYS}d+ in stage", "F1 keys"]
             self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))
             return
+        # Short: the whole bar fits one line at 80 columns.
         parts = [
-            f"stage: {self.stage_filter or 'all'} (t)",
-            f"outcome: {self.outcome_filter or 'all'} (u)",
+            f"{self.stage_filter or 'all stages'} (t)",
+            f"{self.outcome_filter or 'all outcomes'} (u)",
             sort,
         ]
         page = self.page
         if page is not None:
             first = page.offset + 1 if page.deals else 0
             last = page.offset + len(page.deals)
-            paging = " (←/→)" if page.total > len(page.deals) else ""
+            paging = " (←→)" if page.total > len(page.deals) else ""
             # First: where the rep is matters most, and a narrow terminal wraps the rest.
             parts.insert(0, f"{first}-{last} of {page.total:,}{paging}")
         self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))

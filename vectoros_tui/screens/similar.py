@@ -58,7 +58,7 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
         evidence = Static("Search to see what became of similar deals.", id="similar-evidence")
         evidence.border_title = "Evidence"
         yield evidence
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#similar-results", DataTable)

@@ -47,7 +47,7 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
             classes="sync-title",
         )
         yield DataTable(id="sync-fields", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         conflicts = self.query_one("#sync-conflicts", DataTable)

@@ -24,7 +24,7 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("health", "Health", "health"),
     ("value", "Value", "value"),
     ("stage", "Stage", "stage"),
-    ("probability", "Prob.", "probability"),
+    ("probability", "Prob", "probability"),
     ("close_date", "Close", "close_date"),
     ("company", "Company", "company"),
     ("outcome", "Outcome", "outcome"),
@@ -35,15 +35,15 @@ SORTABLE_COLUMNS = [key for key, _, field in COLUMNS if field]
 # (at least TITLE_MIN), so at 80 columns every column a rep decides on stays on screen.
 WIDTHS = {
     "health": 6,
-    "value": 7,
+    "value": 6,
     "stage": 11,
-    "probability": 5,
+    "probability": 4,
     "close_date": 10,
-    "company": 14,
+    "company": 10,
     "outcome": 7,
     "updated_at": 10,
 }
-TITLE_MIN = 14
+TITLE_MIN = 16
 TITLE_MAX = 48
 # Below this terminal width the Updated column goes (the sort still works by it).
 WIDE = 120

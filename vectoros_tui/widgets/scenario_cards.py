@@ -150,5 +150,5 @@ class ScenarioCards(Horizontal):
             summary.append(f"{result['pipeline_coverage']:.1f}×", style="bold")
             summary.append(f" of the {compact_money(goal)} goal", style="dim")
         else:
-            summary.append("— (no goal: g sets one)", style="dim")
+            summary.append("— no goal (g)", style="dim")
         self.query_one("#card-stats", Static).update(summary)

@@ -24,6 +24,9 @@ from vectoros_tui.store.board import (
 )
 from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
 
+# The text width of a board column at 80 terminal columns (a quarter, less the borders).
+NARROW_HEADER = 16
+
 
 class StageDeals(OptionList):
     """The deals of one stage; left/right move to the neighbouring stage."""
@@ -112,15 +115,18 @@ class StageBoard(Horizontal):
             f"{compact_money(column.total_value)} ",
             (f"wtd {compact_money(column.weighted_value)}", "bold"),
         )
-        flags = []  # the marks the cards carry, counted (the filter bar says what they mean)
+        # The marks the cards carry, counted (F1 and the filter bar say what they mean);
+        # both at once in a narrow column: the marks alone.
+        flags = []
         if column.overdue:
-            flags.append((f"! {column.overdue} overdue", "red"))
+            flags.append((f"!{column.overdue}", " overdue", "red"))
         if column.ageing:
-            flags.append((f"~ {column.ageing} ageing", "yellow"))
+            flags.append((f"~{column.ageing}", " ageing", "yellow"))
+        words = len(flags) == 1 or sum(len(m + w) + 1 for m, w, _ in flags) <= NARROW_HEADER
         if flags:
             text.append("\n")
-            for index, (label, style) in enumerate(flags):
-                text.append((" " if index else "") + label, style=style)
+            for index, (mark, word, style) in enumerate(flags):
+                text.append((" " if index else "") + mark + (word if words else ""), style=style)
         text.no_wrap = True
         text.overflow = "ellipsis"
         return text
