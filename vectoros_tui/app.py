@@ -33,6 +33,7 @@ from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 if TYPE_CHECKING:
     # Imported where used: the first frame is painted before SQLAlchemy is loaded.
     from vectoros_tui.config import Settings
+    from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.session import Change, WorkspaceSession
     from vectoros_tui.similar.background import BackgroundIndexer
     from vectoros_tui.similar.service import SimilarDeals
@@ -102,6 +103,11 @@ class VectorOSApp(App[None]):
         super().__init__()
         self.database_url = database_url
         self.workspace_ref = workspace_ref or (settings.workspace if settings else None)
+        # Without one asked for: the workspace last chosen here (CLI or app), silently
+        # replaced by the first one if it has been deleted since.
+        self._remembered = self.workspace_ref is None and quick is None
+        if self._remembered:
+            self.workspace_ref = self._last_workspace().get()
         self.clock = clock
         self.poll_seconds = poll_seconds
         self.store: Store | None = None
@@ -210,7 +216,15 @@ class VectorOSApp(App[None]):
             self._preloaded = self.board_preview  # the quick start's, of this workspace
         self.workspace = data.workspace
 
+    def _last_workspace(self) -> LastWorkspace:
+        from vectoros_tui.last_workspace import LastWorkspace
+        from vectoros_tui.locations import current_locations
+
+        return LastWorkspace(current_locations().data_dir, self.database_url)
+
     def _workspace_not_found(self, opened: str) -> None:
+        if self._remembered:
+            return  # the remembered one is gone; no one asked for it by name
         self.notify(
             f"No workspace named {self.workspace_ref!r}; opened {opened!r} "
             "(ctrl+o lists them all).",
@@ -224,6 +238,7 @@ class VectorOSApp(App[None]):
 
             assert self.store is not None
             self.sub_title = workspace.name
+            self._last_workspace().set(workspace.id)  # the CLI's default from now on
             self.session = WorkspaceSession(
                 self.store, workspace, clock=self.now, on_change=self._session_changed
             )

@@ -32,6 +32,7 @@ def _quick_app() -> int | None:
 
     from vectoros_tui.config_sources import settings_are_defaults
     from vectoros_tui.engine.dates import utc_now
+    from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.locations import current_locations
     from vectoros_tui.logfile import setup_logging
     from vectoros_tui.store.quick_start import read_quick_start
@@ -52,7 +53,12 @@ def _quick_app() -> int | None:
             database_url = settings.resolved_database_url(locations)
         path = sqlite_file_of(database_url)
         workspace = settings.workspace if settings else None
-        quick = read_quick_start(path, workspace, utc_now()) if path else None
+        # Without one asked for: the workspace last chosen (CLI or app); if it has been
+        # deleted since, the first one, without a warning nobody asked for.
+        remembered = None if workspace else LastWorkspace(locations.data_dir, database_url).get()
+        quick = read_quick_start(path, workspace or remembered, utc_now()) if path else None
+        if path and quick is not None and remembered and quick.ref_not_found:
+            quick = read_quick_start(path, None, utc_now())
         if quick is None:
             return None
         setup_logging(locations, "WARNING")

@@ -18,9 +18,9 @@ import pytest
 from harness import Cli, all_deals, ok, user_error
 
 from vectoros_tui.cli import cli as root_command
+from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import current_locations
 from vectoros_tui.store.store import open_store
-from vectoros_tui.store.workspaces import LastWorkspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
 from fake_backends import FakeBackend

@@ -21,6 +21,7 @@ from vectoros_tui.engine.forecast import (
     REPORTED_PERCENTILES,
     ForecastInputError,
     effective_win_probability,
+    forecast_distribution,
     forecast_revenue,
     parse_timeframe,
     simulate_totals,
@@ -653,3 +654,17 @@ def test_top_deals_keeps_the_heaviest_rows_and_the_asked_for_ones_exactly() -> N
     assert {k: v for k, v in top.items() if k != "forecasted_deals"} == {
         k: v for k, v in full.items() if k != "forecasted_deals"
     }
+
+
+def test_rows_can_be_ranked_by_the_reps_weight_the_simulation_draws_with() -> None:
+    """The screens rank top deals by value x the rep's probability (the board's weighted
+    value); the API keeps the original's adjusted weight. Prospects are adjusted down and
+    negotiations up, so the two orders differ here."""
+    deals = [
+        make_deal(1, value=100_000, probability=60, stage="prospect"),
+        make_deal(2, value=80_000, probability=70, stage="negotiation"),
+    ]
+    by_adjusted = forecast_revenue(deals, simulations=200, seed=1, now=NOW)["forecasted_deals"]
+    by_rep, _ = forecast_distribution(deals, simulations=200, seed=1, now=NOW, rank_by_rep=True)
+    assert [r["deal_id"] for r in by_rep["forecasted_deals"]] == ["d1", "d2"]  # 60k, 56k
+    assert [r["deal_id"] for r in by_adjusted] == ["d2", "d1"]

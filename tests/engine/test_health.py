@@ -428,3 +428,11 @@ def test_score_stays_in_range_and_band_matches(
     assert 0.0 <= health.health_score <= 100.0
     assert health.health_status == health_band(health.health_score)
     assert all(0.0 <= c.score <= 100.0 for c in health.components.values())
+
+
+def test_a_small_deal_reads_as_a_share_of_the_average_not_zero_times_it() -> None:
+    small = component(make_deal(value=4_700), "value_score", 200_000)
+    assert small.explanation == "value is 2% of the workspace average"
+    assert "0.0×" not in small.explanation
+    big = component(make_deal(value=300_000), "value_score", 200_000)
+    assert big.explanation == "value is 1.5× the workspace average"

@@ -21,7 +21,10 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
 from vectoros_tui.app import VectorOSApp
-from vectoros_tui.engine.forecast import effective_win_probability, forecast_revenue
+from vectoros_tui.engine.forecast import (
+    effective_win_probability,
+    forecast_distribution,
+)
 from vectoros_tui.engine.funnel import apply_what_if, stable_order
 from vectoros_tui.screens.forecast import (
     ForecastParams,
@@ -66,7 +69,8 @@ def expected(app: VectorOSApp, screen: ForecastScreen) -> dict[str, Any]:
     list's own), so the rest is compared to the full forecast."""
     assert app.snapshot is not None
     deals = apply_what_if(stable_order(app.snapshot.deals), screen.what_if)
-    full = forecast_revenue(
+    # Ranked as the screen ranks its deals: value x the rep's probability.
+    full, _ = forecast_distribution(
         deals,
         screen.timeframe,
         screen.scenario,
@@ -74,6 +78,7 @@ def expected(app: VectorOSApp, screen: ForecastScreen) -> dict[str, Any]:
         seed=screen.seed,
         now=app.now(),
         goal=screen.goal,
+        rank_by_rep=True,
     )
     rows = full["forecasted_deals"]
     kept = rows[:TOP_DEALS] + [r for r in rows[TOP_DEALS:] if str(r["deal_id"]) in screen.what_if]

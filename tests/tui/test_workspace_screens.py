@@ -235,3 +235,32 @@ async def test_error_screen_copies_its_text() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, ErrorScreen)
+
+
+async def test_the_app_opens_the_workspace_last_chosen_and_remembers_a_switch(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    """One remembered workspace for the CLI and the app (kept in the data folder)."""
+    from vectoros_tui.last_workspace import LastWorkspace
+    from vectoros_tui.locations import current_locations
+    from vectoros_tui.store.store import open_store
+
+    store = open_store(demo_database, upgrade=False)
+    try:
+        other = store.workspaces.create("Second team")
+    finally:
+        store.close()
+    remembered = LastWorkspace(current_locations().data_dir, demo_database)
+    remembered.set(other.id)
+    app = make_app(demo_database)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.workspace is not None, pilot)
+        assert app.workspace is not None and app.workspace.id == other.id
+    # A deleted one is forgotten quietly: the app opens another, with no warning.
+    remembered.set("11111111-1111-4111-8111-111111111111")
+    app = make_app(demo_database)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.workspace is not None, pilot)
+        assert not any("No workspace named" in n.message for n in app._notifications)
+        assert app.workspace is not None
+        assert remembered.get() == str(app.workspace.id)  # and the one opened is remembered

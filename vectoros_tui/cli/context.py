@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectoros_tui.config import ConfigError, Settings, load_settings
+from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.views import WorkspaceView
-from vectoros_tui.store.workspaces import LastWorkspace
 
 if TYPE_CHECKING:
     from vectoros_tui.similar.service import SimilarDeals

@@ -493,11 +493,15 @@ def forecast_distribution(
     goal: float | None = None,
     top_deals: int | None = None,
     also_deals: Collection[object] = (),
+    rank_by_rep: bool = False,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
     """:func:`forecast_revenue` plus the simulated totals themselves (for a histogram).
 
     ``top_deals`` keeps only the heaviest rows of ``forecasted_deals`` (plus the deals whose
-    ids are in ``also_deals``, wherever they rank), each as in the full list: building all
+    ids are in ``also_deals``, wherever they rank), each as in the full list; with
+    ``rank_by_rep`` the rows are ranked by value times the rep's probability (what the
+    simulation draws with, and what boards call weighted) instead of the original's
+    adjusted weight. Building all
     2,000 rows was a quarter of a forecast the screen redoes after every save, to show 30.
     """
     days = parse_timeframe(timeframe)
@@ -556,7 +560,9 @@ def forecast_distribution(
             "max": _money(totals.max()),
             **{f"p{k}": _money(percentiles[k]) for k in REPORTED_PERCENTILES},
         },
-        "forecasted_deals": _forecasted_deals(counted, moment, top_deals, also_deals),
+        "forecasted_deals": _forecasted_deals(
+            counted, moment, top_deals, also_deals, rank_by_rep=rank_by_rep
+        ),
     }
     if target is not None:
         result["goal"] = _money(target)
@@ -585,18 +591,19 @@ def _forecasted_deals(
     now: datetime,
     top: int | None = None,
     also: Collection[object] = (),
+    *,
+    rank_by_rep: bool = False,
 ) -> list[dict[str, Any]]:
     # createdAt/updatedAt are nearly all distinct, so remembering them would not pay.
     adjusted = [
         combine_adjustments(p, stage, parse_datetime(deal.get("createdAt")), now)
         for deal, stage, _, p in counted
     ]
-    # Ordered by value times the probability the simulation draws with (the rep's), the
-    # weight boards and screens show; sorted() is stable, so deals whose weights show the
-    # same keep the caller's order.
+    # Ordered by the weight the rows show (or the rep's, see forecast_distribution);
+    # sorted() is stable, so deals whose weights show the same keep the caller's order.
     order = sorted(
         range(len(counted)),
-        key=lambda i: round(counted[i][2] * counted[i][3], 2),
+        key=lambda i: round(counted[i][2] * (counted[i][3] if rank_by_rep else adjusted[i]), 2),
         reverse=True,
     )
     if top is not None:

@@ -343,17 +343,21 @@ def _score_value(deal: Deal, average_value: float | None) -> _Part:
         score = 50.0
     else:
         score = 30.0
-    # Round down for display so the shown ratio never crosses a tier the score did not.
-    shown = f"{math.floor(ratio * 10 + 1e-9) / 10:.1f}×"
+    # Round down for display so the shown ratio never crosses a tier the score did not;
+    # under a tenth of the average, a percentage ("0.0×" read as nothing at all).
+    if ratio < 0.1:
+        shown = f"{max(1, math.floor(ratio * 100 + 1e-9)) if ratio > 0 else 0}% of"
+    else:
+        shown = f"{math.floor(ratio * 10 + 1e-9) / 10:.1f}×"
     if value is None:
         explanation = "no value set (counted as 0)"
     else:
         explanation = f"value is {shown} the workspace average"
     advice = None
     if score >= 90:
-        advice = f"High-value deal ({shown} average) - allocate senior resources"
+        advice = f"High-value deal ({shown} the average) - allocate senior resources"
     elif score < 40:
-        advice = f"Small deal ({shown} average) - keep the effort proportionate"
+        advice = f"Small deal ({shown} the average) - keep the effort proportionate"
     return _Part(score, explanation, advice)
 
 

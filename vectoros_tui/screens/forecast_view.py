@@ -90,6 +90,7 @@ def build_forecast_view(
         params.goal,
         top_deals=TOP_DEALS,
         also_deals=what_if.keys(),
+        rank_by_rep=True,
     )
     stats = result["simulation_stats"]
     distribution = DistributionData(
