@@ -1,4 +1,9 @@
-"""Fixtures for driving the Textual app with Pilot, on SQLite and Postgres.
+"""Fixtures for driving the Textual app with Pilot.
+
+The screens run on SQLite; the deal editor's tests (saving, conflicts, reopening: where
+the app's writes meet the database) run on Postgres as well, as do every store and session
+test underneath. Each Postgres run of a screen that only reads doubled the suite's
+slowest part for no behaviour of its own.
 
 Time is frozen (FIXED_NOW) and the demo data is seeded, so numbers and screens are
 deterministic. ``wait_for_snapshot`` waits on the app's data, never on sleeps.
@@ -17,6 +22,14 @@ from vectoros_tui.app import VectorOSApp
 from vectoros_tui.config import Settings
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.store import open_store
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty SQLite database (see the module's docstring for Postgres)."""
+    path = tmp_path / "vectoros.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
 
 
 def _add_demo(url: str) -> None:

@@ -7,10 +7,12 @@ keys; what was saved is read back through a ``Store`` the test opens itself.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,6 +51,20 @@ class Demo:
         return self.store.deals.list(
             self.workspace.id, stage=stage, outcome="open", sort="value", limit=1
         ).deals[0]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """Both databases: the editor's saves and conflicts are where the app writes."""
+    if request.param == "sqlite":
+        path = tmp_path / "vectoros.sqlite3"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    request.getfixturevalue("empty_pg")()
+    yield request.getfixturevalue("pg_session_url")
 
 
 @pytest.fixture
@@ -736,3 +752,19 @@ async def test_won_closes_today_and_choosing_open_reopens_where_it_was(
             ),
             pilot,
         )
+
+
+async def test_the_editor_says_why_the_deal_has_its_health_score(
+    demo: Demo, make_app: Any
+) -> None:
+    deal = demo.first_open("prospect")
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        assert app.snapshot is not None
+        health = app.snapshot.health[str(deal.id)]
+        line = plain(editor.query_one("#health", Static))
+        assert line.startswith(f"Health {health.health_score:.0f} {health.health_status}")
+        weakest = health.weakest_components()
+        assert weakest, "the demo's top prospect loses points somewhere"
+        assert weakest[0][1].explanation in line

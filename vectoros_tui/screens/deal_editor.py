@@ -32,7 +32,7 @@ from vectoros_tui.store.validation import (
     parse_calendar_date,
 )
 from vectoros_tui.store.views import ActivityView, DealView
-from vectoros_tui.widgets.formatting import field_text
+from vectoros_tui.widgets.formatting import HEALTH_STYLES, field_text
 
 if TYPE_CHECKING:
     from vectoros_tui.store.activities import ActivityService
@@ -85,6 +85,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         yield Header()
         with VerticalScroll():
             yield Static("New deal" if self.deal_id is None else "Loading…", id="meta")
+            yield Static("", id="health")
             with Vertical(id="form"):
                 for name, label in FORM_FIELDS:
                     with Horizontal(classes="form-row"):
@@ -187,7 +188,25 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         text.overflow = "ellipsis"
         # One line, always (CSS): no layout pass for a new version number.
         self.query_one("#meta", Static).update(text, layout=False)
+        self._show_health(str(deal.id))
         self.sub_title = deal.title
+
+    def _show_health(self, deal_id: str) -> None:
+        """Why the deal has its health score: the score and what costs it the most."""
+        snapshot = self.vectoros.snapshot
+        health = snapshot.health.get(deal_id) if snapshot is not None else None
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if health is not None:
+            line.append("Health ", style="dim")
+            line.append(
+                f"{health.health_score:.0f} {health.health_status}",
+                style=HEALTH_STYLES.get(health.health_status, ""),
+            )
+            weakest = health.weakest_components()
+            if weakest:
+                line.append(" · ", style="dim")
+                line.append("; ".join(part.explanation for _, part in weakest))
+        self.query_one("#health", Static).update(line)
 
     def _show_activities(self, activities: list[ActivityView]) -> None:
         if activities == self.activities:
