@@ -85,7 +85,7 @@ async def forecast_after_save(url: str) -> list[float]:
         forecast._paint = timed_paint  # type: ignore[attr-defined]
         deal = next(d for d in app.snapshot.open_deals)  # type: ignore[union-attr]
         for step in range(9):
-            app.open_deal(deal["id"])
+            app.open_deal(deal.id)
             await _until(pilot, lambda: getattr(app.screen, "deal", None) is not None)
             editor = app.screen
             assert isinstance(editor, DealEditorScreen)
@@ -99,7 +99,7 @@ async def forecast_after_save(url: str) -> list[float]:
             app.pop_screen()
             await _until(pilot, lambda b=before: forecast.result is not b, poll=0.005)  # type: ignore[attr-defined]
             timings.append(painted_at[-1] - start)
-            assert app.snapshot.deal(deal["id"])["probability"] == 10 + step * 10  # type: ignore[union-attr]
+            assert app.snapshot.deal(deal.id).probability == 10 + step * 10  # type: ignore[union-attr]
     return timings
 
 
@@ -186,8 +186,8 @@ def main() -> None:
         open_count = len(
             [
                 d
-                for d in store.deals.engine_deals(store.workspaces.resolve("Demo").id)
-                if d["outcome"] is None
+                for d in store.deals.records(store.workspaces.resolve("Demo").id)
+                if d.outcome is None
             ]
         )
         store.close()

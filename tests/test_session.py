@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.session import Change, WorkspaceSession
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.store.snapshot import load_snapshot
@@ -88,7 +89,7 @@ def other_process(database_url: str) -> Iterator[Store]:
     opened.close()
 
 
-def fresh_deals(store: Store, workspace: WorkspaceView) -> list[dict[str, Any]]:
+def fresh_deals(store: Store, workspace: WorkspaceView) -> list[DealRecord]:
     return load_snapshot(store, workspace).deals
 
 
@@ -103,8 +104,8 @@ def test_first_load_publishes_once_and_a_second_with_nothing_changed_does_not(
     assert len(listener.changes) == 1
     (change,) = listener.changes
     assert change.deal_ids == ()  # a full load, not one deal's change
-    assert [d["title"] for d in change.snapshot.deals] == ["First", "Middle", "Last"]
-    assert set(change.snapshot.health) == {d["id"] for d in change.snapshot.deals}
+    assert [d.title for d in change.snapshot.deals] == ["First", "Middle", "Last"]
+    assert set(change.snapshot.health) == {d.id for d in change.snapshot.deals}
     assert session.snapshot is change.snapshot
 
     assert session.load() is False
@@ -133,8 +134,8 @@ def test_creating_a_deal_publishes_one_change_with_the_new_deal_and_its_health(
     assert len(change.snapshot.deals) == before + 1
     deal = change.snapshot.deal(str(saved.id))
     assert deal is not None
-    assert (deal["title"], deal["stage"], deal["value"]) == ("Globex expansion", "proposal", 45000)
-    assert deal["version"] == 1
+    assert (deal.title, deal.stage, deal.value) == ("Globex expansion", "proposal", 45000)
+    assert deal.version == 1
     health = change.snapshot.health[str(saved.id)]
     assert health.deal_id == str(saved.id)
     assert 0 <= health.health_score <= 100
@@ -142,7 +143,7 @@ def test_creating_a_deal_publishes_one_change_with_the_new_deal_and_its_health(
     # The patched list is the store's own reading, in its order: a full read finds the
     # same, so the next poll repaints nothing.
     assert change.snapshot.deals == fresh_deals(store, loaded.workspace)
-    ids = [d["id"] for d in change.snapshot.deals]
+    ids = [d.id for d in change.snapshot.deals]
     assert ids[0] == str(FIRST_ID) and ids[-1] == str(LAST_ID)
     assert loaded.load() is False
     assert len(listener.changes) == 1
@@ -170,7 +171,8 @@ def test_updating_a_deal_patches_it_in(
     assert len(listener.changes) == 1
     assert listener.changes[0].deal_ids == (str(FIRST_ID),)
     patched = loaded.snapshot.deal(str(FIRST_ID))
-    assert (patched["value"], patched["probability"], patched["version"]) == (9500, 35, 2)
+    assert patched is not None
+    assert (patched.value, patched.probability, patched.version) == (9500, 35, 2)
     assert loaded.snapshot.health[str(FIRST_ID)].components["probability"].score == 35
     assert loaded.snapshot.deals == fresh_deals(store, loaded.workspace)
     assert loaded.load() is False
@@ -198,10 +200,11 @@ def test_marking_lost_keeps_where_it_left_the_funnel_and_drops_its_health(
     assert len(listener.changes) == 1
     assert listener.changes[0].deal_ids == (str(LAST_ID),)
     deal = loaded.snapshot.deal(str(LAST_ID))
-    assert (deal["stage"], deal["outcome"]) == ("closed", "lost")
-    assert deal["lastOpenStage"] == "negotiation"
+    assert deal is not None
+    assert (deal.stage, deal.outcome) == ("closed", "lost")
+    assert deal.last_open_stage == "negotiation"
     assert str(LAST_ID) not in loaded.snapshot.health
-    assert str(LAST_ID) not in {d["id"] for d in loaded.snapshot.open_deals}
+    assert str(LAST_ID) not in {d.id for d in loaded.snapshot.open_deals}
     assert loaded.snapshot.deals == fresh_deals(store, loaded.workspace)
 
 
@@ -222,7 +225,7 @@ def test_deleting_a_deal_removes_it_with_one_message(
 def test_an_activity_moves_the_deals_last_activity(
     store: Store, loaded: WorkspaceSession, listener: Listener
 ) -> None:
-    assert loaded.snapshot.deal(str(FIRST_ID))["lastActivityAt"] is None
+    assert loaded.snapshot.deal(str(FIRST_ID)).last_activity_at is None
     when = (datetime.now(UTC) - timedelta(days=1)).replace(
         hour=10, minute=30, second=0, microsecond=0
     )
@@ -235,8 +238,8 @@ def test_an_activity_moves_the_deals_last_activity(
     assert added.deal_id == FIRST_ID
     assert len(listener.changes) == 1
     assert listener.changes[0].deal_ids == (str(FIRST_ID),)
-    expected = when.isoformat().replace("+00:00", "Z")
-    assert loaded.snapshot.deal(str(FIRST_ID))["lastActivityAt"] == expected
+    last_activity = loaded.snapshot.deal(str(FIRST_ID)).last_activity_at
+    assert last_activity == when and last_activity.utcoffset() == timedelta(0)  # UTC
     assert loaded.snapshot.deals == fresh_deals(store, loaded.workspace)
 
 
@@ -247,7 +250,7 @@ def test_a_change_made_elsewhere_shows_only_after_reload(
     store: Store, loaded: WorkspaceSession, listener: Listener, other_process: Store
 ) -> None:
     other_process.deals.update(FIRST_ID, {"title": "Renamed elsewhere"})
-    assert loaded.snapshot.deal(str(FIRST_ID))["title"] == "First"
+    assert loaded.snapshot.deal(str(FIRST_ID)).title == "First"
     assert listener.changes == []
     assert loaded.changed_elsewhere() is True
 
@@ -255,7 +258,7 @@ def test_a_change_made_elsewhere_shows_only_after_reload(
     assert len(listener.changes) == 1
     (change,) = listener.changes
     assert change.deal_ids == ()
-    assert change.snapshot.deal(str(FIRST_ID))["title"] == "Renamed elsewhere"
+    assert change.snapshot.deal(str(FIRST_ID)).title == "Renamed elsewhere"
     assert loaded.changed_elsewhere() is False
     assert loaded.reload() is False
     assert len(listener.changes) == 1

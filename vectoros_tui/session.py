@@ -142,7 +142,7 @@ class WorkspaceSession:
     def _written(self, deal_ids: Iterable[uuid.UUID], deleted: Iterable[uuid.UUID] = ()) -> None:
         saved = list(deal_ids)
         gone = list(deleted)
-        rows = self.store.deals.engine_deals(self.workspace.id, ids=saved) if saved else []
+        rows = self.store.deals.records(self.workspace.id, ids=saved) if saved else []
         with self._lock:
             self._writes += 1
             snapshot = self._snapshot

@@ -3,9 +3,14 @@ what-if overrides and the parsers behind its prompts."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, date, datetime
+from typing import Any
+
 import numpy as np
 import pytest
 
+from vectoros_tui.engine.deal_record import DealRecord, record_from_mapping
 from vectoros_tui.engine.forecast import forecast_revenue
 from vectoros_tui.engine.funnel import (
     FUNNEL_STEPS,
@@ -24,8 +29,9 @@ from vectoros_tui.engine.funnel import (
 )
 
 
-def deal(i: int, stage: str, outcome: str | None = None, **extra: object) -> dict[str, object]:
-    return {"id": f"d{i}", "stage": stage, "outcome": outcome, **extra}
+def deal(i: int, stage: str, outcome: str | None = None, **extra: object) -> DealRecord:
+    """A deal record; ``extra`` fields use the JSON names (``closeDate``)."""
+    return record_from_mapping({"id": f"d{i}", "stage": stage, "outcome": outcome, **extra})
 
 
 # --------------------------------------------------------------------------- funnel
@@ -56,11 +62,21 @@ def test_funnel_counts_deals_at_or_beyond_each_stage() -> None:
 
 
 def test_funnel_uses_the_last_open_stage_of_lost_deals_when_known() -> None:
-    deals = [deal(1, "closed", "lost"), deal(2, "closed", "lost"), deal(3, "proposal")]
-    funnel = stage_funnel(deals, last_open_stage={"d1": "negotiation"})
+    deals = [
+        deal(1, "closed", "lost", lastOpenStage="negotiation"),
+        deal(2, "closed", "lost"),
+        deal(3, "proposal"),
+    ]
+    funnel = stage_funnel(deals)
     reached = [s.reached for s in funnel.steps]
     assert reached == [3, 2, 2, 1, 0]
     assert funnel.steps[-1].conversion == 0.0
+    assert (funnel.open, funnel.won, funnel.lost) == (1, 0, 2)
+    # A won deal reached every step whatever its history says.
+    won = stage_funnel(
+        [DealRecord(id="w", stage="closed", outcome="won", last_open_stage="qualified")]
+    )
+    assert [s.reached for s in won.steps] == [1, 1, 1, 1, 1]
 
 
 def test_funnel_reads_stage_aliases_and_skips_what_it_cannot_place() -> None:
@@ -69,10 +85,22 @@ def test_funnel_reads_stage_aliases_and_skips_what_it_cannot_place() -> None:
         deal(2, "Lead"),  # alias of prospect
         deal(3, "mystery"),  # unknown stage, no outcome: left out
         deal(4, "closed"),  # closed without an outcome: left out
+        DealRecord(id="d5", stage=""),  # no stage: left out
     ]
     funnel = stage_funnel(deals)
     assert (funnel.open, funnel.won, funnel.lost) == (1, 1, 0)
     assert funnel.steps[0].reached == 2
+    assert [s.current for s in funnel.steps] == [1, 0, 0, 0, 1]
+
+
+def test_a_recorded_outcome_places_a_deal_whatever_its_stage_name() -> None:
+    deals = [
+        DealRecord(id="d1", stage="mystery", outcome="lost", last_open_stage="proposal"),
+        DealRecord(id="d2", stage="negotiation", outcome="won"),
+    ]
+    funnel = stage_funnel(deals)
+    assert (funnel.open, funnel.won, funnel.lost) == (0, 1, 1)
+    assert [s.reached for s in funnel.steps] == [2, 2, 2, 1, 1]
 
 
 def test_empty_funnel_has_no_conversions() -> None:
@@ -134,20 +162,37 @@ def test_stage_revenue_fills_missing_open_stages() -> None:
 # --------------------------------------------------------------------------- what-if
 
 
-def test_apply_what_if_copies_only_what_it_overrides() -> None:
+def test_apply_what_if_replaces_only_what_it_overrides() -> None:
     deals = [
         deal(1, "proposal", value=1000, probability=50, closeDate="2026-12-01"),
         deal(2, "proposal", value=2000, probability=50),
         deal(3, "proposal", value=3000, probability=50),
+        deal(4, "proposal", value=4000, probability=50),
     ]
-    what_if = {"d1": {"probability": 0.0}, "d2": {"excluded": True}, "d9": {"excluded": True}}
+    what_if: dict[str, dict[str, Any]] = {
+        "d1": {"probability": 0.0},
+        "d2": {"excluded": True},
+        "d4": {"close_date": "2027-01-15", "probability": 35, "value": 1},
+        "d9": {"excluded": True},
+    }
     adjusted = apply_what_if(deals, what_if)
-    assert [d["id"] for d in adjusted] == ["d1", "d3"]
-    assert adjusted[0]["probability"] == 0.0
-    assert deals[0]["probability"] == 50  # originals untouched
-    assert adjusted[0] is not deals[0]  # the overridden deal is a copy
+    assert [d.id for d in adjusted] == ["d1", "d3", "d4"]
+    assert adjusted[0] == dataclasses.replace(deals[0], probability=0.0)
+    assert deals[0].probability == 50.0  # originals untouched
     assert adjusted[1] is deals[2]  # the others are passed through
+    # Only probability and close date can be overridden; the value stays.
+    assert adjusted[2] == dataclasses.replace(
+        deals[3], probability=35.0, close_date=date(2027, 1, 15)
+    )
     assert apply_what_if(deals, {}) == deals and apply_what_if(deals, {}) is not deals
+
+
+@pytest.mark.parametrize(
+    "changes", [{"probability": 140}, {"probability": "lots"}, {"close_date": "2027-02-30"}]
+)
+def test_apply_what_if_refuses_what_the_prompts_would(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"between 0 and 100|not a number|calendar date"):
+        apply_what_if([deal(1, "proposal")], {"d1": changes})
 
 
 def test_a_zero_probability_override_removes_the_deal_from_every_run() -> None:
@@ -160,6 +205,18 @@ def test_a_zero_probability_override_removes_the_deal_from_every_run() -> None:
     assert result["simulation_stats"]["max"] <= 10
 
 
+def test_a_close_date_override_moves_the_deal_out_of_the_window() -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    deals = [deal(1, "proposal", value=500, probability=50, closeDate="2026-11-10")]
+    moved = apply_what_if(deals, {"d1": {"close_date": "2027-03-01"}})
+    assert forecast_revenue(deals, simulations=10, now=now)["deals_analyzed"] == 1
+    assert forecast_revenue(moved, simulations=10, now=now)["deals_analyzed"] == 0
+    # The prompt shows a record's own date, so a date object is read as well as its text.
+    back = apply_what_if(moved, {"d1": {"close_date": date(2026, 11, 20)}})
+    assert back[0].close_date == date(2026, 11, 20)
+    assert forecast_revenue(back, simulations=10, now=now)["deals_analyzed"] == 1
+
+
 def test_toggle_exclusion_and_overrides_keep_a_plain_dict() -> None:
     what_if: dict[str, dict[str, object]] = {}
     assert toggle_exclusion(what_if, "d1") is True
@@ -170,11 +227,14 @@ def test_toggle_exclusion_and_overrides_keep_a_plain_dict() -> None:
     toggle_exclusion(what_if, "d1")
     toggle_exclusion(what_if, "d1")
     assert what_if == {"d1": {"probability": 30.0}}  # other changes survive the toggle
-    set_override(what_if, "d1", "closeDate", "2026-12-01")
+    set_override(what_if, "d1", "close_date", "2026-12-01")
     assert describe_what_if(what_if["d1"]) == "p 30%, close 2026-12-01"
     assert describe_what_if({"excluded": True, "probability": 5}) == "excluded"
     with pytest.raises(ValueError, match="cannot be overridden"):
         set_override(what_if, "d1", "value", 1)
+    # Keys are the record's field names, not the JSON ones.
+    with pytest.raises(ValueError, match="cannot be overridden"):
+        set_override(what_if, "d1", "closeDate", "2026-12-01")
 
 
 # --------------------------------------------------------------------------- parsers
@@ -227,5 +287,6 @@ def test_stable_order_makes_the_forecast_independent_of_row_order() -> None:
     ]
     shuffled = list(reversed(deals))
     assert stable_order(shuffled) == stable_order(deals)
+    assert [d.id for d in stable_order(shuffled)] == sorted(d.id for d in deals)
     ordered = forecast_revenue(stable_order(deals), simulations=1_000, seed=3)
     assert forecast_revenue(stable_order(shuffled), simulations=1_000, seed=3) == ordered

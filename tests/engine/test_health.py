@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import UTC, date, datetime, timedelta
@@ -11,11 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vectoros_tui.engine.deal_record import DealRecord, record_from_mapping
 from vectoros_tui.engine.health import (
     BAND_NAMES,
     WEIGHTS,
+    ComponentScore,
     health_band,
-    is_open_deal,
     score_deal,
     score_workspace,
 )
@@ -32,8 +34,9 @@ def in_days(days: int) -> str:
     return (NOW.date() + timedelta(days=days)).isoformat()
 
 
-def make_deal(**overrides: Any) -> dict[str, Any]:
-    """A healthy, complete negotiation deal; tests change one thing at a time."""
+def make_deal(**overrides: Any) -> DealRecord:
+    """A healthy, complete negotiation deal; tests change one thing at a time (overrides use
+    the JSON field names, read by the same edge reader the CLI and the server use)."""
     deal: dict[str, Any] = {
         "id": "d1",
         "title": "Acme renewal",
@@ -54,10 +57,10 @@ def make_deal(**overrides: Any) -> dict[str, Any]:
         "closeDateHistory": [],
     }
     deal.update(overrides)
-    return deal
+    return record_from_mapping(deal)
 
 
-def component(deal: dict[str, Any], name: str, average: float | None = AVERAGE):
+def component(deal: DealRecord, name: str, average: float | None = AVERAGE) -> ComponentScore:
     return score_deal(deal, NOW, average).components[name]
 
 
@@ -119,10 +122,11 @@ def test_velocity_falls_back_to_created_at_and_says_so() -> None:
 
 
 def test_velocity_unknown_scores_50() -> None:
-    deal = make_deal()
-    del deal["stageChangedAt"]
-    deal["createdAt"] = None
-    assert component(deal, "velocity").score == 50.0
+    velocity = component(make_deal(stageChangedAt=None, createdAt=None), "velocity")
+    assert velocity.score == 50.0
+    assert velocity.explanation == (
+        "time in negotiation unknown (no stage change or creation date)"
+    )
 
 
 def test_future_stage_change_counts_as_zero_days() -> None:
@@ -154,12 +158,12 @@ def test_freshness_falls_back_to_updated_at() -> None:
 
 
 def test_freshness_unknown_scores_50() -> None:
-    deal = make_deal(lastActivityAt=None, updatedAt=None)
-    assert component(deal, "freshness").score == 50.0
+    freshness = component(make_deal(lastActivityAt=None, updatedAt=None), "freshness")
+    assert (freshness.score, freshness.explanation) == (50.0, "no activity or update date known")
 
 
 def test_completeness_weights_required_and_useful_fields() -> None:
-    partial = component(make_deal(company=None, contactEmail="  "), "completeness")
+    partial = component(make_deal(company=None, contactEmail=None), "completeness")
     assert partial.score == pytest.approx(110 / 130 * 100)
     assert partial.explanation == "6 of 8 fields filled; missing company, contact email"
 
@@ -170,6 +174,28 @@ def test_completeness_weights_required_and_useful_fields() -> None:
 
 def test_completeness_counts_zero_as_filled() -> None:
     assert component(make_deal(probability=0, value=0), "completeness").score == 100.0
+
+
+def test_completeness_counts_a_blank_string_as_missing() -> None:
+    # Built directly, as the store does: nothing between it and the engine strips text.
+    deal = dataclasses.replace(make_deal(), title="", company="  ", contact_name="\t")
+    completeness = component(deal, "completeness")
+    assert completeness.score == pytest.approx(90 / 130 * 100)
+    assert completeness.explanation == (
+        "5 of 8 fields filled; missing title, company, contact name"
+    )
+
+
+def test_a_deal_without_title_or_stage_is_named_for_display() -> None:
+    deal = DealRecord(id="bare", created_at=NOW - timedelta(days=45))
+    health = score_deal(deal, NOW, None)
+    assert health.title == "Untitled deal"
+    assert health.components["velocity"].explanation == (
+        "in its stage for 45 days (stalled; counted from creation)"
+    )
+    assert health.components["completeness"].explanation.endswith(
+        "missing title, value, stage, probability, close date, company, contact name, contact email"
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,11 +223,6 @@ def test_urgency_tiers(days_until: int, expected: float, text: str) -> None:
 def test_urgency_without_close_date() -> None:
     urgency = component(make_deal(closeDate=None), "urgency")
     assert (urgency.score, urgency.explanation) == (30.0, "no close date set")
-
-
-def test_urgency_accepts_date_objects() -> None:
-    close = NOW.date() + timedelta(days=3)
-    assert component(make_deal(closeDate=close), "urgency").score == 100.0
 
 
 @pytest.mark.parametrize(
@@ -236,10 +257,25 @@ def test_value_missing_counts_as_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("probability", "expected"), [(None, 0.0), (-5, 0.0), (0, 0.0), (65, 65.0), (150, 100.0)]
+    ("probability", "expected", "text"),
+    [
+        (None, 0.0, "no win probability set"),
+        (0, 0.0, "win probability is 0%"),
+        (65, 65.0, "win probability is 65%"),
+        (37.5, 37.5, "win probability is 37.5%"),
+        (100, 100.0, "win probability is 100%"),
+    ],
 )
-def test_probability_is_clamped(probability: float | None, expected: float) -> None:
-    assert component(make_deal(probability=probability), "probability").score == expected
+def test_probability_scores_the_reps_percentage(
+    probability: float | None, expected: float, text: str
+) -> None:
+    score = component(make_deal(probability=probability), "probability")
+    assert (score.score, score.explanation) == (expected, text)
+
+
+def test_an_unset_probability_asks_for_qualification() -> None:
+    advice = score_deal(make_deal(probability=None), NOW, AVERAGE).advice
+    assert "No win probability set - qualify the deal" in advice
 
 
 @pytest.mark.parametrize(
@@ -321,8 +357,9 @@ def test_weakest_components_rank_by_points_lost() -> None:
         ({"stage": "mystery"}, True),
     ],
 )
-def test_is_open_deal(overrides: dict[str, Any], is_open: bool) -> None:
-    assert is_open_deal(make_deal(**overrides)) is is_open
+def test_only_open_deals_are_scored(overrides: dict[str, Any], is_open: bool) -> None:
+    metrics = score_workspace([make_deal(**overrides)], NOW)["workspace_metrics"]
+    assert (metrics["total_deals"], metrics["scored_deals"]) == (1, int(is_open))
 
 
 def test_score_workspace_scores_open_deals_only() -> None:
@@ -371,7 +408,7 @@ def test_score_workspace_distribution_counts_bands() -> None:
 @pytest.mark.parametrize(
     "deals", [[], [make_deal(stage="closed", outcome="won"), make_deal(outcome="lost")]]
 )
-def test_score_workspace_with_nothing_open(deals: list[dict[str, Any]]) -> None:
+def test_score_workspace_with_nothing_open(deals: list[DealRecord]) -> None:
     result = score_workspace(deals, NOW)
     assert result["scored_deals"] == []
     assert result["workspace_metrics"] == {
@@ -383,7 +420,9 @@ def test_score_workspace_with_nothing_open(deals: list[dict[str, Any]]) -> None:
 
 
 def test_scoring_is_deterministic_and_tolerates_missing_extras() -> None:
-    bare = {"id": 7, "title": "Bare", "stage": "prospect", "createdAt": "2024-06-01T00:00:00Z"}
+    bare = DealRecord(
+        id="7", title="Bare", stage="prospect", created_at=datetime(2024, 6, 1, tzinfo=UTC)
+    )
     first = score_deal(bare, NOW, None)
     assert first == score_deal(bare, NOW, None)
     assert first.deal_id == "7"
@@ -391,20 +430,30 @@ def test_scoring_is_deterministic_and_tolerates_missing_extras() -> None:
     assert first.components["freshness"].score == 50.0
 
 
-def test_datetime_objects_are_accepted() -> None:
-    deal = make_deal(
-        stageChangedAt=NOW - timedelta(days=10),
-        lastActivityAt=datetime(2024, 6, 1, 12, 0),  # naive: taken as UTC
-        closeDate=date(2024, 6, 20),
+def test_a_record_built_as_the_store_builds_it() -> None:
+    deal = DealRecord(
+        id="s1",
+        title="Store deal",
+        stage="proposal",
+        value=10_000.0,
+        probability=50.0,
+        close_date=date(2024, 6, 20),
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        updated_at=datetime(2024, 6, 14, tzinfo=UTC),
+        stage_changed_at=NOW - timedelta(days=10),
+        last_activity_at=datetime(2024, 6, 1, 12, 0, tzinfo=UTC),
     )
     health = score_deal(deal, NOW, AVERAGE)
-    assert health.components["velocity"].score == 80.0
+    assert health.deal_id == "s1"
+    assert health.components["velocity"].explanation == "in proposal for 10 days (on pace)"
     assert health.components["freshness"].explanation == "no activity for 14 days"
     assert health.components["urgency"].explanation == "closes in 5 days"
+    # A naive ``now`` is taken as UTC, as the store writes its timestamps.
+    assert score_deal(deal, NOW.replace(tzinfo=None), AVERAGE) == health
 
 
 @given(
-    probability=st.one_of(st.none(), st.floats(-50, 200)),
+    probability=st.one_of(st.none(), st.floats(0, 100)),
     stage_days=st.floats(0, 1000),
     activity_days=st.floats(0, 1000),
     close_in=st.integers(-500, 500),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from vectoros_tui.engine.health import health_band, score_deal
+from vectoros_tui.engine.deal_record import DealRecord, record_from_mapping
+from vectoros_tui.engine.health import DealHealth, health_band, score_deal
 from vectoros_tui.engine.insights import InsightDraft, generate_insights
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
@@ -23,8 +24,9 @@ def in_days(days: int) -> str:
     return (NOW.date() + timedelta(days=days)).isoformat()
 
 
-def make_deal(**overrides: Any) -> dict[str, Any]:
-    """A healthy open deal that triggers no rule; tests change one thing at a time."""
+def make_deal(**overrides: Any) -> DealRecord:
+    """A healthy open deal that triggers no rule; tests change one thing at a time (overrides
+    use the JSON field names, read by the same edge reader the CLI and the server use)."""
     deal: dict[str, Any] = {
         "id": "d1",
         "title": "Acme renewal",
@@ -45,7 +47,7 @@ def make_deal(**overrides: Any) -> dict[str, Any]:
         "closeDateHistory": [],
     }
     deal.update(overrides)
-    return deal
+    return record_from_mapping(deal)
 
 
 def by_rule(insights: list[InsightDraft], rule: str) -> list[InsightDraft]:
@@ -74,9 +76,14 @@ def test_stale_fires_at_14_days_not_13() -> None:
     assert stale.data["threshold"] == 14
     assert stale.deal_id == "d1"
     assert stale.confidence == 0.9
+    assert stale.actions[0] == "Contact Jane Doe to re-engage"
+    nameless = make_deal(lastActivityAt=ago(14), contactName=None)
+    assert only(generate_insights([nameless], NOW), "stale").actions[0] == (
+        "Contact the buyer to re-engage"
+    )
 
 
-def pipeline(stale_value: float, **stale_overrides: Any) -> list[dict[str, Any]]:
+def pipeline(stale_value: float, **stale_overrides: Any) -> list[DealRecord]:
     """Four open deals valued 10k-40k plus the stale deal under test."""
     others = [make_deal(id=f"o{i}", value=v) for i, v in enumerate([10e3, 20e3, 30e3, 40e3])]
     return [*others, make_deal(id="s", value=stale_value, **stale_overrides)]
@@ -197,16 +204,46 @@ def test_close_date_pushed(
     assert f"{days} days later" in insight.description
 
 
-def test_close_date_history_missing_or_empty_is_fine() -> None:
-    deal = make_deal()
-    del deal["closeDateHistory"]
-    assert generate_insights([deal, make_deal(id="d2", closeDateHistory=None)], NOW) == []
+def test_rules_read_a_record_built_as_the_store_builds_it() -> None:
+    deal = DealRecord(
+        id="s1",
+        title="Store deal",
+        stage="proposal",
+        value=25_000.0,
+        probability=50.0,
+        company="Acme",
+        contact_name="Jane Doe",
+        contact_email="jane@acme.test",
+        close_date=date(2024, 7, 20),
+        close_date_history=(date(2024, 6, 1), date(2024, 7, 1)),
+        created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        updated_at=NOW - timedelta(days=1),
+        stage_changed_at=NOW - timedelta(days=5),
+        last_activity_at=datetime(2024, 5, 20, 9, 30, tzinfo=UTC),
+    )
+    found = generate_insights([deal], NOW)
+    assert [i.key for i in found] == ["pushed:s1:2024-07-20", "stale:s1:2024-05-20"]
+    pushed = only(found, "pushed")
+    assert pushed.data == {
+        "original_close_date": "2024-06-01",
+        "current_close_date": "2024-07-20",
+        "days_pushed": 49,
+        "times_pushed": 2,
+        "threshold": 7,
+        "value": 25_000.0,
+    }
+    assert pushed.description == (
+        "'Store deal' close date moved from 2024-06-01 to 2024-07-20: 49 days later, pushed 2 times"
+    )
+    stale = only(found, "stale")
+    assert stale.data["last_activity_at"] == "2024-05-20T09:30:00+00:00"
+    assert stale.data["days_since_activity"] == 26
 
 
 # --------------------------------------------------------------------------- low health
 
 
-def with_score(score: float):
+def with_score(score: float) -> dict[str, DealHealth]:
     health = score_deal(make_deal(), NOW, None)
     return {"d1": dataclasses.replace(health, health_score=score, health_status=health_band(score))}
 
@@ -351,7 +388,7 @@ def test_ready_to_close(overrides: dict[str, Any], fires: bool) -> None:
 # --------------------------------------------------------------------------- cross-cutting
 
 
-def troubled_deal(**overrides: Any) -> dict[str, Any]:
+def troubled_deal(**overrides: Any) -> DealRecord:
     return make_deal(
         stageChangedAt=ago(90),
         lastActivityAt=ago(45),
@@ -381,7 +418,7 @@ def test_troubled_deal_triggers_every_deal_risk() -> None:
     assert rules == {"stale", "stuck", "overdue", "pushed", "low_health"}
 
 
-def workspace() -> list[dict[str, Any]]:
+def workspace() -> list[DealRecord]:
     return [
         troubled_deal(id="t1", title="Troubled", value=50_000.0),
         make_deal(id="d2", title="Quiet", lastActivityAt=ago(20), value=5_000.0),

@@ -596,7 +596,7 @@ def test_stage_change_writes_an_event_and_moves_stage_changed_at(
         ("stage", "prospect", "proposal"),
     ]
     assert history[1]["changedAt"] == "2026-03-03T12:00:00Z"
-    assert store.deals.engine_deals(workspace.id)[0]["stageChangedAt"] == "2026-03-03T12:00:00Z"
+    assert store.deals.records(workspace.id)[0].stage_changed_at == at(2)
 
 
 def test_close_date_changes_are_recorded_for_the_engine(
@@ -612,19 +612,20 @@ def test_close_date_changes_are_recorded_for_the_engine(
         ("2026-03-31", "2026-04-30"),
         ("2026-04-30", "2026-05-31"),
     ]
-    (mapping,) = store.deals.engine_deals(workspace.id)
-    assert mapping["closeDateHistory"] == ["2026-03-31", "2026-04-30"]
-    assert mapping["closeDate"] == "2026-05-31"
+    (record,) = store.deals.records(workspace.id)
+    assert record.close_date_history == (date(2026, 3, 31), date(2026, 4, 30))
+    assert record.close_date == date(2026, 5, 31)
 
 
 def test_setting_a_first_close_date_is_not_a_slip(store: Store, workspace: WorkspaceView) -> None:
     deal = new_deal(store, workspace)
     store.deals.update(deal.id, {"close_date": "2026-04-30"}, now=at(1))
-    (mapping,) = store.deals.engine_deals(workspace.id)
-    assert mapping["closeDateHistory"] == []
+    (record,) = store.deals.records(workspace.id)
+    assert record.close_date_history == ()
+    assert record.close_date == date(2026, 4, 30)
 
 
-def test_engine_deals_last_activity_is_the_latest_activity(
+def test_records_last_activity_is_the_latest_activity(
     store: Store, workspace: WorkspaceView
 ) -> None:
     busy = new_deal(store, workspace, title="Busy")
@@ -634,22 +635,22 @@ def test_engine_deals_last_activity_is_the_latest_activity(
     store.activities.add(
         busy.id, {"type": "email", "description": "c", "date": "2026-03-04T23:00:00-02:00"}
     )
-    by_title = {d["title"]: d for d in store.deals.engine_deals(workspace.id)}
-    assert by_title["Busy"]["lastActivityAt"] == "2026-03-05T09:30:00Z"
-    assert by_title["Quiet"]["lastActivityAt"] is None
-    assert by_title["Quiet"]["id"] == str(quiet.id)
+    by_title = {d.title: d for d in store.deals.records(workspace.id)}
+    assert by_title["Busy"].last_activity_at == datetime(2026, 3, 5, 9, 30, tzinfo=UTC)
+    assert by_title["Quiet"].last_activity_at is None
+    assert by_title["Quiet"].id == str(quiet.id)
 
 
-def test_engine_deals_only_covers_the_workspace(store: Store, workspace: WorkspaceView) -> None:
+def test_records_only_covers_the_workspace(store: Store, workspace: WorkspaceView) -> None:
     other = store.workspaces.create("Other")
     mine = new_deal(store, workspace, close_date="2026-04-01")
     theirs = new_deal(store, other, close_date="2026-04-01")
     store.deals.update(theirs.id, {"close_date": "2026-05-01"})
     store.activities.add(theirs.id, {"type": "call", "description": "x"})
-    (mapping,) = store.deals.engine_deals(workspace.id)
-    assert mapping["id"] == str(mine.id)
-    assert mapping["closeDateHistory"] == []
-    assert mapping["lastActivityAt"] is None
+    (record,) = store.deals.records(workspace.id)
+    assert record.id == str(mine.id)
+    assert record.close_date_history == ()
+    assert record.last_activity_at is None
 
 
 # =========================================================================== won / lost / reopen
@@ -1017,9 +1018,10 @@ def test_timestamps_round_trip_as_aware_utc(store: Store, workspace: WorkspaceVi
     assert listed.date == datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
     assert listed.date.utcoffset() == timedelta(0)
     assert listed.created_at.tzinfo is not None
-    api = store.deals.engine_deals(workspace.id)[0]
-    assert api["createdAt"] == "2026-03-01T12:30:15.123456Z"
-    assert api["lastActivityAt"] == "2026-03-01T14:00:00Z"
+    (record,) = store.deals.records(workspace.id)
+    assert record.created_at == datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    assert record.last_activity_at == datetime(2026, 3, 1, 14, 0, tzinfo=UTC)
+    assert record.last_activity_at.utcoffset() == timedelta(0)
 
 
 def test_naive_timestamps_are_taken_as_utc(store: Store, workspace: WorkspaceView) -> None:

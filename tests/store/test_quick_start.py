@@ -5,6 +5,7 @@ so that the normal start-up path handles the case. SQLite only: that is all it r
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def test_quick_board_is_the_stores_own_preview(database: tuple[Path, Store]) -> 
             assert mine.total_value == pytest.approx(theirs.total_value)
             assert mine.weighted_value == pytest.approx(theirs.weighted_value)
             assert (mine.ageing, mine.overdue) == (theirs.ageing, theirs.overdue)
-            assert mine.deals == [{k: d[k] for k in CARD_FIELDS} for d in theirs.deals]
+            assert [{k: getattr(d, k) for k in CARD_FIELDS} for d in mine.deals] == [
+                {k: getattr(d, k) for k in CARD_FIELDS} for d in theirs.deals
+            ]
+            assert mine.deals  # the comparison had cards to compare
         assert sum(c.ageing for c in quick.columns) > 0  # the comparison had something to see
         assert sum(c.overdue for c in quick.columns) > 0
 
@@ -62,9 +66,10 @@ def test_quick_start_sees_a_change_made_a_moment_ago(database: tuple[Path, Store
     beta = store.workspaces.resolve("Beta")
     before = read_quick_start(path, "Beta", NOW)
     top = before.columns[0].deals[0]
-    store.deals.update(top["id"], {"value": top["value"] + 1_000_000}, now=NOW)
+    assert top.value is not None
+    store.deals.update(uuid.UUID(top.id), {"value": top.value + 1_000_000}, now=NOW)
     after = read_quick_start(path, "Beta", NOW)
-    assert after.columns[0].deals[0]["value"] == top["value"] + 1_000_000
+    assert after.columns[0].deals[0].value == top.value + 1_000_000
     assert after.columns[0].total_value == pytest.approx(before.columns[0].total_value + 1_000_000)
     assert beta.id  # same workspace throughout
 

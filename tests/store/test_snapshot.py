@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.health import average_open_value, open_value_totals, score_deal
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.quick_start import choose_workspace
@@ -41,35 +41,37 @@ def test_board_preview_from_sql_matches_the_full_snapshot(store: Store, demo) ->
         assert column.weighted_value == pytest.approx(expected.weighted_value)
         assert (column.ageing, column.overdue) == (expected.ageing, expected.overdue)
         assert len(column.deals) == min(expected.count, BOARD_CARDS)
-        assert [d["value"] for d in column.deals] == [d["value"] for d in expected.deals][
+        assert [d.value for d in column.deals] == [d.value for d in expected.deals][
             : len(column.deals)
         ]
 
 
-def _row(store: Store, deal: DealView) -> dict[str, Any]:
-    """The store's engine mapping of one saved deal, as the session patches it in."""
-    (row,) = store.deals.engine_deals(deal.workspace_id, ids=[deal.id])
+def _row(store: Store, deal: DealView) -> DealRecord:
+    """The store's engine record of one saved deal, as the session patches it in."""
+    (row,) = store.deals.records(deal.workspace_id, ids=[deal.id])
     return row
 
 
 def test_with_deal_shows_a_saved_deal_at_once_and_keeps_its_history(store: Store, demo) -> None:
     snapshot = load_snapshot(store, demo, NOW)
-    deal = next(d for d in snapshot.open_deals if d["closeDate"])
+    deal = next(d for d in snapshot.open_deals if d.close_date)
     saved = store.deals.update(
-        uuid.UUID(deal["id"]), {"probability": 3, "close_date": "2027-06-30"}, now=NOW
+        uuid.UUID(deal.id), {"probability": 3, "close_date": "2027-06-30"}, now=NOW
     )
     patched = snapshot.with_deal(_row(store, saved))
-    mapping = patched.deal(deal["id"])
-    assert mapping is not None and mapping["probability"] == 3
-    assert mapping["closeDateHistory"][-1] == deal["closeDate"]
-    assert mapping["lastActivityAt"] == deal["lastActivityAt"]
-    assert patched.health[deal["id"]].components["probability"].score == 3
+    record = patched.deal(deal.id)
+    assert record is not None and record.probability == 3
+    assert record.close_date_history[-1] == deal.close_date
+    assert record.last_activity_at == deal.last_activity_at
+    assert patched.health[deal.id].components["probability"].score == 3
     assert len(patched.deals) == len(snapshot.deals)
-    assert snapshot.deal(deal["id"])["probability"] == deal["probability"]  # unchanged
+    unchanged = snapshot.deal(deal.id)
+    assert unchanged is not None and unchanged.probability == deal.probability
     # What the patch shows is what a full reload shows for that deal.
-    reloaded = load_snapshot(store, demo, NOW).deal(deal["id"])
-    for key in ("probability", "closeDate", "closeDateHistory", "version", "stage"):
-        assert mapping[key] == reloaded[key]
+    reloaded = load_snapshot(store, demo, NOW).deal(deal.id)
+    assert reloaded is not None
+    for attribute in ("probability", "close_date", "close_date_history", "version", "stage"):
+        assert getattr(record, attribute) == getattr(reloaded, attribute)
 
 
 def test_with_deal_adds_a_new_deal_and_without_deal_removes_it(store: Store, demo) -> None:
@@ -89,24 +91,24 @@ def test_closing_a_deal_in_the_patch_removes_its_health_and_records_the_stage(
     store: Store, demo
 ) -> None:
     snapshot = load_snapshot(store, demo, NOW)
-    deal = next(d for d in snapshot.open_deals if d["stage"] == "proposal")
-    lost = store.deals.mark_lost(uuid.UUID(deal["id"]), "Price")
+    deal = next(d for d in snapshot.open_deals if d.stage == "proposal")
+    lost = store.deals.mark_lost(uuid.UUID(deal.id), "Price")
     patched = snapshot.with_deal(_row(store, lost))
-    assert deal["id"] not in patched.health
-    assert patched.deal(deal["id"])["lastOpenStage"] == "proposal"
-    assert load_snapshot(store, demo, NOW).deal(deal["id"])["lastOpenStage"] == "proposal"
+    assert deal.id not in patched.health
+    closed = patched.deal(deal.id)
+    assert closed is not None and closed.last_open_stage == "proposal"
+    reloaded = load_snapshot(store, demo, NOW).deal(deal.id)
+    assert reloaded is not None and reloaded.last_open_stage == "proposal"
 
 
 def test_patches_keep_the_open_value_totals_the_health_scores_average(store: Store, demo) -> None:
     snapshot = load_snapshot(store, demo, NOW)
     assert snapshot.priced_open == open_value_totals(snapshot.deals)
-    deal = next(d for d in snapshot.open_deals if d["value"])
+    deal = next(d for d in snapshot.open_deals if d.value)
     steps = [
-        snapshot.with_deal(
-            _row(store, store.deals.update(uuid.UUID(deal["id"]), {"value": 987_654}))
-        ),
-        snapshot.with_deal(_row(store, store.deals.mark_lost(uuid.UUID(deal["id"]), "Price"))),
-        snapshot.without_deal(deal["id"]),
+        snapshot.with_deal(_row(store, store.deals.update(uuid.UUID(deal.id), {"value": 987_654}))),
+        snapshot.with_deal(_row(store, store.deals.mark_lost(uuid.UUID(deal.id), "Price"))),
+        snapshot.without_deal(deal.id),
         snapshot.with_deal(
             _row(
                 store, store.deals.create(demo.id, {"title": "N", "stage": "proposal", "value": 5})
@@ -121,12 +123,14 @@ def test_patches_keep_the_open_value_totals_the_health_scores_average(store: Sto
     assert steps[0].open_value_totals()[1] == snapshot.priced_open[1]  # type: ignore[index]
     assert steps[1].open_value_totals()[1] == snapshot.priced_open[1] - 1  # type: ignore[index]
     # The saved deal is scored against the workspace average including its new value.
+    saved = steps[0].deal(deal.id)
+    assert saved is not None
     rescored = score_deal(
-        steps[0].deal(deal["id"]),
+        saved,
         NOW,
         average_open_value(steps[0].deals),  # type: ignore[arg-type]
     )
-    assert steps[0].health[deal["id"]].components == rescored.components
+    assert steps[0].health[deal.id].components == rescored.components
 
 
 def test_pages_by_health_follow_the_scores_and_the_filters(store: Store, demo) -> None:
@@ -154,7 +158,7 @@ def test_pages_by_health_follow_the_scores_and_the_filters(store: Store, demo) -
 
 def test_fingerprint_changes_with_deals_and_activities(store: Store, demo) -> None:
     before = store.deals.fingerprint(demo.id)
-    deal_id = uuid.UUID(load_snapshot(store, demo, NOW).open_deals[0]["id"])
+    deal_id = uuid.UUID(load_snapshot(store, demo, NOW).open_deals[0].id)
     store.activities.add(deal_id, {"type": "call", "description": "Check-in"})
     after_activity = store.deals.fingerprint(demo.id)
     assert after_activity != before

@@ -747,16 +747,13 @@ async def test_won_closes_today_and_choosing_open_reopens_where_it_was(
         # It counts in the forecast again: the app's snapshot has it open.
         await wait_for(
             lambda: (
-                app.snapshot is not None
-                and str(deal.id) in {d["id"] for d in app.snapshot.open_deals}
+                app.snapshot is not None and str(deal.id) in {d.id for d in app.snapshot.open_deals}
             ),
             pilot,
         )
 
 
-async def test_the_editor_says_why_the_deal_has_its_health_score(
-    demo: Demo, make_app: Any
-) -> None:
+async def test_the_editor_says_why_the_deal_has_its_health_score(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("prospect")
     app = make_app(demo.url)
     async with app.run_test(size=SIZE) as pilot:

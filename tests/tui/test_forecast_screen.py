@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, Label, Static
 
 from vectoros_tui.app import VectorOSApp
+from vectoros_tui.engine.deal_record import record_from_mapping
 from vectoros_tui.engine.forecast import (
     effective_win_probability,
     forecast_distribution,
@@ -109,9 +110,9 @@ def expected_contribution(app: VectorOSApp, deal_id: str) -> float:
     """A deal's share of the mean forecast: value × its per-run win probability."""
     assert app.snapshot is not None
     deal = app.snapshot.deal(deal_id)
-    assert deal is not None
-    p = float(deal["probability"]) / 100
-    return float(deal["value"]) * float(effective_win_probability([p])[0])
+    assert deal is not None and deal.probability is not None and deal.value is not None
+    p = deal.probability / 100
+    return deal.value * float(effective_win_probability([p])[0])
 
 
 def noise(result: dict[str, Any]) -> float:
@@ -278,7 +279,7 @@ async def test_a_close_date_override_can_move_a_deal_out_of_the_window(
         await pilot.press("c")
         await answer_prompt(app, pilot, later)
         await settle(screen, pilot, original)
-        assert screen.what_if == {top: {"closeDate": later}}
+        assert screen.what_if == {top: {"close_date": later}}
         assert screen.result == expected(app, screen)
         assert screen.result["deals_analyzed"] == original["deals_analyzed"] - 1  # type: ignore[index]
         assert "outside" in table_rows(screen)[top]
@@ -422,17 +423,19 @@ async def test_layout_fits_small_terminals(
 def test_two_thousand_open_deals_forecast_with_an_exclusion() -> None:
     # Its speed is measured by benchmarks/bench_tui.py, not asserted here.
     deals = [
-        {
-            "id": f"deal-{i}",
-            "title": f"Deal {i}",
-            "stage": ("prospect", "qualified", "proposal", "negotiation")[i % 4],
-            "value": 1_000 + (i * 7_919) % 250_000,
-            "probability": 5 + (i * 37) % 90,
-            "closeDate": (FIXED_NOW + timedelta(days=i % 30)).date().isoformat(),
-            "outcome": None,
-            "createdAt": "2026-09-01T00:00:00Z",
-            "updatedAt": "2026-11-01T00:00:00Z",
-        }
+        record_from_mapping(
+            {
+                "id": f"deal-{i}",
+                "title": f"Deal {i}",
+                "stage": ("prospect", "qualified", "proposal", "negotiation")[i % 4],
+                "value": 1_000 + (i * 7_919) % 250_000,
+                "probability": 5 + (i * 37) % 90,
+                "closeDate": (FIXED_NOW + timedelta(days=i % 30)).date().isoformat(),
+                "outcome": None,
+                "createdAt": "2026-09-01T00:00:00Z",
+                "updatedAt": "2026-11-01T00:00:00Z",
+            }
+        )
         for i in range(2_000)
     ]
     snapshot = WorkspaceSnapshot(None, deals, {}, FIXED_NOW)  # type: ignore[arg-type]
@@ -466,7 +469,7 @@ async def test_one_save_is_one_forecast_and_none_while_the_forecast_is_hidden(
         assert len(computed) == 1
         session = app.session
         assert session is not None and app.snapshot is not None
-        deal = max(app.snapshot.open_deals, key=lambda d: d["value"] or 0)
+        deal = max(app.snapshot.open_deals, key=lambda d: d.value or 0)
 
         # Saved from the pipeline (the forecast hidden): nothing computed until F3.
         await pilot.press("f2")
@@ -475,9 +478,9 @@ async def test_one_save_is_one_forecast_and_none_while_the_forecast_is_hidden(
         await app.workers.wait_for_complete()
         worker = app.run_worker(
             lambda: session.save_deal(
-                uuid.UUID(deal["id"]),
+                uuid.UUID(deal.id),
                 {"probability": 5},
-                expected_version=deal["version"],
+                expected_version=deal.version,
             ),
             thread=True,
         )

@@ -206,7 +206,7 @@ def _change_behind_the_apps_back(app: VectorOSApp) -> None:
     shows it (a reload that finds nothing new publishes nothing)."""
     assert app.store is not None and app.snapshot is not None
     deal = app.snapshot.open_deals[0]
-    app.store.deals.update(uuid.UUID(deal["id"]), {"value": (deal["value"] or 0) + 1})
+    app.store.deals.update(uuid.UUID(deal.id), {"value": (deal.value or 0) + 1})
 
 
 async def test_snapshot_change_regenerates(

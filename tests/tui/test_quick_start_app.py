@@ -54,7 +54,7 @@ async def test_board_first_then_the_store(
         assert isinstance(app.screen, PipelineScreen) and app.store is None
         prospect = quick.columns[0]
         cards = app.screen.query_one("#deals-prospect", StageDeals)
-        assert cards.get_option_at_index(0).id == prospect.deals[0]["id"]
+        assert cards.get_option_at_index(0).id == prospect.deals[0].id
         assert f"{sum(c.count for c in quick.columns):,} open deals" in _status(app)
         assert "scoring deals" in _status(app)
         assert app.sub_title == "Demo"
@@ -72,7 +72,7 @@ async def test_board_first_then_the_store(
         cards.focus()
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, DealEditorScreen), pilot)
-        assert app.screen.deal_id == prospect.deals[0]["id"]
+        assert app.screen.deal_id == prospect.deals[0].id
 
 
 async def test_a_store_that_cannot_open_is_reported_not_awaited(
@@ -116,7 +116,7 @@ async def test_the_store_opens_without_reading_the_board_again(
         await wait_for(lambda: "as of" in _status(app), pilot)
         assert app.store is not None and str(app.workspace.id) == quick.workspace.id
         cards = app.screen.query_one("#deals-prospect", StageDeals)
-        assert cards.get_option_at_index(0).id == quick.columns[0].deals[0]["id"]
+        assert cards.get_option_at_index(0).id == quick.columns[0].deals[0].id
     assert calls == []
 
 

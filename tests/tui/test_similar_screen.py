@@ -119,8 +119,8 @@ async def test_like_this_from_the_board_excludes_the_deal_and_returns(
         assert isinstance(screen, SimilarScreen)
         await wait_for(lambda: screen.results, pilot, timeout=SEARCH_TIMEOUT)
         ids = result_ids(screen)
-        assert chosen["id"] not in ids
-        assert chosen["title"] in text_of(screen.query_one("#similar-status", Static))
+        assert chosen.id not in ids
+        assert chosen.title in text_of(screen.query_one("#similar-status", Static))
         # ctrl+l: deals like the highlighted result instead.
         first = ids[0]
         await pilot.press("ctrl+l")

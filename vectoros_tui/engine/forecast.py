@@ -12,6 +12,11 @@ winning with probability ``q`` is a Bernoulli with ``p' = E[q] = a / (a + b)``, 
 (run, deal) cell draws afresh, so the simulation is exactly, not approximately, a matrix
 of independent Bernoulli(p') cells; :func:`simulate_totals` samples that matrix in
 cache-sized chunks.
+
+Deals arrive as :class:`~vectoros_tui.engine.deal_record.DealRecord`, validated once where
+they were built (the store, or ``record_from_mapping`` for JSON), so the forecast reads
+their fields as they are. A deal without a value counts as 0 and one without a
+probability as 50%, as in the original.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import math
 import os
 import re
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from numbers import Integral, Real
 from typing import Any, Final
@@ -30,14 +35,17 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from vectoros_tui.engine.dates import as_utc, parse_datetime, utc_now
+from vectoros_tui.engine.dates import as_utc, utc_now
+
+# MAX_DEAL_VALUE is defined with the record, which enforces it, and stays importable from
+# here, where callers of simulate_totals have always found it.
+from vectoros_tui.engine.deal_record import MAX_DEAL_VALUE, DealRecord
 from vectoros_tui.engine.probability import (
     combine_adjustments,
     confidence_from_parts,
-    deal_label,
     probability_percent,
 )
-from vectoros_tui.engine.stages import UnknownStageError, normalise_stage, stage_index
+from vectoros_tui.engine.stages import STAGES, stage_index
 
 SCENARIOS: Final = ("worst", "likely", "best")
 REPORTED_PERCENTILES: Final = (5, 10, 25, 50, 75, 90, 95)
@@ -46,10 +54,6 @@ DEFAULT_SIMULATIONS: Final = 10_000
 # is already far past the point where more runs change a forecast, and keeps a typo such
 # as 10**9 from freezing the UI.
 MAX_SIMULATIONS: Final = 1_000_000
-
-# A quadrillion is far past any real deal and keeps sums of 10**6 deals finite, so no
-# statistic can overflow to inf or NaN.
-MAX_DEAL_VALUE: Final = 1e15
 
 # The original scaled its revenue goal with the window; other windows use 1.0.
 _GOAL_SHARE_OF_PIPELINE: Final = 0.4
@@ -76,7 +80,11 @@ _TAIL_BITS: Final = 56
 
 
 class ForecastInputError(ValueError):
-    """A forecast argument or deal field the engine cannot use; the message says which."""
+    """A forecast argument the engine cannot use; the message says which.
+
+    Bad deal fields are :class:`~vectoros_tui.engine.deal_record.DealInputError`, raised
+    where the record is built.
+    """
 
 
 def parse_timeframe(timeframe: object) -> int:
@@ -139,125 +147,44 @@ def _window_end(now: datetime, days: int) -> datetime | None:
         return None
 
 
-def _deal_value(deal: Mapping[str, Any]) -> float:
-    raw = deal.get("value")
-    if raw is None or raw == "":
-        return 0.0
-    if isinstance(raw, bool):
-        raise ForecastInputError(f"deal {deal_label(deal)}: value must be a number, got {raw!r}")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ForecastInputError(
-            f"deal {deal_label(deal)}: value must be a number, got {raw!r}"
-        ) from None
-    if not 0.0 <= value <= MAX_DEAL_VALUE:  # also rejects NaN and infinities
-        raise ForecastInputError(
-            f"deal {deal_label(deal)}: value must be an amount between 0 and "
-            f"{MAX_DEAL_VALUE:,.0f}, got {raw!r}"
-        )
-    return value
+def _stage_label(stage: str) -> str:
+    """The breakdown's name for a stage: canonical names as they are, a name this version
+    does not know lower-cased (as the original grouped them), ``unknown`` when empty."""
+    if stage in STAGES:
+        return stage
+    return stage.lower() or "unknown"
 
 
-def _deal_probability(deal: Mapping[str, Any]) -> float:
-    try:
-        return probability_percent(deal) / 100.0
-    except ValueError as error:
-        raise ForecastInputError(str(error)) from None
+def _closes_in_window(record: DealRecord, last_day: date | None) -> bool:
+    """Undated and overdue deals count: the original kept them (still open, still expected
+    to land).
 
-
-def _deal_stage(deal: Mapping[str, Any]) -> tuple[str, str | None]:
-    """``(stage, implied outcome)``; an unknown stage is kept under its own name.
-
-    The stage only labels the breakdown and picks a probability factor (1.0 when
-    unknown), so a stage this version does not know should not sink the whole forecast.
+    A close date means midnight UTC of that day, counted when not after ``now + days``.
+    Midnight of day ``c`` is after a UTC moment on day ``d`` exactly when ``c > d``, so the
+    comparison is made on dates: the same result without building a datetime per deal.
     """
-    raw = deal.get("stage")
-    if not isinstance(raw, str) or not raw.strip():
-        return "unknown", None
-    try:
-        return normalise_stage(raw)
-    except UnknownStageError:
-        return raw.strip().lower(), None
+    close = record.close_date
+    return close is None or last_day is None or close <= last_day
 
 
-def _has_outcome(deal: Mapping[str, Any], implied: str | None) -> bool:
-    outcome = deal.get("outcome")
-    if isinstance(outcome, str):
-        outcome = outcome.strip()
-    return bool(outcome) or implied is not None
+# (record, stage label, value, p) for each deal the forecast counts; p is the rep's call
+# in 0..1.
+_Counted = tuple[DealRecord, str, float, float]
 
 
-class _DateReader:
-    """``parse_datetime`` that remembers: a pipeline's close dates are mostly the same few
-    days, and parsing them was the largest per-deal cost of the filter."""
-
-    def __init__(self) -> None:
-        self._seen: dict[object, datetime | None] = {}
-
-    def __call__(self, raw: object) -> datetime | None:
-        try:
-            return self._seen[raw]
-        except KeyError:
-            moment = self._seen[raw] = parse_datetime(raw)
-            return moment
-        except TypeError:  # unhashable: nothing parse_datetime understands anyway
-            return parse_datetime(raw)
-
-
-def _close_moment(deal: Mapping[str, Any], read: _DateReader) -> datetime | None:
-    raw = deal.get("closeDate")
-    if raw is None or raw == "":
-        return None
-    moment = read(raw)
-    if moment is None:
-        # Dropping or keeping a deal with an unreadable date would both silently skew the
-        # forecast, so make the caller fix it.
-        raise ForecastInputError(
-            f"deal {deal_label(deal)}: closeDate must be an ISO date, got {raw!r}"
+def _counted_deals(deals: Iterable[DealRecord], window_end: datetime | None) -> list[_Counted]:
+    """The open deals closing inside the window, in the caller's order."""
+    last_day = None if window_end is None else window_end.date()
+    return [
+        (
+            record,
+            _stage_label(record.stage),
+            record.value or 0.0,
+            probability_percent(record) / 100.0,
         )
-    return moment
-
-
-# (deal, stage, value, p) for each deal the forecast counts; p is the rep's call in 0..1.
-_Counted = tuple[Mapping[str, Any], str, float, float]
-
-
-def _counted_deals(
-    deals: Iterable[object], window_end: datetime | None, read: _DateReader
-) -> list[_Counted]:
-    """The open deals closing inside the window, in the caller's order.
-
-    Every deal is validated, counted or not, so whether bad data raises does not depend
-    on the window.
-    """
-    counted: list[_Counted] = []
-    for position, deal in enumerate(deals):
-        if not isinstance(deal, Mapping):
-            raise ForecastInputError(
-                f"deal #{position} must be a mapping, got {type(deal).__name__}"
-            )
-        stage, implied_outcome = _deal_stage(deal)
-        value = _deal_value(deal)
-        p = _deal_probability(deal)
-        close = _close_moment(deal, read)
-        if stage == "closed" or _has_outcome(deal, implied_outcome):
-            continue
-        # No close date: the original kept the deal. Overdue: kept too (still open, still
-        # expected to land).
-        if close is not None and window_end is not None and close > window_end:
-            continue
-        counted.append((deal, stage, value, p))
-    return counted
-
-
-def _plain_id(value: object) -> object:
-    # Keep the result JSON-serialisable whatever the caller uses for ids (UUIDs, numpy ints).
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Integral) and not isinstance(value, bool):
-        return int(value)
-    return str(value)
+        for record in deals
+        if record.is_open and _closes_in_window(record, last_day)
+    ]
 
 
 def _money(amount: float) -> float:
@@ -467,7 +394,7 @@ def _fill_totals(
 
 
 def forecast_revenue(
-    deals: Iterable[Mapping[str, Any]],
+    deals: Iterable[DealRecord],
     timeframe: str = "30d",
     scenario: str = "likely",
     simulations: int = DEFAULT_SIMULATIONS,
@@ -484,7 +411,7 @@ def forecast_revenue(
 
 
 def forecast_distribution(
-    deals: Iterable[Mapping[str, Any]],
+    deals: Iterable[DealRecord],
     timeframe: str = "30d",
     scenario: str = "likely",
     simulations: int = DEFAULT_SIMULATIONS,
@@ -511,7 +438,7 @@ def forecast_distribution(
     moment = _parse_now(now)
     window_end = _window_end(moment, days)
 
-    counted = _counted_deals(deals, window_end, _DateReader())
+    counted = _counted_deals(deals, window_end)
 
     values = np.fromiter((row[2] for row in counted), dtype=np.float64, count=len(counted))
     probabilities = np.fromiter((row[3] for row in counted), dtype=np.float64, count=len(counted))
@@ -594,45 +521,48 @@ def _forecasted_deals(
     *,
     rank_by_rep: bool = False,
 ) -> list[dict[str, Any]]:
-    # createdAt/updatedAt are nearly all distinct, so remembering them would not pay.
     adjusted = [
-        combine_adjustments(p, stage, parse_datetime(deal.get("createdAt")), now)
-        for deal, stage, _, p in counted
+        combine_adjustments(p, stage, record.created_at, now) for record, stage, _, p in counted
     ]
-    # Ordered by the weight the rows show (or the rep's, see forecast_distribution);
-    # sorted() is stable, so deals whose weights show the same keep the caller's order.
-    order = sorted(
+    order = _row_order(counted, adjusted, rank_by_rep=rank_by_rep)
+    if top is not None:
+        order = _top_rows(order, counted, top, also)
+    return [_deal_row(counted[i], adjusted[i], now) for i in order]
+
+
+def _row_order(counted: list[_Counted], adjusted: list[float], *, rank_by_rep: bool) -> list[int]:
+    """Row positions by the weight the rows show (or the rep's, see forecast_distribution).
+
+    Weights are compared as shown (to the cent) and sorted() is stable, so deals whose
+    weights look the same keep the caller's order.
+    """
+    return sorted(
         range(len(counted)),
         key=lambda i: round(counted[i][2] * (counted[i][3] if rank_by_rep else adjusted[i]), 2),
         reverse=True,
     )
-    if top is not None:
-        wanted = {_plain_id(i) for i in also}
-        order = [
-            i
-            for rank, i in enumerate(order)
-            if rank < top or _plain_id(counted[i][0].get("id")) in wanted
-        ]
-    rows: list[dict[str, Any]] = []
-    for i in order:
-        deal, stage, value, _ = counted[i]
-        confidence = confidence_from_parts(deal, parse_datetime(deal.get("updatedAt")), now)
-        rows.append(
-            {
-                "deal_id": _plain_id(deal.get("id")),
-                "title": _text(deal.get("title")),
-                "company": _text(deal.get("company")),
-                "value": round(value, 2),
-                "stage": stage,
-                "adjusted_probability": round(adjusted[i], 3),
-                "weighted_value": round(value * adjusted[i], 2),
-                "confidence_score": round(confidence, 3),
-            }
-        )
-    return rows
 
 
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
+def _top_rows(
+    order: list[int], counted: list[_Counted], top: int, also: Collection[object]
+) -> list[int]:
+    # Compared as text: callers hold ids as strings or as UUIDs, records as strings.
+    wanted = {str(deal_id) for deal_id in also}
+    return [i for rank, i in enumerate(order) if rank < top or counted[i][0].id in wanted]
+
+
+def _deal_row(row: _Counted, adjusted: float, now: datetime) -> dict[str, Any]:
+    record, stage, value, _ = row
+    confidence = confidence_from_parts(record, record.updated_at, now)
+    return {
+        # Records hold "" for a missing id or title; this dict is an API edge, where both
+        # have always been null when missing.
+        "deal_id": record.id or None,
+        "title": record.title or None,
+        "company": record.company,
+        "value": round(value, 2),
+        "stage": stage,
+        "adjusted_probability": round(adjusted, 3),
+        "weighted_value": round(value * adjusted, 2),
+        "confidence_score": round(confidence, 3),
+    }

@@ -9,10 +9,10 @@ deals are known to have got at least as far as each step:
 
 * an open deal reached its own stage and every stage before it;
 * a won deal reached every open stage and ``won``;
-* a lost deal reached the stages up to the last open stage it was in, when the caller
-  knows it (``last_open_stage``, e.g. from the deal's stage history); otherwise only the
-  first stage, which is all the snapshot proves. Lost deals therefore never inflate a
-  later step.
+* a lost deal reached the stages up to the last open stage it was in, when its record
+  says (``last_open_stage``, which the store derives from the stage history); otherwise
+  only the first stage, which is all the snapshot proves. Lost deals therefore never
+  inflate a later step.
 
 Conversion from step k to step k+1 is ``reached[k+1] / reached[k]``. Open deals that have
 not moved *yet* count against the conversion of their stage, so the figures are a
@@ -24,23 +24,25 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.health import BAND_NAMES
-from vectoros_tui.engine.stages import OPEN_STAGES, UnknownStageError, normalise_stage
+from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.money import MoneyError, parse_money
 
 FUNNEL_STEPS: Final = (*OPEN_STAGES, "won")
 DEFAULT_BINS: Final = 40
 
-# What-if keys: the deal fields a what-if may override, plus the exclusion flag.
+# What-if keys: the record fields a what-if may override (named as on DealRecord), plus
+# the exclusion flag.
 EXCLUDED: Final = "excluded"
-OVERRIDABLE: Final = ("probability", "closeDate")
+OVERRIDABLE: Final = ("probability", "close_date")
 
 WhatIf = dict[str, dict[str, Any]]
 
@@ -70,49 +72,41 @@ class Funnel:
         return self.won / closed if closed else None
 
 
-def _position(deal: Mapping[str, Any]) -> tuple[int | None, str | None]:
-    """``(index of the deal's open stage or None, outcome or None)``."""
-    raw = deal.get("stage")
-    outcome = deal.get("outcome") or None
-    try:
-        stage, implied = normalise_stage(str(raw or ""))
-    except UnknownStageError:
-        return None, outcome
-    outcome = outcome or implied
-    if stage in OPEN_STAGES and not outcome:
-        return OPEN_STAGES.index(stage), None
-    return None, outcome  # closed without a recorded outcome: left out
+def _furthest_step(deal: DealRecord) -> int | None:
+    """Index in :data:`FUNNEL_STEPS` of the furthest step the deal is known to have reached;
+    ``None`` for a deal the funnel cannot place."""
+    if deal.outcome == "won":
+        return len(FUNNEL_STEPS) - 1
+    if deal.outcome == "lost":
+        last = deal.last_open_stage
+        return OPEN_STAGES.index(last) if last in OPEN_STAGES else 0
+    if deal.is_open and deal.stage in OPEN_STAGES:
+        return OPEN_STAGES.index(deal.stage)
+    return None
 
 
-def stage_funnel(
-    deals: Iterable[Mapping[str, Any]], last_open_stage: Mapping[str, str] | None = None
-) -> Funnel:
+def stage_funnel(deals: Iterable[DealRecord]) -> Funnel:
     """The funnel over every deal (open and closed); see the module docstring.
 
-    ``last_open_stage`` maps a closed deal's id to the last open stage it was in, when the
-    caller has the history. Deals with an unknown stage name, and closed deals without an
-    outcome, are left out.
+    Deals it cannot place are left out: an open deal with a stage name this version does
+    not know, and a closed deal without an outcome. A recorded outcome places a deal
+    whatever its stage name.
     """
-    known = last_open_stage or {}
     reached = [0] * len(FUNNEL_STEPS)
     current = [0] * len(FUNNEL_STEPS)
     won = lost = open_count = 0
     for deal in deals:
-        index, outcome = _position(deal)
-        if index is not None:
-            open_count += 1
-            current[index] += 1
-            furthest = index
-        elif outcome == "won":
+        furthest = _furthest_step(deal)
+        if furthest is None:
+            continue
+        if deal.outcome == "won":
             won += 1
             current[-1] += 1
-            furthest = len(FUNNEL_STEPS) - 1
-        elif outcome == "lost":
+        elif deal.outcome == "lost":
             lost += 1
-            last = known.get(str(deal.get("id")))
-            furthest = OPEN_STAGES.index(last) if last in OPEN_STAGES else 0
         else:
-            continue
+            open_count += 1
+            current[furthest] += 1
         for step in range(furthest + 1):
             reached[step] += 1
     steps = tuple(
@@ -206,30 +200,39 @@ def stage_revenue(breakdown: Iterable[Mapping[str, Any]]) -> list[StageRevenue]:
 
 
 def apply_what_if(
-    deals: Iterable[Mapping[str, Any]], what_if: Mapping[str, Mapping[str, Any]]
-) -> list[Mapping[str, Any]]:
+    deals: Iterable[DealRecord], what_if: Mapping[str, Mapping[str, Any]]
+) -> list[DealRecord]:
     """``deals`` with the what-if overrides applied, as a new list.
 
     ``what_if`` maps a deal id to its changes: ``{"excluded": True}`` drops the deal,
-    ``probability`` (0-100) and ``closeDate`` (ISO date) replace the deal's own. A deal
-    with overrides is a copy, so the caller's mapping is untouched; the others are the
-    caller's own mappings (copying 2,000 of them was a sixth of a forecast after each save).
+    ``probability`` (0-100) and ``close_date`` (an ISO date) replace the deal's own. Records
+    are frozen, so a deal with overrides is a new record and the others are the caller's.
+    Raises ``ValueError`` for an override the prompts would have refused.
     """
     if not what_if:
         return list(deals)
-    adjusted: list[Mapping[str, Any]] = []
+    adjusted: list[DealRecord] = []
     for deal in deals:
-        changes = what_if.get(str(deal.get("id")))
+        changes = what_if.get(deal.id)
         if not changes:
             adjusted.append(deal)
-            continue
-        if changes.get(EXCLUDED):
-            continue
-        adjusted.append({**deal, **{k: v for k, v in changes.items() if k in OVERRIDABLE}})
+        elif not changes.get(EXCLUDED):
+            adjusted.append(_overridden(deal, changes))
     return adjusted
 
 
-def stable_order(deals: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _overridden(deal: DealRecord, changes: Mapping[str, Any]) -> DealRecord:
+    # What-ifs are a plain dict anyone can fill; reading them with the prompts' own parsers
+    # keeps a value a record would refuse out of the forecast.
+    updates: dict[str, Any] = {}
+    if "probability" in changes:
+        updates["probability"] = parse_probability(str(changes["probability"]))
+    if "close_date" in changes:
+        updates["close_date"] = date.fromisoformat(parse_close_date(str(changes["close_date"])))
+    return replace(deal, **updates)
+
+
+def stable_order(deals: Iterable[DealRecord]) -> list[DealRecord]:
     """``deals`` sorted by id.
 
     The simulation hands random numbers to deals in the order it receives them, and a
@@ -237,7 +240,7 @@ def stable_order(deals: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     identical SQLite files). Sorting first makes a seed give the same forecast for the same
     deals on every run and on SQLite and Postgres alike.
     """
-    return sorted(deals, key=lambda deal: str(deal.get("id")))
+    return sorted(deals, key=lambda deal: deal.id)
 
 
 def toggle_exclusion(what_if: WhatIf, deal_id: str) -> bool:
@@ -264,8 +267,8 @@ def describe_what_if(changes: Mapping[str, Any]) -> str:
     parts = []
     if "probability" in changes:
         parts.append(f"p {changes['probability']:g}%")
-    if "closeDate" in changes:
-        parts.append(f"close {changes['closeDate']}")
+    if "close_date" in changes:
+        parts.append(f"close {changes['close_date']}")
     return ", ".join(parts)
 
 

@@ -8,22 +8,21 @@ honest about what each component measures:
 * **freshness** is the time since the last logged activity (the original used the deal's age);
 * every explanation names the number it used and says when a weaker timestamp stood in.
 
-Everything here is a pure function of the deal mappings and an explicit ``now``, so the same
-inputs always give the same scores.
+Everything here is a pure function of the deal records and an explicit ``now``, so the same
+inputs always give the same scores. The records arrive clean (see
+:mod:`vectoros_tui.engine.deal_record`), so nothing here re-validates a field.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, NamedTuple
 
-from vectoros_tui.engine.dates import as_utc, days_between, parse_date, parse_datetime
-from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
-
-Deal = Mapping[str, Any]
+from vectoros_tui.engine.dates import as_utc, days_between
+from vectoros_tui.engine.deal_record import DealRecord
 
 WEIGHTS: Final[dict[str, float]] = {
     "probability": 0.25,
@@ -53,90 +52,23 @@ _RECENCY_TIERS: Final = (
 _RECENCY_FLOOR: Final = (20.0, "at risk")
 _UNKNOWN_SCORE: Final = 50.0
 
-_REQUIRED_FIELDS: Final = ("title", "value", "stage", "probability", "closeDate")
-_USEFUL_FIELDS: Final = ("company", "contactName", "contactEmail")
-_FIELD_LABELS: Final = {
-    "title": "title",
-    "value": "value",
-    "stage": "stage",
-    "probability": "probability",
-    "closeDate": "close date",
-    "company": "company",
-    "contactName": "contact name",
-    "contactEmail": "contact email",
-}
-_COMPLETENESS_MAX: Final = 20 * len(_REQUIRED_FIELDS) + 10 * len(_USEFUL_FIELDS)
+# The original's completeness weights: a field the scores and the forecast stand on counts
+# twice a contact detail, which only helps the rep reach the buyer.
+_REQUIRED_POINTS: Final = 20
+_USEFUL_POINTS: Final = 10
 
 
-# --------------------------------------------------------------------------- deal accessors
-# Shared with the insight rules so both read a deal the same way.
+# --------------------------------------------------------------------------- shared display
+# Shared with the insight rules so a deal is named the same way in a score and an insight.
 
 
-def deal_id_of(deal: Deal) -> str | None:
-    raw = deal.get("id")
-    return None if raw is None else str(raw)
+def display_title(deal: DealRecord) -> str:
+    return deal.title or "Untitled deal"
 
 
-def deal_title(deal: Deal) -> str:
-    return str(deal.get("title") or "").strip() or "Untitled deal"
-
-
-def deal_stage(deal: Deal) -> str | None:
-    """The normalised stage, or the raw name when it is not one we know (still shown as-is)."""
-    raw = deal.get("stage")
-    if raw is None or str(raw).strip() == "":
-        return None
-    try:
-        stage, _ = normalise_stage(str(raw))
-    except UnknownStageError:
-        return str(raw).strip()
-    return stage
-
-
-def is_open_deal(deal: Deal) -> bool:
-    """Open means no outcome recorded and not in the closed stage (``won``/``lost`` aliases
-    count as closed). A deal with an unknown stage name is kept: hiding it would hide a risk."""
-    if deal.get("outcome"):
-        return False
-    raw = deal.get("stage")
-    if raw:
-        try:
-            stage, implied_outcome = normalise_stage(str(raw))
-        except UnknownStageError:
-            return True
-        if stage == "closed" or implied_outcome:
-            return False
-    return True
-
-
-def _finite_number(raw: Any) -> float | None:
-    # bool is an int subclass; True as a deal value is a data error, not 1.
-    if raw is None or isinstance(raw, bool) or raw == "":
-        return None
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def deal_value(deal: Deal) -> float | None:
-    return _finite_number(deal.get("value"))
-
-
-def deal_probability(deal: Deal) -> float | None:
-    """The rep's probability in percent, clamped to 0-100, or ``None`` when not set."""
-    probability = _finite_number(deal.get("probability"))
-    return None if probability is None else min(100.0, max(0.0, probability))
-
-
-def first_timestamp(deal: Deal, *keys: str) -> tuple[datetime | None, str | None]:
-    """The first of ``keys`` that holds a parseable timestamp, and which key it was."""
-    for key in keys:
-        moment = parse_datetime(deal.get(key))
-        if moment is not None:
-            return moment, key
-    return None, None
+def display_stage(deal: DealRecord) -> str | None:
+    """The stage as shown: canonical, or an unknown name as given; ``None`` when unset."""
+    return deal.stage or None
 
 
 def whole_days(earlier: datetime, now: datetime) -> int:
@@ -148,7 +80,7 @@ def format_days(days: int) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
-def average_open_value(deals: Iterable[Deal]) -> float | None:
+def average_open_value(deals: Iterable[DealRecord]) -> float | None:
     """Mean value of the open deals that have a value; ``None`` when none do.
 
     Deals without a value are left out rather than counted as 0, so a few unpriced deals do
@@ -163,9 +95,9 @@ def average_of(totals: tuple[float, int]) -> float | None:
     return total / count if count else None
 
 
-def open_value_totals(deals: Iterable[Deal]) -> tuple[float, int]:
+def open_value_totals(deals: Iterable[DealRecord]) -> tuple[float, int]:
     """(sum, count) of the values of the open deals that have one."""
-    values = [v for d in deals if is_open_deal(d) and (v := deal_value(d)) is not None]
+    values = [d.value for d in deals if d.is_open and d.value is not None]
     return sum(values), len(values)
 
 
@@ -194,7 +126,7 @@ class ComponentScore:
 
 @dataclass(frozen=True)
 class DealHealth:
-    deal_id: str | None
+    deal_id: str
     title: str
     health_score: float
     health_status: str
@@ -235,8 +167,8 @@ def _recency_tier(days: int) -> tuple[float, str]:
     return _RECENCY_FLOOR
 
 
-def _score_probability(deal: Deal) -> _Part:
-    probability = deal_probability(deal)
+def _score_probability(deal: DealRecord) -> _Part:
+    probability = deal.probability
     if probability is None:
         # As in the original, an unset probability scores 0: the deal is not qualified yet.
         return _Part(0.0, "no win probability set", "No win probability set - qualify the deal")
@@ -249,14 +181,15 @@ def _score_probability(deal: Deal) -> _Part:
     return _Part(probability, f"win probability is {shown}", advice)
 
 
-def _score_velocity(deal: Deal, now: datetime) -> _Part:
-    entered, source = first_timestamp(deal, "stageChangedAt", "createdAt")
-    stage = deal_stage(deal) or "its stage"
+def _score_velocity(deal: DealRecord, now: datetime) -> _Part:
+    from_stage_change = deal.stage_changed_at is not None
+    entered = deal.stage_changed_at if from_stage_change else deal.created_at
+    stage = display_stage(deal) or "its stage"
     if entered is None:
         return _Part(_UNKNOWN_SCORE, f"time in {stage} unknown (no stage change or creation date)")
     days = whole_days(entered, now)
     score, label = _recency_tier(days)
-    note = label if source == "stageChangedAt" else f"{label}; counted from creation"
+    note = label if from_stage_change else f"{label}; counted from creation"
     advice = None
     if score < 40:
         advice = f"In {stage} for {format_days(days)} - agree the next step to move it forward"
@@ -265,13 +198,14 @@ def _score_velocity(deal: Deal, now: datetime) -> _Part:
     return _Part(score, f"in {stage} for {format_days(days)} ({note})", advice)
 
 
-def _score_freshness(deal: Deal, now: datetime) -> _Part:
-    last, source = first_timestamp(deal, "lastActivityAt", "updatedAt")
+def _score_freshness(deal: DealRecord, now: datetime) -> _Part:
+    logged = deal.last_activity_at is not None
+    last = deal.last_activity_at if logged else deal.updated_at
     if last is None:
         return _Part(_UNKNOWN_SCORE, "no activity or update date known")
     days = whole_days(last, now)
     score, _ = _recency_tier(days)
-    if source == "lastActivityAt":
+    if logged:
         explanation = "activity today" if days == 0 else f"no activity for {format_days(days)}"
     else:
         # An edit is weaker evidence of engagement than a logged call or email: say so.
@@ -283,17 +217,25 @@ def _score_freshness(deal: Deal, now: datetime) -> _Part:
 
 
 def _is_filled(value: object) -> bool:
-    return value is not None and str(value).strip() != ""
+    # A blank string is as empty as None; 0 is a real value or probability.
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _score_completeness(deal: Deal) -> _Part:
-    fields = (*_REQUIRED_FIELDS, *_USEFUL_FIELDS)
-    missing = [name for name in fields if not _is_filled(deal.get(name))]
-    points = sum(20 for name in _REQUIRED_FIELDS if name not in missing) + sum(
-        10 for name in _USEFUL_FIELDS if name not in missing
+def _score_completeness(deal: DealRecord) -> _Part:
+    fields: tuple[tuple[str, object, int], ...] = (
+        ("title", deal.title, _REQUIRED_POINTS),
+        ("value", deal.value, _REQUIRED_POINTS),
+        ("stage", deal.stage, _REQUIRED_POINTS),
+        ("probability", deal.probability, _REQUIRED_POINTS),
+        ("close date", deal.close_date, _REQUIRED_POINTS),
+        ("company", deal.company, _USEFUL_POINTS),
+        ("contact name", deal.contact_name, _USEFUL_POINTS),
+        ("contact email", deal.contact_email, _USEFUL_POINTS),
     )
-    score = points / _COMPLETENESS_MAX * 100.0
-    labels = ", ".join(_FIELD_LABELS[name] for name in missing)
+    missing = [label for label, value, _ in fields if not _is_filled(value)]
+    points = sum(worth for _, value, worth in fields if _is_filled(value))
+    score = points / sum(worth for _, _, worth in fields) * 100.0
+    labels = ", ".join(missing)
     if not missing:
         return _Part(score, f"all {len(fields)} fields filled")
     explanation = f"{len(fields) - len(missing)} of {len(fields)} fields filled; missing {labels}"
@@ -301,8 +243,8 @@ def _score_completeness(deal: Deal) -> _Part:
     return _Part(score, explanation, advice)
 
 
-def _score_urgency(deal: Deal, today: date) -> _Part:
-    close = parse_date(deal.get("closeDate"))
+def _score_urgency(deal: DealRecord, today: date) -> _Part:
+    close = deal.close_date
     if close is None:
         return _Part(30.0, "no close date set", "No close date set - agree a target close date")
     days_until = (close - today).days
@@ -328,10 +270,10 @@ def _score_urgency(deal: Deal, today: date) -> _Part:
     return _Part(score, when, advice)
 
 
-def _score_value(deal: Deal, average_value: float | None) -> _Part:
+def _score_value(deal: DealRecord, average_value: float | None) -> _Part:
     if average_value is None or average_value <= 0:
         return _Part(_UNKNOWN_SCORE, "no workspace average to compare with")
-    value = deal_value(deal)
+    value = deal.value
     ratio = (value or 0.0) / average_value
     if ratio >= 2.0:
         score = 100.0
@@ -364,7 +306,7 @@ def _score_value(deal: Deal, average_value: float | None) -> _Part:
 # --------------------------------------------------------------------------- scoring
 
 
-def score_deal(deal: Deal, now: datetime, average_value: float | None) -> DealHealth:
+def score_deal(deal: DealRecord, now: datetime, average_value: float | None) -> DealHealth:
     """Score one deal as of ``now`` (aware UTC).
 
     ``average_value`` is the workspace average the value component compares against; pass
@@ -382,8 +324,8 @@ def score_deal(deal: Deal, now: datetime, average_value: float | None) -> DealHe
     }
     total = round(sum(part.score * WEIGHTS[name] for name, part in parts.items()), 1)
     return DealHealth(
-        deal_id=deal_id_of(deal),
-        title=deal_title(deal),
+        deal_id=deal.id,
+        title=display_title(deal),
         health_score=total,
         health_status=health_band(total),
         components={
@@ -394,7 +336,7 @@ def score_deal(deal: Deal, now: datetime, average_value: float | None) -> DealHe
     )
 
 
-def score_workspace(deals: Iterable[Deal], now: datetime) -> dict[str, Any]:
+def score_workspace(deals: Iterable[DealRecord], now: datetime) -> dict[str, Any]:
     """Score the open deals among ``deals`` and summarise them.
 
     ``total_deals`` counts every deal passed in; ``scored_deals`` only the open ones. The
@@ -402,7 +344,7 @@ def score_workspace(deals: Iterable[Deal], now: datetime) -> dict[str, Any]:
     scored, so callers never meet a missing key or a NaN.
     """
     everything = list(deals)
-    open_deals = [deal for deal in everything if is_open_deal(deal)]
+    open_deals = [deal for deal in everything if deal.is_open]
     average_value = average_open_value(open_deals)
     scored = [score_deal(deal, now, average_value) for deal in open_deals]
     distribution = dict.fromkeys(BAND_NAMES, 0)

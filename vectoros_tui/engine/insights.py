@@ -32,7 +32,7 @@ Confidence (0-1) reflects the quality of the data a rule stood on, not how bad t
 * ready to close: 0.7 (it rests on the rep's own probability).
 
 Only open deals (no outcome, stage not closed) trigger deal rules. The engine never imports
-Textual and every rule is a pure function of the deals and an explicit ``now``.
+Textual and every rule is a pure function of the deal records and an explicit ``now``.
 """
 
 from __future__ import annotations
@@ -44,19 +44,14 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any, Final
 
-from vectoros_tui.engine.dates import as_utc, parse_date
+from vectoros_tui.engine.dates import as_utc
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.health import (
-    Deal,
     DealHealth,
     average_open_value,
-    deal_id_of,
-    deal_probability,
-    deal_stage,
-    deal_title,
-    deal_value,
-    first_timestamp,
+    display_stage,
+    display_title,
     format_days,
-    is_open_deal,
     score_deal,
     whole_days,
 )
@@ -108,26 +103,28 @@ class InsightDraft:
 # --------------------------------------------------------------------------- deal rules
 
 
-def _stale_deal(deal: Deal, now: datetime, top_value_floor: float | None) -> InsightDraft | None:
-    last, source = first_timestamp(deal, "lastActivityAt", "createdAt")
+def _stale_deal(
+    deal: DealRecord, now: datetime, top_value_floor: float | None
+) -> InsightDraft | None:
+    logged = deal.last_activity_at is not None
+    last = deal.last_activity_at if logged else deal.created_at
     if last is None:
         return None
     days = whole_days(last, now)
     if days < STALE_DAYS:
         return None
-    title = deal_title(deal)
-    value = deal_value(deal)
+    title = display_title(deal)
+    value = deal.value
     top_quartile = top_value_floor is not None and value is not None and value >= top_value_floor
-    logged = source == "lastActivityAt"
     if logged:
         description = f"No activity on '{title}' for {format_days(days)}"
     else:
         description = (
             f"No activity logged on '{title}' since it was created {format_days(days)} ago"
         )
-    contact = str(deal.get("contactName") or "").strip() or "the buyer"
+    contact = deal.contact_name or "the buyer"
     return InsightDraft(
-        key=f"stale:{deal_id_of(deal)}:{last.date().isoformat()}",
+        key=f"stale:{deal.id}:{last.date().isoformat()}",
         type="risk",
         priority="high" if top_quartile or days >= STALE_HIGH_DAYS else "medium",
         title=f"Stale deal: {title}",
@@ -141,51 +138,52 @@ def _stale_deal(deal: Deal, now: datetime, top_value_floor: float | None) -> Ins
             "top_quartile_value": top_quartile,
         },
         actions=[f"Contact {contact} to re-engage", "Log the next step and a date for it"],
-        deal_id=deal_id_of(deal),
+        deal_id=deal.id,
     )
 
 
-def _stuck_in_stage(deal: Deal, now: datetime) -> InsightDraft | None:
-    entered, source = first_timestamp(deal, "stageChangedAt", "createdAt")
+def _stuck_in_stage(deal: DealRecord, now: datetime) -> InsightDraft | None:
+    from_stage_change = deal.stage_changed_at is not None
+    entered = deal.stage_changed_at if from_stage_change else deal.created_at
     if entered is None:
         return None
     days = whole_days(entered, now)
     if days < STUCK_DAYS:
         return None
     critical = days >= STUCK_CRITICAL_DAYS
-    title = deal_title(deal)
-    known_stage = deal_stage(deal)
+    title = display_title(deal)
+    known_stage = display_stage(deal)
     stage = known_stage or "its stage"
-    since = "" if source == "stageChangedAt" else " (counted from creation)"
+    since = "" if from_stage_change else " (counted from creation)"
     return InsightDraft(
-        key=f"stuck:{deal_id_of(deal)}:{known_stage or 'unknown'}",
+        key=f"stuck:{deal.id}:{known_stage or 'unknown'}",
         type="risk" if critical else "warning",
         priority="critical" if critical else "medium",
         title=f"Stuck in {stage}: {title}",
         description=f"'{title}' has been in {stage} for {format_days(days)}{since}",
-        confidence=0.9 if source == "stageChangedAt" else 0.6,
+        confidence=0.9 if from_stage_change else 0.6,
         data={
             "stage": known_stage,
             "days_in_stage": days,
             "threshold": STUCK_CRITICAL_DAYS if critical else STUCK_DAYS,
-            "value": deal_value(deal),
+            "value": deal.value,
         },
         actions=[
             f"Identify what blocks the move out of {stage}",
             "Agree a dated next step with the buyer",
         ],
-        deal_id=deal_id_of(deal),
+        deal_id=deal.id,
     )
 
 
-def _close_date_passed(deal: Deal, today: date) -> InsightDraft | None:
-    close = parse_date(deal.get("closeDate"))
+def _close_date_passed(deal: DealRecord, today: date) -> InsightDraft | None:
+    close = deal.close_date
     if close is None or close >= today:
         return None
     overdue = (today - close).days
-    title = deal_title(deal)
+    title = display_title(deal)
     return InsightDraft(
-        key=f"overdue:{deal_id_of(deal)}:{close.isoformat()}",
+        key=f"overdue:{deal.id}:{close.isoformat()}",
         type="risk",
         priority="critical" if overdue > OVERDUE_CRITICAL_DAYS else "high",
         title=f"Close date passed: {title}",
@@ -196,23 +194,16 @@ def _close_date_passed(deal: Deal, today: date) -> InsightDraft | None:
         data={
             "close_date": close.isoformat(),
             "days_overdue": overdue,
-            "value": deal_value(deal),
+            "value": deal.value,
         },
         actions=["Confirm the new timeline with the buyer", "Update the close date or close it"],
-        deal_id=deal_id_of(deal),
+        deal_id=deal.id,
     )
 
 
-def _close_date_history(deal: Deal) -> list[date]:
-    raw = deal.get("closeDateHistory")
-    if not isinstance(raw, list | tuple):
-        return []
-    return [parsed for item in raw if (parsed := parse_date(item)) is not None]
-
-
-def _close_date_pushed(deal: Deal) -> InsightDraft | None:
-    current = parse_date(deal.get("closeDate"))
-    history = _close_date_history(deal)
+def _close_date_pushed(deal: DealRecord) -> InsightDraft | None:
+    current = deal.close_date
+    history = deal.close_date_history
     if current is None or not history:
         return None
     # The oldest entry is the date first committed to; later ones are intermediate slips.
@@ -223,10 +214,10 @@ def _close_date_pushed(deal: Deal) -> InsightDraft | None:
     # Count only moves later: pulling a date in is not a slip.
     times_pushed = sum(1 for before, after in pairwise([*history, current]) if after > before)
     high = times_pushed >= PUSHED_HIGH_TIMES or days_pushed >= PUSHED_HIGH_DAYS
-    title = deal_title(deal)
+    title = display_title(deal)
     times = "once" if times_pushed == 1 else f"{times_pushed} times"
     return InsightDraft(
-        key=f"pushed:{deal_id_of(deal)}:{current.isoformat()}",
+        key=f"pushed:{deal.id}:{current.isoformat()}",
         type="warning",
         priority="high" if high else "medium",
         title=f"Close date pushed: {title}",
@@ -241,26 +232,26 @@ def _close_date_pushed(deal: Deal) -> InsightDraft | None:
             "days_pushed": days_pushed,
             "times_pushed": times_pushed,
             "threshold": PUSHED_MIN_DAYS,
-            "value": deal_value(deal),
+            "value": deal.value,
         },
         actions=[
             "Ask the buyer what changed and who decides",
             "Re-check the probability against the new date",
         ],
-        deal_id=deal_id_of(deal),
+        deal_id=deal.id,
     )
 
 
-def _low_health(deal: Deal, health: DealHealth) -> InsightDraft | None:
+def _low_health(deal: DealRecord, health: DealHealth) -> InsightDraft | None:
     if health.health_score >= LOW_HEALTH_SCORE:
         return None
-    title = deal_title(deal)
+    title = display_title(deal)
     weakest = health.weakest_components(2)
     # Explanations name their own subject ("in proposal for 70 days"), so they read alone.
     reasons = "; ".join(component.explanation for _, component in weakest)
     completeness = health.components["completeness"].score
     return InsightDraft(
-        key=f"low_health:{deal_id_of(deal)}",
+        key=f"low_health:{deal.id}",
         type="risk",
         priority="high" if health.health_score < LOW_HEALTH_HIGH_SCORE else "medium",
         title=f"Low health: {title}",
@@ -281,18 +272,18 @@ def _low_health(deal: Deal, health: DealHealth) -> InsightDraft | None:
                 }
                 for name, component in weakest
             ],
-            "value": deal_value(deal),
+            "value": deal.value,
         },
         actions=list(health.advice[:3]) or ["Review the deal's health breakdown"],
-        deal_id=deal_id_of(deal),
+        deal_id=deal.id,
     )
 
 
-def _ready_to_close(deal: Deal, now: datetime) -> InsightDraft | None:
-    probability = deal_probability(deal)
-    close = parse_date(deal.get("closeDate"))
+def _ready_to_close(deal: DealRecord, now: datetime) -> InsightDraft | None:
+    probability = deal.probability
+    close = deal.close_date
     # Only a logged activity counts as recent engagement; an edit to the record does not.
-    last, _ = first_timestamp(deal, "lastActivityAt")
+    last = deal.last_activity_at
     if probability is None or close is None or last is None:
         return None
     days_until = (close - now.date()).days
@@ -303,11 +294,11 @@ def _ready_to_close(deal: Deal, now: datetime) -> InsightDraft | None:
         or activity_days >= READY_ACTIVITY_DAYS
     ):
         return None
-    title = deal_title(deal)
+    title = display_title(deal)
     when = "today" if days_until == 0 else f"in {format_days(days_until)}"
     seen = "today" if activity_days == 0 else f"{format_days(activity_days)} ago"
     return InsightDraft(
-        key=f"close_soon:{deal_id_of(deal)}:{close.isoformat()}",
+        key=f"close_soon:{deal.id}:{close.isoformat()}",
         type="opportunity",
         priority="medium",
         title=f"Push to close: {title}",
@@ -318,26 +309,24 @@ def _ready_to_close(deal: Deal, now: datetime) -> InsightDraft | None:
             "close_date": close.isoformat(),
             "days_until_close": days_until,
             "days_since_activity": activity_days,
-            "value": deal_value(deal),
+            "value": deal.value,
         },
         actions=["Send the order form or contract", "Confirm the signer and the signing date"],
-        deal_id=deal_id_of(deal),
+        deal_id=deal.id,
     )
 
 
 # --------------------------------------------------------------------------- workspace rule
 
 
-def _derived_contributions(open_deals: Iterable[Deal]) -> list[Contribution]:
+def _derived_contributions(open_deals: Iterable[DealRecord]) -> list[Contribution]:
     """(id, title, value, probability/100) for open deals that have both a value and a
     probability; a deal missing either cannot be placed in the forecast."""
     rows: list[Contribution] = []
     for deal in open_deals:
-        value = deal_value(deal)
-        probability = deal_probability(deal)
-        if value is None or probability is None:
+        if deal.value is None or deal.probability is None:
             continue
-        rows.append((str(deal_id_of(deal)), deal_title(deal), value, probability / 100.0))
+        rows.append((deal.id, display_title(deal), deal.value, deal.probability / 100.0))
     return rows
 
 
@@ -409,13 +398,13 @@ def _forecast_concentration(
 # --------------------------------------------------------------------------- entry point
 
 
-def _top_quartile_floor(open_deals: Iterable[Deal]) -> float | None:
+def _top_quartile_floor(open_deals: Iterable[DealRecord]) -> float | None:
     """Smallest value still in the top quartile of open deal values (the ceil(n/4) largest).
 
     Zero and missing values are left out: ranking unpriced deals says nothing about size.
     """
     values = sorted(
-        (v for deal in open_deals if (v := deal_value(deal)) is not None and v > 0),
+        (v for deal in open_deals if (v := deal.value) is not None and v > 0),
         reverse=True,
     )
     if not values:
@@ -424,7 +413,7 @@ def _top_quartile_floor(open_deals: Iterable[Deal]) -> float | None:
 
 
 def generate_insights(
-    deals: Iterable[Deal],
+    deals: Iterable[DealRecord],
     now: datetime,
     *,
     health: Mapping[str, DealHealth] | None = None,
@@ -440,16 +429,14 @@ def generate_insights(
     key, so the order is deterministic.
     """
     now = as_utc(now)
-    open_deals = [deal for deal in deals if is_open_deal(deal)]
+    open_deals = [deal for deal in deals if deal.is_open]
     top_value_floor = _top_quartile_floor(open_deals)
     average_value = average_open_value(open_deals)
     known_health = health or {}
 
     found: list[InsightDraft] = []
     for deal in open_deals:
-        deal_health = known_health.get(str(deal_id_of(deal))) or score_deal(
-            deal, now, average_value
-        )
+        deal_health = known_health.get(deal.id) or score_deal(deal, now, average_value)
         drafts = (
             _stale_deal(deal, now, top_value_floor),
             _stuck_in_stage(deal, now),

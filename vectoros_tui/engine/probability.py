@@ -7,11 +7,11 @@ simulation itself, which works from the rep's raw probability (see ``forecast.py
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from vectoros_tui.engine.dates import as_utc, days_between, parse_datetime
+from vectoros_tui.engine.dates import as_utc, days_between
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
 
 # The original's multipliers: reps over-call early-stage deals and under-call deals that
@@ -30,43 +30,15 @@ DEFAULT_PROBABILITY_PERCENT: Final = 50.0
 AGE_DECAY_DAYS: Final = 180.0
 AGE_DECAY_FLOOR: Final = 0.5
 
-# Each filled-in field earns the deal 0.1 of confidence, as does a recent update.
-_EVIDENCE_FIELDS: Final = ("company", "contactName", "contactEmail", "closeDate")
+# A recent update earns the deal 0.1 of confidence, as does each filled-in field.
 RECENT_UPDATE_DAYS: Final = 7.0
 
 
-def deal_label(deal: Mapping[str, Any]) -> str:
-    """How error messages name a deal: its id, else its title, else a placeholder."""
-    for key in ("id", "title"):
-        value = deal.get(key)
-        if value not in (None, ""):
-            return repr(value) if key == "title" else str(value)
-    return "<no id>"
-
-
-def probability_percent(deal: Mapping[str, Any]) -> float:
-    """The rep's probability in percent (0–100); a missing one counts as 50.
-
-    Raises ``ValueError`` naming the deal for a non-numeric or out-of-range value,
-    because silently clamping would hide a data problem behind a plausible forecast.
-    """
-    raw = deal.get("probability")
-    if raw is None or raw == "":
+def probability_percent(deal: DealRecord) -> float:
+    """The rep's probability in percent (0–100); a missing one counts as 50."""
+    if deal.probability is None:
         return DEFAULT_PROBABILITY_PERCENT
-    # bool is an int subclass; True would otherwise read as 1%.
-    if isinstance(raw, bool):
-        raise ValueError(f"deal {deal_label(deal)}: probability must be a number, got {raw!r}")
-    try:
-        percent = float(raw)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"deal {deal_label(deal)}: probability must be a number, got {raw!r}"
-        ) from None
-    if not (0.0 <= percent <= 100.0):  # also rejects NaN
-        raise ValueError(
-            f"deal {deal_label(deal)}: probability must be between 0 and 100, got {raw!r}"
-        )
-    return percent
+    return deal.probability
 
 
 def stage_factor(stage: object) -> float:
@@ -102,48 +74,45 @@ def age_decay(created_at: datetime | None, now: datetime) -> float:
 def combine_adjustments(
     p: float, stage: object, created_at: datetime | None, now: datetime
 ) -> float:
-    """:func:`adjusted_probability` from already-read parts (``p`` as a 0–1 fraction).
+    """:func:`adjusted_probability` from its parts (``p`` as a 0–1 fraction).
 
-    The forecast has each deal's probability, stage and dates in hand; this spares it
-    reading and validating them a second time on 10,000-deal pipelines.
+    The forecast already holds each counted deal's fraction and stage label, so it passes
+    those rather than having the record read again.
     """
     return min(max(p * stage_factor(stage) * age_decay(created_at, now), 0.0), 1.0)
 
 
-def adjusted_probability(deal: Mapping[str, Any], now: datetime) -> float:
+def adjusted_probability(deal: DealRecord, now: datetime) -> float:
     """Rep probability × stage factor × age decay, clamped to [0, 1].
 
     ``now`` may be naive (taken as UTC) or aware.
     """
-    return combine_adjustments(
-        probability_percent(deal) / 100.0,
-        deal.get("stage"),
-        parse_datetime(deal.get("createdAt")),
-        now,
-    )
+    return combine_adjustments(probability_percent(deal) / 100.0, deal.stage, deal.created_at, now)
 
 
-def deal_confidence(deal: Mapping[str, Any], now: datetime) -> float:
+def deal_confidence(deal: DealRecord, now: datetime) -> float:
     """How much to trust the deal's data: 0.5 plus 0.1 per piece of evidence, at most 1.0.
 
     Evidence: company, contact name, contact email and close date filled in, and an update
     within the last seven days.
     """
-    return confidence_from_parts(deal, parse_datetime(deal.get("updatedAt")), now)
+    return confidence_from_parts(deal, deal.updated_at, now)
 
 
-def confidence_from_parts(
-    deal: Mapping[str, Any], updated_at: datetime | None, now: datetime
-) -> float:
-    """:func:`deal_confidence` with the deal's ``updatedAt`` already parsed."""
+def confidence_from_parts(deal: DealRecord, updated_at: datetime | None, now: datetime) -> float:
+    """:func:`deal_confidence` with the deal's last update time passed in."""
     # Count tenths as an integer so 0.5 + 0.1 + 0.1 + 0.1 comes out as 0.8, not 0.7999….
-    tenths = 5
-    for key in _EVIDENCE_FIELDS:
-        value = deal.get(key)
-        # Inlined "filled in" test: this runs once per field per deal in every forecast.
-        if value is not None and (not isinstance(value, str) or value.strip()):
-            tenths += 1
+    tenths = 5 + _evidence(deal)
     # A future updatedAt (clock skew) still means "recently touched".
     if updated_at is not None and days_between(updated_at, as_utc(now)) <= RECENT_UPDATE_DAYS:
         tenths += 1
     return min(tenths, 10) / 10.0
+
+
+def _evidence(deal: DealRecord) -> int:
+    """How many of company, contact name, contact email and close date are filled in."""
+    texts = (deal.company, deal.contact_name, deal.contact_email)
+    # Blank text is checked even though records from mappings never carry it: a stored
+    # row may hold "" for a field the user cleared, and that is no evidence.
+    filled = sum(1 for text in texts if text and not text.isspace())
+    return filled + (deal.close_date is not None)

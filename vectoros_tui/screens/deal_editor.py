@@ -32,11 +32,11 @@ from vectoros_tui.store.validation import (
     parse_calendar_date,
 )
 from vectoros_tui.store.views import ActivityView, DealView
-from vectoros_tui.widgets.formatting import HEALTH_STYLES, field_text
+from vectoros_tui.widgets.formatting import field_text
+from vectoros_tui.widgets.palette import Palette
 
 if TYPE_CHECKING:
     from vectoros_tui.store.activities import ActivityService
-
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -200,7 +200,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             line.append("Health ", style="dim")
             line.append(
                 f"{health.health_score:.0f} {health.health_status}",
-                style=HEALTH_STYLES.get(health.health_status, ""),
+                style=Palette.of(self.app).health(health.health_status),
             )
             weakest = health.weakest_components()
             if weakest:
@@ -283,9 +283,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#field-stage", Select).value = stage
         self.query_one("#field-probability", Input).value = field_text(probability)
         self.query_one("#field-lost_reason", Input).value = ""
-        self.notify(
-            f"Reopened at {stage}: ctrl+s saves it, Esc discards.", timeout=4
-        )
+        self.notify(f"Reopened at {stage}: ctrl+s saves it, Esc discards.", timeout=4)
 
     def has_unsaved_changes(self) -> bool:
         clean = self._validate()

@@ -55,7 +55,8 @@ from vectoros_tui.widgets.forecast_charts import (
     HealthDistribution,
     StageRevenueChart,
 )
-from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
+from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.palette import Palette
 from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
 
 if TYPE_CHECKING:
@@ -237,7 +238,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:
             self._painted = self._generation
             self.query_one("#goal-status", Static).update(
-                Text("Forecast failed; fix the deal named in the error", style="bold red")
+                Text(
+                    "Forecast failed; fix the deal named in the error",
+                    style=Palette.of(self.app).style("error", bold=True),
+                )
             )
 
     # --- painting -------------------------------------------------------------------
@@ -292,7 +296,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         keep = table.cursor_row
         width = self._title_width(table)
         table.clear()
-        changed = "bold yellow"
+        palette = Palette.of(self.app)
+        changed = palette.style("warning", bold=True)
         for row in rows:
             excluded = EXCLUDED in row.overridden
             title = Text("✎ " if row.overridden else "  ", style=changed)
@@ -314,8 +319,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                     style=changed if "probability" in row.overridden else "",
                 ),
                 weighted,
-                Text(row.close_date or "—", style=changed if "closeDate" in row.overridden else ""),
-                Text(row.health or "—", style=HEALTH_STYLES.get(row.health or "", "dim")),
+                Text(
+                    row.close_date or "—", style=changed if "close_date" in row.overridden else ""
+                ),
+                Text(row.health or "—", style=palette.health(row.health) if row.health else "dim"),
                 key=row.deal_id,
             )
         if rows:
@@ -493,7 +500,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_override_close_date(self) -> None:
         self._prompt_override(
-            "closeDate",
+            "close_date",
             "Close date (what-if)",
             "A date as YYYY-MM-DD; forecast only, never saved.",
             parse_close_date,
@@ -515,7 +522,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return
         snapshot = self.vectoros.snapshot
         deal = snapshot.deal(deal_id) if snapshot else None
-        current = self.what_if.get(deal_id, {}).get(field, (deal or {}).get(field))
+        current = self.what_if.get(deal_id, {}).get(field, getattr(deal, field, None))
         shown = (
             ""
             if current is None
@@ -540,7 +547,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     def _title_of(self, deal_id: str) -> str:
         snapshot = self.vectoros.snapshot
         deal = snapshot.deal(deal_id) if snapshot else None
-        return repr(str(deal.get("title"))) if deal else deal_id
+        return repr(deal.title) if deal else deal_id
 
     # --- command palette ------------------------------------------------------------
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.forecast import forecast_distribution
 from vectoros_tui.engine.funnel import (
     Funnel,
@@ -109,45 +109,37 @@ def build_forecast_view(
         result=result,
         distribution=distribution,
         stages=stage_revenue(result["breakdown_by_stage"]),
-        funnel=stage_funnel(snapshot.deals, _last_open_stages(snapshot.deals)),
+        funnel=stage_funnel(snapshot.deals),
         health=band_counts(h.health_status for h in snapshot.health.values()),
         deals=_deal_rows(snapshot, deals, result, what_if),
         compute_ms=(time.perf_counter() - started) * 1000,
     )
 
 
-def _last_open_stages(deals: list[dict[str, Any]]) -> dict[str, str]:
-    """Closed deals' last open stage, when the store supplies it (``lastOpenStage``);
-    without it the funnel counts a lost deal at the first stage only."""
-    return {str(d["id"]): str(d["lastOpenStage"]) for d in deals if d.get("lastOpenStage")}
-
-
 def _deal_rows(
     snapshot: WorkspaceSnapshot,
-    deals: list[Mapping[str, Any]],
+    deals: list[DealRecord],
     result: dict[str, Any],
     what_if: WhatIf,
 ) -> list[DealRow]:
     """The top forecast deals, then every deal with a what-if that is not among them
     (excluded, or moved out of the window) so it can still be changed back."""
-    by_id = {str(d["id"]): d for d in deals}
+    by_id = {d.id: d for d in deals}
 
     def row(deal_id: str, counted: bool) -> DealRow | None:
         deal = by_id.get(deal_id) or snapshot.deal(deal_id)
         if deal is None:
             return None
         health = snapshot.health.get(deal_id)
-        probability = deal.get("probability")
-        # The board's meaning of weighted, from what the simulation drew with.
-        weighted = float(deal.get("value") or 0.0) * float(probability or 0) / 100
         return DealRow(
             deal_id=deal_id,
-            title=str(deal.get("title") or "Untitled deal"),
-            stage=str(deal.get("stage") or ""),
-            value=float(deal.get("value") or 0.0),
-            probability=None if probability in (None, "") else float(probability),
-            weighted=weighted if counted else None,
-            close_date=str(deal["closeDate"])[:10] if deal.get("closeDate") else None,
+            title=deal.title or "Untitled deal",
+            stage=deal.stage,
+            value=deal.value or 0.0,
+            probability=deal.probability,
+            # The board's meaning of weighted, from what the simulation drew with.
+            weighted=deal.weighted_value if counted else None,
+            close_date=deal.close_date.isoformat() if deal.close_date else None,
             health=health.health_status if health else None,
             what_if=describe_what_if(what_if.get(deal_id, {})),
             overridden=frozenset(what_if.get(deal_id, {})),

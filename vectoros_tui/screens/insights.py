@@ -28,7 +28,8 @@ from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.store.insights import RegenerationResult
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.store.views import InsightView, WorkspaceView
-from vectoros_tui.widgets.insight_detail import PRIORITY_STYLE, TYPE_STYLE, insight_detail
+from vectoros_tui.widgets.insight_detail import insight_detail
+from vectoros_tui.widgets.palette import Palette
 
 # Fixed columns of the table: (key, label, width); the title takes the rest. Below
 # WIDE_TABLE columns the type is left to the detail pane, to leave room for the title.
@@ -222,20 +223,21 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             table.add_column(Text(heading, justify=justify), key=key, width=width)
         table.add_column("Insight", key="title", width=title_width)
         keys = [key for key, _, _ in columns] + ["title"]
+        palette = Palette.of(self.app)
         for insight in self.insights:
-            cells = self._cells(insight)
+            cells = self._cells(insight, palette)
             table.add_row(*(cells[key] for key in keys), key=str(insight.id))
 
     @staticmethod
-    def _cells(insight: InsightView) -> dict[str, Text]:
+    def _cells(insight: InsightView, palette: Palette) -> dict[str, Text]:
         faded = "dim strike" if insight.is_dismissed else ""
-        mark = Text("●", "bold cyan") if not insight.is_read else Text(" ")
+        mark = Text("●", palette.style("primary", bold=True)) if not insight.is_read else Text(" ")
         if insight.is_dismissed:
             mark = Text("×", "dim")
         return {
             "mark": mark,
-            "priority": Text(insight.priority, faded or PRIORITY_STYLE.get(insight.priority, "")),
-            "type": Text(insight.type, faded or TYPE_STYLE.get(insight.type, "")),
+            "priority": Text(insight.priority, faded or palette.priority(insight.priority)),
+            "type": Text(insight.type, faded or palette.insight_type(insight.type)),
             "value": Text(
                 format_money(insight.data.get("value"), compact=True), faded, justify="right"
             ),
@@ -251,7 +253,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         detail = self.query_one("#insight-detail-text", Static)
         insight = self.highlighted
         if insight is not None:
-            detail.update(insight_detail(insight))
+            detail.update(insight_detail(insight, Palette.of(self.app)))
         elif self._workspace is None:
             detail.update(Text("Waiting for the workspace to load…", style="dim"))
         else:

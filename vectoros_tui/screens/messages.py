@@ -27,8 +27,6 @@ def explain(error: Exception) -> str:
     return str(error)
 
 
-
-
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a question; ``y``/the confirm button answers True, ``n``/escape answers False."""
 

@@ -15,9 +15,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Static
 
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
-from vectoros_tui.store.board import AGEING_DAYS, weighted_value
+from vectoros_tui.store.board import AGEING_DAYS
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.widgets.deal_table import COLUMNS, HEALTH_SORT, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.formatting import compact_money
@@ -187,8 +188,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             what += " found"
         self._show_status(
             what,
-            sum(d["value"] or 0 for d in found),
-            sum(weighted_value(d) for d in found if d["outcome"] is None),
+            sum(d.value or 0 for d in found),
+            sum(d.weighted_value for d in found if d.outcome is None),
             f"as of {snapshot.loaded_at:%H:%M}",
         )
 
@@ -285,7 +286,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
     # --- selection ------------------------------------------------------------------
 
-    def _current_deal(self) -> dict[str, Any] | None:
+    def _current_deal(self) -> DealRecord | None:
         if self.query_one(ContentSwitcher).current == "board":
             deal_id = self.query_one(StageBoard).highlighted_deal()
         else:
@@ -294,7 +295,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             return None
         return self.snapshot.deal(deal_id)
 
-    def _require_deal(self) -> dict[str, Any] | None:
+    def _require_deal(self) -> DealRecord | None:
         deal = self._current_deal()
         if deal is None:
             self.notify("Highlight a deal first.", severity="warning", timeout=3)
@@ -322,12 +323,12 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     def action_open_deal(self) -> None:
         deal = self._require_deal()
         if deal is not None:
-            self.vectoros.open_deal(deal["id"])
+            self.vectoros.open_deal(deal.id)
 
     def action_like_deal(self) -> None:
         deal = self._require_deal()
         if deal is not None:
-            self.vectoros.find_similar(deal["id"])
+            self.vectoros.find_similar(deal.id)
 
     @on(StageBoard.DealChosen)
     def _board_choice(self, event: StageBoard.DealChosen) -> None:
@@ -341,17 +342,15 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         deal = self._require_deal()
         if deal is None:
             return
-        if deal["outcome"]:
+        if deal.outcome:
             self.notify(
-                f"'{deal['title']}' is {deal['outcome']}: press o to reopen it first.",
+                f"'{deal.title}' is {deal.outcome}: press o to reopen it first.",
                 severity="warning",
                 timeout=4,
             )
             return
         self._write(
-            lambda deals: deals.move_stage(
-                uuid.UUID(deal["id"]), step, expected_version=deal["version"]
-            ),
+            lambda deals: deals.move_stage(uuid.UUID(deal.id), step, expected_version=deal.version),
             "Moved",
         )
 
@@ -359,7 +358,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         deal = self._require_deal()
         if deal is None:
             return
-        if deal["outcome"]:
+        if deal.outcome:
             self._offer_reopen(deal)
             return
         from vectoros_tui.screens.close_deal import CloseDealScreen
@@ -368,7 +367,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             if result is None:
                 return
             outcome, reason = result
-            deal_id, version = uuid.UUID(deal["id"]), deal["version"]
+            deal_id, version = uuid.UUID(deal.id), deal.version
             if outcome == "won":
                 self._write(lambda s: s.mark_won(deal_id, expected_version=version), "Won")
             else:
@@ -376,19 +375,19 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
                     lambda s: s.mark_lost(deal_id, reason, expected_version=version), "Lost"
                 )
 
-        self.app.push_screen(CloseDealScreen(deal["title"]), closed)
+        self.app.push_screen(CloseDealScreen(deal.title), closed)
 
-    def _offer_reopen(self, deal: dict[str, Any]) -> None:
+    def _offer_reopen(self, deal: DealRecord) -> None:
         from vectoros_tui.screens.messages import ConfirmScreen
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                deal_id, version = uuid.UUID(deal["id"]), deal["version"]
+                deal_id, version = uuid.UUID(deal.id), deal.version
                 self._write(lambda s: s.reopen(deal_id, expected_version=version), "Reopened")
 
         self.app.push_screen(
             ConfirmScreen(
-                f"'{deal['title']}' is {deal['outcome']}. Reopen it at the stage and "
+                f"'{deal.title}' is {deal.outcome}. Reopen it at the stage and "
                 "probability it had before it closed?",
                 "Reopen",
             ),
@@ -403,10 +402,10 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._delete(deal["id"], deal["version"], deal["title"])
+                self._delete(deal.id, deal.version, deal.title)
 
         self.app.push_screen(
-            ConfirmScreen(f"Delete '{deal['title']}' and its activities?", "Delete"), confirmed
+            ConfirmScreen(f"Delete '{deal.title}' and its activities?", "Delete"), confirmed
         )
 
     @work(thread=True, group="deal-write", exit_on_error=False, description="deal-write")

@@ -23,10 +23,10 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.similar.errors import SimilarUnavailableError
 from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.palette import Palette
 
 OUTCOME_FILTERS: tuple[str | None, ...] = (None, "open", "won", "lost")
 LIMIT = 20
-OUTCOME_STYLE = {"won": "green", "lost": "red", None: ""}
 
 
 class SimilarScreen(ReportsWorkerErrors, Screen[None]):
@@ -126,10 +126,8 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
                 result = service.search_deal(
                     workspace.id, uuid.UUID(value), limit=LIMIT, outcomes=outcomes
                 )
-                title = next(
-                    (d["title"] for d in (snapshot.deals if snapshot else []) if d["id"] == value),
-                    None,
-                )
+                known = snapshot.deal(value) if snapshot else None
+                title = known.title if known else None
                 heading = f"Deals like “{title or value[:8]}”"
             else:
                 result = service.search_text(workspace.id, value, limit=LIMIT, outcomes=outcomes)
@@ -144,20 +142,23 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
         self.results = []
         self._status("Similar-deal search is off here.")
         self.query_one("#similar-evidence", Static).update(
-            Text(f"Similar-deal search is off: {reason}", style="yellow")
+            Text(
+                f"Similar-deal search is off: {reason}", style=Palette.of(self.app).style("warning")
+            )
         )
 
     def _show(self, heading: str, result: Any) -> None:
         self.results = result.deals
         table = self.query_one("#similar-results", DataTable)
         table.clear()
+        palette = Palette.of(self.app)
         for deal in result.deals:
             table.add_row(
                 f"{deal.similarity:.2f}",
                 deal.title,
                 deal.stage,
                 compact_money(deal.value),
-                Text(deal.outcome or "open", style=OUTCOME_STYLE.get(deal.outcome, "")),
+                Text(deal.outcome or "open", style=palette.outcome(deal.outcome)),
                 deal.close_date.isoformat() if deal.close_date else "—",
                 key=str(deal.deal_id),
             )

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.deal_fields import LABELS, show_field
+from vectoros_tui.widgets.palette import Palette
 
 
 class SyncScreen(ReportsWorkerErrors, Screen[None]):
@@ -74,6 +75,8 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         self.app.call_from_thread(self._show_state, status, conflicts)
 
     def _show_state(self, status: Any, conflicts: list[Any]) -> None:
+        palette = Palette.of(self.app)
+        warning, error = palette.style("warning"), palette.style("error")
         if not status.linked:
             text = Text.assemble(
                 ("Not linked to a team backend. ", "bold"),
@@ -87,12 +90,12 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
                 (f"{status.server_url}", "bold"),
                 f"  ({status.dialect} API)\n",
                 f"Last sync {last} · ",
-                (f"{status.pending} pending change(s)", "yellow" if status.pending else ""),
+                (f"{status.pending} pending change(s)", warning if status.pending else ""),
                 " · ",
-                (f"{status.conflicts} conflict(s)", "red" if status.conflicts else ""),
+                (f"{status.conflicts} conflict(s)", error if status.conflicts else ""),
             )
             if status.last_error:
-                text.append(f"\nLast problem: {status.last_error}", style="yellow")
+                text.append(f"\nLast problem: {status.last_error}", style=warning)
         self.query_one("#sync-status", Static).update(text)
         self.conflicts = conflicts
         table = self.query_one("#sync-conflicts", DataTable)

@@ -24,6 +24,7 @@ from vectoros_tui.screens.messages import explain
 from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.validation import ValidationError
 from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.widgets.palette import Palette
 
 
 def _deals(count: int) -> str:
@@ -104,12 +105,13 @@ class WorkspaceSwitcherScreen(ReportsWorkerErrors, ModalScreen[WorkspaceView | N
         current = getattr(self.app, "workspace", None)
         options = self.query_one("#workspaces", OptionList)
         options.clear_options()
+        palette = Palette.of(self.app)
         highlight = 0
         width = min(36, max((len(w.name) for w in self.workspaces), default=0))
         for index, workspace in enumerate(self.workspaces):
             prompt = Text()
             is_current = current is not None and current.id == workspace.id
-            prompt.append("● " if is_current else "  ", style="bold green")
+            prompt.append("● " if is_current else "  ", style=palette.style("success", bold=True))
             prompt.append(workspace.name.ljust(width), style="bold" if is_current else "")
             prompt.append(f"  {_deals(workspace.deal_count):>12}", style="dim")
             options.add_option(Option(prompt, id=str(workspace.id)))

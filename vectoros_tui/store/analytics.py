@@ -31,7 +31,7 @@ class AnalyticsService:
         from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
 
         result = forecast_revenue(
-            self.deals.engine_deals(workspace_id),
+            self.deals.records(workspace_id),
             timeframe=timeframe,
             scenario=scenario,
             simulations=simulations,
@@ -42,7 +42,7 @@ class AnalyticsService:
         return {"workspace_id": str(workspace_id), **result}
 
     def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:
-        return score_workspace(self.deals.engine_deals(workspace_id), now or utc_now())
+        return score_workspace(self.deals.records(workspace_id), now or utc_now())
 
     def regenerate_insights(
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None
@@ -52,7 +52,7 @@ class AnalyticsService:
         from vectoros_tui.engine.insights import generate_insights
 
         moment = now or utc_now()
-        deals = self.deals.engine_deals(workspace_id)
+        deals = self.deals.records(workspace_id)
         # The concentration rule only needs each deal's probability; 100 simulations keep
         # this cheap (the totals are not used).
         forecast = forecast_revenue(deals, timeframe=timeframe, simulations=100, seed=0, now=moment)

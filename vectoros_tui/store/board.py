@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from vectoros_tui.engine.dates import parse_date
+from vectoros_tui.engine.deal_record import DealRecord
 
 # A deal "ages" when it has sat in its stage this long (the stuck-in-stage insight's bar).
 AGEING_DAYS = 30
 # A board column shows this many of its most valuable deals; the table pages through all.
 # Building thousands of options would make the first paint of a big pipeline take seconds.
 BOARD_CARDS = 25
-# What a card needs of a deal (API names); a preview may carry only these.
+# What a card shows of a deal: a preview's records may carry only these.
 CARD_FIELDS = (
     "id",
     "title",
@@ -23,15 +22,15 @@ CARD_FIELDS = (
     "value",
     "stage",
     "probability",
-    "closeDate",
-    "stageChangedAt",
+    "close_date",
+    "stage_changed_at",
 )
 
 
 @dataclass(frozen=True)
 class StageColumn:
     stage: str
-    deals: list[dict[str, Any]]  # most valuable first; may be only the top of the stage
+    deals: list[DealRecord]  # most valuable first; may be only the top of the stage
     count: int
     total_value: float
     weighted_value: float
@@ -39,17 +38,10 @@ class StageColumn:
     overdue: int
 
 
-def weighted_value(deal: dict[str, Any]) -> float:
-    """A deal's value times the rep's probability: the one meaning of "weighted" the
-    board, the status line and the forecast's deal table share."""
-    return (deal["value"] or 0) * (deal["probability"] or 0) / 100
+def is_overdue(deal: DealRecord, now: datetime) -> bool:
+    return deal.close_date is not None and deal.close_date < now.date()
 
 
-def is_overdue(deal: dict[str, Any], now: datetime) -> bool:
-    close = parse_date(deal.get("closeDate"))
-    return close is not None and close < now.date()
-
-
-def days_in_stage(deal: dict[str, Any], now: datetime) -> int:
-    entered = datetime.fromisoformat(deal["stageChangedAt"].replace("Z", "+00:00"))
-    return max(0, (now - entered).days)
+def days_in_stage(deal: DealRecord, now: datetime) -> int:
+    entered = deal.stage_changed_at or deal.created_at
+    return max(0, (now - entered).days) if entered is not None else 0

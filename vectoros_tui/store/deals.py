@@ -16,7 +16,8 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from vectoros_tui.engine.dates import as_utc
+from vectoros_tui.engine.dates import as_utc, parse_date
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store import outbox
 from vectoros_tui.store.database import Database
@@ -33,6 +34,48 @@ from vectoros_tui.store.validation import (
 from vectoros_tui.store.views import DealPage, DealView, iso
 
 _VIEW_FIELDS = [f.name for f in fields(DealView)]
+
+
+def _utc(moment: datetime | str | None) -> datetime | None:
+    """A stored timestamp as aware UTC (SQLite hands back aggregates as text)."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return as_utc(moment)
+
+
+def _record(
+    row: Any,
+    *,
+    last_activity: datetime | str | None = None,
+    slips: Collection[date] = (),
+    last_open_stage: str | None = None,
+) -> DealRecord:
+    """The engine's record of a deal row (a Core row or an ORM object: both have the
+    columns as attributes), the derived history fields given by the caller."""
+    return DealRecord(
+        id=str(row.id),
+        title=row.title,
+        stage=row.stage,
+        value=row.value,
+        probability=row.probability,
+        outcome=row.outcome,
+        company=row.company,
+        contact_name=row.contact_name,
+        contact_email=row.contact_email,
+        close_date=row.close_date,
+        lost_reason=row.lost_reason,
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+        stage_changed_at=_utc(row.stage_changed_at),
+        closed_at=_utc(row.closed_at),
+        last_activity_at=_utc(last_activity),
+        close_date_history=tuple(slips),
+        last_open_stage=last_open_stage,
+        version=row.version,
+    )
+
 
 SORTABLE: dict[str, Mapped[Any]] = {
     "title": col(Deal.title),
@@ -248,7 +291,7 @@ class DealService:
                         "weighted_value": float(weighted or 0),
                         "ageing": int(aged or 0),
                         "overdue": int(late or 0),
-                        "deals": [DealView.from_row(row).to_api() for row in top],
+                        "deals": [_record(row) for row in top],
                     }
                 )
             return columns
@@ -286,13 +329,13 @@ class DealService:
                 for r in rows
             ]
 
-    def engine_deals(
+    def records(
         self, workspace_id: uuid.UUID, ids: Collection[uuid.UUID] | None = None
-    ) -> builtins.list[dict[str, Any]]:
-        """Every deal of a workspace (or only those of ``ids``) as the engine's plain
-        mappings (seed field names), with ``lastActivityAt``, ``closeDateHistory`` and, for
-        closed deals, ``lastOpenStage`` added; in four queries, ordered by id. The one
-        place these derived fields are computed: a saved deal is re-read through here too."""
+    ) -> builtins.list[DealRecord]:
+        """Every deal of a workspace (or only those of ``ids``) as the engine's typed
+        records, with the last activity, the close-date slips and, for closed deals, the
+        stage they left the funnel from; in four queries, ordered by id. The one place
+        these derived fields are computed: a saved deal is re-read through here too."""
         in_workspace: builtins.list[ColumnElement[bool] | bool] = [
             Deal.workspace_id == workspace_id
         ]
@@ -304,12 +347,9 @@ class DealService:
             query = table.select().where(table.c.workspace_id == workspace_id)
             if ids is not None:
                 query = query.where(table.c.id.in_(list(ids)))
-            rows = [
-                DealView(**row._mapping)
-                # Ordered, so a seeded forecast is the same whatever order rows are stored
-                # in (the CLI and the screens must agree).
-                for row in session.connection().execute(query.order_by(table.c.id))
-            ]
+            # Ordered, so a seeded forecast is the same whatever order rows are stored in
+            # (the CLI and the screens must agree).
+            rows = session.connection().execute(query.order_by(table.c.id)).all()
             last_activity = dict(
                 session.exec(
                     select(Activity.deal_id, func.max(Activity.date))
@@ -318,15 +358,15 @@ class DealService:
                     .group_by(col(Activity.deal_id))
                 ).all()
             )
-            slips: dict[uuid.UUID, list[str]] = defaultdict(list)
+            slips: dict[uuid.UUID, list[date]] = defaultdict(list)
             for deal_id, old in session.exec(
                 select(DealEvent.deal_id, DealEvent.old_value)
                 .join(Deal, col(Deal.id) == DealEvent.deal_id)
                 .where(*in_workspace, DealEvent.field == "close_date")
                 .order_by(col(DealEvent.changed_at))
             ).all():
-                if old:
-                    slips[deal_id].append(old)
+                if old and (slipped := parse_date(old)) is not None:
+                    slips[deal_id].append(slipped)
             last_open: dict[uuid.UUID, str | None] = dict(
                 session.exec(
                     select(DealEvent.deal_id, DealEvent.old_value)
@@ -339,19 +379,16 @@ class DealService:
                     .order_by(col(DealEvent.changed_at))
                 ).all()
             )
-        deals = []
-        for row in rows:
-            mapping = row.to_api()
-            if row.outcome:
+        return [
+            _record(
+                row,
+                last_activity=last_activity.get(row.id),
+                slips=slips.get(row.id, ()),
                 # Where a closed deal left the funnel (for conversion rates).
-                mapping["lastOpenStage"] = last_open.get(row.id)
-            moment = last_activity.get(row.id)
-            if isinstance(moment, str):  # SQLite returns aggregates untyped
-                moment = datetime.fromisoformat(moment)
-            mapping["lastActivityAt"] = iso(moment) if moment else None
-            mapping["closeDateHistory"] = slips.get(row.id, [])
-            deals.append(mapping)
-        return deals
+                last_open_stage=last_open.get(row.id) if row.outcome else None,
+            )
+            for row in rows
+        ]
 
     # --- writing -------------------------------------------------------------------
 

@@ -13,10 +13,11 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.board import AGEING_DAYS, BOARD_CARDS, StageColumn
 from vectoros_tui.store.revision import SCHEMA_HEAD
@@ -130,16 +131,17 @@ def _read(connection: sqlite3.Connection, ref: str | None, now: datetime) -> Qui
     return QuickStart(chosen, columns, ref_not_found)
 
 
-def _card(row: tuple) -> dict[str, object]:
+def _card(row: tuple) -> DealRecord:
+    """What a card needs of a deal (the record's other fields are left empty: the full
+    snapshot replaces these cards moments later)."""
     deal_id, title, company, value, stage, probability, close_date, stage_changed_at = row
-    entered = datetime.strptime(stage_changed_at, _TIMESTAMP).replace(tzinfo=UTC)
-    return {
-        "id": str(uuid.UUID(deal_id)),
-        "title": title,
-        "company": company,
-        "value": float(value),
-        "stage": stage,
-        "probability": probability,
-        "closeDate": close_date,
-        "stageChangedAt": entered.isoformat().replace("+00:00", "Z"),
-    }
+    return DealRecord(
+        id=str(uuid.UUID(deal_id)),
+        title=title,
+        company=company,
+        value=float(value),
+        stage=stage,
+        probability=probability,
+        close_date=date.fromisoformat(close_date) if close_date else None,
+        stage_changed_at=datetime.strptime(stage_changed_at, _TIMESTAMP).replace(tzinfo=UTC),
+    )

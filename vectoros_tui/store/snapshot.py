@@ -14,14 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
-from vectoros_tui.engine.health import (
-    DealHealth,
-    average_of,
-    deal_value,
-    is_open_deal,
-    open_value_totals,
-    score_deal,
-)
+from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.health import DealHealth, average_of, open_value_totals, score_deal
 from vectoros_tui.engine.stages import OPEN_STAGES, stage_index
 from vectoros_tui.store.board import (
     AGEING_DAYS,
@@ -29,7 +23,6 @@ from vectoros_tui.store.board import (
     StageColumn,
     days_in_stage,
     is_overdue,
-    weighted_value,
 )
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import DealPage, WorkspaceView
@@ -38,7 +31,7 @@ from vectoros_tui.store.views import DealPage, WorkspaceView
 @dataclass(frozen=True)
 class WorkspaceSnapshot:
     workspace: WorkspaceView
-    deals: list[dict[str, Any]]
+    deals: list[DealRecord]
     health: dict[str, DealHealth]
     loaded_at: datetime
     fingerprint: tuple[Any, ...] = field(default=())
@@ -47,28 +40,27 @@ class WorkspaceSnapshot:
     # deal (that re-read was most of a save's main-thread time with 3,000 deals).
     priced_open: tuple[float, int] | None = field(default=None, compare=False, repr=False)
 
-    def with_deal(self, deal: dict[str, Any]) -> WorkspaceSnapshot:
+    def with_deal(self, deal: DealRecord) -> WorkspaceSnapshot:
         """This snapshot with one deal replaced (or added), ``deal`` being the store's
-        engine mapping of it (:meth:`DealService.engine_deals`, which derives its history
-        fields): what the screens need the moment a rep saves, without re-reading the
-        workspace."""
-        old = self.deal(deal["id"])
-        deals = [deal if d["id"] == deal["id"] else d for d in self.deals]
+        record of it (:meth:`DealService.records`, which derives its history fields): what
+        the screens need the moment a rep saves, without re-reading the workspace."""
+        old = self.deal(deal.id)
+        deals = [deal if d.id == deal.id else d for d in self.deals]
         if old is None:
             # In id order, as the store reads them: a reload then finds the same list.
-            bisect.insort(deals, deal, key=lambda d: d["id"])
+            bisect.insort(deals, deal, key=lambda d: d.id)
         priced = _priced_open_change(self.open_value_totals(), old, deal)
         health = dict(self.health)
-        health.pop(deal["id"], None)
-        if is_open_deal(deal):
+        health.pop(deal.id, None)
+        if deal.is_open:
             # Only this deal is rescored; the others' value component moves with the
             # workspace average by a hair, and the next full load rescores them.
-            health[deal["id"]] = score_deal(deal, self.loaded_at, average_of(priced))
+            health[deal.id] = score_deal(deal, self.loaded_at, average_of(priced))
         return replace(self, deals=deals, health=health, priced_open=priced)
 
     def without_deal(self, deal_id: str) -> WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
-        deals = [d for d in self.deals if d["id"] != deal_id]
+        deals = [d for d in self.deals if d.id != deal_id]
         priced = _priced_open_change(self.open_value_totals(), self.deal(deal_id), None)
         return replace(self, deals=deals, health=health, priced_open=priced)
 
@@ -79,16 +71,16 @@ class WorkspaceSnapshot:
         return open_value_totals(self.deals)
 
     @property
-    def open_deals(self) -> list[dict[str, Any]]:
-        return [d for d in self.deals if is_open_deal(d)]
+    def open_deals(self) -> list[DealRecord]:
+        return [d for d in self.deals if d.is_open]
 
-    def deal(self, deal_id: str) -> dict[str, Any] | None:
-        return next((d for d in self.deals if d["id"] == deal_id), None)
+    def deal(self, deal_id: str) -> DealRecord | None:
+        return next((d for d in self.deals if d.id == deal_id), None)
 
-    def is_overdue(self, deal: dict[str, Any]) -> bool:
+    def is_overdue(self, deal: DealRecord) -> bool:
         return is_overdue(deal, self.loaded_at)
 
-    def days_in_stage(self, deal: dict[str, Any]) -> int:
+    def days_in_stage(self, deal: DealRecord) -> int:
         return days_in_stage(deal, self.loaded_at)
 
     def matching(
@@ -97,21 +89,21 @@ class WorkspaceSnapshot:
         stage: str | None = None,
         outcome: str | None = None,
         search: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[DealRecord]:
         """The deals :meth:`DealService.list` would find with these filters (``search``
         matches title, company or contact, ignoring case), read from this snapshot."""
         needle = (search or "").strip().lower()
         found = []
         for deal in self.deals:
-            if stage and deal["stage"] != stage:
+            if stage and deal.stage != stage:
                 continue
-            if outcome == "open" and deal["outcome"] is not None:
+            if outcome == "open" and deal.outcome is not None:
                 continue
-            if outcome in ("won", "lost") and deal["outcome"] != outcome:
+            if outcome in ("won", "lost") and deal.outcome != outcome:
                 continue
             if needle and not any(
-                needle in (deal.get(key) or "").lower()
-                for key in ("title", "company", "contactName")
+                needle in (text or "").lower()
+                for text in (deal.title, deal.company, deal.contact_name)
             ):
                 continue
             found.append(deal)
@@ -126,7 +118,7 @@ class WorkspaceSnapshot:
         found = self.matching(outcome="open", search=search)
         columns = []
         for stage in OPEN_STAGES:
-            in_stage = [d for d in found if d["stage"] == stage]
+            in_stage = [d for d in found if d.stage == stage]
             present = sorted(
                 (d for d in in_stage if order(d) is not None),
                 key=order,
@@ -139,8 +131,8 @@ class WorkspaceSnapshot:
                     stage=stage,
                     deals=deals,
                     count=len(deals),
-                    total_value=sum(d["value"] or 0 for d in deals),
-                    weighted_value=sum(weighted_value(d) for d in deals),
+                    total_value=sum(d.value or 0 for d in deals),
+                    weighted_value=sum(d.weighted_value for d in deals),
                     ageing=sum(1 for d in deals if self.days_in_stage(d) >= AGEING_DAYS),
                     overdue=sum(1 for d in deals if self.is_overdue(d)),
                 )
@@ -148,27 +140,21 @@ class WorkspaceSnapshot:
         return columns
 
 
-def _sort_key(sort: str, health: dict[str, DealHealth]) -> Callable[[dict[str, Any]], Any]:
+def _sort_key(sort: str, health: dict[str, DealHealth]) -> Callable[[DealRecord], Any]:
     """How the board orders a column by one of the deal table's sort columns: None for a
     deal without the field, else a value comparable with the other deals' ones."""
     if sort == "health":
-        return lambda d: h.health_score if (h := health.get(d["id"])) else None
+        return lambda d: h.health_score if (h := health.get(d.id)) else None
     if sort == "stage":
-        return lambda d: stage_index(d["stage"])
+        return lambda d: stage_index(d.stage)
     if sort in ("title", "company"):
-        return lambda d: (d.get(sort) or "").lower() or None
-    field = SORT_KEYS.get(sort, "value")
-    return lambda d: d.get(field)
+        return lambda d: (getattr(d, sort) or "").lower() or None
+    field = sort if sort in SORT_FIELDS else "value"
+    return lambda d: getattr(d, field)
 
 
-# The deal table's sort columns and the snapshot field each orders by.
-SORT_KEYS = {
-    "value": "value",
-    "probability": "probability",
-    "close_date": "closeDate",
-    "outcome": "outcome",
-    "updated_at": "updatedAt",
-}
+# The deal table's sort columns a record has as a field of the same name.
+SORT_FIELDS = ("value", "probability", "close_date", "outcome", "updated_at")
 
 
 def load_board_preview(store: Store, workspace: WorkspaceView, now: datetime) -> list[StageColumn]:
@@ -191,13 +177,13 @@ def load_board_preview(store: Store, workspace: WorkspaceView, now: datetime) ->
 
 
 def _priced_open_change(
-    totals: tuple[float, int], old: dict[str, Any] | None, new: dict[str, Any] | None
+    totals: tuple[float, int], old: DealRecord | None, new: DealRecord | None
 ) -> tuple[float, int]:
     """``totals`` (see :func:`open_value_totals`) with one deal's old version taken out
     and its new one put in."""
     total, count = totals
     for deal, sign in ((old, -1), (new, 1)):
-        if deal is not None and is_open_deal(deal) and (value := deal_value(deal)) is not None:
+        if deal is not None and deal.is_open and (value := deal.value) is not None:
             total += sign * value
             count += sign
     return total, count
@@ -207,10 +193,10 @@ def load_snapshot(
     store: Store, workspace: WorkspaceView, now: datetime | None = None
 ) -> WorkspaceSnapshot:
     moment = now or utc_now()
-    deals = store.deals.engine_deals(workspace.id)
+    deals = store.deals.records(workspace.id)
     priced = open_value_totals(deals)
     average = average_of(priced)
-    health = {d["id"]: score_deal(d, moment, average) for d in deals if is_open_deal(d)}
+    health = {d.id: score_deal(d, moment, average) for d in deals if d.is_open}
     return WorkspaceSnapshot(
         workspace,
         deals,

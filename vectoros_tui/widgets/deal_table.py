@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 
 from vectoros_tui.engine.health import DealHealth
 from vectoros_tui.widgets.formatting import compact_money, health_badge
+from vectoros_tui.widgets.palette import Palette
 
 if TYPE_CHECKING:
     from vectoros_tui.store.views import DealPage
@@ -129,13 +130,16 @@ class DealTable(DataTable[Text | str]):
         self._shown = (page, health, show_outcome)
         self._fit_columns(show_outcome)
         self.clear()
+        palette = Palette.of(self.app)
         for deal in page.deals:
             deal_id = str(deal.id)
             scored = health.get(deal_id)
             cells: dict[str, Text | str] = {
                 "title": Text(deal.title, overflow="ellipsis", no_wrap=True),
                 "health": (
-                    health_badge(scored.health_score, scored.health_status) if scored else "—"
+                    health_badge(scored.health_score, scored.health_status, palette)
+                    if scored
+                    else "—"
                 ),
                 "value": Text(compact_money(deal.value), justify="right"),
                 "stage": deal.stage,

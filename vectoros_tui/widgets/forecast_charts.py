@@ -19,7 +19,8 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from vectoros_tui.engine.funnel import Funnel, Histogram, StageRevenue
-from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
+from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.palette import Palette
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -255,11 +256,12 @@ class HealthDistribution(BarChart):
         room = width - label - numbers
         biggest = max(self._counts.values())
         out = []
+        palette = Palette.of(self.app)
         for band, count in self._counts.items():
             line = Text(band.ljust(label))
             if room >= 4:
                 drawn = bar(count / biggest, room - 1)
-                line.append(drawn, style=HEALTH_STYLES.get(band, ""))
+                line.append(drawn, style=palette.health(band))
                 line.append(" " * (room - len(drawn)))
             line.append(f"{count:>6,} ")
             line.append(f"{count / total:>4.0%}", style="dim")

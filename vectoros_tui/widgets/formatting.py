@@ -5,14 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from vectoros_tui.money import format_money
-
-HEALTH_STYLES = {
-    "excellent": "bold green",
-    "good": "green",
-    "fair": "yellow",
-    "poor": "red",
-    "critical": "bold red",
-}
+from vectoros_tui.widgets.palette import Palette
 
 
 def compact_money(value: float | None) -> str:
@@ -24,10 +17,10 @@ def money(value: float | None) -> str:
     return format_money(value)
 
 
-def health_badge(score: float | None, status: str | None) -> Text:
+def health_badge(score: float | None, status: str | None, palette: Palette) -> Text:
     if score is None or status is None:
         return Text("—", style="dim")
-    return Text(f"{score:>3.0f}", style=HEALTH_STYLES.get(status, ""))
+    return Text(f"{score:>3.0f}", style=palette.health(status))
 
 
 def field_text(value: object) -> str:

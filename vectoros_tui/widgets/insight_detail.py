@@ -12,19 +12,9 @@ from rich.text import Text
 
 from vectoros_tui.money import format_money
 from vectoros_tui.store.views import InsightView
+from vectoros_tui.widgets.palette import Palette
 
-PRIORITY_STYLE = {
-    "critical": "bold white on red",
-    "high": "bold red",
-    "medium": "yellow",
-    "low": "dim",
-}
-TYPE_STYLE = {
-    "risk": "red",
-    "warning": "yellow",
-    "opportunity": "green",
-    "recommendation": "cyan",
-}
+
 def _percent(value: float) -> str:
     return f"{value * 100:.0f}%" if abs(value) <= 1 else f"{value:.0f}%"
 
@@ -102,11 +92,11 @@ def list_tables(data: dict[str, Any]) -> list[RenderableType]:
     return tables
 
 
-def insight_detail(insight: InsightView) -> RenderableType:
+def insight_detail(insight: InsightView, palette: Palette) -> RenderableType:
     """Header line, title, description, the numbers and the actions side by side, lists."""
     head = Text()
-    head.append(f" {insight.priority.upper()} ", PRIORITY_STYLE.get(insight.priority, ""))
-    head.append(f"  {insight.type}", TYPE_STYLE.get(insight.type, ""))
+    head.append(f" {insight.priority.upper()} ", palette.priority(insight.priority))
+    head.append(f"  {insight.type}", palette.insight_type(insight.type))
     head.append(f"  · confidence {insight.confidence * 100:.0f}%", "dim")
     head.append("  · unread" if not insight.is_read else "  · read", "dim")
     if insight.is_dismissed:

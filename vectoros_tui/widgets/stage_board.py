@@ -13,6 +13,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.health import DealHealth
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.board import (
@@ -22,7 +23,8 @@ from vectoros_tui.store.board import (
     days_in_stage,
     is_overdue,
 )
-from vectoros_tui.widgets.formatting import HEALTH_STYLES, compact_money
+from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.palette import Palette
 
 # The text width of a board column at 80 terminal columns (a quarter, less the borders).
 NARROW_HEADER = 16
@@ -81,13 +83,14 @@ class StageBoard(Horizontal):
         keep: str | None = None,
     ) -> None:
         """Repaint the columns, keeping the highlighted deal where it still is."""
+        palette = Palette.of(self.app)
         for column in columns:
-            self.query_one(f"#header-{column.stage}", Static).update(self._header(column))
+            self.query_one(f"#header-{column.stage}", Static).update(self._header(column, palette))
             deals = self.query_one(f"#deals-{column.stage}", StageDeals)
             deals.clear_options()
             shown = column.deals[:BOARD_CARDS]
             deals.add_options(
-                Option(self._line(deal, health, now), id=deal["id"]) for deal in shown
+                Option(self._line(deal, health, now, palette), id=deal.id) for deal in shown
             )
             if column.count > len(shown):
                 more = column.count - len(shown)
@@ -97,7 +100,7 @@ class StageBoard(Horizontal):
                         disabled=True,
                     )
                 )
-            if keep and any(d["id"] == keep for d in shown):
+            if keep and any(d.id == keep for d in shown):
                 deals.highlighted = deals.get_option_index(keep)
                 if isinstance(self.screen.focused, StageDeals):
                     deals.focus()  # follow a deal moved to another stage
@@ -106,7 +109,7 @@ class StageBoard(Horizontal):
                 deals.highlighted = 0
 
     @staticmethod
-    def _header(column: StageColumn) -> Text:
+    def _header(column: StageColumn, palette: Palette) -> Text:
         """Three short lines, so a column a fifth of 80 terminal columns wide never wraps:
         the stage and its count, value and weighted value, the flags."""
         text = Text.assemble(
@@ -119,9 +122,9 @@ class StageBoard(Horizontal):
         # both at once in a narrow column: the marks alone.
         flags = []
         if column.overdue:
-            flags.append((f"!{column.overdue}", " overdue", "red"))
+            flags.append((f"!{column.overdue}", " overdue", palette.overdue()))
         if column.ageing:
-            flags.append((f"~{column.ageing}", " ageing", "yellow"))
+            flags.append((f"~{column.ageing}", " ageing", palette.ageing()))
         words = len(flags) == 1 or sum(len(m + w) + 1 for m, w, _ in flags) <= NARROW_HEADER
         if flags:
             text.append("\n")
@@ -132,8 +135,10 @@ class StageBoard(Horizontal):
         return text
 
     @staticmethod
-    def _line(deal: dict, health_map: dict[str, DealHealth], now: datetime) -> Text:
-        health = health_map.get(deal["id"])
+    def _line(
+        deal: DealRecord, health_map: dict[str, DealHealth], now: datetime, palette: Palette
+    ) -> Text:
+        health = health_map.get(deal.id)
         marks = ""
         if is_overdue(deal, now):
             marks += "!"
@@ -142,10 +147,10 @@ class StageBoard(Horizontal):
         # Two lines per deal: the numbers, then the title (which may wrap).
         line = Text()
         if health is not None:
-            line.append(f"{health.health_score:>3.0f} ", style=HEALTH_STYLES[health.health_status])
-        line.append(f"{compact_money(deal['value']):>6} ", style="bold")
-        line.append(marks, style="red" if "!" in marks else "yellow")
-        line.append("\n" + deal["title"])
+            line.append(f"{health.health_score:>3.0f} ", style=palette.health(health.health_status))
+        line.append(f"{compact_money(deal.value):>6} ", style="bold")
+        line.append(marks, style=palette.overdue() if "!" in marks else palette.ageing())
+        line.append("\n" + deal.title)
         return line
 
     def highlighted_deal(self) -> str | None:
