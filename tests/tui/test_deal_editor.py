@@ -67,6 +67,11 @@ def database_url(
     yield request.getfixturevalue("pg_session_url")
 
 
+# Tests of the form itself (validation, keys, what it shows), where the database only
+# supplies the deal: the store's behaviour on Postgres is covered by the tests that save.
+FORM_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
 def demo(demo_database: str) -> Iterator[Demo]:
     """The demo database plus the test's own store: the 'other rep' and the checker."""
@@ -229,6 +234,7 @@ async def test_a_new_deal_without_probability_gets_the_stages_default(
         assert (created.stage, created.probability, created.value) == ("qualified", 25, 0)
 
 
+@FORM_ONLY
 async def test_invalid_input_shows_inline_errors_and_saves_nothing(
     demo: Demo, make_app: Any
 ) -> None:
@@ -280,6 +286,7 @@ async def test_invalid_input_shows_inline_errors_and_saves_nothing(
         assert (created.value, created.probability, created.close_date) == (5, 100, None)
 
 
+@FORM_ONLY
 async def test_invalid_edit_of_an_existing_deal_is_not_saved(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("proposal")
     app = make_app(demo.url)
@@ -430,6 +437,7 @@ async def test_add_edit_and_delete_an_activity(demo: Demo, make_app: Any) -> Non
         assert demo.store.deals.get(deal.id).version == deal.version
 
 
+@FORM_ONLY
 async def test_an_activity_without_description_is_refused(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("proposal")
     before = demo.store.activities.list(deal.id)
@@ -449,6 +457,7 @@ async def test_an_activity_without_description_is_refused(demo: Demo, make_app: 
         assert len(demo.store.activities.list(deal.id)) == len(before)
 
 
+@FORM_ONLY
 async def test_a_new_deal_cannot_get_activities_before_it_is_saved(
     demo: Demo, make_app: Any
 ) -> None:
@@ -621,6 +630,7 @@ async def test_saving_a_deal_someone_deleted_reports_it(demo: Demo, make_app: An
 # --- leaving ------------------------------------------------------------------------
 
 
+@FORM_ONLY
 async def test_escape_closes_at_once_without_changes(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("qualified")
     app = make_app(demo.url)
@@ -635,6 +645,7 @@ async def test_escape_closes_at_once_without_changes(demo: Demo, make_app: Any) 
         await wait_for(lambda: isinstance(app.screen, PipelineScreen), pilot)
 
 
+@FORM_ONLY
 async def test_escape_with_unsaved_changes_asks_to_discard(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("qualified")
     app = make_app(demo.url)
@@ -671,6 +682,7 @@ async def test_escape_with_unsaved_changes_asks_to_discard(demo: Demo, make_app:
 # --- a new rep's first hour ---------------------------------------------------------
 
 
+@FORM_ONLY
 async def test_letters_named_for_the_timeline_type_into_the_form(demo: Demo, make_app: Any) -> None:
     """e and x act in the activity timeline only: in a text field they are just letters."""
     deal = demo.first_open("proposal")
@@ -692,6 +704,7 @@ async def test_letters_named_for_the_timeline_type_into_the_form(demo: Demo, mak
         await wait_for(lambda: isinstance(app.screen, ActivityFormScreen), pilot)
 
 
+@FORM_ONLY
 async def test_an_ambiguous_close_date_is_refused_and_others_say_how_they_were_read(
     demo: Demo, make_app: Any
 ) -> None:
@@ -753,6 +766,7 @@ async def test_won_closes_today_and_choosing_open_reopens_where_it_was(
         )
 
 
+@FORM_ONLY
 async def test_the_editor_says_why_the_deal_has_its_health_score(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("prospect")
     app = make_app(demo.url)
