@@ -46,6 +46,17 @@ class TerminalProcess:
                     break
         return time.perf_counter() - self.started
 
+    def read_for(self, seconds: float) -> None:
+        """Keep reading the screen's output for ``seconds``."""
+        deadline = time.perf_counter() + seconds
+        while (remaining := deadline - time.perf_counter()) > 0:
+            ready, _, _ = select.select([self.fd], [], [], min(remaining, 0.05))
+            if ready:
+                try:
+                    self.output += os.read(self.fd, 65536)
+                except OSError:
+                    return
+
     def send(self, keys: str) -> None:
         os.write(self.fd, keys.encode())
 

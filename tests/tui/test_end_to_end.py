@@ -4,6 +4,7 @@ default database and quits cleanly on ctrl+q."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -88,3 +89,59 @@ def test_vectoros_with_a_broken_config_says_what_is_wrong(isolated_home: Path) -
     finally:
         process.kill()
     assert b"Traceback" not in process.output
+
+
+def test_in_16_colours_the_accent_and_the_marks_keep_their_own_colours(
+    isolated_home: Path,
+) -> None:
+    """The real app under TERM=xterm (16 colours, as over many SSH sessions), its screen
+    read cell by cell by a terminal emulator: the focused column's frame is in the accent
+    (magenta), red is used for overdue marks only, ageing marks are yellow."""
+    import pyte
+
+    (isolated_home / "data").mkdir()
+    store = open_store(f"sqlite:///{isolated_home / 'data' / 'vectoros.sqlite3'}")
+    create_demo_workspace(store.db, deals=60, seed=5)
+    store.close()
+    env = {**os.environ, "VECTOROS_HOME": str(isolated_home), "TERM": "xterm"}
+    env.pop("COLORTERM", None)
+    process = TerminalProcess(vectoros_command(), env, size=(80, 24))
+    try:
+        process.wait_for("as of", timeout=30)
+        process.read_for(1.0)  # whatever is still on its way after the scored board
+        shown = process.output
+        process.send("\x11")
+        assert process.wait_exit(timeout=15) == 0
+    finally:
+        process.kill()
+    # Only the 16 colours: no 256-colour or truecolour sequences at all.
+    assert b"\x1b[38;5;" not in shown and b"\x1b[38;2;" not in shown
+
+    screen = pyte.Screen(80, 24)
+    pyte.ByteStream(screen).feed(shown)
+    cells = [[screen.buffer[y][x] for x in range(80)] for y in range(24)]
+    rows = ["".join(cell.data for cell in row) for row in cells]
+    top = next(y for y, row in enumerate(rows) if row.startswith("╭"))
+    assert "Prospect" in rows[top + 1]  # the board, its first column focused
+    frame = rows[top].index("╮") + 1  # the first column's width
+    focused = {cells[top][x].fg for x in range(frame)}
+    others = {cells[top][x].fg for x in range(frame, 80) if rows[top][x] in "╭╮─"}
+    assert focused == {"brightmagenta"}, focused
+    assert "brightmagenta" not in others
+
+    # Red runs of cells, each of which must be an overdue mark: a column's "!3" (or
+    # "!3 overdue"), a card's "!" (or "!~", overdue and ageing at once).
+    red_runs: list[str] = []
+    for y in range(24):
+        colours = "".join("R" if c.fg in ("red", "brightred") else "." for c in cells[y])
+        red_runs += [rows[y][m.start() : m.end()] for m in re.finditer("R+", colours)]
+    assert red_runs, "the demo has an overdue deal, marked in red"
+    for run in red_runs:
+        assert re.fullmatch(r"!(\d+( overdue)?|~)?", run.strip()), red_runs
+    ageing = [
+        cells[y][x].fg
+        for y in range(top, 24)
+        for x in range(1, 80)
+        if rows[y][x] == "~" and rows[y][x - 1] != "!"  # "!~" is red: overdue comes first
+    ]
+    assert ageing and set(ageing) <= {"brown", "yellow"}, ageing  # pyte calls ANSI 33 brown
