@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -128,8 +128,9 @@ def test_hubspot_export_is_detected_and_imported(store, workspace, tmp_path: Pat
         "probability": "Deal probability",
         "contact_name": "Associated Contact",
         "close_date": "Close Date",
+        "created_at": "Create Date",
     }
-    assert set(plan.ignored_columns) == {"Deal owner", "Pipeline", "Create Date"}
+    assert set(plan.ignored_columns) == {"Deal owner", "Pipeline"}
     assert any("fractions" in w for w in plan.warnings)
     apply_import(store, workspace.id, plan)
     deals = {d.source_id: d for d in all_deals(store, workspace)}
@@ -141,6 +142,15 @@ def test_hubspot_export_is_detected_and_imported(store, workspace, tmp_path: Pat
         ("negotiation", None, 90, date(2026, 7, 15)),
         ("closed", "won", 100, date(2026, 4, 1)),
     ]
+    # The history the export carries: when each deal was created, when the won one closed
+    # (its close date: HubSpot's once a deal is won).
+    assert [deals[k].created_at.date() for k in ("9012345678", "9012345679", "9012345680")] == [
+        date(2026, 1, 3),
+        date(2026, 2, 11),
+        date(2026, 1, 20),
+    ]
+    assert deals["9012345680"].closed_at == datetime(2026, 4, 1, tzinfo=UTC)
+    assert deals["9012345678"].closed_at is None
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -9,6 +11,7 @@ import click
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import MONEY, json_option, workspace_option
 from vectoros_tui.cli.output import Column, console, listing, percent, print_json, say, short_id
+from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.money import format_money
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -44,6 +47,14 @@ FORECAST_SEED = 0
     show_default=True,
     help="Deals to list in the table (JSON lists all).",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Forecast the pipeline as it stood at the end of that day, from what was known "
+    "then (no later outcomes, changes or activities).",
+)
 @json_option
 @pass_ctx
 def forecast(
@@ -55,6 +66,7 @@ def forecast(
     seed: int | None,
     goal: float | None,
     top: int,
+    as_of: datetime | None,
     as_json: bool,
 ) -> None:
     """Monte Carlo revenue forecast: worst (P5), likely (P50) and best (P95) cases."""
@@ -62,6 +74,7 @@ def forecast(
 
     defaults = ctx.settings.forecast
     ws = ctx.workspace(workspace)
+    moment = _as_of_moment(ctx, ws.id, as_of) if as_of is not None else None
     window = timeframe or defaults.timeframe
     days = parse_timeframe(window)
     source = "option" if goal is not None else None
@@ -78,8 +91,11 @@ def forecast(
         simulations=simulations if simulations is not None else defaults.simulations,
         seed=used_seed,
         goal=goal,
+        as_of=moment,
     )
     result["seed"] = used_seed
+    if as_of is not None:
+        result["as_of"] = as_of.date().isoformat()  # the day; its end is the cut-off
     if source is not None:
         result["goal_source"] = source
     if as_json:
@@ -88,14 +104,41 @@ def forecast(
     _print_forecast(ws.name, result, top)
 
 
+def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> datetime:
+    """The end of ``day`` (UTC), checked: a past day on which the workspace had deals."""
+    from vectoros_tui.store.as_of import earliest_created
+
+    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    today = utc_now().date()
+    if day.date() > today:
+        raise click.BadParameter(
+            f"{day.date().isoformat()} is in the future (today is {today.isoformat()}): "
+            "a forecast as of a date looks back",
+            param_hint="--as-of",
+        )
+    first = earliest_created(ctx.store().db, workspace_id)
+    if first is None:
+        raise click.BadParameter(
+            "the workspace has no deals, so nothing stood then", param_hint="--as-of"
+        )
+    if end <= first:
+        raise click.BadParameter(
+            f"{day.date().isoformat()} is before the workspace's first deal was created "
+            f"({first.date().isoformat()})",
+            param_hint="--as-of",
+        )
+    return end
+
+
 _GOAL_SOURCES = {"option": "", "saved": " (saved goal for {})", "config": " (from the config)"}
 
 
 def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
     say(
-        "[bold]{}[/bold] · {} forecast · {} open deals · {} simulations",
+        "[bold]{}[/bold] · {} forecast{} · {} open deals · {} simulations",
         name,
         r["timeframe"],
+        f" as of the end of {r['as_of']}" if r.get("as_of") else "",
         r["deals_analyzed"],
         f"{r['simulation_stats']['num_simulations']:,}",
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.health import score_workspace
+from vectoros_tui.store.as_of import records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
 
@@ -27,11 +28,18 @@ class AnalyticsService:
         seed: int | None = None,
         goal: float | None = None,
         now: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> dict[str, Any]:
+        """The forecast from ``now``; with ``as_of``, of the pipeline as it stood then,
+        from what was known then (see :mod:`vectoros_tui.store.as_of`), from then."""
         from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
 
+        deals = self.deals.records(workspace_id)
+        if as_of is not None:
+            deals = records_as_of(self.deals.db, workspace_id, deals, as_of)
+            now = as_of
         result = forecast_revenue(
-            self.deals.records(workspace_id),
+            deals,
             timeframe=timeframe,
             scenario=scenario,
             simulations=simulations,

@@ -26,6 +26,7 @@ from vectoros_tui.store.ids import parse_uuid, resolve_short_id
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace, utcnow
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
+    HISTORY_FIELDS,
     FieldError,
     ValidationError,
     clean_deal,
@@ -43,6 +44,39 @@ def _utc(moment: datetime | str | None) -> datetime | None:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return as_utc(moment)
+
+
+def _new_deal(
+    workspace_id: uuid.UUID, source_id: str | None, clean: Mapping[str, Any], moment: datetime
+) -> dict[str, Any]:
+    """A new deal's row. With the history an import gives (``HISTORY_FIELDS``) the deal
+    was created then, and a closed one entered the closed stage when it closed; an open
+    one is counted in its stage from its creation (the export says nothing later)."""
+    values = {k: v for k, v in clean.items() if k not in HISTORY_FIELDS}
+    created = clean.get("created_at") or moment
+    closed = (clean.get("closed_at") or moment) if values.get("outcome") else None
+    return {
+        **values,
+        "id": uuid.uuid4(),
+        "workspace_id": workspace_id,
+        "source_id": source_id,
+        "created_at": created,
+        "updated_at": moment,
+        "stage_changed_at": closed if closed is not None and "closed_at" in clean else created,
+        "closed_at": closed,
+        "version": 1,
+    }
+
+
+def _set_history(row: Deal, history: Mapping[str, datetime]) -> None:
+    """A re-imported deal takes the source's created and closed dates (facts of the source
+    CRM); closed_at only while the deal is closed."""
+    created = history.get("created_at")
+    if created is not None and _utc(row.created_at) != created:
+        row.created_at = created
+    closed = history.get("closed_at")
+    if closed is not None and row.outcome and _utc(row.closed_at) != closed:
+        row.closed_at = closed
 
 
 def _record(
@@ -469,20 +503,7 @@ class DealService:
         spend most of its time building ORM objects and flushing them one by one."""
         if not rows:
             return []
-        deals = [
-            {
-                **clean,
-                "id": uuid.uuid4(),
-                "workspace_id": workspace_id,
-                "source_id": source_id,
-                "created_at": moment,
-                "updated_at": moment,
-                "stage_changed_at": moment,
-                "closed_at": moment if clean.get("outcome") else None,
-                "version": 1,
-            }
-            for source_id, clean in rows
-        ]
+        deals = [_new_deal(workspace_id, source_id, clean, moment) for source_id, clean in rows]
         session.execute(insert(Deal), deals)
         session.execute(
             insert(DealEvent),
@@ -493,7 +514,7 @@ class DealService:
                     "field": "stage",
                     "old_value": None,
                     "new_value": deal["stage"],
-                    "changed_at": moment,
+                    "changed_at": deal["stage_changed_at"],
                 }
                 for deal in deals
             ],
@@ -559,9 +580,14 @@ class DealService:
                     counts["created"] += 1
                     continue
                 current = DealView.from_row(row)
-                final = merge(current.editable_fields(), clean) if merge else clean
+                history = {k: clean[k] for k in HISTORY_FIELDS if k in clean}
+                edits = {k: v for k, v in clean.items() if k not in history}
+                final = merge(current.editable_fields(), edits) if merge else edits
                 before = row.version
-                self._apply(session, row, current, final, moment)
+                # One UPDATE (one version) for the edit and the history it brings.
+                with session.no_autoflush:
+                    self._apply(session, row, current, final, moment)
+                    _set_history(row, history)
                 session.flush()
                 counts["updated" if row.version != before else "unchanged"] += 1
             insert_new()

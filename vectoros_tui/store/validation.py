@@ -189,6 +189,10 @@ DEAL_FIELDS = (
     "outcome",
     "lost_reason",
 )
+# When the source CRM created a deal and when it closed (won or lost), as an import of its
+# history gives them (aware datetimes): not fields a rep edits, but the history forecasts
+# learn from and as-of views are rebuilt from.
+HISTORY_FIELDS = ("created_at", "closed_at")
 # The same fields as the seed platform's JSON names them (camelCase), for the REST API.
 DEAL_JSON_NAMES = {
     name: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name) for name in DEAL_FIELDS

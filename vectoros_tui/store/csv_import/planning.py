@@ -9,13 +9,16 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
+from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
 from vectoros_tui.store.csv_import.cells import (
     _NEUTRALISED,
     _date_cell,
     _date_order,
+    _DateOrder,
     _decimal_comma,
     _fraction_probabilities,
     _money_with_decimal_comma,
@@ -35,7 +38,14 @@ from vectoros_tui.store.csv_import.vocabulary import (
     SOURCE_ID,
     _stage_key,
 )
-from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
+from vectoros_tui.store.validation import (
+    DEAL_FIELDS,
+    EARLIEST_DATE,
+    HISTORY_FIELDS,
+    ValidationError,
+    clean_deal,
+    parse_calendar_date,
+)
 
 PROGRESS_EVERY = 500
 
@@ -139,8 +149,10 @@ def _validate(
     stages: dict[str, str],
     day_first: bool,
     progress: Callable[[int, int | None], None] | None,
+    today: date | None = None,
 ) -> ImportPlan:
     width = len(header)
+    today = today or utc_now().date()
 
     def cell(cells: list[str], name: str) -> str:
         index = columns.get(name)
@@ -170,6 +182,11 @@ def _validate(
         warnings.append(
             f"dates are read as day/month/year (line {line} has {example}); 03/04/2026 is 3 April"
         )
+    history_orders = {
+        name: _date_order(((ln, v) for ln, v in column_values(name) if v), day_first)
+        for name in HISTORY_FIELDS
+        if name in columns
+    }
     if "stage" not in columns:
         warnings.append(
             "no stage column: deals import as prospect (closed if they have an outcome)"
@@ -226,9 +243,11 @@ def _validate(
         if data.get("outcome") is not None:
             word = _stage_key(data["outcome"])
             data["outcome"] = _OUTCOME_WORDS.get(word, data["outcome"])
+        unknown_stage = None
         if "stage" in columns:
             key = _stage_key(data["stage"])
             data["stage"] = stages.get(key) or _CRM_STAGES.get(key) or data["stage"]
+            unknown_stage = _unknown_stage(data["stage"])
         else:
             data["stage"] = "closed" if data.get("outcome") else "prospect"
 
@@ -237,8 +256,25 @@ def _validate(
             clean = clean_deal(data, day_first=order.day_first)
         except ValidationError as exc:
             row_errors.extend(
-                RowError(line, column_of(e.field), f"{e.field} {e.message}") for e in exc.errors
+                RowError(
+                    line,
+                    column_of(e.field),
+                    f"{e.field} {e.message}",
+                    unknown_stage=unknown_stage if e.field == "stage" else None,
+                )
+                for e in exc.errors
             )
+        history, history_errors = _history(
+            {name: cell(cells, name) for name in history_orders},
+            history_orders,
+            clean,
+            line,
+            column_of,
+            today,
+        )
+        row_errors.extend(history_errors)
+        if clean is not None:
+            clean.update(history)
 
         source_id, derived, id_error = _source_id(
             cells, columns, cell, clean, data, line, header_map
@@ -269,6 +305,75 @@ def _validate(
         warnings=warnings,
         lines=row_lines,
     )
+
+
+def _unknown_stage(stage: str) -> str | None:
+    """The stage as written in the file when no stage, alias or mapping matches it."""
+    try:
+        normalise_stage(stage)
+    except UnknownStageError:
+        return stage.strip() or None
+    return None
+
+
+def _history(
+    raw: dict[str, str],
+    orders: dict[str, _DateOrder],
+    clean: dict[str, Any] | None,
+    line: int,
+    column_of: Callable[[str], str],
+    today: date,
+) -> tuple[dict[str, datetime], list[RowError]]:
+    """A row's created and closed dates (midnight UTC of the day), checked against each
+    other and the calendar. A closed deal without a closed-date column closed on its close
+    date: that is what CRM exports put there once a deal is won or lost."""
+    found: dict[str, datetime] = {}
+    errors: list[RowError] = []
+    for name, text in raw.items():
+        if not text:
+            continue
+        label = name.replace("_at", " date")
+        try:
+            day = parse_calendar_date(
+                _date_cell(text, orders[name]), day_first=orders[name].day_first
+            )
+        except ValueError as exc:
+            errors.append(RowError(line, column_of(name), f"{label}: {exc}"))
+            continue
+        if not EARLIEST_DATE <= day <= today:
+            errors.append(
+                RowError(
+                    line,
+                    column_of(name),
+                    f"{label} {day.isoformat()} is not between {EARLIEST_DATE.isoformat()} "
+                    "and today: a deal's history cannot be in the future",
+                )
+            )
+            continue
+        found[name] = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if clean is None:
+        return found, errors
+    if not clean.get("outcome"):
+        if "closed_at" in found:
+            errors.append(
+                RowError(line, column_of("closed_at"), "closed date given for an open deal")
+            )
+        return found, errors
+    if "closed_at" not in found and "closed_at" not in raw and clean.get("close_date"):
+        close: date = clean["close_date"]
+        if close <= today:
+            found["closed_at"] = datetime(close.year, close.month, close.day, tzinfo=UTC)
+    created, closed = found.get("created_at"), found.get("closed_at")
+    if created and closed and closed < created:
+        errors.append(
+            RowError(
+                line,
+                column_of("closed_at" if "closed_at" in raw else "close_date"),
+                f"closed on {closed.date().isoformat()}, before it was created "
+                f"({created.date().isoformat()})",
+            )
+        )
+    return found, errors
 
 
 def derived_source_id(title: str, company: str | None) -> str:

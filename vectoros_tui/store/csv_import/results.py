@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,8 @@ class RowError:
     line: int
     column: str
     message: str
+    # The stage name as written, when the problem is a stage no mapping covers.
+    unknown_stage: str | None = None
 
     def __str__(self) -> str:
         if not self.column:
@@ -36,15 +39,42 @@ class ImportFileError(CsvImportError):
 
     def __init__(self, errors: list[RowError]) -> None:
         self.errors = list(errors)
-        rows = len({e.line for e in self.errors})
-        listed = "\n".join(f"  {e}" for e in self.errors[:MAX_LISTED_ERRORS])
-        more = len(self.errors) - MAX_LISTED_ERRORS
-        tail = f"\n  ... and {more} more" if more > 0 else ""
-        noun = "error" if len(self.errors) == 1 else "errors"
-        row_noun = "row" if rows == 1 else "rows"
-        super().__init__(
-            f"{len(self.errors)} {noun} in {rows} {row_noun}; nothing was imported:\n{listed}{tail}"
-        )
+        self.unknown_stages = Counter(e.unknown_stage for e in self.errors if e.unknown_stage)
+        others = [e for e in self.errors if not e.unknown_stage]
+        if not self.unknown_stages:
+            super().__init__(f"{_count(others)}; nothing was imported:\n{_listed(others)}")
+            return
+        message = _stages_message(self.unknown_stages)
+        if others:
+            message += f"\nAlso {_count(others)}:\n{_listed(others)}"
+        super().__init__(message + "\nNothing was imported.")
+
+
+def _count(errors: list[RowError]) -> str:
+    rows = len({e.line for e in errors})
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} {noun} in {rows} row{'s' if rows != 1 else ''}"
+
+
+def _listed(errors: list[RowError]) -> str:
+    listed = "\n".join(f"  {e}" for e in errors[:MAX_LISTED_ERRORS])
+    more = len(errors) - MAX_LISTED_ERRORS
+    return listed + (f"\n  ... and {more} more" if more > 0 else "")
+
+
+def _stages_message(unknown: Counter[str]) -> str:
+    """Every stage name no mapping covers, with the options that would import the file."""
+    names = sorted(unknown, key=lambda name: (-unknown[name], name.lower()))
+    counts = ", ".join(
+        f'"{name}" ({unknown[name]} row{"s" if unknown[name] != 1 else ""})' for name in names
+    )
+    options = " ".join(f'--stage-map "{name}=STAGE"' for name in names)
+    return (
+        f"{len(names)} stage name{'s' if len(names) != 1 else ''} in the file "
+        f"{'are' if len(names) != 1 else 'is'} not one VectorOS knows: {counts}.\n"
+        f"Map each to prospect, qualified, proposal, negotiation or closed (won, lost) and "
+        f"import again with:\n  {options}"
+    )
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from vectoros_tui.store.validation import DEAL_FIELDS
+from vectoros_tui.store.validation import DEAL_FIELDS, HISTORY_FIELDS
 
 SOURCE_ID = "source_id"
-IMPORT_FIELDS = (*DEAL_FIELDS, SOURCE_ID)
+IMPORT_FIELDS = (*DEAL_FIELDS, SOURCE_ID, *HISTORY_FIELDS)
 MAX_SOURCE_ID = 200
 
 # field -> header names, most specific first (the first one present wins).
@@ -78,6 +78,25 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "due date",
     ),
     "outcome": ("outcome", "result", "won/lost"),
+    "created_at": (
+        "created date",
+        "create date",
+        "created",
+        "created at",
+        "created on",
+        "creation date",
+        "date created",
+        "engage date",
+        "open date",
+        "opened",
+    ),
+    "closed_at": (
+        "closed date",
+        "date closed",
+        "closed at",
+        "closed on",
+        "actual close date",
+    ),
     "lost_reason": ("lost reason", "loss reason", "reason lost", "closed lost reason"),
 }
 

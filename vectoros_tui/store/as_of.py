@@ -1,0 +1,179 @@
+"""A workspace as it stood at a past moment, rebuilt from what the store keeps.
+
+Open at T means created by T and not closed by T. The tracked fields (stage, outcome,
+close date, value, probability) take the value their history gives at T: the last change
+made by T, else the value the first later change replaced, else today's value (it never
+changed). Later outcomes, changes and activities are not used, so a forecast of these
+records knows only what was known at T.
+
+A deal imported already closed (its history starts with its close) says nothing about
+its open life: while it was open its stage, probability and close date are unknown, not
+those it ended with; its value is today's (amounts are rarely re-priced at the close).
+Fields no history keeps (title, company, contacts) are today's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import col, func, select
+
+from vectoros_tui.engine.dates import as_utc
+from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.tables import Activity, Deal, DealEvent
+
+_TRACKED = ("stage", "outcome", "close_date", "value", "probability")
+
+
+@dataclass(frozen=True)
+class _Change:
+    field: str
+    old: str | None
+    new: str | None
+    at: datetime
+
+
+def earliest_created(db: Database, workspace_id: uuid.UUID) -> datetime | None:
+    """When the workspace's first deal was created (None: it has no deals)."""
+    with db.read() as session:
+        first = session.exec(
+            select(func.min(Deal.created_at)).where(Deal.workspace_id == workspace_id)
+        ).one()
+    if isinstance(first, str):  # SQLite returns aggregates untyped
+        first = datetime.fromisoformat(first)
+    return as_utc(first) if first is not None else None
+
+
+def records_as_of(
+    db: Database, workspace_id: uuid.UUID, current: Sequence[DealRecord], moment: datetime
+) -> list[DealRecord]:
+    """``current`` (the workspace's records today, as the store reads them) as they stood
+    at ``moment``: the deals created by then, each with its fields of then."""
+    moment = as_utc(moment)
+    existed = [r for r in current if r.created_at is not None and r.created_at <= moment]
+    changes, activity = _history(db, workspace_id, moment)
+    return [
+        _as_of(record, changes.get(record.id, []), activity.get(record.id), moment)
+        for record in existed
+    ]
+
+
+def _history(
+    db: Database, workspace_id: uuid.UUID, moment: datetime
+) -> tuple[dict[str, list[_Change]], dict[str, datetime]]:
+    with db.read() as session:
+        events = session.execute(
+            sa_select(
+                col(DealEvent.deal_id),
+                col(DealEvent.field),
+                col(DealEvent.old_value),
+                col(DealEvent.new_value),
+                col(DealEvent.changed_at),
+            )
+            .join(Deal, col(Deal.id) == DealEvent.deal_id)
+            .where(col(Deal.workspace_id) == workspace_id, col(DealEvent.field).in_(_TRACKED))
+            .order_by(col(DealEvent.changed_at), col(DealEvent.id))
+        ).all()
+        latest = session.exec(
+            select(Activity.deal_id, func.max(Activity.date))
+            .join(Deal, col(Deal.id) == Activity.deal_id)
+            .where(Deal.workspace_id == workspace_id, Activity.date <= moment)
+            .group_by(col(Activity.deal_id))
+        ).all()
+    changes: dict[str, list[_Change]] = defaultdict(list)
+    for deal_id, field, old, new, at in events:
+        changes[str(deal_id)].append(_Change(field, old, new, as_utc(at)))
+    activity = {}
+    for deal_id, at in latest:
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at)
+        activity[str(deal_id)] = as_utc(at)
+    return changes, activity
+
+
+def _as_of(
+    record: DealRecord, changes: list[_Change], last_activity: datetime | None, moment: datetime
+) -> DealRecord:
+    known = [c for c in changes if c.at <= moment]
+    later = [c for c in changes if c.at > moment]
+    stages = [c for c in changes if c.field == "stage"]
+    # Imported already closed: the history begins at the close.
+    born_closed = bool(stages) and stages[0].old is None and stages[0].new == "closed"
+
+    def then(field: str, today: Any) -> tuple[str | None, bool]:
+        """(the field's stored text at ``moment``, whether the history says so)."""
+        for change in reversed(known):
+            if change.field == field:
+                return change.new, True
+        for change in later:
+            if change.field == field:
+                return change.old, True
+        return (None if today is None else str(today)), False
+
+    outcome_then, recorded = then("outcome", record.outcome)
+    if recorded:  # closed and reopened through the app: the history says
+        closed_then = bool(outcome_then)
+    else:  # never changed since it was created, or imported closed: when did it close?
+        closed_then = record.outcome is not None and (
+            record.closed_at is None or record.closed_at <= moment
+        )
+    values: dict[str, Any] = {}
+    for field in _TRACKED:
+        text, from_history = then(field, getattr(record, field))
+        values[field] = text
+        if not closed_then and born_closed and not from_history and field != "value":
+            values[field] = None  # only the close is known, not the open life before it
+
+    stage = values["stage"] or ""
+    outcome = values["outcome"] if closed_then else None
+    if not closed_then:
+        if stage == "closed" or (born_closed and not stage):
+            stage = record.last_open_stage or ""
+        outcome = None
+    elif outcome is None:
+        outcome = record.outcome  # closed by then: how it closed is not a later fact
+    stage_changes = [c.at for c in known if c.field == "stage"]
+    return replace(
+        record,
+        stage=stage,
+        outcome=outcome,
+        value=_number(values["value"]),
+        probability=_number(values["probability"]),
+        close_date=_day(values["close_date"]),
+        lost_reason=record.lost_reason if closed_then else None,
+        updated_at=max([record.created_at or moment, *(c.at for c in known)]),
+        stage_changed_at=stage_changes[-1] if stage_changes else record.created_at,
+        closed_at=record.closed_at if closed_then else None,
+        last_activity_at=last_activity,
+        close_date_history=tuple(
+            day
+            for c in known
+            if c.field == "close_date" and c.old and (day := _day(c.old)) is not None
+        ),
+        last_open_stage=record.last_open_stage if closed_then else None,
+    )
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
