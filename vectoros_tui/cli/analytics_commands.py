@@ -108,7 +108,9 @@ def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> da
     """The end of ``day`` (UTC), checked: a past day on which the workspace had deals."""
     from vectoros_tui.store.as_of import earliest_created
 
-    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    # The last instant of the day: what is stamped at the next midnight (an imported
+    # date is) belongs to the next day.
+    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, microseconds=-1)
     today = utc_now().date()
     if day.date() > today:
         raise click.BadParameter(
@@ -121,7 +123,7 @@ def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> da
         raise click.BadParameter(
             "the workspace has no deals, so nothing stood then", param_hint="--as-of"
         )
-    if end <= first:
+    if end < first:
         raise click.BadParameter(
             f"{day.date().isoformat()} is before the workspace's first deal was created "
             f"({first.date().isoformat()})",

@@ -14,6 +14,7 @@ Fields no history keeps (title, company, contacts) are today's.
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -56,46 +57,66 @@ def records_as_of(
 ) -> list[DealRecord]:
     """``current`` (the workspace's records today, as the store reads them) as they stood
     at ``moment``: the deals created by then, each with its fields of then."""
-    moment = as_utc(moment)
-    existed = [r for r in current if r.created_at is not None and r.created_at <= moment]
-    changes, activity = _history(db, workspace_id, moment)
-    return [
-        _as_of(record, changes.get(record.id, []), activity.get(record.id), moment)
-        for record in existed
-    ]
+    return WorkspaceHistory.load(db, workspace_id, current).at(moment)
 
 
-def _history(
-    db: Database, workspace_id: uuid.UUID, moment: datetime
-) -> tuple[dict[str, list[_Change]], dict[str, datetime]]:
-    with db.read() as session:
-        events = session.execute(
-            sa_select(
-                col(DealEvent.deal_id),
-                col(DealEvent.field),
-                col(DealEvent.old_value),
-                col(DealEvent.new_value),
-                col(DealEvent.changed_at),
-            )
-            .join(Deal, col(Deal.id) == DealEvent.deal_id)
-            .where(col(Deal.workspace_id) == workspace_id, col(DealEvent.field).in_(_TRACKED))
-            .order_by(col(DealEvent.changed_at), col(DealEvent.id))
-        ).all()
-        latest = session.exec(
-            select(Activity.deal_id, func.max(Activity.date))
-            .join(Deal, col(Deal.id) == Activity.deal_id)
-            .where(Deal.workspace_id == workspace_id, Activity.date <= moment)
-            .group_by(col(Activity.deal_id))
-        ).all()
-    changes: dict[str, list[_Change]] = defaultdict(list)
-    for deal_id, field, old, new, at in events:
-        changes[str(deal_id)].append(_Change(field, old, new, as_utc(at)))
-    activity = {}
-    for deal_id, at in latest:
-        if isinstance(at, str):
-            at = datetime.fromisoformat(at)
-        activity[str(deal_id)] = as_utc(at)
-    return changes, activity
+@dataclass(frozen=True)
+class WorkspaceHistory:
+    """A workspace's records and their history, read once: as many past moments as a
+    backtest or a model's training asks for are rebuilt in memory."""
+
+    current: Sequence[DealRecord]
+    changes: dict[str, list[_Change]]
+    activities: dict[str, list[datetime]]  # each deal's activity dates, in order
+
+    @classmethod
+    def load(
+        cls, db: Database, workspace_id: uuid.UUID, current: Sequence[DealRecord]
+    ) -> WorkspaceHistory:
+        with db.read() as session:
+            events = session.execute(
+                sa_select(
+                    col(DealEvent.deal_id),
+                    col(DealEvent.field),
+                    col(DealEvent.old_value),
+                    col(DealEvent.new_value),
+                    col(DealEvent.changed_at),
+                )
+                .join(Deal, col(Deal.id) == DealEvent.deal_id)
+                .where(col(Deal.workspace_id) == workspace_id, col(DealEvent.field).in_(_TRACKED))
+                .order_by(col(DealEvent.changed_at), col(DealEvent.id))
+            ).all()
+            dates = session.exec(
+                select(Activity.deal_id, Activity.date)
+                .join(Deal, col(Deal.id) == Activity.deal_id)
+                .where(Deal.workspace_id == workspace_id)
+                .order_by(col(Activity.date))
+            ).all()
+        changes: dict[str, list[_Change]] = defaultdict(list)
+        for deal_id, field, old, new, at in events:
+            changes[str(deal_id)].append(_Change(field, old, new, as_utc(at)))
+        activities: dict[str, list[datetime]] = defaultdict(list)
+        for deal_id, at in dates:
+            activities[str(deal_id)].append(as_utc(at))
+        return cls(current, dict(changes), dict(activities))
+
+    @property
+    def first_created(self) -> datetime | None:
+        moments = [r.created_at for r in self.current if r.created_at is not None]
+        return min(moments) if moments else None
+
+    def at(self, moment: datetime) -> list[DealRecord]:
+        """The deals created by ``moment``, each as it stood then."""
+        moment = as_utc(moment)
+        found = []
+        for record in self.current:
+            if record.created_at is None or record.created_at > moment:
+                continue
+            dates = self.activities.get(record.id, [])
+            done = bisect.bisect_right(dates, moment)
+            last_activity = dates[done - 1] if done else None
+            found.append(_as_of(record, self.changes.get(record.id, []), last_activity, moment))
+        return found
 
 
 def _as_of(
@@ -140,6 +161,14 @@ def _as_of(
     elif outcome is None:
         outcome = record.outcome  # closed by then: how it closed is not a later fact
     stage_changes = [c.at for c in known if c.field == "stage"]
+    closed_at, left_from = record.closed_at, record.last_open_stage
+    if closed_then and recorded:
+        # Closed by then through the app: the history says when, and from which stage
+        # (today's record forgets both if the deal has been reopened since).
+        closing = [c for c in known if c.field == "outcome" and c.new]
+        closed_at = closing[-1].at if closing else closed_at
+        into_closed = [c for c in known if c.field == "stage" and c.new == "closed"]
+        left_from = into_closed[-1].old if into_closed else left_from
     return replace(
         record,
         stage=stage,
@@ -150,14 +179,14 @@ def _as_of(
         lost_reason=record.lost_reason if closed_then else None,
         updated_at=max([record.created_at or moment, *(c.at for c in known)]),
         stage_changed_at=stage_changes[-1] if stage_changes else record.created_at,
-        closed_at=record.closed_at if closed_then else None,
+        closed_at=closed_at if closed_then else None,
         last_activity_at=last_activity,
         close_date_history=tuple(
             day
             for c in known
             if c.field == "close_date" and c.old and (day := _day(c.old)) is not None
         ),
-        last_open_stage=record.last_open_stage if closed_then else None,
+        last_open_stage=left_from if closed_then else None,
     )
 
 

@@ -68,12 +68,26 @@ def _new_deal(
     }
 
 
-def _set_history(row: Deal, history: Mapping[str, datetime]) -> None:
+def _set_history(session: Session, row: Deal, history: Mapping[str, datetime]) -> None:
     """A re-imported deal takes the source's created and closed dates (facts of the source
-    CRM); closed_at only while the deal is closed."""
+    CRM); closed_at only while the deal is closed. A deal whose stage never changed since
+    it was created is in that stage since the corrected date, its first event with it."""
     created = history.get("created_at")
-    if created is not None and _utc(row.created_at) != created:
+    old = _utc(row.created_at)
+    if created is not None and old != created:
         row.created_at = created
+        if _utc(row.stage_changed_at) == old:
+            row.stage_changed_at = created
+            session.execute(
+                update(DealEvent)
+                .where(
+                    col(DealEvent.deal_id) == row.id,
+                    col(DealEvent.field) == "stage",
+                    col(DealEvent.old_value).is_(None),
+                    col(DealEvent.changed_at) == old,
+                )
+                .values(changed_at=created)
+            )
     closed = history.get("closed_at")
     if closed is not None and row.outcome and _utc(row.closed_at) != closed:
         row.closed_at = closed
@@ -587,7 +601,7 @@ class DealService:
                 # One UPDATE (one version) for the edit and the history it brings.
                 with session.no_autoflush:
                     self._apply(session, row, current, final, moment)
-                    _set_history(row, history)
+                    _set_history(session, row, history)
                 session.flush()
                 counts["updated" if row.version != before else "unchanged"] += 1
             insert_new()

@@ -346,7 +346,7 @@ def _history(
                     line,
                     column_of(name),
                     f"{label} {day.isoformat()} is not between {EARLIEST_DATE.isoformat()} "
-                    "and today: a deal's history cannot be in the future",
+                    f"and today ({today.isoformat()})",
                 )
             )
             continue
