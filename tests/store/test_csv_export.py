@@ -73,6 +73,11 @@ def editable(store, workspace_id) -> list[dict]:
     return sorted((d.editable_fields() for d in deals.deals), key=lambda d: d["title"])
 
 
+def history(store, workspace_id) -> list[tuple]:
+    deals = store.deals.list(workspace_id, limit=10_000).deals
+    return sorted((d.title, d.created_at, d.closed_at) for d in deals)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -112,6 +117,7 @@ def test_csv_columns_numbers_and_neutralised_cells(store, workspace) -> None:
         "outcome",
         "lost_reason",
         "created_at",
+        "closed_at",
         "updated_at",
     )
     rows = rows_of(text)
@@ -199,12 +205,14 @@ def test_round_trip_into_a_new_workspace_gives_equal_deals(store, workspace, tmp
         assert export_deals(store, workspace.id, out) == 5
     plan = plan_import(path)
     assert plan.errors == []
-    assert set(plan.ignored_columns) == {"id", "created_at", "updated_at"}
+    # created_at and closed_at are history the import keeps; the rest is the store's own.
+    assert set(plan.ignored_columns) == {"id", "updated_at"}
     fresh = store.workspaces.create("Copy")
     result = apply_import(store, fresh.id, plan)
     assert (result.created, result.updated, result.unchanged) == (5, 0, 0)
     assert editable(store, fresh.id) == editable(store, workspace.id)
     assert editable(store, fresh.id)[0]["title"] == EVIL
+    assert history(store, fresh.id) == history(store, workspace.id)
     # Importing the same export again into the copy changes nothing.
     again = apply_import(store, fresh.id, plan_import(path))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
@@ -262,4 +270,4 @@ def test_dates_survive_the_round_trip(store, workspace) -> None:
     [row] = rows_of(export_text(store, workspace))
     assert row["close_date"] == "2027-02-28"
     plan = plan_import(io.StringIO(export_text(store, workspace)))
-    assert plan.rows[0] == (str(deal.id), {**deal.editable_fields()})
+    assert plan.rows[0] == (str(deal.id), {**deal.editable_fields(), "created_at": deal.created_at})

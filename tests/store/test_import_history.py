@@ -79,6 +79,17 @@ def test_created_and_closed_date_columns_are_recognised(created: str, closed: st
     assert fields["closed_at"] == datetime(2024, 5, 6, tzinfo=UTC)
 
 
+def test_a_timestamp_with_its_offset_keeps_its_time_one_without_keeps_its_day() -> None:
+    result = plan(
+        "Title,Stage,Created Date,Closed Date\n"
+        "A,won,2024-03-04T22:15:00.123456+02:00,2024-05-06T08:00:00\n"
+    )
+    assert result.errors == []
+    fields = result.rows[0][1]
+    assert fields["created_at"] == datetime(2024, 3, 4, 20, 15, 0, 123456, tzinfo=UTC)
+    assert fields["closed_at"] == datetime(2024, 5, 6, tzinfo=UTC)
+
+
 # --- new deals take the file's history ----------------------------------------------------
 
 HISTORY = """\
@@ -95,7 +106,7 @@ def test_new_deals_are_created_and_closed_on_the_days_the_file_gives(store, work
     deals = by_source(store, workspace)
 
     open_deal = deals["open-1"]
-    # Midnight UTC of the day: a time of day in the cell is not kept.
+    # Midnight UTC of the day: a time of day without its UTC offset is not kept.
     assert open_deal.created_at == midnight("2025-01-10")
     assert open_deal.closed_at is None
     assert open_deal.stage_changed_at == midnight("2025-01-10")

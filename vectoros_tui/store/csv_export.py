@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CSV_COLUMNS", "export_deals", "neutralise"]
 
-CSV_COLUMNS = ("id", "source_id", *DEAL_FIELDS, "created_at", "updated_at")
+CSV_COLUMNS = ("id", "source_id", *DEAL_FIELDS, "created_at", "closed_at", "updated_at")
 BATCH = 1000
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
@@ -67,6 +67,7 @@ def _csv_row(deal: DealView) -> list[str]:
         deal.outcome or "",
         neutralise(deal.lost_reason),
         iso(deal.created_at) or "",
+        iso(deal.closed_at) or "",
         iso(deal.updated_at) or "",
     ]
 

@@ -316,6 +316,19 @@ def _unknown_stage(stage: str) -> str | None:
     return None
 
 
+def _exact_moment(text: str) -> datetime | None:
+    """A cell holding an ISO timestamp with its UTC offset (as our own export writes) keeps
+    its time, so an export imported again changes nothing. A time without an offset is in
+    some unknown zone, so only its day counts."""
+    if ":" not in text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
 def _history(
     raw: dict[str, str],
     orders: dict[str, _DateOrder],
@@ -324,7 +337,8 @@ def _history(
     column_of: Callable[[str], str],
     today: date,
 ) -> tuple[dict[str, datetime], list[RowError]]:
-    """A row's created and closed dates (midnight UTC of the day), checked against each
+    """A row's created and closed dates (midnight UTC of the day unless the cell gives a
+    time), checked against each
     other and the calendar. A closed deal without a closed-date column closed on its close
     date: that is what CRM exports put there once a deal is won or lost."""
     found: dict[str, datetime] = {}
@@ -333,9 +347,14 @@ def _history(
         if not text:
             continue
         label = name.replace("_at", " date")
+        moment = _exact_moment(text)
         try:
-            day = parse_calendar_date(
-                _date_cell(text, orders[name]), day_first=orders[name].day_first
+            day = (
+                moment.date()
+                if moment
+                else parse_calendar_date(
+                    _date_cell(text, orders[name]), day_first=orders[name].day_first
+                )
             )
         except ValueError as exc:
             errors.append(RowError(line, column_of(name), f"{label}: {exc}"))
@@ -350,7 +369,7 @@ def _history(
                 )
             )
             continue
-        found[name] = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        found[name] = moment or datetime(day.year, day.month, day.day, tzinfo=UTC)
     if clean is None:
         return found, errors
     if not clean.get("outcome"):
