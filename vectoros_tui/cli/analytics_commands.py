@@ -55,6 +55,14 @@ FORECAST_SEED = 0
     help="Forecast the pipeline as it stood at the end of that day, from what was known "
     "then (no later outcomes, changes or activities).",
 )
+@click.option(
+    "--model",
+    type=click.Choice(["rep", "history", "auto"]),
+    default="rep",
+    show_default=True,
+    help="rep: the reps' probabilities (the original method); history: learned from this "
+    "workspace's past outcomes; auto: history when there is enough of it, else rep.",
+)
 @json_option
 @pass_ctx
 def forecast(
@@ -67,6 +75,7 @@ def forecast(
     goal: float | None,
     top: int,
     as_of: datetime | None,
+    model: str,
     as_json: bool,
 ) -> None:
     """Monte Carlo revenue forecast: worst (P5), likely (P50) and best (P95) cases."""
@@ -84,6 +93,28 @@ def forecast(
     if goal is None and defaults.goal is not None:
         goal, source = defaults.goal, "config"
     used_seed = seed if seed is not None else FORECAST_SEED
+    runs = simulations if simulations is not None else defaults.simulations
+    fallback = None
+    if model != "rep":
+        from vectoros_tui.store.history_forecast import NotEnoughHistory
+
+        try:
+            learned = ctx.store().analytics.history_forecast(
+                ws.id, window_days=days, simulations=runs, seed=used_seed, as_of=moment
+            )
+        except NotEnoughHistory as exc:
+            if model == "history":
+                raise click.UsageError(f"{exc} (--model auto falls back to rep)") from None
+            fallback = f"{exc}; used the reps' probabilities"
+        else:
+            learned["seed"] = used_seed
+            if as_of is not None:
+                learned["as_of"] = as_of.date().isoformat()
+            if as_json:
+                print_json(learned)
+            else:
+                _print_history_forecast(ws.name, learned, top)
+            return
     result = ctx.store().analytics.forecast(
         ws.id,
         timeframe=window,
@@ -98,6 +129,9 @@ def forecast(
         result["as_of"] = as_of.date().isoformat()  # the day; its end is the cut-off
     if source is not None:
         result["goal_source"] = source
+    if fallback is not None:
+        result["model"] = "rep"
+        result["model_note"] = fallback
     if as_json:
         print_json(result)
         return
@@ -130,6 +164,62 @@ def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> da
             param_hint="--as-of",
         )
     return end
+
+
+def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
+    trained = r["training"]
+    say(
+        "[bold]{}[/bold] · {} forecast{} · history model · {} open deals",
+        name,
+        r["timeframe"],
+        f" as of the end of {r['as_of']}" if r.get("as_of") else "",
+        r["deals_analyzed"],
+    )
+    say(
+        "Learned from {} open-deal periods in {} past windows ({} won within the window).",
+        f"{trained['open_deal_periods']:,}",
+        trained["cutoffs"],
+        f"{trained['won_within_window']:,}",
+    )
+    listing(
+        None,
+        [
+            Column("worst (P5)", right=True),
+            Column("likely (P50)", right=True),
+            Column("best (P95)", right=True),
+            Column("mean", right=True),
+        ],
+        [
+            [
+                format_money(r["worst_case"]),
+                format_money(r["likely_case"]),
+                format_money(r["best_case"]),
+                format_money(r["mean_forecast"]),
+            ]
+        ],
+    )
+    rows = [
+        [
+            short_id(d["deal_id"]),
+            d["title"],
+            format_money(d["value"]),
+            percent(d["winProbabilityInWindow"]),
+            "; ".join(f"{x['text']} ({x['effect']})" for x in d["reasons"]),
+        ]
+        for d in r["forecasted_deals"][:top]
+    ]
+    if rows:
+        listing(
+            f"Top {len(rows)} deals by value × chance of winning within the window",
+            [
+                Column("id", rank=2),
+                Column("title", shrink=True, min_width=12),
+                Column("value", right=True),
+                Column("win in window", right=True),
+                Column("why", rank=1, shrink=True, min_width=20),
+            ],
+            rows,
+        )
 
 
 _GOAL_SOURCES = {"option": "", "saved": " (saved goal for {})", "config": " (from the config)"}

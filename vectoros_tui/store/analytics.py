@@ -8,7 +8,7 @@ from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.health import score_workspace
-from vectoros_tui.store.as_of import records_as_of
+from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
 
@@ -47,6 +47,28 @@ class AnalyticsService:
             now=now,
             goal=goal,
         )
+        return {"workspace_id": str(workspace_id), **result}
+
+    def history_forecast(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        window_days: int = 30,
+        simulations: int = 10_000,
+        seed: int | None = None,
+        now: datetime | None = None,
+        as_of: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
+        raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
+        from vectoros_tui.store.history_forecast import history_forecast
+
+        current = self.deals.records(workspace_id)
+        history = WorkspaceHistory.load(self.deals.db, workspace_id, current)
+        moment = as_of or now or utc_now()
+        deals = history.at(as_of) if as_of is not None else current
+        open_deals = [d for d in deals if d.is_open]
+        result = history_forecast(history, open_deals, moment, window_days, simulations, seed)
         return {"workspace_id": str(workspace_id), **result}
 
     def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
+from sqlmodel import SQLModel
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.stages import OPEN_STAGES
@@ -321,18 +323,50 @@ def create_demo_workspace(
     now: datetime | None = None,
     activities: bool = True,
     batch_size: int = 5_000,
+    history_months: int = 0,
 ) -> DemoSummary:
-    """Create a workspace named ``name`` filled with demo data, in one transaction."""
+    """Create a workspace named ``name`` filled with demo data, in one transaction.
+
+    With ``history_months`` the ``deals`` are spread over that many months and played out
+    by :mod:`vectoros_tui.store.demo_history`, so the workspace has a past to learn from;
+    without, they are today's pipeline and a recent past drawn directly."""
     moment = now or utc_now()
     workspace_id = uuid.UUID(int=random.Random(f"ws-{seed}-{name}").getrandbits(128), version=4)
-    deal_rows, activity_rows, event_rows = build_demo_rows(
-        workspace_id, deals, seed, moment, activities=activities
+    if history_months:
+        from vectoros_tui.store.demo_history import build_history_rows
+
+        history = build_history_rows(
+            workspace_id,
+            months=history_months,
+            deals_per_month=deals / history_months,
+            seed=seed,
+            now=moment,
+        )
+        deal_rows, activity_rows, event_rows = history.deals, history.activities, history.events
+    else:
+        deal_rows, activity_rows, event_rows = build_demo_rows(
+            workspace_id, deals, seed, moment, activities=activities
+        )
+    write_workspace(
+        db,
+        Workspace(id=workspace_id, name=name, created_at=moment, updated_at=moment),
+        ((Deal, deal_rows), (DealEvent, event_rows), (Activity, activity_rows)),
+        batch_size,
     )
-    with db.write() as session:
-        session.add(Workspace(id=workspace_id, name=name, created_at=moment, updated_at=moment))
-        session.flush()
-        for table, rows in ((Deal, deal_rows), (DealEvent, event_rows), (Activity, activity_rows)):
-            for start in range(0, len(rows), batch_size):
-                session.execute(insert(table), rows[start : start + batch_size])
     open_deals = sum(1 for row in deal_rows if row["outcome"] is None)
     return DemoSummary(workspace_id, len(deal_rows), open_deals, len(activity_rows))
+
+
+def write_workspace(
+    db: Database,
+    workspace: Workspace,
+    tables: Iterable[tuple[type[SQLModel], list[dict[str, Any]]]],
+    batch_size: int = 5_000,
+) -> None:
+    """A new workspace and its rows, in one transaction."""
+    with db.write() as session:
+        session.add(workspace)
+        session.flush()
+        for table, rows in tables:
+            for start in range(0, len(rows), batch_size):
+                session.execute(insert(table), rows[start : start + batch_size])

@@ -1,0 +1,239 @@
+"""P(an open deal is won within the window | what was known then), learned from history.
+
+A discrete-time competing-risks model: the window is the time step, and an open deal at
+a cut-off ends it in one of three ways, won, lost, or still open. The training rows are
+the workspace's open deals at past cut-offs, each with how its next window ended. The
+three outcomes get a multinomial logit (still open is the reference) on the features of
+:mod:`vectoros_tui.engine.win_features`; deal age enters in bands, the baseline hazard.
+
+It is fitted by penalised maximum likelihood with scipy (L-BFGS, exact gradient). The L2
+penalty pulls every effect towards zero, i.e. towards the global rates the unpenalised
+intercepts carry; stage effects are penalised less, so with thin history a deal's odds
+fall back to its stage's and then to the workspace's. scipy is already a dependency and
+this is one regression with its covariance; scikit-learn, statsmodels or lifelines would
+each add a large install for it and none gives the penalised multinomial fit with its
+Laplace covariance ready to simulate from.
+
+Two kinds of uncertainty make the simulation honest instead of a sum of independent
+coins:
+
+* parameters: the coefficients are drawn from their Laplace approximation, N(fit, H^-1),
+  so thin history widens the band;
+* periods: some months close far more than others. Each training cut-off gets the shift
+  of the win logit that makes the model match what that period actually won; the spread
+  of those shifts, less their own sampling noise, is the period-to-period variation, and
+  every simulated run draws one shift shared by all its deals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize
+
+from vectoros_tui.engine.win_features import FEATURES
+
+# Below these the history says too little; the rep's probabilities are used instead.
+MIN_TRAINING_ROWS: Final = 200
+MIN_WINS: Final = 20
+
+PENALTY: Final = 5.0
+STAGE_PENALTY: Final = 1.0
+# Parameter draws per forecast: enough for the band, cheap next to the runs themselves.
+PARAMETER_DRAWS: Final = 200
+
+# How a training row's window ended.
+STILL_OPEN: Final = 0
+WON: Final = 1
+LOST: Final = 2
+
+
+@dataclass(frozen=True)
+class WinModel:
+    won: NDArray[np.float64]  # intercept, then per standardised feature
+    lost: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    scale: NDArray[np.float64]
+    covariance: NDArray[np.float64]  # of (won, lost) stacked
+    period_sd: float  # of the win logit's shift shared by a period's deals
+    rows: int
+    wins: int
+    losses: int
+    periods: int
+
+    @property
+    def base_rate(self) -> float:
+        return self.wins / self.rows if self.rows else 0.0
+
+    def design(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.hstack([np.ones((len(matrix), 1)), (matrix - self.mean) / self.scale])
+
+    def outcome_probabilities(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Per deal: P(still open), P(won), P(lost) at the end of the window."""
+        design = self.design(matrix)
+        return _softmax(design @ self.won, design @ self.lost)
+
+    def probabilities(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.outcome_probabilities(matrix)[:, WON]
+
+    def contributions(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Each feature's push on each deal's win logit, against the average training
+        deal (the logit of winning against staying open)."""
+        return ((matrix - self.mean) / self.scale) * self.won[1:]
+
+
+def enough_history(rows: int, wins: int) -> bool:
+    return rows >= MIN_TRAINING_ROWS and wins >= MIN_WINS
+
+
+def _softmax(won: NDArray[np.float64], lost: NDArray[np.float64]) -> NDArray[np.float64]:
+    logits = np.stack([np.zeros_like(won), won, lost], axis=-1)
+    logits -= logits.max(axis=-1, keepdims=True)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow warnings for large |x|
+
+
+def _penalties(width: int) -> NDArray[np.float64]:
+    ridge = np.array(
+        [STAGE_PENALTY if name.startswith("stage:") else PENALTY for name in FEATURES[:width]]
+        + [PENALTY] * (width - len(FEATURES[:width]))
+    )
+    return np.concatenate([[0.0], ridge])  # the intercept carries the global rate
+
+
+def fit_win_model(
+    matrix: NDArray[np.float64], outcome: NDArray[np.int64], period: NDArray[np.int64]
+) -> WinModel:
+    """Fit on training rows: ``outcome`` is each row's STILL_OPEN / WON / LOST and
+    ``period`` numbers its cut-off."""
+    rows, width = matrix.shape
+    mean = matrix.mean(axis=0) if rows else np.zeros(width)
+    scale = matrix.std(axis=0) if rows else np.ones(width)
+    scale[scale < 1e-9] = 1.0
+    design = np.hstack([np.ones((rows, 1)), (matrix - mean) / scale])
+    targets = np.eye(3)[outcome] if rows else np.zeros((0, 3))
+    ridge = np.tile(_penalties(width), 2)
+    start = np.zeros(2 * (width + 1))
+    counts = targets.sum(axis=0) + 0.5
+    start[0] = math.log(counts[WON] / counts[STILL_OPEN])
+    start[width + 1] = math.log(counts[LOST] / counts[STILL_OPEN])
+
+    def loss(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        won, lost = design @ theta[: width + 1], design @ theta[width + 1 :]
+        logits = np.stack([np.zeros(rows), won, lost], axis=1)
+        normaliser = np.logaddexp.reduce(logits, axis=1)
+        nll = float(np.sum(normaliser - (targets * logits).sum(axis=1)))
+        p = np.exp(logits - normaliser[:, None])
+        residual = p - targets
+        gradient = (
+            np.concatenate([design.T @ residual[:, WON], design.T @ residual[:, LOST]])
+            + ridge * theta
+        )
+        return nll + 0.5 * float(ridge @ (theta * theta)), gradient
+
+    theta = optimize.minimize(loss, start, jac=True, method="L-BFGS-B").x
+    won, lost = theta[: width + 1], theta[width + 1 :]
+    p = _softmax(design @ won, design @ lost)
+    covariance = _covariance(design, p, ridge)
+    return WinModel(
+        won=won,
+        lost=lost,
+        mean=mean,
+        scale=scale,
+        covariance=covariance,
+        period_sd=_period_sd(design @ won, design @ lost, outcome == WON, period),
+        rows=rows,
+        wins=int((outcome == WON).sum()),
+        losses=int((outcome == LOST).sum()),
+        periods=len(np.unique(period)),
+    )
+
+
+def _covariance(
+    design: NDArray[np.float64], p: NDArray[np.float64], ridge: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The inverse of the penalised likelihood's Hessian (the multinomial's blocks)."""
+    blocks = [[np.empty(0)] * 2 for _ in range(2)]
+    for i, a in enumerate((WON, LOST)):
+        for j, b in enumerate((WON, LOST)):
+            weight = p[:, a] * ((a == b) - p[:, b])
+            blocks[i][j] = (design * weight[:, None]).T @ design
+    hessian = np.block(blocks) + np.diag(ridge + 1e-9)
+    return np.linalg.pinv(hessian)
+
+
+def _win_probability(won: NDArray[np.float64], lost: NDArray[np.float64]) -> NDArray[np.float64]:
+    """P(won) of the three-way softmax, stably: sigmoid(won - log(1 + e^lost))."""
+    return _sigmoid(won - np.logaddexp(0.0, lost))
+
+
+def _period_sd(
+    won: NDArray[np.float64],
+    lost: NDArray[np.float64],
+    y: NDArray[np.bool_],
+    period: NDArray[np.int64],
+) -> float:
+    """The spread of the win-logit shift that makes each period's expected wins its
+    actual wins, less the spread sampling alone would give those shifts."""
+    shifts = []
+    noise = []
+    for label in np.unique(period):
+        rows = period == label
+        wins = float(y[rows].sum())
+        if wins == 0 or wins == rows.sum():
+            continue  # no finite shift matches all or nothing; counted by the others
+
+        def gap(shift: float, rows: NDArray[np.bool_] = rows, wins: float = wins) -> float:
+            return float(_win_probability(won[rows] + shift, lost[rows]).sum() - wins)
+
+        shift = optimize.brentq(gap, -20.0, 20.0)
+        p = _win_probability(won[rows] + shift, lost[rows])
+        shifts.append(shift)
+        noise.append(1.0 / max(float((p * (1 - p)).sum()), 1e-9))
+    if len(shifts) < 3:
+        return 0.0
+    spread = float(np.var(shifts, ddof=1)) - float(np.mean(noise))
+    return math.sqrt(max(spread, 0.0))
+
+
+def simulate_won_totals(
+    model: WinModel,
+    matrix: NDArray[np.float64],
+    values: NDArray[np.float64],
+    runs: int,
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    """Totals won in the window over ``runs`` simulated periods: each run draws the
+    model's parameters, a period shift shared by all deals, then each deal's win."""
+    totals = np.zeros(runs)
+    if not len(values) or runs <= 0:
+        return totals
+    design = model.design(matrix)
+    width = design.shape[1]
+    theta = np.concatenate([model.won, model.lost])
+    draws = min(PARAMETER_DRAWS, runs)
+    parameters = rng.multivariate_normal(theta, model.covariance, size=draws, method="eigh")
+    won = design @ parameters[:, :width].T  # deals x draws
+    lost = design @ parameters[:, width:].T
+    per_draw = -(-runs // draws)
+    done = 0
+    for draw in range(draws):
+        count = min(per_draw, runs - done)
+        if count <= 0:
+            break
+        shifts = (
+            rng.normal(0.0, model.period_sd, size=count) if model.period_sd else np.zeros(count)
+        )
+        p = _win_probability(won[:, draw][None, :] + shifts[:, None], lost[:, draw][None, :])
+        wins = rng.random(p.shape) < p
+        totals[done : done + count] = wins @ values
+        done += count
+    return totals

@@ -1,0 +1,230 @@
+"""The history model's forecast of a workspace: trained on the workspace's own past.
+
+Training rows are the open deals at cut-offs one window apart, from the first deal's
+creation plus one window up to the forecast's moment, each labelled with how its window
+after the cut-off ended: won, lost or still open. Only cut-offs whose whole window has passed by
+the forecast's moment are used, so an as-of forecast learns nothing from later outcomes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.forecast import REPORTED_PERCENTILES
+from vectoros_tui.engine.win_features import (
+    FEATURES,
+    REASON_GROUPS,
+    DealFeatures,
+    deal_features,
+    describe,
+    reason_group,
+)
+from vectoros_tui.engine.win_model import (
+    LOST,
+    MIN_TRAINING_ROWS,
+    MIN_WINS,
+    STILL_OPEN,
+    WON,
+    WinModel,
+    enough_history,
+    fit_win_model,
+    simulate_won_totals,
+)
+from vectoros_tui.store.as_of import WorkspaceHistory
+
+REASONS_PER_DEAL = 3
+
+
+class NotEnoughHistory(ValueError):
+    """Too little history to learn from; the message says how much there is."""
+
+
+@dataclass(frozen=True)
+class Training:
+    matrix: NDArray[np.float64]
+    outcome: NDArray[np.int64]
+    period: NDArray[np.int64]
+    cutoffs: int
+
+    @property
+    def wins(self) -> int:
+        return int((self.outcome == WON).sum())
+
+
+class TrainingGrid:
+    """The training rows of a workspace's history for one window length, cut-off by
+    cut-off, on a grid one window apart from the first deal's creation. Each cut-off's
+    rows are built once, so a backtest's many as-of fits share them."""
+
+    def __init__(self, history: WorkspaceHistory, window_days: int) -> None:
+        self.history = history
+        self.window_days = window_days
+        self.window = timedelta(days=window_days)
+        self._blocks: dict[datetime, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
+        self._ended = {
+            r.id: (r.outcome, r.closed_at) for r in history.current if r.outcome and r.closed_at
+        }
+
+    def cutoffs(self, until: datetime) -> list[datetime]:
+        """The grid's cut-offs whose whole window has passed by ``until``."""
+        first = self.history.first_created
+        if first is None:
+            return []
+        found = []
+        cutoff = first + self.window
+        while cutoff + self.window <= until:
+            found.append(cutoff)
+            cutoff += self.window
+        return found
+
+    def block(self, cutoff: datetime) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        if cutoff not in self._blocks:
+            open_then = [d for d in self.history.at(cutoff) if d.is_open]
+            matrix = deal_features(open_then, cutoff, self.window_days).matrix
+            outcome = np.full(len(open_then), STILL_OPEN, dtype=np.int64)
+            for row, deal in enumerate(open_then):
+                outcome_at = self._ended.get(deal.id)
+                if outcome_at and cutoff < outcome_at[1] <= cutoff + self.window:
+                    outcome[row] = WON if outcome_at[0] == "won" else LOST
+            self._blocks[cutoff] = (matrix, outcome)
+        return self._blocks[cutoff]
+
+    def until(self, moment: datetime) -> Training:
+        """Every row a forecast at ``moment`` may learn from."""
+        cutoffs = self.cutoffs(moment)
+        blocks = [self.block(c) for c in cutoffs]
+        if not blocks:
+            return Training(
+                np.zeros((0, len(FEATURES))), np.zeros(0, np.int64), np.zeros(0, np.int64), 0
+            )
+        return Training(
+            np.vstack([m for m, _ in blocks]),
+            np.concatenate([o for _, o in blocks]),
+            np.concatenate([np.full(len(o), i, dtype=np.int64) for i, (_, o) in enumerate(blocks)]),
+            len(cutoffs),
+        )
+
+
+def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]:
+    """The model learned from what was known at ``moment``; raises :class:`NotEnoughHistory`."""
+    training = grid.until(moment)
+    rows, wins = len(training.outcome), training.wins
+    if not enough_history(rows, wins):
+        raise NotEnoughHistory(
+            f"too little history for the history model: {rows:,} open-deal periods and "
+            f"{wins:,} wins within {grid.window_days} days in {training.cutoffs} past "
+            f"windows; it needs at least {MIN_TRAINING_ROWS} and {MIN_WINS}"
+        )
+    return fit_win_model(training.matrix, training.outcome, training.period), training
+
+
+def simulate(
+    model: WinModel,
+    open_deals: list[DealRecord],
+    moment: datetime,
+    window_days: int,
+    simulations: int,
+    seed: int | None,
+) -> tuple[DealFeatures, NDArray[np.float64]]:
+    features = deal_features(open_deals, moment, window_days)
+    totals = simulate_won_totals(
+        model, features.matrix, features.values, simulations, np.random.default_rng(seed)
+    )
+    return features, totals
+
+
+def history_forecast(
+    history: WorkspaceHistory,
+    open_deals: list[DealRecord],
+    moment: datetime,
+    window_days: int,
+    simulations: int,
+    seed: int | None,
+) -> dict[str, Any]:
+    """The forecast of ``open_deals`` (as they stand at ``moment``) by the model learned
+    from ``history`` up to ``moment``. Raises :class:`NotEnoughHistory`."""
+    model, training = fit_until(TrainingGrid(history, window_days), moment)
+    features, totals = simulate(model, open_deals, moment, window_days, simulations, seed)
+    values = features.values
+    percentiles = dict(
+        zip(REPORTED_PERCENTILES, np.percentile(totals, REPORTED_PERCENTILES), strict=True)
+    )
+    return {
+        "model": "history",
+        "timeframe": f"{window_days}d",
+        "deals_analyzed": len(open_deals),
+        "worst_case": _money(percentiles[5]),
+        "likely_case": _money(percentiles[50]),
+        "best_case": _money(percentiles[95]),
+        "mean_forecast": _money(float(totals.mean())),
+        "standard_deviation": _money(float(totals.std())),
+        "total_pipeline_value": _money(float(values.sum())),
+        "training": _training_summary(model, training, window_days),
+        "simulation_stats": {
+            "num_simulations": simulations,
+            **{f"p{k}": _money(v) for k, v in percentiles.items()},
+        },
+        "forecasted_deals": _deal_rows(model, open_deals, features),
+    }
+
+
+def _training_summary(model: WinModel, training: Training, window_days: int) -> dict[str, Any]:
+    return {
+        "cutoffs": training.cutoffs,
+        "open_deal_periods": model.rows,
+        "won_within_window": model.wins,
+        "lost_within_window": model.losses,
+        "base_rate": round(model.base_rate, 4),
+        "period_sd": round(model.period_sd, 3),
+        "window_days": window_days,
+        "minimum": {"open_deal_periods": MIN_TRAINING_ROWS, "won_within_window": MIN_WINS},
+    }
+
+
+def _deal_rows(
+    model: WinModel, deals: list[DealRecord], features: DealFeatures
+) -> list[dict[str, Any]]:
+    outcomes = model.outcome_probabilities(features.matrix)
+    pushes = model.contributions(features.matrix)
+    groups = np.array([REASON_GROUPS.index(reason_group(f)) for f in FEATURES])
+    by_reason = np.zeros((len(deals), len(REASON_GROUPS)))
+    for index in range(len(REASON_GROUPS)):
+        by_reason[:, index] = pushes[:, groups == index].sum(axis=1)
+    order = np.argsort(-(features.values * outcomes[:, WON]), kind="stable")
+    rows = []
+    for i in order:
+        deal = deals[int(i)]
+        strongest = np.argsort(-np.abs(by_reason[i]), kind="stable")[:REASONS_PER_DEAL]
+        rows.append(
+            {
+                "deal_id": deal.id,
+                "title": deal.title,
+                "value": round(float(features.values[i]), 2),
+                "stage": deal.stage or "unknown",
+                "winProbabilityInWindow": round(float(outcomes[i, WON]), 4),
+                "lossProbabilityInWindow": round(float(outcomes[i, LOST]), 4),
+                "stillOpenProbability": round(float(outcomes[i, STILL_OPEN]), 4),
+                "reasons": [
+                    {
+                        "reason": REASON_GROUPS[int(k)],
+                        "text": describe(REASON_GROUPS[int(k)], features, int(i)),
+                        "effect": "raises" if by_reason[i, k] > 0 else "lowers",
+                        "logit": round(float(by_reason[i, k]), 3),
+                    }
+                    for k in strongest
+                    if abs(by_reason[i, k]) > 1e-6
+                ],
+            }
+        )
+    return rows
+
+
+def _money(amount: float) -> float:
+    return round(float(amount), 2) if math.isfinite(amount) else 0.0
