@@ -27,7 +27,7 @@ from fake_backends import FakeBackend
 
 
 def load_demo(cli: Cli, name: str = "Demo", seed: int = 4) -> None:
-    ok(cli("demo", "--deals", 60, "--seed", seed, "--name", name))
+    ok(cli("demo", "--deals", 60, "--history-months", 0, "--seed", seed, "--name", name))
 
 
 def forecast(cli: Cli, *args: object) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_wide_characters_are_measured_in_cells() -> None:
 
 
 def load_demo(cli: Cli) -> None:
-    ok(cli("demo", "--deals", 40, "--seed", 4, "--name", "Demo"))
+    ok(cli("demo", "--deals", 40, "--history-months", 0, "--seed", 4, "--name", "Demo"))
 
 
 def lines_of(out: str) -> list[str]:

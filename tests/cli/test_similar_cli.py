@@ -62,7 +62,7 @@ COMPANIES = ("Northwind", "Globex", "Initech", "Hooli", "Vandelay", "Stark")
 
 
 def load_demo(cli: Cli, deals: int = 30, seed: int = 7, name: str = "Demo") -> None:
-    ok(cli("demo", "--deals", deals, "--seed", seed, "--name", name))
+    ok(cli("demo", "--deals", deals, "--history-months", 0, "--seed", seed, "--name", name))
 
 
 def add_deal(cli: Cli, title: str, company: str, workspace: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from vectoros_tui.screens.help import HelpScreen
 from vectoros_tui.screens.messages import ConfirmScreen, ErrorScreen
 from vectoros_tui.screens.welcome import WelcomeScreen
 from vectoros_tui.screens.workspace_switcher import WorkspaceSwitcherScreen
+from vectoros_tui.store.demo import DEMO_DEALS
 from vectoros_tui.store.store import open_store
 
 SIZE = (100, 30)
@@ -48,7 +49,8 @@ async def test_empty_database_welcomes_and_loads_the_demo(
         await pilot.pause()
         assert not isinstance(app.screen, WelcomeScreen)
         assert app.workspace is not None and app.workspace.name == "Demo"
-        assert app.snapshot is not None and len(app.snapshot.deals) == 200
+        assert app.snapshot is not None and len(app.snapshot.deals) == DEMO_DEALS
+        assert any(d.outcome == "won" for d in app.snapshot.deals)  # with its history
         # The demo's dates follow the app's clock.
         assert app.snapshot.loaded_at == FIXED_NOW
 

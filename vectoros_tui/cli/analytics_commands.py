@@ -1,4 +1,4 @@
-"""`vectoros forecast`, `vectoros score` and `vectoros insights`."""
+"""`vectoros forecast`, `vectoros backtest`, `vectoros score` and `vectoros insights`."""
 
 from __future__ import annotations
 
@@ -58,10 +58,11 @@ FORECAST_SEED = 0
 @click.option(
     "--model",
     type=click.Choice(["rep", "history", "auto"]),
-    default="rep",
+    default="auto",
     show_default=True,
-    help="rep: the reps' probabilities (the original method); history: learned from this "
-    "workspace's past outcomes; auto: history when there is enough of it, else rep.",
+    help="rep: the reps' probabilities (the original method, its JSON exactly the "
+    "original's); history: learned from this workspace's past outcomes; auto: history "
+    "when there is enough of it, else rep (the JSON's model and model_note say which).",
 )
 @json_option
 @pass_ctx
@@ -100,7 +101,7 @@ def forecast(
 
         try:
             learned = ctx.store().analytics.history_forecast(
-                ws.id, window_days=days, simulations=runs, seed=used_seed, as_of=moment
+                ws.id, window_days=days, simulations=runs, seed=used_seed, as_of=moment, goal=goal
             )
         except NotEnoughHistory as exc:
             if model == "history":
@@ -110,6 +111,8 @@ def forecast(
             learned["seed"] = used_seed
             if as_of is not None:
                 learned["as_of"] = as_of.date().isoformat()
+            if source is not None and goal is not None:
+                learned["goal_source"] = source
             if as_json:
                 print_json(learned)
             else:
@@ -136,6 +139,8 @@ def forecast(
         print_json(result)
         return
     _print_forecast(ws.name, result, top)
+    if fallback is not None:
+        say("[dim]Model: the reps' probabilities; {}.[/dim]", fallback.rsplit(";", 1)[0])
 
 
 def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> datetime:
@@ -176,10 +181,12 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         r["deals_analyzed"],
     )
     say(
-        "Learned from {} open-deal periods in {} past windows ({} won within the window).",
-        f"{trained['open_deal_periods']:,}",
+        "Learned from {} past windows: {} open deals at their starts, {} won and {} lost "
+        "within the window, the rest still open.",
         trained["cutoffs"],
+        f"{trained['open_deal_periods']:,}",
         f"{trained['won_within_window']:,}",
+        f"{trained['lost_within_window']:,}",
     )
     listing(
         None,
@@ -198,6 +205,13 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
             ]
         ],
     )
+    if "probability_of_hitting_goal" in r:
+        where = _GOAL_SOURCES.get(r.get("goal_source", "option"), "").format(r["timeframe"])
+        console.print(
+            f"Goal {format_money(r['goal'])}{where}: "
+            f"{percent(r['probability_of_hitting_goal'])} chance to hit it",
+            soft_wrap=True,
+        )
     rows = [
         [
             short_id(d["deal_id"]),
@@ -310,6 +324,160 @@ def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
                 for d in r["forecasted_deals"][:top]
             ],
         )
+
+
+_MODEL_NAMES = {"rep": "rep %", "history": "history", "run_rate": "run rate"}
+
+
+@click.command()
+@workspace_option
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="First cut-off (default: twelve cut-offs back from --to).",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Last cut-off (default: the last day whose window has passed).",
+)
+@click.option(
+    "--every", default="1mo", show_default=True, metavar="N(d|w|mo)", help="Between cut-offs."
+)
+@click.option("--timeframe", "-t", metavar="Nd", help="Forecast window (default: the config's).")
+@click.option(
+    "--model",
+    "models",
+    type=click.Choice(["rep", "history", "run_rate"]),
+    multiple=True,
+    help="Models to score (repeatable; default all three).",
+)
+@click.option(
+    "--simulations",
+    type=click.IntRange(100, 100_000),
+    default=5_000,
+    show_default=True,
+    help="Monte Carlo runs per forecast.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@json_option
+@pass_ctx
+def backtest(
+    ctx: CliContext,
+    workspace: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    every: str,
+    timeframe: str | None,
+    models: tuple[str, ...],
+    simulations: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Replay past forecasts at cut-offs and score them against what closed.
+
+    At each cut-off the pipeline is rebuilt as it stood then and forecast from what was
+    known then; the actual is what those deals won in the window after it. Scores: how
+    often the actual fell inside P5–P95 and P10–P90 (about 90% and 80% when honest),
+    pinball loss (lower is better), bias and error of the P50, and band width.
+    """
+    from vectoros_tui.engine.forecast import parse_timeframe
+    from vectoros_tui.store.backtest import MODELS, BacktestInputError
+    from vectoros_tui.store.backtest import backtest as replay
+
+    ws = ctx.workspace(workspace)
+    days = parse_timeframe(timeframe or ctx.settings.forecast.timeframe)
+    try:
+        result = replay(
+            ctx.store().deals,
+            ws.id,
+            window_days=days,
+            every=every,
+            start=start.replace(tzinfo=UTC) if start else None,
+            end=end.replace(tzinfo=UTC) if end else None,
+            models=tuple(dict.fromkeys(models)) or MODELS,
+            simulations=simulations,
+            seed=seed,
+        )
+    except BacktestInputError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        print_json(result)
+        return
+    _print_backtest(ws.name, result)
+
+
+def _print_backtest(name: str, r: dict[str, Any]) -> None:
+    say(
+        "[bold]{}[/bold] · {} forecasts at {} cut-offs, {} to {}, every {}",
+        name,
+        r["timeframe"],
+        len(r["cutoffs"]),
+        r["from"],
+        r["to"],
+        r["every"],
+    )
+    models = list(r["summary"])
+    listing(
+        "Per cut-off: actual, and each model's P50 (* outside its P5–P95)",
+        [
+            Column("cut-off"),
+            Column("open", rank=3, right=True),
+            Column("actual", right=True),
+            *(Column(_MODEL_NAMES[m], rank=1, right=True) for m in models),
+        ],
+        [
+            [
+                row["cutoff"],
+                row["open_deals"],
+                format_money(row["actual"]),
+                *(_p50_cell(row["forecasts"].get(m), row["actual"]) for m in models),
+            ]
+            for row in r["cutoffs"]
+        ],
+    )
+    listing(
+        "Scores (coverage near 90% / 80% is honest; lower pinball is better)",
+        [
+            Column("model"),
+            Column("cut-offs", rank=4, right=True),
+            Column("in P5–P95", right=True),
+            Column("in P10–P90", rank=3, right=True),
+            Column("pinball", right=True),
+            Column("P50 bias", rank=1, right=True),
+            Column("P50 MAE", rank=2, right=True),
+            Column("band", rank=5, right=True),
+        ],
+        [_score_row(m, r["summary"][m]) for m in models],
+    )
+
+
+def _p50_cell(forecast: dict[str, float] | None, actual: float) -> str:
+    if not forecast:
+        return "—"
+    inside = forecast["p5"] <= actual <= forecast["p95"]
+    return format_money(forecast["p50"]) + ("" if inside else "*")
+
+
+def _score_row(model: str, s: dict[str, Any]) -> list[Any]:
+    if not s.get("cutoffs"):
+        return [_MODEL_NAMES[model], 0, "—", "—", "—", "—", "—", "—"]
+    n = s["cutoffs"]
+    bias = s["p50_bias"]
+    return [
+        _MODEL_NAMES[model],
+        n,
+        f"{round(s['coverage_p5_p95'] * n)}/{n} {percent(s['coverage_p5_p95'])}",
+        percent(s["coverage_p10_p90"]),
+        format_money(s["mean_pinball"]),
+        "—" if bias is None else f"{bias * 100:+.0f}%",
+        format_money(s["p50_mae"]),
+        format_money(s["mean_band_width"]),
+    ]
 
 
 @click.command()
@@ -448,4 +616,4 @@ def dismiss_insight(ctx: CliContext, insight_id: str) -> None:
     say("Dismissed: {}", item.title)
 
 
-COMMANDS = [forecast, score, insights]
+COMMANDS = [forecast, backtest, score, insights]

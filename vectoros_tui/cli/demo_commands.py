@@ -7,7 +7,7 @@ import click
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option
 from vectoros_tui.cli.output import print_json, say
-from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.demo import DEMO_DEALS, DEMO_HISTORY_MONTHS, create_demo_workspace
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.validation import FieldError, ValidationError
 
@@ -19,9 +19,17 @@ pass_ctx = click.make_pass_decorator(CliContext)
     "--deals",
     "count",
     type=click.IntRange(1, 200_000),
-    default=200,
+    default=DEMO_DEALS,
     show_default=True,
-    help="How many deals.",
+    help="How many deals (with a history, created over its months).",
+)
+@click.option(
+    "--history-months",
+    type=click.IntRange(0, 120),
+    default=DEMO_HISTORY_MONTHS,
+    show_default=True,
+    help="Months of history played out (won, lost, stale deals and every change), so the "
+    "history model and backtest have a past; 0: today's pipeline only.",
 )
 @click.option(
     "--seed",
@@ -34,7 +42,15 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @click.option("--replace", is_flag=True, help="Delete an existing workspace of that name first.")
 @json_option
 @pass_ctx
-def demo(ctx: CliContext, count: int, seed: int, name: str, replace: bool, as_json: bool) -> None:
+def demo(
+    ctx: CliContext,
+    count: int,
+    history_months: int,
+    seed: int,
+    name: str,
+    replace: bool,
+    as_json: bool,
+) -> None:
     """Load a realistic demo pipeline into a new workspace."""
     store = ctx.store()
     try:
@@ -53,7 +69,9 @@ def demo(ctx: CliContext, count: int, seed: int, name: str, replace: bool, as_js
                 ]
             )
         store.workspaces.delete(existing.id)
-    summary = create_demo_workspace(store.db, name=name, deals=count, seed=seed)
+    summary = create_demo_workspace(
+        store.db, name=name, deals=count, seed=seed, history_months=history_months
+    )
     if as_json:
         print_json(
             {

@@ -19,20 +19,22 @@ from textual.worker import Worker, WorkerState
 
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.messages import explain
-from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.demo import DEMO_DEALS, DEMO_HISTORY_MONTHS, create_demo_workspace
 from vectoros_tui.store.errors import StoreError
 from vectoros_tui.store.validation import ValidationError
 from vectoros_tui.store.views import WorkspaceView
 
 DEMO_NAME = "Demo"
-DEMO_DEALS = 200
 DEMO_SEED = 7
 
 INTRO = (
     "VectorOS: revenue intelligence for B2B sales reps, in your terminal.\n"
     "Track deals, forecast revenue and see which deals need you now."
 )
-HINT = f"The demo is {DEMO_DEALS} realistic deals in a workspace named {DEMO_NAME!r}."
+HINT = (
+    f"The demo is {DEMO_DEALS:,} realistic deals over {DEMO_HISTORY_MONTHS} months, "
+    f"in a workspace named {DEMO_NAME!r}."
+)
 
 
 class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
@@ -81,6 +83,7 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
             name=DEMO_NAME,
             deals=DEMO_DEALS,
             seed=DEMO_SEED,
+            history_months=DEMO_HISTORY_MONTHS,
             now=self.vectoros.now(),
         )
         self.post_message(self.Opened(store.workspaces.resolve(DEMO_NAME)))
@@ -144,7 +147,10 @@ class WelcomeScreen(ReportsWorkerErrors, ModalScreen[None]):
         if self.busy:
             return
         self.remove_class("creating")
-        self._set_busy(True, f"Creating the demo pipeline ({DEMO_DEALS} deals)…")
+        self._set_busy(
+            True,
+            f"Creating the demo pipeline ({DEMO_DEALS:,} deals, {DEMO_HISTORY_MONTHS} months)…",
+        )
         self._load_demo()
 
     def action_create(self) -> None:

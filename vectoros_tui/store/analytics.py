@@ -58,6 +58,7 @@ class AnalyticsService:
         seed: int | None = None,
         now: datetime | None = None,
         as_of: datetime | None = None,
+        goal: float | None = None,
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
@@ -68,7 +69,9 @@ class AnalyticsService:
         moment = as_of or now or utc_now()
         deals = history.at(as_of) if as_of is not None else current
         open_deals = [d for d in deals if d.is_open]
-        result = history_forecast(history, open_deals, moment, window_days, simulations, seed)
+        result = history_forecast(
+            history, open_deals, moment, window_days, simulations, seed, goal=goal
+        )
         return {"workspace_id": str(workspace_id), **result}
 
     def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:

@@ -160,6 +160,12 @@ ACTIVITY_TEXT = {
 }
 
 
+# What `vectoros demo` and the welcome screen load: enough history for the history model
+# and a track record on first run.
+DEMO_DEALS = 1_000
+DEMO_HISTORY_MONTHS = 18
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     workspace_id: uuid.UUID

@@ -260,19 +260,18 @@ def build_history_rows(
     now: datetime,
     reps: int = 8,
 ) -> HistoryRows:
-    """The rows of a workspace whose deals were created over the last ``months`` months at
-    about ``deals_per_month`` a month, each played out until ``now``."""
+    """The rows of a workspace whose ``deals_per_month * months`` deals were created over
+    the last ``months`` months, each played out until ``now``."""
     rng = random.Random(seed)
     start = now - timedelta(days=months * DAYS_PER_MONTH)
     process = _Process(rng, start, now, reps)
     industries = list(INDUSTRIES)
     deals: list[_Deal] = []
-    t = start
-    rate = deals_per_month / DAYS_PER_MONTH
-    while True:
-        t += timedelta(days=rng.expovariate(rate))
-        if t >= now:
-            break
+    # Arrivals of a steady process, conditioned on their number: uniform over the span.
+    span = (now - start).total_seconds()
+    count = round(deals_per_month * months)
+    arrivals = sorted(start + timedelta(seconds=rng.random() * span) for _ in range(count))
+    for t in arrivals:
         stems, suffixes, size = INDUSTRIES[rng.choice(industries)]
         company = (
             f"{rng.choice(stems)}{rng.choice(['', 'ly', 'io', 'era', 'on'])} {rng.choice(suffixes)}"

@@ -147,6 +147,7 @@ def history_forecast(
     window_days: int,
     simulations: int,
     seed: int | None,
+    goal: float | None = None,
 ) -> dict[str, Any]:
     """The forecast of ``open_deals`` (as they stand at ``moment``) by the model learned
     from ``history`` up to ``moment``. Raises :class:`NotEnoughHistory`."""
@@ -156,7 +157,7 @@ def history_forecast(
     percentiles = dict(
         zip(REPORTED_PERCENTILES, np.percentile(totals, REPORTED_PERCENTILES), strict=True)
     )
-    return {
+    result = {
         "model": "history",
         "timeframe": f"{window_days}d",
         "deals_analyzed": len(open_deals),
@@ -173,6 +174,11 @@ def history_forecast(
         },
         "forecasted_deals": _deal_rows(model, open_deals, features),
     }
+    if goal is not None:
+        result["goal"] = _money(goal)
+        hits = np.count_nonzero(totals >= goal) / len(totals) if len(totals) else 0.0
+        result["probability_of_hitting_goal"] = round(float(hits), 4)
+    return result
 
 
 def _training_summary(model: WinModel, training: Training, window_days: int) -> dict[str, Any]:
