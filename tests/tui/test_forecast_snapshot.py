@@ -34,7 +34,10 @@ async def forecast_painted(pilot: Pilot) -> None:
     def painted() -> bool:
         screen = app.screen
         return (
-            isinstance(screen, ForecastScreen) and screen.result is not None and not screen.pending
+            isinstance(screen, ForecastScreen)
+            and screen.result is not None
+            and not screen.pending
+            and not screen.models_pending
         )
 
     await wait_for(painted, pilot)

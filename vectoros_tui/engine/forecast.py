@@ -187,6 +187,20 @@ def _counted_deals(deals: Iterable[DealRecord], window_end: datetime | None) -> 
     ]
 
 
+def window_win_probabilities(
+    deals: Iterable[DealRecord], days: int, now: datetime
+) -> dict[str, float]:
+    """Each open deal's chance of winning within the window as this model simulates it:
+    its effective probability when it counts (its close date is in the window, past or
+    missing), else 0. Calibration charts compare these with what happened."""
+    deals = list(deals)
+    counted = _counted_deals(deals, _window_end(now, days))
+    chances = effective_win_probability([row[3] for row in counted])
+    found = {record.id: 0.0 for record in deals if record.is_open}
+    found.update({row[0].id: float(p) for row, p in zip(counted, chances, strict=True)})
+    return found
+
+
 def _money(amount: float) -> float:
     return round(float(amount), 2)
 

@@ -48,6 +48,7 @@ from vectoros_tui.screens.forecast_view import (
     with_scenario,
 )
 from vectoros_tui.screens.value_prompt import Answer, ValuePrompt
+from vectoros_tui.store.model_comparison import Comparison, compare_models
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.widgets.forecast_charts import (
     DistributionChart,
@@ -56,6 +57,7 @@ from vectoros_tui.widgets.forecast_charts import (
     StageRevenueChart,
 )
 from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel
 from vectoros_tui.widgets.palette import Palette
 from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
 
@@ -85,6 +87,14 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         Binding("z", "reset_what_if", "Reset", id="forecast.reset"),
     ]
 
+    class ModelsReady(Message):
+        """The history model's band and both models' track record for ``key``."""
+
+        def __init__(self, comparison: Comparison, key: tuple[Any, ...]) -> None:
+            super().__init__()
+            self.comparison = comparison
+            self.key = key
+
     class ForecastReady(Message):
         """A worker finished; ``generation`` tells a current result from a stale one."""
 
@@ -112,6 +122,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self._painted = 0  # the generation on screen
         # What the next forecast worker computes: (snapshot, params, what-ifs, now).
         self._job: tuple[WorkspaceSnapshot, ForecastParams, WhatIf, datetime] | None = None
+        # The models comparison on screen and the one asked for: (workspace, deals'
+        # fingerprint, window days).
+        self._models_shown: tuple[Any, ...] | None = None
+        self._models_wanted: tuple[Any, ...] | None = None
 
     @property
     def vectoros(self) -> VectorOSApp:
@@ -121,6 +135,11 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     def pending(self) -> bool:
         """Whether a forecast is being computed that is not on screen yet."""
         return self._painted != self._generation
+
+    @property
+    def models_pending(self) -> bool:
+        """Whether the models comparison on screen is not yet for the deals shown."""
+        return self._models_wanted is not None and self._models_shown != self._models_wanted
 
     # --- layout ---------------------------------------------------------------------
 
@@ -136,6 +155,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 )
                 yield Static("", id="goal-status")
             yield ScenarioCards(id="cards")
+            yield ModelsPanel(id="models")
             with Horizontal(id="row-distribution"):
                 yield DistributionChart(id="distribution")
                 with Vertical(id="side-charts"):
@@ -145,6 +165,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             with Horizontal(id="row-funnel"):
                 yield FunnelChart(id="funnel")
                 yield Static("", id="what-if-summary")
+            yield CalibrationChart(id="calibration")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -231,10 +252,52 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.view = message.view
         self._painted = message.generation
         self._paint()
+        self._compare_models()
+
+    def _compare_models(self) -> None:
+        """After the rep forecast is painted, the history model for the same deals: it
+        reads the history from the database and may fit, so it never delays the rep's."""
+        snapshot = self.vectoros.snapshot
+        if snapshot is None or self.vectoros.store is None:
+            return
+        key = (snapshot.workspace.id, snapshot.fingerprint, parse_timeframe(self.timeframe))
+        if key == self._models_wanted:
+            return
+        self._models_wanted = key
+        self.query_one(ModelsPanel).show(None, "Learning from history…")
+        self._models(snapshot, key, self.vectoros.now())
+
+    @work(thread=True, exclusive=True, group="models", exit_on_error=False, description="models")
+    def _models(self, snapshot: WorkspaceSnapshot, key: tuple[Any, ...], now: datetime) -> None:
+        store = self.require_store()
+        comparison = compare_models(
+            store.deals,
+            snapshot.workspace.id,
+            snapshot.deals,
+            snapshot.fingerprint,
+            key[2],
+            now,
+            simulations=self.simulations,
+            seed=self.seed,
+        )
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ModelsReady(comparison, key))
+
+    @on(ModelsReady)
+    def _models_ready(self, message: ModelsReady) -> None:
+        if message.key != self._models_wanted:
+            return
+        self._models_shown = message.key
+        self.query_one(ModelsPanel).show(message.comparison)
+        track = message.comparison.track
+        self.query_one(CalibrationChart).show(track["calibration"] if track else None)
 
     @on(Worker.StateChanged)
     def _forecast_failed(self, event: Worker.StateChanged) -> None:
         # The app shows the error itself; say here why the numbers did not change.
+        if event.worker.group == "models" and event.state == WorkerState.ERROR:
+            self._models_shown = self._models_wanted
+            self.query_one(ModelsPanel).show(None, "The history model failed (see the error).")
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:
             self._painted = self._generation
             self.query_one("#goal-status", Static).update(
@@ -255,9 +318,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#timeframe-choice", ChoiceBar).select(view.params.timeframe)
         self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
         self.query_one(ScenarioCards).show(result, self.scenario)
+        self.query_one(ModelsPanel).show_rep(result)
         chart = self.query_one("#distribution", DistributionChart)
         chart.border_title = (
-            f"Simulated totals · {result['simulation_stats']['num_simulations']:,} runs · "
+            f"Simulated totals (rep %) · {result['simulation_stats']['num_simulations']:,} runs · "
             f"{result['timeframe']} window"
         )
         chart.show(view.distribution)

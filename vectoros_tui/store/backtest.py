@@ -76,6 +76,11 @@ class Step:
         return moment.replace(year=year, month=month + 1, day=day)
 
 
+def last_cutoff(today: datetime, window_days: int) -> datetime:
+    """The latest cut-off whose whole window has passed by ``today``."""
+    return end_of_day(today - timedelta(days=window_days + 1))
+
+
 def end_of_day(moment: datetime) -> datetime:
     return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(
         days=1, microseconds=-1
@@ -97,8 +102,6 @@ def backtest(
 ) -> dict[str, Any]:
     """Replay the forecasts at cut-offs ``every`` apart, back from ``end`` (default: the
     last day whose whole window has passed) to ``start`` (default: twelve cut-offs)."""
-    from vectoros_tui.engine.forecast import forecast_distribution
-
     step = Step.parse(every)
     today = now or utc_now()
     current = deals.records(workspace_id)
@@ -106,8 +109,7 @@ def backtest(
     first = history.first_created
     if first is None:
         raise BacktestInputError("the workspace has no deals: there is no history to replay")
-    window = timedelta(days=window_days)
-    latest = end_of_day(today - window - timedelta(days=1))
+    latest = last_cutoff(today, window_days)
     last = end_of_day(end) if end is not None else latest
     if last > latest:
         raise BacktestInputError(
@@ -133,15 +135,45 @@ def backtest(
         cutoff = end_of_day(step.back(last, times))
     cutoffs.reverse()
 
+    replayed = replay(history, cutoffs, window_days, models, simulations, seed)
+    return {
+        "workspace_id": str(workspace_id),
+        "timeframe": f"{window_days}d",
+        "every": every,
+        "from": cutoffs[0].date().isoformat(),
+        "to": cutoffs[-1].date().isoformat(),
+        "simulations": simulations,
+        **replayed,
+    }
+
+
+def replay(
+    history: WorkspaceHistory,
+    cutoffs: list[datetime],
+    window_days: int,
+    models: tuple[str, ...] = MODELS,
+    simulations: int = 5_000,
+    seed: int = 0,
+    grid: TrainingGrid | None = None,
+) -> dict[str, Any]:
+    """Each model's forecast at each cut-off against what closed, their scores, and the
+    calibration of their per-deal chances of winning within the window."""
+    from vectoros_tui.engine.forecast import forecast_distribution, window_win_probabilities
+
+    window = timedelta(days=window_days)
     won = [
-        (r.closed_at, r.value or 0.0, r.id) for r in current if r.outcome == "won" and r.closed_at
+        (r.closed_at, r.value or 0.0, r.id)
+        for r in history.current
+        if r.outcome == "won" and r.closed_at
     ]
-    grid = TrainingGrid(history, window_days)
+    grid = grid or TrainingGrid(history, window_days)
+    chances: dict[str, list[tuple[float, bool]]] = {m: [] for m in models if m != "run_rate"}
     rows = []
     for index, cutoff in enumerate(cutoffs):
         open_then = [d for d in history.at(cutoff) if d.is_open]
-        ids = {d.id for d in open_then}
-        actual = sum(v for at, v, i in won if i in ids and cutoff < at <= cutoff + window)
+        won_in_window = {i: v for at, v, i in won if cutoff < at <= cutoff + window}
+        open_ids = {d.id for d in open_then}
+        actual = sum(v for i, v in won_in_window.items() if i in open_ids)
         forecasts: dict[str, dict[str, float] | None] = {}
         if "rep" in models:
             _, totals = forecast_distribution(
@@ -153,16 +185,23 @@ def backtest(
                 top_deals=0,
             )
             forecasts["rep"] = _quantiles(totals)
+            rep = window_win_probabilities(open_then, window_days, cutoff)
+            chances["rep"] += [(p, i in won_in_window) for i, p in rep.items()]
         if "history" in models:
             try:
                 model, _ = fit_until(grid, cutoff)
             except NotEnoughHistory:
                 forecasts["history"] = None
             else:
-                _, totals = simulate(
+                features, totals = simulate(
                     model, open_then, cutoff, window_days, simulations, seed + index
                 )
                 forecasts["history"] = _quantiles(totals)
+                learned = model.probabilities(features.matrix)
+                chances["history"] += [
+                    (float(p), d.id in won_in_window)
+                    for d, p in zip(open_then, learned, strict=True)
+                ]
         if "run_rate" in models:
             forecasts["run_rate"] = _run_rate(won, cutoff, window)
         rows.append(
@@ -175,15 +214,31 @@ def backtest(
             }
         )
     return {
-        "workspace_id": str(workspace_id),
-        "timeframe": f"{window_days}d",
-        "every": every,
-        "from": cutoffs[0].date().isoformat(),
-        "to": cutoffs[-1].date().isoformat(),
-        "simulations": simulations,
         "cutoffs": rows,
         "summary": {name: score(rows, name) for name in models},
+        "calibration": {name: calibration(pairs) for name, pairs in chances.items()},
     }
+
+
+def calibration(pairs: list[tuple[float, bool]], bins: int = 10) -> list[dict[str, Any]]:
+    """Predicted against observed: deals binned by their predicted chance (tenths), each
+    bin's mean prediction and the share that did win."""
+    found = []
+    for index in range(bins):
+        low, high = index / bins, (index + 1) / bins
+        inside = [(p, w) for p, w in pairs if low <= p < high or (index == bins - 1 and p == 1)]
+        if not inside:
+            continue
+        found.append(
+            {
+                "from": low,
+                "to": high,
+                "deals": len(inside),
+                "predicted": round(sum(p for p, _ in inside) / len(inside), 4),
+                "observed": round(sum(1 for _, w in inside if w) / len(inside), 4),
+            }
+        )
+    return found
 
 
 def _quantiles(totals: np.ndarray) -> dict[str, float]:

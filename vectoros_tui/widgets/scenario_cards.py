@@ -119,7 +119,7 @@ class ScenarioCards(Horizontal):
         for scenario, title, _, _ in CASES:
             yield ScenarioCard(scenario, title)
         stats = Static("…", id="card-stats", classes="card")
-        stats.border_title = "Summary"
+        stats.border_title = "Summary · rep % model"
         stats.tooltip = (
             "Coverage is the pipeline in the window divided by the goal. Without a goal "
             "(g sets one) the goal is 40% of that pipeline, ×1.5 for 60 days, ×2 for 90."

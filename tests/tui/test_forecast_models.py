@@ -1,0 +1,140 @@
+"""The forecast screen's models side by side (rep % and history), which one auto picks and
+why, their track record and calibration: driven with Pilot on SQLite, each figure checked
+against the store's own model comparison and backtest for the same deals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from vectoros_tui.app import VectorOSApp
+from vectoros_tui.screens.forecast import ForecastScreen
+from vectoros_tui.store import model_comparison
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.model_comparison import compare_models, held
+from vectoros_tui.store.store import open_store
+from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel
+
+SIZE = (100, 30)
+
+
+def demo_with(tmp_path: Path, history_months: int, deals: int) -> str:
+    url = f"sqlite:///{tmp_path / 'models.sqlite3'}"
+    store = open_store(url)
+    create_demo_workspace(
+        store.db, deals=deals, seed=5, now=FIXED_NOW, history_months=history_months
+    )
+    store.close()
+    return url
+
+
+async def models_shown(app: VectorOSApp, pilot: Pilot) -> ForecastScreen:
+    await wait_for_snapshot(app, pilot)
+    await pilot.press("f3")
+    await wait_for(lambda: isinstance(app.screen, ForecastScreen), pilot)
+    screen = app.screen
+    assert isinstance(screen, ForecastScreen)
+    await wait_for(
+        lambda: screen.result is not None and not screen.pending and not screen.models_pending,
+        pilot,
+        timeout=30,
+    )
+    await pilot.pause()
+    return screen
+
+
+def panel_text(screen: ForecastScreen) -> str:
+    console = Console(width=200, record=True, color_system=None)
+    console.print(screen.query_one(ModelsPanel).content)
+    return console.export_text()
+
+
+async def test_with_history_the_learned_model_is_the_default_with_its_record(
+    tmp_path: Path, make_app: Callable[..., VectorOSApp]
+) -> None:
+    model_comparison.forget()
+    app = make_app(demo_with(tmp_path, history_months=18, deals=700))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await models_shown(app, pilot)
+        found = screen.query_one(ModelsPanel).comparison
+        assert found is not None and found.history is not None
+        assert found.default == "history"
+        # The screen's numbers are the store's for the same deals, clock and seed.
+        assert app.snapshot is not None and app.store is not None
+        again = compare_models(
+            app.store.deals,
+            app.snapshot.workspace.id,
+            app.snapshot.deals,
+            app.snapshot.fingerprint,
+            30,
+            FIXED_NOW,
+            simulations=screen.simulations,
+            seed=screen.seed,
+        )
+        assert again.history == found.history
+        text = panel_text(screen)
+        assert "history ★ default" in text
+        assert compact_money(found.history.p50) in text
+        assert screen.result is not None
+        assert compact_money(screen.result["likely_case"]) in text  # the rep's P50 beside it
+        assert found.track is not None
+        summary = found.track["summary"]
+        assert f"{held(summary['history'])} of last {summary['history']['cutoffs']} months" in text
+        assert "auto uses history: its band held what closed in" in text
+        # The calibration chart names both models.
+        chart = screen.query_one(CalibrationChart)
+        legend = str(chart.query_one("#calibration-legend", Static).content)
+        assert "history" in legend and "rep %" in legend
+
+
+async def test_without_enough_history_the_reps_model_is_the_default_and_says_why(
+    tmp_path: Path, make_app: Callable[..., VectorOSApp]
+) -> None:
+    model_comparison.forget()
+    app = make_app(demo_with(tmp_path, history_months=0, deals=60))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await models_shown(app, pilot)
+        found = screen.query_one(ModelsPanel).comparison
+        assert found is not None and found.history is None and found.default == "rep"
+        text = panel_text(screen)
+        assert "rep % ★ default" in text
+        assert "too little history" in text.lower()
+        assert "needs at least 200 and 20" in text.replace("it needs", "needs")
+
+
+async def test_a_save_refreshes_the_models_for_the_new_deals(
+    tmp_path: Path, make_app: Callable[..., VectorOSApp]
+) -> None:
+    model_comparison.forget()
+    app = make_app(demo_with(tmp_path, history_months=18, deals=700))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await models_shown(app, pilot)
+        before = screen.query_one(ModelsPanel).comparison
+        assert before is not None and before.history is not None
+        assert app.snapshot is not None and app.store is not None
+        # Mark the biggest open deal lost: the history model's band must not still count it.
+        biggest = max((d for d in app.snapshot.deals if d.is_open), key=lambda d: d.value or 0)
+        snapshot = app.snapshot
+        app.store.deals.update(
+            biggest.id,
+            {"stage": "closed", "outcome": "lost", "lost_reason": "Price"},
+            now=FIXED_NOW,
+        )
+        app.data_changed()
+        await wait_for_snapshot(app, pilot, snapshot)
+        await wait_for(
+            lambda: (
+                screen.query_one(ModelsPanel).comparison is not before and not screen.models_pending
+            ),
+            pilot,
+            timeout=30,
+        )
+        after = screen.query_one(ModelsPanel).comparison
+        assert after is not None and after.history is not None
+        assert after.history.p95 < before.history.p95

@@ -1,0 +1,175 @@
+"""Both forecast models side by side, which one `auto` picks, why, and their track record.
+
+The forecast screen asks for this in a worker after its own (rep) forecast is on screen:
+the history model's band for the open deals as they stand now, the last cut-offs replayed
+for both models (how often each band held what closed), and the calibration of each
+model's per-deal chances. A fitted model and its track record are kept per workspace,
+window and history (the deals' fingerprint), so the screen refits only when the data
+changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import numpy as np
+
+from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.store.as_of import WorkspaceHistory
+from vectoros_tui.store.backtest import Step, end_of_day, last_cutoff, replay
+from vectoros_tui.store.deals import DealService
+from vectoros_tui.store.history_forecast import (
+    NotEnoughHistory,
+    Training,
+    TrainingGrid,
+    fit_until,
+    simulate,
+)
+
+TRACK_RECORD_CUTOFFS: Final = 6
+_KEPT: Final = 4
+
+
+@dataclass(frozen=True)
+class Band:
+    p5: float
+    p50: float
+    p95: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    window_days: int
+    history: Band | None  # None: not enough history
+    training: Training | None
+    note: str  # a sentence: why the history model is missing, or how much it learned from
+    default: str  # "history" or "rep": what --model auto uses
+    reason: str  # why
+    track: dict[str, Any] | None  # replay(): cutoffs, summary, calibration
+
+
+@dataclass
+class _Fitted:
+    fit: Any  # (WinModel, Training) or the NotEnoughHistory raised
+    track: dict[str, Any] | None
+
+
+_cache: OrderedDict[Hashable, _Fitted] = OrderedDict()
+_lock = threading.Lock()
+
+
+def compare_models(
+    deals: DealService,
+    workspace_id: uuid.UUID,
+    current: Sequence[DealRecord],
+    fingerprint: Hashable,
+    window_days: int,
+    now: datetime,
+    *,
+    simulations: int = 10_000,
+    seed: int = 0,
+) -> Comparison:
+    """The history model's band for ``current``'s open deals at ``now``, and the track
+    record of both models over the last cut-offs whose windows have passed."""
+    key = (workspace_id, fingerprint, window_days, now.date())
+    with _lock:
+        fitted = _cache.get(key)
+    if fitted is None:
+        fitted = _fit(deals, workspace_id, current, window_days, now, simulations, seed)
+        with _lock:
+            _cache[key] = fitted
+            while len(_cache) > _KEPT:
+                _cache.popitem(last=False)
+    open_deals = [d for d in current if d.is_open]
+    if isinstance(fitted.fit, NotEnoughHistory):
+        return Comparison(
+            window_days,
+            None,
+            None,
+            str(fitted.fit)[:1].upper() + str(fitted.fit)[1:],
+            "rep",
+            "there is too little history to learn from",
+            fitted.track,
+        )
+    model, training = fitted.fit
+    _, totals = simulate(model, open_deals, now, window_days, simulations, seed)
+    p5, p50, p95 = (float(x) for x in np.percentile(totals, (5, 50, 95)))
+    note = (
+        f"History model: learned from {training.cutoffs} past windows: {len(training.outcome):,} open "
+        f"deals, {training.wins:,} won within {window_days} days"
+    )
+    return Comparison(
+        window_days,
+        Band(p5, p50, p95),
+        training,
+        note,
+        "history",
+        _why_history(fitted.track),
+        fitted.track,
+    )
+
+
+def _fit(
+    deals: DealService,
+    workspace_id: uuid.UUID,
+    current: Sequence[DealRecord],
+    window_days: int,
+    now: datetime,
+    simulations: int,
+    seed: int,
+) -> _Fitted:
+    history = WorkspaceHistory.load(deals.db, workspace_id, current)
+    grid = TrainingGrid(history, window_days)
+    fit: Any
+    try:
+        fit = fit_until(grid, now)
+    except NotEnoughHistory as exc:
+        fit = exc
+    cutoffs = _track_cutoffs(history, window_days, now)
+    track = (
+        replay(history, cutoffs, window_days, ("rep", "history"), simulations // 4, seed, grid)
+        if cutoffs
+        else None
+    )
+    return _Fitted(fit, track)
+
+
+def _track_cutoffs(history: WorkspaceHistory, window_days: int, now: datetime) -> list[datetime]:
+    first = history.first_created
+    if first is None:
+        return []
+    last = last_cutoff(now, window_days)
+    step = Step(1, "mo")
+    found = [end_of_day(step.back(last, k)) for k in range(TRACK_RECORD_CUTOFFS)]
+    return sorted(c for c in found if c >= end_of_day(first))
+
+
+def _why_history(track: dict[str, Any] | None) -> str:
+    if not track:
+        return "enough history to learn from"
+    summary = track["summary"]
+    learned, rep = summary.get("history", {}), summary.get("rep", {})
+    if not learned.get("cutoffs"):
+        return "enough history to learn from (too little before the last months to score)"
+    return (
+        "its band held what closed in "
+        f"{held(learned)} of the last {learned['cutoffs']} months; "
+        f"the reps' in {held(rep)} of {rep.get('cutoffs', 0)}"
+    )
+
+
+def held(summary: dict[str, Any]) -> int:
+    """How many cut-offs' actuals fell within the model's P5–P95."""
+    return round(summary.get("coverage_p5_p95", 0.0) * summary.get("cutoffs", 0))
+
+
+def forget() -> None:
+    """Drop every kept fit (tests; a database swapped under the app)."""
+    with _lock:
+        _cache.clear()
