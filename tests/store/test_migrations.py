@@ -42,6 +42,8 @@ APP_TABLES = {
     "sync_conflicts",
     "api_tokens",
     "goals",
+    "model_fits",
+    "forecast_runs",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -51,6 +53,8 @@ SEED_TABLES = APP_TABLES - {
     "sync_conflicts",
     "api_tokens",
     "goals",
+    "model_fits",
+    "forecast_runs",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

@@ -21,6 +21,7 @@ FORECAST_SEED = 0
 
 
 @click.command()
+@click.argument("view", required=False, type=click.Choice(["history"]), metavar="[history]")
 @workspace_option
 @click.option("--timeframe", "-t", metavar="Nd", help="Forecast window: 30d, 60d, 90d (any Nd).")
 @click.option(
@@ -68,6 +69,7 @@ FORECAST_SEED = 0
 @pass_ctx
 def forecast(
     ctx: CliContext,
+    view: str | None,
     workspace: str | None,
     timeframe: str | None,
     scenario: str | None,
@@ -79,11 +81,21 @@ def forecast(
     model: str,
     as_json: bool,
 ) -> None:
-    """Monte Carlo revenue forecast: worst (P5), likely (P50) and best (P95) cases."""
+    """Monte Carlo revenue forecast: worst (P5), likely (P50) and best (P95) cases.
+
+    `vectoros forecast history` lists the forecasts kept day by day (each day's last,
+    per model) against what their deals then won in the window.
+    """
     from vectoros_tui.engine.forecast import parse_timeframe
 
     defaults = ctx.settings.forecast
     ws = ctx.workspace(workspace)
+    if view == "history":
+        if as_of is not None:
+            raise click.UsageError("--as-of is for a forecast, not for its history")
+        days = parse_timeframe(timeframe or defaults.timeframe)
+        _forecast_history(ctx, ws.id, ws.name, days, as_json)
+        return
     moment = _as_of_moment(ctx, ws.id, as_of) if as_of is not None else None
     window = timeframe or defaults.timeframe
     days = parse_timeframe(window)
@@ -141,6 +153,52 @@ def forecast(
     _print_forecast(ws.name, result, top)
     if fallback is not None:
         say("[dim]Model: the reps' probabilities; {}.[/dim]", fallback.rsplit(";", 1)[0])
+
+
+def _forecast_history(
+    ctx: CliContext, workspace_id: uuid.UUID, name: str, days: int, as_json: bool
+) -> None:
+    from vectoros_tui.store.forecast_history import forecast_history
+
+    store = ctx.store()
+    rows = forecast_history(store.deals, store.models, workspace_id, days, utc_now())
+    if as_json:
+        print_json({"workspace_id": str(workspace_id), "timeframe": f"{days}d", "runs": rows})
+        return
+    if not rows:
+        say(
+            "No {}-day forecast kept for [bold]{}[/bold] yet: each day's `vectoros forecast` "
+            "is kept, and shows here.",
+            days,
+            name,
+        )
+        return
+    listing(
+        f"{name} · {days}d forecasts kept, against what their deals won (* outside P5–P95)",
+        [
+            Column("day"),
+            Column("model"),
+            Column("P5", rank=2, right=True),
+            Column("P50", right=True),
+            Column("P95", rank=2, right=True),
+            Column("actual", right=True),
+            Column("open", rank=3, right=True),
+        ],
+        [
+            [
+                r["day"],
+                r["model"],
+                format_money(r["p5"]),
+                format_money(r["p50"]),
+                format_money(r["p95"]),
+                "window open"
+                if r["actual"] is None
+                else format_money(r["actual"]) + ("" if r["within_band"] else "*"),
+                r["open_deals"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> datetime:

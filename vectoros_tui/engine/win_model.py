@@ -221,8 +221,12 @@ def simulate_won_totals(
     theta = np.concatenate([model.won, model.lost])
     draws = min(PARAMETER_DRAWS, runs)
     parameters = rng.multivariate_normal(theta, model.covariance, size=draws, method="eigh")
-    won = design @ parameters[:, :width].T  # deals x draws
-    lost = design @ parameters[:, width:].T
+    # Per draw and deal, the logit of winning against not (lost or still open): a period
+    # shift moves it, the loss logit does not.
+    win_logit = (design @ parameters[:, :width].T) - np.logaddexp(
+        0.0, design @ parameters[:, width:].T
+    )
+    win_logit = win_logit.T.astype(np.float32)  # draws x deals
     per_draw = -(-runs // draws)
     done = 0
     for draw in range(draws):
@@ -231,9 +235,11 @@ def simulate_won_totals(
             break
         shifts = (
             rng.normal(0.0, model.period_sd, size=count) if model.period_sd else np.zeros(count)
-        )
-        p = _win_probability(won[:, draw][None, :] + shifts[:, None], lost[:, draw][None, :])
-        wins = rng.random(p.shape) < p
+        ).astype(np.float32)
+        # u < sigmoid(x)  <=>  u * (1 + e^-x) < 1: one exp, no division.
+        with np.errstate(over="ignore"):  # e^big is inf: that deal cannot win, rightly
+            odds_against = np.exp(-(win_logit[draw][None, :] + shifts[:, None]))
+        wins = rng.random(odds_against.shape, dtype=np.float32) * (1.0 + odds_against) < 1.0
         totals[done : done + count] = wins @ values
         done += count
     return totals

@@ -11,12 +11,14 @@ from vectoros_tui.engine.health import score_workspace
 from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
+from vectoros_tui.store.model_store import KeptRun, ModelStore
 
 
 class AnalyticsService:
-    def __init__(self, deals: DealService, insights: InsightService) -> None:
+    def __init__(self, deals: DealService, insights: InsightService, models: ModelStore) -> None:
         self.deals = deals
         self.insights = insights
+        self.models = models
 
     def forecast(
         self,
@@ -47,6 +49,10 @@ class AnalyticsService:
             now=now,
             goal=goal,
         )
+        if as_of is None:
+            days = int(result["timeframe"].removesuffix("d"))
+            open_deals = sum(1 for d in deals if d.is_open)
+            self._keep_run(workspace_id, now or utc_now(), days, "rep", result, open_deals)
         return {"workspace_id": str(workspace_id), **result}
 
     def history_forecast(
@@ -62,17 +68,69 @@ class AnalyticsService:
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
-        from vectoros_tui.store.history_forecast import history_forecast
+        from vectoros_tui.store.history_forecast import (
+            NotEnoughHistory,
+            TrainingGrid,
+            fit_until,
+            history_forecast,
+        )
 
         current = self.deals.records(workspace_id)
-        history = WorkspaceHistory.load(self.deals.db, workspace_id, current)
         moment = as_of or now or utc_now()
-        deals = history.at(as_of) if as_of is not None else current
+        kept = None
+        fingerprint: tuple[Any, ...] = ()
+        if as_of is None:
+            fingerprint = self.deals.fingerprint(workspace_id)
+            kept = self.models.fit(workspace_id, window_days, fingerprint, moment.date())
+        if isinstance(kept, str):
+            raise NotEnoughHistory(kept)
+        history = None
+        if kept is None or as_of is not None:
+            history = WorkspaceHistory.load(self.deals.db, workspace_id, current)
+        if kept is None:
+            assert history is not None
+            try:
+                model, training = fit_until(TrainingGrid(history, window_days), moment)
+            except NotEnoughHistory as exc:
+                if as_of is None:
+                    self.models.keep_fit(
+                        workspace_id, window_days, fingerprint, moment.date(), str(exc)
+                    )
+                raise
+            kept = (model, training.cutoffs)
+            if as_of is None:
+                self.models.keep_fit(workspace_id, window_days, fingerprint, moment.date(), kept)
+        deals = history.at(as_of) if history is not None and as_of is not None else current
         open_deals = [d for d in deals if d.is_open]
         result = history_forecast(
-            history, open_deals, moment, window_days, simulations, seed, goal=goal
+            kept[0], kept[1], open_deals, moment, window_days, simulations, seed, goal=goal
         )
+        if as_of is None:
+            self._keep_run(workspace_id, moment, window_days, "history", result, len(open_deals))
         return {"workspace_id": str(workspace_id), **result}
+
+    def _keep_run(
+        self,
+        workspace_id: uuid.UUID,
+        moment: datetime,
+        window_days: int,
+        model: str,
+        result: dict[str, Any],
+        open_deals: int,
+    ) -> None:
+        self.models.keep_run(
+            workspace_id,
+            KeptRun(
+                moment.date(),
+                window_days,
+                model,
+                result["worst_case"],
+                result["likely_case"],
+                result["best_case"],
+                result["mean_forecast"],
+                open_deals,
+            ),
+        )
 
     def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:
         return score_workspace(self.deals.records(workspace_id), now or utc_now())

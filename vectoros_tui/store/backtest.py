@@ -23,6 +23,7 @@ import calendar
 import math
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -30,6 +31,7 @@ from typing import Any, Final
 import numpy as np
 
 from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.history_forecast import (
@@ -79,6 +81,13 @@ class Step:
 def last_cutoff(today: datetime, window_days: int) -> datetime:
     """The latest cut-off whose whole window has passed by ``today``."""
     return end_of_day(today - timedelta(days=window_days + 1))
+
+
+def won_deals(records: Sequence[DealRecord]) -> list[tuple[datetime, float, str]]:
+    """(when, amount, id) of each won deal: what actuals are summed from."""
+    return [
+        (r.closed_at, r.value or 0.0, r.id) for r in records if r.outcome == "won" and r.closed_at
+    ]
 
 
 def end_of_day(moment: datetime) -> datetime:
@@ -161,11 +170,7 @@ def replay(
     from vectoros_tui.engine.forecast import forecast_distribution, window_win_probabilities
 
     window = timedelta(days=window_days)
-    won = [
-        (r.closed_at, r.value or 0.0, r.id)
-        for r in history.current
-        if r.outcome == "won" and r.closed_at
-    ]
+    won = won_deals(history.current)
     grid = grid or TrainingGrid(history, window_days)
     chances: dict[str, list[tuple[float, bool]]] = {m: [] for m in models if m != "run_rate"}
     rows = []

@@ -141,7 +141,8 @@ def simulate(
 
 
 def history_forecast(
-    history: WorkspaceHistory,
+    model: WinModel,
+    cutoffs: int,
     open_deals: list[DealRecord],
     moment: datetime,
     window_days: int,
@@ -149,9 +150,8 @@ def history_forecast(
     seed: int | None,
     goal: float | None = None,
 ) -> dict[str, Any]:
-    """The forecast of ``open_deals`` (as they stand at ``moment``) by the model learned
-    from ``history`` up to ``moment``. Raises :class:`NotEnoughHistory`."""
-    model, training = fit_until(TrainingGrid(history, window_days), moment)
+    """The forecast of ``open_deals`` (as they stand at ``moment``) by ``model``, learned
+    from ``cutoffs`` past windows."""
     features, totals = simulate(model, open_deals, moment, window_days, simulations, seed)
     values = features.values
     percentiles = dict(
@@ -167,7 +167,7 @@ def history_forecast(
         "mean_forecast": _money(float(totals.mean())),
         "standard_deviation": _money(float(totals.std())),
         "total_pipeline_value": _money(float(values.sum())),
-        "training": _training_summary(model, training, window_days),
+        "training": _training_summary(model, cutoffs, window_days),
         "simulation_stats": {
             "num_simulations": simulations,
             **{f"p{k}": _money(v) for k, v in percentiles.items()},
@@ -181,9 +181,9 @@ def history_forecast(
     return result
 
 
-def _training_summary(model: WinModel, training: Training, window_days: int) -> dict[str, Any]:
+def _training_summary(model: WinModel, cutoffs: int, window_days: int) -> dict[str, Any]:
     return {
-        "cutoffs": training.cutoffs,
+        "cutoffs": cutoffs,
         "open_deal_periods": model.rows,
         "won_within_window": model.wins,
         "lost_within_window": model.losses,

@@ -101,8 +101,8 @@ def compare_models(
     _, totals = simulate(model, open_deals, now, window_days, simulations, seed)
     p5, p50, p95 = (float(x) for x in np.percentile(totals, (5, 50, 95)))
     note = (
-        f"History model: learned from {training.cutoffs} past windows: {len(training.outcome):,} open "
-        f"deals, {training.wins:,} won within {window_days} days"
+        f"History model: learned from {training.cutoffs} past windows: "
+        f"{len(training.outcome):,} open deals, {training.wins:,} won within {window_days} days"
     )
     return Comparison(
         window_days,

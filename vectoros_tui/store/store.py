@@ -15,6 +15,7 @@ from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.errors import SchemaError, StoreError
 from vectoros_tui.store.goals import GoalService
 from vectoros_tui.store.insights import InsightService
+from vectoros_tui.store.model_store import ModelStore
 from vectoros_tui.store.workspaces import WorkspaceService
 
 
@@ -31,13 +32,15 @@ class Store:
     insights: InsightService = field(init=False)
     analytics: AnalyticsService = field(init=False)
     goals: GoalService = field(init=False)
+    models: ModelStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspaces = WorkspaceService(self.db)
         self.deals = DealService(self.db)
         self.activities = ActivityService(self.db)
         self.insights = InsightService(self.db)
-        self.analytics = AnalyticsService(self.deals, self.insights)
+        self.models = ModelStore(self.db)
+        self.analytics = AnalyticsService(self.deals, self.insights, self.models)
         self.goals = GoalService(self.db)
 
     def close(self) -> None:

@@ -267,3 +267,42 @@ class Goal(SQLModel, table=True):
     window_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     amount: float
     updated_at: datetime = _created()
+
+
+# --- the history model's fits and the forecasts kept day by day (migration 0009) ----------
+
+
+class ModelFit(SQLModel, table=True):
+    """The history model last fitted for a workspace and window, with the data it saw
+    (``fingerprint``) and the day it is for: reused while both still hold."""
+
+    __tablename__: ClassVar[str] = "model_fits"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    )
+    window_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    fingerprint: str = Field(max_length=500)
+    fitted_for: date
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = _created()
+
+
+class ForecastRun(SQLModel, table=True):
+    """One day's forecast of a workspace for a window by a model (the last computed that
+    day), kept so the forecast's history can be set against what closed."""
+
+    __tablename__: ClassVar[str] = "forecast_runs"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    )
+    day: date = Field(primary_key=True)
+    window_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    model: str = Field(primary_key=True, max_length=16)
+    p5: float
+    p50: float
+    p95: float
+    mean: float
+    open_deals: int
+    computed_at: datetime = _created()

@@ -1,0 +1,187 @@
+"""`vectoros forecast --model rep|history|auto`, `vectoros forecast history` and
+`vectoros backtest`, on a demo with 18 months of played-out history and on one without,
+on both databases."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from harness import Cli, ok, one_line, user_error
+from sqlmodel import select
+
+from vectoros_tui.engine.win_model import MIN_TRAINING_ROWS, MIN_WINS
+from vectoros_tui.store.store import open_store
+from vectoros_tui.store.tables import ForecastRun, ModelFit
+
+QUICK = ("--simulations", 1000, "--seed", 3)
+# The seed's forecast keys (rep's JSON is the original's, exactly).
+REP_KEYS = {
+    "workspace_id",
+    "timeframe",
+    "scenario",
+    "predicted_revenue",
+    "confidence",
+    "best_case",
+    "likely_case",
+    "worst_case",
+    "mean_forecast",
+    "standard_deviation",
+    "deals_analyzed",
+    "total_pipeline_value",
+    "revenue_goal",
+    "pipeline_coverage",
+    "breakdown_by_stage",
+    "simulation_stats",
+    "forecasted_deals",
+    "seed",
+}
+
+
+def history_demo(cli: Cli) -> None:
+    ok(cli("demo", "--deals", 700, "--seed", 5, "--name", "Hist"))
+
+
+def plain_demo(cli: Cli) -> None:
+    ok(cli("demo", "--deals", 60, "--history-months", 0, "--seed", 5, "--name", "Plain"))
+
+
+def forecast(cli: Cli, workspace: str, *args: object) -> dict[str, Any]:
+    return ok(cli("forecast", "-w", workspace, *QUICK, "--json", *args)).json()
+
+
+def kept(database_url: str, table: Any) -> list[Any]:
+    store = open_store(database_url)
+    try:
+        with store.db.read() as session:
+            return list(session.exec(select(table)).all())
+    finally:
+        store.close()
+
+
+def test_auto_uses_the_history_model_and_explains_each_deal(cli: Cli, database_url: str) -> None:
+    history_demo(cli)
+    result = forecast(cli, "Hist")
+    assert result["model"] == "history"
+    assert result["worst_case"] <= result["likely_case"] <= result["best_case"]
+    training = result["training"]
+    assert training["open_deal_periods"] >= MIN_TRAINING_ROWS
+    assert training["won_within_window"] >= MIN_WINS
+    assert training["minimum"] == {
+        "open_deal_periods": MIN_TRAINING_ROWS,
+        "won_within_window": MIN_WINS,
+    }
+    deals = result["forecasted_deals"]
+    assert len(deals) == result["deals_analyzed"] > 0
+    for deal in deals:
+        assert 0 <= deal["winProbabilityInWindow"] <= 1
+        total = (
+            deal["winProbabilityInWindow"]
+            + deal["lossProbabilityInWindow"]
+            + deal["stillOpenProbability"]
+        )
+        assert abs(total - 1) < 1e-3
+        assert 1 <= len(deal["reasons"]) <= 3
+        assert len({r["reason"] for r in deal["reasons"]}) == len(deal["reasons"])
+    # Ranked by value x chance of winning within the window (the chance is shown rounded
+    # to 4 places, so two neighbours may look a hair out of order).
+    for before, after in itertools.pairwise(deals):
+        rounding = 5e-5 * (before["value"] + after["value"])
+        assert (
+            after["value"] * after["winProbabilityInWindow"]
+            <= before["value"] * before["winProbabilityInWindow"] + rounding
+        )
+    # The fit is kept for this data and day, and the day's run is kept.
+    [fit] = kept(database_url, ModelFit)
+    assert fit.window_days == 30 and "not_enough" not in fit.payload
+    assert {(r.model, r.window_days) for r in kept(database_url, ForecastRun)} == {("history", 30)}
+
+
+def test_the_kept_fit_gives_the_same_forecast_and_a_change_refits(
+    cli: Cli, database_url: str
+) -> None:
+    history_demo(cli)
+    first = forecast(cli, "Hist")
+    [fit] = kept(database_url, ModelFit)
+    again = forecast(cli, "Hist")
+    assert again == first
+    assert kept(database_url, ModelFit)[0].updated_at == fit.updated_at  # reused, not refitted
+
+    deal = first["forecasted_deals"][0]["deal_id"]
+    ok(cli("deals", "update", deal, "--stage", "closed", "--outcome", "lost"))
+    changed = forecast(cli, "Hist")
+    [refit] = kept(database_url, ModelFit)
+    assert refit.fingerprint != fit.fingerprint
+    assert deal not in {d["deal_id"] for d in changed["forecasted_deals"]}
+
+
+def test_rep_keeps_the_originals_json_and_auto_falls_back_saying_why(cli: Cli) -> None:
+    plain_demo(cli)
+    rep = forecast(cli, "Plain", "--model", "rep")
+    assert set(rep) == REP_KEYS
+    auto = forecast(cli, "Plain")
+    assert auto["model"] == "rep"
+    assert f"at least {MIN_TRAINING_ROWS} and {MIN_WINS}" in auto["model_note"]
+    assert {k: v for k, v in auto.items() if k not in ("model", "model_note")} == rep
+
+    refused = user_error(cli("forecast", "-w", "Plain", "--model", "history"))
+    message = one_line(refused.err)
+    assert "too little history" in message
+    assert f"at least {MIN_TRAINING_ROWS} and {MIN_WINS}" in message
+
+    text = ok(cli("forecast", "-w", "Plain", *QUICK)).out
+    assert "Model: the reps' probabilities; too little history" in one_line(text)
+
+
+def test_forecast_history_lists_each_days_runs(cli: Cli) -> None:
+    history_demo(cli)
+    empty = ok(cli("forecast", "history", "-w", "Hist"))
+    assert "No 30-day forecast kept" in one_line(empty.out)
+    forecast(cli, "Hist")
+    forecast(cli, "Hist", "--model", "rep")
+    forecast(cli, "Hist", "--as-of", "2026-06-01")  # as-of forecasts are not kept
+    listed = ok(cli("forecast", "history", "-w", "Hist", "--json")).json()
+    runs = listed["runs"]
+    assert [r["model"] for r in runs] == ["history", "rep"]
+    assert all(r["actual"] is None and r["within_band"] is None for r in runs)  # window open
+    assert runs[0]["p5"] <= runs[0]["p50"] <= runs[0]["p95"]
+    text = ok(cli("forecast", "history", "-w", "Hist")).out
+    assert "window open" in text
+    user_error(cli("forecast", "history", "-w", "Hist", "--as-of", "2026-06-01"))
+    user_error(cli("forecast", "yesterday", "-w", "Hist"))
+
+
+def test_backtest_scores_three_models_and_refuses_bad_ranges(cli: Cli) -> None:
+    history_demo(cli)
+    result = ok(cli("backtest", "-w", "Hist", "--simulations", 500, "--json")).json()
+    assert len(result["cutoffs"]) == 12
+    assert set(result["summary"]) == {"rep", "history", "run_rate"}
+    for row in result["cutoffs"]:
+        assert row["actual"] >= 0
+        assert row["forecasts"]["rep"]["p5"] <= row["forecasts"]["rep"]["p95"]
+    learned = result["summary"]["history"]
+    assert learned["cutoffs"] >= 6
+    assert 0 <= learned["coverage_p5_p95"] <= 1
+    # On a history with reps' optimism built in, the learned model beats their numbers.
+    assert learned["mean_pinball"] < result["summary"]["rep"]["mean_pinball"]
+    assert {b["from"] for b in result["calibration"]["history"]} <= {i / 10 for i in range(10)}
+
+    text = ok(cli("backtest", "-w", "Hist", "--simulations", 500, "--model", "history")).out
+    assert "Scores" in text and "history" in text and "rep %" not in text
+
+    for args, words in [
+        (("--every", "5x"), "--every '5x'"),
+        (("--every", "0mo"), "--every '0mo'"),
+        (("--to", "2099-01-01"), "has not passed yet"),
+        (("--from", "2000-01-01"), "before the first deal"),
+        (("--from", "2026-06-01", "--to", "2026-05-01"), "is after --to"),
+        (("--from", "2026-13-01"), "2026-13-01"),
+    ]:
+        refused = user_error(cli("backtest", "-w", "Hist", *args))
+        assert words in one_line(refused.err), args
+
+
+def test_backtest_of_an_empty_workspace_says_there_is_nothing_to_replay(cli: Cli) -> None:
+    ok(cli("workspace", "create", "Empty"))
+    refused = user_error(cli("backtest", "-w", "Empty"))
+    assert "no deals" in one_line(refused.err)

@@ -1,0 +1,170 @@
+"""What the history model keeps in the database: its last fit per workspace and window,
+and each day's forecasts (for the forecast's own history).
+
+A fit is reused while the workspace's data fingerprint and the day it was fitted for both
+still hold, so repeated forecasts (CLI runs, the server, the app) skip the fit, which
+reads the whole history. Writes are upserts: two processes keeping the same day's run or
+fit both succeed, the later one wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from vectoros_tui.engine.win_model import WinModel
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.tables import ForecastRun, ModelFit, utcnow
+
+_FITS = ModelFit.__table__  # type: ignore[attr-defined]
+_RUNS = ForecastRun.__table__  # type: ignore[attr-defined]
+_ARRAYS = ("won", "lost", "mean", "scale", "covariance")
+_NUMBERS = ("period_sd", "rows", "wins", "losses", "periods")
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    day: date
+    window_days: int
+    model: str
+    p5: float
+    p50: float
+    p95: float
+    mean: float
+    open_deals: int
+
+
+def model_to_json(model: WinModel, cutoffs: int) -> dict[str, Any]:
+    found: dict[str, Any] = {name: getattr(model, name).tolist() for name in _ARRAYS}
+    found.update({name: getattr(model, name) for name in _NUMBERS})
+    found["cutoffs"] = cutoffs
+    return found
+
+
+def model_from_json(payload: dict[str, Any]) -> tuple[WinModel, int] | None:
+    """The model kept, or None when the payload is not one this version reads."""
+    try:
+        arrays = {name: np.asarray(payload[name], dtype=np.float64) for name in _ARRAYS}
+        model = WinModel(
+            won=arrays["won"],
+            lost=arrays["lost"],
+            mean=arrays["mean"],
+            scale=arrays["scale"],
+            covariance=arrays["covariance"],
+            period_sd=float(payload["period_sd"]),
+            rows=int(payload["rows"]),
+            wins=int(payload["wins"]),
+            losses=int(payload["losses"]),
+            periods=int(payload["periods"]),
+        )
+        return model, int(payload["cutoffs"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class ModelStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _insert(self) -> Any:
+        return postgres_insert if self.db.engine.dialect.name == "postgresql" else sqlite_insert
+
+    # --- fits -----------------------------------------------------------------------
+
+    def fit(
+        self, workspace_id: uuid.UUID, window_days: int, fingerprint: Hashable, day: date
+    ) -> tuple[WinModel, int] | str | None:
+        """What was kept for this data and day: (model, training cut-offs), or the reason
+        there was too little history, or None (nothing kept, or kept for other data)."""
+        with self.db.read() as session:
+            row = session.get(ModelFit, (workspace_id, window_days))
+            if row is None or row.fingerprint != _text(fingerprint) or row.fitted_for != day:
+                return None
+            if isinstance(row.payload.get("not_enough"), str):
+                return str(row.payload["not_enough"])
+            return model_from_json(row.payload)
+
+    def keep_fit(
+        self,
+        workspace_id: uuid.UUID,
+        window_days: int,
+        fingerprint: Hashable,
+        day: date,
+        fitted: tuple[WinModel, int] | str,
+    ) -> None:
+        """Keep a fit (model, cut-offs) or the reason there was too little history."""
+        payload = {"not_enough": fitted} if isinstance(fitted, str) else model_to_json(*fitted)
+        values = {
+            "fingerprint": _text(fingerprint),
+            "fitted_for": day,
+            "payload": payload,
+            "updated_at": utcnow(),
+        }
+        with self.db.write() as session:
+            statement = self._insert()(_FITS).values(
+                workspace_id=workspace_id, window_days=window_days, **values
+            )
+            session.connection().execute(
+                statement.on_conflict_do_update(
+                    index_elements=["workspace_id", "window_days"], set_=values
+                )
+            )
+
+    # --- each day's forecasts -------------------------------------------------------
+
+    def keep_run(self, workspace_id: uuid.UUID, run: KeptRun) -> None:
+        values = {
+            "p5": run.p5,
+            "p50": run.p50,
+            "p95": run.p95,
+            "mean": run.mean,
+            "open_deals": run.open_deals,
+            "computed_at": utcnow(),
+        }
+        with self.db.write() as session:
+            statement = self._insert()(_RUNS).values(
+                workspace_id=workspace_id,
+                day=run.day,
+                window_days=run.window_days,
+                model=run.model,
+                **values,
+            )
+            session.connection().execute(
+                statement.on_conflict_do_update(
+                    index_elements=["workspace_id", "day", "window_days", "model"], set_=values
+                )
+            )
+
+    def runs(self, workspace_id: uuid.UUID, window_days: int) -> list[KeptRun]:
+        """The kept forecasts for the window, oldest first."""
+        with self.db.read() as session:
+            rows = session.execute(
+                select(_RUNS)
+                .where(_RUNS.c.workspace_id == workspace_id, _RUNS.c.window_days == window_days)
+                .order_by(_RUNS.c.day, _RUNS.c.model)
+            ).all()
+        return [
+            KeptRun(
+                r.day if isinstance(r.day, date) else date.fromisoformat(str(r.day)),
+                r.window_days,
+                r.model,
+                r.p5,
+                r.p50,
+                r.p95,
+                r.mean,
+                r.open_deals,
+            )
+            for r in rows
+        ]
+
+
+def _text(fingerprint: Hashable) -> str:
+    return str(fingerprint)[:500]
