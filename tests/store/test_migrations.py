@@ -44,6 +44,7 @@ APP_TABLES = {
     "goals",
     "model_fits",
     "forecast_runs",
+    "period_goals",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -55,6 +56,7 @@ SEED_TABLES = APP_TABLES - {
     "goals",
     "model_fits",
     "forecast_runs",
+    "period_goals",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +58,13 @@ FORECAST_SEED = 0
     "then (no later outcomes, changes or activities).",
 )
 @click.option(
+    "--period",
+    metavar="PERIOD",
+    help="Forecast to the end of a calendar period, counting what it has won so far: "
+    "this-month, this-quarter, 2026-Q1 or 2026-03 (the current one); its goal is the one "
+    "saved with `vectoros goal set AMOUNT --period …`.",
+)
+@click.option(
     "--model",
     type=click.Choice(["rep", "history", "auto"]),
     default="auto",
@@ -78,6 +86,7 @@ def forecast(
     goal: float | None,
     top: int,
     as_of: datetime | None,
+    period: str | None,
     model: str,
     as_json: bool,
 ) -> None:
@@ -100,6 +109,13 @@ def forecast(
     window = timeframe or defaults.timeframe
     days = parse_timeframe(window)
     source = "option" if goal is not None else None
+    in_period: PeriodForecast | None = None
+    if period is not None:
+        if as_of is not None or timeframe is not None:
+            raise click.UsageError("--period sets the window: give it without --timeframe/--as-of")
+        in_period = _period_forecast(ctx, ws.id, period, goal)
+        days, window = in_period.days_left, f"{in_period.days_left}d"
+        goal, source = in_period.remaining, in_period.goal_source
     if goal is None:
         goal = ctx.store().goals.get(ws.id, days)
         source = "saved" if goal is not None else None
@@ -125,10 +141,13 @@ def forecast(
                 learned["as_of"] = as_of.date().isoformat()
             if source is not None and goal is not None:
                 learned["goal_source"] = source
+            if in_period is not None:
+                in_period.add_to(learned)
             if as_json:
                 print_json(learned)
             else:
                 _print_history_forecast(ws.name, learned, top)
+                _print_period(learned)
             return
     result = ctx.store().analytics.forecast(
         ws.id,
@@ -147,12 +166,118 @@ def forecast(
     if fallback is not None:
         result["model"] = "rep"
         result["model_note"] = fallback
+    if in_period is not None:
+        in_period.add_to(result)
     if as_json:
         print_json(result)
         return
     _print_forecast(ws.name, result, top)
+    _print_period(result)
     if fallback is not None:
         say("[dim]Model: the reps' probabilities; {}.[/dim]", fallback.rsplit(";", 1)[0])
+
+
+@dataclass(frozen=True)
+class PeriodForecast:
+    """A forecast to the end of a calendar period: what it has won so far, its goal and
+    what is left of the goal for the days left (the simulation's goal)."""
+
+    label: str
+    first: str
+    last: str
+    days_left: int
+    won: float
+    goal: float | None
+    goal_source: str | None
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.goal is None else max(self.goal - self.won, 0.0)
+
+    def add_to(self, result: dict[str, Any]) -> None:
+        result["period"] = {
+            "period": self.label,
+            "from": self.first,
+            "to": self.last,
+            "days_left": self.days_left,
+            "won_so_far": round(self.won, 2),
+            "worst_case": round(self.won + result["worst_case"], 2),
+            "likely_case": round(self.won + result["likely_case"], 2),
+            "best_case": round(self.won + result["best_case"], 2),
+        }
+        if self.goal is not None:
+            # The simulation's goal was what is left of it; report the period's own.
+            result["period"]["goal"] = self.goal
+            result["period"]["probability_of_hitting_goal"] = result.get(
+                "probability_of_hitting_goal"
+            )
+
+
+def _period_forecast(
+    ctx: CliContext, workspace_id: uuid.UUID, text: str, goal: float | None
+) -> PeriodForecast:
+    from vectoros_tui.engine.periods import PeriodError, parse_period
+
+    now = utc_now()
+    try:
+        period = parse_period(text, now.date())
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    if period.last < now.date():
+        raise click.BadParameter(
+            f"{period.label} has ended: `vectoros backtest` and `vectoros forecast history` "
+            "show how past forecasts did",
+            param_hint="--period",
+        )
+    if period.first > now.date():
+        raise click.BadParameter(
+            f"{period.label} has not started: forecast the current month or quarter, or "
+            "use --timeframe",
+            param_hint="--period",
+        )
+    store = ctx.store()
+    won = sum(
+        d.value or 0.0
+        for d in store.deals.records(workspace_id)
+        if d.outcome == "won" and d.closed_at is not None and period.start <= d.closed_at <= now
+    )
+    source = "option" if goal is not None else None
+    if goal is None:
+        goal = store.goals.get_period(workspace_id, period)
+        source = "period" if goal is not None else None
+    return PeriodForecast(
+        period.label,
+        period.first.isoformat(),
+        period.last.isoformat(),
+        period.days_left(now),
+        won,
+        goal,
+        source,
+    )
+
+
+def _print_period(result: dict[str, Any]) -> None:
+    found = result.get("period")
+    if not found:
+        return
+    say(
+        "[bold]{}[/bold] ({} to {}, {} days left): won so far {}; by its end likely {} "
+        "(P5 {} – P95 {})",
+        found["period"],
+        found["from"],
+        found["to"],
+        found["days_left"],
+        format_money(found["won_so_far"]),
+        format_money(found["likely_case"]),
+        format_money(found["worst_case"]),
+        format_money(found["best_case"]),
+    )
+    if "goal" in found:
+        say(
+            "Period goal {}: {} chance to hit it.",
+            format_money(found["goal"]),
+            percent(found["probability_of_hitting_goal"]),
+        )
 
 
 def _forecast_history(
@@ -294,7 +419,12 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         )
 
 
-_GOAL_SOURCES = {"option": "", "saved": " (saved goal for {})", "config": " (from the config)"}
+_GOAL_SOURCES = {
+    "option": "",
+    "saved": " (saved goal for {})",
+    "config": " (from the config)",
+    "period": " (the period's goal, less what it has won)",
+}
 
 
 def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:

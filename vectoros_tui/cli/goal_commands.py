@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import MONEY, WINDOW, json_option, workspace_option
 from vectoros_tui.cli.output import Column, listing, print_json, say
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.periods import Period, PeriodError, parse_period
 from vectoros_tui.money import format_money
 from vectoros_tui.store.views import WorkspaceView, iso
 
@@ -18,6 +22,23 @@ window_option = click.option(
     metavar="Nd",
     help="Forecast window the goal is for, e.g. 30d or 90d (default: the forecast's, 30d).",
 )
+period_option = click.option(
+    "--period",
+    metavar="PERIOD",
+    help="A calendar period instead of a window: 2026-Q1, 2026-03, this-month, this-quarter "
+    "(`vectoros forecast --period` uses it).",
+)
+
+
+def _period(text: str | None, window: int | None) -> Period | None:
+    if text is None:
+        return None
+    if window is not None:
+        raise click.UsageError("a goal is for a --window or a --period, not both")
+    try:
+        return parse_period(text, utc_now().date())
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
 
 
 def _workspace(click_ctx: click.Context, ref: str | None) -> WorkspaceView:
@@ -45,6 +66,7 @@ def goal(click_ctx: click.Context, workspace: str | None, as_json: bool) -> None
     vectoros goal                        list the saved goals
     vectoros goal set 750k               the goal for the default window (30d)
     vectoros goal set 2.4M --window 90d  the goal for 90 days
+    vectoros goal set 3M --period 2026-Q1  the goal for a quarter (or a month: 2026-03)
     vectoros goal clear --window 90d     forget it
     """
     if click_ctx.invoked_subcommand is not None:
@@ -52,25 +74,37 @@ def goal(click_ctx: click.Context, workspace: str | None, as_json: bool) -> None
     ctx = click_ctx.ensure_object(CliContext)
     ws = ctx.workspace(workspace)
     goals = ctx.store().goals.all(ws.id)
+    periods = ctx.store().goals.all_periods(ws.id)
     if as_json:
-        print_json({"workspace": ws.name, "goals": [g.to_api() for g in goals]})
+        print_json(
+            {
+                "workspace": ws.name,
+                "goals": [g.to_api() for g in goals],
+                "periodGoals": [g.to_api() for g in periods],
+            }
+        )
         return
-    if not goals:
+    if not goals and not periods:
         say("No goals saved for {}: try `vectoros goal set 750k --window 30d`.", ws.name)
         return
     listing(
         f"Goals in {ws.name}",
-        [Column("window"), Column("goal", right=True), Column("saved", rank=1)],
+        [Column("window or period"), Column("goal", right=True), Column("saved", rank=1)],
         [
-            [f"{g.window_days}d", format_money(g.amount), iso(g.updated_at.replace(microsecond=0))]
-            for g in goals
+            *([f"{g.window_days}d", format_money(g.amount), _saved(g.updated_at)] for g in goals),
+            *([g.period, format_money(g.amount), _saved(g.updated_at)] for g in periods),
         ],
     )
+
+
+def _saved(moment: datetime) -> str | None:
+    return iso(moment.replace(microsecond=0))
 
 
 @goal.command("set")
 @click.argument("amount", type=MONEY)
 @window_option
+@period_option
 @workspace_option
 @json_option
 @click.pass_context
@@ -78,12 +112,28 @@ def set_goal(
     click_ctx: click.Context,
     amount: float,
     window: int | None,
+    period: str | None,
     workspace: str | None,
     as_json: bool,
 ) -> None:
-    """Save the goal for a window (replacing the one saved before), e.g. 750k or $1.2M."""
+    """Save the goal for a window or a period (replacing the one saved before), e.g. 750k
+    or $1.2M."""
     ctx = click_ctx.ensure_object(CliContext)
     ws = _workspace(click_ctx, workspace)
+    chosen = _period(period, window)
+    if chosen is not None:
+        kept = ctx.store().goals.set_period(ws.id, chosen, amount)
+        if as_json:
+            print_json({"workspace": ws.name, **kept.to_api()})
+            return
+        say(
+            "Saved the {} goal of {}: [bold]{}[/bold] (`vectoros forecast --period {}` uses it).",
+            kept.period,
+            ws.name,
+            format_money(kept.amount),
+            kept.period,
+        )
+        return
     saved = ctx.store().goals.set(ws.id, _window(ctx, window), amount)
     if as_json:
         print_json({"workspace": ws.name, **saved.to_api()})
@@ -99,17 +149,29 @@ def set_goal(
 
 @goal.command("clear")
 @window_option
+@period_option
 @click.option("--all", "every", is_flag=True, help="Every window's goal.")
 @workspace_option
 @click.pass_context
 def clear_goal(
-    click_ctx: click.Context, window: int | None, every: bool, workspace: str | None
+    click_ctx: click.Context,
+    window: int | None,
+    period: str | None,
+    every: bool,
+    workspace: str | None,
 ) -> None:
-    """Forget the goal of a window (or of every window with --all)."""
-    if every and window is not None:
-        raise click.UsageError("give --window or --all, not both")
+    """Forget the goal of a window or a period (or of every window with --all)."""
+    if every and (window is not None or period is not None):
+        raise click.UsageError("give --window, --period or --all, not two of them")
     ctx = click_ctx.ensure_object(CliContext)
     ws = _workspace(click_ctx, workspace)
+    chosen = _period(period, window)
+    if chosen is not None:
+        if ctx.store().goals.clear_period(ws.id, chosen):
+            say("Cleared the {} goal of {}.", chosen.label, ws.name)
+        else:
+            say("No goal was saved for {} ({}).", ws.name, chosen.label)
+        return
     goals = ctx.store().goals
     days = [g.window_days for g in goals.all(ws.id)] if every else [_window(ctx, window)]
     cleared = [d for d in days if goals.clear(ws.id, d)]

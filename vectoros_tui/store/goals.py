@@ -15,15 +15,27 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from vectoros_tui.engine.periods import Period
 from vectoros_tui.money import MoneyError, parse_money
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
-from vectoros_tui.store.tables import Goal, Workspace, utcnow
+from vectoros_tui.store.tables import Goal, PeriodGoal, Workspace, utcnow
 from vectoros_tui.store.validation import FieldError, ValidationError
 from vectoros_tui.store.views import iso
 
 MAX_WINDOW_DAYS = 9999  # the longest window a forecast timeframe can name (4 digits)
 _GOALS = Goal.__table__  # type: ignore[attr-defined]
+_PERIOD_GOALS = PeriodGoal.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SavedPeriodGoal:
+    period: str
+    amount: float
+    updated_at: datetime
+
+    def to_api(self) -> dict[str, Any]:
+        return {"period": self.period, "amount": self.amount, "updatedAt": iso(self.updated_at)}
 
 
 @dataclass(frozen=True)
@@ -79,20 +91,74 @@ class GoalService:
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
-            # One statement, so two processes saving the same window at once both succeed
-            # (the later one wins) instead of one failing on the primary key.
-            postgres = self.db.engine.dialect.name == "postgresql"
-            insert = postgres_insert if postgres else sqlite_insert
-            statement = insert(_GOALS).values(
-                workspace_id=workspace_id, window_days=window, amount=value, updated_at=now
-            )
-            session.connection().execute(
-                statement.on_conflict_do_update(
-                    index_elements=["workspace_id", "window_days"],
-                    set_={"amount": value, "updated_at": now},
-                )
+            self._upsert(
+                session,
+                _GOALS,
+                {"workspace_id": workspace_id, "window_days": window},
+                {"amount": value, "updated_at": now},
             )
         return SavedGoal(window, value, now)
+
+    def _upsert(
+        self, session: Any, table: Any, keys: dict[str, Any], values: dict[str, Any]
+    ) -> None:
+        # One statement, so two processes saving the same goal at once both succeed (the
+        # later one wins) instead of one failing on the primary key.
+        postgres = self.db.engine.dialect.name == "postgresql"
+        insert = postgres_insert if postgres else sqlite_insert
+        session.connection().execute(
+            insert(table)
+            .values(**keys, **values)
+            .on_conflict_do_update(index_elements=list(keys), set_=values)
+        )
+
+    # --- goals per calendar period (2026-Q1, 2026-03) -------------------------------
+
+    def set_period(
+        self, workspace_id: uuid.UUID, period: Period, amount: object
+    ) -> SavedPeriodGoal:
+        value = clean_amount(amount)
+        now = utcnow()
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            self._upsert(
+                session,
+                _PERIOD_GOALS,
+                {"workspace_id": workspace_id, "period": period.label},
+                {"amount": value, "updated_at": now},
+            )
+        return SavedPeriodGoal(period.label, value, now)
+
+    def get_period(self, workspace_id: uuid.UUID, period: Period) -> float | None:
+        with self.db.read() as session:
+            row = session.get(PeriodGoal, (workspace_id, period.label))
+            return None if row is None else row.amount
+
+    def clear_period(self, workspace_id: uuid.UUID, period: Period) -> bool:
+        with self.db.write() as session:
+            result = session.connection().execute(
+                delete(_PERIOD_GOALS).where(
+                    _PERIOD_GOALS.c.workspace_id == workspace_id,
+                    _PERIOD_GOALS.c.period == period.label,
+                )
+            )
+            return result.rowcount > 0
+
+    def all_periods(self, workspace_id: uuid.UUID) -> list[SavedPeriodGoal]:
+        """Every period goal of the workspace, earliest period first."""
+        table = _PERIOD_GOALS
+        with self.db.read() as session:
+            rows = (
+                session.connection()
+                .execute(
+                    select(table.c.period, table.c.amount, table.c.updated_at)
+                    .where(table.c.workspace_id == workspace_id)
+                    .order_by(table.c.period)
+                )
+                .all()
+            )
+            return [SavedPeriodGoal(period, amount, updated) for period, amount, updated in rows]
 
     def clear(self, workspace_id: uuid.UUID, days: int) -> bool:
         """Forget the goal for the ``days``-day window; False when there was none."""

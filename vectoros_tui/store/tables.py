@@ -269,7 +269,20 @@ class Goal(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
-# --- the history model's fits and the forecasts kept day by day (migration 0009) ----------
+# --- the history model's fits, the forecasts kept day by day, goals per period (0009) -----
+
+
+class PeriodGoal(SQLModel, table=True):
+    """A revenue goal for a calendar period (2026-Q1, 2026-03) of a workspace."""
+
+    __tablename__: ClassVar[str] = "period_goals"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    )
+    period: str = Field(primary_key=True, max_length=8)
+    amount: float
+    updated_at: datetime = _created()
 
 
 class ModelFit(SQLModel, table=True):

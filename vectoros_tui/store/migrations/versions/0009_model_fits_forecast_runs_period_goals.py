@@ -1,10 +1,12 @@
-"""The history model's kept fits, and each day's forecasts.
+"""The history model's kept fits, each day's forecasts, and goals per calendar period.
 
 - model_fits: one per (workspace, window): the fitted coefficients and covariance as JSON,
   the data fingerprint and day they were fitted for (a later read reuses them while both
   still hold).
 - forecast_runs: one per (workspace, day, window, model): the band and mean computed that
   day, so the forecast's history can be compared with what closed.
+- period_goals: one per (workspace, period), the period a quarter (2026-Q1) or a month
+  (2026-03).
 
 Both go with their workspace.
 
@@ -64,7 +66,23 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "period_goals",
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("period", sa.String(length=8), nullable=False),
+        sa.Column("amount", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_period_goals_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("workspace_id", "period", name=op.f("pk_period_goals")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("period_goals")
     op.drop_table("forecast_runs")
     op.drop_table("model_fits")
