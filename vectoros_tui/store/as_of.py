@@ -105,6 +105,16 @@ class WorkspaceHistory:
         moments = [r.created_at for r in self.current if r.created_at is not None]
         return min(moments) if moments else None
 
+    def closed_between(self, start: datetime, end: datetime) -> dict[str, DealRecord]:
+        """The deals that closed after ``start`` and by ``end``, as they stood at ``end``
+        (how, when and for how much they closed), by id. Read from the history, not from
+        today's records: a deal closed then and reopened since still closed then."""
+        return {
+            r.id: r
+            for r in self.at(end)
+            if r.outcome and r.closed_at is not None and start < r.closed_at <= end
+        }
+
     def at(self, moment: datetime) -> list[DealRecord]:
         """The deals created by ``moment``, each as it stood then."""
         moment = as_utc(moment)

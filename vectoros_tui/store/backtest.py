@@ -170,15 +170,18 @@ def replay(
     from vectoros_tui.engine.forecast import forecast_distribution, window_win_probabilities
 
     window = timedelta(days=window_days)
-    won = won_deals(history.current)
     grid = grid or TrainingGrid(history, window_days)
     chances: dict[str, list[tuple[float, bool]]] = {m: [] for m in models if m != "run_rate"}
     rows = []
     for index, cutoff in enumerate(cutoffs):
-        open_then = [d for d in history.at(cutoff) if d.is_open]
-        won_in_window = {i: v for at, v, i in won if cutoff < at <= cutoff + window}
-        open_ids = {d.id for d in open_then}
-        actual = sum(v for i, v in won_in_window.items() if i in open_ids)
+        then = history.at(cutoff)
+        open_then = [d for d in then if d.is_open]
+        won_in_window = {
+            i: r.value or 0.0
+            for i, r in history.closed_between(cutoff, cutoff + window).items()
+            if r.outcome == "won"
+        }
+        actual = sum(won_in_window.get(d.id, 0.0) for d in open_then)
         forecasts: dict[str, dict[str, float] | None] = {}
         if "rep" in models:
             _, totals = forecast_distribution(
@@ -208,7 +211,7 @@ def replay(
                     for d, p in zip(open_then, learned, strict=True)
                 ]
         if "run_rate" in models:
-            forecasts["run_rate"] = _run_rate(won, cutoff, window)
+            forecasts["run_rate"] = _run_rate(won_deals(then), cutoff, window)
         rows.append(
             {
                 "cutoff": cutoff.date().isoformat(),

@@ -30,18 +30,17 @@ def forecast_history(
     window = timedelta(days=window_days)
     current = deals.records(workspace_id)
     history = WorkspaceHistory.load(deals.db, workspace_id, current)
-    won = [
-        (r.closed_at, r.value or 0.0, r.id) for r in current if r.outcome == "won" and r.closed_at
-    ]
     actuals: dict[Any, float | None] = {}
     for day in sorted({run.day for run in runs}):
         cutoff = end_of_day(datetime(day.year, day.month, day.day))
         if cutoff + window > now:
             actuals[day] = None  # its window has not passed
             continue
-        open_ids = {d.id for d in history.at(cutoff) if d.is_open}
+        won = history.closed_between(cutoff, cutoff + window)
         actuals[day] = sum(
-            v for at, v, i in won if i in open_ids and cutoff < at <= cutoff + window
+            won[d.id].value or 0.0
+            for d in history.at(cutoff)
+            if d.is_open and d.id in won and won[d.id].outcome == "won"
         )
     found = []
     for run in runs:

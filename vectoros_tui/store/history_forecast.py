@@ -68,9 +68,7 @@ class TrainingGrid:
         self.window_days = window_days
         self.window = timedelta(days=window_days)
         self._blocks: dict[datetime, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
-        self._ended = {
-            r.id: (r.outcome, r.closed_at) for r in history.current if r.outcome and r.closed_at
-        }
+        self._states: dict[datetime, list[DealRecord]] = {}
 
     def cutoffs(self, until: datetime) -> list[datetime]:
         """The grid's cut-offs whose whole window has passed by ``until``."""
@@ -86,15 +84,38 @@ class TrainingGrid:
 
     def block(self, cutoff: datetime) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         if cutoff not in self._blocks:
-            open_then = [d for d in self.history.at(cutoff) if d.is_open]
+            open_then = [d for d in self._at(cutoff) if d.is_open]
             matrix = deal_features(open_then, cutoff, self.window_days).matrix
-            outcome = np.full(len(open_then), STILL_OPEN, dtype=np.int64)
-            for row, deal in enumerate(open_then):
-                outcome_at = self._ended.get(deal.id)
-                if outcome_at and cutoff < outcome_at[1] <= cutoff + self.window:
-                    outcome[row] = WON if outcome_at[0] == "won" else LOST
+            # How each window ended, from the history as it stood at the window's end (a
+            # deal closed then and reopened since still closed then).
+            end = cutoff + self.window
+            ended = {
+                r.id: r
+                for r in self._at(end)
+                if r.outcome and r.closed_at is not None and cutoff < r.closed_at <= end
+            }
+            outcome = np.array(
+                [
+                    STILL_OPEN
+                    if deal.id not in ended
+                    else WON
+                    if ended[deal.id].outcome == "won"
+                    else LOST
+                    for deal in open_then
+                ],
+                dtype=np.int64,
+            )
             self._blocks[cutoff] = (matrix, outcome)
         return self._blocks[cutoff]
+
+    def _at(self, moment: datetime) -> list[DealRecord]:
+        """The history at ``moment``; the grid's cut-offs are each one window's end and
+        the next one's start, so the last two are kept."""
+        if moment not in self._states:
+            if len(self._states) >= 2:
+                self._states.pop(next(iter(self._states)))
+            self._states[moment] = self.history.at(moment)
+        return self._states[moment]
 
     def until(self, moment: datetime) -> Training:
         """Every row a forecast at ``moment`` may learn from."""

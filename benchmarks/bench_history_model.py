@@ -1,0 +1,168 @@
+"""The history model: its speed, and how its forecasts score against the reps' and a
+run-rate baseline on generated histories.
+
+Run with ``python benchmarks/bench_history_model.py`` (about two minutes;
+``--postgres URL`` also times the database steps on Postgres, ``--strict`` exits 1 when a
+goal is missed). Each workspace is 18 months of history played out by the demo's
+history generator (stages, stale deals, slipping close dates, optimistic reps of
+different skill, monthly market swings, quarter-end bunching). The generator is not the
+model: the model never sees its parameters, only the events it leaves, as it would a
+real CRM's.
+
+Speed, on a 10,000-deal workspace:
+* fit: the training rows (open deals at past cut-offs) and the fit itself;
+* backtest: 12 monthly cut-offs, all three models (goal 15 s);
+* a history-model forecast of 1,000 open deals with the fit kept (goal 50 ms).
+
+Quality, over several generated workspaces, every monthly cut-off of the last 12 whose
+window has passed: P5–P95 coverage (goal 85–95%), P50 bias (goal within ±20%) and mean
+pinball loss (goal: below both the reps' model and the run rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vectoros_tui.store.as_of import WorkspaceHistory
+from vectoros_tui.store.backtest import backtest
+from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.history_forecast import TrainingGrid, fit_until, history_forecast
+from vectoros_tui.store.store import Store, open_store
+
+NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+
+def timed(action: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - start
+
+
+def speed(store: Store, label: str, deals: int) -> list[tuple[str, float, float | None]]:
+    summary = create_demo_workspace(
+        store.db, name=f"Speed {label}", deals=deals, seed=3, now=NOW, history_months=18
+    )
+    ws = summary.workspace_id
+    current, read = timed(lambda: store.deals.records(ws))
+    history, load = timed(lambda: WorkspaceHistory.load(store.db, ws, current))
+    grid = TrainingGrid(history, 30)
+    training, rows = timed(lambda: grid.until(NOW))
+    (model, _), fit = timed(lambda: fit_until(grid, NOW))  # rows cached: the fit alone
+    open_deals = [d for d in current if d.is_open][:1000]
+    runs = []
+    for _ in range(5):
+        _, took = timed(lambda: history_forecast(model, 17, open_deals, NOW, 30, 10_000, 0))
+        runs.append(took)
+    _, replay = timed(lambda: backtest(store.deals, ws, now=NOW, simulations=5_000))
+    print(
+        f"  {label}: {deals:,} deals ({summary.open_deals:,} open), "
+        f"{len(training.outcome):,} training rows"
+    )
+    return [
+        (f"{label} read records", read, None),
+        (f"{label} read history (events, activities)", load, None),
+        (f"{label} training rows (18 cut-offs)", rows, None),
+        (f"{label} fit", fit, 1.0),
+        (f"{label} fit from scratch (history + rows + fit)", load + rows + fit, None),
+        (f"{label} forecast, 1,000 open deals, fit kept (median)", statistics.median(runs), 0.05),
+        (f"{label} backtest, 12 monthly cut-offs, 3 models", replay, 15.0),
+    ]
+
+
+def quality(store: Store, seeds: list[int], deals: int) -> dict[str, dict[str, float]]:
+    pooled: dict[str, list[tuple[float, dict[str, float]]]] = {}
+    for seed in seeds:
+        summary = create_demo_workspace(
+            store.db, name=f"Quality {seed}", deals=deals, seed=seed, now=NOW, history_months=18
+        )
+        result = backtest(store.deals, summary.workspace_id, now=NOW, simulations=5_000)
+        for row in result["cutoffs"]:
+            for name, forecast in row["forecasts"].items():
+                if forecast:
+                    pooled.setdefault(name, []).append((row["actual"], forecast))
+    scores = {}
+    for name, pairs in pooled.items():
+        actual = np.array([a for a, _ in pairs])
+        band = {q: np.array([f[f"p{q}"] for _, f in pairs]) for q in (5, 10, 50, 90, 95)}
+
+        def pinball(q: int) -> float:
+            gap = actual - band[q]
+            return float(np.mean(np.maximum(q / 100 * gap, (q / 100 - 1) * gap)))
+
+        scores[name] = {
+            "cut-offs": len(pairs),
+            "in P5–P95": float(np.mean((band[5] <= actual) & (actual <= band[95]))),
+            "in P10–P90": float(np.mean((band[10] <= actual) & (actual <= band[90]))),
+            "P50 bias": float(band[50].sum() / actual.sum() - 1),
+            "pinball": float(np.mean([pinball(q) for q in (5, 50, 95)])),
+        }
+    return scores
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", metavar="URL", help="also time on this Postgres database")
+    parser.add_argument("--seeds", type=int, default=6, help="generated workspaces to score")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args()
+
+    missed = []
+    with tempfile.TemporaryDirectory() as folder:
+        stores = [("SQLite", open_store(f"sqlite:///{folder}/bench.sqlite3"))]
+        if args.postgres:
+            stores.append(("Postgres", open_store(args.postgres)))
+        print("Speed (seconds)")
+        lines = []
+        for label, store in stores:
+            lines += speed(store, label, 10_000)
+        for name, seconds, goal in lines:
+            verdict = ""
+            if goal is not None:
+                verdict = f"goal {goal:g} s: " + ("met" if seconds <= goal else "MISSED")
+                if seconds > goal:
+                    missed.append(name)
+            print(f"  {name:<58} {seconds:8.3f}  {verdict}")
+
+        print(f"\nQuality: {args.seeds} generated workspaces x 12 monthly cut-offs (30-day window)")
+        scores = quality(stores[0][1], list(range(101, 101 + args.seeds)), 1_500)
+        print(
+            f"  {'model':<10} {'cut-offs':>8} {'in P5–P95':>10} {'in P10–P90':>11} "
+            f"{'P50 bias':>9} {'pinball':>12}"
+        )
+        for name, s in scores.items():
+            print(
+                f"  {name:<10} {s['cut-offs']:>8} {s['in P5–P95']:>10.0%} {s['in P10–P90']:>11.0%} "
+                f"{s['P50 bias']:>+9.0%} {s['pinball']:>12,.0f}"
+            )
+        learned = scores["history"]
+        if not 0.85 <= learned["in P5–P95"] <= 0.95:
+            missed.append("history P5–P95 coverage 85–95%")
+        if abs(learned["P50 bias"]) > 0.20:
+            missed.append("history P50 bias within ±20%")
+        if learned["pinball"] >= min(scores["rep"]["pinball"], scores["run_rate"]["pinball"]):
+            missed.append("history pinball below rep and run rate")
+        ratio = scores["rep"]["pinball"] / learned["pinball"]
+        print(
+            f"  pinball: the reps' model {ratio:.1f}x the history model's; run rate "
+            f"{scores['run_rate']['pinball'] / learned['pinball']:.1f}x"
+        )
+        for _, store in stores:
+            store.close()
+    if missed:
+        print("\nMissed: " + "; ".join(missed))
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
