@@ -80,6 +80,11 @@ def speed(store: Store, label: str, deals: int) -> list[tuple[str, float, float 
     ]
 
 
+def mean_pinball(actual: np.ndarray, predicted: np.ndarray, q: int) -> float:
+    gap = actual - predicted
+    return float(np.mean(np.maximum(q / 100 * gap, (q / 100 - 1) * gap)))
+
+
 def quality(store: Store, seeds: list[int], deals: int) -> dict[str, dict[str, float]]:
     pooled: dict[str, list[tuple[float, dict[str, float]]]] = {}
     for seed in seeds:
@@ -96,16 +101,12 @@ def quality(store: Store, seeds: list[int], deals: int) -> dict[str, dict[str, f
         actual = np.array([a for a, _ in pairs])
         band = {q: np.array([f[f"p{q}"] for _, f in pairs]) for q in (5, 10, 50, 90, 95)}
 
-        def pinball(q: int) -> float:
-            gap = actual - band[q]
-            return float(np.mean(np.maximum(q / 100 * gap, (q / 100 - 1) * gap)))
-
         scores[name] = {
             "cut-offs": len(pairs),
             "in P5–P95": float(np.mean((band[5] <= actual) & (actual <= band[95]))),
             "in P10–P90": float(np.mean((band[10] <= actual) & (actual <= band[90]))),
             "P50 bias": float(band[50].sum() / actual.sum() - 1),
-            "pinball": float(np.mean([pinball(q) for q in (5, 50, 95)])),
+            "pinball": float(np.mean([mean_pinball(actual, band[q], q) for q in (5, 50, 95)])),
         }
     return scores
 
