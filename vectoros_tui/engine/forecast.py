@@ -294,7 +294,7 @@ def _sample_totals(
         return totals
     # One batch of streams per thread, so each allocates its chunk buffers once; the
     # calling thread takes a batch too rather than sitting idle.
-    pool = _worker_pool(workers - 1)
+    pool = worker_pool(workers - 1)
     futures = [
         pool.submit(_fill_blocks, values, first_byte, tail, jobs[k::workers])
         for k in range(1, workers)
@@ -310,7 +310,7 @@ _pool_pid = 0
 _pool_lock = threading.Lock()
 
 
-def _worker_pool(workers: int) -> ThreadPoolExecutor:
+def worker_pool(workers: int) -> ThreadPoolExecutor:
     """A process-wide pool for the sampler's streams.
 
     Kept rather than created per forecast: starting threads cost ~0.5 ms of a 1,000-deal

@@ -28,6 +28,7 @@ coins:
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
+from vectoros_tui.engine.forecast import worker_pool
 from vectoros_tui.engine.win_features import FEATURES
 
 # Below these the history says too little; the rep's probabilities are used instead.
@@ -45,6 +47,9 @@ PENALTY: Final = 5.0
 STAGE_PENALTY: Final = 1.0
 # Parameter draws per forecast: enough for the band, cheap next to the runs themselves.
 PARAMETER_DRAWS: Final = 200
+# Below this many deal-runs a second thread costs more than it saves.
+_PARALLEL_MIN_CELLS: Final = 500_000
+_CHUNK_CELLS: Final = 250_000
 
 # How a training row's window ended.
 STILL_OPEN: Final = 0
@@ -228,18 +233,46 @@ def simulate_won_totals(
     )
     win_logit = win_logit.T.astype(np.float32)  # draws x deals
     per_draw = -(-runs // draws)
-    done = 0
-    for draw in range(draws):
-        count = min(per_draw, runs - done)
-        if count <= 0:
-            break
-        shifts = (
-            rng.normal(0.0, model.period_sd, size=count) if model.period_sd else np.zeros(count)
-        ).astype(np.float32)
-        # u < sigmoid(x)  <=>  u * (1 + e^-x) < 1: one exp, no division.
-        with np.errstate(over="ignore"):  # e^big is inf: that deal cannot win, rightly
-            odds_against = np.exp(-(win_logit[draw][None, :] + shifts[:, None]))
-        wins = rng.random(odds_against.shape, dtype=np.float32) * (1.0 + odds_against) < 1.0
-        totals[done : done + count] = wins @ values
-        done += count
+    draw_of_run = np.repeat(np.arange(draws), per_draw)[:runs]
+    shifts = (
+        rng.normal(0.0, model.period_sd, size=runs) if model.period_sd else np.zeros(runs)
+    ).astype(np.float32)
+    # Two independent streams, always: the split depends on the job alone, so a seed gives
+    # the same totals on one core or two.
+    entropy = rng.bit_generator.random_raw(4).tolist()
+    kind = type(rng.bit_generator)
+    streams = [np.random.Generator(kind(s)) for s in np.random.SeedSequence(entropy).spawn(2)]
+    halves = np.array_split(np.arange(runs), 2)
+    # float32 sums drift by a few dollars in tens of millions: nothing next to the band.
+    values32 = values.astype(np.float32)
+    jobs = [(stream, half) for stream, half in zip(streams, halves, strict=True) if half.size]
+
+    def fill(stream: np.random.Generator, chosen: NDArray[np.int64]) -> None:
+        # Chunks of whole runs, each a few numpy calls: per-call overhead, not the
+        # arithmetic, was the cost with a call per parameter draw.
+        rows = max(1, _CHUNK_CELLS // len(values))
+        for start in range(0, chosen.size, rows):
+            block = chosen[start : start + rows]
+            logits = win_logit[draw_of_run[block]]
+            logits += shifts[block][:, None]
+            # A deal wins when a uniform 16-bit integer is below 65536 · sigmoid(x): its
+            # chance to within 1/65536, from a quarter of the random bits of a float.
+            np.negative(logits, out=logits)
+            with np.errstate(over="ignore"):  # e^big is inf: that deal cannot win, rightly
+                np.exp(logits, out=logits)
+            logits += 1.0
+            np.divide(65536.0, logits, out=logits)
+            cells = logits.size
+            draws = stream.bit_generator.random_raw(-(-cells // 4)).view(np.uint16)[:cells]
+            wins = draws.reshape(logits.shape) < logits
+            totals[block] = wins.astype(np.float32) @ values32
+
+    if len(jobs) > 1 and runs * len(values) >= _PARALLEL_MIN_CELLS and (os.cpu_count() or 1) > 1:
+        # numpy's random fills, exp and matmul release the GIL: two threads, two cores.
+        other = worker_pool(1).submit(fill, *jobs[1])
+        fill(*jobs[0])
+        other.result()
+    else:
+        for job in jobs:
+            fill(*job)
     return totals
