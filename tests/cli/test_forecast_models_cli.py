@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from harness import Cli, ok, one_line, user_error
 from sqlmodel import select
 
@@ -15,6 +16,9 @@ from vectoros_tui.store.store import open_store
 from vectoros_tui.store.tables import ForecastRun, ModelFit
 
 QUICK = ("--simulations", 1000, "--seed", 3)
+# The replay's arithmetic is the same on both databases (the store's backtest tests read
+# the history from each); the command's output and errors are checked on SQLite.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # The seed's forecast keys (rep's JSON is the original's, exactly).
 REP_KEYS = {
     "workspace_id",
@@ -151,6 +155,7 @@ def test_forecast_history_lists_each_days_runs(cli: Cli) -> None:
     user_error(cli("forecast", "yesterday", "-w", "Hist"))
 
 
+@SQLITE_ONLY
 def test_backtest_scores_three_models_and_refuses_bad_ranges(cli: Cli) -> None:
     history_demo(cli)
     result = ok(cli("backtest", "-w", "Hist", "--simulations", 500, "--json")).json()
@@ -185,3 +190,18 @@ def test_backtest_of_an_empty_workspace_says_there_is_nothing_to_replay(cli: Cli
     ok(cli("workspace", "create", "Empty"))
     refused = user_error(cli("backtest", "-w", "Empty"))
     assert "no deals" in one_line(refused.err)
+
+
+def test_the_forecast_history_chart_is_plain_text_with_both_models_and_what_closed() -> None:
+    from vectoros_tui.cli.analytics_commands import _history_chart
+
+    rows = [
+        {"day": f"2026-10-{d:02d}", "model": m, "p5": b * 0.4, "p50": b, "p95": b * 1.8}
+        | {"actual": 100_000.0 if d < 20 else None}
+        for d in (1, 11, 21)
+        for m, b in (("history", 700_000.0), ("rep", 1_900_000.0))
+    ]
+    chart = _history_chart(rows, 90)
+    assert "\x1b" not in chart
+    for words in ("history P50", "rep P5–P95", "closed", "$3.4M", "2026-10-01"):
+        assert words in chart, words

@@ -11,7 +11,16 @@ import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import MONEY, json_option, workspace_option
-from vectoros_tui.cli.output import Column, console, listing, percent, print_json, say, short_id
+from vectoros_tui.cli.output import (
+    Column,
+    console,
+    listing,
+    output_width,
+    percent,
+    print_json,
+    say,
+    short_id,
+)
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.money import format_money
 
@@ -324,6 +333,41 @@ def _forecast_history(
             for r in rows
         ],
     )
+    if len({r["day"] for r in rows}) >= 2 and console.is_terminal:
+        console.out(_history_chart(rows, output_width() or 80), highlight=False)
+
+
+def _history_chart(rows: list[dict[str, Any]], width: int) -> str:
+    """P50 and P5–P95 of each model's kept forecasts by day, and what closed (plotext,
+    plain characters: the table above has the numbers)."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(min(width, 120), 16)
+    plt.theme("clear")
+    days = sorted({r["day"] for r in rows})
+    where = {day: i for i, day in enumerate(days)}
+    models = [m for m in ("history", "rep") if any(r["model"] == m for r in rows)]
+    for model in models:  # the bands first: the P50s and the actuals draw over them
+        mine = [r for r in rows if r["model"] == model]
+        xs = [where[r["day"]] for r in mine]
+        plt.plot(xs, [r["p5"] for r in mine], marker="·", label=f"{model} P5–P95")
+        plt.plot(xs, [r["p95"] for r in mine], marker="·")
+    for model in models:
+        mine = [r for r in rows if r["model"] == model]
+        xs = [where[r["day"]] for r in mine]
+        marker = "●" if model == "history" else "▪"
+        plt.plot(xs, [r["p50"] for r in mine], marker=marker, label=f"{model} P50")
+    closed = sorted({(where[r["day"]], r["actual"]) for r in rows if r["actual"] is not None})
+    if closed:
+        plt.scatter([x for x, _ in closed], [y for _, y in closed], marker="x", label="closed")
+    values = [r[k] for r in rows for k in ("p5", "p95")] + [y for _, y in closed]
+    low, high = min(values), max(values)
+    ticks = [low + (high - low) * k / 4 for k in range(5)]
+    plt.yticks(ticks, [format_money(t, compact=True) for t in ticks])
+    step = max(1, len(days) // 6)
+    plt.xticks(list(range(0, len(days), step)), days[::step])
+    return str(plt.uncolorize(plt.build()))
 
 
 def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> datetime:

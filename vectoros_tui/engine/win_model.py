@@ -71,6 +71,10 @@ class WinModel:
     periods: int
 
     @property
+    def theta(self) -> NDArray[np.float64]:
+        return np.concatenate([self.won, self.lost])
+
+    @property
     def base_rate(self) -> float:
         return self.wins / self.rows if self.rows else 0.0
 
@@ -115,10 +119,14 @@ def _penalties(width: int) -> NDArray[np.float64]:
 
 
 def fit_win_model(
-    matrix: NDArray[np.float64], outcome: NDArray[np.int64], period: NDArray[np.int64]
+    matrix: NDArray[np.float64],
+    outcome: NDArray[np.int64],
+    period: NDArray[np.int64],
+    start: NDArray[np.float64] | None = None,
 ) -> WinModel:
     """Fit on training rows: ``outcome`` is each row's STILL_OPEN / WON / LOST and
-    ``period`` numbers its cut-off."""
+    ``period`` numbers its cut-off. ``start`` (a previous fit's :attr:`WinModel.theta`,
+    e.g. one cut-off earlier) only speeds the search up."""
     rows, width = matrix.shape
     mean = matrix.mean(axis=0) if rows else np.zeros(width)
     scale = matrix.std(axis=0) if rows else np.ones(width)
@@ -126,10 +134,11 @@ def fit_win_model(
     design = np.hstack([np.ones((rows, 1)), (matrix - mean) / scale])
     targets = np.eye(3)[outcome] if rows else np.zeros((0, 3))
     ridge = np.tile(_penalties(width), 2)
-    start = np.zeros(2 * (width + 1))
-    counts = targets.sum(axis=0) + 0.5
-    start[0] = math.log(counts[WON] / counts[STILL_OPEN])
-    start[width + 1] = math.log(counts[LOST] / counts[STILL_OPEN])
+    if start is None or start.shape != (2 * (width + 1),):
+        start = np.zeros(2 * (width + 1))
+        counts = targets.sum(axis=0) + 0.5
+        start[0] = math.log(counts[WON] / counts[STILL_OPEN])
+        start[width + 1] = math.log(counts[LOST] / counts[STILL_OPEN])
 
     def loss(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         won, lost = design @ theta[: width + 1], design @ theta[width + 1 :]

@@ -109,52 +109,85 @@ class WorkspaceHistory:
         """The deals that closed after ``start`` and by ``end``, as they stood at ``end``
         (how, when and for how much they closed), by id. Read from the history, not from
         today's records: a deal closed then and reopened since still closed then."""
-        return {
-            r.id: r
-            for r in self.at(end)
-            if r.outcome and r.closed_at is not None and start < r.closed_at <= end
-        }
+        start, end = as_utc(start), as_utc(end)
+        found = {}
+        for record in self.current:
+            changes = self.changes.get(record.id, [])
+            # Only a deal whose outcome changed in the span, or that closed in it without
+            # a recorded change (imported closed), can have closed in it.
+            if not any(c.field == "outcome" and start < c.at <= end for c in changes) and not (
+                record.closed_at is not None and start < record.closed_at <= end
+            ):
+                continue
+            if record.created_at is None or record.created_at > end:
+                continue
+            then = self._record_at(record, end)
+            if then.outcome and then.closed_at is not None and start < then.closed_at <= end:
+                found[record.id] = then
+        return found
 
-    def at(self, moment: datetime) -> list[DealRecord]:
-        """The deals created by ``moment``, each as it stood then."""
+    def at(self, moment: datetime, *, open_only: bool = False) -> list[DealRecord]:
+        """The deals created by ``moment``, each as it stood then (only those open then,
+        with ``open_only``: the rest are not rebuilt at all)."""
         moment = as_utc(moment)
         found = []
         for record in self.current:
             if record.created_at is None or record.created_at > moment:
                 continue
-            dates = self.activities.get(record.id, [])
-            done = bisect.bisect_right(dates, moment)
-            last_activity = dates[done - 1] if done else None
-            found.append(_as_of(record, self.changes.get(record.id, []), last_activity, moment))
+            if open_only and _closed_then(record, self.changes.get(record.id, []), moment)[0]:
+                continue
+            found.append(self._record_at(record, moment))
         return found
+
+    def _record_at(self, record: DealRecord, moment: datetime) -> DealRecord:
+        dates = self.activities.get(record.id, [])
+        done = bisect.bisect_right(dates, moment)
+        last_activity = dates[done - 1] if done else None
+        return _as_of(record, self.changes.get(record.id, []), last_activity, moment)
+
+
+def _then(
+    changes: Sequence[_Change], moment: datetime, field: str, today: Any
+) -> tuple[str | None, bool]:
+    """(the field's stored text at ``moment``, whether the history says so): the last
+    change by then, else the value the first later change replaced, else today's."""
+    found: _Change | None = None
+    for change in changes:
+        if change.field != field:
+            continue
+        if change.at <= moment:
+            found = change
+        else:
+            return (found.new, True) if found is not None else (change.old, True)
+    if found is not None:
+        return found.new, True
+    return (None if today is None else str(today)), False
+
+
+def _closed_then(
+    record: DealRecord, changes: Sequence[_Change], moment: datetime
+) -> tuple[bool, bool]:
+    """(whether the deal was closed at ``moment``, whether its outcome history says so)."""
+    outcome_then, recorded = _then(changes, moment, "outcome", record.outcome)
+    if recorded:  # closed and reopened through the app: the history says
+        return bool(outcome_then), True
+    # Never changed since it was created, or imported closed: when did it close?
+    closed = record.outcome is not None and (record.closed_at is None or record.closed_at <= moment)
+    return closed, False
 
 
 def _as_of(
     record: DealRecord, changes: list[_Change], last_activity: datetime | None, moment: datetime
 ) -> DealRecord:
     known = [c for c in changes if c.at <= moment]
-    later = [c for c in changes if c.at > moment]
     stages = [c for c in changes if c.field == "stage"]
     # Imported already closed: the history begins at the close.
     born_closed = bool(stages) and stages[0].old is None and stages[0].new == "closed"
 
     def then(field: str, today: Any) -> tuple[str | None, bool]:
-        """(the field's stored text at ``moment``, whether the history says so)."""
-        for change in reversed(known):
-            if change.field == field:
-                return change.new, True
-        for change in later:
-            if change.field == field:
-                return change.old, True
-        return (None if today is None else str(today)), False
+        return _then(changes, moment, field, today)
 
-    outcome_then, recorded = then("outcome", record.outcome)
-    if recorded:  # closed and reopened through the app: the history says
-        closed_then = bool(outcome_then)
-    else:  # never changed since it was created, or imported closed: when did it close?
-        closed_then = record.outcome is not None and (
-            record.closed_at is None or record.closed_at <= moment
-        )
+    closed_then, recorded = _closed_then(record, changes, moment)
     values: dict[str, Any] = {}
     for field in _TRACKED:
         text, from_history = then(field, getattr(record, field))

@@ -174,8 +174,7 @@ def replay(
     chances: dict[str, list[tuple[float, bool]]] = {m: [] for m in models if m != "run_rate"}
     rows = []
     for index, cutoff in enumerate(cutoffs):
-        then = history.at(cutoff)
-        open_then = [d for d in then if d.is_open]
+        open_then = history.at(cutoff, open_only=True)
         won_in_window = {
             i: r.value or 0.0
             for i, r in history.closed_between(cutoff, cutoff + window).items()
@@ -211,7 +210,9 @@ def replay(
                     for d, p in zip(open_then, learned, strict=True)
                 ]
         if "run_rate" in models:
-            forecasts["run_rate"] = _run_rate(won_deals(then), cutoff, window)
+            span = max(timedelta(days=RUN_RATE_DAYS), RUN_RATE_WINDOWS * window)
+            recent = history.closed_between(cutoff - span, cutoff).values()
+            forecasts["run_rate"] = _run_rate(won_deals(list(recent)), cutoff, window)
         rows.append(
             {
                 "cutoff": cutoff.date().isoformat(),

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from vectoros_tui.engine.stages import DEFAULT_PROBABILITY, OPEN_STAGES
-from vectoros_tui.store.demo import (
+from vectoros_tui.store.demo_vocabulary import (
     ACTIVITY_TEXT,
     DEAL_KINDS,
     FIRST,

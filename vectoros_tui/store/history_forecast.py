@@ -68,7 +68,8 @@ class TrainingGrid:
         self.window_days = window_days
         self.window = timedelta(days=window_days)
         self._blocks: dict[datetime, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
-        self._states: dict[datetime, list[DealRecord]] = {}
+        # The last fit's parameters: the next cut-off's fit starts from them.
+        self.last_theta: NDArray[np.float64] | None = None
 
     def cutoffs(self, until: datetime) -> list[datetime]:
         """The grid's cut-offs whose whole window has passed by ``until``."""
@@ -84,16 +85,11 @@ class TrainingGrid:
 
     def block(self, cutoff: datetime) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         if cutoff not in self._blocks:
-            open_then = [d for d in self._at(cutoff) if d.is_open]
+            open_then = self.history.at(cutoff, open_only=True)
             matrix = deal_features(open_then, cutoff, self.window_days).matrix
             # How each window ended, from the history as it stood at the window's end (a
             # deal closed then and reopened since still closed then).
-            end = cutoff + self.window
-            ended = {
-                r.id: r
-                for r in self._at(end)
-                if r.outcome and r.closed_at is not None and cutoff < r.closed_at <= end
-            }
+            ended = self.history.closed_between(cutoff, cutoff + self.window)
             outcome = np.array(
                 [
                     STILL_OPEN
@@ -107,15 +103,6 @@ class TrainingGrid:
             )
             self._blocks[cutoff] = (matrix, outcome)
         return self._blocks[cutoff]
-
-    def _at(self, moment: datetime) -> list[DealRecord]:
-        """The history at ``moment``; the grid's cut-offs are each one window's end and
-        the next one's start, so the last two are kept."""
-        if moment not in self._states:
-            if len(self._states) >= 2:
-                self._states.pop(next(iter(self._states)))
-            self._states[moment] = self.history.at(moment)
-        return self._states[moment]
 
     def until(self, moment: datetime) -> Training:
         """Every row a forecast at ``moment`` may learn from."""
@@ -143,7 +130,9 @@ def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]
             f"{wins:,} wins within {grid.window_days} days in {training.cutoffs} past "
             f"windows; it needs at least {MIN_TRAINING_ROWS} and {MIN_WINS}"
         )
-    return fit_win_model(training.matrix, training.outcome, training.period), training
+    model = fit_win_model(training.matrix, training.outcome, training.period, grid.last_theta)
+    grid.last_theta = model.theta
+    return model, training
 
 
 def simulate(
