@@ -16,10 +16,11 @@ from vectoros_tui.engine.win_features import (
     REASON_GROUPS,
     deal_features,
     describe,
+    quarter_shares,
     reason_group,
 )
 
-# 20 May 2025: the second month of its quarter.
+# 20 May 2025: its 30-day window runs into June, the last month of its quarter.
 MOMENT = datetime(2025, 5, 20, 15, 0, tzinfo=UTC)
 TODAY = MOMENT.date()
 WINDOW = 30
@@ -228,21 +229,30 @@ def test_rep_probability_features():
 
 
 @pytest.mark.parametrize(
-    ("month", "quarter_month"),
-    [(1, 1), (2, 2), (3, 3), (4, 1), (5, 2), (6, 3), (10, 1), (11, 2), (12, 3)],
+    ("moment", "shares"),
+    [
+        # Jan 16 - Feb 14: 16 days in a first month, 14 in a second.
+        (datetime(2025, 1, 15, 12, tzinfo=UTC), (16 / 30, 14 / 30, 0.0)),
+        # April, whole: a first month.
+        (datetime(2025, 3, 31, 12, tzinfo=UTC), (1.0, 0.0, 0.0)),
+        # Jun 11 - Jul 10: 20 days of a quarter's last month, then 10 of the next's first.
+        (datetime(2025, 6, 10, 12, tzinfo=UTC), (10 / 30, 0.0, 20 / 30)),
+        # Dec 2 - Dec 31: all in a last month.
+        (datetime(2025, 12, 1, 12, tzinfo=UTC), (0.0, 0.0, 1.0)),
+    ],
 )
-def test_quarter_month(month, quarter_month):
-    moment = datetime(2025, month, 15, tzinfo=UTC)
+def test_the_window_is_placed_in_its_quarter(moment, shares):
     features = deal_features(
         [deal(created_at=moment - timedelta(days=5)), deal(id="d2", created_at=moment)],
         moment,
         WINDOW,
     )
-    assert features.quarter_month == quarter_month
+    assert features.quarter_share == pytest.approx(shares)
+    assert quarter_shares(moment, WINDOW) == pytest.approx(shares)
     for r in features.matrix:
         named = dict(zip(FEATURES, r, strict=True))
-        assert named["quarter_month:2"] == float(quarter_month == 2)
-        assert named["quarter_month:3"] == float(quarter_month == 3)
+        assert named["quarter_month:2"] == pytest.approx(shares[1])
+        assert named["quarter_month:3"] == pytest.approx(shares[2])
 
 
 def test_features_of_several_deals_stay_with_their_deal():
@@ -325,8 +335,11 @@ def test_rep_phrases():
     assert phrase("rep", deal(probability=None)) == "no rep probability"
 
 
-def test_quarter_month_phrase():
-    assert phrase("quarter_month", deal()) == "month 2 of the quarter"
+def test_quarter_month_phrases():
+    # 20 May + 30 days: 11 days of May, 19 of June (a quarter's last month).
+    assert phrase("quarter_month", deal()) == "63% of the window in a quarter's last month"
+    april = datetime(2025, 3, 31, 12, tzinfo=UTC)
+    assert phrase("quarter_month", deal(), april) == "100% of the window in a quarter's first month"
 
 
 def test_every_reason_group_has_a_phrase_of_its_own():

@@ -12,7 +12,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,7 +63,7 @@ class DealFeatures:
     values: NDArray[np.float64]
     rep_probability: NDArray[np.float64]  # percent; NaN: none
     stages: tuple[str, ...]
-    quarter_month: int
+    quarter_share: tuple[float, float, float]  # of the window's days in months 1, 2, 3
 
 
 def _days(later: datetime, earlier: datetime | None) -> float:
@@ -85,7 +85,7 @@ def deal_features(deals: Sequence[DealRecord], moment: datetime, window_days: in
     rep = np.full(count, math.nan)
     stages = []
     today = moment.date()
-    quarter_month = (moment.month - 1) % 3 + 1
+    shares = quarter_shares(moment, window_days)
     for row, deal in enumerate(deals):
         stage = deal.stage if deal.stage in OPEN_STAGES else "unknown"
         stages.append(stage)
@@ -112,16 +112,29 @@ def deal_features(deals: Sequence[DealRecord], moment: datetime, window_days: in
         else:
             rep[row] = deal.probability
             matrix[row, column["rep_probability"]] = deal.probability / 100.0
-        if quarter_month > 1:
-            matrix[row, column[f"quarter_month:{quarter_month}"]] = 1.0
     band = np.searchsorted(np.array(AGE_BANDS, dtype=float), np.nan_to_num(age), side="left")
     for index, name in enumerate(AGE_FEATURES, start=1):
         matrix[band == index, column[name]] = 1.0
     matrix[:, column["days_in_stage"]] = np.log1p(np.nan_to_num(in_stage))
     matrix[:, column["value"]] = np.log1p(values)
+    # Wins bunch up at quarter ends: where the window falls in the quarter matters.
+    matrix[:, column["quarter_month:2"]] = shares[1]
+    matrix[:, column["quarter_month:3"]] = shares[2]
     return DealFeatures(
-        matrix, age, in_stage, to_close, since_activity, values, rep, tuple(stages), quarter_month
+        matrix, age, in_stage, to_close, since_activity, values, rep, tuple(stages), shares
     )
+
+
+def quarter_shares(moment: datetime, window_days: int) -> tuple[float, float, float]:
+    """The shares of the window's days (the ``window_days`` after ``moment``) that fall in
+    the first, second and third month of their quarter."""
+    counts = [0, 0, 0]
+    day = moment.date()
+    for offset in range(1, window_days + 1):
+        current = day + timedelta(days=offset)
+        counts[(current.month - 1) % 3] += 1
+    total = max(window_days, 1)
+    return counts[0] / total, counts[1] / total, counts[2] / total
 
 
 def reason_group(name: str) -> str:
@@ -170,7 +183,11 @@ def describe(group: str, features: DealFeatures, row: int) -> str:
             return "no rep probability"
         return f"rep says {probability:.0f}%"
     if group == "quarter_month":
-        return f"month {features.quarter_month} of the quarter"
+        last = features.quarter_share[2]
+        if last >= 0.5:
+            return f"{last:.0%} of the window in a quarter's last month"
+        first = features.quarter_share[0]
+        return f"{first:.0%} of the window in a quarter's first month"
     return group
 
 

@@ -156,7 +156,7 @@ def fit_win_model(
     theta = optimize.minimize(loss, start, jac=True, method="L-BFGS-B").x
     won, lost = theta[: width + 1], theta[width + 1 :]
     p = _softmax(design @ won, design @ lost)
-    covariance = _covariance(design, p, ridge)
+    covariance = _covariance(design, p, ridge, targets, period)
     return WinModel(
         won=won,
         lost=lost,
@@ -172,16 +172,41 @@ def fit_win_model(
 
 
 def _covariance(
-    design: NDArray[np.float64], p: NDArray[np.float64], ridge: NDArray[np.float64]
+    design: NDArray[np.float64],
+    p: NDArray[np.float64],
+    ridge: NDArray[np.float64],
+    targets: NDArray[np.float64],
+    period: NDArray[np.int64],
 ) -> NDArray[np.float64]:
-    """The inverse of the penalised likelihood's Hessian (the multinomial's blocks)."""
+    """The parameters' covariance, robust to rows of one cut-off moving together.
+
+    The rows of a cut-off share its month (its calendar features are the same for all of
+    them) and the same deal recurs at many cut-offs, so they are far from independent;
+    the inverse Hessian alone would treat 10,000 rows from 20 months as 10,000 pieces of
+    evidence about a month's effect. The cluster-robust (sandwich) estimate, clustered by
+    cut-off, counts the months; the larger of the two is used, element by element on the
+    diagonal's scale, so thin history never looks surer than the Hessian says.
+    """
     blocks = [[np.empty(0)] * 2 for _ in range(2)]
     for i, a in enumerate((WON, LOST)):
         for j, b in enumerate((WON, LOST)):
             weight = p[:, a] * ((a == b) - p[:, b])
             blocks[i][j] = (design * weight[:, None]).T @ design
     hessian = np.block(blocks) + np.diag(ridge + 1e-9)
-    return np.linalg.pinv(hessian)
+    inverse = np.linalg.pinv(hessian)
+    clusters = np.unique(period)
+    if len(clusters) < 5:
+        return inverse
+    residual = targets - p
+    scores = np.hstack([design * residual[:, [WON]], design * residual[:, [LOST]]])
+    by_cluster = np.zeros((len(clusters), scores.shape[1]))
+    np.add.at(by_cluster, np.searchsorted(clusters, period), scores)
+    meat = by_cluster.T @ by_cluster * len(clusters) / (len(clusters) - 1)
+    robust = inverse @ meat @ inverse
+    # Scale the Hessian's covariance up where the robust one is wider (keeps it a valid
+    # covariance: a congruence by a diagonal matrix).
+    ratio = np.sqrt(np.maximum(np.diag(robust) / np.maximum(np.diag(inverse), 1e-300), 1.0))
+    return inverse * np.outer(ratio, ratio)
 
 
 def _win_probability(won: NDArray[np.float64], lost: NDArray[np.float64]) -> NDArray[np.float64]:
