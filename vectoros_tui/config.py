@@ -65,9 +65,15 @@ class SimilarSettings(_Section):
         return folder
 
 
+class UserSettings(_Section):
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    name: str | None = Field(default=None, max_length=200)
+
+
 class Settings(_Section):
     database_url: str | None = None
     workspace: str | None = None
+    user: UserSettings = Field(default_factory=UserSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     forecast: ForecastSettings = Field(default_factory=ForecastSettings)
     ui: UISettings = Field(default_factory=UISettings)

@@ -88,13 +88,25 @@ def test_salesforce_export_is_detected_and_imported(store, workspace, tmp_path: 
         "contact_email": "Contact Email",
         "close_date": "Close Date",
         "lost_reason": "Loss Reason",
+        "owner": "Opportunity Owner",
     }
-    assert plan.ignored_columns == ["Opportunity Owner", "Lead Source"]
+    assert plan.ignored_columns == ["Lead Source"]
     assert plan.total_rows == 4
 
     result = apply_import(store, workspace.id, plan)
-    assert result == ImportResult(created=4, updated=0, unchanged=0, total_rows=4)
+    assert result == ImportResult(
+        created=4,
+        updated=0,
+        unchanged=0,
+        total_rows=4,
+        new_members=("Ann Rep <ann.rep@imported.invalid>", "Bob Rep <bob.rep@imported.invalid>"),
+    )
     deals = {d.source_id: d for d in all_deals(store, workspace)}
+    # Each deal is its owner's, a member of the workspace.
+    members = {m.id: m for m in store.owners.members(workspace.id)}
+    assert {members[d.owner_id].name for d in deals.values()} == {"Ann Rep", "Bob Rep"}
+    assert members[deals["0065e00000AbCdE"].owner_id].name == "Bob Rep"
+    assert {m.role for m in members.values()} == {"member"}
     acme = deals["0065e00000AbCdE"]
     assert (acme.title, acme.company, acme.value, acme.stage, acme.probability) == (
         "Acme - Platform renewal",
@@ -129,8 +141,9 @@ def test_hubspot_export_is_detected_and_imported(store, workspace, tmp_path: Pat
         "contact_name": "Associated Contact",
         "close_date": "Close Date",
         "created_at": "Create Date",
+        "owner": "Deal owner",
     }
-    assert set(plan.ignored_columns) == {"Deal owner", "Pipeline"}
+    assert set(plan.ignored_columns) == {"Pipeline"}
     assert any("fractions" in w for w in plan.warnings)
     apply_import(store, workspace.id, plan)
     deals = {d.source_id: d for d in all_deals(store, workspace)}
@@ -820,8 +833,16 @@ def test_dry_run_reports_counts_and_writes_nothing(store, workspace) -> None:
 
 def test_dry_run_into_an_empty_workspace(store, workspace) -> None:
     result = apply_import(store, workspace.id, plan_text(SALESFORCE), dry_run=True)
-    assert result == ImportResult(created=4, updated=0, unchanged=0, total_rows=4, dry_run=True)
+    assert result == ImportResult(
+        created=4,
+        updated=0,
+        unchanged=0,
+        total_rows=4,
+        dry_run=True,
+        new_members=("Ann Rep <ann.rep@imported.invalid>", "Bob Rep <bob.rep@imported.invalid>"),
+    )
     assert store.deals.list(workspace.id).total == 0
+    assert store.owners.members(workspace.id) == []  # nobody made by a dry run
 
 
 def test_missing_workspace_is_not_found(store) -> None:

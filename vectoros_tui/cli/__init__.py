@@ -74,6 +74,7 @@ def _register() -> None:
         demo_commands,
         doctor_commands,
         goal_commands,
+        identity_commands,
         io_commands,
         serve_commands,
         similar_commands,
@@ -92,6 +93,7 @@ def _register() -> None:
         sync_commands,
         serve_commands,
         doctor_commands,
+        identity_commands,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

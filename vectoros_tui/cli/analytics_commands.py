@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.options import MONEY, json_option, workspace_option
+from vectoros_tui.cli.options import MONEY, json_option, owner_option, workspace_option
 from vectoros_tui.cli.output import (
     Column,
     console,
@@ -73,6 +73,12 @@ FORECAST_SEED = 0
     "this-month, this-quarter, 2026-Q1 or 2026-03 (the current one); its goal is the one "
     "saved with `vectoros goal set AMOUNT --period …`.",
 )
+@owner_option
+@click.option(
+    "--by",
+    type=click.Choice(["owner"]),
+    help="One row per rep (P5/P50/P95) and the team's band from the same runs.",
+)
 @click.option(
     "--model",
     type=click.Choice(["rep", "history", "auto"]),
@@ -96,6 +102,8 @@ def forecast(
     top: int,
     as_of: datetime | None,
     period: str | None,
+    owner: str | None,
+    by: str | None,
     model: str,
     as_json: bool,
 ) -> None:
@@ -117,12 +125,21 @@ def forecast(
     moment = _as_of_moment(ctx, ws.id, as_of) if as_of is not None else None
     window = timeframe or defaults.timeframe
     days = parse_timeframe(window)
+    member = ctx.owner(ws.id, owner)
+    owner_id = member.id if member else None
+    if by == "owner":
+        if as_of is not None or period is not None or member is not None:
+            raise click.UsageError(
+                "--by owner is today's team forecast: no --as-of/--period/--owner"
+            )
+        _team_forecast(ctx, ws.id, ws.name, days, model, simulations, seed, goal, as_json)
+        return
     source = "option" if goal is not None else None
     in_period: PeriodForecast | None = None
     if period is not None:
         if as_of is not None or timeframe is not None:
             raise click.UsageError("--period sets the window: give it without --timeframe/--as-of")
-        in_period = _period_forecast(ctx, ws.id, period, goal)
+        in_period = _period_forecast(ctx, ws.id, period, goal, owner_id)
         days, window = in_period.days_left, f"{in_period.days_left}d"
         goal, source = in_period.remaining, in_period.goal_source
     if goal is None:
@@ -138,7 +155,13 @@ def forecast(
 
         try:
             learned = ctx.store().analytics.history_forecast(
-                ws.id, window_days=days, simulations=runs, seed=used_seed, as_of=moment, goal=goal
+                ws.id,
+                window_days=days,
+                simulations=runs,
+                seed=used_seed,
+                as_of=moment,
+                goal=goal,
+                owner_id=owner_id,
             )
         except NotEnoughHistory as exc:
             if model == "history":
@@ -166,6 +189,7 @@ def forecast(
         seed=used_seed,
         goal=goal,
         as_of=moment,
+        owner_id=owner_id,
     )
     result["seed"] = used_seed
     if as_of is not None:
@@ -223,7 +247,11 @@ class PeriodForecast:
 
 
 def _period_forecast(
-    ctx: CliContext, workspace_id: uuid.UUID, text: str, goal: float | None
+    ctx: CliContext,
+    workspace_id: uuid.UUID,
+    text: str,
+    goal: float | None,
+    owner_id: uuid.UUID | None = None,
 ) -> PeriodForecast:
     from vectoros_tui.engine.periods import PeriodError, parse_period
 
@@ -247,7 +275,7 @@ def _period_forecast(
     store = ctx.store()
     won = sum(
         d.value or 0.0
-        for d in store.deals.records(workspace_id)
+        for d in store.deals.records(workspace_id, owner_id=owner_id)
         if d.outcome == "won" and d.closed_at is not None and period.start <= d.closed_at <= now
     )
     source = "option" if goal is not None else None
@@ -287,6 +315,109 @@ def _print_period(result: dict[str, Any]) -> None:
             format_money(found["goal"]),
             percent(found["probability_of_hitting_goal"]),
         )
+
+
+def _team_forecast(
+    ctx: CliContext,
+    workspace_id: uuid.UUID,
+    name: str,
+    days: int,
+    model: str,
+    simulations: int | None,
+    seed: int | None,
+    goal: float | None,
+    as_json: bool,
+) -> None:
+    from vectoros_tui.store.history_forecast import NotEnoughHistory
+
+    store = ctx.store()
+    if goal is None:
+        goal = store.goals.get(workspace_id, days)
+    try:
+        result = store.analytics.team_forecast(
+            workspace_id,
+            window_days=days,
+            model=model,
+            simulations=simulations or ctx.settings.forecast.simulations,
+            seed=seed if seed is not None else FORECAST_SEED,
+            goal=goal,
+        )
+    except NotEnoughHistory as exc:
+        raise click.UsageError(f"{exc} (--model auto falls back to rep)") from None
+    if as_json:
+        print_json(result)
+        return
+    team = result["team"]
+    say(
+        "[bold]{}[/bold] · {} forecast by owner · {} model",
+        name,
+        result["timeframe"],
+        "history" if result["model"] == "history" else "reps' probabilities",
+    )
+    width = max((r["best_case"] for r in result["owners"]), default=0.0) or 1.0
+    listing(
+        None,
+        [
+            Column("owner", shrink=True, min_width=10),
+            Column("deals", rank=3, right=True),
+            Column("pipeline", rank=2, right=True),
+            Column("P5", right=True),
+            Column("P50", right=True),
+            Column("P95", right=True),
+            Column("band", rank=1),
+        ],
+        [
+            [
+                r["name"],
+                r["deals"],
+                format_money(r["pipeline"]),
+                format_money(r["worst_case"]),
+                format_money(r["likely_case"]),
+                format_money(r["best_case"]),
+                _band_bar(r["worst_case"], r["likely_case"], r["best_case"], width),
+            ]
+            for r in result["owners"]
+        ]
+        + [
+            [
+                "team (same runs)",
+                sum(r["deals"] for r in result["owners"]),
+                format_money(sum(r["pipeline"] for r in result["owners"])),
+                format_money(team["worst_case"]),
+                format_money(team["likely_case"]),
+                format_money(team["best_case"]),
+                "",
+            ]
+        ],
+    )
+    say(
+        "[dim]The team's band adds the reps' totals run by run: its P5 is not the sum of "
+        "their P5s ({}).[/dim]",
+        format_money(result["sum_of_owner_p5"]),
+    )
+    if "probability_of_hitting_goal" in team:
+        say(
+            "Team goal {}: {} chance to hit it.",
+            format_money(team["goal"]),
+            percent(team["probability_of_hitting_goal"]),
+        )
+    if result.get("model_note"):
+        say(
+            "[dim]Model: the reps' probabilities; {}.[/dim]", result["model_note"].rsplit(";", 1)[0]
+        )
+
+
+def _band_bar(low: float, mid: float, high: float, scale: float, width: int = 16) -> str:
+    """P5 to P95 as a bar on a shared scale, the P50 marked."""
+    start = round(low / scale * width)
+    end = max(round(high / scale * width), start + 1)
+    middle = min(max(round(mid / scale * width), start), end - 1)
+    cells = [" "] * width
+    for i in range(start, min(end, width)):
+        cells[i] = "━"
+    if 0 <= middle < width:
+        cells[middle] = "┿"
+    return "".join(cells).rstrip() or "┿"
 
 
 def _forecast_history(
@@ -596,6 +727,7 @@ _MODEL_NAMES = {"rep": "rep %", "history": "history", "run_rate": "run rate"}
     help="Monte Carlo runs per forecast.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@owner_option
 @json_option
 @pass_ctx
 def backtest(
@@ -608,6 +740,7 @@ def backtest(
     models: tuple[str, ...],
     simulations: int,
     seed: int,
+    owner: str | None,
     as_json: bool,
 ) -> None:
     """Replay past forecasts at cut-offs and score them against what closed.
@@ -623,6 +756,7 @@ def backtest(
 
     ws = ctx.workspace(workspace)
     days = parse_timeframe(timeframe or ctx.settings.forecast.timeframe)
+    member = ctx.owner(ws.id, owner)
     try:
         result = replay(
             ctx.store().deals,
@@ -634,6 +768,7 @@ def backtest(
             models=tuple(dict.fromkeys(models)) or MODELS,
             simulations=simulations,
             seed=seed,
+            owner_id=member.id if member else None,
         )
     except BacktestInputError as exc:
         raise click.UsageError(str(exc)) from None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectoros_tui.config import ConfigError, Settings, load_settings
+from vectoros_tui.identity import Identity, who_am_i
 from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
 from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.owners import Member
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.views import WorkspaceView
@@ -93,6 +97,27 @@ class CliContext:
             with contextlib.suppress(NotFoundError):
                 return workspaces.resolve(remembered)
         return workspaces.resolve(None)
+
+    def me(self) -> Identity:
+        """Who runs this command (see :mod:`vectoros_tui.identity`)."""
+        user = self.settings.user
+        origin = None
+        if user.email:
+            variable = "VECTOROS_USER__EMAIL"
+            origin = variable if os.environ.get(variable) else f"{self.config_file}"
+        return who_am_i(user.email, user.name, origin)
+
+    def owner(self, workspace_id: uuid.UUID, ref: str | None) -> Member | None:
+        """The member ``--owner`` names (NAME, EMAIL or me); None for all or no option."""
+        if ref is None:
+            return None
+        return self.store().owners.resolve(workspace_id, ref, self.me().email)
+
+    def my_member_id(self, workspace_id: uuid.UUID) -> uuid.UUID:
+        """My user id in the workspace, joining it if I am not a member yet (the first
+        member owns it): what a deal I create is owned by."""
+        identity = self.me()
+        return self.store().owners.join(workspace_id, identity.email, identity.name)
 
     def remember(self, workspace: WorkspaceView) -> None:
         if self.last_workspace.get() != str(workspace.id):

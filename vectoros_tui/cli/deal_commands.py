@@ -7,7 +7,12 @@ from typing import Any
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.options import deal_field_options, json_option, workspace_option
+from vectoros_tui.cli.options import (
+    deal_field_options,
+    json_option,
+    owner_option,
+    workspace_option,
+)
 from vectoros_tui.cli.output import Column, listing, print_json, say, short_id, table
 from vectoros_tui.money import format_money
 from vectoros_tui.store.deals import SORTABLE
@@ -83,6 +88,7 @@ def deals() -> None:
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 # Bounded so it fits the databases' 64-bit integers (past it a page is empty anyway).
 @click.option("--offset", type=click.IntRange(0, 2**53), default=0, show_default=True)
+@owner_option
 @json_option
 @pass_ctx
 def list_deals(
@@ -95,10 +101,12 @@ def list_deals(
     ascending: bool,
     limit: int,
     offset: int,
+    owner: str | None,
     as_json: bool,
 ) -> None:
     """List deals, a page at a time. JSON: {"deals": [...], "total": N}."""
     ws = ctx.workspace(workspace)
+    member = ctx.owner(ws.id, owner)
     page = ctx.store().deals.list(
         ws.id,
         stage=stage,
@@ -108,13 +116,14 @@ def list_deals(
         descending=not ascending,
         limit=limit,
         offset=offset,
+        owner_id=member.id if member else None,
     )
     if as_json:
         print_json(page.to_api())
         return
     shown = f"{offset + 1}-{offset + len(page.deals)}" if page.deals else "0"
     listing(
-        f"Deals in {ws.name}",
+        f"Deals in {ws.name}" + (f" owned by {member.label}" if member else ""),
         DEAL_COLUMNS,
         _deal_rows(page.deals),
         caption=f"showing {shown} of {page.total}",
@@ -158,19 +167,25 @@ def show_deal(ctx: CliContext, deal_id: str, as_json: bool) -> None:
 @deals.command("add")
 @workspace_option
 @deal_field_options(required_title=True)
+@click.option("--owner", metavar="NAME|EMAIL|me", help="Who owns it (default: you).")
 @json_option
 @pass_ctx
-def add_deal(ctx: CliContext, workspace: str | None, as_json: bool, **fields: Any) -> None:
-    """Create a deal."""
+def add_deal(
+    ctx: CliContext, workspace: str | None, owner: str | None, as_json: bool, **fields: Any
+) -> None:
+    """Create a deal (yours, unless --owner names another member)."""
     ws = ctx.workspace(workspace)
     values = _given(fields)
     values.setdefault("stage", "prospect")
-    _print_deal(ctx.store().deals.create(ws.id, values), as_json, "Created")
+    member = ctx.owner(ws.id, owner) if owner and owner.strip().casefold() != "me" else None
+    owner_id = member.id if member else ctx.my_member_id(ws.id)
+    _print_deal(ctx.store().deals.create(ws.id, values, owner_id=owner_id), as_json, "Created")
 
 
 @deals.command("update")
 @click.argument("deal_id")
 @deal_field_options()
+@click.option("--owner", metavar="NAME|EMAIL|me", help="Give the deal to this member.")
 @click.option(
     "--expect-version",
     type=int,
@@ -180,16 +195,29 @@ def add_deal(ctx: CliContext, workspace: str | None, as_json: bool, **fields: An
 @json_option
 @pass_ctx
 def update_deal(
-    ctx: CliContext, deal_id: str, expect_version: int | None, as_json: bool, **fields: Any
+    ctx: CliContext,
+    deal_id: str,
+    owner: str | None,
+    expect_version: int | None,
+    as_json: bool,
+    **fields: Any,
 ) -> None:
-    """Change some fields of a deal (e.g. --stage negotiation)."""
-    changes = _given(fields)
+    """Change some fields of a deal (e.g. --stage negotiation, --owner jo@example.com)."""
+    changes: dict[str, Any] = _given(fields)
+    store = ctx.store()
+    found = store.deals.resolve_id(deal_id)
+    if owner is not None:
+        workspace_id = store.deals.get(found).workspace_id
+        if owner.strip().casefold() == "me":
+            changes["owner_id"] = ctx.my_member_id(workspace_id)
+        else:
+            member = ctx.owner(workspace_id, owner)
+            if member is None:
+                raise click.BadParameter("name one member, or me", param_hint="--owner")
+            changes["owner_id"] = member.id
     if not changes:
         raise click.UsageError("nothing to change: give at least one field, e.g. --stage")
-    store = ctx.store()
-    deal = store.deals.update(
-        store.deals.resolve_id(deal_id), changes, expected_version=expect_version
-    )
+    deal = store.deals.update(found, changes, expected_version=expect_version)
     _print_deal(deal, as_json, "Updated")
 
 

@@ -82,6 +82,7 @@ def import_deals(
         apply_import,
         plan_import,
     )
+    from vectoros_tui.store.csv_import.applying import joining, plan_owners
 
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
@@ -112,7 +113,14 @@ def import_deals(
             # Into a workspace that does not exist yet every row is a new deal.
             name = clean_workspace_name(new_name)
             ws = WorkspaceView(uuid.uuid4(), name, utc_now())
-            result = ImportResult(len(plan.rows), 0, 0, plan.total_rows, dry_run=True)
+            result = ImportResult(
+                len(plan.rows),
+                0,
+                0,
+                plan.total_rows,
+                dry_run=True,
+                new_members=joining(plan_owners(plan), set()),
+            )
         else:
             ws = store.workspaces.create(new_name)
             ctx.remember(ws)
@@ -128,6 +136,7 @@ def import_deals(
         "unchanged": result.unchanged,
         "columns": plan.header_map,
         "ignoredColumns": list(getattr(plan, "ignored_columns", [])),
+        "newMembers": list(result.new_members),
     }
     if as_json:
         print_json(summary)
@@ -151,6 +160,14 @@ def import_deals(
     say("Columns: {}", ", ".join(f"{f} ← {c!r}" for f, c in plan.header_map.items()))
     if summary["ignoredColumns"]:
         say("Ignored columns: {}", ", ".join(summary["ignoredColumns"]))
+    if result.new_members:
+        say(
+            "{} {} new member{} (deal owners the file names): {}",
+            "Would add" if dry_run else "Added",
+            len(result.new_members),
+            "" if len(result.new_members) == 1 else "s",
+            ", ".join(result.new_members),
+        )
 
 
 @click.command("export")

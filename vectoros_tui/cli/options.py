@@ -57,6 +57,11 @@ workspace_option = click.option(
     help="Workspace name or id (default: the one last chosen with -w, or the only one).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+owner_option = click.option(
+    "--owner",
+    metavar="NAME|EMAIL|me|all",
+    help="Only the deals of this member of the workspace (me: yours; all: everyone's).",
+)
 
 
 def deal_field_options(required_title: bool = False) -> Callable[[_Command], _Command]:

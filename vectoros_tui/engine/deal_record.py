@@ -60,6 +60,8 @@ class DealRecord:
     close_date_history: tuple[date, ...] = ()
     # For a closed deal: the open stage it left the funnel from, when the history says.
     last_open_stage: str | None = None
+    # The user who owns the deal (a member of its workspace), by id; None: nobody.
+    owner_id: str | None = None
     # The store's row version, which an edit made from this record must name (optimistic
     # concurrency); 0 for a deal that did not come from the store.
     version: int = 0

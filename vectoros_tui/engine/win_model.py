@@ -251,8 +251,12 @@ def simulate_won_totals(
     rng: np.random.Generator,
 ) -> NDArray[np.float64]:
     """Totals won in the window over ``runs`` simulated periods: each run draws the
-    model's parameters, a period shift shared by all deals, then each deal's win."""
-    totals = np.zeros(runs)
+    model's parameters, a period shift shared by all deals, then each deal's win.
+
+    ``values`` may be a matrix (deals x groups, e.g. each deal's value in its owner's
+    column): the totals are then runs x groups, every group's from the same runs, so a
+    team's total is their sum run by run."""
+    totals = np.zeros((runs, *values.shape[1:]))
     if not len(values) or runs <= 0:
         return totals
     design = model.design(matrix)

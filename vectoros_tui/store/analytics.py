@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.health import score_workspace
@@ -12,13 +12,25 @@ from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
 from vectoros_tui.store.model_store import KeptRun, ModelStore
+from vectoros_tui.store.owners import OwnerService
+
+if TYPE_CHECKING:
+    from vectoros_tui.engine.deal_record import DealRecord
+    from vectoros_tui.engine.win_model import WinModel
 
 
 class AnalyticsService:
-    def __init__(self, deals: DealService, insights: InsightService, models: ModelStore) -> None:
+    def __init__(
+        self,
+        deals: DealService,
+        insights: InsightService,
+        models: ModelStore,
+        owners: OwnerService,
+    ) -> None:
         self.deals = deals
         self.insights = insights
         self.models = models
+        self.owners = owners
 
     def forecast(
         self,
@@ -31,12 +43,14 @@ class AnalyticsService:
         goal: float | None = None,
         now: datetime | None = None,
         as_of: datetime | None = None,
+        owner_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """The forecast from ``now``; with ``as_of``, of the pipeline as it stood then,
-        from what was known then (see :mod:`vectoros_tui.store.as_of`), from then."""
+        from what was known then (see :mod:`vectoros_tui.store.as_of`), from then. With
+        ``owner_id``, of that member's deals only (and not kept as the day's forecast)."""
         from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
 
-        deals = self.deals.records(workspace_id)
+        deals = self.deals.records(workspace_id, owner_id=owner_id)
         if as_of is not None:
             deals = records_as_of(self.deals.db, workspace_id, deals, as_of)
             now = as_of
@@ -49,7 +63,7 @@ class AnalyticsService:
             now=now,
             goal=goal,
         )
-        if as_of is None:
+        if as_of is None and owner_id is None:
             days = int(result["timeframe"].removesuffix("d"))
             open_deals = sum(1 for d in deals if d.is_open)
             self._keep_run(workspace_id, now or utc_now(), days, "rep", result, open_deals)
@@ -65,18 +79,39 @@ class AnalyticsService:
         now: datetime | None = None,
         as_of: datetime | None = None,
         goal: float | None = None,
+        owner_id: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
-        from vectoros_tui.store.history_forecast import (
-            NotEnoughHistory,
-            TrainingGrid,
-            fit_until,
-            history_forecast,
-        )
+        from vectoros_tui.store.history_forecast import history_forecast
 
         current = self.deals.records(workspace_id)
         moment = as_of or now or utc_now()
+        model, cutoffs, history = self._fitted(workspace_id, current, window_days, moment, as_of)
+        deals = history.at(as_of) if history is not None and as_of is not None else current
+        # The model learns from the whole team; it forecasts one member's deals if asked.
+        mine = None if owner_id is None else str(owner_id)
+        open_deals = [d for d in deals if d.is_open and (mine is None or d.owner_id == mine)]
+        result = history_forecast(
+            model, cutoffs, open_deals, moment, window_days, simulations, seed, goal=goal
+        )
+        if as_of is None and owner_id is None:
+            self._keep_run(workspace_id, moment, window_days, "history", result, len(open_deals))
+        return {"workspace_id": str(workspace_id), **result}
+
+    def _fitted(
+        self,
+        workspace_id: uuid.UUID,
+        current: list[DealRecord],
+        window_days: int,
+        moment: datetime,
+        as_of: datetime | None,
+    ) -> tuple[WinModel, int, WorkspaceHistory | None]:
+        """The history model for ``moment`` (kept in the database for today's data and
+        day; an as-of fit is made afresh and not kept), its training cut-offs, and the
+        history if it had to be read. Raises ``NotEnoughHistory``."""
+        from vectoros_tui.store.history_forecast import NotEnoughHistory, TrainingGrid, fit_until
+
         kept = None
         fingerprint: tuple[Any, ...] = ()
         if as_of is None:
@@ -100,14 +135,86 @@ class AnalyticsService:
             kept = (model, training.cutoffs)
             if as_of is None:
                 self.models.keep_fit(workspace_id, window_days, fingerprint, moment.date(), kept)
-        deals = history.at(as_of) if history is not None and as_of is not None else current
-        open_deals = [d for d in deals if d.is_open]
-        result = history_forecast(
-            kept[0], kept[1], open_deals, moment, window_days, simulations, seed, goal=goal
+        return kept[0], kept[1], history
+
+    def team_forecast(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        window_days: int = 30,
+        model: str = "auto",
+        simulations: int = 10_000,
+        seed: int | None = None,
+        goal: float | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Each member's band and the team's, from the same runs (see
+        :mod:`vectoros_tui.engine.team`): ``model`` rep, history or auto (history when
+        there is enough, else rep, saying why)."""
+        import numpy as np
+
+        from vectoros_tui.engine.forecast import window_win_probabilities
+        from vectoros_tui.engine.team import band, bernoulli_group_totals, by_group, team_summary
+        from vectoros_tui.engine.win_features import deal_features
+        from vectoros_tui.engine.win_model import simulate_won_totals
+        from vectoros_tui.store.history_forecast import NotEnoughHistory
+
+        moment = now or utc_now()
+        current = self.deals.records(workspace_id)
+        open_deals = [d for d in current if d.is_open]
+        members = {str(m.id): m for m in self.owners.members(workspace_id)}
+        keys = sorted({d.owner_id or "" for d in open_deals}, key=lambda k: (k == "", k))
+        column = {key: i for i, key in enumerate(keys)}
+        values = by_group(
+            [d.value or 0.0 for d in open_deals],
+            [column[d.owner_id or ""] for d in open_deals],
+            len(keys),
         )
-        if as_of is None:
-            self._keep_run(workspace_id, moment, window_days, "history", result, len(open_deals))
-        return {"workspace_id": str(workspace_id), **result}
+        rng = np.random.default_rng(seed)
+        used, note = model, None
+        totals = None
+        if model != "rep":
+            try:
+                fitted, _, _ = self._fitted(workspace_id, current, window_days, moment, None)
+            except NotEnoughHistory as exc:
+                if model == "history":
+                    raise
+                used, note = "rep", f"{exc}; used the reps' probabilities"
+            else:
+                used = "history"
+                matrix = deal_features(open_deals, moment, window_days).matrix
+                totals = simulate_won_totals(fitted, matrix, values, simulations, rng)
+        if totals is None:
+            chances = window_win_probabilities(open_deals, window_days, moment)
+            p = np.array([chances.get(d.id, 0.0) for d in open_deals])
+            totals = bernoulli_group_totals(p, values, simulations, rng)
+        reps: list[dict[str, Any]] = []
+        for key, index in column.items():
+            member = members.get(key)
+            mine = [d for d in open_deals if (d.owner_id or "") == key]
+            reps.append(
+                {
+                    "userId": key or None,
+                    "email": member.email if member else None,
+                    "name": member.label if member else "unassigned",
+                    "deals": len(mine),
+                    "pipeline": round(sum(d.value or 0.0 for d in mine), 2),
+                    **band(totals[:, index]),
+                }
+            )
+        result: dict[str, Any] = {
+            "workspace_id": str(workspace_id),
+            "model": used,
+            "timeframe": f"{window_days}d",
+            "simulations": simulations,
+            "owners": reps,
+            "team": team_summary(totals, goal),
+            "sum_of_owner_p5": round(sum(r["worst_case"] for r in reps), 2),
+            "sum_of_owner_p95": round(sum(r["best_case"] for r in reps), 2),
+        }
+        if note:
+            result["model_note"] = note
+        return result
 
     def _keep_run(
         self,

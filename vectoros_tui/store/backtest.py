@@ -108,9 +108,12 @@ def backtest(
     simulations: int = 5_000,
     seed: int = 0,
     now: datetime | None = None,
+    owner_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """Replay the forecasts at cut-offs ``every`` apart, back from ``end`` (default: the
-    last day whose whole window has passed) to ``start`` (default: twelve cut-offs)."""
+    last day whose whole window has passed) to ``start`` (default: twelve cut-offs).
+    With ``owner_id``, of that member's deals (by today's owner): the models still learn
+    from the whole workspace."""
     step = Step.parse(every)
     today = now or utc_now()
     current = deals.records(workspace_id)
@@ -144,7 +147,8 @@ def backtest(
         cutoff = end_of_day(step.back(last, times))
     cutoffs.reverse()
 
-    replayed = replay(history, cutoffs, window_days, models, simulations, seed)
+    mine = None if owner_id is None else str(owner_id)
+    replayed = replay(history, cutoffs, window_days, models, simulations, seed, owner=mine)
     return {
         "workspace_id": str(workspace_id),
         "timeframe": f"{window_days}d",
@@ -164,9 +168,11 @@ def replay(
     simulations: int = 5_000,
     seed: int = 0,
     grid: TrainingGrid | None = None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """Each model's forecast at each cut-off against what closed, their scores, and the
-    calibration of their per-deal chances of winning within the window."""
+    calibration of their per-deal chances of winning within the window; with ``owner``
+    (a user id), of that member's deals only."""
     from vectoros_tui.engine.forecast import forecast_distribution, window_win_probabilities
 
     window = timedelta(days=window_days)
@@ -174,11 +180,13 @@ def replay(
     chances: dict[str, list[tuple[float, bool]]] = {m: [] for m in models if m != "run_rate"}
     rows = []
     for index, cutoff in enumerate(cutoffs):
-        open_then = history.at(cutoff, open_only=True)
+        open_then = [
+            d for d in history.at(cutoff, open_only=True) if owner is None or d.owner_id == owner
+        ]
         won_in_window = {
             i: r.value or 0.0
             for i, r in history.closed_between(cutoff, cutoff + window).items()
-            if r.outcome == "won"
+            if r.outcome == "won" and (owner is None or r.owner_id == owner)
         }
         actual = sum(won_in_window.get(d.id, 0.0) for d in open_then)
         forecasts: dict[str, dict[str, float] | None] = {}
@@ -211,8 +219,12 @@ def replay(
                 ]
         if "run_rate" in models:
             span = max(timedelta(days=RUN_RATE_DAYS), RUN_RATE_WINDOWS * window)
-            recent = history.closed_between(cutoff - span, cutoff).values()
-            forecasts["run_rate"] = _run_rate(won_deals(list(recent)), cutoff, window)
+            recent = [
+                r
+                for r in history.closed_between(cutoff - span, cutoff).values()
+                if owner is None or r.owner_id == owner
+            ]
+            forecasts["run_rate"] = _run_rate(won_deals(recent), cutoff, window)
         rows.append(
             {
                 "cutoff": cutoff.date().isoformat(),

@@ -23,6 +23,7 @@ from vectoros_tui.store import outbox
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
+from vectoros_tui.store.owners import check_member, ensure_member
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace, utcnow
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
@@ -64,6 +65,7 @@ def _new_deal(
         "updated_at": moment,
         "stage_changed_at": closed if closed is not None and "closed_at" in clean else created,
         "closed_at": closed,
+        "owner_id": clean.get("owner_id"),
         "version": 1,
     }
 
@@ -121,6 +123,7 @@ def _record(
         last_activity_at=_utc(last_activity),
         close_date_history=tuple(slips),
         last_open_stage=last_open_stage,
+        owner_id=None if row.owner_id is None else str(row.owner_id),
         version=row.version,
     )
 
@@ -151,6 +154,8 @@ def _tracked(value: Any) -> str | None:
         # Every digit of an amount, without a ".0" on whole ones: 45000, 52000.5.
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, int):
+        return str(value)
+    if isinstance(value, uuid.UUID):
         return str(value)
     return iso(value)
 
@@ -199,12 +204,14 @@ class DealService:
         limit: int = 50,
         offset: int = 0,
         known_total: int | None = None,
+        owner_id: uuid.UUID | None = None,
     ) -> DealPage:
         """One page of deals plus the total matching count.
 
         ``outcome`` is ``open``, ``won`` or ``lost``; ``search`` matches title, company
-        and contact name, case-insensitively. ``known_total`` (the total of an earlier
-        page with the same filters and unchanged data) skips the count query.
+        and contact name, case-insensitively; ``owner_id`` keeps one member's deals.
+        ``known_total`` (the total of an earlier page with the same filters and unchanged
+        data) skips the count query.
         """
         errors: list[FieldError] = []
         if sort not in SORTABLE:
@@ -216,6 +223,8 @@ class DealService:
         if offset < 0:
             errors.append(FieldError("offset", f"must not be negative (got {offset})"))
         conditions = self._conditions(workspace_id, stage, outcome, search, errors)
+        if owner_id is not None:
+            conditions.append(col(Deal.owner_id) == owner_id)
         order = SORTABLE[sort]
         ordering = [order.desc() if descending else order.asc(), col(Deal.id)]
         with self.db.read() as session:
@@ -378,7 +387,11 @@ class DealService:
             ]
 
     def records(
-        self, workspace_id: uuid.UUID, ids: Collection[uuid.UUID] | None = None
+        self,
+        workspace_id: uuid.UUID,
+        ids: Collection[uuid.UUID] | None = None,
+        *,
+        owner_id: uuid.UUID | None = None,
     ) -> builtins.list[DealRecord]:
         """Every deal of a workspace (or only those of ``ids``) as the engine's typed
         records, with the last activity, the close-date slips and, for closed deals, the
@@ -395,6 +408,8 @@ class DealService:
             query = table.select().where(table.c.workspace_id == workspace_id)
             if ids is not None:
                 query = query.where(table.c.id.in_(list(ids)))
+            if owner_id is not None:
+                query = query.where(table.c.owner_id == owner_id)
             # Ordered, so a seeded forecast is the same whatever order rows are stored in
             # (the CLI and the screens must agree).
             rows = session.connection().execute(query.order_by(table.c.id)).all()
@@ -448,9 +463,11 @@ class DealService:
         source_id: str | None = None,
         now: datetime | None = None,
         deal_id: uuid.UUID | None = None,
+        owner_id: uuid.UUID | None = None,
     ) -> DealView:
         """``deal_id``: a client-generated id (sync clients send one so that a retried create
-        is recognised); an id already taken raises :class:`ConflictError`."""
+        is recognised); an id already taken raises :class:`ConflictError`. ``owner_id``
+        must be a member of the workspace."""
         clean = clean_deal(data)
         moment = as_utc(now) if now else utcnow()
         with self.db.write() as session:
@@ -460,7 +477,11 @@ class DealService:
                 raise ConflictError(
                     f"a deal with id {deal_id} already exists", current=DealView.from_row(taken)
                 )
-            row = self._insert(session, workspace_id, clean, source_id, moment, deal_id)
+            if owner_id is not None:
+                check_member(session, workspace_id, owner_id)
+            row = self._insert(
+                session, workspace_id, {**clean, "owner_id": owner_id}, source_id, moment, deal_id
+            )
             session.flush()
             return DealView.from_row(row)
 
@@ -542,6 +563,7 @@ class DealService:
         *,
         merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
         now: datetime | None = None,
+        owners: Mapping[str, tuple[str, str | None]] | None = None,
     ) -> dict[str, int]:
         """Create or update deals keyed by ``source_id``, all in ONE transaction.
 
@@ -552,7 +574,9 @@ class DealService:
         ``vectoros export`` writes) updates that deal. ``merge(stored, row)`` decides an
         existing deal's new fields (default: the row's), against the stored state inside
         this transaction, so a concurrent edit is never overwritten with stale data.
-        Returns counts: created, updated, unchanged.
+        A row's ``owner`` (a name or email as the file wrote it) is looked up in
+        ``owners`` (text -> (email, name)); members not yet in the workspace join it in
+        this transaction. Returns counts: created, updated, unchanged.
         """
         moment = now or utcnow()
         counts = {"created": 0, "updated": 0, "unchanged": 0}
@@ -561,6 +585,10 @@ class DealService:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
             self._adopt_own_ids(session, workspace_id, source_ids)
+            owner_ids = {
+                text: ensure_member(session, workspace_id, email, name)
+                for text, (email, name) in (owners or {}).items()
+            }
             existing: dict[str, Deal] = {}
             for start in range(0, len(source_ids), 500):
                 chunk = source_ids[start : start + 500]
@@ -579,7 +607,9 @@ class DealService:
                 inserted.update(new)
                 new.clear()
 
-            for source_id, clean in rows:
+            for source_id, given in rows:
+                clean = {k: v for k, v in given.items() if k != "owner"}
+                owner_id = owner_ids.get(given.get("owner") or "")
                 if source_id in new:  # the same source id twice: the second updates it
                     insert_new()
                 if source_id in inserted and source_id not in existing:
@@ -590,13 +620,15 @@ class DealService:
                     ).one()
                 row = existing.get(source_id)
                 if row is None:
-                    new[source_id] = clean
+                    new[source_id] = {**clean, "owner_id": owner_id}
                     counts["created"] += 1
                     continue
                 current = DealView.from_row(row)
                 history = {k: clean[k] for k in HISTORY_FIELDS if k in clean}
                 edits = {k: v for k, v in clean.items() if k not in history}
                 final = merge(current.editable_fields(), edits) if merge else edits
+                if owner_id is not None:
+                    final = {**final, "owner_id": owner_id}
                 before = row.version
                 # One UPDATE (one version) for the edit and the history it brings.
                 with session.no_autoflush:
@@ -646,6 +678,9 @@ class DealService:
         else in between raises :class:`ConflictError` carrying the stored deal; nothing is
         written. Without it the change applies to whatever is stored now.
         """
+        changes = dict(changes)
+        reassign = "owner_id" in changes
+        new_owner = changes.pop("owner_id", None)
         unknown = sorted(set(changes) - set(DEAL_FIELDS))
         if unknown:
             raise ValidationError([FieldError(k, "is not a deal field") for k in unknown])
@@ -668,6 +703,10 @@ class DealService:
                 elif current.outcome and not merged.get("outcome"):
                     self._reopening(session, merged, current, changes)
                 clean = clean_deal(merged)
+                if reassign:
+                    if new_owner is not None:
+                        check_member(session, row.workspace_id, new_owner)
+                    clean["owner_id"] = new_owner
                 self._apply(session, row, current, clean, moment)
                 session.flush()
                 return DealView.from_row(row)
@@ -776,10 +815,20 @@ class DealService:
     def _apply(
         session: Session, row: Deal, current: DealView, clean: dict[str, Any], moment: datetime
     ) -> None:
-        before = current.editable_fields()
+        before = {**current.editable_fields(), "owner_id": current.owner_id}
         changed = {k: v for k, v in clean.items() if before.get(k) != v}
         if not changed:
             return
+        if "owner_id" in changed:
+            session.add(
+                DealEvent(
+                    deal_id=row.id,
+                    field="owner",
+                    old_value=_tracked(before["owner_id"]),
+                    new_value=_tracked(changed["owner_id"]),
+                    changed_at=moment,
+                )
+            )
         for field in TRACKED_FIELDS:
             if field in changed:
                 session.add(

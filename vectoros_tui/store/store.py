@@ -16,6 +16,7 @@ from vectoros_tui.store.errors import SchemaError, StoreError
 from vectoros_tui.store.goals import GoalService
 from vectoros_tui.store.insights import InsightService
 from vectoros_tui.store.model_store import ModelStore
+from vectoros_tui.store.owners import OwnerService
 from vectoros_tui.store.workspaces import WorkspaceService
 
 
@@ -33,6 +34,7 @@ class Store:
     analytics: AnalyticsService = field(init=False)
     goals: GoalService = field(init=False)
     models: ModelStore = field(init=False)
+    owners: OwnerService = field(init=False)
 
     def __post_init__(self) -> None:
         self.workspaces = WorkspaceService(self.db)
@@ -40,7 +42,8 @@ class Store:
         self.activities = ActivityService(self.db)
         self.insights = InsightService(self.db)
         self.models = ModelStore(self.db)
-        self.analytics = AnalyticsService(self.deals, self.insights, self.models)
+        self.owners = OwnerService(self.db)
+        self.analytics = AnalyticsService(self.deals, self.insights, self.models, self.owners)
         self.goals = GoalService(self.db)
 
     def close(self) -> None:

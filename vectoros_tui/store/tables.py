@@ -96,6 +96,7 @@ class Deal(SQLModel, table=True):
         Index("ix_deals_workspace_close_date", "workspace_id", "close_date"),
         Index("ix_deals_workspace_outcome_stage", "workspace_id", "outcome", "stage"),
         Index("ix_deals_workspace_created", "workspace_id", "created_at", "id"),
+        Index("ix_deals_workspace_owner", "workspace_id", "owner_id"),
         UniqueConstraint("workspace_id", "source_id"),
     )
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": deal_version_column}
@@ -117,6 +118,7 @@ class Deal(SQLModel, table=True):
     updated_at: datetime = _created()
     stage_changed_at: datetime = _created()
     source_id: str | None = Field(default=None, max_length=200)
+    owner_id: uuid.UUID | None = _fk("users.id", nullable=True, ondelete="SET NULL")
     version: int = Field(default=1, sa_column=deal_version_column)
 
 

@@ -63,6 +63,7 @@ class DealView:
     stage_changed_at: datetime
     version: int
     source_id: str | None = None
+    owner_id: uuid.UUID | None = None
 
     @classmethod
     def from_row(cls, row: Deal) -> DealView:
@@ -85,6 +86,7 @@ class DealView:
             row.stage_changed_at,
             row.version,
             row.source_id,
+            row.owner_id,
         )
 
     @property
@@ -127,6 +129,8 @@ class DealView:
             "stageChangedAt": iso(self.stage_changed_at),
             "version": self.version,
             "sourceId": self.source_id,
+            # An extension of the seed's deal: who owns it (a user of the workspace).
+            "ownerId": None if self.owner_id is None else str(self.owner_id),
         }
 
 

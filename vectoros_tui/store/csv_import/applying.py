@@ -14,7 +14,9 @@ from vectoros_tui.store.csv_import.results import (
     ImportResult,
     RowError,
 )
+from vectoros_tui.store.csv_import.vocabulary import OWNER
 from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.owners import address_for
 from vectoros_tui.store.tables import Deal, Workspace
 from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
 from vectoros_tui.store.views import DealView
@@ -84,6 +86,9 @@ def apply_import(
         raise ImportFileError(plan.errors)
     source_ids = [sid for sid, _ in plan.rows]
     by_source, by_uuid = _existing(store, workspace_id, source_ids)
+    owners = plan_owners(plan)
+    members = {m.email: m.id for m in store.owners.members(workspace_id)}
+    new_members = joining(owners, set(members))
     present = {f for f in plan.header_map if f in DEAL_FIELDS}
     lines = plan.lines if len(plan.lines) == len(plan.rows) else [0] * len(plan.rows)
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -96,6 +101,7 @@ def apply_import(
             created += 1
             continue
         before = current.editable_fields()
+        owner = owners.get(clean.get(OWNER, ""))
         try:
             final = merge_into(before, clean, present)
         except ValidationError as exc:
@@ -109,19 +115,42 @@ def apply_import(
             )
             continue
         rows.append((sid, clean))
-        if any(before.get(k) != v for k, v in final.items()):
+        reassigned = owner is not None and members.get(owner[0]) != current.owner_id
+        if reassigned or any(before.get(k) != v for k, v in final.items()):
             updated += 1
         else:
             unchanged += 1
     if errors:
         raise ImportFileError(errors)
     if dry_run:
-        return ImportResult(created, updated, unchanged, plan.total_rows, dry_run=True)
+        return ImportResult(
+            created, updated, unchanged, plan.total_rows, dry_run=True, new_members=new_members
+        )
     # The merge runs again inside the write transaction, against the state stored then.
     counts = store.deals.upsert_many(
-        workspace_id, rows, merge=lambda stored, row: merge_into(stored, row, present)
+        workspace_id,
+        rows,
+        merge=lambda stored, row: merge_into(stored, row, present),
+        owners=owners,
     )
-    return ImportResult(counts["created"], counts["updated"], counts["unchanged"], plan.total_rows)
+    return ImportResult(
+        counts["created"],
+        counts["updated"],
+        counts["unchanged"],
+        plan.total_rows,
+        new_members=new_members,
+    )
+
+
+def plan_owners(plan: ImportPlan) -> dict[str, tuple[str, str | None]]:
+    """The owners a plan's rows name: text as written -> (email, name)."""
+    return {c[OWNER]: address_for(c[OWNER]) for _, c in plan.rows if c.get(OWNER)}
+
+
+def joining(owners: Mapping[str, tuple[str, str | None]], members: set[str]) -> tuple[str, ...]:
+    """The owners not yet members (by email), as "Name <email>" or the email, sorted."""
+    new = sorted({(e, n) for e, n in owners.values() if e not in members}, key=lambda m: m[0])
+    return tuple(f"{name} <{email}>" if name else email for email, name in new)
 
 
 def merge_into(

@@ -35,9 +35,11 @@ from vectoros_tui.store.csv_import.vocabulary import (
     _CRM_STAGES,
     _OUTCOME_WORDS,
     MAX_SOURCE_ID,
+    OWNER,
     SOURCE_ID,
     _stage_key,
 )
+from vectoros_tui.store.owners import address_for
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
     EARLIEST_DATE,
@@ -275,6 +277,16 @@ def _validate(
         row_errors.extend(history_errors)
         if clean is not None:
             clean.update(history)
+        if OWNER in columns and (owner := cell(cells, OWNER).strip()):
+            try:
+                address_for(owner)
+            except ValidationError as exc:
+                row_errors.extend(
+                    RowError(line, column_of(OWNER), f"owner {e.message}") for e in exc.errors
+                )
+            else:
+                if clean is not None:
+                    clean[OWNER] = owner
 
         source_id, derived, id_error = _source_id(
             cells, columns, cell, clean, data, line, header_map

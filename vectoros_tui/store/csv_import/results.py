@@ -109,6 +109,8 @@ class ImportResult:
     unchanged: int
     total_rows: int
     dry_run: bool = False
+    # Owners the file names who were not members yet: "Name <email>" or the email.
+    new_members: tuple[str, ...] = ()
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -117,4 +119,5 @@ class ImportResult:
             "unchanged": self.unchanged,
             "totalRows": self.total_rows,
             "dryRun": self.dry_run,
+            "newMembers": list(self.new_members),
         }

@@ -7,7 +7,9 @@ import re
 from vectoros_tui.store.validation import DEAL_FIELDS, HISTORY_FIELDS
 
 SOURCE_ID = "source_id"
-IMPORT_FIELDS = (*DEAL_FIELDS, SOURCE_ID, *HISTORY_FIELDS)
+# Who owns the deal: a name or an email, made a member of the workspace on import.
+OWNER = "owner"
+IMPORT_FIELDS = (*DEAL_FIELDS, SOURCE_ID, *HISTORY_FIELDS, OWNER)
 MAX_SOURCE_ID = 200
 
 # field -> header names, most specific first (the first one present wins).
@@ -98,6 +100,17 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "actual close date",
     ),
     "lost_reason": ("lost reason", "loss reason", "reason lost", "closed lost reason"),
+    OWNER: (
+        "owner",
+        "deal owner",
+        "opportunity owner",
+        "sales agent",
+        "assigned to",
+        "sales rep",
+        "account executive",
+        "owner email",
+        "rep",
+    ),
 }
 
 # Default stages of common CRMs -> our stage or alias. Keys are compared after

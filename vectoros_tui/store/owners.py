@@ -1,0 +1,184 @@
+"""Deal owners: the members of a workspace, found by name, email or "me".
+
+An owner is always a member of the deal's workspace (the seed's users and
+workspace_members). A member who does not exist yet is made by :func:`ensure_member`,
+inside the caller's transaction, so an import that names new reps creates them with its
+deals or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.tables import User, Workspace, WorkspaceMember
+from vectoros_tui.store.validation import FieldError, ValidationError
+from vectoros_tui.store.workspaces import clean_email
+
+# Names without an address (an export's "Sales Agent: Darcel Schlecht") get one under a
+# domain that can never be real (RFC 2606), so they stay apart from real addresses.
+IMPORTED_DOMAIN = "imported.invalid"
+EVERYONE = ("all", "everyone", "*")
+
+
+@dataclass(frozen=True)
+class Member:
+    id: uuid.UUID
+    email: str
+    name: str | None
+    role: str
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email
+
+    def to_api(self) -> dict[str, Any]:
+        return {"userId": str(self.id), "email": self.email, "name": self.name, "role": self.role}
+
+
+def address_for(name_or_email: str) -> tuple[str, str | None]:
+    """(email, name) for an owner as a file or a user writes it: an address as it is, a
+    name under :data:`IMPORTED_DOMAIN`."""
+    text = " ".join(name_or_email.split())
+    if "@" in text:
+        return clean_email(text, "owner"), None
+    slug = re.sub(r"[^a-z0-9]+", ".", text.casefold()).strip(".")
+    if not slug:
+        raise ValidationError([FieldError("owner", f"{text!r} is not a name or an email")])
+    return clean_email(f"{slug[:200]}@{IMPORTED_DOMAIN}", "owner"), text[:200]
+
+
+def ensure_member(
+    session: Session,
+    workspace_id: uuid.UUID,
+    email: str,
+    name: str | None = None,
+    role: str = "member",
+) -> uuid.UUID:
+    """The user of ``email`` (made if new), a member of the workspace (joined with
+    ``role`` if not yet one; an existing member keeps their role)."""
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None:
+        user = User(email=email, name=name)
+        session.add(user)
+        session.flush()
+    elif name and not user.name:
+        user.name = name
+    member = session.exec(
+        select(WorkspaceMember).where(
+            WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user.id
+        )
+    ).first()
+    if member is None:
+        session.add(WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role=role))
+        session.flush()
+    return user.id
+
+
+def check_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """Refuse an owner who is not a member of the workspace."""
+    found = session.exec(
+        select(WorkspaceMember.id).where(
+            WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user_id
+        )
+    ).first()
+    if found is None:
+        raise ValidationError(
+            [FieldError("owner", f"user {user_id} is not a member of this workspace")]
+        )
+
+
+class OwnerService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def members(self, workspace_id: uuid.UUID) -> list[Member]:
+        with self.db.read() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            rows = session.exec(
+                select(User.id, User.email, User.name, WorkspaceMember.role)
+                .join(WorkspaceMember, col(WorkspaceMember.user_id) == User.id)
+                .where(WorkspaceMember.workspace_id == workspace_id)
+                .order_by(col(User.name), col(User.email))
+            ).all()
+        return [Member(i, e, n, r) for i, e, n, r in rows]
+
+    def resolve(self, workspace_id: uuid.UUID, ref: str, me: str | None) -> Member | None:
+        """The member ``ref`` names (an email, a name, ``me``), or None for ``all``.
+
+        Raises :class:`ValidationError` (field ``owner``) naming the members when ``ref``
+        matches none, or several."""
+        text = " ".join((ref or "").split())
+        if text.casefold() in EVERYONE:
+            return None
+        members = self.members(workspace_id)
+        if text.casefold() == "me":
+            if me is None:
+                raise ValidationError([FieldError("owner", "who you are is not known")])
+            found = [m for m in members if m.email == me.casefold()]
+            if not found:
+                raise ValidationError(
+                    [
+                        FieldError(
+                            "owner",
+                            f"you ({me}) are not a member of this workspace; members: "
+                            f"{_names(members)}",
+                        )
+                    ]
+                )
+            return found[0]
+        wanted = text.casefold()
+        found = [m for m in members if m.email == wanted] or [
+            m for m in members if (m.name or "").casefold() == wanted
+        ]
+        if not found:
+            found = [m for m in members if wanted and wanted in m.label.casefold()]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise ValidationError(
+                [FieldError("owner", f"no member named {text!r}; members: {_names(members)}")]
+            )
+        raise ValidationError(
+            [FieldError("owner", f"{text!r} names several members: {_names(found)}; use an email")]
+        )
+
+    def memberships(self, email: str) -> list[tuple[str, str]]:
+        """(workspace name, role) of each workspace ``email`` is a member of."""
+        with self.db.read() as session:
+            rows = session.exec(
+                select(Workspace.name, WorkspaceMember.role)
+                .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == Workspace.id)
+                .join(User, col(User.id) == WorkspaceMember.user_id)
+                .where(User.email == email.casefold())
+                .order_by(col(Workspace.name))
+            ).all()
+        return [(name, role) for name, role in rows]
+
+    def join(self, workspace_id: uuid.UUID, email: str, name: str | None = None) -> uuid.UUID:
+        """Make ``email`` a member (the first member of a workspace owns it)."""
+        address = clean_email(email, "owner")
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            anyone = session.exec(
+                select(WorkspaceMember.id).where(WorkspaceMember.workspace_id == workspace_id)
+            ).first()
+            return ensure_member(
+                session, workspace_id, address, name, "member" if anyone else "owner"
+            )
+
+
+def _names(members: list[Member]) -> str:
+    if not members:
+        return "none yet"
+    shown = [f"{m.label} <{m.email}>" if m.name else m.email for m in members[:12]]
+    more = f" and {len(members) - 12} more" if len(members) > 12 else ""
+    return ", ".join(shown) + more
