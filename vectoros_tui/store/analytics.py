@@ -202,6 +202,8 @@ class AnalyticsService:
                     **band(totals[:, index]),
                 }
             )
+        # Biggest likely first; deals nobody owns last.
+        reps.sort(key=lambda r: (r["userId"] is None, -r["likely_case"], r["name"]))
         result: dict[str, Any] = {
             "workspace_id": str(workspace_id),
             "model": used,

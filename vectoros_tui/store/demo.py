@@ -29,6 +29,7 @@ from vectoros_tui.store.demo_vocabulary import (
     LAST,
     LOST_REASONS,
 )
+from vectoros_tui.store.owners import ensure_member
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace
 
 PROBABILITY_BY_STAGE = {
@@ -226,15 +227,18 @@ def create_demo_workspace(
             now=moment,
         )
         deal_rows, activity_rows, event_rows = history.deals, history.activities, history.events
+        people = [(rep.email, rep.name) for rep in history.reps]
     else:
         deal_rows, activity_rows, event_rows = build_demo_rows(
             workspace_id, deals, seed, moment, activities=activities
         )
+        people = []
     write_workspace(
         db,
         Workspace(id=workspace_id, name=name, created_at=moment, updated_at=moment),
         ((Deal, deal_rows), (DealEvent, event_rows), (Activity, activity_rows)),
         batch_size,
+        people,
     )
     open_deals = sum(1 for row in deal_rows if row["outcome"] is None)
     return DemoSummary(workspace_id, len(deal_rows), open_deals, len(activity_rows))
@@ -245,11 +249,24 @@ def write_workspace(
     workspace: Workspace,
     tables: Iterable[tuple[type[SQLModel], list[dict[str, Any]]]],
     batch_size: int = 5_000,
+    people: Iterable[tuple[str, str]] = (),
 ) -> None:
-    """A new workspace and its rows, in one transaction."""
+    """A new workspace and its rows, in one transaction. ``people`` (email, name) become
+    its members, and a deal row's ``owner_email`` its owner."""
     with db.write() as session:
         session.add(workspace)
         session.flush()
+        owners = {
+            email: ensure_member(session, workspace.id, email, name) for email, name in people
+        }
         for table, rows in tables:
+            if table is Deal:
+                rows = [
+                    {
+                        **{k: v for k, v in row.items() if k != "owner_email"},
+                        "owner_id": owners.get(row.get("owner_email", "")),
+                    }
+                    for row in rows
+                ]
             for start in range(0, len(rows), batch_size):
                 session.execute(insert(table), rows[start : start + batch_size])

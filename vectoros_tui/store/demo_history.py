@@ -58,6 +58,12 @@ class Rep:
     skill: float  # odds multiplier for advancing
     optimism: int  # points added to the stage's usual probability
 
+    @property
+    def email(self) -> str:
+        """A demo address (example.com is reserved for examples)."""
+        local = self.name.casefold().replace(" ", ".").replace("ü", "u")
+        return f"{local}@demo.example.com"
+
 
 @dataclass
 class _Deal:
@@ -108,13 +114,14 @@ class _Process:
         self.rng = rng
         self.start = start
         self.now = now
+        names = [f"{first} {last}" for first in FIRST for last in LAST]
         self.reps = tuple(
             Rep(
-                f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                name,
                 skill=math.exp(rng.gauss(0.0, 0.35)),
                 optimism=rng.randint(0, 20),
             )
-            for _ in range(reps)
+            for name in rng.sample(names, reps)
         )
         self.market: dict[tuple[int, int], float] = {}
 
@@ -334,6 +341,7 @@ def _rows(workspace_id: uuid.UUID, deals: list[_Deal], process: _Process, seed: 
                 "updated_at": max(moments),
                 "stage_changed_at": deal.stage_changed_at or deal.created,
                 "source_id": f"history-{seed}-{index}",
+                "owner_email": deal.rep.email,
                 "version": 1,
             }
         )
