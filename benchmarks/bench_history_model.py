@@ -85,17 +85,29 @@ def mean_pinball(actual: np.ndarray, predicted: np.ndarray, q: int) -> float:
     return float(np.mean(np.maximum(q / 100 * gap, (q / 100 - 1) * gap)))
 
 
-def quality(store: Store, seeds: list[int], deals: int) -> dict[str, dict[str, float]]:
+def quality(
+    store: Store, seeds: list[int], deals: int, *, per_owner: bool = False
+) -> dict[str, dict[str, float]]:
+    """Scores pooled over every cut-off of every generated workspace; ``per_owner``: of
+    each rep's own deals (rep-months) instead of the workspace's."""
     pooled: dict[str, list[tuple[float, dict[str, float]]]] = {}
     for seed in seeds:
-        summary = create_demo_workspace(
-            store.db, name=f"Quality {seed}", deals=deals, seed=seed, now=NOW, history_months=18
+        name = f"Quality {seed}"
+        found = [w for w in store.workspaces.list() if w.name == name]
+        workspace_id = (
+            found[0].id
+            if found
+            else create_demo_workspace(
+                store.db, name=name, deals=deals, seed=seed, now=NOW, history_months=18
+            ).workspace_id
         )
-        result = backtest(store.deals, summary.workspace_id, now=NOW, simulations=5_000)
-        for row in result["cutoffs"]:
-            for name, forecast in row["forecasts"].items():
-                if forecast:
-                    pooled.setdefault(name, []).append((row["actual"], forecast))
+        owners = [m.id for m in store.owners.members(workspace_id)] if per_owner else [None]
+        for owner in owners:
+            result = backtest(store.deals, workspace_id, now=NOW, simulations=2_000, owner_id=owner)
+            for row in result["cutoffs"]:
+                for model, forecast in row["forecasts"].items():
+                    if forecast:
+                        pooled.setdefault(model, []).append((row["actual"], forecast))
     scores = {}
     for name, pairs in pooled.items():
         actual = np.array([a for a, _ in pairs])
@@ -109,6 +121,30 @@ def quality(store: Store, seeds: list[int], deals: int) -> dict[str, dict[str, f
             "pinball": float(np.mean([mean_pinball(actual, band[q], q) for q in (5, 50, 95)])),
         }
     return scores
+
+
+def report(scores: dict[str, dict[str, float]], level: str) -> list[str]:
+    print(
+        f"  {'model':<10} {'cut-offs':>8} {'in P5–P95':>10} {'in P10–P90':>11} "
+        f"{'P50 bias':>9} {'pinball':>12}"
+    )
+    for name, s in scores.items():
+        print(
+            f"  {name:<10} {s['cut-offs']:>8} {s['in P5–P95']:>10.0%} {s['in P10–P90']:>11.0%} "
+            f"{s['P50 bias']:>+9.0%} {s['pinball']:>12,.0f}"
+        )
+    learned, missed = scores["history"], []
+    if not 0.85 <= learned["in P5–P95"] <= 0.95:
+        missed.append(f"history P5–P95 coverage 85–95% per {level}")
+    if abs(learned["P50 bias"]) > 0.20:
+        missed.append(f"history P50 bias within ±20% per {level}")
+    if learned["pinball"] >= min(scores["rep"]["pinball"], scores["run_rate"]["pinball"]):
+        missed.append(f"history pinball below rep and run rate per {level}")
+    print(
+        f"  pinball: the reps' model {scores['rep']['pinball'] / learned['pinball']:.1f}x the "
+        f"history model's; run rate {scores['run_rate']['pinball'] / learned['pinball']:.1f}x"
+    )
+    return missed
 
 
 def main() -> int:
@@ -135,29 +171,14 @@ def main() -> int:
                     missed.append(name)
             print(f"  {name:<58} {seconds:8.3f}  {verdict}")
 
-        print(f"\nQuality: {args.seeds} generated workspaces x 12 monthly cut-offs (30-day window)")
-        scores = quality(stores[0][1], list(range(101, 101 + args.seeds)), 1_500)
-        print(
-            f"  {'model':<10} {'cut-offs':>8} {'in P5–P95':>10} {'in P10–P90':>11} "
-            f"{'P50 bias':>9} {'pinball':>12}"
-        )
-        for name, s in scores.items():
+        seeds = list(range(101, 101 + args.seeds))
+        for level, per_owner in (("workspace", False), ("rep", True)):
             print(
-                f"  {name:<10} {s['cut-offs']:>8} {s['in P5–P95']:>10.0%} {s['in P10–P90']:>11.0%} "
-                f"{s['P50 bias']:>+9.0%} {s['pinball']:>12,.0f}"
+                f"\nQuality per {level}: {args.seeds} generated workspaces (8 reps each) x 12 "
+                "monthly cut-offs, 30-day window"
             )
-        learned = scores["history"]
-        if not 0.85 <= learned["in P5–P95"] <= 0.95:
-            missed.append("history P5–P95 coverage 85–95%")
-        if abs(learned["P50 bias"]) > 0.20:
-            missed.append("history P50 bias within ±20%")
-        if learned["pinball"] >= min(scores["rep"]["pinball"], scores["run_rate"]["pinball"]):
-            missed.append("history pinball below rep and run rate")
-        ratio = scores["rep"]["pinball"] / learned["pinball"]
-        print(
-            f"  pinball: the reps' model {ratio:.1f}x the history model's; run rate "
-            f"{scores['run_rate']['pinball'] / learned['pinball']:.1f}x"
-        )
+            scores = quality(stores[0][1], seeds, 1_500, per_owner=per_owner)
+            missed += report(scores, level)
         for _, store in stores:
             store.close()
     if missed:

@@ -14,6 +14,7 @@ from vectoros_tui.engine.win_features import (
     AGE_FEATURES,
     FEATURES,
     REASON_GROUPS,
+    OwnerRates,
     deal_features,
     describe,
     quarter_shares,
@@ -77,6 +78,7 @@ def test_reason_groups_gather_the_features_of_one_reason():
         "close",
         "activity",
         "rep",
+        "owner",
         "quarter_month",
     )
 
@@ -351,3 +353,27 @@ def test_every_reason_group_has_a_phrase_of_its_own():
     phrases = [phrase(group, record) for group in REASON_GROUPS]
     assert len(set(phrases)) == len(REASON_GROUPS)
     assert all(p != group for p, group in zip(phrases, REASON_GROUPS, strict=True))
+
+
+def test_an_owners_past_rate_leans_on_everyones_until_there_are_enough_rows():
+    rates = OwnerRates.learn(
+        ["ann"] * 10 + ["bob"] * 400 + [None] * 90,
+        [True] * 10 + [True] * 20 + [False] * 380 + [False] * 90,
+    )
+    assert rates.base == pytest.approx(30 / 500)
+    # Ann won all 10 of hers: shrunk by 40 rows of the base rate, well below 100%.
+    assert rates.rate("ann") == pytest.approx((10 + 40 * 0.06) / (10 + 40))
+    assert rates.rate("bob") == pytest.approx((20 + 40 * 0.06) / 440)
+    assert rates.rate(None) == rates.rate("nobody") == pytest.approx(0.06)
+    features = deal_features(
+        [deal(id="a", owner_id="ann"), deal(id="b", owner_id="bob"), deal(id="c")],
+        MOMENT,
+        WINDOW,
+        rates,
+    )
+    column = features.matrix[:, FEATURES.index("owner_rate")]
+    assert column[0] > 0 > column[1]  # a better rep than average, a worse one
+    assert column[2] == pytest.approx(0.0)  # nobody's: everyone's rate
+    assert (
+        describe("owner", features, 0) == "its owner won 25% within a window before (everyone 6%)"
+    )

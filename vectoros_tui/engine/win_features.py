@@ -46,6 +46,7 @@ FEATURES: tuple[str, ...] = (
     "days_since_activity",
     "rep_probability",
     "no_rep_probability",
+    "owner_rate",
     "quarter_month:2",
     "quarter_month:3",
 )
@@ -62,6 +63,8 @@ class DealFeatures:
     activity_days: NDArray[np.float64]  # days since the last activity; NaN: none
     values: NDArray[np.float64]
     rep_probability: NDArray[np.float64]  # percent; NaN: none
+    owner_rate: NDArray[np.float64]  # the owner's past rate of winning within a window
+    base_rate: float  # everyone's
     stages: tuple[str, ...]
     quarter_share: tuple[float, float, float]  # of the window's days in months 1, 2, 3
 
@@ -72,8 +75,14 @@ def _days(later: datetime, earlier: datetime | None) -> float:
     return max((later - earlier).total_seconds() / 86_400.0, 0.0)
 
 
-def deal_features(deals: Sequence[DealRecord], moment: datetime, window_days: int) -> DealFeatures:
-    """The features of open ``deals`` at ``moment`` for a ``window_days`` forecast."""
+def deal_features(
+    deals: Sequence[DealRecord],
+    moment: datetime,
+    window_days: int,
+    owners: OwnerRates | None = None,
+) -> DealFeatures:
+    """The features of open ``deals`` at ``moment`` for a ``window_days`` forecast; with
+    ``owners`` (learned before ``moment``), each owner's past rate as one of them."""
     count = len(deals)
     matrix = np.zeros((count, len(FEATURES)))
     column = {name: i for i, name in enumerate(FEATURES)}
@@ -117,12 +126,57 @@ def deal_features(deals: Sequence[DealRecord], moment: datetime, window_days: in
         matrix[band == index, column[name]] = 1.0
     matrix[:, column["days_in_stage"]] = np.log1p(np.nan_to_num(in_stage))
     matrix[:, column["value"]] = np.log1p(values)
+    rates = owners or OwnerRates({}, 0.0)
+    owner_rate = np.array([rates.rate(d.owner_id) for d in deals]) if count else np.zeros(0)
+    matrix[:, column["owner_rate"]] = _logit(owner_rate) - _logit(np.full(count, rates.base))
     # Wins bunch up at quarter ends: where the window falls in the quarter matters.
     matrix[:, column["quarter_month:2"]] = shares[1]
     matrix[:, column["quarter_month:3"]] = shares[2]
     return DealFeatures(
-        matrix, age, in_stage, to_close, since_activity, values, rep, tuple(stages), shares
+        matrix,
+        age,
+        in_stage,
+        to_close,
+        since_activity,
+        values,
+        rep,
+        owner_rate,
+        rates.base,
+        tuple(stages),
+        shares,
     )
+
+
+# Rows a rep's own rate is worth as much as: below it, a rep's rate leans on everyone's.
+OWNER_PRIOR_ROWS = 40
+
+
+@dataclass(frozen=True)
+class OwnerRates:
+    """Each owner's share of open deals won within the window at past cut-offs, shrunk
+    towards everyone's (``base``) by :data:`OWNER_PRIOR_ROWS` rows of it."""
+
+    counts: dict[str, tuple[int, int]]  # owner id -> (won, rows)
+    base: float
+
+    @classmethod
+    def learn(cls, owners: Sequence[str | None], won: Sequence[bool]) -> OwnerRates:
+        counts: dict[str, tuple[int, int]] = {}
+        for owner, win in zip(owners, won, strict=True):
+            if owner:
+                wins, rows = counts.get(owner, (0, 0))
+                counts[owner] = (wins + int(win), rows + 1)
+        total = len(won)
+        return cls(counts, (sum(won) / total) if total else 0.0)
+
+    def rate(self, owner: str | None) -> float:
+        wins, rows = self.counts.get(owner or "", (0, 0))
+        return (wins + OWNER_PRIOR_ROWS * self.base) / (rows + OWNER_PRIOR_ROWS)
+
+
+def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    clipped = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(clipped / (1 - clipped))
 
 
 def quarter_shares(moment: datetime, window_days: int) -> tuple[float, float, float]:
@@ -148,6 +202,8 @@ def reason_group(name: str) -> str:
         return "activity"
     if name in ("rep_probability", "no_rep_probability"):
         return "rep"
+    if name == "owner_rate":
+        return "owner"
     return name
 
 
@@ -182,6 +238,11 @@ def describe(group: str, features: DealFeatures, row: int) -> str:
         if math.isnan(probability):
             return "no rep probability"
         return f"rep says {probability:.0f}%"
+    if group == "owner":
+        return (
+            f"its owner won {features.owner_rate[row]:.0%} within a window before "
+            f"(everyone {features.base_rate:.0%})"
+        )
     if group == "quarter_month":
         last = features.quarter_share[2]
         if last >= 0.5:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from scipy import optimize
 
 from vectoros_tui.engine.forecast import worker_pool
-from vectoros_tui.engine.win_features import FEATURES
+from vectoros_tui.engine.win_features import FEATURES, OwnerRates
 
 # Below these the history says too little; the rep's probabilities are used instead.
 MIN_TRAINING_ROWS: Final = 200
@@ -69,6 +69,8 @@ class WinModel:
     wins: int
     losses: int
     periods: int
+    # Owners' past rates, as the training rows had them: what a forecast's deals use.
+    owners: OwnerRates = field(default_factory=lambda: OwnerRates({}, 0.0))
 
     @property
     def theta(self) -> NDArray[np.float64]:

@@ -182,7 +182,7 @@ class AnalyticsService:
                 used, note = "rep", f"{exc}; used the reps' probabilities"
             else:
                 used = "history"
-                matrix = deal_features(open_deals, moment, window_days).matrix
+                matrix = deal_features(open_deals, moment, window_days, fitted.owners).matrix
                 totals = simulate_won_totals(fitted, matrix, values, simulations, rng)
         if totals is None:
             chances = window_win_probabilities(open_deals, window_days, moment)

@@ -9,7 +9,7 @@ the forecast's moment are used, so an as-of forecast learns nothing from later o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from vectoros_tui.engine.win_features import (
     FEATURES,
     REASON_GROUPS,
     DealFeatures,
+    OwnerRates,
     deal_features,
     describe,
     reason_group,
@@ -68,6 +69,7 @@ class TrainingGrid:
         self.window_days = window_days
         self.window = timedelta(days=window_days)
         self._blocks: dict[datetime, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
+        self._owners: dict[datetime, list[str | None]] = {}
         # The last fit's parameters: the next cut-off's fit starts from them.
         self.last_theta: NDArray[np.float64] | None = None
 
@@ -85,8 +87,13 @@ class TrainingGrid:
 
     def block(self, cutoff: datetime) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         if cutoff not in self._blocks:
+            earlier = [c for c in self.cutoffs(cutoff + self.window) if c < cutoff]
+            for before in earlier:  # the owners' rates at a cut-off come from those before
+                self.block(before)
             open_then = self.history.at(cutoff, open_only=True)
-            matrix = deal_features(open_then, cutoff, self.window_days).matrix
+            matrix = deal_features(
+                open_then, cutoff, self.window_days, self.owner_rates(earlier)
+            ).matrix
             # How each window ended, from the history as it stood at the window's end (a
             # deal closed then and reopened since still closed then).
             ended = self.history.closed_between(cutoff, cutoff + self.window)
@@ -102,7 +109,14 @@ class TrainingGrid:
                 dtype=np.int64,
             )
             self._blocks[cutoff] = (matrix, outcome)
+            self._owners[cutoff] = [deal.owner_id for deal in open_then]
         return self._blocks[cutoff]
+
+    def owner_rates(self, cutoffs: list[datetime]) -> OwnerRates:
+        """Each owner's rate of winning within the window at these (built) cut-offs."""
+        owners = [o for c in cutoffs for o in self._owners[c]]
+        won = [bool(x) for c in cutoffs for x in self._blocks[c][1] == WON]
+        return OwnerRates.learn(owners, won)
 
     def until(self, moment: datetime) -> Training:
         """Every row a forecast at ``moment`` may learn from."""
@@ -132,7 +146,8 @@ def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]
         )
     model = fit_win_model(training.matrix, training.outcome, training.period, grid.last_theta)
     grid.last_theta = model.theta
-    return model, training
+    owners = grid.owner_rates(grid.cutoffs(moment))
+    return replace(model, owners=owners), training
 
 
 def simulate(
@@ -143,7 +158,7 @@ def simulate(
     simulations: int,
     seed: int | None,
 ) -> tuple[DealFeatures, NDArray[np.float64]]:
-    features = deal_features(open_deals, moment, window_days)
+    features = deal_features(open_deals, moment, window_days, model.owners)
     totals = simulate_won_totals(
         model, features.matrix, features.values, simulations, np.random.default_rng(seed)
     )

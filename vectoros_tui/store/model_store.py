@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from vectoros_tui.engine.win_features import FEATURES, OwnerRates
 from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import ForecastRun, ModelFit, utcnow
@@ -46,6 +47,10 @@ def model_to_json(model: WinModel, cutoffs: int) -> dict[str, Any]:
     found: dict[str, Any] = {name: getattr(model, name).tolist() for name in _ARRAYS}
     found.update({name: getattr(model, name) for name in _NUMBERS})
     found["cutoffs"] = cutoffs
+    found["owners"] = {
+        "base": model.owners.base,
+        "counts": {owner: list(count) for owner, count in model.owners.counts.items()},
+    }
     return found
 
 
@@ -53,6 +58,8 @@ def model_from_json(payload: dict[str, Any]) -> tuple[WinModel, int] | None:
     """The model kept, or None when the payload is not one this version reads."""
     try:
         arrays = {name: np.asarray(payload[name], dtype=np.float64) for name in _ARRAYS}
+        if arrays["mean"].shape != (len(FEATURES),):
+            return None  # fitted by a version with other features: fit again
         model = WinModel(
             won=arrays["won"],
             lost=arrays["lost"],
@@ -64,6 +71,10 @@ def model_from_json(payload: dict[str, Any]) -> tuple[WinModel, int] | None:
             wins=int(payload["wins"]),
             losses=int(payload["losses"]),
             periods=int(payload["periods"]),
+            owners=OwnerRates(
+                {str(k): (int(v[0]), int(v[1])) for k, v in payload["owners"]["counts"].items()},
+                float(payload["owners"]["base"]),
+            ),
         )
         return model, int(payload["cutoffs"])
     except (KeyError, TypeError, ValueError):
