@@ -33,6 +33,7 @@ from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 if TYPE_CHECKING:
     # Imported where used: the first frame is painted before SQLAlchemy is loaded.
     from vectoros_tui.config import Settings
+    from vectoros_tui.identity import Identity
     from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.session import Change, WorkspaceSession
     from vectoros_tui.similar.background import BackgroundIndexer
@@ -133,6 +134,13 @@ class VectorOSApp(App[None]):
 
             self._settings = Settings()
         return self._settings
+
+    def me(self) -> Identity:
+        """Who runs the app (the configured user, else the OS user)."""
+        from vectoros_tui.identity import who_am_i
+
+        user = self.settings.user
+        return who_am_i(user.email, user.name, None)
 
     @classmethod
     def _register_modes(cls) -> None:
@@ -240,7 +248,11 @@ class VectorOSApp(App[None]):
             self.sub_title = workspace.name
             self._last_workspace().set(workspace.id)  # the CLI's default from now on
             self.session = WorkspaceSession(
-                self.store, workspace, clock=self.now, on_change=self._session_changed
+                self.store,
+                workspace,
+                clock=self.now,
+                on_change=self._session_changed,
+                me=self.me(),
             )
             if self._similar_in_use():
                 self.session.indexer = self._background_indexer()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
 
 if TYPE_CHECKING:
+    from vectoros_tui.identity import Identity
     from vectoros_tui.similar.background import BackgroundIndexer
     from vectoros_tui.store.activities import ActivityService
     from vectoros_tui.store.deals import DealService
@@ -53,10 +54,13 @@ class WorkspaceSession:
         *,
         clock: Callable[[], datetime],
         on_change: Callable[[Change], None],
+        me: Identity | None = None,
     ) -> None:
         self.store = store
         self.workspace = workspace
         self.clock = clock
+        # Who the app's user is: the deals they create are theirs.
+        self.me = me
         self.indexer: BackgroundIndexer | None = None
         self._on_change = on_change
         self._lock = threading.Lock()
@@ -107,12 +111,23 @@ class WorkspaceSession:
         *,
         expected_version: int | None = None,
     ) -> DealView:
-        """Create a deal (``deal_id`` None) in this workspace, or update one."""
+        """Create a deal (``deal_id`` None) in this workspace, or update one. A new deal
+        is owned by ``changes["owner_id"]``, else by me (joining the workspace)."""
         if deal_id is None:
-            return self.change_deal(lambda deals: deals.create(self.workspace.id, changes))
+            fields = dict(changes)
+            owner = fields.pop("owner_id", None) or self.my_member_id()
+            return self.change_deal(
+                lambda deals: deals.create(self.workspace.id, fields, owner_id=owner)
+            )
         return self.change_deal(
             lambda deals: deals.update(deal_id, changes, expected_version=expected_version)
         )
+
+    def my_member_id(self) -> uuid.UUID | None:
+        """My user id in this workspace, joining it if need be (None: nobody is me)."""
+        if self.me is None:
+            return None
+        return self.store.owners.join(self.workspace.id, self.me.email, self.me.name)
 
     def change_deal(self, change: Callable[[DealService], DealView]) -> DealView:
         """Run one change of :class:`DealService` that returns the deal it wrote."""

@@ -78,6 +78,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         # The error line each field shows: a line is only touched when its text changes,
         # as every update lays out the whole form again (~10 ms per keystroke otherwise).
         self._errors_shown: dict[str, str] = {}
+        self._members_read: tuple[Any, ...] | None = None
 
     # --- layout ---------------------------------------------------------------------
 
@@ -100,8 +101,18 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             yield ActivityTable(id="activities", cursor_type="row")
         yield Footer(compact=True, show_command_palette=False)
 
-    @staticmethod
-    def _field_widget(name: str) -> Input | Select[str]:
+    def _field_widget(self, name: str) -> Input | Select[str]:
+        if name == "owner":
+            # The workspace's members; blank: nobody (or, for a new deal, you).
+            snapshot = self.vectoros.snapshot
+            members = snapshot.members if snapshot is not None else ()
+            return Select(
+                [(m.label, str(m.id)) for m in members],
+                prompt="you" if self.deal_id is None else "nobody",
+                allow_blank=True,
+                compact=True,
+                id="field-owner",
+            )
         if name == "stage":
             return Select(
                 [(s, s) for s in STAGES],
@@ -144,6 +155,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             return
         activities = store.activities.list(deal.id)
         reopen_to = store.deals.before_closing(deal.id) if deal.outcome else None
+        self._members_read = tuple(store.owners.members(deal.workspace_id))
         self.app.call_from_thread(self._fill, deal, activities, reopen_to)
 
     def _gone(self, message: str) -> None:
@@ -159,6 +171,13 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.deal = deal
         self.deal_id = str(deal.id)
         self._reopen_to = reopen_to
+        owner = self.query_one("#field-owner", Select)
+        owner.set_options([(m.label, str(m.id)) for m in self._members()])
+        owner.prompt = "nobody"
+        if deal.owner_id and any(str(m.id) == str(deal.owner_id) for m in self._members()):
+            owner.value = str(deal.owner_id)
+        else:
+            owner.clear()
         for name, value in deal.editable_fields().items():
             if name == "stage":
                 self.query_one("#field-stage", Select).value = value
@@ -285,12 +304,28 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#field-lost_reason", Input).value = ""
         self.notify(f"Reopened at {stage}: ctrl+s saves it, Esc discards.", timeout=4)
 
+    def _members(self) -> tuple[Any, ...]:
+        """The members as last read with the deal (else the snapshot's)."""
+        if self._members_read is not None:
+            return self._members_read
+        snapshot = self.vectoros.snapshot
+        return snapshot.members if snapshot is not None else ()
+
+    def chosen_owner(self) -> uuid.UUID | None:
+        value = self.query_one("#field-owner", Select).value
+        return uuid.UUID(str(value)) if isinstance(value, str) and value else None
+
+    def _owner_changed(self) -> bool:
+        return self.deal is not None and self.chosen_owner() != self.deal.owner_id
+
     def has_unsaved_changes(self) -> bool:
         clean = self._validate()
         if self.deal is None:
             return any(v not in (None, "", "prospect") for v in self.form_values().values())
-        return clean is None or any(
-            self.deal.editable_fields().get(k) != v for k, v in clean.items()
+        return (
+            clean is None
+            or self._owner_changed()
+            or any(self.deal.editable_fields().get(k) != v for k, v in clean.items())
         )
 
     # --- saving ---------------------------------------------------------------------
@@ -305,7 +340,12 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.saving = True
         expected = overwrite_version or (self.deal.version if self.deal else None)
-        self._save(clean, expected)
+        owner = self.chosen_owner()
+        if self.deal is None or self._owner_changed():
+            # A new deal without a chosen owner is the user's own (the session decides).
+            self._save(clean, expected, {"owner_id": owner} if owner or self.deal else {})
+        else:
+            self._save(clean, expected, {})
 
     @work(
         thread=True,
@@ -314,12 +354,16 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         exit_on_error=False,
         description="editor-save",
     )
-    def _save(self, clean: dict[str, Any], expected_version: int | None) -> None:
+    def _save(
+        self, clean: dict[str, Any], expected_version: int | None, owner: dict[str, Any]
+    ) -> None:
         app = self.app
         session = self.require_session()
         try:
             saved = session.save_deal(
-                self.deal.id if self.deal else None, clean, expected_version=expected_version
+                self.deal.id if self.deal else None,
+                {**clean, **owner},
+                expected_version=expected_version,
             )
         except ConflictError as exc:
             app.call_from_thread(self._conflict, clean, exc.current)
@@ -329,6 +373,8 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             return
         activities = session.store.activities.list(saved.id)
         reopen_to = session.store.deals.before_closing(saved.id) if saved.outcome else None
+        # Read again: saving a new deal may have made its owner (me) a member.
+        self._members_read = tuple(session.store.owners.members(saved.workspace_id))
         app.call_from_thread(self._saved, saved, activities, reopen_to)
 
     def _save_failed(self, message: str) -> None:

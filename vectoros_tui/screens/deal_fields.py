@@ -20,6 +20,7 @@ FORM_FIELDS = (
     *TEXT_FIELDS[:4],
     ("stage", "Stage"),
     ("outcome", "Outcome"),
+    ("owner", "Owner"),
     *TEXT_FIELDS[4:],
 )
 OUTCOME_CHOICES = [("open", "open"), ("won", "won"), ("lost", "lost")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -67,6 +68,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         Binding("s", "search", "Search", id="pipeline.search", show=False),
         Binding("t", "cycle_stage", "Stage filter", id="pipeline.stage_filter", show=False),
         Binding("u", "cycle_outcome", "Outcome", id="pipeline.outcome_filter", show=False),
+        Binding("m", "cycle_owner", "Mine/all", id="pipeline.owner_filter", show=False),
         Binding("c", "cycle_sort", "Sort", id="pipeline.sort", show=False),
         Binding("r", "reverse_sort", "Reverse", id="pipeline.reverse", show=False),
         Binding("escape", "leave_search", "Back", id="pipeline.leave_search", show=False),
@@ -76,6 +78,10 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         super().__init__()
         self.stage_filter: str | None = None
         self.outcome_filter: str | None = "open"
+        # A user id: only that member's deals (None: everyone's). A member with deals
+        # starts on their own.
+        self.owner_filter: str | None = None
+        self._owner_chosen_for: object = None  # the workspace the default was chosen in
         self.search_text = ""
         self.sort = "value"
         self.descending = True
@@ -147,8 +153,26 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             self._stale = True  # repaint when the rep comes back (on_screen_resume)
             return
         self._stale = False
+        if snapshot.workspace.id != self._owner_chosen_for:
+            self._owner_chosen_for = snapshot.workspace.id
+            mine = self._my_id(snapshot)
+            self.owner_filter = mine if mine and snapshot.matching(owner=mine) else None
+            self._show_filters()
         self._show_board(keep=True)
         self._load_page()
+
+    def _my_id(self, snapshot: WorkspaceSnapshot) -> str | None:
+        email = self.vectoros.me().email
+        return next((str(m.id) for m in snapshot.members if m.email == email), None)
+
+    def _owner_label(self) -> str:
+        snapshot = self.snapshot
+        if self.owner_filter is None or snapshot is None:
+            return "everyone"
+        if self.owner_filter == self._my_id(snapshot):
+            return "mine"
+        member = snapshot.member(self.owner_filter)
+        return member.label if member else "one rep"
 
     def _show_board(self, *, keep: bool) -> None:
         """The board with the search and sort the filter bar shows, and the status line
@@ -158,7 +182,10 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             return
         board = self.query_one(StageBoard)
         columns = snapshot.board(
-            search=self.search_text, sort=self.sort, descending=self.descending
+            search=self.search_text,
+            sort=self.sort,
+            descending=self.descending,
+            owner=self.owner_filter,
         )
         board.show(
             columns,
@@ -173,15 +200,22 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if snapshot is None:
             return
         if self._on_board():
-            found = snapshot.matching(outcome="open", search=self.search_text)
+            found = snapshot.matching(
+                outcome="open", search=self.search_text, owner=self.owner_filter
+            )
             kind = "open deal"
         else:
             found = snapshot.matching(
-                stage=self.stage_filter, outcome=self.outcome_filter, search=self.search_text
+                stage=self.stage_filter,
+                outcome=self.outcome_filter,
+                search=self.search_text,
+                owner=self.owner_filter,
             )
             kind = f"{self.outcome_filter} deal" if self.outcome_filter else "deal"
-        filtered = bool(self.search_text) or (
-            not self._on_board() and (self.stage_filter or self.outcome_filter != "open")
+        filtered = (
+            bool(self.search_text)
+            or self.owner_filter is not None
+            or (not self._on_board() and (self.stage_filter or self.outcome_filter != "open"))
         )
         what = f"{len(found):,} {kind}{'s' if len(found) != 1 else ''}"
         if filtered:
@@ -197,7 +231,13 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         snapshot = self.snapshot
         if snapshot is None:
             return
-        filters = (snapshot.fingerprint, self.stage_filter, self.outcome_filter, self.search_text)
+        filters = (
+            snapshot.fingerprint,
+            self.stage_filter,
+            self.outcome_filter,
+            self.search_text,
+            self.owner_filter,
+        )
         page = self.page
         # Paging and sorting keep the filters: reuse the total instead of counting again.
         known = page.total if page is not None and self._page_filters == filters else None
@@ -213,6 +253,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
                 descending=self.descending,
                 limit=PAGE_SIZE,
                 offset=self.page_offset,
+                owner_id=uuid.UUID(self.owner_filter) if self.owner_filter else None,
             ),
         )
 
@@ -266,6 +307,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if self._on_board():
             # The board shows open deals by stage: only the search and the sort apply.
             parts = [f"search: {self.search_text}"] if self.search_text else []
+            # Whose deals, when not everyone's (m cycles: the bar stays one line at 80).
+            parts += [f"{self._owner_label()} (m)"] if self.owner_filter else []
             parts += [sort, "! overdue", f"~ {AGEING_DAYS}d+ in stage", "F1 keys"]
             self.query_one("#filters", Static).update(Text(" · ".join(parts), no_wrap=True))
             return
@@ -273,6 +316,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         parts = [
             f"{self.stage_filter or 'all stages'} (t)",
             f"{self.outcome_filter or 'all outcomes'} (u)",
+            *([f"{self._owner_label()} (m)"] if self.owner_filter else []),
             sort,
         ]
         page = self.page
@@ -488,6 +532,22 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             self.stage_filter = None  # it would find nothing
         self._requery()
 
+    def action_cycle_owner(self) -> None:
+        """Mine, then everyone's, then each other member's in turn."""
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        mine = self._my_id(snapshot)
+        others = [str(m.id) for m in snapshot.members if str(m.id) != mine]
+        choices: list[str | None] = [*([mine] if mine else []), None, *others]
+        current = self.owner_filter if self.owner_filter in choices else None
+        self.owner_filter = choices[(choices.index(current) + 1) % len(choices)]
+        self._requery(show_table=False)
+
+    def _set_owner(self, owner: str | None) -> None:
+        self.owner_filter = owner
+        self._requery(show_table=False)
+
     def action_cycle_sort(self) -> None:
         self.sort = SORTABLE_COLUMNS[
             (SORTABLE_COLUMNS.index(self.sort) + 1) % len(SORTABLE_COLUMNS)
@@ -532,6 +592,26 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
                 "Deals like the selected one, and what became of them (l)",
                 self.action_like_deal,
             ),
+            (
+                "Show everyone's deals",
+                "Every member's deals (m cycles)",
+                lambda: self._set_owner(None),
+            ),
+            *self._owner_commands(),
+        ]
+
+    def _owner_commands(self) -> list[tuple[str, str, Any]]:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return []
+        mine = self._my_id(snapshot)
+        return [
+            (
+                "Show my deals" if str(m.id) == mine else f"Show {m.label}'s deals",
+                f"Only the deals {m.email} owns ({m.role})",
+                partial(self._set_owner, str(m.id)),
+            )
+            for m in snapshot.members
         ]
 
     def _set_outcome(self, outcome: str | None) -> None:

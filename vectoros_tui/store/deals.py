@@ -245,10 +245,13 @@ class DealService:
         stage: str | None = None,
         outcome: str | None = None,
         search: str | None = None,
+        owner_id: uuid.UUID | None = None,
     ) -> builtins.list[uuid.UUID]:
         """The ids of every deal :meth:`list` would page through with these filters, for a
         caller that orders them itself (the table's health sort: scores are not stored)."""
         conditions = self._conditions(workspace_id, stage, outcome, search, [])
+        if owner_id is not None:
+            conditions.append(col(Deal.owner_id) == owner_id)
         with self.db.read() as session:
             return list(session.exec(select(Deal.id).where(*conditions).order_by(col(Deal.id))))
 

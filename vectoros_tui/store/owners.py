@@ -8,7 +8,9 @@ deals or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -44,13 +46,20 @@ class Member:
 
 def address_for(name_or_email: str) -> tuple[str, str | None]:
     """(email, name) for an owner as a file or a user writes it: an address as it is, a
-    name under :data:`IMPORTED_DOMAIN`."""
+    name under :data:`IMPORTED_DOMAIN` (accents folded: "Zoë Ünal" is zoe.unal; a name
+    whose letters do not fold to a-z keeps a digest of itself, so two such names never
+    share an address)."""
     text = " ".join(name_or_email.split())
     if "@" in text:
         return clean_email(text, "owner"), None
-    slug = re.sub(r"[^a-z0-9]+", ".", text.casefold()).strip(".")
-    if not slug:
+    folded = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", ".", folded).strip(".")
+    lost = sum(ch.isalnum() for ch in text) > sum(ch.isalnum() for ch in folded)
+    if not any(ch.isalnum() for ch in text):
         raise ValidationError([FieldError("owner", f"{text!r} is not a name or an email")])
+    if lost or not slug:
+        digest = hashlib.sha1(text.casefold().encode("utf-8")).hexdigest()[:10]
+        slug = f"{slug[:180]}.{digest}".strip(".")
     return clean_email(f"{slug[:200]}@{IMPORTED_DOMAIN}", "owner"), text[:200]
 
 
@@ -116,6 +125,8 @@ class OwnerService:
         Raises :class:`ValidationError` (field ``owner``) naming the members when ``ref``
         matches none, or several."""
         text = " ".join((ref or "").split())
+        if not text:
+            raise ValidationError([FieldError("owner", "give a name, an email, me or all")])
         if text.casefold() in EVERYONE:
             return None
         members = self.members(workspace_id)

@@ -24,6 +24,7 @@ from vectoros_tui.store.board import (
     days_in_stage,
     is_overdue,
 )
+from vectoros_tui.store.owners import Member
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import DealPage, WorkspaceView
 
@@ -39,6 +40,11 @@ class WorkspaceSnapshot:
     # carried from snapshot to snapshot so a save adjusts it instead of re-reading every
     # deal (that re-read was most of a save's main-thread time with 3,000 deals).
     priced_open: tuple[float, int] | None = field(default=None, compare=False, repr=False)
+    # The workspace's members: the owners a deal can have, the "one rep" views.
+    members: tuple[Member, ...] = field(default=(), compare=False, repr=False)
+
+    def member(self, user_id: str | None) -> Member | None:
+        return next((m for m in self.members if str(m.id) == user_id), None)
 
     def with_deal(self, deal: DealRecord) -> WorkspaceSnapshot:
         """This snapshot with one deal replaced (or added), ``deal`` being the store's
@@ -89,12 +95,16 @@ class WorkspaceSnapshot:
         stage: str | None = None,
         outcome: str | None = None,
         search: str | None = None,
+        owner: str | None = None,
     ) -> list[DealRecord]:
         """The deals :meth:`DealService.list` would find with these filters (``search``
-        matches title, company or contact, ignoring case), read from this snapshot."""
+        matches title, company or contact, ignoring case; ``owner`` is a user id), read
+        from this snapshot."""
         needle = (search or "").strip().lower()
         found = []
         for deal in self.deals:
+            if owner and deal.owner_id != owner:
+                continue
             if stage and deal.stage != stage:
                 continue
             if outcome == "open" and deal.outcome is not None:
@@ -110,12 +120,18 @@ class WorkspaceSnapshot:
         return found
 
     def board(
-        self, *, search: str | None = None, sort: str = "value", descending: bool = True
+        self,
+        *,
+        search: str | None = None,
+        sort: str = "value",
+        descending: bool = True,
+        owner: str | None = None,
     ) -> list[StageColumn]:
-        """Open deals by stage (only those ``search`` finds), ordered by ``sort`` (a deal
-        table column: see :data:`SORT_KEYS`), with the column totals."""
+        """Open deals by stage (only those ``search`` finds, of ``owner`` if given),
+        ordered by ``sort`` (a deal table column: see :data:`SORT_KEYS`), with the column
+        totals."""
         order = _sort_key(sort, self.health)
-        found = self.matching(outcome="open", search=search)
+        found = self.matching(outcome="open", search=search, owner=owner)
         columns = []
         for stage in OPEN_STAGES:
             in_stage = [d for d in found if d.stage == stage]
@@ -204,6 +220,7 @@ def load_snapshot(
         moment,
         store.deals.fingerprint(workspace.id),
         priced_open=priced,
+        members=tuple(store.owners.members(workspace.id)),
     )
 
 
@@ -217,12 +234,13 @@ def page_by_health(
     descending: bool = True,
     limit: int = 50,
     offset: int = 0,
+    owner_id: uuid.UUID | None = None,
 ) -> DealPage:
     """A page of the deals :meth:`DealService.list` would show, ordered by the health
     score this snapshot holds (scores are computed, not stored, so SQL cannot sort by
     them). Closed deals have no score: they come after every scored deal either way."""
     ids = store.deals.matching_ids(
-        snapshot.workspace.id, stage=stage, outcome=outcome, search=search
+        snapshot.workspace.id, stage=stage, outcome=outcome, search=search, owner_id=owner_id
     )
     health = snapshot.health
     direction = -1.0 if descending else 1.0

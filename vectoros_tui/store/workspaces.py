@@ -8,7 +8,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from vectoros_tui.store.database import Database
@@ -178,6 +178,12 @@ class WorkspaceService:
             ).first()
             if row is None:
                 raise NotFoundError(f"{email} is not a member of this workspace")
+            # Their deals are nobody's now: an owner is always a member.
+            session.execute(
+                update(Deal)
+                .where(col(Deal.workspace_id) == workspace_id, col(Deal.owner_id) == row.user_id)
+                .values(owner_id=None)
+            )
             session.delete(row)
 
     def members(self, workspace_id: uuid.UUID) -> builtins.list[dict[str, Any]]:

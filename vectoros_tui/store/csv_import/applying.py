@@ -149,8 +149,11 @@ def plan_owners(plan: ImportPlan) -> dict[str, tuple[str, str | None]]:
 
 def joining(owners: Mapping[str, tuple[str, str | None]], members: set[str]) -> tuple[str, ...]:
     """The owners not yet members (by email), as "Name <email>" or the email, sorted."""
-    new = sorted({(e, n) for e, n in owners.values() if e not in members}, key=lambda m: m[0])
-    return tuple(f"{name} <{email}>" if name else email for email, name in new)
+    new: dict[str, str | None] = {}
+    for email, name in owners.values():  # "Ann Rep" and "ANN REP" are one new member
+        if email not in members:
+            new.setdefault(email, name)
+    return tuple(f"{new[e]} <{e}>" if new[e] else e for e in sorted(new))
 
 
 def merge_into(
