@@ -208,6 +208,7 @@ def create_demo_workspace(
     activities: bool = True,
     batch_size: int = 5_000,
     history_months: int = 0,
+    reps: int = 8,
 ) -> DemoSummary:
     """Create a workspace named ``name`` filled with demo data, in one transaction.
 
@@ -225,6 +226,7 @@ def create_demo_workspace(
             deals_per_month=deals / history_months,
             seed=seed,
             now=moment,
+            reps=reps,
         )
         deal_rows, activity_rows, event_rows = history.deals, history.activities, history.events
         people = [(rep.email, rep.name) for rep in history.reps]
