@@ -71,7 +71,6 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
             app.store.deals,
             app.snapshot.workspace.id,
             app.snapshot.deals,
-            app.snapshot.fingerprint,
             30,
             FIXED_NOW,
             simulations=screen.simulations,
@@ -112,7 +111,7 @@ async def test_a_save_refreshes_the_models_for_the_new_deals(
     tmp_path: Path, make_app: Callable[..., VectorOSApp]
 ) -> None:
     model_comparison.forget()
-    app = make_app(demo_with(tmp_path, history_months=18, deals=700))
+    app = make_app(demo_with(tmp_path, history_months=12, deals=450))
     async with app.run_test(size=SIZE) as pilot:
         screen = await models_shown(app, pilot)
         before = screen.query_one(ModelsPanel).comparison

@@ -274,7 +274,6 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             store.deals,
             snapshot.workspace.id,
             snapshot.deals,
-            snapshot.fingerprint,
             key[2],
             now,
             simulations=self.simulations,

@@ -4,8 +4,8 @@ The forecast screen asks for this in a worker after its own (rep) forecast is on
 the history model's band for the open deals as they stand now, the last cut-offs replayed
 for both models (how often each band held what closed), and the calibration of each
 model's per-deal chances. A fitted model and its track record are kept per workspace,
-window and history (the deals' fingerprint), so the screen refits only when the data
-changed.
+window, day and outcomes (how many deals have closed, and how many there are), so a
+save that only edits an open deal re-simulates without refitting.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def compare_models(
     deals: DealService,
     workspace_id: uuid.UUID,
     current: Sequence[DealRecord],
-    fingerprint: Hashable,
     window_days: int,
     now: datetime,
     *,
@@ -77,7 +76,10 @@ def compare_models(
 ) -> Comparison:
     """The history model's band for ``current``'s open deals at ``now``, and the track
     record of both models over the last cut-offs whose windows have passed."""
-    key = (workspace_id, fingerprint, window_days, now.date())
+    # Refit when outcomes change (a deal won, lost or reopened), not on every edit of an
+    # open deal: the band below is simulated from the deals as they are now either way.
+    closed = sum(1 for d in current if d.outcome)
+    key = (workspace_id, closed, len(current), window_days, now.date())
     with _lock:
         fitted = _cache.get(key)
     if fitted is None:
