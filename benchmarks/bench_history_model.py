@@ -65,6 +65,7 @@ def speed(store: Store, label: str, deals: int) -> list[tuple[str, float, float 
         _, took = timed(lambda: history_forecast(model, 17, open_deals, NOW, 30, 10_000, 0))
         runs.append(took)
     _, replay = timed(lambda: backtest(store.deals, ws, now=NOW, simulations=5_000))
+    store.workspaces.delete(ws)  # a shared database keeps nothing of ours
     print(
         f"  {label}: {deals:,} deals ({summary.open_deals:,} open), "
         f"{len(training.outcome):,} training rows"
