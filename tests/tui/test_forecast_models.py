@@ -19,7 +19,7 @@ from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.model_comparison import compare_models, held
 from vectoros_tui.store.store import open_store
 from vectoros_tui.widgets.formatting import compact_money
-from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel
+from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel, TeamPanel
 
 SIZE = (100, 30)
 
@@ -49,10 +49,14 @@ async def models_shown(app: VectorOSApp, pilot: Pilot) -> ForecastScreen:
     return screen
 
 
-def panel_text(screen: ForecastScreen) -> str:
+def render_text(widget: Static) -> str:
     console = Console(width=200, record=True, color_system=None)
-    console.print(screen.query_one(ModelsPanel).content)
+    console.print(widget.content)
     return console.export_text()
+
+
+def panel_text(screen: ForecastScreen) -> str:
+    return render_text(screen.query_one(ModelsPanel))
 
 
 async def test_with_history_the_learned_model_is_the_default_with_its_record(
@@ -86,6 +90,23 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         summary = found.track["summary"]
         assert f"{held(summary['history'])} of last {summary['history']['cutoffs']} months" in text
         assert "auto uses history: its band held what closed in" in text
+        # The team view: a row per rep, the team's band from the same runs.
+        team_panel = screen.query_one(TeamPanel)
+        assert team_panel.display
+        team = app.store.analytics.team_forecast(
+            app.snapshot.workspace.id,
+            window_days=30,
+            model="history",
+            simulations=screen.simulations,
+            seed=screen.seed,
+            now=FIXED_NOW,
+            fitted=found.model,
+        )
+        shown = render_text(team_panel)
+        for row in team["owners"]:
+            assert row["name"] in shown
+        assert compact_money(team["team"]["likely_case"]) in shown
+        assert "history model" in shown
         # The calibration chart names both models.
         chart = screen.query_one(CalibrationChart)
         legend = str(chart.query_one("#calibration-legend", Static).content)
@@ -102,6 +123,7 @@ async def test_without_enough_history_the_reps_model_is_the_default_and_says_why
         found = screen.query_one(ModelsPanel).comparison
         assert found is not None and found.history is None and found.default == "rep"
         text = panel_text(screen)
+        assert not screen.query_one(TeamPanel).display  # nobody owns the plain demo's deals
         assert "rep % ★ default" in text
         assert "too little history" in text.lower()
         assert "needs at least 200 and 20" in text.replace("it needs", "needs")

@@ -328,6 +328,7 @@ def _team_forecast(
     goal: float | None,
     as_json: bool,
 ) -> None:
+    from vectoros_tui.engine.team import band_bar
     from vectoros_tui.store.history_forecast import NotEnoughHistory
 
     store = ctx.store()
@@ -374,7 +375,7 @@ def _team_forecast(
                 format_money(r["worst_case"]),
                 format_money(r["likely_case"]),
                 format_money(r["best_case"]),
-                _band_bar(r["worst_case"], r["likely_case"], r["best_case"], width),
+                band_bar(r["worst_case"], r["likely_case"], r["best_case"], width),
             ]
             for r in result["owners"]
         ]
@@ -405,19 +406,6 @@ def _team_forecast(
         say(
             "[dim]Model: the reps' probabilities; {}.[/dim]", result["model_note"].rsplit(";", 1)[0]
         )
-
-
-def _band_bar(low: float, mid: float, high: float, scale: float, width: int = 16) -> str:
-    """P5 to P95 as a bar on a shared scale, the P50 marked."""
-    start = round(low / scale * width)
-    end = max(round(high / scale * width), start + 1)
-    middle = min(max(round(mid / scale * width), start), end - 1)
-    cells = [" "] * width
-    for i in range(start, min(end, width)):
-        cells[i] = "━"
-    if 0 <= middle < width:
-        cells[middle] = "┿"
-    return "".join(cells).rstrip() or "┿"
 
 
 def _forecast_history(

@@ -64,3 +64,18 @@ def team_summary(totals: NDArray[np.float64], goal: float | None = None) -> dict
         found["goal"] = goal
         found["probability_of_hitting_goal"] = round(float(np.mean(team >= goal)), 4)
     return found
+
+
+def band_bar(low: float, mid: float, high: float, scale: float, width: int = 16) -> str:
+    """P5 to P95 as a bar on a scale shared by the rows (``scale`` is the widest P95),
+    the P50 marked."""
+    scale = scale or 1.0
+    start = min(round(low / scale * width), width - 1)
+    end = max(round(high / scale * width), start + 1)
+    middle = min(max(round(mid / scale * width), start), end - 1)
+    cells = [" "] * width
+    for i in range(start, min(end, width)):
+        cells[i] = "━"
+    if 0 <= middle < width:
+        cells[middle] = "┿"
+    return "".join(cells).rstrip() or "┿"

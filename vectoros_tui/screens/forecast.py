@@ -57,7 +57,7 @@ from vectoros_tui.widgets.forecast_charts import (
     StageRevenueChart,
 )
 from vectoros_tui.widgets.formatting import compact_money
-from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel
+from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel, TeamPanel
 from vectoros_tui.widgets.palette import Palette
 from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
 
@@ -90,10 +90,13 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     class ModelsReady(Message):
         """The history model's band and both models' track record for ``key``."""
 
-        def __init__(self, comparison: Comparison, key: tuple[Any, ...]) -> None:
+        def __init__(
+            self, comparison: Comparison, key: tuple[Any, ...], team: dict[str, Any] | None
+        ) -> None:
             super().__init__()
             self.comparison = comparison
             self.key = key
+            self.team = team
 
     class ForecastReady(Message):
         """A worker finished; ``generation`` tells a current result from a stale one."""
@@ -156,6 +159,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 yield Static("", id="goal-status")
             yield ScenarioCards(id="cards")
             yield ModelsPanel(id="models")
+            yield TeamPanel(id="team")
             with Horizontal(id="row-distribution"):
                 yield DistributionChart(id="distribution")
                 with Vertical(id="side-charts"):
@@ -279,8 +283,20 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             simulations=self.simulations,
             seed=self.seed,
         )
+        team = None
+        if len({d.owner_id for d in snapshot.deals if d.is_open and d.owner_id}) >= 2:
+            team = store.analytics.team_forecast(
+                snapshot.workspace.id,
+                window_days=key[2],
+                model=comparison.default,
+                simulations=self.simulations,
+                seed=self.seed,
+                goal=self.goal,
+                now=now,
+                fitted=comparison.model,
+            )
         if not get_current_worker().is_cancelled:
-            self.post_message(self.ModelsReady(comparison, key))
+            self.post_message(self.ModelsReady(comparison, key, team))
 
     @on(ModelsReady)
     def _models_ready(self, message: ModelsReady) -> None:
@@ -288,6 +304,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return
         self._models_shown = message.key
         self.query_one(ModelsPanel).show(message.comparison)
+        self.query_one(TeamPanel).show(message.team)
         track = message.comparison.track
         self.query_one(CalibrationChart).show(track["calibration"] if track else None)
 

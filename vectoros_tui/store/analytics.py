@@ -147,10 +147,12 @@ class AnalyticsService:
         seed: int | None = None,
         goal: float | None = None,
         now: datetime | None = None,
+        fitted: WinModel | None = None,
     ) -> dict[str, Any]:
         """Each member's band and the team's, from the same runs (see
         :mod:`vectoros_tui.engine.team`): ``model`` rep, history or auto (history when
-        there is enough, else rep, saying why)."""
+        there is enough, else rep, saying why). ``fitted``: a history model the caller
+        already has (the app's), instead of the one kept for today's data."""
         import numpy as np
 
         from vectoros_tui.engine.forecast import window_win_probabilities
@@ -173,17 +175,17 @@ class AnalyticsService:
         rng = np.random.default_rng(seed)
         used, note = model, None
         totals = None
-        if model != "rep":
+        if model != "rep" and fitted is None:
             try:
                 fitted, _, _ = self._fitted(workspace_id, current, window_days, moment, None)
             except NotEnoughHistory as exc:
                 if model == "history":
                     raise
                 used, note = "rep", f"{exc}; used the reps' probabilities"
-            else:
-                used = "history"
-                matrix = deal_features(open_deals, moment, window_days, fitted.owners).matrix
-                totals = simulate_won_totals(fitted, matrix, values, simulations, rng)
+        if model != "rep" and fitted is not None:
+            used = "history"
+            matrix = deal_features(open_deals, moment, window_days, fitted.owners).matrix
+            totals = simulate_won_totals(fitted, matrix, values, simulations, rng)
         if totals is None:
             chances = window_win_probabilities(open_deals, window_days, moment)
             p = np.array([chances.get(d.id, 0.0) for d in open_deals])

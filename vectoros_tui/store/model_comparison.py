@@ -21,6 +21,7 @@ from typing import Any, Final
 import numpy as np
 
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.backtest import Step, end_of_day, last_cutoff, replay
 from vectoros_tui.store.deals import DealService
@@ -52,6 +53,7 @@ class Comparison:
     default: str  # "history" or "rep": what --model auto uses
     reason: str  # why
     track: dict[str, Any] | None  # replay(): cutoffs, summary, calibration
+    model: WinModel | None = None  # the history model (None: too little history)
 
 
 @dataclass
@@ -114,6 +116,7 @@ def compare_models(
         "history",
         _why_history(fitted.track),
         fitted.track,
+        model,
     )
 
 

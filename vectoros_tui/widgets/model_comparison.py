@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from vectoros_tui.engine.team import band_bar
 from vectoros_tui.store.model_comparison import Comparison, held
 from vectoros_tui.widgets.forecast_charts import BEST_COLOUR, LIKELY_COLOUR
 from vectoros_tui.widgets.formatting import compact_money
@@ -147,3 +148,63 @@ class CalibrationChart(Vertical):
         plt.yticks(ticks, [f"{t:.0%}" for t in ticks])
         self.query_one("#calibration-legend", Static).update(legend)
         plot.refresh()
+
+
+class TeamPanel(Static):
+    """One row per rep: open deals, P5 / P50 / P95 with a band bar on a shared scale,
+    and the team's band from the same runs with its chance of reaching the goal."""
+
+    DEFAULT_CSS = """
+    TeamPanel { border: round $panel; height: auto; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        self.border_title = "Team: each rep's band, the team's from the same runs"
+        self.display = False
+
+    def show(self, result: dict[str, Any] | None) -> None:
+        owners = (result or {}).get("owners") or []
+        # A team view needs a team: deals owned by more than one member.
+        named = [r for r in owners if r.get("userId")]
+        self.display = bool(result) and len(named) >= 2
+        if not self.display or result is None:
+            return
+        scale = max((r["best_case"] for r in owners), default=0.0)
+        table = Table.grid(padding=(0, 2))
+        table.add_column("rep", no_wrap=True, overflow="ellipsis", max_width=22)
+        table.add_column(justify="right", no_wrap=True)
+        for _ in range(3):
+            table.add_column(justify="right", no_wrap=True)
+        table.add_column("band", no_wrap=True)
+        table.add_row(
+            *(Text(h, style="dim") for h in ("rep", "deals", "P5", "P50", "P95", "P5–P95"))
+        )
+        for row in owners:
+            table.add_row(
+                Text(row["name"]),
+                Text(f"{row['deals']:,}"),
+                Text(compact_money(row["worst_case"])),
+                Text(compact_money(row["likely_case"])),
+                Text(compact_money(row["best_case"])),
+                Text(band_bar(row["worst_case"], row["likely_case"], row["best_case"], scale)),
+            )
+        team = result["team"]
+        table.add_row(
+            Text("team", style="bold"),
+            Text(f"{sum(r['deals'] for r in owners):,}"),
+            Text(compact_money(team["worst_case"]), style="bold"),
+            Text(compact_money(team["likely_case"]), style="bold"),
+            Text(compact_money(team["best_case"]), style="bold"),
+            Text(""),
+        )
+        lines: list[Any] = [table]
+        model = "history model" if result.get("model") == "history" else "reps' probabilities"
+        note = Text(f"{model}; the team's band is not the sum of the reps'", style="dim")
+        if "probability_of_hitting_goal" in team:
+            note.append(
+                f" · goal {compact_money(team['goal'])}: "
+                f"{team['probability_of_hitting_goal']:.0%} chance",
+                style="bold",
+            )
+        lines.append(note)
+        self.update(Group(*lines))
