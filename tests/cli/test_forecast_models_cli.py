@@ -68,6 +68,15 @@ def test_auto_uses_the_history_model_and_explains_each_deal(cli: Cli, database_u
     result = forecast(cli, "Hist")
     assert result["model"] == "history"
     assert result["worst_case"] <= result["likely_case"] <= result["best_case"]
+    # Every key a reader of the reps' forecast reads is there too.
+    assert set(result) >= REP_KEYS
+    assert result["predicted_revenue"] == result["likely_case"]
+    by_stage = {b["stage"]: b for b in result["breakdown_by_stage"]}
+    for stage, row in by_stage.items():
+        mine = [d for d in result["forecasted_deals"] if d["stage"] == stage]
+        assert row["deals"] == len(mine)
+        expected = sum(d["value"] * d["winProbabilityInWindow"] for d in mine)
+        assert abs(row["weighted_value"] - expected) <= 1e-3 * max(expected, 1) + len(mine)
     training = result["training"]
     assert training["open_deal_periods"] >= MIN_TRAINING_ROWS
     assert training["won_within_window"] >= MIN_WINS

@@ -162,6 +162,7 @@ def forecast(
                 as_of=moment,
                 goal=goal,
                 owner_id=owner_id,
+                scenario=scenario or defaults.scenario,
             )
         except NotEnoughHistory as exc:
             if model == "history":

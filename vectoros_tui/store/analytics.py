@@ -80,6 +80,7 @@ class AnalyticsService:
         as_of: datetime | None = None,
         goal: float | None = None,
         owner_id: uuid.UUID | None = None,
+        scenario: str = "likely",
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
@@ -93,7 +94,15 @@ class AnalyticsService:
         mine = None if owner_id is None else str(owner_id)
         open_deals = [d for d in deals if d.is_open and (mine is None or d.owner_id == mine)]
         result = history_forecast(
-            model, cutoffs, open_deals, moment, window_days, simulations, seed, goal=goal
+            model,
+            cutoffs,
+            open_deals,
+            moment,
+            window_days,
+            simulations,
+            seed,
+            goal=goal,
+            scenario=scenario,
         )
         if as_of is None and owner_id is None:
             self._keep_run(workspace_id, moment, window_days, "history", result, len(open_deals))

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.forecast import REPORTED_PERCENTILES
+from vectoros_tui.engine.stages import stage_index
 from vectoros_tui.engine.win_features import (
     FEATURES,
     REASON_GROUPS,
@@ -174,17 +175,30 @@ def history_forecast(
     simulations: int,
     seed: int | None,
     goal: float | None = None,
+    scenario: str = "likely",
 ) -> dict[str, Any]:
     """The forecast of ``open_deals`` (as they stand at ``moment``) by ``model``, learned
-    from ``cutoffs`` past windows."""
+    from ``cutoffs`` past windows. Its JSON has every key of the reps' forecast (so a
+    reader of either finds what it reads) plus the model's own."""
     features, totals = simulate(model, open_deals, moment, window_days, simulations, seed)
     values = features.values
     percentiles = dict(
         zip(REPORTED_PERCENTILES, np.percentile(totals, REPORTED_PERCENTILES), strict=True)
     )
+    mean = float(totals.mean()) if len(totals) else 0.0
+    spread = float(totals.std()) if len(totals) else 0.0
+    cases = {"worst": percentiles[5], "likely": percentiles[50], "best": percentiles[95]}
+    chances = model.probabilities(features.matrix)
+    pipeline = float(values.sum())
     result = {
         "model": "history",
         "timeframe": f"{window_days}d",
+        "scenario": scenario,
+        "predicted_revenue": _money(cases.get(scenario, cases["likely"])),
+        "confidence": round(1.0 - min(spread / mean, 1.0), 3) if mean > 0 else 0.0,
+        "revenue_goal": None if goal is None else _money(goal),
+        "pipeline_coverage": round(pipeline / goal, 3) if goal else None,
+        "breakdown_by_stage": _by_stage(open_deals, values, chances),
         "deals_analyzed": len(open_deals),
         "worst_case": _money(percentiles[5]),
         "likely_case": _money(percentiles[50]),
@@ -204,6 +218,25 @@ def history_forecast(
         hits = np.count_nonzero(totals >= goal) / len(totals) if len(totals) else 0.0
         result["probability_of_hitting_goal"] = round(float(hits), 4)
     return result
+
+
+def _by_stage(
+    deals: list[DealRecord], values: NDArray[np.float64], chances: NDArray[np.float64]
+) -> list[dict[str, Any]]:
+    """Per stage: deals, value, value x chance of winning within the window, mean chance."""
+    groups: dict[str, list[int]] = {}
+    for index, deal in enumerate(deals):
+        groups.setdefault(deal.stage or "unknown", []).append(index)
+    return [
+        {
+            "stage": stage,
+            "deals": len(rows),
+            "total_value": _money(float(values[rows].sum())),
+            "weighted_value": _money(float((values[rows] * chances[rows]).sum())),
+            "avg_probability": round(float(chances[rows].mean()), 3),
+        }
+        for stage, rows in sorted(groups.items(), key=lambda item: (stage_index(item[0]), item[0]))
+    ]
 
 
 def _training_summary(model: WinModel, cutoffs: int, window_days: int) -> dict[str, Any]:
