@@ -5,6 +5,7 @@ version, and a write with ``If-Match`` goes through only while the deal is at th
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -119,8 +120,20 @@ def create_deal(
         deal_id = parse_uuid(body.id)
         if deal_id is None:
             raise field_error("id", f"must be a UUID (got {body.id!r})")
-    view = backend.store().deals.create(membership.workspace_id, body.local(), deal_id=deal_id)
+    owner = _owner(body.ownerId) if body.ownerId is not None else caller.user_id
+    view = backend.store().deals.create(
+        membership.workspace_id, body.local(), deal_id=deal_id, owner_id=owner
+    )
     return _tagged(response, view)
+
+
+def _owner(text: str | None) -> uuid.UUID | None:
+    if text is None:
+        return None
+    found = parse_uuid(text)
+    if found is None:
+        raise field_error("ownerId", f"must be a user id (a UUID), got {text!r}")
+    return found
 
 
 @deals_api.get("/deals/{deal_id}", tags=["deals"], summary="One deal (ETag: its version)")
@@ -152,9 +165,12 @@ def replace_deal(
     if body.workspaceId is not None and parse_uuid(body.workspaceId) != view.workspace_id:
         raise field_error("workspaceId", "a deal cannot move to another workspace")
     expected = _expected_version(if_match, view)
+    changes = body.changes()
+    if "ownerId" in body.model_fields_set:
+        changes["owner_id"] = _owner(body.ownerId)
     with _written(deal_id, expected):
         updated = backend.store().deals.update(
-            view.id, body.changes(), expected_version=expected or body.version
+            view.id, changes, expected_version=expected or body.version
         )
     return _tagged(response, updated)
 

@@ -44,6 +44,11 @@ class DealFields(BaseModel):
     closeDate: str | None = Field(default=None, description="YYYY-MM-DD")
     outcome: str | None = Field(default=None, description="won, lost or null (open)")
     lostReason: str | None = None
+    ownerId: str | None = Field(
+        default=None,
+        description="An extension of the seed's deal: the user id of its owner, a member of "
+        "the workspace (on create, default: the caller; null clears it).",
+    )
 
     def local(self) -> dict[str, Any]:
         return {local: getattr(self, name) for local, name in JSON_NAMES.items()}
