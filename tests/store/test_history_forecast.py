@@ -233,6 +233,7 @@ def test_the_same_seed_gives_the_same_forecast_and_a_goal_is_scored_on_its_runs(
     )
     assert again.pop("goal") == 0
     assert again.pop("probability_of_hitting_goal") == 1.0  # every run wins at least 0
+    assert again.pop("revenue_goal") == 0 and forecast.pop("revenue_goal") is None
     assert again == forecast
     other = store.analytics.history_forecast(
         summary.workspace_id,

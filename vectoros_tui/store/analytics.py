@@ -11,7 +11,7 @@ from vectoros_tui.engine.health import score_workspace
 from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
-from vectoros_tui.store.model_store import KeptRun, ModelStore
+from vectoros_tui.store.model_store import DataSize, KeptRun, ModelStore
 from vectoros_tui.store.owners import OwnerService
 
 if TYPE_CHECKING:
@@ -122,10 +122,9 @@ class AnalyticsService:
         from vectoros_tui.store.history_forecast import NotEnoughHistory, TrainingGrid, fit_until
 
         kept = None
-        fingerprint: tuple[Any, ...] = ()
+        data = DataSize(sum(1 for d in current if d.outcome), len(current))
         if as_of is None:
-            fingerprint = self.deals.fingerprint(workspace_id)
-            kept = self.models.fit(workspace_id, window_days, fingerprint, moment.date())
+            kept = self.models.fit(workspace_id, window_days, data, moment.date())
         if isinstance(kept, str):
             raise NotEnoughHistory(kept)
         history = None
@@ -137,13 +136,11 @@ class AnalyticsService:
                 model, training = fit_until(TrainingGrid(history, window_days), moment)
             except NotEnoughHistory as exc:
                 if as_of is None:
-                    self.models.keep_fit(
-                        workspace_id, window_days, fingerprint, moment.date(), str(exc)
-                    )
+                    self.models.keep_fit(workspace_id, window_days, data, moment.date(), str(exc))
                 raise
             kept = (model, training.cutoffs)
             if as_of is None:
-                self.models.keep_fit(workspace_id, window_days, fingerprint, moment.date(), kept)
+                self.models.keep_fit(workspace_id, window_days, data, moment.date(), kept)
         return kept[0], kept[1], history
 
     def team_forecast(

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
@@ -29,6 +29,21 @@ _FITS = ModelFit.__table__  # type: ignore[attr-defined]
 _RUNS = ForecastRun.__table__  # type: ignore[attr-defined]
 _ARRAYS = ("won", "lost", "mean", "scale", "covariance")
 _NUMBERS = ("period_sd", "rows", "wins", "losses", "periods")
+
+
+class DataSize(NamedTuple):
+    """How much a workspace holds, as far as its history model is concerned."""
+
+    closed: int  # deals won or lost
+    deals: int
+
+
+def close_enough(then: DataSize, now: DataSize) -> bool:
+    """Whether a fit made on ``then`` still speaks for ``now``: within 1% (at least 3) of
+    the closed deals and 2% (at least 10) of the deals."""
+    return abs(now.closed - then.closed) <= max(3, then.closed // 100) and abs(
+        now.deals - then.deals
+    ) <= max(10, then.deals // 50)
 
 
 @dataclass(frozen=True)
@@ -91,30 +106,43 @@ class ModelStore:
     # --- fits -----------------------------------------------------------------------
 
     def fit(
-        self, workspace_id: uuid.UUID, window_days: int, fingerprint: Hashable, day: date
+        self, workspace_id: uuid.UUID, window_days: int, data: DataSize, day: date
     ) -> tuple[WinModel, int] | str | None:
-        """What was kept for this data and day: (model, training cut-offs), or the reason
-        there was too little history, or None (nothing kept, or kept for other data)."""
+        """What was kept for this day and about this much data: (model, training
+        cut-offs), or the reason there was too little history, or None (nothing kept, or
+        kept for data that has changed too much since, or another day).
+
+        A fit reads the whole history (seconds on a big workspace), and one more closed
+        deal among thousands barely moves it: it is reused until the closed deals or the
+        deals change by more than :func:`close_enough` allows, and for one day at most."""
         with self.db.read() as session:
             row = session.get(ModelFit, (workspace_id, window_days))
-            if row is None or row.fingerprint != _text(fingerprint) or row.fitted_for != day:
+            if row is None or row.fitted_for != day:
                 return None
+            then = row.payload.get("data")
             if isinstance(row.payload.get("not_enough"), str):
-                return str(row.payload["not_enough"])
+                # More history may be enough now: only the very same data reuses the verdict.
+                return str(row.payload["not_enough"]) if then == list(data) else None
+            if not isinstance(then, list) or not close_enough(DataSize(*then), data):
+                return None
             return model_from_json(row.payload)
 
     def keep_fit(
         self,
         workspace_id: uuid.UUID,
         window_days: int,
-        fingerprint: Hashable,
+        data: DataSize,
         day: date,
         fitted: tuple[WinModel, int] | str,
     ) -> None:
-        """Keep a fit (model, cut-offs) or the reason there was too little history."""
-        payload = {"not_enough": fitted} if isinstance(fitted, str) else model_to_json(*fitted)
+        """Keep a fit (model, cut-offs) or the reason there was too little history, with
+        how much data it saw."""
+        payload: dict[str, Any] = (
+            {"not_enough": fitted} if isinstance(fitted, str) else model_to_json(*fitted)
+        )
+        payload["data"] = list(data)
         values = {
-            "fingerprint": _text(fingerprint),
+            "fingerprint": _text(data),
             "fitted_for": day,
             "payload": payload,
             "updated_at": utcnow(),
