@@ -18,7 +18,7 @@ from pg_schemas import TABLES, create_pg_schema, drop_pg_schema, require_postgre
 
 from vectoros_tui.store import migrate
 from vectoros_tui.store.database import open_database
-from vectoros_tui.store.store import Store
+from vectoros_tui.store.store import Store, open_store
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -162,3 +162,29 @@ def store(database_url: str) -> Iterator[Store]:
 @pytest.fixture
 def workspace(store: Store):
     return store.workspaces.create("Test")
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_store(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+) -> Iterator[Store]:
+    """A migrated database of the test module's own, of each kind: for modules that build
+    one big workspace and read it in many tests (the store fixture empties its tables
+    before each test)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "vectoros.sqlite3"
+        shutil.copy(sqlite_template, path)
+        store = open_store(f"sqlite:///{path}", upgrade=False)
+        yield store
+        store.close()
+        return
+    require_postgres()
+    schema, url = create_pg_schema()
+    store = open_store(url, upgrade=True)
+    yield store
+    store.close()
+    drop_pg_schema(schema)

@@ -8,13 +8,9 @@ hand-computed values.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from pg_schemas import create_pg_schema, drop_pg_schema, require_postgres
 
 from vectoros_tui.store.backtest import (
     MODELS,
@@ -25,35 +21,11 @@ from vectoros_tui.store.backtest import (
     score,
 )
 from vectoros_tui.store.demo import DemoSummary, create_demo_workspace
-from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.store import Store
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=30)
 SIMULATIONS = 1_000
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def module_store(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    sqlite_template: Path,
-) -> Iterator[Store]:
-    """A migrated database of this module's own, of each kind."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("backtest") / "vectoros.sqlite3"
-        shutil.copy(sqlite_template, path)
-        store = open_store(f"sqlite:///{path}", upgrade=False)
-        yield store
-        store.close()
-        return
-    require_postgres()
-    schema, url = create_pg_schema()
-    store = open_store(url, upgrade=True)
-    yield store
-    store.close()
-    drop_pg_schema(schema)
 
 
 @pytest.fixture(scope="module")

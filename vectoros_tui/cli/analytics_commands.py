@@ -552,13 +552,7 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
             ]
         ],
     )
-    if "probability_of_hitting_goal" in r:
-        where = _GOAL_SOURCES.get(r.get("goal_source", "option"), "").format(r["timeframe"])
-        console.print(
-            f"Goal {format_money(r['goal'])}{where}: "
-            f"{percent(r['probability_of_hitting_goal'])} chance to hit it",
-            soft_wrap=True,
-        )
+    _print_goal(r)
     rows = [
         [
             short_id(d["deal_id"]),
@@ -580,6 +574,16 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
                 Column("why", rank=1, shrink=True, min_width=20),
             ],
             rows,
+        )
+
+
+def _print_goal(r: dict[str, Any]) -> None:
+    if "probability_of_hitting_goal" in r:
+        where = _GOAL_SOURCES.get(r.get("goal_source", "option"), "").format(r["timeframe"])
+        console.print(
+            f"Goal {format_money(r['goal'])}{where}: "
+            f"{percent(r['probability_of_hitting_goal'])} chance to hit it",
+            soft_wrap=True,
         )
 
 
@@ -626,13 +630,7 @@ def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
             ]
         ],
     )
-    if "probability_of_hitting_goal" in r:
-        where = _GOAL_SOURCES.get(r.get("goal_source", "option"), "").format(r["timeframe"])
-        console.print(
-            f"Goal {format_money(r['goal'])}{where}: "
-            f"{percent(r['probability_of_hitting_goal'])} chance to hit it",
-            soft_wrap=True,
-        )
+    _print_goal(r)
     listing(
         "By stage",
         [

@@ -147,7 +147,8 @@ MAX_PAGE = 10_000
 TRACKED_FIELDS = ("stage", "outcome", "close_date", "value", "probability")
 
 
-def _tracked(value: Any) -> str | None:
+def tracked_text(value: Any) -> str | None:
+    """How a tracked field's value is kept in a DealEvent (the history's text form)."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, float):
@@ -780,7 +781,7 @@ class DealService:
             # Entered closed (its first stage event has no "from"): nothing to go back to.
             return BeforeClosing(OPEN_STAGES[0], None, None)
         # No probability event at that moment: closing did not change it.
-        old_probability = before.get("probability", _tracked(deal.probability))
+        old_probability = before.get("probability", tracked_text(deal.probability))
         probability = int(float(old_probability)) if old_probability else None
         close_date = None
         if before.get("close_date"):
@@ -827,8 +828,8 @@ class DealService:
                 DealEvent(
                     deal_id=row.id,
                     field="owner",
-                    old_value=_tracked(before["owner_id"]),
-                    new_value=_tracked(changed["owner_id"]),
+                    old_value=tracked_text(before["owner_id"]),
+                    new_value=tracked_text(changed["owner_id"]),
                     changed_at=moment,
                 )
             )
@@ -838,8 +839,8 @@ class DealService:
                     DealEvent(
                         deal_id=row.id,
                         field=field,
-                        old_value=_tracked(before[field]),
-                        new_value=_tracked(changed[field]),
+                        old_value=tracked_text(before[field]),
+                        new_value=tracked_text(changed[field]),
                         changed_at=moment,
                     )
                 )

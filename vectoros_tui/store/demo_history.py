@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from vectoros_tui.engine.stages import DEFAULT_PROBABILITY, OPEN_STAGES
+from vectoros_tui.store.deals import tracked_text
 from vectoros_tui.store.demo_vocabulary import (
     ACTIVITY_TEXT,
     DEAL_KINDS,
@@ -139,8 +140,8 @@ class _Process:
                 "id": uuid.UUID(int=self.rng.getrandbits(128), version=4),
                 "deal_id": deal.id,
                 "field": name,
-                "old_value": _text(old),
-                "new_value": _text(new),
+                "old_value": tracked_text(old),
+                "new_value": tracked_text(new),
                 "changed_at": at,
             }
         )
@@ -246,16 +247,6 @@ class _Process:
                     [r for r, _ in LOST_REASONS], weights=[w for _, w in LOST_REASONS]
                 )[0]
             )
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def build_history_rows(
