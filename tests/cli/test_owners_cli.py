@@ -492,3 +492,31 @@ def test_backtest_of_an_unknown_owner_names_the_members(cli: Cli) -> None:
     assert "Nobody" in message
     for email, member in reps.items():
         assert email in message and member["name"] in message
+
+
+@SQLITE_ONLY
+def test_score_insights_and_export_of_one_owner(cli: Cli) -> None:
+    ok(cli("demo", "--deals", 300, "--seed", 8, "--name", "Rep"))
+    rep = ok(cli("workspace", "members", "-w", "Rep", "--json")).json()["members"][0]["email"]
+    owned = ok(cli("deals", "list", "-w", "Rep", "--owner", rep, "--limit", 10_000, "--json"))
+    mine = {d["id"] for d in owned.json()["deals"]}
+    assert mine
+
+    everyone = ok(cli("score", "-w", "Rep", "--json")).json()
+    scored = ok(cli("score", "-w", "Rep", "--owner", rep, "--json")).json()
+    assert {d["deal_id"] for d in scored["scored_deals"]} == {
+        d["deal_id"] for d in everyone["scored_deals"] if d["deal_id"] in mine
+    }
+    metrics = scored["workspace_metrics"]
+    assert metrics["total_deals"] == len(mine)
+    assert sum(metrics["health_distribution"].values()) == len(scored["scored_deals"])
+
+    about_mine = ok(cli("insights", "-w", "Rep", "--owner", rep, "--json")).json()["insights"]
+    all_insights = ok(cli("insights", "-w", "Rep", "--json")).json()["insights"]
+    assert about_mine and {i["dealId"] for i in about_mine} <= mine
+    assert len(about_mine) == sum(1 for i in all_insights if i.get("dealId") in mine)
+
+    exported = ok(cli("export", "-w", "Rep", "--format", "json", "--owner", rep)).json()
+    assert {d["id"] for d in exported["deals"]} == mine
+    refused = user_error(cli("export", "-w", "Rep", "--owner", "nobody-here"))
+    assert "no member named" in one_line(refused.err)

@@ -843,12 +843,18 @@ def _score_row(model: str, s: dict[str, Any]) -> list[Any]:
     show_default=True,
     help="Deals to list, weakest first (JSON lists all).",
 )
+@owner_option
 @json_option
 @pass_ctx
-def score(ctx: CliContext, workspace: str | None, top: int, as_json: bool) -> None:
+def score(
+    ctx: CliContext, workspace: str | None, top: int, owner: str | None, as_json: bool
+) -> None:
     """Health score (0-100) of every open deal, with the reasons behind it."""
     ws = ctx.workspace(workspace)
     result = ctx.store().analytics.score(ws.id)
+    member = ctx.owner(ws.id, owner)
+    if member is not None:
+        result = _owned_scores(result, ctx.store().deals.records(ws.id, owner_id=member.id))
     if as_json:
         print_json(result)
         return
@@ -886,6 +892,26 @@ def score(ctx: CliContext, workspace: str | None, top: int, as_json: bool) -> No
         )
 
 
+def _owned_scores(result: dict[str, Any], owned: list[Any]) -> dict[str, Any]:
+    """The workspace's scores (each deal scored against the whole workspace) of one
+    member's deals, with the metrics of those deals."""
+    mine = {d.id for d in owned}
+    scored = [d for d in result["scored_deals"] if d["deal_id"] in mine]
+    metrics = dict(result["workspace_metrics"])
+    distribution = dict.fromkeys(metrics["health_distribution"], 0)
+    for deal in scored:
+        distribution[deal["health_status"]] = distribution.get(deal["health_status"], 0) + 1
+    metrics.update(
+        total_deals=len(owned),
+        scored_deals=len(scored),
+        average_health=round(sum(d["health_score"] for d in scored) / len(scored), 1)
+        if scored
+        else 0.0,
+        health_distribution=distribution,
+    )
+    return {**result, "scored_deals": scored, "workspace_metrics": metrics}
+
+
 def _weak_reasons(scored: dict[str, Any]) -> list[str]:
     components = scored["components"]
     explanations = scored.get("explanations", {})
@@ -898,6 +924,7 @@ def _weak_reasons(scored: dict[str, Any]) -> list[str]:
 @click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed insights.")
 @click.option("--unread", is_flag=True, help="Only unread insights.")
 @click.option("--no-refresh", is_flag=True, help="Show stored insights without re-running rules.")
+@owner_option
 @json_option
 @click.pass_context
 def insights(
@@ -906,6 +933,7 @@ def insights(
     include_dismissed: bool,
     unread: bool,
     no_refresh: bool,
+    owner: str | None,
     as_json: bool,
 ) -> None:
     """Risks, warnings and opportunities in the pipeline (refreshed each time).
@@ -922,6 +950,10 @@ def insights(
     if not no_refresh:
         store.analytics.regenerate_insights(ws.id, timeframe=ctx.settings.forecast.timeframe)
     items = store.insights.list(ws.id, include_dismissed=include_dismissed, unread_only=unread)
+    member = ctx.owner(ws.id, owner)
+    if member is not None:  # the insights about that member's deals
+        mine = {d.id for d in store.deals.records(ws.id, owner_id=member.id)}
+        items = [i for i in items if i.deal_id is not None and str(i.deal_id) in mine]
     if as_json:
         print_json({"insights": [i.to_api() for i in items], "total": len(items)})
         return

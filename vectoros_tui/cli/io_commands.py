@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.options import json_option, workspace_option
+from vectoros_tui.cli.options import json_option, owner_option, workspace_option
 from vectoros_tui.cli.output import (
     FilteredStream,
     errors,
@@ -183,6 +183,7 @@ def import_deals(
 )
 @click.option("--stage", help="Only deals in this stage.")
 @click.option("--outcome", type=click.Choice(["open", "won", "lost"]))
+@owner_option
 @pass_ctx
 def export_deals(
     ctx: CliContext,
@@ -191,12 +192,15 @@ def export_deals(
     output: Path | None,
     stage: str | None,
     outcome: str | None,
+    owner: str | None,
 ) -> None:
     """Export deals to CSV or JSON (CSV cells are safe to open in spreadsheets)."""
     from vectoros_tui.store.csv_export import export_deals as write_export
 
     ws = ctx.workspace(workspace)
     store = ctx.store()
+    member = ctx.owner(ws.id, owner)
+    owner_id = member.id if member else None
     if output is None:
         stream: SupportsWrite[str]
         # JSON stays the same JSON value; CSV is exact through a pipe, and shown with escapes
@@ -207,12 +211,14 @@ def export_deals(
             stream = FilteredStream(sys.stdout, visible_lines)
         else:
             stream = sys.stdout
-        write_export(store, ws.id, stream, fmt=fmt, stage=stage, outcome=outcome)
+        write_export(store, ws.id, stream, fmt=fmt, stage=stage, outcome=outcome, owner_id=owner_id)
         return
     partial = output.with_name(output.name + ".partial")
     # Write beside the target and rename, so a failed export never leaves half a file.
     with partial.open("w", encoding="utf-8", newline="") as out:
-        count = write_export(store, ws.id, out, fmt=fmt, stage=stage, outcome=outcome)
+        count = write_export(
+            store, ws.id, out, fmt=fmt, stage=stage, outcome=outcome, owner_id=owner_id
+        )
     partial.replace(output)
     errors.print(f"Exported {count} deals to {output}", markup=False)
 

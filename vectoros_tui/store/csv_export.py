@@ -92,9 +92,15 @@ def _filters(workspace_id: uuid.UUID, stage: str | None, outcome: str | None) ->
 
 
 def _deals(
-    store: Store, workspace_id: uuid.UUID, stage: str | None, outcome: str | None
+    store: Store,
+    workspace_id: uuid.UUID,
+    stage: str | None,
+    outcome: str | None,
+    owner_id: uuid.UUID | None = None,
 ) -> Generator[DealView, None, None]:
     conditions = _filters(workspace_id, stage, outcome)
+    if owner_id is not None:
+        conditions.append(col(Deal.owner_id) == owner_id)
     with store.db.read() as session:
         if session.get(Workspace, workspace_id) is None:
             raise NotFoundError(f"workspace {workspace_id} does not exist")
@@ -117,9 +123,10 @@ def export_deals(
     fmt: Literal["csv", "json"] = "csv",
     stage: str | None = None,
     outcome: str | None = None,
+    owner_id: uuid.UUID | None = None,
 ) -> int:
-    """Write the workspace's deals (optionally one stage, or ``open``/``won``/``lost``)
-    to ``out_stream``; returns how many were written.
+    """Write the workspace's deals (optionally one stage, or ``open``/``won``/``lost``,
+    or one member's) to ``out_stream``; returns how many were written.
 
     CSV has the columns of :data:`CSV_COLUMNS`; JSON is ``{"deals": [...], "total": N}``
     with each deal as ``DealView.to_api()``. Raises ``ValidationError`` for a bad
@@ -127,7 +134,7 @@ def export_deals(
     """
     if fmt not in ("csv", "json"):
         raise ValidationError([FieldError("format", f"must be csv or json (got {fmt!r})")])
-    deals = _deals(store, workspace_id, stage, outcome)
+    deals = _deals(store, workspace_id, stage, outcome, owner_id)
     try:
         first = next(deals, None)  # validates and runs the query before anything is written
         return _write(out_stream, fmt, first, deals)
