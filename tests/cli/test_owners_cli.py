@@ -520,3 +520,50 @@ def test_score_insights_and_export_of_one_owner(cli: Cli) -> None:
     assert {d["id"] for d in exported["deals"]} == mine
     refused = user_error(cli("export", "-w", "Rep", "--owner", "nobody-here"))
     assert "no member named" in one_line(refused.err)
+
+
+def test_rep_goals_are_kept_listed_and_weighed_in_the_team_forecast(
+    cli: Cli, tmp_path: Path
+) -> None:
+    ok(cli("workspace", "create", "Goals"))
+    rows = "\n".join(
+        f"D{i},{stage},{value},60,2026-12-20,{owner}"
+        for i, (stage, value, owner) in enumerate(
+            [
+                ("proposal", 50_000, "Ana Ruiz"),
+                ("negotiation", 80_000, "Ana Ruiz"),
+                ("proposal", 40_000, "Ben Ode"),
+                ("qualified", 20_000, "Ben Ode"),
+            ]
+        )
+    )
+    path = tmp_path / "team.csv"
+    path.write_text("Deal Name,Stage,Amount,Probability,Close Date,Owner\n" + rows + "\n")
+    ok(cli("import", path, "-w", "Goals"))
+    ok(cli("goal", "set", "60k", "--owner", "Ana Ruiz", "-w", "Goals"))
+    ok(cli("goal", "set", "$1", "--owner", "ben", "-w", "Goals"))
+    listed = ok(cli("goal", "-w", "Goals", "--json")).json()["memberGoals"]
+    assert sorted((g["name"], g["window"], g["amount"]) for g in listed) == [
+        ("Ana Ruiz", "30d", 60_000.0),
+        ("Ben Ode", "30d", 1.0),
+    ]
+    result = ok(
+        cli("forecast", "-w", "Goals", "--by", "owner", "--model", "rep", "--seed", 4, "--json")
+    ).json()
+    by_name = {r["name"]: r for r in result["owners"]}
+    assert by_name["Ana Ruiz"]["goal"] == 60_000
+    assert 0 < by_name["Ana Ruiz"]["probability_of_hitting_goal"] < 1
+    # A goal of $1 is hit whenever Ben wins anything: the chance his P5..P95 suggests.
+    assert by_name["Ben Ode"]["probability_of_hitting_goal"] > 0.5
+    assert "P(goal)" in ok(cli("forecast", "-w", "Goals", "--by", "owner", "--model", "rep")).out
+
+    ok(cli("goal", "clear", "--owner", "ben", "-w", "Goals"))
+    assert [g["name"] for g in ok(cli("goal", "-w", "Goals", "--json")).json()["memberGoals"]] == [
+        "Ana Ruiz"
+    ]
+    refused = user_error(cli("goal", "set", "1M", "--owner", "Zed", "-w", "Goals"))
+    assert "no member named" in one_line(refused.err)
+    refused = user_error(
+        cli("goal", "set", "1M", "--owner", "ana", "--period", "2026-Q1", "-w", "Goals")
+    )
+    assert "--window" in one_line(refused.err)

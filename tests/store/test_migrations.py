@@ -45,6 +45,7 @@ APP_TABLES = {
     "model_fits",
     "forecast_runs",
     "period_goals",
+    "member_goals",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -57,6 +58,7 @@ SEED_TABLES = APP_TABLES - {
     "model_fits",
     "forecast_runs",
     "period_goals",
+    "member_goals",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

@@ -343,6 +343,7 @@ def _team_forecast(
             simulations=simulations or ctx.settings.forecast.simulations,
             seed=seed if seed is not None else FORECAST_SEED,
             goal=goal,
+            member_goals={str(k): v for k, v in store.goals.members(workspace_id, days).items()},
         )
     except NotEnoughHistory as exc:
         raise click.UsageError(f"{exc} (--model auto falls back to rep)") from None
@@ -366,6 +367,8 @@ def _team_forecast(
             Column("P5", right=True),
             Column("P50", right=True),
             Column("P95", right=True),
+            Column("goal", rank=4, right=True),
+            Column("P(goal)", rank=4, right=True),
             Column("band", rank=1),
         ],
         [
@@ -376,6 +379,8 @@ def _team_forecast(
                 format_money(r["worst_case"]),
                 format_money(r["likely_case"]),
                 format_money(r["best_case"]),
+                format_money(r["goal"]) if "goal" in r else "—",
+                percent(r.get("probability_of_hitting_goal")),
                 band_bar(r["worst_case"], r["likely_case"], r["best_case"], width),
             ]
             for r in result["owners"]
@@ -388,6 +393,8 @@ def _team_forecast(
                 format_money(team["worst_case"]),
                 format_money(team["likely_case"]),
                 format_money(team["best_case"]),
+                format_money(team["goal"]) if "goal" in team else "—",
+                percent(team.get("probability_of_hitting_goal")),
                 "",
             ]
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import click
@@ -12,6 +13,7 @@ from vectoros_tui.cli.output import Column, listing, print_json, say
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.periods import Period, PeriodError, parse_period
 from vectoros_tui.money import format_money
+from vectoros_tui.store.owners import Member
 from vectoros_tui.store.views import WorkspaceView, iso
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -27,6 +29,14 @@ period_option = click.option(
     metavar="PERIOD",
     help="A calendar period instead of a window: 2026-Q1, 2026-03, this-month, this-quarter "
     "(`vectoros forecast --period` uses it).",
+)
+
+
+rep_option = click.option(
+    "--owner",
+    metavar="NAME|EMAIL|me",
+    help="A rep's goal (for a window) instead of the workspace's "
+    "(`vectoros forecast --by owner` weighs each rep against theirs).",
 )
 
 
@@ -49,6 +59,13 @@ def _workspace(click_ctx: click.Context, ref: str | None) -> WorkspaceView:
     return ctx.workspace(ref or parent)
 
 
+def _rep(ctx: CliContext, workspace_id: uuid.UUID, ref: str) -> Member:
+    member = ctx.owner(workspace_id, ref)
+    if member is None:
+        raise click.BadParameter("name one member, or me", param_hint="--owner")
+    return member
+
+
 def _window(ctx: CliContext, days: int | None) -> int:
     if days is not None:
         return days
@@ -67,6 +84,7 @@ def goal(click_ctx: click.Context, workspace: str | None, as_json: bool) -> None
     vectoros goal set 750k               the goal for the default window (30d)
     vectoros goal set 2.4M --window 90d  the goal for 90 days
     vectoros goal set 3M --period 2026-Q1  the goal for a quarter (or a month: 2026-03)
+    vectoros goal set 250k --owner ana   a rep's goal for the default window
     vectoros goal clear --window 90d     forget it
     """
     if click_ctx.invoked_subcommand is not None:
@@ -75,16 +93,26 @@ def goal(click_ctx: click.Context, workspace: str | None, as_json: bool) -> None
     ws = ctx.workspace(workspace)
     goals = ctx.store().goals.all(ws.id)
     periods = ctx.store().goals.all_periods(ws.id)
+    names = {m.id: m for m in ctx.store().owners.members(ws.id)}
+    reps = [
+        (names[user], days, amount)
+        for user, days, amount in ctx.store().goals.all_members(ws.id)
+        if user in names
+    ]
     if as_json:
         print_json(
             {
                 "workspace": ws.name,
                 "goals": [g.to_api() for g in goals],
                 "periodGoals": [g.to_api() for g in periods],
+                "memberGoals": [
+                    {"email": m.email, "name": m.name, "window": f"{d}d", "amount": a}
+                    for m, d, a in reps
+                ],
             }
         )
         return
-    if not goals and not periods:
+    if not goals and not periods and not reps:
         say("No goals saved for {}: try `vectoros goal set 750k --window 30d`.", ws.name)
         return
     listing(
@@ -93,6 +121,7 @@ def goal(click_ctx: click.Context, workspace: str | None, as_json: bool) -> None
         [
             *([f"{g.window_days}d", format_money(g.amount), _saved(g.updated_at)] for g in goals),
             *([g.period, format_money(g.amount), _saved(g.updated_at)] for g in periods),
+            *([f"{d}d · {m.label}", format_money(a), None] for m, d, a in reps),
         ],
     )
 
@@ -105,6 +134,7 @@ def _saved(moment: datetime) -> str | None:
 @click.argument("amount", type=MONEY)
 @window_option
 @period_option
+@rep_option
 @workspace_option
 @json_option
 @click.pass_context
@@ -113,13 +143,30 @@ def set_goal(
     amount: float,
     window: int | None,
     period: str | None,
+    owner: str | None,
     workspace: str | None,
     as_json: bool,
 ) -> None:
     """Save the goal for a window or a period (replacing the one saved before), e.g. 750k
-    or $1.2M."""
+    or $1.2M; with --owner, a rep's goal for a window."""
     ctx = click_ctx.ensure_object(CliContext)
     ws = _workspace(click_ctx, workspace)
+    if owner is not None:
+        if period is not None:
+            raise click.UsageError("a rep's goal is for a --window (per-rep periods: not yet)")
+        member = _rep(ctx, ws.id, owner)
+        rep_goal = ctx.store().goals.set_member(ws.id, member.id, _window(ctx, window), amount)
+        if as_json:
+            print_json({"workspace": ws.name, "email": member.email, **rep_goal.to_api()})
+            return
+        say(
+            "Saved {}'s {}d goal in {}: [bold]{}[/bold] (`vectoros forecast --by owner` uses it).",
+            member.label,
+            rep_goal.window_days,
+            ws.name,
+            format_money(rep_goal.amount),
+        )
+        return
     chosen = _period(period, window)
     if chosen is not None:
         kept = ctx.store().goals.set_period(ws.id, chosen, amount)
@@ -150,6 +197,7 @@ def set_goal(
 @goal.command("clear")
 @window_option
 @period_option
+@rep_option
 @click.option("--all", "every", is_flag=True, help="Every window's goal.")
 @workspace_option
 @click.pass_context
@@ -157,6 +205,7 @@ def clear_goal(
     click_ctx: click.Context,
     window: int | None,
     period: str | None,
+    owner: str | None,
     every: bool,
     workspace: str | None,
 ) -> None:
@@ -165,6 +214,14 @@ def clear_goal(
         raise click.UsageError("give --window, --period or --all, not two of them")
     ctx = click_ctx.ensure_object(CliContext)
     ws = _workspace(click_ctx, workspace)
+    if owner is not None:
+        member = _rep(ctx, ws.id, owner)
+        rep_days = _window(ctx, window)
+        if ctx.store().goals.clear_member(ws.id, member.id, rep_days):
+            say("Cleared {}'s {}d goal in {}.", member.label, rep_days, ws.name)
+        else:
+            say("{} had no {}d goal in {}.", member.label, rep_days, ws.name)
+        return
     chosen = _period(period, window)
     if chosen is not None:
         if ctx.store().goals.clear_period(ws.id, chosen):

@@ -294,6 +294,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 goal=self.goal,
                 now=now,
                 fitted=comparison.model,
+                member_goals={
+                    str(user): amount
+                    for user, amount in store.goals.members(snapshot.workspace.id, key[2]).items()
+                },
             )
         if not get_current_worker().is_cancelled:
             self.post_message(self.ModelsReady(comparison, key, team))

@@ -154,11 +154,13 @@ class AnalyticsService:
         goal: float | None = None,
         now: datetime | None = None,
         fitted: WinModel | None = None,
+        member_goals: dict[str, float] | None = None,
     ) -> dict[str, Any]:
         """Each member's band and the team's, from the same runs (see
         :mod:`vectoros_tui.engine.team`): ``model`` rep, history or auto (history when
         there is enough, else rep, saying why). ``fitted``: a history model the caller
-        already has (the app's), instead of the one kept for today's data."""
+        already has (the app's), instead of the one kept for today's data.
+        ``member_goals`` (user id -> amount): each rep's chance of reaching theirs."""
         import numpy as np
 
         from vectoros_tui.engine.forecast import window_win_probabilities
@@ -210,6 +212,12 @@ class AnalyticsService:
                     **band(totals[:, index]),
                 }
             )
+            target = (member_goals or {}).get(key)
+            if target is not None:
+                reps[-1]["goal"] = target
+                reps[-1]["probability_of_hitting_goal"] = round(
+                    float(np.mean(totals[:, index] >= target)), 4
+                )
         # Biggest likely first; deals nobody owns last.
         reps.sort(key=lambda r: (r["userId"] is None, -r["likely_case"], r["name"]))
         result: dict[str, Any] = {

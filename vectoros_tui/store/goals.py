@@ -19,13 +19,15 @@ from vectoros_tui.engine.periods import Period
 from vectoros_tui.money import MoneyError, parse_money
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
-from vectoros_tui.store.tables import Goal, PeriodGoal, Workspace, utcnow
+from vectoros_tui.store.owners import check_member
+from vectoros_tui.store.tables import Goal, MemberGoal, PeriodGoal, Workspace, utcnow
 from vectoros_tui.store.validation import FieldError, ValidationError
 from vectoros_tui.store.views import iso
 
 MAX_WINDOW_DAYS = 9999  # the longest window a forecast timeframe can name (4 digits)
 _GOALS = Goal.__table__  # type: ignore[attr-defined]
 _PERIOD_GOALS = PeriodGoal.__table__  # type: ignore[attr-defined]
+_MEMBER_GOALS = MemberGoal.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,59 @@ class GoalService:
                 .all()
             )
             return [SavedPeriodGoal(period, amount, updated) for period, amount, updated in rows]
+
+    # --- goals per rep (one member, one window) ---------------------------------------
+
+    def set_member(
+        self, workspace_id: uuid.UUID, user_id: uuid.UUID, days: int, amount: object
+    ) -> SavedGoal:
+        """Save (or replace) a member's goal for the ``days``-day window."""
+        window = clean_window(days)
+        value = clean_amount(amount)
+        now = utcnow()
+        with self.db.write() as session:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(f"workspace {workspace_id} does not exist")
+            check_member(session, workspace_id, user_id)
+            self._upsert(
+                session,
+                _MEMBER_GOALS,
+                {"workspace_id": workspace_id, "user_id": user_id, "window_days": window},
+                {"amount": value, "updated_at": now},
+            )
+        return SavedGoal(window, value, now)
+
+    def members(self, workspace_id: uuid.UUID, days: int) -> dict[uuid.UUID, float]:
+        """Each member's goal for the ``days``-day window, by user id."""
+        table = _MEMBER_GOALS
+        query = select(table.c.user_id, table.c.amount).where(
+            table.c.workspace_id == workspace_id, table.c.window_days == clean_window(days)
+        )
+        with self.db.read() as session:
+            return {user: amount for user, amount in session.connection().execute(query).all()}
+
+    def all_members(self, workspace_id: uuid.UUID) -> list[tuple[uuid.UUID, int, float]]:
+        """(user id, window days, amount) of every member goal, by window."""
+        table = _MEMBER_GOALS
+        with self.db.read() as session:
+            rows = session.connection().execute(
+                select(table.c.user_id, table.c.window_days, table.c.amount)
+                .where(table.c.workspace_id == workspace_id)
+                .order_by(table.c.window_days, table.c.user_id)
+            )
+            return [(user, days, amount) for user, days, amount in rows.all()]
+
+    def clear_member(self, workspace_id: uuid.UUID, user_id: uuid.UUID, days: int) -> bool:
+        table = _MEMBER_GOALS
+        with self.db.write() as session:
+            result = session.connection().execute(
+                delete(table).where(
+                    table.c.workspace_id == workspace_id,
+                    table.c.user_id == user_id,
+                    table.c.window_days == clean_window(days),
+                )
+            )
+            return result.rowcount > 0
 
     def clear(self, workspace_id: uuid.UUID, days: int) -> bool:
         """Forget the goal for the ``days``-day window; False when there was none."""

@@ -321,3 +321,22 @@ class ForecastRun(SQLModel, table=True):
     mean: float
     open_deals: int
     computed_at: datetime = _created()
+
+
+# --- goals per rep (migration 0011) --------------------------------------------------------
+
+
+class MemberGoal(SQLModel, table=True):
+    """A member's revenue goal for one forecast window of a workspace."""
+
+    __tablename__: ClassVar[str] = "member_goals"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    )
+    window_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    amount: float
+    updated_at: datetime = _created()

@@ -175,17 +175,25 @@ class TeamPanel(Static):
         table.add_column(justify="right", no_wrap=True)
         for _ in range(3):
             table.add_column(justify="right", no_wrap=True)
+        goals = any("goal" in r for r in owners)
+        if goals:
+            table.add_column(justify="right", no_wrap=True)
         table.add_column("band", no_wrap=True)
-        table.add_row(
-            *(Text(h, style="dim") for h in ("rep", "deals", "P5", "P50", "P95", "P5–P95"))
-        )
+        heads = ["rep", "deals", "P5", "P50", "P95", *(["goal · P(hit)"] if goals else [])]
+        table.add_row(*(Text(h, style="dim") for h in [*heads, "P5–P95"]))
         for row in owners:
+            goal = (
+                [Text(f"{compact_money(row['goal'])} · {row['probability_of_hitting_goal']:.0%}")]
+                if "goal" in row
+                else [Text("—", style="dim")]
+            )
             table.add_row(
                 Text(row["name"]),
                 Text(f"{row['deals']:,}"),
                 Text(compact_money(row["worst_case"])),
                 Text(compact_money(row["likely_case"])),
                 Text(compact_money(row["best_case"])),
+                *(goal if goals else []),
                 Text(band_bar(row["worst_case"], row["likely_case"], row["best_case"], scale)),
             )
         team = result["team"]
@@ -195,6 +203,7 @@ class TeamPanel(Static):
             Text(compact_money(team["worst_case"]), style="bold"),
             Text(compact_money(team["likely_case"]), style="bold"),
             Text(compact_money(team["best_case"]), style="bold"),
+            *([Text("")] if goals else []),
             Text(""),
         )
         lines: list[Any] = [table]
