@@ -523,8 +523,9 @@ def test_score_insights_and_export_of_one_owner(cli: Cli) -> None:
 
 
 def test_rep_goals_are_kept_listed_and_weighed_in_the_team_forecast(
-    cli: Cli, tmp_path: Path
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column of the table
     ok(cli("workspace", "create", "Goals"))
     rows = "\n".join(
         f"D{i},{stage},{value},60,2026-12-20,{owner}"
