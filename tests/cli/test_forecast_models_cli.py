@@ -224,3 +224,18 @@ def test_the_forecast_history_chart_is_plain_text_with_both_models_and_what_clos
     assert "\x1b" not in chart
     for words in ("history P50", "rep P5–P95", "closed", "$3.4M", "2026-10-01"):
         assert words in chart, words
+
+
+def test_only_a_reps_own_forecast_is_kept_a_served_read_writes_nothing(
+    cli: Cli, database_url: str
+) -> None:
+    plain_demo(cli)
+    store = open_store(database_url)
+    try:
+        workspace = store.workspaces.resolve("Plain")
+        store.analytics.forecast(workspace.id, simulations=500)  # as the server answers
+        assert kept(database_url, ForecastRun) == []
+        store.analytics.forecast(workspace.id, simulations=500, keep=True)  # as the CLI runs
+        assert [r.model for r in kept(database_url, ForecastRun)] == ["rep"]
+    finally:
+        store.close()

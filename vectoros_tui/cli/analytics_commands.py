@@ -163,6 +163,7 @@ def forecast(
                 goal=goal,
                 owner_id=owner_id,
                 scenario=scenario or defaults.scenario,
+                keep=True,
             )
         except NotEnoughHistory as exc:
             if model == "history":
@@ -191,6 +192,7 @@ def forecast(
         goal=goal,
         as_of=moment,
         owner_id=owner_id,
+        keep=True,
     )
     result["seed"] = used_seed
     if as_of is not None:

@@ -44,10 +44,12 @@ class AnalyticsService:
         now: datetime | None = None,
         as_of: datetime | None = None,
         owner_id: uuid.UUID | None = None,
+        keep: bool = False,
     ) -> dict[str, Any]:
         """The forecast from ``now``; with ``as_of``, of the pipeline as it stood then,
         from what was known then (see :mod:`vectoros_tui.store.as_of`), from then. With
-        ``owner_id``, of that member's deals only (and not kept as the day's forecast)."""
+        ``owner_id``, of that member's deals only. ``keep``: record it as the day's
+        forecast (a rep's own run does; a server answering reads does not write)."""
         from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
 
         deals = self.deals.records(workspace_id, owner_id=owner_id)
@@ -63,7 +65,7 @@ class AnalyticsService:
             now=now,
             goal=goal,
         )
-        if as_of is None and owner_id is None:
+        if keep and as_of is None and owner_id is None:
             days = int(result["timeframe"].removesuffix("d"))
             open_deals = sum(1 for d in deals if d.is_open)
             self._keep_run(workspace_id, now or utc_now(), days, "rep", result, open_deals)
@@ -81,6 +83,7 @@ class AnalyticsService:
         goal: float | None = None,
         owner_id: uuid.UUID | None = None,
         scenario: str = "likely",
+        keep: bool = False,
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
@@ -104,7 +107,7 @@ class AnalyticsService:
             goal=goal,
             scenario=scenario,
         )
-        if as_of is None and owner_id is None:
+        if keep and as_of is None and owner_id is None:
             self._keep_run(workspace_id, moment, window_days, "history", result, len(open_deals))
         return {"workspace_id": str(workspace_id), **result}
 
