@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -277,3 +277,21 @@ def test_a_deal_imported_closed_is_unknown_before_its_close(
     assert lost.closed_at == datetime(2025, 2, 20, tzinfo=UTC)
     if text is WITH_CLOSED_DATES:
         assert lost.lost_reason == "Budget"
+
+
+def test_the_owner_then_is_the_one_before_a_later_reassignment(store, workspace) -> None:
+    from vectoros_tui.store.as_of import records_as_of
+
+    ana = store.owners.join(workspace.id, "ana@example.com", "Ana")
+    ben = store.owners.join(workspace.id, "ben@example.com", "Ben")
+    start = datetime(2025, 1, 10, 12, tzinfo=UTC)
+    deal = store.deals.create(
+        workspace.id, {"title": "Moved", "stage": "proposal"}, now=start, owner_id=ana
+    )
+    store.deals.update(deal.id, {"owner_id": ben}, now=start + timedelta(days=30))
+    records = store.deals.records(workspace.id)
+    assert records[0].owner_id == str(ben)
+    before = records_as_of(store.db, workspace.id, records, start + timedelta(days=10))
+    after = records_as_of(store.db, workspace.id, records, start + timedelta(days=40))
+    assert before[0].owner_id == str(ana)
+    assert after[0].owner_id == str(ben)

@@ -9,7 +9,8 @@ records knows only what was known at T.
 A deal imported already closed (its history starts with its close) says nothing about
 its open life: while it was open its stage, probability and close date are unknown, not
 those it ended with; its value is today's (amounts are rarely re-priced at the close).
-Fields no history keeps (title, company, contacts) are today's.
+The owner is the one the history says (a reassignment after T is a later fact). Fields
+no history keeps (title, company, contacts) are today's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import Activity, Deal, DealEvent
 
 _TRACKED = ("stage", "outcome", "close_date", "value", "probability")
+# Read with them: who owned the deal then (a reassignment is a later fact).
+_READ = (*_TRACKED, "owner")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class WorkspaceHistory:
                     col(DealEvent.changed_at),
                 )
                 .join(Deal, col(Deal.id) == DealEvent.deal_id)
-                .where(col(Deal.workspace_id) == workspace_id, col(DealEvent.field).in_(_TRACKED))
+                .where(col(Deal.workspace_id) == workspace_id, col(DealEvent.field).in_(_READ))
                 .order_by(col(DealEvent.changed_at), col(DealEvent.id))
             ).all()
             dates = session.exec(
@@ -212,8 +215,10 @@ def _as_of(
         closed_at = closing[-1].at if closing else closed_at
         into_closed = [c for c in known if c.field == "stage" and c.new == "closed"]
         left_from = into_closed[-1].old if into_closed else left_from
+    owner_then, _ = then("owner", record.owner_id)
     return replace(
         record,
+        owner_id=owner_then,
         stage=stage,
         outcome=outcome,
         value=_number(values["value"]),
