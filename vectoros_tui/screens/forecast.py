@@ -204,9 +204,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             self._snapshot_changed(self.vectoros.snapshot)
 
     def _snapshot_changed(self, snapshot: WorkspaceSnapshot | None) -> None:
-        if not self.is_current and self.view is not None:
-            # Hidden (another mode, or the editor on top): forecast once the rep is back,
-            # from whatever the snapshot is by then.
+        if not self.is_current and self.view is not None and self not in self.app.screen_stack:
+            # In another mode: forecast once the rep is back, from whatever the snapshot is
+            # by then. Under the editor (same stack) it forecasts now, so the figures are
+            # ready when the rep steps back from a save.
             self._stale = True
             return
         self._stale = False
