@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
 
 if TYPE_CHECKING:
+    from vectoros_tui.engine.periods import Period
     from vectoros_tui.identity import Identity
     from vectoros_tui.similar.background import BackgroundIndexer
     from vectoros_tui.store.activities import ActivityService
@@ -207,3 +208,14 @@ class WorkspaceSession:
             self.store.goals.clear(self.workspace.id, days)
         else:
             self.store.goals.set(self.workspace.id, days, amount)
+
+    def period_goals(self) -> dict[str, float]:
+        """The workspace's goals per calendar period, by label (2026-Q1, 2026-03)."""
+        return {g.period: g.amount for g in self.store.goals.all_periods(self.workspace.id)}
+
+    def save_period_goal(self, period: Period, amount: float | None) -> None:
+        """Save (or, with None, clear) the goal of one month or quarter."""
+        if amount is None:
+            self.store.goals.clear_period(self.workspace.id, period)
+        else:
+            self.store.goals.set_period(self.workspace.id, period, amount)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from vectoros_tui.engine.forecast import (
     forecast_distribution,
 )
 from vectoros_tui.engine.funnel import apply_what_if, stable_order
+from vectoros_tui.engine.periods import parse_period
 from vectoros_tui.screens.forecast import (
     ForecastParams,
     ForecastScreen,
@@ -346,7 +347,7 @@ async def test_a_goal_reports_the_chance_of_hitting_it(
         await pilot.press("t")  # 60 days: no goal there
         await settle(screen, pilot, result)
         assert screen.goal is None and "probability_of_hitting_goal" not in screen.result
-        await pilot.press("t", "t")  # 90 days, then 30 again
+        await pilot.press("t", "t", "t", "t")  # 90 days, this month, quarter, 30 again
         await wait_for(lambda: screen.timeframe == "30d" and screen.goal == goal, pilot)
 
     # A new session of the app on the same database finds it again.
@@ -356,6 +357,72 @@ async def test_a_goal_reports_the_chance_of_hitting_it(
         await wait_for(lambda: screen.goal == goal, pilot)
         await settle(screen, pilot)
         assert screen.result is not None and screen.result["goal"] == goal
+
+
+async def test_this_month_and_quarter_count_their_wins_and_forecast_the_days_left(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_forecast(app, pilot)
+        assert app.snapshot is not None and app.store is not None
+        deals = app.snapshot.deals
+
+        def won_between(first: datetime) -> float:
+            return sum(
+                d.value or 0.0
+                for d in deals
+                if d.outcome == "won" and d.closed_at and first <= d.closed_at <= FIXED_NOW
+            )
+
+        def showing(label: str) -> bool:
+            result = screen.result or {}
+            return not screen.pending and result.get("period", {}).get("period") == label
+
+        await pilot.press("t", "t", "t")  # 60 days, 90 days, this month
+        await wait_for(lambda: showing("2026-11"), pilot)
+        result = screen.result
+        assert result is not None
+        won = won_between(datetime(2026, 11, 1, tzinfo=UTC))
+        assert won > 0  # the demo has November wins, so the test can tell
+        # FIXED_NOW is 20 November: the 20th to the 30th is 11 days, today counted.
+        assert result["timeframe"] == "11d" and result["period"]["days_left"] == 11
+        assert result["period"]["won_so_far"] == round(won, 2)
+        assert result["period"]["likely_case"] == round(won + result["likely_case"], 2)
+        same, _ = forecast_distribution(
+            stable_order(deals),
+            "11d",
+            "likely",
+            screen.simulations,
+            seed=screen.seed,
+            now=FIXED_NOW,
+            rank_by_rep=True,
+        )
+        assert result["likely_case"] == same["likely_case"]
+        status = shown(screen.query_one("#goal-status", Static))
+        assert f"2026-11 won {compact_money(won)}" in status and "goal none" in status
+
+        # A goal for the month counts what is won: the simulation needs only the rest.
+        goal = round(won + result["likely_case"], -3)
+        await pilot.press("g")
+        await answer_prompt(app, pilot, f"{goal:.0f}")
+        await wait_for(lambda: (screen.result or {}).get("period", {}).get("goal") == goal, pilot)
+        assert screen.result is not None and screen.result["goal"] == round(goal - won, 2)
+        assert 0.2 < screen.result["probability_of_hitting_goal"] < 0.8
+        workspace_id = app.snapshot.workspace.id
+        november = parse_period("2026-11", FIXED_NOW.date())
+        await wait_for(lambda: app.store.goals.get_period(workspace_id, november) == goal, pilot)
+        assert app.store.goals.get(workspace_id, 11) is None  # not a "next 11 days" goal
+
+        # The quarter: October's wins count too, 42 days to go, no goal of its own.
+        await pilot.press("t")
+        await wait_for(lambda: showing("2026-Q4"), pilot)
+        quarter = screen.result
+        assert quarter is not None and quarter["timeframe"] == "42d"
+        assert quarter["period"]["won_so_far"] == round(
+            won_between(datetime(2026, 10, 1, tzinfo=UTC)), 2
+        )
+        assert screen.goal is None and "goal" not in quarter["period"]
 
 
 async def test_a_deal_saved_elsewhere_recomputes_the_forecast(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +22,9 @@ from vectoros_tui.cli.output import (
 )
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.money import format_money
+
+if TYPE_CHECKING:
+    from vectoros_tui.engine.periods import PeriodForecast
 
 pass_ctx = click.make_pass_decorator(CliContext)
 # The seed the forecast screen uses, so that without --seed the CLI shows the very numbers
@@ -213,42 +215,6 @@ def forecast(
         say("[dim]Model: the reps' probabilities; {}.[/dim]", fallback.rsplit(";", 1)[0])
 
 
-@dataclass(frozen=True)
-class PeriodForecast:
-    """A forecast to the end of a calendar period: what it has won so far, its goal and
-    what is left of the goal for the days left (the simulation's goal)."""
-
-    label: str
-    first: str
-    last: str
-    days_left: int
-    won: float
-    goal: float | None
-    goal_source: str | None
-
-    @property
-    def remaining(self) -> float | None:
-        return None if self.goal is None else max(self.goal - self.won, 0.0)
-
-    def add_to(self, result: dict[str, Any]) -> None:
-        result["period"] = {
-            "period": self.label,
-            "from": self.first,
-            "to": self.last,
-            "days_left": self.days_left,
-            "won_so_far": round(self.won, 2),
-            "worst_case": round(self.won + result["worst_case"], 2),
-            "likely_case": round(self.won + result["likely_case"], 2),
-            "best_case": round(self.won + result["best_case"], 2),
-        }
-        if self.goal is not None:
-            # The simulation's goal was what is left of it; report the period's own.
-            result["period"]["goal"] = self.goal
-            result["period"]["probability_of_hitting_goal"] = result.get(
-                "probability_of_hitting_goal"
-            )
-
-
 def _period_forecast(
     ctx: CliContext,
     workspace_id: uuid.UUID,
@@ -256,7 +222,7 @@ def _period_forecast(
     goal: float | None,
     owner_id: uuid.UUID | None = None,
 ) -> PeriodForecast:
-    from vectoros_tui.engine.periods import PeriodError, parse_period
+    from vectoros_tui.engine.periods import PeriodError, PeriodForecast, parse_period
 
     now = utc_now()
     try:
@@ -276,23 +242,12 @@ def _period_forecast(
             param_hint="--period",
         )
     store = ctx.store()
-    won = sum(
-        d.value or 0.0
-        for d in store.deals.records(workspace_id, owner_id=owner_id)
-        if d.outcome == "won" and d.closed_at is not None and period.start <= d.closed_at <= now
-    )
     source = "option" if goal is not None else None
     if goal is None:
         goal = store.goals.get_period(workspace_id, period)
-        source = "period" if goal is not None else None
-    return PeriodForecast(
-        period.label,
-        period.first.isoformat(),
-        period.last.isoformat(),
-        period.days_left(now),
-        won,
-        goal,
-        source,
+        source = "period"
+    return PeriodForecast.of(
+        period, store.deals.records(workspace_id, owner_id=owner_id), now, goal, source
     )
 
 

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from vectoros_tui.engine.deal_record import DealRecord
 
 _QUARTER = re.compile(r"^(\d{4})-?Q(\d+)$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -84,3 +88,68 @@ def parse_period(text: str, today: date) -> Period:
         f"{cleaned!r} is not a period: use a quarter (2026-Q1), a month (2026-03), "
         "this-month or this-quarter"
     )
+
+
+def won_in_period(deals: Iterable[DealRecord], period: Period, now: datetime) -> float:
+    """Revenue of the deals won from the period's start up to ``now``."""
+    return sum(
+        d.value or 0.0
+        for d in deals
+        if d.outcome == "won" and d.closed_at is not None and period.start <= d.closed_at <= now
+    )
+
+
+@dataclass(frozen=True)
+class PeriodForecast:
+    """A forecast to the end of a calendar period: what it has won so far, its goal and
+    what is left of the goal for the days left (the simulation's goal)."""
+
+    label: str
+    first: str
+    last: str
+    days_left: int
+    won: float
+    goal: float | None
+    goal_source: str | None
+
+    @classmethod
+    def of(
+        cls,
+        period: Period,
+        deals: Iterable[DealRecord],
+        now: datetime,
+        goal: float | None,
+        goal_source: str | None,
+    ) -> PeriodForecast:
+        return cls(
+            period.label,
+            period.first.isoformat(),
+            period.last.isoformat(),
+            period.days_left(now),
+            won_in_period(deals, period, now),
+            goal,
+            goal_source if goal is not None else None,
+        )
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.goal is None else max(self.goal - self.won, 0.0)
+
+    def add_to(self, result: dict[str, Any]) -> None:
+        """``result`` (a forecast of the days left) gains the period's totals."""
+        result["period"] = {
+            "period": self.label,
+            "from": self.first,
+            "to": self.last,
+            "days_left": self.days_left,
+            "won_so_far": round(self.won, 2),
+            "worst_case": round(self.won + result["worst_case"], 2),
+            "likely_case": round(self.won + result["likely_case"], 2),
+            "best_case": round(self.won + result["best_case"], 2),
+        }
+        if self.goal is not None:
+            # The simulation's goal was what is left of it; report the period's own.
+            result["period"]["goal"] = self.goal
+            result["period"]["probability_of_hitting_goal"] = result.get(
+                "probability_of_hitting_goal"
+            )

@@ -37,9 +37,13 @@ from vectoros_tui.engine.funnel import (
     set_override,
     toggle_exclusion,
 )
+from vectoros_tui.engine.periods import Period, PeriodForecast, parse_period
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.forecast_view import (
+    PERIOD_WINDOWS,
     TIMEFRAMES,
+    WINDOW_LABELS,
+    WINDOWS,
     DealRow,
     ForecastParams,
     ForecastView,
@@ -116,6 +120,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         # shown (None until read), the config's goal stands in for a window without one.
         self._goals: dict[int, float] | None = None
         self._goals_of: object = None  # the workspace id ``_goals`` belongs to
+        self._period_goals: dict[str, float] = {}  # by period label (2026-Q1, 2026-03)
         self._default_goal: float | None = None
         self.what_if: WhatIf = {}
         self.result: dict[str, Any] | None = None
@@ -151,7 +156,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         with VerticalScroll(id="forecast-body"):
             with Horizontal(id="controls"):
                 yield ChoiceBar(
-                    "Window", [(t, t) for t in TIMEFRAMES], self.timeframe, id="timeframe-choice"
+                    "Window",
+                    [(t, WINDOW_LABELS.get(t, t)) for t in WINDOWS],
+                    self.timeframe,
+                    id="timeframe-choice",
                 )
                 yield ChoiceBar(
                     "Scenario", [(s, s) for s in SCENARIOS], self.scenario, id="scenario-choice"
@@ -175,7 +183,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         defaults = self.vectoros.settings.forecast
         wanted = defaults.timeframe.strip().lower()
-        self.timeframe = wanted if wanted in TIMEFRAMES else self.timeframe
+        self.timeframe = wanted if wanted in WINDOWS else self.timeframe
         self.scenario = defaults.scenario
         self.simulations = defaults.simulations
         self._default_goal = defaults.goal
@@ -229,8 +237,20 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one("#goal-status", Static).update(Text("Loading…", style="dim"))
             return
         self._generation += 1
+        days, period = self.window()
+        in_period = None
+        if period is not None:
+            in_period = PeriodForecast.of(
+                period, snapshot.deals, self.vectoros.now(), self.goal, self.goal_source
+            )
         params = ForecastParams(
-            self.timeframe, self.scenario, self.simulations, self.seed, self.goal
+            f"{days}d",
+            self.scenario,
+            self.simulations,
+            self.seed,
+            self.goal if in_period is None else in_period.remaining,
+            window=self.timeframe,
+            period=in_period,
         )
         overrides = {deal_id: dict(changes) for deal_id, changes in self.what_if.items()}
         self._job = (snapshot, params, overrides, self.vectoros.now())
@@ -265,7 +285,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         snapshot = self.vectoros.snapshot
         if snapshot is None or self.vectoros.store is None:
             return
-        key = (snapshot.workspace.id, snapshot.fingerprint, parse_timeframe(self.timeframe))
+        key = (snapshot.workspace.id, snapshot.fingerprint, self.window()[0])
         if key == self._models_wanted:
             return
         self._models_wanted = key
@@ -292,7 +312,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 model=comparison.default,
                 simulations=self.simulations,
                 seed=self.seed,
-                goal=self.goal,
+                goal=self._job[1].goal if self._job else self.goal,
                 now=now,
                 fitted=comparison.model,
                 member_goals={
@@ -336,14 +356,20 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.result = with_scenario(view.result, self.scenario)
         result = self.result
-        self.query_one("#timeframe-choice", ChoiceBar).select(view.params.timeframe)
+        self.query_one("#timeframe-choice", ChoiceBar).select(view.params.chosen)
         self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
         self.query_one(ScenarioCards).show(result, self.scenario)
         self.query_one(ModelsPanel).show_rep(result)
         chart = self.query_one("#distribution", DistributionChart)
+        period = view.params.period
+        span = (
+            f"{result['timeframe']} window"
+            if period is None
+            else f"{period.label}, {period.days_left} days left"
+        )
         chart.border_title = (
             f"Simulated totals (rep %) · {result['simulation_stats']['num_simulations']:,} runs · "
-            f"{result['timeframe']} window"
+            + span
         )
         chart.show(view.distribution)
         self.query_one("#stage-revenue", StageRevenueChart).show(view.stages)
@@ -353,6 +379,14 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self._paint_goal_status()
 
     def _paint_goal_status(self) -> None:
+        period = self.view.params.period if self.view is not None else None
+        if (
+            period is not None
+            and self.view is not None
+            and self.view.params.window == self.timeframe
+        ):
+            self._paint_period_status(period)
+            return
         status = Text(no_wrap=True, overflow="ellipsis")
         goal = self.goal
         if goal is None:
@@ -368,6 +402,22 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             if chance is not None:
                 status.append(f" · {chance:.0%} chance", style="bold")
             status.append(" (g)", style="dim")
+        self.query_one("#goal-status", Static).update(status)
+
+    def _paint_period_status(self, period: PeriodForecast) -> None:
+        """``2026-Q4 won 120k · goal 750k 42% (g)``: the period so far and its goal."""
+        status = Text(no_wrap=True, overflow="ellipsis")
+        status.append(f"{period.label} won ", style="dim")
+        status.append(compact_money(period.won), style="bold")
+        status.append(" · goal ", style="dim")
+        if period.goal is None:
+            status.append("none", style="bold")
+        else:
+            status.append(compact_money(period.goal), style="bold")
+            chance = (self.result or {}).get("probability_of_hitting_goal")
+            if chance is not None:
+                status.append(f" {chance:.0%}", style="bold")
+        status.append(" (g)", style="dim")
         self.query_one("#goal-status", Static).update(status)
 
     def _paint_deals(self, rows: list[DealRow], *, retry: bool = True) -> None:
@@ -452,9 +502,17 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
 
     # --- state changes --------------------------------------------------------------
 
+    def window(self) -> tuple[int, Period | None]:
+        """The days the forecast covers, and the month or quarter when it is one."""
+        if self.timeframe in PERIOD_WINDOWS:
+            today = self.vectoros.now().date()
+            period = parse_period(self.timeframe, today)
+            return period.days_left(self.vectoros.now()), period
+        return parse_timeframe(self.timeframe), None
+
     def set_timeframe(self, timeframe: str) -> None:
-        if timeframe not in TIMEFRAMES:
-            raise ValueError(f"timeframe must be one of {', '.join(TIMEFRAMES)}")
+        if timeframe not in WINDOWS:
+            raise ValueError(f"timeframe must be one of {', '.join(WINDOWS)}")
         self.timeframe = timeframe
         self.query_one("#timeframe-choice", ChoiceBar).select(timeframe)
         self.recompute()
@@ -469,15 +527,20 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
 
     @property
     def goal(self) -> float | None:
-        """The goal of the window shown: saved for this workspace, else the config's."""
-        days = parse_timeframe(self.timeframe)
+        """The goal of the window shown: saved for this workspace, else the config's (a
+        month or quarter has only its saved goal)."""
+        days, period = self.window()
+        if period is not None:
+            return self._period_goals.get(period.label)
         if self._goals is not None and days in self._goals:
             return self._goals[days]
         return self._default_goal
 
     @property
     def goal_source(self) -> str:
-        days = parse_timeframe(self.timeframe)
+        days, period = self.window()
+        if period is not None:
+            return "saved" if period.label in self._period_goals else "none"
         if self._goals is not None and days in self._goals:
             return "saved"
         return "config" if self._default_goal is not None else "none"
@@ -485,19 +548,31 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, exclusive=True, group="goals", exit_on_error=False, description="goals")
     def _load_goals(self) -> None:
         session = self.require_session()
-        goals = session.goals()
-        self.app.call_from_thread(self._goals_loaded, session.workspace.id, goals)
+        goals, periods = session.goals(), session.period_goals()
+        self.app.call_from_thread(self._goals_loaded, session.workspace.id, goals, periods)
 
-    def _goals_loaded(self, workspace_id: object, goals: dict[int, float]) -> None:
+    def _goals_loaded(
+        self, workspace_id: object, goals: dict[int, float], periods: dict[str, float]
+    ) -> None:
         if workspace_id != self._goals_of:
             return  # read for a workspace the rep has left
         self._goals = goals
+        self._period_goals = periods
         self._paint_goal_status()
         self.recompute()
 
     def set_goal(self, goal: float | None) -> None:
         """Set (None: clear) the goal of the window shown, for this workspace, and keep it."""
-        days = parse_timeframe(self.timeframe)
+        days, period = self.window()
+        if period is not None:
+            if goal is None:
+                self._period_goals.pop(period.label, None)
+            else:
+                self._period_goals[period.label] = goal
+            self._save_period_goal(period, goal)
+            self._paint_goal_status()
+            self.recompute()
+            return
         goals = dict(self._goals or {})
         if goal is None:
             goals.pop(days, None)
@@ -511,6 +586,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     @work(thread=True, group="goals-save", exit_on_error=False, description="goals-save")
     def _save_goal(self, days: int, goal: float | None) -> None:
         self.require_session().save_goal(days, goal)
+
+    @work(thread=True, group="goals-save", exit_on_error=False, description="goals-save")
+    def _save_period_goal(self, period: Period, goal: float | None) -> None:
+        self.require_session().save_period_goal(period, goal)
 
     def highlighted_deal_id(self) -> str | None:
         table = self.query_one("#top-deals", DataTable)
@@ -539,8 +618,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     # --- actions --------------------------------------------------------------------
 
     def action_cycle_timeframe(self) -> None:
-        index = TIMEFRAMES.index(self.timeframe) if self.timeframe in TIMEFRAMES else -1
-        self.set_timeframe(TIMEFRAMES[(index + 1) % len(TIMEFRAMES)])
+        index = WINDOWS.index(self.timeframe) if self.timeframe in WINDOWS else -1
+        self.set_timeframe(WINDOWS[(index + 1) % len(WINDOWS)])
 
     def action_cycle_scenario(self) -> None:
         self.set_scenario(SCENARIOS[(SCENARIOS.index(self.scenario) + 1) % len(SCENARIOS)])
@@ -551,12 +630,17 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 self.set_goal(cast("float | None", answer.value))
 
         current = "" if self.goal is None else f"{self.goal:.0f}"
-        days = parse_timeframe(self.timeframe)
+        days, period = self.window()
+        span = (
+            f"to close in the next {days} days in this workspace"
+            if period is None
+            else f"won in {period.label} in this workspace, what is won already included"
+        )
         self.app.push_screen(
             ValuePrompt(
                 "Revenue goal",
-                f"Revenue to close in the next {days} days in this workspace, e.g. 250000, "
-                "250k or 1.2M; kept for this window. Empty clears it.",
+                f"Revenue {span}, e.g. 250000, 250k or 1.2M; kept for this "
+                f"{'window' if period is None else 'period'}. Empty clears it.",
                 parse_goal,
                 current,
             ),
@@ -644,6 +728,14 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 partial(self.set_timeframe, t),
             )
             for t in TIMEFRAMES
+        ]
+        commands += [
+            (
+                f"Forecast: this {p}",
+                f"Forecast to the end of this {p}, with what it has won so far (t)",
+                partial(self.set_timeframe, p),
+            )
+            for p in PERIOD_WINDOWS
         ]
         commands += [
             (

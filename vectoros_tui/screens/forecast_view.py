@@ -21,6 +21,7 @@ from vectoros_tui.engine.funnel import (
     stage_funnel,
     stage_revenue,
 )
+from vectoros_tui.engine.periods import PeriodForecast
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.widgets.forecast_charts import (
     BEST_COLOUR,
@@ -31,16 +32,26 @@ from vectoros_tui.widgets.forecast_charts import (
 )
 
 TIMEFRAMES = ("30d", "60d", "90d")
+# Calendar windows: to the end of this month or quarter, counting what it has won so far.
+PERIOD_WINDOWS = ("month", "quarter")
+WINDOWS = TIMEFRAMES + PERIOD_WINDOWS
+WINDOW_LABELS = {"month": "month", "quarter": "qtr"}
 TOP_DEALS = 30
 
 
 @dataclass(frozen=True)
 class ForecastParams:
-    timeframe: str
+    timeframe: str  # what the simulation covers: "30d", or the days left of a period
     scenario: str
     simulations: int
     seed: int
-    goal: float | None
+    goal: float | None  # for a period: what is left of its goal once its wins are counted
+    window: str = ""  # the rep's choice (one of WINDOWS); "" is ``timeframe`` itself
+    period: PeriodForecast | None = None  # the month or quarter, when the window is one
+
+    @property
+    def chosen(self) -> str:
+        return self.window or self.timeframe
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,8 @@ def build_forecast_view(
         also_deals=what_if.keys(),
         rank_by_rep=True,
     )
+    if params.period is not None:
+        params.period.add_to(result)
     stats = result["simulation_stats"]
     distribution = DistributionData(
         histogram_bins(totals),

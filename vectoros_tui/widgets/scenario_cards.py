@@ -7,6 +7,7 @@ decides what a click changes (the widgets post :class:`ChoiceBar.Chosen` and
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -134,6 +135,11 @@ class ScenarioCards(Horizontal):
             card.set_class(case == scenario, "-selected")
             text = Text(money(stats[key]), style="bold", no_wrap=True, overflow="ellipsis")
             text.append("\n" + ("◆ forecast" if case == scenario else meaning), style="dim")
+            period = result.get("period")
+            if period is not None:
+                # The whole month or quarter in this case: won so far plus this.
+                text.append(f"\n{_short_label(period['period'])} ", style="dim")
+                text.append(compact_money(period[f"{case}_case"]), style="bold")
             card.update(text)
         goal = result.get("revenue_goal", 0.0)
         summary = Text(no_wrap=True, overflow="ellipsis")
@@ -152,3 +158,11 @@ class ScenarioCards(Horizontal):
         else:
             summary.append("— no goal (g)", style="dim")
         self.query_one("#card-stats", Static).update(summary)
+
+
+def _short_label(period: str) -> str:
+    """``2026-Q4`` → ``Q4``, ``2026-12`` → ``Dec``."""
+    _, _, part = period.partition("-")
+    if part.startswith("Q"):
+        return part
+    return calendar.month_abbr[int(part)] if part.isdigit() and 1 <= int(part) <= 12 else part
