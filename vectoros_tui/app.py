@@ -219,7 +219,11 @@ class VectorOSApp(App[None]):
         self.call_from_thread(self._store_opened, data)
 
     def _store_opened(self, data: StartupData) -> None:
-        self.store = data.store
+        from vectoros_tui.store.roles import Actor
+
+        me = self.me()
+        # Every change made here is checked against my role in the workspace.
+        self.store = data.store.acting_as(Actor(email=me.email, name=me.name))
         if data.workspace is None:
             from vectoros_tui.screens.welcome import WelcomeScreen
 

@@ -99,11 +99,11 @@ def test_whoami_from_the_environment_and_its_memberships(cli: Cli) -> None:
     assert "VECTOROS_USER__EMAIL" in found["source"]
     assert found["workspaces"] == []
     ok(cli("workspace", "create", "Pipe"))
-    ok(cli("workspace", "create", "Other"))
-    add(cli)
-    assert whoami(cli)["workspaces"] == [{"name": "Pipe", "role": "owner"}]
-    add(cli, workspace="Other")
-    assert [w["name"] for w in whoami(cli)["workspaces"]] == ["Other", "Pipe"]
+    assert whoami(cli)["workspaces"] == [{"name": "Pipe", "role": "owner"}]  # I made it
+    ok(cli("workspace", "create", "Other", "--owner", "boss@example.com"))
+    assert [w["name"] for w in whoami(cli)["workspaces"]] == ["Pipe"]
+    ok(cli("workspace", "create", "Another"))
+    assert [w["name"] for w in whoami(cli)["workspaces"]] == ["Another", "Pipe"]
     text = ok(cli("whoami")).out
     assert ME in text and "Pipe (owner)" in one_line(text)
 
@@ -154,6 +154,14 @@ def test_deals_add_makes_the_deal_mine_and_the_first_member_owns_the_workspace(
     again = add(cli, title="Mine too")
     assert again["ownerId"] == mine["ownerId"]  # the same member, not a new one
     monkeypatch.setenv("VECTOROS_USER__EMAIL", "colleague@example.com")
+    # Not a member of a workspace I own: refused, naming who can add them; nothing written.
+    refused = cli("deals", "add", "-w", "Pipe", "--title", "Theirs")
+    assert refused.code == 1
+    assert "colleague@example.com" in refused.err and f"({ME})" in refused.err
+    assert len(all_deals(cli, "-w", "Pipe")) == 2
+    monkeypatch.setenv("VECTOROS_USER__EMAIL", ME)
+    ok(cli("workspace", "add-member", "colleague@example.com", "-w", "Pipe"))
+    monkeypatch.setenv("VECTOROS_USER__EMAIL", "colleague@example.com")
     theirs = add(cli, title="Theirs")
     assert theirs["ownerId"] not in (None, mine["ownerId"])
     assert {e: m["role"] for e, m in members(cli).items()} == {
@@ -171,7 +179,7 @@ def test_deals_add_for_another_member(cli: Cli, tmp_path: Path) -> None:
     di = add(cli, "--owner", "DI@example.com", title="For Di")
     assert di["ownerId"] == owner_ids(cli, "-w", "Pipe")["di@example.com deal 0"]
     assert add(cli, "--owner", "me", title="Mine")["ownerId"] not in (None, ann_id)
-    assert members(cli)[ME]["role"] == "member"  # the import's reps came first
+    assert members(cli)[ME]["role"] == "owner"  # the import into a new workspace made me
 
 
 def test_deals_add_with_an_unknown_or_outside_owner_writes_nothing(
@@ -179,9 +187,9 @@ def test_deals_add_with_an_unknown_or_outside_owner_writes_nothing(
 ) -> None:
     load_team(cli, tmp_path)
     ok(cli("workspace", "create", "Other"))
-    add(cli, workspace="Other")  # I am a member of Other, not of Pipe
+    ok(cli("workspace", "add-member", "out@example.com", "-w", "Other"))  # not of Pipe
     before = len(all_deals(cli, "-w", "Pipe"))
-    for ref in ("Zelda", ME, "outsider@example.com", "rep"):  # "rep": several members
+    for ref in ("Zelda", "out@example.com", "outsider@example.com", "rep"):  # "rep": several
         result = user_error(
             cli("deals", "add", "-w", "Pipe", "--title", "X", "--owner", ref, "--json")
         )
@@ -192,7 +200,7 @@ def test_deals_add_with_an_unknown_or_outside_owner_writes_nothing(
     for shown in ("Ann Rep <ann.rep@imported.invalid>", "Bob Rep", "di@example.com"):
         assert shown in message
     assert len(all_deals(cli, "-w", "Pipe")) == before
-    assert ME not in members(cli)
+    assert "out@example.com" not in members(cli)
 
 
 def test_deals_update_reassigns(cli: Cli, tmp_path: Path) -> None:
@@ -210,9 +218,9 @@ def test_deals_update_reassigns(cli: Cli, tmp_path: Path) -> None:
     stored = stored.get("deal", stored)
     assert stored["ownerId"] == ids["di@example.com deal 0"]["ownerId"]
     assert (stored["value"], stored["version"]) == (5, deal["version"] + 2)
-    # me: I join the workspace (as a member: the import's reps came first) and own it.
+    # me: the import made me the workspace's owner; now I own the deal too.
     mine = cli("deals", "update", deal["id"], "--owner", "me", "--json").json()
-    assert members(cli)[ME]["role"] == "member"
+    assert members(cli)[ME]["role"] == "owner"
     assert owner_ids(cli, "-w", "Pipe", "--owner", "me") == {deal["title"]: mine["ownerId"]}
 
 
@@ -399,7 +407,10 @@ def test_the_first_import_into_an_empty_database_lists_its_members(
     assert len(dry["newMembers"]) == 4
     text = one_line(ok(cli("import", path, "-w", "Fresh")).out)
     assert "Added 4 new members" in text and "Cy Rep <cy.rep@imported.invalid>" in text
-    assert len(members(cli, "Fresh")) == 4
+    # The four reps, and me: whoever imports into a new workspace owns it.
+    roles = {e: m["role"] for e, m in members(cli, "Fresh").items()}
+    assert len(roles) == 5 and roles.pop(ME) == "owner"
+    assert set(roles.values()) == {"member"}
 
 
 def test_an_invalid_owner_cell_fails_the_import(cli: Cli, tmp_path: Path) -> None:
@@ -409,7 +420,7 @@ def test_an_invalid_owner_cell_fails_the_import(cli: Cli, tmp_path: Path) -> Non
     result = user_error(cli("import", path, "-w", "Pipe"))
     assert "Sales Agent" in result.err and "!!!" in result.err
     assert all_deals(cli, "-w", "Pipe") == []
-    assert members(cli) == {}
+    assert list(members(cli)) == [ME]  # its creator; none of the file's reps
 
 
 # --- on the 18-month history demo (SQLite) -------------------------------------------

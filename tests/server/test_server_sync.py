@@ -53,7 +53,9 @@ class Rep:
 def team(pg_url: str, tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[Rep, Rep]]:
     server_store = open_store(pg_url)
     remote_ws = server_store.workspaces.create("Team", owner_email="ann@example.com")
-    server_store.workspaces.add_member(remote_ws.id, "bob@example.com", "member")
+    # An admin, so both may edit every deal (test_a_members_edit_of_anothers_deal_is_refused
+    # makes him a member).
+    server_store.workspaces.add_member(remote_ws.id, "bob@example.com", "admin")
     tokens = TokenService(server_store.db)
     reps = []
     stores = []
@@ -113,6 +115,33 @@ def test_concurrent_edits_conflict_then_converge(team: tuple[Rep, Rep]) -> None:
     assert bob.engine.conflicts(bob.workspace.id) == []
     assert ann.deals() == bob.deals()
     assert (ann.by_title("Pilot XL").value, bob.by_title("Pilot XL").value) == (999, 999)
+
+
+def test_a_members_edit_of_anothers_deal_is_refused_and_reported(
+    team: tuple[Rep, Rep], pg_url: str
+) -> None:
+    """The server's roles hold for a synced change: Bob, a member, cannot push an edit of
+    Ann's deal; his sync says why and goes on with the rest, and Ann's deal is untouched."""
+    ann, bob = team
+    server = open_store(pg_url)
+    try:
+        remote = server.workspaces.resolve("Team")
+        server.workspaces.add_member(remote.id, "bob@example.com", "member")
+        deal = ann.store.deals.create(ann.workspace.id, {"title": "Ann's", "stage": "prospect"})
+        ann.sync()
+        bob.sync()
+        bob.store.deals.update(bob.by_title("Ann's").id, {"value": 999})
+        bob.store.deals.create(bob.workspace.id, {"title": "Bob's", "stage": "prospect"})
+        report = bob.sync()
+        assert report.pushed_created == 1 and report.pushed_updated == 0
+        [problem] = report.problems
+        assert "only its owner (ann@example.com)" in problem and "bob@example.com" in problem
+        assert "vectoros login" not in problem
+        stored = {d.title: d for d in server.deals.list(remote.id).deals}
+        assert stored["Ann's"].value == ann.store.deals.get(deal.id).value == 0
+        assert "Bob's" in stored
+    finally:
+        server.close()
 
 
 def test_offline_edits_are_pushed_later(team: tuple[Rep, Rep]) -> None:

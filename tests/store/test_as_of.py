@@ -7,6 +7,7 @@ between the changes. Every test runs on SQLite and on Postgres (``store`` fixtur
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -283,7 +284,7 @@ def test_the_owner_then_is_the_one_before_a_later_reassignment(store, workspace)
     from vectoros_tui.store.as_of import records_as_of
 
     ana = store.owners.join(workspace.id, "ana@example.com", "Ana")
-    ben = store.owners.join(workspace.id, "ben@example.com", "Ben")
+    ben = uuid.UUID(store.workspaces.add_member(workspace.id, "ben@example.com")["userId"])
     start = datetime(2025, 1, 10, 12, tzinfo=UTC)
     deal = store.deals.create(
         workspace.id, {"title": "Moved", "stage": "proposal"}, now=start, owner_id=ana

@@ -14,8 +14,9 @@ import pytest
 
 from vectoros_tui.store.csv_import import ImportFileError, apply_import, plan_import
 from vectoros_tui.store.demo import create_demo_workspace
-from vectoros_tui.store.errors import NotFoundError
-from vectoros_tui.store.owners import IMPORTED_DOMAIN, Member, address_for, ensure_member
+from vectoros_tui.store.errors import ForbiddenError, NotFoundError
+from vectoros_tui.store.owners import IMPORTED_DOMAIN, Member, address_for
+from vectoros_tui.store.roles import ensure_member
 from vectoros_tui.store.validation import ValidationError
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -81,16 +82,22 @@ def test_address_for_keeps_different_names_apart() -> None:
 # --- members: join, ensure_member, memberships ---------------------------------------
 
 
-def test_the_first_member_owns_the_workspace_and_later_ones_are_members(store, workspace) -> None:
+def test_the_first_to_act_owns_an_unowned_workspace_and_others_must_be_added(
+    store, workspace
+) -> None:
     assert store.owners.members(workspace.id) == []
     first = store.owners.join(workspace.id, "Zed@Example.com", "Zed Boss")
+    # Once it has an owner, nobody else joins by acting: the refusal names who can add them.
+    with pytest.raises(ForbiddenError) as refused:
+        store.owners.join(workspace.id, "amy@example.com", "Amy Rep")
+    assert "amy@example.com" in str(refused.value) and "zed@example.com" in str(refused.value)
+    assert [m.email for m in store.owners.members(workspace.id)] == ["zed@example.com"]
+    store.workspaces.add_member(workspace.id, "amy@example.com")
     second = store.owners.join(workspace.id, "amy@example.com", "Amy Rep")
-    third = store.owners.join(workspace.id, "nameless@example.com")
     members = store.owners.members(workspace.id)
-    assert {m.email: (m.id, m.name, m.role) for m in members} == {
-        "zed@example.com": (first, "Zed Boss", "owner"),
-        "amy@example.com": (second, "Amy Rep", "member"),
-        "nameless@example.com": (third, None, "member"),
+    assert {m.email: (m.id, m.role) for m in members} == {
+        "zed@example.com": (first, "owner"),
+        "amy@example.com": (second, "member"),
     }
     assert all(isinstance(m, Member) for m in members)
     # Joining again changes nothing: same user, same role, no second membership.
@@ -100,15 +107,19 @@ def test_the_first_member_owns_the_workspace_and_later_ones_are_members(store, w
     assert sorted((m.email, m.role) for m in again) == sorted((m.email, m.role) for m in members)
 
 
-def test_each_workspace_has_its_own_first_member(store, workspace) -> None:
+def test_a_workspace_of_members_only_is_claimed_by_the_first_local_user(store, workspace) -> None:
+    """An import that only named reps leaves members and no owner: the first local user to
+    act owns it, and the reps stay members."""
+    store.workspaces.add_member(workspace.id, "rep@example.com", "member")
+    me = store.owners.join(workspace.id, "me@example.com", "Me")
+    roles = {m.email: (m.id, m.role) for m in store.owners.members(workspace.id)}
+    assert roles["me@example.com"] == (me, "owner")
+    assert roles["rep@example.com"][1] == "member"
     other = store.workspaces.create("Other")
-    store.owners.join(workspace.id, "amy@example.com", "Amy")
-    store.owners.join(workspace.id, "bo@example.com", "Bo")
-    # Bo is the first member of Other, so owns it, though only a member of Test.
     bo = store.owners.join(other.id, "bo@example.com")
+    assert store.owners.memberships("me@example.com") == [("Test", "owner")]
+    assert store.owners.memberships("BO@example.com") == [("Other", "owner")]
     assert [(m.id, m.role) for m in store.owners.members(other.id)] == [(bo, "owner")]
-    assert store.owners.memberships("BO@example.com") == [("Other", "owner"), ("Test", "member")]
-    assert store.owners.memberships("amy@example.com") == [("Test", "owner")]
     assert store.owners.memberships("nobody@example.com") == []
 
 
@@ -141,13 +152,18 @@ def test_ensure_member_keeps_a_role_and_fills_a_missing_name(store, workspace) -
 # --- resolve -------------------------------------------------------------------------
 
 
+def add_member(store, workspace, email: str, name: str | None, role: str) -> uuid.UUID:
+    with store.db.write() as session:
+        return ensure_member(session, workspace.id, email, name, role)
+
+
 @pytest.fixture
 def team(store, workspace) -> dict[str, uuid.UUID]:
     return {
-        "ann": store.owners.join(workspace.id, "ann@example.com", "Ann"),
-        "anna": store.owners.join(workspace.id, "anna.lee@example.com", "Anna Lee"),
-        "bob": store.owners.join(workspace.id, "bob@corp.example", "Bob Stone"),
-        "jo": store.owners.join(workspace.id, "jo@example.com"),  # no name
+        "ann": store.owners.join(workspace.id, "ann@example.com", "Ann"),  # claims it: owner
+        "anna": add_member(store, workspace, "anna.lee@example.com", "Anna Lee", "member"),
+        "bob": add_member(store, workspace, "bob@corp.example", "Bob Stone", "member"),
+        "jo": add_member(store, workspace, "jo@example.com", None, "member"),  # no name
     }
 
 

@@ -15,6 +15,7 @@ from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import Locations, current_locations, ensure_dir
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.owners import Member
+from vectoros_tui.store.roles import Actor
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url
 from vectoros_tui.store.views import WorkspaceView
@@ -66,7 +67,11 @@ class CliContext:
     def store(self, *, upgrade: bool = True) -> Store:
         if self._store is None:
             self.prepare_default_database()
-            self._store = open_store(self.database_url, upgrade=upgrade)
+            me = self.me()
+            # Every change this command makes is checked against my role in its workspace.
+            self._store = open_store(self.database_url, upgrade=upgrade).acting_as(
+                Actor(email=me.email, name=me.name)
+            )
         return self._store
 
     def similar(self) -> SimilarDeals:

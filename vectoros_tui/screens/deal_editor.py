@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 from vectoros_tui.engine.stages import STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.deal_fields import FORM_FIELDS, OUTCOME_CHOICES, TEXT_FIELDS
-from vectoros_tui.store.errors import ConflictError, NotFoundError
+from vectoros_tui.store.errors import ConflictError, ForbiddenError, NotFoundError
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
     ValidationError,
@@ -368,7 +368,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         except ConflictError as exc:
             app.call_from_thread(self._conflict, clean, exc.current)
             return
-        except (ValidationError, NotFoundError) as exc:
+        except (ValidationError, NotFoundError, ForbiddenError) as exc:
             app.call_from_thread(self._save_failed, str(exc))
             return
         activities = session.store.activities.list(saved.id)
@@ -461,6 +461,9 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             self.require_session().delete_deal(deal.id, expected_version=deal.version)
         except ConflictError as exc:
             self.app.call_from_thread(self._conflict_on_delete, str(exc))
+            return
+        except ForbiddenError as exc:
+            self.app.call_from_thread(self._save_failed, str(exc))
             return
         self.app.call_from_thread(self._deleted, deal.title)
 

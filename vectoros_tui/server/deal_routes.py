@@ -18,6 +18,7 @@ from vectoros_tui.server.deal_pages import MAX_LIMIT, MAX_OFFSET, compact_json
 from vectoros_tui.server.dependencies import (
     BackendDep,
     CallerDep,
+    acting,
     deal_of,
     field_error,
     member_of,
@@ -121,7 +122,7 @@ def create_deal(
         if deal_id is None:
             raise field_error("id", f"must be a UUID (got {body.id!r})")
     owner = _owner(body.ownerId) if body.ownerId is not None else caller.user_id
-    view = backend.store().deals.create(
+    view = acting(backend, caller).deals.create(
         membership.workspace_id, body.local(), deal_id=deal_id, owner_id=owner
     )
     return _tagged(response, view)
@@ -169,7 +170,7 @@ def replace_deal(
     if "ownerId" in body.model_fields_set:
         changes["owner_id"] = _owner(body.ownerId)
     with _written(deal_id, expected):
-        updated = backend.store().deals.update(
+        updated = acting(backend, caller).deals.update(
             view.id, changes, expected_version=expected or body.version
         )
     return _tagged(response, updated)
@@ -187,5 +188,5 @@ def delete_deal(
     view, _ = deal_of(backend, caller, deal_id)
     expected = _expected_version(if_match, view)
     with _written(deal_id, expected):
-        backend.store().deals.delete(view.id, expected_version=expected)
+        acting(backend, caller).deals.delete(view.id, expected_version=expected)
     return Response(status_code=204)

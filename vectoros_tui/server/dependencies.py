@@ -20,6 +20,8 @@ from vectoros_tui.server.backend import Backend
 from vectoros_tui.server.errors import ApiError, not_found
 from vectoros_tui.server.tokens import Caller
 from vectoros_tui.store.ids import parse_uuid
+from vectoros_tui.store.roles import Actor
+from vectoros_tui.store.store import Store
 from vectoros_tui.store.validation import FieldError, ValidationError
 from vectoros_tui.store.views import DealView
 
@@ -80,3 +82,9 @@ def deal_of(backend: Backend, caller: Caller, deal_id: str) -> tuple[DealView, M
 
 def field_error(field: str, message: str) -> ValidationError:
     return ValidationError([FieldError(field, message)])
+
+
+def acting(backend: Backend, caller: Caller) -> Store:
+    """The store, its changes checked against the caller's role (as the CLI and the app
+    are against the local user's)."""
+    return backend.store().acting_as(Actor(email=caller.email, user_id=caller.user_id))

@@ -12,7 +12,14 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vectoros_tui.similar.errors import SimilarUnavailableError
-from vectoros_tui.store.errors import AmbiguousError, ConflictError, NotFoundError, SchemaError
+from vectoros_tui.store.errors import (
+    AmbiguousError,
+    ConflictError,
+    ForbiddenError,
+    LastOwnerError,
+    NotFoundError,
+    SchemaError,
+)
 from vectoros_tui.store.store import DatabaseUnavailableError
 from vectoros_tui.store.validation import ValidationError
 
@@ -60,6 +67,8 @@ _PLAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NotFoundError: (404, "not_found"),
     AmbiguousError: (400, "bad_request"),
     ConflictError: (409, "conflict"),
+    ForbiddenError: (403, "forbidden"),
+    LastOwnerError: (409, "conflict"),
     SimilarUnavailableError: (503, "similar_unavailable"),
     DatabaseUnavailableError: (503, "database_unavailable"),
     SchemaError: (503, "database_unavailable"),

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from vectoros_tui.server import access
-from vectoros_tui.server.access import MANAGERS, Membership
+from vectoros_tui.server.access import Membership
 from vectoros_tui.server.deal_pages import MAX_LIMIT
-from vectoros_tui.server.dependencies import BackendDep, CallerDep, member_of
-from vectoros_tui.server.errors import ApiError, not_found
+from vectoros_tui.server.dependencies import BackendDep, CallerDep, acting, member_of
+from vectoros_tui.server.errors import ApiError
 from vectoros_tui.server.schemas import MemberAdd, WorkspaceCreate, deal_json
 from vectoros_tui.store.ids import parse_uuid
 
@@ -88,19 +88,10 @@ def add_member(
     workspace_id: str, body: MemberAdd, backend: BackendDep, caller: CallerDep
 ) -> dict[str, Any]:
     membership = member_of(backend, caller, workspace_id)
-    if membership.role not in MANAGERS:
-        raise ApiError(403, "only the workspace's owners and admins manage members")
-    role = body.role.strip().lower()
-    if role == "owner" and membership.role != "owner":
-        raise ApiError(403, "only an owner can make someone an owner")
-    workspaces = backend.store().workspaces
-    current = {m["email"]: m["role"] for m in workspaces.members(membership.workspace_id)}
-    target = body.email.strip().lower()
-    if current.get(target) == "owner" and membership.role != "owner":
-        raise ApiError(403, "only an owner can change an owner's role")
-    if current.get(target) == "owner" and role != "owner":
-        _keep_an_owner(current, target)
-    return workspaces.add_member(membership.workspace_id, body.email, role)
+    # Who may add whom, and keeping an owner, are the store's rules (the CLI's too).
+    return acting(backend, caller).workspaces.add_member(
+        membership.workspace_id, body.email, body.role
+    )
 
 
 @workspaces_api.delete(
@@ -113,21 +104,5 @@ def remove_member(
     workspace_id: str, email: str, backend: BackendDep, caller: CallerDep
 ) -> Response:
     membership = member_of(backend, caller, workspace_id)
-    if membership.role not in MANAGERS:
-        raise ApiError(403, "only the workspace's owners and admins manage members")
-    workspaces = backend.store().workspaces
-    current = {m["email"]: m["role"] for m in workspaces.members(membership.workspace_id)}
-    target = email.strip().lower()
-    if target not in current:
-        raise not_found(f"{email} is not a member of this workspace")
-    if current[target] == "owner":
-        if membership.role != "owner":
-            raise ApiError(403, "only an owner can remove an owner")
-        _keep_an_owner(current, target)
-    workspaces.remove_member(membership.workspace_id, target)
+    acting(backend, caller).workspaces.remove_member(membership.workspace_id, email)
     return Response(status_code=204)
-
-
-def _keep_an_owner(current: dict[str, str], leaving: str) -> None:
-    if sum(1 for role in current.values() if role == "owner") <= 1:
-        raise ApiError(409, f"{leaving} is the last owner; make someone else owner first")

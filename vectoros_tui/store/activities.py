@@ -6,19 +6,31 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.ids import resolve_short_id
+from vectoros_tui.store.roles import Actor, require_deal_access
 from vectoros_tui.store.tables import Activity, Deal, utcnow
 from vectoros_tui.store.validation import clean_activity
 from vectoros_tui.store.views import ActivityView
 
 
 class ActivityService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
+        self.actor = actor  # a deal's activities change with the deal: the same roles
+
+    def _may_change(self, session: Session, deal: Deal) -> None:
+        if self.actor is not None:
+            require_deal_access(
+                session,
+                deal.workspace_id,
+                self.actor,
+                deal.owner_id,
+                f"change the activities of '{deal.title}'",
+            )
 
     def resolve_id(self, ref: str) -> uuid.UUID:
         with self.db.read() as session:
@@ -37,8 +49,10 @@ class ActivityService:
     def add(self, deal_id: uuid.UUID, data: Mapping[str, Any]) -> ActivityView:
         clean = clean_activity(data)
         with self.db.write() as session:
-            if session.get(Deal, deal_id) is None:
+            deal = session.get(Deal, deal_id)
+            if deal is None:
                 raise NotFoundError(f"deal {deal_id} does not exist")
+            self._may_change(session, deal)
             row = Activity(deal_id=deal_id, **clean)
             session.add(row)
             session.flush()
@@ -49,6 +63,7 @@ class ActivityService:
             row = session.get(Activity, activity_id)
             if row is None:
                 raise NotFoundError(f"activity {activity_id} does not exist")
+            self._may_change(session, session.get_one(Deal, row.deal_id))
             current = {"type": row.type, "description": row.description, "date": row.date}
             clean = clean_activity({**current, **data})
             for key, value in clean.items():
@@ -62,4 +77,5 @@ class ActivityService:
             row = session.get(Activity, activity_id)
             if row is None:
                 raise NotFoundError(f"activity {activity_id} does not exist")
+            self._may_change(session, session.get_one(Deal, row.deal_id))
             session.delete(row)

@@ -23,7 +23,14 @@ from vectoros_tui.store import outbox
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
-from vectoros_tui.store.owners import check_member, ensure_member
+from vectoros_tui.store.owners import check_member
+from vectoros_tui.store.roles import (
+    Actor,
+    admit,
+    ensure_member,
+    require_deal_access,
+    require_manager,
+)
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace, utcnow
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
@@ -171,8 +178,9 @@ class BeforeClosing:
 
 
 class DealService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
+        self.actor = actor  # whose role every change is checked against (None: unchecked)
 
     # --- reading -------------------------------------------------------------------
 
@@ -481,6 +489,14 @@ class DealService:
                 raise ConflictError(
                     f"a deal with id {deal_id} already exists", current=DealView.from_row(taken)
                 )
+            if self.actor is not None:
+                admitted = admit(session, workspace_id, self.actor)
+                if owner_id is None:
+                    owner_id = admitted.user_id  # a new deal belongs to whoever creates it
+                elif owner_id != admitted.user_id and not admitted.manages:
+                    require_manager(
+                        session, workspace_id, self.actor, "create a deal for someone else"
+                    )
             if owner_id is not None:
                 check_member(session, workspace_id, owner_id)
             row = self._insert(
@@ -588,6 +604,13 @@ class DealService:
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
+            if self.actor is not None:
+                require_manager(
+                    session,
+                    workspace_id,
+                    self.actor,
+                    "import deals (an import can change anyone's deals and add members)",
+                )
             self._adopt_own_ids(session, workspace_id, source_ids)
             owner_ids = {
                 text: ensure_member(session, workspace_id, email, name)
@@ -693,6 +716,7 @@ class DealService:
             with self.db.write() as session:
                 row = self._load(session, deal_id)
                 current = DealView.from_row(row)
+                self._may_change(session, row, "edit")
                 if expected_version is not None and row.version != expected_version:
                     raise ConflictError(
                         f"'{row.title}' was changed by someone else (version {row.version}, "
@@ -723,6 +747,12 @@ class DealService:
                 "or overwrite",
                 current=stored,
             ) from None
+
+    def _may_change(self, session: Session, row: Deal, doing: str) -> None:
+        if self.actor is not None:
+            require_deal_access(
+                session, row.workspace_id, self.actor, row.owner_id, f"{doing} '{row.title}'"
+            )
 
     @staticmethod
     def _closing(merged: dict[str, Any], current: DealView, moment: datetime) -> None:
@@ -898,6 +928,7 @@ class DealService:
     def delete(self, deal_id: uuid.UUID | str, *, expected_version: int | None = None) -> None:
         with self.db.write() as session:
             row = self._load(session, deal_id)
+            self._may_change(session, row, "delete")
             if expected_version is not None and row.version != expected_version:
                 raise ConflictError(
                     f"'{row.title}' was changed by someone else since you opened it; "

@@ -29,7 +29,7 @@ from vectoros_tui.store.demo_vocabulary import (
     LAST,
     LOST_REASONS,
 )
-from vectoros_tui.store.owners import ensure_member
+from vectoros_tui.store.roles import ensure_member
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace
 
 PROBABILITY_BY_STAGE = {

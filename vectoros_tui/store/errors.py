@@ -27,3 +27,11 @@ class ConflictError(StoreError):
 
 class SchemaError(StoreError):
     """The database is not at the schema version this program expects."""
+
+
+class ForbiddenError(StoreError):
+    """The caller's role does not allow it; the message says who may."""
+
+
+class LastOwnerError(StoreError):
+    """The change would leave a workspace without an owner."""

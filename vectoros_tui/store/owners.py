@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
+from vectoros_tui.store.roles import Actor, admit
 from vectoros_tui.store.tables import User, Workspace, WorkspaceMember
 from vectoros_tui.store.validation import FieldError, ValidationError
 from vectoros_tui.store.workspaces import clean_email
@@ -61,33 +62,6 @@ def address_for(name_or_email: str) -> tuple[str, str | None]:
         digest = hashlib.sha1(text.casefold().encode("utf-8")).hexdigest()[:10]
         slug = f"{slug[:180]}.{digest}".strip(".")
     return clean_email(f"{slug[:200]}@{IMPORTED_DOMAIN}", "owner"), text[:200]
-
-
-def ensure_member(
-    session: Session,
-    workspace_id: uuid.UUID,
-    email: str,
-    name: str | None = None,
-    role: str = "member",
-) -> uuid.UUID:
-    """The user of ``email`` (made if new), a member of the workspace (joined with
-    ``role`` if not yet one; an existing member keeps their role)."""
-    user = session.exec(select(User).where(User.email == email)).first()
-    if user is None:
-        user = User(email=email, name=name)
-        session.add(user)
-        session.flush()
-    elif name and not user.name:
-        user.name = name
-    member = session.exec(
-        select(WorkspaceMember).where(
-            WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user.id
-        )
-    ).first()
-    if member is None:
-        session.add(WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role=role))
-        session.flush()
-    return user.id
 
 
 def check_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
@@ -174,17 +148,14 @@ class OwnerService:
         return [(name, role) for name, role in rows]
 
     def join(self, workspace_id: uuid.UUID, email: str, name: str | None = None) -> uuid.UUID:
-        """Make ``email`` a member (the first member of a workspace owns it)."""
+        """The user id of ``email`` in the workspace: a member's, or that of a local user
+        claiming a workspace nobody owns yet (:func:`vectoros_tui.store.roles.admit`;
+        anyone else is refused, naming who can add them)."""
         address = clean_email(email, "owner")
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
-            anyone = session.exec(
-                select(WorkspaceMember.id).where(WorkspaceMember.workspace_id == workspace_id)
-            ).first()
-            return ensure_member(
-                session, workspace_id, address, name, "member" if anyone else "owner"
-            )
+            return admit(session, workspace_id, Actor(email=address, name=name)).user_id
 
 
 def _names(members: list[Member]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import OperationalError
@@ -17,6 +18,7 @@ from vectoros_tui.store.goals import GoalService
 from vectoros_tui.store.insights import InsightService
 from vectoros_tui.store.model_store import ModelStore
 from vectoros_tui.store.owners import OwnerService
+from vectoros_tui.store.roles import Actor
 from vectoros_tui.store.workspaces import WorkspaceService
 
 
@@ -27,6 +29,8 @@ class DatabaseUnavailableError(StoreError):
 @dataclass
 class Store:
     db: Database
+    # Who the writing services act for (see vectoros_tui.store.roles); None: the store itself.
+    actor: Actor | None = None
     workspaces: WorkspaceService = field(init=False)
     deals: DealService = field(init=False)
     activities: ActivityService = field(init=False)
@@ -37,14 +41,25 @@ class Store:
     owners: OwnerService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.workspaces = WorkspaceService(self.db)
-        self.deals = DealService(self.db)
-        self.activities = ActivityService(self.db)
+        self.workspaces = WorkspaceService(self.db, self.actor)
+        self.deals = DealService(self.db, self.actor)
+        self.activities = ActivityService(self.db, self.actor)
         self.insights = InsightService(self.db)
         self.models = ModelStore(self.db)
         self.owners = OwnerService(self.db)
         self.analytics = AnalyticsService(self.deals, self.insights, self.models, self.owners)
         self.goals = GoalService(self.db)
+
+    def acting_as(self, actor: Actor | None) -> Store:
+        """The same database and services, its changes checked against ``actor``'s role
+        (the server makes one per request: only the writing services are new)."""
+        other = copy.copy(self)
+        other.actor = actor
+        other.workspaces = WorkspaceService(self.db, actor)
+        other.deals = DealService(self.db, actor)
+        other.activities = ActivityService(self.db, actor)
+        other.analytics = AnalyticsService(other.deals, self.insights, self.models, self.owners)
+        return other
 
     def close(self) -> None:
         self.db.dispose()

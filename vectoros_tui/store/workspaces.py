@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import AmbiguousError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid
+from vectoros_tui.store.roles import ROLES, Actor, require_manager, require_owner_kept
 from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
 from vectoros_tui.store.validation import (
     EMAIL_PATTERN,
@@ -25,7 +26,6 @@ from vectoros_tui.store.validation import (
 from vectoros_tui.store.views import WorkspaceView
 from vectoros_tui.text_safety import visible
 
-ROLES = ("owner", "admin", "member")
 MAX_WORKSPACE_NAME = 200
 NO_WORKSPACE_YET = (
     "there is no workspace yet: import your deals with `vectoros import FILE.csv`, get the "
@@ -60,16 +60,21 @@ def clean_email(email: str, field: str = "email") -> str:
 
 
 class WorkspaceService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
+        self.actor = actor  # whose role changes are checked against (None: unchecked)
 
     def create(self, name: str, *, owner_email: str | None = None) -> WorkspaceView:
         clean = clean_workspace_name(name)
+        owner_name = None
+        if not owner_email and self.actor is not None and self.actor.email:
+            # Whoever creates a workspace owns it (unless they name someone else).
+            owner_email, owner_name = self.actor.email, self.actor.name
         with self.db.write() as session:
             workspace = Workspace(name=clean)
             session.add(workspace)
             if owner_email:
-                user = self._user(session, owner_email)
+                user = self._user(session, owner_email, owner_name)
                 workspace.owner_id = user.id
                 session.flush()
                 session.add(
@@ -122,6 +127,8 @@ class WorkspaceService:
             row = session.get(Workspace, workspace_id)
             if row is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
+            if self.actor is not None:
+                require_manager(session, workspace_id, self.actor, "rename the workspace")
             row.name, row.updated_at = clean, utcnow()
             session.flush()
             return WorkspaceView.from_row(row)
@@ -131,6 +138,10 @@ class WorkspaceService:
             row = session.get(Workspace, workspace_id)
             if row is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
+            if self.actor is not None:
+                require_manager(
+                    session, workspace_id, self.actor, "delete the workspace", owner=True
+                )
             session.delete(row)
 
     # --- members -------------------------------------------------------------------
@@ -158,6 +169,19 @@ class WorkspaceService:
                     WorkspaceMember.workspace_id == workspace_id, WorkspaceMember.user_id == user.id
                 )
             ).first()
+            was = member.role if member is not None else None
+            if self.actor is not None:
+                require_manager(session, workspace_id, self.actor, "manage members")
+                if "owner" in (role, was) and role != was:
+                    require_manager(
+                        session,
+                        workspace_id,
+                        self.actor,
+                        "make someone an owner" if role == "owner" else "change an owner's role",
+                        owner=True,
+                    )
+            if was == "owner" and role != "owner":
+                require_owner_kept(session, workspace_id, user.id, user.email)
             if member is None:
                 member = WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role=role)
                 session.add(member)
@@ -178,6 +202,14 @@ class WorkspaceService:
             ).first()
             if row is None:
                 raise NotFoundError(f"{email} is not a member of this workspace")
+            if self.actor is not None:
+                require_manager(session, workspace_id, self.actor, "manage members")
+                if row.role == "owner":
+                    require_manager(
+                        session, workspace_id, self.actor, "remove an owner", owner=True
+                    )
+            if row.role == "owner":
+                require_owner_kept(session, workspace_id, row.user_id, email.strip().lower())
             # Their deals are nobody's now: an owner is always a member.
             session.execute(
                 update(Deal)

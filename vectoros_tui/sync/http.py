@@ -290,6 +290,12 @@ class RemoteBackend:
                 log.debug("%s -> %s (attempt %d)", request, status, attempt)
                 if 200 <= status < 300 or status in allow:
                     return reply
+                if status == 403 and method != "GET" and "/deals" in path:
+                    code, message = error_details(reply.text)
+                    if code == "forbidden":
+                        # A role refusal of this one change (a member editing a colleague's
+                        # deal), not a bad sign-in: reported with the server's reason.
+                        raise RemoteError(status, code, message, request=request)
                 if status in (401, 403):
                     _, message = error_details(reply.text)
                     raise AuthError(status, message, request=request)
