@@ -116,6 +116,8 @@ def test_csv_columns_numbers_and_neutralised_cells(store, workspace) -> None:
         "close_date",
         "outcome",
         "lost_reason",
+        "next_step",
+        "next_step_due",
         "created_at",
         "closed_at",
         "updated_at",

@@ -486,7 +486,15 @@ def test_clean_activity_accepts_a_valid_activity() -> None:
         "type": "call",
         "description": "Discussed pricing",
         "date": datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+        "done": True,  # logged after the fact, unless planned
     }
+    planned = clean_activity(
+        {"type": "call", "description": "Follow up", "date": "2027-01-05", "done": False}
+    )
+    assert planned["done"] is False and planned["date"] == datetime(2027, 1, 5, tzinfo=UTC)
+    with pytest.raises(ValidationError) as refused:
+        clean_activity({"type": "call", "description": "X", "done": "maybe"})
+    assert refused.value.for_field("done")
 
 
 def test_clean_activity_converts_offsets_to_utc() -> None:

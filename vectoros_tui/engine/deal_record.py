@@ -62,6 +62,9 @@ class DealRecord:
     last_open_stage: str | None = None
     # The user who owns the deal (a member of its workspace), by id; None: nobody.
     owner_id: str | None = None
+    # What happens next on the deal and by when (None: nobody has said).
+    next_step: str | None = None
+    next_step_due: date | None = None
     # The store's row version, which an edit made from this record must name (optimistic
     # concurrency); 0 for a deal that did not come from the store.
     version: int = 0

@@ -27,6 +27,7 @@ from vectoros_tui.screens.deal_fields import FORM_FIELDS, OUTCOME_CHOICES, TEXT_
 from vectoros_tui.store.errors import ConflictError, ForbiddenError, NotFoundError
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
+    NEXT_STEP_FIELDS,
     ValidationError,
     clean_deal,
     parse_calendar_date,
@@ -270,7 +271,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
                 hints["close_date"] = f"read as {understood:%a %-d %b %Y} ({understood})"
             except ValueError:
                 pass
-        for name in DEAL_FIELDS:
+        for name in (*DEAL_FIELDS, *NEXT_STEP_FIELDS):
             message = errors.get(name, "")
             shown = message if (self.tried_to_save or self.deal is not None) else ""
             hint = "" if shown else hints.get(name, "")

@@ -15,6 +15,8 @@ TEXT_FIELDS = (
     ("contact_name", "Contact"),
     ("contact_email", "Contact email"),
     ("lost_reason", "Lost reason"),
+    ("next_step", "Next step"),
+    ("next_step_due", "Next step due"),
 )
 FORM_FIELDS = (
     *TEXT_FIELDS[:4],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -64,13 +65,53 @@ class ActivityService:
             if row is None:
                 raise NotFoundError(f"activity {activity_id} does not exist")
             self._may_change(session, session.get_one(Deal, row.deal_id))
-            current = {"type": row.type, "description": row.description, "date": row.date}
+            current = {
+                "type": row.type,
+                "description": row.description,
+                "date": row.date,
+                "done": row.done,
+            }
             clean = clean_activity({**current, **data})
             for key, value in clean.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
             session.flush()
             return ActivityView.from_row(row)
+
+    def mark_done(self, activity_id: uuid.UUID, now: datetime | None = None) -> ActivityView:
+        """A planned activity done: dated when it was done (now), no longer due."""
+        with self.db.write() as session:
+            row = session.get(Activity, activity_id)
+            if row is None:
+                raise NotFoundError(f"activity {activity_id} does not exist")
+            self._may_change(session, session.get_one(Deal, row.deal_id))
+            if not row.done:
+                row.done, row.date = True, now or utcnow()
+                row.updated_at = utcnow()
+                session.flush()
+            return ActivityView.from_row(row)
+
+    def planned(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        owner_id: uuid.UUID | None = None,
+        open_deals_only: bool = True,
+    ) -> list[tuple[ActivityView, str, uuid.UUID | None]]:
+        """Every activity not done yet of the workspace's (open) deals, soonest first, with
+        its deal's title and owner."""
+        query = (
+            select(Activity, Deal.title, Deal.owner_id)
+            .join(Deal, col(Deal.id) == Activity.deal_id)
+            .where(Deal.workspace_id == workspace_id, col(Activity.done).is_(False))
+        )
+        if owner_id is not None:
+            query = query.where(Deal.owner_id == owner_id)
+        if open_deals_only:
+            query = query.where(col(Deal.outcome).is_(None))
+        with self.db.read() as session:
+            rows = session.exec(query.order_by(col(Activity.date), col(Activity.id))).all()
+            return [(ActivityView.from_row(a), title, owner) for a, title, owner in rows]
 
     def delete(self, activity_id: uuid.UUID) -> None:
         with self.db.write() as session:

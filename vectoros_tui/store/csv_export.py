@@ -25,7 +25,12 @@ from sqlmodel import col, select
 from vectoros_tui.engine.stages import normalise_stage
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.tables import Deal, Workspace
-from vectoros_tui.store.validation import DEAL_FIELDS, FieldError, ValidationError
+from vectoros_tui.store.validation import (
+    DEAL_FIELDS,
+    NEXT_STEP_FIELDS,
+    FieldError,
+    ValidationError,
+)
 from vectoros_tui.store.views import DealView, iso
 
 if TYPE_CHECKING:
@@ -35,7 +40,15 @@ if TYPE_CHECKING:
 
 __all__ = ["CSV_COLUMNS", "export_deals", "neutralise"]
 
-CSV_COLUMNS = ("id", "source_id", *DEAL_FIELDS, "created_at", "closed_at", "updated_at")
+CSV_COLUMNS = (
+    "id",
+    "source_id",
+    *DEAL_FIELDS,
+    *NEXT_STEP_FIELDS,
+    "created_at",
+    "closed_at",
+    "updated_at",
+)
 BATCH = 1000
 _FORMULA = re.compile(r"^[=+\-@\t\r]")
 
@@ -66,6 +79,8 @@ def _csv_row(deal: DealView) -> list[str]:
         iso(deal.close_date) or "",
         deal.outcome or "",
         neutralise(deal.lost_reason),
+        neutralise(deal.next_step),
+        iso(deal.next_step_due) or "",
         iso(deal.created_at) or "",
         iso(deal.closed_at) or "",
         iso(deal.updated_at) or "",

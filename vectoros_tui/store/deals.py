@@ -35,6 +35,7 @@ from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace, utcn
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
     HISTORY_FIELDS,
+    NEXT_STEP_FIELDS,
     FieldError,
     ValidationError,
     clean_deal,
@@ -73,6 +74,8 @@ def _new_deal(
         "stage_changed_at": closed if closed is not None and "closed_at" in clean else created,
         "closed_at": closed,
         "owner_id": clean.get("owner_id"),
+        "next_step": clean.get("next_step"),
+        "next_step_due": clean.get("next_step_due"),
         "version": 1,
     }
 
@@ -131,6 +134,8 @@ def _record(
         close_date_history=tuple(slips),
         last_open_stage=last_open_stage,
         owner_id=None if row.owner_id is None else str(row.owner_id),
+        next_step=row.next_step,
+        next_step_due=row.next_step_due,
         version=row.version,
     )
 
@@ -429,7 +434,8 @@ class DealService:
                 session.exec(
                     select(Activity.deal_id, func.max(Activity.date))
                     .join(Deal, col(Deal.id) == Activity.deal_id)
-                    .where(*in_workspace)
+                    # A call planned for next week is not contact made.
+                    .where(*in_workspace, col(Activity.done).is_(True))
                     .group_by(col(Activity.deal_id))
                 ).all()
             )
@@ -708,7 +714,7 @@ class DealService:
         changes = dict(changes)
         reassign = "owner_id" in changes
         new_owner = changes.pop("owner_id", None)
-        unknown = sorted(set(changes) - set(DEAL_FIELDS))
+        unknown = sorted(set(changes) - set(DEAL_FIELDS) - set(NEXT_STEP_FIELDS))
         if unknown:
             raise ValidationError([FieldError(k, "is not a deal field") for k in unknown])
         moment = now or utcnow()

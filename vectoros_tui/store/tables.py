@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, true
 from sqlalchemy import Uuid as SaUuid
 from sqlmodel import Field, SQLModel
 
@@ -97,6 +97,7 @@ class Deal(SQLModel, table=True):
         Index("ix_deals_workspace_outcome_stage", "workspace_id", "outcome", "stage"),
         Index("ix_deals_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_deals_workspace_owner", "workspace_id", "owner_id"),
+        Index("ix_deals_workspace_next_step_due", "workspace_id", "next_step_due"),
         UniqueConstraint("workspace_id", "source_id"),
     )
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": deal_version_column}
@@ -119,6 +120,8 @@ class Deal(SQLModel, table=True):
     stage_changed_at: datetime = _created()
     source_id: str | None = Field(default=None, max_length=200)
     owner_id: uuid.UUID | None = _fk("users.id", nullable=True, ondelete="SET NULL")
+    next_step: str | None = Field(default=None, max_length=500)
+    next_step_due: date | None = None
     version: int = Field(default=1, sa_column=deal_version_column)
 
 
@@ -145,6 +148,8 @@ class Activity(SQLModel, table=True):
     type: str = Field(max_length=16)  # email | call | meeting | note
     description: str = Field(max_length=4000)
     date: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # False: planned (``date`` is when it is due), not done yet.
+    done: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

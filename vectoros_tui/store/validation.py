@@ -26,6 +26,7 @@ ACTIVITY_TYPES = ("email", "call", "meeting", "note")
 MAX_TITLE = 200
 MAX_TEXT = 200
 MAX_LOST_REASON = 500
+MAX_NEXT_STEP = 500
 MAX_DESCRIPTION = 4000
 # Dates a deal may plausibly carry; 0001-01-01 or 9999-12-31 are typos or placeholders.
 EARLIEST_DATE = date(1900, 1, 1)
@@ -193,6 +194,10 @@ DEAL_FIELDS = (
 # history gives them (aware datetimes): not fields a rep edits, but the history forecasts
 # learn from and as-of views are rebuilt from.
 HISTORY_FIELDS = ("created_at", "closed_at")
+# What happens next on a deal and by when: kept and edited like the other fields, but not
+# sent to the team backend by sync (the seed's API has no such fields), so a pull never
+# clears them. :func:`clean_deal` cleans them only when given.
+NEXT_STEP_FIELDS = ("next_step", "next_step_due")
 # The same fields as the seed platform's JSON names them (camelCase), for the REST API.
 DEAL_JSON_NAMES = {
     name: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name) for name in DEAL_FIELDS
@@ -210,7 +215,7 @@ def clean_deal(
     """
     errors: list[FieldError] = []
     out: dict[str, Any] = {}
-    unknown = set(data) - set(DEAL_FIELDS)
+    unknown = set(data) - set(DEAL_FIELDS) - set(NEXT_STEP_FIELDS)
     for name in sorted(unknown):
         errors.append(FieldError(name, f"is not a deal field (fields: {', '.join(DEAL_FIELDS)})"))
 
@@ -253,6 +258,10 @@ def clean_deal(
 
     run("close_date", close_date)
     run("lost_reason", lambda v: clean_text(v, MAX_LOST_REASON))
+    if "next_step" in data:
+        run("next_step", lambda v: clean_text(v, MAX_NEXT_STEP))
+    if "next_step_due" in data:
+        run("next_step_due", close_date)
 
     implied: str | None = None
     stage_value = data.get("stage")
@@ -320,6 +329,11 @@ def clean_activity(data: Mapping[str, Any]) -> dict[str, Any]:
         out["date"] = datetime.now(UTC) if _blank(when) else parse_timestamp(when)
     except ValueError as exc:
         errors.append(FieldError("date", str(exc)))
+    done = data.get("done", True)
+    if isinstance(done, bool):
+        out["done"] = done
+    else:
+        errors.append(FieldError("done", f"must be true or false (got {done!r})"))
     if errors:
         raise ValidationError(errors)
     return out

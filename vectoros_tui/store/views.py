@@ -64,6 +64,8 @@ class DealView:
     version: int
     source_id: str | None = None
     owner_id: uuid.UUID | None = None
+    next_step: str | None = None
+    next_step_due: date | None = None
 
     @classmethod
     def from_row(cls, row: Deal) -> DealView:
@@ -87,6 +89,8 @@ class DealView:
             row.version,
             row.source_id,
             row.owner_id,
+            row.next_step,
+            row.next_step_due,
         )
 
     @property
@@ -106,6 +110,8 @@ class DealView:
             "close_date": self.close_date,
             "outcome": self.outcome,
             "lost_reason": self.lost_reason,
+            "next_step": self.next_step,
+            "next_step_due": self.next_step_due,
         }
 
     def to_api(self) -> dict[str, Any]:
@@ -131,6 +137,9 @@ class DealView:
             "sourceId": self.source_id,
             # An extension of the seed's deal: who owns it (a user of the workspace).
             "ownerId": None if self.owner_id is None else str(self.owner_id),
+            # Also extensions: what happens next on the deal, and by when.
+            "nextStep": self.next_step,
+            "nextStepDue": iso(self.next_step_due),
         }
 
 
@@ -142,10 +151,13 @@ class ActivityView:
     description: str
     date: datetime
     created_at: datetime
+    done: bool = True  # False: planned, ``date`` is when it is due
 
     @classmethod
     def from_row(cls, row: Activity) -> ActivityView:
-        return cls(row.id, row.deal_id, row.type, row.description, row.date, row.created_at)
+        return cls(
+            row.id, row.deal_id, row.type, row.description, row.date, row.created_at, row.done
+        )
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -155,6 +167,7 @@ class ActivityView:
             "description": self.description,
             "date": iso(self.date),
             "createdAt": iso(self.created_at),
+            "done": self.done,
         }
 
 

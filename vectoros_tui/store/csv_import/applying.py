@@ -18,7 +18,12 @@ from vectoros_tui.store.csv_import.vocabulary import OWNER
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.owners import address_for
 from vectoros_tui.store.tables import Deal, Workspace
-from vectoros_tui.store.validation import DEAL_FIELDS, ValidationError, clean_deal
+from vectoros_tui.store.validation import (
+    DEAL_FIELDS,
+    NEXT_STEP_FIELDS,
+    ValidationError,
+    clean_deal,
+)
 from vectoros_tui.store.views import DealView
 
 if TYPE_CHECKING:
@@ -89,7 +94,7 @@ def apply_import(
     owners = plan_owners(plan)
     members = {m.email: m.id for m in store.owners.members(workspace_id)}
     new_members = joining(owners, set(members))
-    present = {f for f in plan.header_map if f in DEAL_FIELDS}
+    present = {f for f in plan.header_map if f in (*DEAL_FIELDS, *NEXT_STEP_FIELDS)}
     lines = plan.lines if len(plan.lines) == len(plan.rows) else [0] * len(plan.rows)
     rows: list[tuple[str, dict[str, Any]]] = []
     errors: list[RowError] = []

@@ -44,6 +44,7 @@ from vectoros_tui.store.validation import (
     DEAL_FIELDS,
     EARLIEST_DATE,
     HISTORY_FIELDS,
+    NEXT_STEP_FIELDS,
     ValidationError,
     clean_deal,
     parse_calendar_date,
@@ -219,7 +220,9 @@ def _validate(
                 )
             )
             continue
-        data: dict[str, Any] = {f: cell(cells, f) for f in DEAL_FIELDS if f in columns}
+        data: dict[str, Any] = {
+            f: cell(cells, f) for f in (*DEAL_FIELDS, *NEXT_STEP_FIELDS) if f in columns
+        }
         # Spreadsheets wrap long titles onto several lines; a deal's fields are one line each,
         # so a line break or tab inside a cell reads as a space (other control characters
         # are refused by clean_deal).

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from vectoros_tui.store.validation import DEAL_FIELDS, HISTORY_FIELDS
+from vectoros_tui.store.validation import DEAL_FIELDS, HISTORY_FIELDS, NEXT_STEP_FIELDS
 
 SOURCE_ID = "source_id"
 # Who owns the deal: a name or an email, made a member of the workspace on import.
 OWNER = "owner"
-IMPORT_FIELDS = (*DEAL_FIELDS, SOURCE_ID, *HISTORY_FIELDS, OWNER)
+IMPORT_FIELDS = (*DEAL_FIELDS, *NEXT_STEP_FIELDS, SOURCE_ID, *HISTORY_FIELDS, OWNER)
 MAX_SOURCE_ID = 200
 
 # field -> header names, most specific first (the first one present wins).
@@ -100,6 +100,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "actual close date",
     ),
     "lost_reason": ("lost reason", "loss reason", "reason lost", "closed lost reason"),
+    "next_step": ("next step", "next steps", "next action", "next activity"),
+    "next_step_due": (
+        "next step due",
+        "next step date",
+        "next step due date",
+        "next action date",
+        "next activity date",
+    ),
     OWNER: (
         "owner",
         "deal owner",
