@@ -30,6 +30,8 @@ _FIELDS = (
     "contact_email",
     "outcome",
     "lost_reason",
+    "next_step",
+    "next_step_due",
 )
 
 
@@ -258,30 +260,153 @@ def list_activities(ctx: CliContext, deal_id: str, as_json: bool) -> None:
             Column("id", rank=2),
             Column("date", rank=1),
             Column("type"),
+            Column("status", rank=3),
             Column("description", shrink=True, min_width=20),
         ],
-        [[short_id(a.id), iso(a.date), a.type, a.description] for a in items],
+        [
+            [short_id(a.id), iso(a.date), a.type, "done" if a.done else "planned", a.description]
+            for a in items
+        ],
     )
 
 
 @activity.command("add")
 @click.argument("deal_id")
 @click.option("--type", "kind", required=True, help="email, call, meeting or note.")
-@click.option("--description", "-d", required=True, help="What happened.")
-@click.option("--date", help="When (YYYY-MM-DD or ISO timestamp); default now.")
+@click.option("--description", "-d", required=True, help="What happened (or is to happen).")
+@click.option("--date", help="When it happened (YYYY-MM-DD or ISO timestamp); default now.")
+@click.option(
+    "--due",
+    metavar="YYYY-MM-DD",
+    help="Plan it instead: the day it is due (`activity done ID` once it is done).",
+)
 @json_option
 @pass_ctx
 def add_activity(
-    ctx: CliContext, deal_id: str, kind: str, description: str, date: str | None, as_json: bool
+    ctx: CliContext,
+    deal_id: str,
+    kind: str,
+    description: str,
+    date: str | None,
+    due: str | None,
+    as_json: bool,
 ) -> None:
+    """Log an activity on a deal, or plan one with --due."""
+    data: dict[str, Any] = {"type": kind, "description": description, "date": date}
+    if due is not None:
+        if date is not None:
+            raise click.UsageError("give --date (it happened) or --due (it is planned), not both")
+        data.update(date=_due_date(due), done=False)
     store = ctx.store()
-    item = store.activities.add(
-        store.deals.resolve_id(deal_id), {"type": kind, "description": description, "date": date}
-    )
+    item = store.activities.add(store.deals.resolve_id(deal_id), data)
+    if as_json:
+        print_json(item.to_api())
+    elif item.done:
+        say("Added {} ({})", item.type, item.id)
+    else:
+        say("Planned {} for {} ({})", item.type, iso(item.date.date()), item.id)
+
+
+def _due_date(text: str) -> Any:
+    from vectoros_tui.store.validation import EARLIEST_DATE, LATEST_DATE, parse_calendar_date
+
+    try:
+        day = parse_calendar_date(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--due") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise click.BadParameter(
+            f"{day.isoformat()} is out of range ({EARLIEST_DATE.year}-{LATEST_DATE.year})",
+            param_hint="--due",
+        )
+    return day
+
+
+@activity.command("done")
+@click.argument("activity_id")
+@json_option
+@pass_ctx
+def done_activity(ctx: CliContext, activity_id: str, as_json: bool) -> None:
+    """Mark a planned activity done (dated now)."""
+    store = ctx.store()
+    item = store.activities.mark_done(store.activities.resolve_id(activity_id))
     if as_json:
         print_json(item.to_api())
     else:
-        say("Added {} ({})", item.type, item.id)
+        say("Done: {} ({})", item.type, item.id)
+
+
+@click.command("tasks")
+@workspace_option
+@click.option(
+    "--owner",
+    metavar="NAME|EMAIL|me|all",
+    help="Whose tasks (default: yours if you are a member with deals, else everyone's).",
+)
+@click.option("--overdue", is_flag=True, help="Only what is past its due date.")
+@json_option
+@pass_ctx
+def tasks(
+    ctx: CliContext, workspace: str | None, owner: str | None, overdue: bool, as_json: bool
+) -> None:
+    """Next steps and planned activities of open deals, soonest due first."""
+    from vectoros_tui.engine.dates import utc_now
+    from vectoros_tui.store.tasks import open_tasks
+
+    ws = ctx.workspace(workspace)
+    store = ctx.store()
+    if owner is None:
+        me = ctx.me().email
+        mine = [m for m in store.owners.members(ws.id) if m.email == me]
+        member = (
+            mine[0]
+            if mine and store.deals.list(ws.id, owner_id=mine[0].id, limit=1).total
+            else None
+        )
+    else:
+        member = ctx.owner(ws.id, owner)
+    today = utc_now().date()
+    found = open_tasks(
+        store.db, ws.id, today=today, owner_id=member.id if member else None, overdue_only=overdue
+    )
+    if as_json:
+        print_json(
+            {
+                "workspace": ws.name,
+                "owner": None if member is None else member.email,
+                "tasks": [t.to_api(today) for t in found.tasks],
+                "total": len(found.tasks),
+                "openDealsWithoutNextStep": found.without_next_step,
+            }
+        )
+        return
+    whose = f" of {member.label}" if member else ""
+    listing(
+        f"Tasks{whose} in {ws.name}" + (" (overdue)" if overdue else ""),
+        [
+            Column("due", rank=1),
+            Column("what", shrink=True, min_width=20),
+            Column("deal", shrink=True, min_width=14),
+            Column("owner", rank=3, shrink=True, min_width=8),
+            Column("id", rank=4),
+        ],
+        [
+            [
+                ("OVERDUE " if t.overdue(today) else "") + (iso(t.due) or "no date"),
+                f"{t.kind}: {t.what or '(no step written)'}",
+                t.deal,
+                t.owner or "nobody",
+                short_id(t.activity_id or t.deal_id),
+            ]
+            for t in found.tasks
+        ],
+    )
+    if found.without_next_step:
+        say(
+            "{} open deal{} no next step (`vectoros deals update ID --next-step …`)",
+            found.without_next_step,
+            "s have" if found.without_next_step != 1 else " has",
+        )
 
 
 @activity.command("update")
@@ -324,4 +449,4 @@ def delete_activity(ctx: CliContext, activity_id: str) -> None:
     say("Deleted activity {}", ident)
 
 
-COMMANDS = [deals, activity]
+COMMANDS = [deals, activity, tasks]

@@ -85,6 +85,17 @@ def deal_field_options(required_title: bool = False) -> Callable[[_Command], _Co
                 click.option("--contact-email", "contact_email", help="Contact's email address."),
                 click.option("--outcome", help="won or lost (closed deals only)."),
                 click.option("--lost-reason", "lost_reason", help="Why the deal was lost."),
+                click.option(
+                    "--next-step",
+                    "next_step",
+                    help='What happens next, e.g. "Send the proposal" ("" clears it).',
+                ),
+                click.option(
+                    "--next-due",
+                    "--next-step-due",
+                    "next_step_due",
+                    help="When the next step is due, YYYY-MM-DD.",
+                ),
             ]
         ):
             func = option(func)
