@@ -26,7 +26,12 @@ def in_days(days: int) -> str:
 
 def make_deal(**overrides: Any) -> DealRecord:
     """A healthy open deal that triggers no rule; tests change one thing at a time (overrides
-    use the JSON field names, read by the same edge reader the CLI and the server use)."""
+    use the JSON field names, read by the same edge reader the CLI and the server use).
+
+    ``nextStep`` and ``nextStepDue`` are set on the record after reading, as the store sets
+    them: the edge reader reads the seed's fields only."""
+    step = overrides.pop("nextStep", "Send the order form")
+    step_due = overrides.pop("nextStepDue", in_days(3))
     deal: dict[str, Any] = {
         "id": "d1",
         "title": "Acme renewal",
@@ -47,7 +52,8 @@ def make_deal(**overrides: Any) -> DealRecord:
         "closeDateHistory": [],
     }
     deal.update(overrides)
-    return record_from_mapping(deal)
+    due = None if step_due is None else date.fromisoformat(step_due)
+    return dataclasses.replace(record_from_mapping(deal), next_step=step, next_step_due=due)
 
 
 def by_rule(insights: list[InsightDraft], rule: str) -> list[InsightDraft]:
@@ -220,6 +226,8 @@ def test_rules_read_a_record_built_as_the_store_builds_it() -> None:
         updated_at=NOW - timedelta(days=1),
         stage_changed_at=NOW - timedelta(days=5),
         last_activity_at=datetime(2024, 5, 20, 9, 30, tzinfo=UTC),
+        next_step="Call Jane about the pilot",
+        next_step_due=date(2024, 6, 20),
     )
     found = generate_insights([deal], NOW)
     assert [i.key for i in found] == ["pushed:s1:2024-07-20", "stale:s1:2024-05-20"]
@@ -463,3 +471,134 @@ def test_payloads_are_json_serialisable() -> None:
 
 def test_generation_is_deterministic() -> None:
     assert generate_insights(workspace(), NOW) == generate_insights(workspace(), NOW)
+
+
+# --------------------------------------------------------------------------- next steps
+
+
+def test_no_next_step_fires_only_when_nothing_is_said() -> None:
+    bare = make_deal(nextStep=None, nextStepDue=None)
+    insight = only(generate_insights([bare], NOW), "no_next_step")
+    assert insight.key == "no_next_step:d1:negotiation"
+    assert insight.type == "warning"
+    assert insight.deal_id == "d1"
+    assert insight.description == (
+        "'Acme renewal' is in negotiation with no next step: nobody has said what happens next"
+    )
+    assert insight.data["stage"] == "negotiation"
+    assert insight.data["value"] == 10_000.0
+    # A written step, or just a date for one, is a plan.
+    for said in ({"nextStepDue": None}, {"nextStep": None}):
+        assert by_rule(generate_insights([make_deal(**said)], NOW), "no_next_step") == []
+
+
+@pytest.mark.parametrize(
+    ("stage", "value", "priority"),
+    [
+        ("prospect", 30e3, None),  # first stage, at the median (30k of 10/20/30/30/40k)
+        ("prospect", 35e3, "medium"),  # first stage, above the median, top quartile
+        ("qualified", 15e3, "low"),  # past the first stage, ordinary size
+        ("negotiation", 15e3, "medium"),  # late stage, ordinary size
+        ("proposal", 30e3, "high"),  # late stage and top quartile
+        ("negotiation", 29e3, "medium"),  # late stage, just below the top quartile
+    ],
+)
+def test_no_next_step_asks_only_of_deals_that_matter(
+    stage: str, value: float, priority: str | None
+) -> None:
+    deals = pipeline(value, stage=stage, nextStep=None, nextStepDue=None)
+    found = by_rule(generate_insights(deals, NOW), "no_next_step")
+    if priority is None:
+        assert found == []
+        return
+    (insight,) = found
+    assert insight.deal_id == "s"
+    assert insight.priority == priority
+    assert insight.data["median_value"] in (20e3, 29e3, 30e3)
+
+
+def test_no_next_step_in_a_new_stage_is_news() -> None:
+    qualified = make_deal(stage="qualified", nextStep=None, nextStepDue=None)
+    proposal = make_deal(stage="proposal", nextStep=None, nextStepDue=None)
+    before = only(generate_insights([qualified], NOW), "no_next_step")
+    after = only(generate_insights([proposal], NOW), "no_next_step")
+    assert (before.key, after.key) == ("no_next_step:d1:qualified", "no_next_step:d1:proposal")
+
+
+@pytest.mark.parametrize("days_until", [0, 5])
+def test_a_step_due_today_or_later_is_not_overdue(days_until: int) -> None:
+    deal = make_deal(nextStepDue=in_days(days_until))
+    assert by_rule(generate_insights([deal], NOW), "step_overdue") == []
+
+
+def test_next_step_overdue_says_how_late_and_what() -> None:
+    deal = make_deal(
+        stage="qualified", nextStep="Send the security questionnaire", nextStepDue=in_days(-3)
+    )
+    insight = only(generate_insights([deal], NOW), "step_overdue")
+    assert insight.key == f"step_overdue:d1:{in_days(-3)}"
+    assert insight.type == "risk"
+    assert insight.priority == "high"  # a lone deal is its own top quartile
+    assert insight.confidence == 0.9
+    assert insight.description == (
+        f"'Acme renewal': next step 'Send the security questionnaire' was due on "
+        f"{in_days(-3)}, 3 days overdue"
+    )
+    assert insight.data == {
+        "next_step": "Send the security questionnaire",
+        "next_step_due": in_days(-3),
+        "days_overdue": 3,
+        "stage": "qualified",
+        "value": 10_000.0,
+        "late_stage": False,
+        "top_quartile_value": True,  # the only deal is its own top quartile
+    }
+    assert insight.actions[0] == "Do it now: Send the security questionnaire"
+    assert (
+        "1 day overdue"
+        in only(
+            generate_insights([make_deal(nextStepDue=in_days(-1))], NOW), "step_overdue"
+        ).description
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "value", "days", "priority"),
+    [
+        ("qualified", 15e3, 1, "medium"),
+        ("qualified", 15e3, 13, "medium"),
+        ("qualified", 15e3, 14, "high"),  # two weeks late on any deal
+        ("negotiation", 15e3, 1, "high"),  # late stage
+        ("prospect", 30e3, 1, "high"),  # top quartile
+    ],
+)
+def test_next_step_overdue_priority(stage: str, value: float, days: int, priority: str) -> None:
+    deals = pipeline(value, stage=stage, nextStepDue=in_days(-days))
+    insight = only(generate_insights(deals, NOW), "step_overdue")
+    assert (insight.deal_id, insight.priority) == ("s", priority)
+
+
+def test_an_overdue_date_without_a_step_asks_for_one() -> None:
+    deal = make_deal(nextStep=None, nextStepDue=in_days(-2))
+    found = generate_insights([deal], NOW)
+    assert by_rule(found, "no_next_step") == []  # the date is a plan; its lateness is the news
+    insight = only(found, "step_overdue")
+    assert "(no step written)" in insight.description
+    assert insight.data["next_step"] is None
+    assert insight.actions[0] == "Write down what the step is"
+
+
+def test_a_new_due_date_gets_a_new_key() -> None:
+    first = only(generate_insights([make_deal(nextStepDue=in_days(-2))], NOW), "step_overdue")
+    later = NOW + timedelta(days=10)
+    moved = make_deal(nextStepDue=in_days(5))
+    again = only(generate_insights([moved], later), "step_overdue")
+    assert first.key != again.key
+    assert again.data["days_overdue"] == 5
+
+
+@pytest.mark.parametrize("stage", ["won", "lost"])
+def test_closed_deals_have_no_next_step_insights(stage: str) -> None:
+    for overrides in ({"nextStep": None, "nextStepDue": None}, {"nextStepDue": in_days(-9)}):
+        deal = make_deal(stage=stage, **overrides)
+        assert generate_insights([deal], NOW) == []

@@ -15,6 +15,8 @@ overdue         ``overdue:<deal_id>:<close date>``          the close date that 
 pushed out      ``pushed:<deal_id>:<current close date>``   each further push is news
 low health      ``low_health:<deal_id>``                    none
 ready to close  ``close_soon:<deal_id>:<close date>``       the close date
+no next step    ``no_next_step:<deal_id>:<stage>``          the stage it has no next step in
+step overdue    ``step_overdue:<deal_id>:<due date>``       the due date that passed
 concentration   ``concentration:workspace``                 none (one per workspace)
 ==============  ==========================================  ===================================
 
@@ -30,6 +32,15 @@ Confidence (0-1) reflects the quality of the data a rule stood on, not how bad t
 * concentration: 0.8 from the forecast's probabilities; 0.6 when derived from the reps' raw
   probabilities (``forecast_contributions`` not given).
 * ready to close: 0.7 (it rests on the rep's own probability).
+* no next step: 0.7 (the step may live elsewhere, such as an activity planned on the deal,
+  which the deal record does not carry).
+* step overdue: 0.9 (a stated date; the doubt is whether the step was done and the deal not
+  updated).
+
+"No next step" means nobody has said what happens next nor by when: a due date without
+text is a step (it surfaces as overdue once it passes). It is asked only of deals that
+matter enough to nag about, those past the first stage or worth more than the median open
+deal, so an early, small prospect without a plan is left alone.
 
 Only open deals (no outcome, stage not closed) trigger deal rules. The engine never imports
 Textual and every rule is a pure function of the deal records and an explicit ``now``.
@@ -55,6 +66,7 @@ from vectoros_tui.engine.health import (
     score_deal,
     whole_days,
 )
+from vectoros_tui.engine.stages import OPEN_STAGES
 
 # (deal_id, title, value, p) with p a probability in 0-1, as the forecast uses it. Ids and
 # titles are loose because the forecast passes ids through as the store gave them.
@@ -80,6 +92,9 @@ CONCENTRATION_HIGH_SHARE: Final = 0.75
 READY_PROBABILITY: Final = 70.0
 READY_WITHIN_DAYS: Final = 14
 READY_ACTIVITY_DAYS: Final = 7
+# Stages where a deal without a plan is close to money and so most at risk.
+LATE_STAGES: Final = ("proposal", "negotiation")
+STEP_OVERDUE_HIGH_DAYS: Final = 14
 
 
 @dataclass(frozen=True)
@@ -316,6 +331,83 @@ def _ready_to_close(deal: DealRecord, now: datetime) -> InsightDraft | None:
     )
 
 
+def _no_next_step(
+    deal: DealRecord, median_value: float | None, top_value_floor: float | None
+) -> InsightDraft | None:
+    if deal.next_step or deal.next_step_due is not None:
+        return None
+    value = deal.value
+    # An unknown stage name counts as not past the first: its place in the funnel is unknown.
+    past_first = deal.stage in OPEN_STAGES[1:]
+    above_median = median_value is not None and value is not None and value > median_value
+    if not (past_first or above_median):
+        return None
+    late = deal.stage in LATE_STAGES
+    big = top_value_floor is not None and value is not None and value >= top_value_floor
+    title = display_title(deal)
+    known_stage = display_stage(deal)
+    where = f"in {known_stage}" if known_stage else "open"
+    return InsightDraft(
+        key=f"no_next_step:{deal.id}:{known_stage or 'unknown'}",
+        type="warning",
+        priority="high" if late and big else "medium" if late or big else "low",
+        title=f"No next step: {title}",
+        description=f"'{title}' is {where} with no next step: nobody has said what happens next",
+        confidence=0.7,
+        data={
+            "stage": known_stage,
+            "value": value,
+            "median_value": median_value,
+            "late_stage": late,
+            "top_quartile_value": big,
+        },
+        actions=[
+            "Agree the next step with the buyer and set it with a due date",
+            "If nothing is next, decide whether the deal is still alive",
+        ],
+        deal_id=deal.id,
+    )
+
+
+def _next_step_overdue(
+    deal: DealRecord, today: date, top_value_floor: float | None
+) -> InsightDraft | None:
+    due = deal.next_step_due
+    if due is None or due >= today:
+        return None
+    days = (today - due).days
+    value = deal.value
+    late = deal.stage in LATE_STAGES
+    big = top_value_floor is not None and value is not None and value >= top_value_floor
+    title = display_title(deal)
+    step = deal.next_step
+    what = f"'{step}'" if step else "(no step written)"
+    return InsightDraft(
+        key=f"step_overdue:{deal.id}:{due.isoformat()}",
+        type="risk",
+        priority="high" if late or big or days >= STEP_OVERDUE_HIGH_DAYS else "medium",
+        title=f"Next step overdue: {title}",
+        description=(
+            f"'{title}': next step {what} was due on {due.isoformat()}, {format_days(days)} overdue"
+        ),
+        confidence=0.9,
+        data={
+            "next_step": step,
+            "next_step_due": due.isoformat(),
+            "days_overdue": days,
+            "stage": display_stage(deal),
+            "value": value,
+            "late_stage": late,
+            "top_quartile_value": big,
+        },
+        actions=[
+            f"Do it now: {step}" if step else "Write down what the step is",
+            "Once done, set the next step and its due date; else move the date",
+        ],
+        deal_id=deal.id,
+    )
+
+
 # --------------------------------------------------------------------------- workspace rule
 
 
@@ -412,6 +504,17 @@ def _top_quartile_floor(open_deals: Iterable[DealRecord]) -> float | None:
     return values[math.ceil(len(values) / 4) - 1]
 
 
+def _median_value(open_deals: Iterable[DealRecord]) -> float | None:
+    """The median of open deal values, zero and missing left out as for the quartile."""
+    values = sorted(v for deal in open_deals if (v := deal.value) is not None and v > 0)
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2
+
+
 def generate_insights(
     deals: Iterable[DealRecord],
     now: datetime,
@@ -431,6 +534,7 @@ def generate_insights(
     now = as_utc(now)
     open_deals = [deal for deal in deals if deal.is_open]
     top_value_floor = _top_quartile_floor(open_deals)
+    median_value = _median_value(open_deals)
     average_value = average_open_value(open_deals)
     known_health = health or {}
 
@@ -444,6 +548,8 @@ def generate_insights(
             _close_date_pushed(deal),
             _low_health(deal, deal_health),
             _ready_to_close(deal, now),
+            _no_next_step(deal, median_value, top_value_floor),
+            _next_step_overdue(deal, now.date(), top_value_floor),
         )
         found.extend(draft for draft in drafts if draft is not None)
 
