@@ -32,6 +32,7 @@ from vectoros_tui.store.tables import (
 )
 from vectoros_tui.sync.backend import Backend
 from vectoros_tui.sync.errors import SyncError
+from vectoros_tui.sync.owners import pull_owners, read_people
 from vectoros_tui.sync.pull import pull
 from vectoros_tui.sync.push import push
 from vectoros_tui.sync.reports import ConflictView, SyncReport, SyncStatus
@@ -144,8 +145,22 @@ class SyncEngine:
             with self.db.read() as session:
                 pending = self._pending_ids(session, workspace_id)
             remote_workspace = remote.remote_workspace_id
-            push(self.db, self.clock, workspace_id, remote_workspace, pending, backend, report)
-            pull(self.db, self.clock, workspace_id, remote_workspace, backend, report)
+            people = read_people(backend, remote_workspace)
+            push(
+                self.db,
+                self.clock,
+                workspace_id,
+                remote_workspace,
+                pending,
+                backend,
+                report,
+                people,
+            )
+            remote_deals = pull(
+                self.db, self.clock, workspace_id, remote_workspace, backend, report
+            )
+            if people is not None:
+                report.pulled_owners = pull_owners(self.db, workspace_id, remote_deals, people)
             self.db.bulk_loaded(report.pulled_created)
         except SyncError as exc:
             self._finish(workspace_id, str(exc)[:500], completed=False)

@@ -52,7 +52,8 @@ from vectoros_tui.sync.errors import (
     TLSError,
 )
 from vectoros_tui.sync.records import RemoteDeal, RemoteWorkspace
-from vectoros_tui.sync.wire import Reply, error_details
+from vectoros_tui.sync.strict_json import Fields, expect_list
+from vectoros_tui.sync.wire import Reply, error_details, reading, segment
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,34 @@ class RemoteBackend:
         return self.dialect.update_deal(
             self._call, str(deal_id), dict(changes), full_fields, if_match
         )
+
+    def members(self, workspace_id: str) -> dict[str, tuple[str, str | None]] | None:
+        """The workspace's members, remote user id -> (email, name); None from a backend
+        that does not list them with ids (only ``vectoros serve`` does)."""
+        if self.dialect.name != "documented":
+            return None
+        reply = self._call("GET", f"/api/v1/workspaces/{segment(str(workspace_id))}")
+        with reading(reply):
+            body = Fields(reply.json(), None)
+            present, items = body.raw("members", required=False)
+            if not present:
+                return None
+            found: dict[str, tuple[str, str | None]] = {}
+            for i, item in enumerate(expect_list(items, "members")):
+                member = Fields(item, f"members[{i}]")
+                user = member.identifier("userId")
+                found[user] = (member.text("email").strip().casefold(), member.string("name"))
+        return found
+
+    def set_owner(self, deal_id: str, user_id: str) -> RemoteDeal | None:
+        """Give a deal to the backend's user ``user_id`` (``vectoros serve``'s ownerId);
+        None from a backend without owners."""
+        if self.dialect.name != "documented":
+            return None
+        reply = self._call(
+            "PUT", f"/api/v1/deals/{segment(str(deal_id))}", json={"ownerId": user_id}
+        )
+        return self.dialect.read_deal(reply)
 
     def delete_deal(self, deal_id: str, if_match: str | None = None) -> bool:
         """Delete a deal; one that is gone already (404) counts as deleted. With

@@ -36,7 +36,8 @@ def pull(
     remote_workspace: str,
     backend: Backend,
     report: SyncReport,
-) -> None:
+) -> list[RemoteDeal]:
+    """Apply what changed only on the backend; returns the backend's deals."""
     remote_deals = backend.list_deals(remote_workspace)
     seen: set[str] = set()
     for start in range(0, len(remote_deals), PULL_CHUNK):
@@ -44,6 +45,7 @@ def pull(
         seen.update(d.id for d in chunk)
         _pull_chunk(db, clock(), workspace_id, chunk, report)
     _pull_deletions(db, clock(), workspace_id, seen, report)
+    return remote_deals
 
 
 def _local(session: Session, deal_id: uuid.UUID) -> DealView | None:

@@ -23,6 +23,7 @@ from vectoros_tui.store.tables import Deal, SyncConflict, SyncLink, SyncOutbox
 from vectoros_tui.store.views import DealView
 from vectoros_tui.sync.backend import Backend
 from vectoros_tui.sync.errors import RemoteError
+from vectoros_tui.sync.owners import RemotePeople, local_emails, wanted_remote_owner
 from vectoros_tui.sync.pull import PULL_CHUNK
 from vectoros_tui.sync.records import (
     Record,
@@ -99,11 +100,13 @@ def push(
     pending: list[uuid.UUID],
     backend: Backend,
     report: SyncReport,
+    people: RemotePeople | None = None,
 ) -> None:
     """Push every pending deal, PUSH_WORKERS at a time: each is independent (its own
     remote call and local transaction), and the time goes into waiting for the
-    server. A connection-level failure stops the push (the rest stays queued)."""
-    _Push(db, clock, workspace_id, remote_workspace, backend).run(pending, report)
+    server. A connection-level failure stops the push (the rest stays queued). With
+    ``people`` (the backend's members) a deal's owner goes too, by email."""
+    _Push(db, clock, workspace_id, remote_workspace, backend, people).run(pending, report)
 
 
 class _Push:
@@ -114,12 +117,15 @@ class _Push:
         workspace_id: uuid.UUID,
         remote_workspace: str,
         backend: Backend,
+        people: RemotePeople | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.workspace_id = workspace_id
         self.remote_workspace = remote_workspace
         self.backend = backend
+        self.people = people
+        self.emails = local_emails(db, workspace_id) if people is not None else {}
 
     def run(self, pending: list[uuid.UUID], report: SyncReport) -> None:
         queued = self._queued(pending)
@@ -194,6 +200,7 @@ class _Push:
                 self._settle(self._gone(deal_id, stamp), settlements)
                 return
             created = backend.create_deal(self.remote_workspace, {"id": str(deal_id), **mine})
+            created = self._owner_follows(local, created)
             self._settle(self._taken(deal_id, stamp, created, mine), settlements)
             report.pushed_created += 1
             return
@@ -215,7 +222,8 @@ class _Push:
             if mine != base:
                 self._conflict(deal_id, link.remote_id, mine, None, base, report)
             return  # unchanged here: the pull deletes it locally
-        if theirs == mine:  # already there (an interrupted earlier push)
+        if theirs == mine:  # already there (an interrupted earlier push, or an owner change)
+            current = self._owner_follows(local, current)
             already = Settlement(self.workspace_id, deal_id, link.remote_id, theirs, stamp, current)
             self._settle(already, settlements)
             return
@@ -225,6 +233,7 @@ class _Push:
             return  # only theirs changed: the pull applies it
         updated = backend.update_deal(link.remote_id, changed_fields(base, mine), full=mine)
         assert updated is not None  # an unconditional update raises instead
+        updated = self._owner_follows(local, updated)
         self._settle(self._taken(deal_id, stamp, updated, mine), settlements)
         report.pushed_updated += 1
 
@@ -258,9 +267,24 @@ class _Push:
         )
         if updated is None:
             return False
+        updated = self._owner_follows(self._local_of(deal_id), updated)
         self._settle(self._taken(deal_id, stamp, updated, mine), settlements)
         report.pushed_updated += 1
         return True
+
+    def _owner_follows(self, local: DealView | None, remote: RemoteDeal) -> RemoteDeal:
+        """Reassign the remote twin to the backend's user with the local owner's email,
+        when that differs from its owner there."""
+        wanted = wanted_remote_owner(self.people, self.emails, local.owner_id if local else None)
+        setter = getattr(self.backend, "set_owner", None)
+        if wanted is None or wanted == remote.owner_id or setter is None:
+            return remote
+        return setter(remote.id, wanted) or remote
+
+    def _local_of(self, deal_id: uuid.UUID) -> DealView | None:
+        with self.db.read() as session:
+            row = session.get(Deal, deal_id)
+            return None if row is None else DealView.from_row(row)
 
     def _gone(self, deal_id: uuid.UUID, stamp: datetime | None) -> Settlement:
         """A deal that exists on neither side now: no link to keep."""

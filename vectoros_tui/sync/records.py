@@ -50,6 +50,8 @@ class RemoteDeal:
     updated_at: datetime | None
     # The server's version of the deal, when it sends one (``vectoros serve`` does).
     version: int | None = None
+    # The backend's user id of its owner, when it says (``vectoros serve`` does).
+    owner_id: str | None = None
 
     @property
     def etag(self) -> str | None:

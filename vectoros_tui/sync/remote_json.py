@@ -55,6 +55,7 @@ def deal_from_json(
         lost_reason=f.string("lostReason"),
         updated_at=f.timestamp("updatedAt"),
         version=_version(f),
+        owner_id=f.string("ownerId"),
     )
 
 

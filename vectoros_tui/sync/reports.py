@@ -22,6 +22,7 @@ class SyncReport:
     pulled_updated: int = 0
     pulled_deleted: int = 0
     new_conflicts: int = 0
+    pulled_owners: int = 0  # deals whose owner here followed the backend's
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: SyncReport) -> None:
@@ -49,6 +50,7 @@ class SyncReport:
                 "updated": self.pulled_updated,
                 "deleted": self.pulled_deleted,
             },
+            "owners_pulled": self.pulled_owners,
             "new_conflicts": self.new_conflicts,
             "problems": self.problems,
         }
