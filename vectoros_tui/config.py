@@ -65,6 +65,11 @@ class SimilarSettings(_Section):
         return folder
 
 
+class ServerSettings(_Section):
+    # `vectoros serve` refuses a request body over this many bytes (413) before reading it.
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
+
+
 class UserSettings(_Section):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     name: str | None = Field(default=None, max_length=200)
@@ -78,6 +83,7 @@ class Settings(_Section):
     forecast: ForecastSettings = Field(default_factory=ForecastSettings)
     ui: UISettings = Field(default_factory=UISettings)
     similar: SimilarSettings = Field(default_factory=SimilarSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @field_validator("database_url")
     @classmethod

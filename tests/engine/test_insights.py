@@ -482,8 +482,8 @@ def test_no_next_step_fires_only_when_nothing_is_said() -> None:
     assert insight.key == "no_next_step:d1:negotiation"
     assert insight.type == "warning"
     assert insight.deal_id == "d1"
-    assert insight.description == (
-        "'Acme renewal' is in negotiation with no next step: nobody has said what happens next"
+    assert (
+        insight.description == "Nobody has said what happens next on 'Acme renewal' in negotiation"
     )
     assert insight.data["stage"] == "negotiation"
     assert insight.data["value"] == 10_000.0
@@ -553,7 +553,7 @@ def test_next_step_overdue_says_how_late_and_what() -> None:
         "late_stage": False,
         "top_quartile_value": True,  # the only deal is its own top quartile
     }
-    assert insight.actions[0] == "Do it now: Send the security questionnaire"
+    assert insight.actions[0] == "Do the step or agree a new date"
     assert (
         "1 day overdue"
         in only(
@@ -576,6 +576,17 @@ def test_next_step_overdue_priority(stage: str, value: float, days: int, priorit
     deals = pipeline(value, stage=stage, nextStepDue=in_days(-days))
     insight = only(generate_insights(deals, NOW), "step_overdue")
     assert (insight.deal_id, insight.priority) == ("s", priority)
+
+
+def test_a_long_step_is_cut_short_in_the_description_only() -> None:
+    step = "Walk the buyer's security team through the questionnaire " * 5
+    insight = only(
+        generate_insights([make_deal(nextStep=step.strip(), nextStepDue=in_days(-1))], NOW),
+        "step_overdue",
+    )
+    assert insight.data["next_step"] == step.strip()
+    assert f"'{step[:59]}…' was due on" in insight.description
+    assert len(insight.description) < 140
 
 
 def test_an_overdue_date_without_a_step_asks_for_one() -> None:

@@ -95,6 +95,7 @@ READY_ACTIVITY_DAYS: Final = 7
 # Stages where a deal without a plan is close to money and so most at risk.
 LATE_STAGES: Final = ("proposal", "negotiation")
 STEP_OVERDUE_HIGH_DAYS: Final = 14
+STEP_SHOWN: Final = 60
 
 
 @dataclass(frozen=True)
@@ -346,13 +347,13 @@ def _no_next_step(
     big = top_value_floor is not None and value is not None and value >= top_value_floor
     title = display_title(deal)
     known_stage = display_stage(deal)
-    where = f"in {known_stage}" if known_stage else "open"
+    where = f" in {known_stage}" if known_stage else ""
     return InsightDraft(
         key=f"no_next_step:{deal.id}:{known_stage or 'unknown'}",
         type="warning",
         priority="high" if late and big else "medium" if late or big else "low",
         title=f"No next step: {title}",
-        description=f"'{title}' is {where} with no next step: nobody has said what happens next",
+        description=f"Nobody has said what happens next on '{title}'{where}",
         confidence=0.7,
         data={
             "stage": known_stage,
@@ -361,9 +362,10 @@ def _no_next_step(
             "late_stage": late,
             "top_quartile_value": big,
         },
+        # Short: the detail pane shows actions in half its width.
         actions=[
-            "Agree the next step with the buyer and set it with a due date",
-            "If nothing is next, decide whether the deal is still alive",
+            "Agree a dated next step with the buyer",
+            "If nothing is next, consider closing it",
         ],
         deal_id=deal.id,
     )
@@ -381,7 +383,10 @@ def _next_step_overdue(
     big = top_value_floor is not None and value is not None and value >= top_value_floor
     title = display_title(deal)
     step = deal.next_step
-    what = f"'{step}'" if step else "(no step written)"
+    # The step may run to 500 characters; the description is a one-line summary and the
+    # whole step is in ``data``.
+    shown = step if step is None or len(step) <= STEP_SHOWN else step[: STEP_SHOWN - 1] + "…"
+    what = f"'{shown}'" if shown else "(no step written)"
     return InsightDraft(
         key=f"step_overdue:{deal.id}:{due.isoformat()}",
         type="risk",
@@ -401,8 +406,8 @@ def _next_step_overdue(
             "top_quartile_value": big,
         },
         actions=[
-            f"Do it now: {step}" if step else "Write down what the step is",
-            "Once done, set the next step and its due date; else move the date",
+            "Do the step or agree a new date" if step else "Write down what the step is",
+            "Once done, set the next step and its date",
         ],
         deal_id=deal.id,
     )

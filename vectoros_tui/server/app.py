@@ -5,9 +5,9 @@ bearer tokens from ``vectoros serve token create``; a caller only ever sees work
 is a member of (others, and their deals, answer 404 as if they did not exist).
 
 The routes are in :mod:`.health_routes`, :mod:`.workspace_routes`, :mod:`.deal_routes`,
-:mod:`.user_routes` and :mod:`.ai_routes`; what they all depend on (the backend, the caller,
-the isolation lookups) in :mod:`.dependencies`. This module only puts them together, and no
-route module imports it.
+:mod:`.activity_routes`, :mod:`.user_routes` and :mod:`.ai_routes`; what they all depend on
+(the backend, the caller, the isolation lookups) in :mod:`.dependencies`. This module only
+puts them together, and no route module imports it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from vectoros_tui import __version__
+from vectoros_tui.server.activity_routes import activities_api
 from vectoros_tui.server.ai_routes import ai
 from vectoros_tui.server.backend import Backend, SimilarFactory
+from vectoros_tui.server.body_limit import BodyLimitMiddleware, limit_of
 from vectoros_tui.server.deal_pages import DealPages, DealPagesMiddleware
 from vectoros_tui.server.deal_routes import deals_api
 from vectoros_tui.server.errors import install
@@ -67,11 +69,14 @@ def create_app(
     app.state.deal_pages = pages
     if pages is not None:
         app.add_middleware(DealPagesMiddleware, pages=pages)
+    # Added last, so it runs first: no body past the limit reaches anything else.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=limit_of(settings))
     install(app, json_name)
     app.include_router(public)
     # Workspaces before deals: the order in which the OpenAPI document lists their paths.
     app.include_router(workspaces_api)
     app.include_router(deals_api)
+    app.include_router(activities_api)
     app.include_router(users)
     app.include_router(ai)
     return app

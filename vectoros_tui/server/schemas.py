@@ -6,11 +6,14 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vectoros_tui.store.validation import DEAL_JSON_NAMES
+from vectoros_tui.store.validation import DEAL_JSON_NAMES, MAX_DESCRIPTION
 from vectoros_tui.store.views import DealView
 
-# local field name -> JSON name
-JSON_NAMES: Final = DEAL_JSON_NAMES
+# local field name -> JSON name; the next step is ours, not the seed's, so it is not among
+# the seed's names that sync sends.
+JSON_NAMES: Final = {**DEAL_JSON_NAMES, "next_step": "nextStep", "next_step_due": "nextStepDue"}
+# Far longer than any date or type name; caps how much of a bad value an error echoes.
+MAX_SHORT_FIELD: Final = 64
 
 
 def json_name(local: str) -> str:
@@ -49,6 +52,17 @@ class DealFields(BaseModel):
         description="An extension of the seed's deal: the user id of its owner, a member of "
         "the workspace (on create, default: the caller; null clears it).",
     )
+    nextStep: str | None = Field(
+        default=None,
+        description="An extension of the seed's deal: what happens next (at most 500 "
+        "characters; null clears it).",
+    )
+    nextStepDue: str | None = Field(
+        default=None,
+        max_length=MAX_SHORT_FIELD,
+        description="An extension of the seed's deal: when the next step is due, YYYY-MM-DD "
+        "(null clears it).",
+    )
 
     def local(self) -> dict[str, Any]:
         return {local: getattr(self, name) for local, name in JSON_NAMES.items()}
@@ -76,6 +90,37 @@ class DealReplace(DealFields):
     version: int | None = Field(
         default=None, description="The version the client read: a newer stored one answers 409."
     )
+
+
+class ActivityFields(BaseModel):
+    """An activity as JSON (an extension of the seed's API, whose schema has activities but
+    no routes for them). Unknown keys (``id``, ``createdAt``...) are ignored, so a client
+    may send back what it read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str | None = Field(
+        default=None, max_length=MAX_SHORT_FIELD, description="email, call, meeting or note"
+    )
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    date: str | None = Field(
+        default=None,
+        max_length=MAX_SHORT_FIELD,
+        description="ISO date or timestamp: when it happened, or for a planned one when it is "
+        "due (default: now).",
+    )
+    done: bool | None = Field(
+        default=None, description="false: planned, not done yet (default: true)."
+    )
+    dealId: str | None = Field(default=None, description="If given, the deal in the URL.")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request sent (null included), for a partial update."""
+        return {
+            name: getattr(self, name)
+            for name in ("type", "description", "date", "done")
+            if name in self.model_fields_set
+        }
 
 
 class WorkspaceCreate(BaseModel):

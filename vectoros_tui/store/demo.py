@@ -28,6 +28,7 @@ from vectoros_tui.store.demo_vocabulary import (
     INDUSTRIES,
     LAST,
     LOST_REASONS,
+    NEXT_STEPS,
 )
 from vectoros_tui.store.roles import ensure_member
 from vectoros_tui.store.tables import Activity, Deal, DealEvent, Workspace
@@ -235,6 +236,7 @@ def create_demo_workspace(
             workspace_id, deals, seed, moment, activities=activities
         )
         people = []
+    _plan_next_steps(deal_rows, seed, moment)
     write_workspace(
         db,
         Workspace(id=workspace_id, name=name, created_at=moment, updated_at=moment),
@@ -244,6 +246,24 @@ def create_demo_workspace(
     )
     open_deals = sum(1 for row in deal_rows if row["outcome"] is None)
     return DemoSummary(workspace_id, len(deal_rows), open_deals, len(activity_rows))
+
+
+def _plan_next_steps(deal_rows: list[dict[str, Any]], seed: int, now: datetime) -> None:
+    """Most open deals have a next step, due around now (some overdue); some have none.
+    A stream of its own, so the rest of the demo is the same with or without them."""
+    rng = random.Random(f"next-steps-{seed}")
+    stages = {"prospect": 0, "qualified": 1, "proposal": 2, "negotiation": 3}
+    for row in deal_rows:
+        row["next_step"] = row["next_step_due"] = None
+        if row["outcome"] is not None:
+            continue
+        step = rng.random()
+        # Later stages are worked more closely: fewer deals without a plan.
+        if step < 0.35 - 0.08 * stages.get(row["stage"], 0):
+            continue
+        row["next_step"] = rng.choice(NEXT_STEPS[row["stage"]])
+        if rng.random() < 0.9:
+            row["next_step_due"] = (now + timedelta(days=rng.randint(-12, 21))).date()
 
 
 def write_workspace(

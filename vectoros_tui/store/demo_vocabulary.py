@@ -102,6 +102,13 @@ LOST_REASONS = [
     ("Missing features", 0.09),
     ("Went silent", 0.05),
 ]
+NEXT_STEPS = {
+    "prospect": ["Book a discovery call", "Send intro deck", "Find the economic buyer"],
+    "qualified": ["Run the demo", "Agree success criteria", "Map the decision process"],
+    "proposal": ["Send the proposal", "Walk through pricing", "Get legal's redlines"],
+    "negotiation": ["Agree final terms", "Get the PO signed", "Security review sign-off"],
+}
+
 ACTIVITY_TEXT = {
     "email": [
         "Sent pricing overview",
