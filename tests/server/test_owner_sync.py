@@ -129,3 +129,28 @@ def test_an_owner_the_server_does_not_know_stays_local(team: Team) -> None:
     assert ann.owner_email("Cy's") == "cy@example.com"  # kept here, not overwritten
     ann.sync()
     assert ann.owner_email("Cy's") == "cy@example.com"
+
+
+def test_roles_follow_the_server_so_a_member_is_refused_here_too(team: Team) -> None:
+    """Bob created his copy (so owned it here); after a sync he has his server role, and
+    deleting Ann's deal is refused on his laptop as the server would refuse it."""
+    from vectoros_tui.store.errors import ForbiddenError
+    from vectoros_tui.store.roles import Actor
+
+    ann, bob = team.ann, team.bob
+    ann_local = next(m.id for m in ann.store.owners.members(ann.workspace.id))
+    ann.store.deals.create(
+        ann.workspace.id, {"title": "Ann's", "stage": "lead"}, owner_id=ann_local
+    )
+    ann.sync()
+    bob.sync()
+    roles = {m.email: m.role for m in bob.store.owners.members(bob.workspace.id)}
+    assert roles == {"ann@example.com": "owner", "bob@example.com": "member"}
+    as_bob = bob.store.acting_as(Actor(email="bob@example.com"))
+    deal = next(d for d in bob.store.deals.list(bob.workspace.id).deals if d.title == "Ann's")
+    with pytest.raises(ForbiddenError, match=r"only its owner \(ann@example\.com\)"):
+        as_bob.deals.delete(deal.id)
+    mine = as_bob.deals.create(bob.workspace.id, {"title": "Bob's", "stage": "lead"})
+    assert bob.owner_email("Bob's") == "bob@example.com" and mine.owner_id is not None
+    bob.sync()
+    assert team.server_owner("Bob's") == "bob@example.com"

@@ -32,7 +32,7 @@ from vectoros_tui.store.tables import (
 )
 from vectoros_tui.sync.backend import Backend
 from vectoros_tui.sync.errors import SyncError
-from vectoros_tui.sync.owners import pull_owners, read_people
+from vectoros_tui.sync.owners import mirror_roles, pull_owners, read_people
 from vectoros_tui.sync.pull import pull
 from vectoros_tui.sync.push import push
 from vectoros_tui.sync.reports import ConflictView, SyncReport, SyncStatus
@@ -146,6 +146,8 @@ class SyncEngine:
                 pending = self._pending_ids(session, workspace_id)
             remote_workspace = remote.remote_workspace_id
             people = read_people(backend, remote_workspace)
+            if people is not None:
+                mirror_roles(self.db, workspace_id, people)
             push(
                 self.db,
                 self.clock,

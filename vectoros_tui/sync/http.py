@@ -41,6 +41,7 @@ from typing import Any, Final
 import httpx
 
 from vectoros_tui import __version__
+from vectoros_tui.store.roles import ROLES
 from vectoros_tui.sync.dialect_base import Dialect
 from vectoros_tui.sync.dialects import DIALECT_NAMES, detect_dialect, dialect_for
 from vectoros_tui.sync.errors import (
@@ -238,9 +239,9 @@ class RemoteBackend:
             self._call, str(deal_id), dict(changes), full_fields, if_match
         )
 
-    def members(self, workspace_id: str) -> dict[str, tuple[str, str | None]] | None:
-        """The workspace's members, remote user id -> (email, name); None from a backend
-        that does not list them with ids (only ``vectoros serve`` does)."""
+    def members(self, workspace_id: str) -> dict[str, tuple[str, str | None, str]] | None:
+        """The workspace's members, remote user id -> (email, name, role); None from a
+        backend that does not list them with ids (only ``vectoros serve`` does)."""
         if self.dialect.name != "documented":
             return None
         reply = self._call("GET", f"/api/v1/workspaces/{segment(str(workspace_id))}")
@@ -249,11 +250,15 @@ class RemoteBackend:
             present, items = body.raw("members", required=False)
             if not present:
                 return None
-            found: dict[str, tuple[str, str | None]] = {}
+            found: dict[str, tuple[str, str | None, str]] = {}
             for i, item in enumerate(expect_list(items, "members")):
                 member = Fields(item, f"members[{i}]")
                 user = member.identifier("userId")
-                found[user] = (member.text("email").strip().casefold(), member.string("name"))
+                role = member.text("role").strip().lower()
+                if role not in ROLES:
+                    raise member.fail("role", f"must be one of {', '.join(ROLES)} (got {role!r})")
+                email = member.text("email").strip().casefold()
+                found[user] = (email, member.string("name"), role)
         return found
 
     def set_owner(self, deal_id: str, user_id: str) -> RemoteDeal | None:

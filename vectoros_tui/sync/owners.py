@@ -21,8 +21,16 @@ from sqlmodel import col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.outbox import APPLYING_REMOTE
-from vectoros_tui.store.roles import ensure_member
-from vectoros_tui.store.tables import Deal, DealEvent, SyncLink, SyncOutbox, User, utcnow
+from vectoros_tui.store.roles import ROLES, ensure_member
+from vectoros_tui.store.tables import (
+    Deal,
+    DealEvent,
+    SyncLink,
+    SyncOutbox,
+    User,
+    WorkspaceMember,
+    utcnow,
+)
 from vectoros_tui.sync.errors import RemoteError
 from vectoros_tui.sync.records import RemoteDeal
 
@@ -31,13 +39,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RemotePeople:
-    """The backend's members of the workspace: remote user id -> (email, name)."""
+    """The backend's members of the workspace: remote user id -> (email, name, role)."""
 
-    by_id: dict[str, tuple[str, str | None]]
+    by_id: dict[str, tuple[str, str | None, str]]
     by_email: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by_email", {email: rid for rid, (email, _) in self.by_id.items()})
+        by_email = {email: rid for rid, (email, _, _) in self.by_id.items()}
+        object.__setattr__(self, "by_email", by_email)
 
 
 def read_people(backend: Any, remote_workspace: str) -> RemotePeople | None:
@@ -76,6 +85,26 @@ def wanted_remote_owner(
         return None
     email = emails.get(local_owner)
     return None if email is None else people.by_email.get(email)
+
+
+def mirror_roles(db: Database, workspace_id: uuid.UUID, people: RemotePeople) -> None:
+    """Everyone the backend lists is a member here with the backend's role, so the CLI
+    and the app refuse here what the server would refuse (a member deleting a colleague's
+    deal) instead of queueing a change the server will turn down. Owners first: the
+    workspace is never left without one. Members only known here keep their roles."""
+    ranked = sorted(people.by_id.values(), key=lambda p: ROLES.index(p[2]))
+    with db.write() as session:
+        for email, name, role in ranked:
+            user_id = ensure_member(session, workspace_id, email, name, role)
+            member = session.exec(
+                select(WorkspaceMember).where(
+                    WorkspaceMember.workspace_id == workspace_id,
+                    WorkspaceMember.user_id == user_id,
+                )
+            ).one()
+            if member.role != role:
+                member.role = role
+                session.flush()
 
 
 def pull_owners(
@@ -122,7 +151,7 @@ def pull_owners(
             person = people.by_id.get(remote.owner_id)
             if person is None:
                 continue
-            email, name = person
+            email, name, _ = person
             if email not in members:
                 members[email] = ensure_member(session, workspace_id, email, name)
             owner = members[email]
