@@ -165,7 +165,14 @@ def list_members(ctx: CliContext, ref: str | None, workspace: str | None, as_jso
 def add_member(ctx: CliContext, email: str, workspace: str | None, role: str) -> None:
     item = ctx.workspace(workspace)
     member = ctx.store().workspaces.add_member(item.id, email, role)
-    say("{} is now {} of {}", member["email"], member["role"], item.name)
+    role = member["role"]
+    say(
+        "{} is now {} {} of {}",
+        member["email"],
+        "an" if role[0] in "aeiou" else "a",
+        role,
+        item.name,
+    )
 
 
 @workspace.command("remove-member")
