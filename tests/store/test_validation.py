@@ -547,3 +547,13 @@ def test_clean_activity_too_long_description() -> None:
 def test_parse_timestamp_treats_naive_as_utc() -> None:
     assert parse_timestamp(datetime(2026, 1, 1, 9)) == datetime(2026, 1, 1, 9, tzinfo=UTC)
     assert parse_timestamp("2026-01-01 09:00") == datetime(2026, 1, 1, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "1850-01-01", "2300-01-01"]
+)
+def test_clean_activity_refuses_a_date_out_of_range(when: str) -> None:
+    # The first two overflowed when moved to UTC (an exit 1, a 500) before they were bounded.
+    with pytest.raises(ValidationError) as refused:
+        clean_activity({"type": "call", "description": "X", "date": when})
+    assert "out of range" in (refused.value.for_field("date") or "")

@@ -326,7 +326,15 @@ def clean_activity(data: Mapping[str, Any]) -> dict[str, Any]:
         errors.append(FieldError("description", str(exc)))
     when = data.get("date")
     try:
-        out["date"] = datetime.now(UTC) if _blank(when) else parse_timestamp(when)
+        moment = datetime.now(UTC) if _blank(when) else parse_timestamp(when)
+        if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+            raise ValueError(
+                f"{moment.date().isoformat()} is out of range "
+                f"({EARLIEST_DATE.year}-{LATEST_DATE.year})"
+            )
+        out["date"] = moment
+    except OverflowError:  # a year-1 time with an offset: before the first UTC instant
+        errors.append(FieldError("date", f"{when!r} is out of range"))
     except ValueError as exc:
         errors.append(FieldError("date", str(exc)))
     done = data.get("done", True)
