@@ -491,7 +491,12 @@ class DealService:
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
-            if deal_id is not None and (taken := session.get(Deal, deal_id)) is not None:
+            taken = session.get(Deal, deal_id) if deal_id is not None else None
+            if taken is not None and taken.workspace_id != workspace_id:
+                # Another workspace's id: refusing would tell the caller it exists there,
+                # so the deal gets an id of its own (the answer carries it).
+                deal_id, taken = None, None
+            if taken is not None:
                 raise ConflictError(
                     f"a deal with id {deal_id} already exists", current=DealView.from_row(taken)
                 )
