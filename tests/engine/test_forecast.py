@@ -447,12 +447,14 @@ def test_bad_arguments_are_explained(kwargs: dict[str, Any], message: str) -> No
         forecast_revenue([make_deal()], now=NOW, **kwargs)
 
 
-def test_timeframe_accepts_any_positive_number_of_days() -> None:
+def test_timeframe_accepts_any_number_of_days_up_to_the_bound() -> None:
     assert parse_timeframe("45d") == 45
     assert parse_timeframe(" 7D ") == 7
-    # Far past the calendar's end: no close date is excluded.
-    far = forecast_revenue([make_deal()], timeframe=f"{10**12}d", simulations=10, now=NOW)
+    # The longest window the config, the CLI and the server accept: 9999 days.
+    far = forecast_revenue([make_deal()], timeframe="9999d", simulations=10, now=NOW)
     assert far["deals_analyzed"] == 1
+    with pytest.raises(ForecastInputError, match="at most 9999d"):
+        parse_timeframe("10000d")
 
 
 def test_missing_value_counts_as_zero_and_missing_probability_as_fifty() -> None:

@@ -59,7 +59,7 @@ MAX_SIMULATIONS: Final = 1_000_000
 _GOAL_SHARE_OF_PIPELINE: Final = 0.4
 _GOAL_WINDOW_MULTIPLIER: Final[dict[int, float]] = {60: 1.5, 90: 2.0}
 
-_TIMEFRAME_PATTERN: Final = re.compile(r"(\d+)d", re.IGNORECASE)
+_TIMEFRAME_PATTERN: Final = re.compile(r"(\d{1,9})d", re.IGNORECASE)
 
 # 2**18 deal-runs per chunk: the float64 win matrix (2 MiB) and its byte-sized companions
 # stay cache-resident, which measured ~3x faster than whole-matrix passes, and peak memory
@@ -87,6 +87,9 @@ class ForecastInputError(ValueError):
     """
 
 
+MAX_TIMEFRAME_DAYS: Final = 9999
+
+
 def parse_timeframe(timeframe: object) -> int:
     """Days in a window written like ``30d`` (any positive whole number of days)."""
     text = timeframe.strip() if isinstance(timeframe, str) else None
@@ -94,6 +97,11 @@ def parse_timeframe(timeframe: object) -> int:
     days = int(match.group(1)) if match else 0
     if days <= 0:
         raise ForecastInputError(f"timeframe must look like 30d, 60d or 90d (got {timeframe!r})")
+    if days > MAX_TIMEFRAME_DAYS:
+        # The config's bound too: the same window is refused everywhere (CLI, app, server).
+        raise ForecastInputError(
+            f"timeframe is at most {MAX_TIMEFRAME_DAYS}d, about 27 years (got {timeframe!r})"
+        )
     return days
 
 

@@ -14,6 +14,7 @@ from vectoros_tui.store.views import DealView
 JSON_NAMES: Final = {**DEAL_JSON_NAMES, "next_step": "nextStep", "next_step_due": "nextStepDue"}
 # Far longer than any date or type name; caps how much of a bad value an error echoes.
 MAX_SHORT_FIELD: Final = 64
+MAX_SEARCH_TEXT: Final = 10_000
 
 
 def json_name(local: str) -> str:
@@ -191,7 +192,12 @@ class FindSimilarRequest(BaseModel):
         "only workspace.",
     )
     deal_id: str | None = None
-    deal_text: str | None = Field(default=None, description="Describe the deal you look for.")
-    text: str | None = Field(default=None, description="Same as deal_text.")
+    # A deal's description embeds from its first few hundred words: more only costs time.
+    deal_text: str | None = Field(
+        default=None, max_length=MAX_SEARCH_TEXT, description="Describe the deal you look for."
+    )
+    text: str | None = Field(
+        default=None, max_length=MAX_SEARCH_TEXT, description="Same as deal_text."
+    )
     limit: int = 10
     score_threshold: float | None = None
