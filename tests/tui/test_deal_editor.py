@@ -11,12 +11,12 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import paste, wait_for, wait_for_snapshot
+from pilot_helpers import FIXED_NOW, paste, wait_for, wait_for_snapshot
 from rich.text import Text
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._select import SelectOverlay
@@ -30,7 +30,7 @@ from vectoros_tui.screens.messages import ConfirmScreen
 from vectoros_tui.screens.pipeline import PipelineScreen
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.store import Store, open_store
-from vectoros_tui.store.validation import DEAL_FIELDS
+from vectoros_tui.store.validation import DEAL_FIELDS, NEXT_STEP_FIELDS
 from vectoros_tui.store.views import DealView, WorkspaceView
 
 SIZE = (100, 30)
@@ -368,11 +368,21 @@ async def test_f6_marks_the_deal_won(demo: Demo, make_app: Any) -> None:
 # --- activities ---------------------------------------------------------------------
 
 
-def timeline(editor: DealEditorScreen) -> list[tuple[str, str]]:
+def timeline_rows(editor: DealEditorScreen) -> list[tuple[str, str, str, str]]:
+    """(row key, when, type, what) of every row, top to bottom: activities and changes."""
     table = editor.query_one("#activities", DataTable)
-    return [
-        (str(table.get_row_at(i)[1]), str(table.get_row_at(i)[2])) for i in range(table.row_count)
-    ]
+    rows = []
+    for index in range(table.row_count):
+        key = table.coordinate_to_cell_key((index, 0)).row_key.value
+        when, kind, what = (str(cell) for cell in table.get_row_at(index))
+        rows.append((str(key), when, kind, what))
+    return rows
+
+
+def timeline(editor: DealEditorScreen) -> list[tuple[str, str]]:
+    """The activity rows' (type, what), top to bottom (the history's rows left out)."""
+    ids = {str(a.id) for a in editor.activities}
+    return [(kind, what) for key, _, kind, what in timeline_rows(editor) if key in ids]
 
 
 async def test_add_edit_and_delete_an_activity(demo: Demo, make_app: Any) -> None:
@@ -779,3 +789,197 @@ async def test_the_editor_says_why_the_deal_has_its_health_score(demo: Demo, mak
         weakest = health.weakest_components()
         assert weakest, "the demo's top prospect loses points somewhere"
         assert weakest[0][1].explanation in line
+
+
+# --- next steps, planned activities and the deal's history -------------------------------
+
+
+async def test_next_step_and_its_due_date_are_edited_and_saved(demo: Demo, make_app: Any) -> None:
+    deal = demo.first_open("qualified")
+    assert deal.next_step is None
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        # An open deal with no next step says so, in words.
+        assert "⚐ none yet" in error_text(editor, "next_step")
+
+        await fill(pilot, editor, next_step="Send the security pack", next_step_due="25/11/2026")
+        await pilot.pause()
+        assert error_text(editor, "next_step") == ""
+        # How the typed date was read, as the close date does.
+        assert "read as Wed 25 Nov 2026 (2026-11-25)" in error_text(editor, "next_step_due")
+        await save(pilot)
+        await wait_for(
+            lambda: demo.store.deals.get(deal.id).next_step == "Send the security pack", pilot
+        )
+        saved = demo.store.deals.get(deal.id)
+        assert saved.next_step_due == date(2026, 11, 25)
+        assert saved.version == deal.version + 1
+        # The board's data has it: the deal is no longer missing a next step.
+        await wait_for(
+            lambda: app.snapshot.deal(str(deal.id)).next_step_due == date(2026, 11, 25), pilot
+        )
+
+        # A due date already past (by the app's clock) is called overdue before saving.
+        await fill(pilot, editor, next_step_due="2026-11-18")
+        await pilot.pause()
+        assert "⚑ overdue: was due 2 days ago" in error_text(editor, "next_step_due")
+        await save(pilot)
+        await wait_for(
+            lambda: demo.store.deals.get(deal.id).next_step_due == date(2026, 11, 18), pilot
+        )
+        # Cleared: both go back to none.
+        await fill(pilot, editor, next_step="", next_step_due="")
+        await save(pilot)
+        await wait_for(lambda: demo.store.deals.get(deal.id).next_step is None, pilot)
+        assert demo.store.deals.get(deal.id).next_step_due is None
+        assert all(name not in shown_errors(editor) for name in NEXT_STEP_FIELDS)
+
+
+def planned_pair(demo: Demo, deal_id: uuid.UUID) -> tuple[Any, Any]:
+    """A call due in three days and an email due two days ago, neither done."""
+    ahead = demo.store.activities.add(
+        deal_id,
+        {
+            "type": "call",
+            "description": "Follow-up with procurement",
+            "date": FIXED_NOW + timedelta(days=3),
+            "done": False,
+        },
+    )
+    late = demo.store.activities.add(
+        deal_id,
+        {
+            "type": "email",
+            "description": "Send the revised quote",
+            "date": FIXED_NOW - timedelta(days=2),
+            "done": False,
+        },
+    )
+    return ahead, late
+
+
+async def test_planned_activities_show_as_due_and_d_marks_one_done(
+    demo: Demo, make_app: Any
+) -> None:
+    deal = demo.first_open("proposal")
+    ahead, late = planned_pair(demo, deal.id)
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        rows = {key: (when, kind, what) for key, when, kind, what in timeline_rows(editor)}
+        assert rows[str(ahead.id)] == ("2026-11-23", "call", "planned · Follow-up with procurement")
+        assert rows[str(late.id)] == ("2026-11-18", "email", "⚑ overdue · Send the revised quote")
+        # Planned ahead: at the top of the timeline, above what was done.
+        assert timeline_rows(editor)[0][0] == str(ahead.id)
+
+        table = editor.query_one("#activities", DataTable)
+        table.focus()
+        await pilot.pause()
+        table.move_cursor(row=table.get_row_index(str(late.id)))
+        await pilot.press("d")
+        await wait_for(
+            lambda: next(a for a in demo.store.activities.list(deal.id) if a.id == late.id).done,
+            pilot,
+        )
+        done = next(a for a in demo.store.activities.list(deal.id) if a.id == late.id)
+        # Dated when it was done, by the app's clock.
+        assert done.date == FIXED_NOW
+        assert not next(a for a in demo.store.activities.list(deal.id) if a.id == ahead.id).done
+        # Through the session: the snapshot's last activity (health reads it) moved.
+        await wait_for(lambda: app.snapshot.deal(str(deal.id)).last_activity_at == FIXED_NOW, pilot)
+        # Done: no longer marked planned or overdue.
+        await wait_for(lambda: ("email", "Send the revised quote") in timeline(editor), pilot)
+        # d on a done activity changes nothing.
+        table.move_cursor(row=table.get_row_index(str(late.id)))
+        await pilot.press("d")
+        await pilot.pause()
+        assert any("done already" in n.message for n in app._notifications)
+        assert demo.store.deals.get(deal.id).version == deal.version
+
+
+async def test_an_activity_planned_from_the_form_is_saved_not_done(
+    demo: Demo, make_app: Any
+) -> None:
+    deal = demo.first_open("negotiation")
+    before = {a.id for a in demo.store.activities.list(deal.id)}
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        await pilot.press("f8")
+        await wait_for(lambda: isinstance(app.screen, ActivityFormScreen), pilot)
+        form = app.screen
+        status = form.query_one("#status", Select)
+        assert status.value == "done"
+        # Planned asks for a due date.
+        await choose(pilot, status, "planned")
+        await type_into(pilot, form, "#description", "Demo to the board")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form
+        assert "planned activity needs its due date" in plain(form.query_one("#activity-error"))
+        # A date after today makes it planned by itself.
+        await choose(pilot, status, "done")
+        await type_into(pilot, form, "#date", "2026-12-02 10:00")
+        await pilot.pause()
+        assert status.value == "planned"
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: app.screen is editor, pilot)
+        await wait_for(lambda: len(demo.store.activities.list(deal.id)) == len(before) + 1, pilot)
+        (added,) = [a for a in demo.store.activities.list(deal.id) if a.id not in before]
+        assert (added.type, added.description, added.done) == ("note", "Demo to the board", False)
+        assert added.date == FIXED_NOW.replace(day=2, month=12, hour=10)
+        await wait_for(lambda: ("note", "planned · Demo to the board") in timeline(editor), pilot)
+
+
+async def test_the_timeline_shows_the_deals_history_read_only(demo: Demo, make_app: Any) -> None:
+    deal = demo.first_open("qualified")
+    moved = FIXED_NOW - timedelta(days=1)
+    demo.store.deals.update(
+        deal.id, {"stage": "proposal", "value": 300_000, "probability": 55}, now=moved
+    )
+    history = demo.store.deals.history(deal.id)
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        rows = timeline_rows(editor)
+        changes = [(when, kind, what) for key, when, kind, what in rows if key.startswith("change")]
+        assert len(changes) == len(history)
+        assert ("2026-11-19", "stage", "qualified → proposal") in changes
+        assert ("2026-11-19", "prob.", f"{deal.probability}% → 55%") in changes
+        old_value = f"${deal.value:,.0f}"
+        assert ("2026-11-19", "value", f"{old_value} → $300,000") in changes
+        # Interleaved with the activities by date, newest first.
+        whens = [when for _, when, _, _ in rows]
+        assert whens == sorted(whens, reverse=True)
+        assert len(rows) == len(history) + len(demo.store.activities.list(deal.id))
+
+        # A history row is read, not edited: e, d and x do nothing to it.
+        table = editor.query_one("#activities", DataTable)
+        table.focus()
+        await pilot.pause()
+        first_change = next(i for i, row in enumerate(rows) if row[0].startswith("change"))
+        table.move_cursor(row=first_change)
+        for key in ("e", "d", "x", "enter"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is editor
+        assert any("history" in n.message for n in app._notifications)
+        # e still edits an activity row.
+        first_activity = next(i for i, row in enumerate(rows) if not row[0].startswith("change"))
+        table.move_cursor(row=first_activity)
+        await pilot.press("e")
+        await wait_for(lambda: isinstance(app.screen, ActivityFormScreen), pilot)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is editor, pilot)
+
+        # The editor's own save adds its change to the timeline.
+        await fill(pilot, editor, close_date="2027-03-31")
+        await save(pilot)
+        await wait_for(
+            lambda: any(
+                kind == "close date" and what.endswith("→ 2027-03-31")
+                for _, _, kind, what in timeline_rows(editor)
+            ),
+            pilot,
+        )

@@ -130,14 +130,15 @@ def test_in_16_colours_the_accent_and_the_marks_keep_their_own_colours(
     assert "brightmagenta" not in others
 
     # Red runs of cells, each of which must be an overdue mark: a column's "!3" (or
-    # "!3 overdue"), a card's "!" (or "!~", overdue and ageing at once).
+    # "!3 overdue"), a card's "!" (or "!~", overdue and ageing at once), a card's next
+    # step past its due date ("⚑ step overdue").
     red_runs: list[str] = []
     for y in range(24):
         colours = "".join("R" if c.fg in ("red", "brightred") else "." for c in cells[y])
         red_runs += [rows[y][m.start() : m.end()] for m in re.finditer("R+", colours)]
     assert red_runs, "the demo has an overdue deal, marked in red"
     for run in red_runs:
-        assert re.fullmatch(r"!(\d+( overdue)?|~)?", run.strip()), red_runs
+        assert re.fullmatch(r"!(\d+( overdue)?|~)?|⚑ step overdue", run.strip()), red_runs
     ageing = [
         cells[y][x].fg
         for y in range(top, 24)
@@ -145,3 +146,6 @@ def test_in_16_colours_the_accent_and_the_marks_keep_their_own_colours(
         if rows[y][x] == "~" and rows[y][x - 1] != "!"  # "!~" is red: overdue comes first
     ]
     assert ageing and set(ageing) <= {"brown", "yellow"}, ageing  # pyte calls ANSI 33 brown
+    # A missing next step is a warning too, in words as well as in yellow.
+    missing = [cells[y][x].fg for y in range(top, 24) for x in range(80) if rows[y][x] == "⚐"]
+    assert set(missing) <= {"brown", "yellow"}, missing

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 from vectoros_tui.engine.stages import STAGES
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.deal_fields import FORM_FIELDS, OUTCOME_CHOICES, TEXT_FIELDS
+from vectoros_tui.screens.timeline import ActivityTable, Change
 from vectoros_tui.store.errors import ConflictError, ForbiddenError, NotFoundError
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
@@ -34,6 +35,7 @@ from vectoros_tui.store.validation import (
 )
 from vectoros_tui.store.views import ActivityView, DealView
 from vectoros_tui.widgets.formatting import field_text
+from vectoros_tui.widgets.next_step import MISSING_MARK, OVERDUE_MARK, due_in_words
 from vectoros_tui.widgets.palette import Palette
 
 if TYPE_CHECKING:
@@ -41,18 +43,8 @@ if TYPE_CHECKING:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class ActivityTable(DataTable[str | Text]):
-    """The deal's activities. Its letter keys act only here, where nothing is typed: in
-    the form, every letter goes into the field that has focus."""
-
-    HELP_GROUP = "In the activity timeline"
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "screen.edit_activity", "Edit activity", id="editor.edit_activity"),
-        Binding("x", "screen.delete_activity", "Delete activity", id="editor.delete_activity"),
-    ]
+# The date fields whose hint line says how a typed date was read.
+DATE_FIELDS = ("close_date", "next_step_due")
 
 
 class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
@@ -72,13 +64,14 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         self.deal_id = deal_id
         self.deal: DealView | None = None
         self.activities: list[ActivityView] = []
+        self.changes: list[Change] = []  # the deal's recorded history, oldest first
         self.tried_to_save = False
         self.saving = False
         # For a closed deal: the (stage, probability) it goes back to when reopened.
         self._reopen_to: tuple[str, int | None] | None = None
         # The error line each field shows: a line is only touched when its text changes,
         # as every update lays out the whole form again (~10 ms per keystroke otherwise).
-        self._errors_shown: dict[str, str] = {}
+        self._errors_shown: dict[str, tuple[str, bool]] = {}
         self._members_read: tuple[Any, ...] | None = None
 
     # --- layout ---------------------------------------------------------------------
@@ -96,7 +89,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
                             yield self._field_widget(name)
                             yield Static("", id=f"error-{name}", classes="field-error")
             yield Static(
-                "Activity timeline (F8 add · in the list: e or ⏎ edit, x delete)",
+                "Timeline (F8 add activity · in the list: e or ⏎ edit, d done, x delete)",
                 id="timeline-title",
             )
             yield ActivityTable(id="activities", cursor_type="row")
@@ -129,7 +122,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         return Input(compact=True, id=f"field-{name}")
 
     def on_mount(self) -> None:
-        table = self.query_one("#activities", DataTable)
+        table = self.query_one("#activities", ActivityTable)
         table.add_columns("When", "Type", "What")
         if self.deal_id is None:
             self.query_one("#field-probability", Input).placeholder = "default for the stage"
@@ -155,9 +148,10 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             self.app.call_from_thread(self._gone, str(exc))
             return
         activities = store.activities.list(deal.id)
+        changes = [Change.from_history(event) for event in store.deals.history(deal.id)]
         reopen_to = store.deals.before_closing(deal.id) if deal.outcome else None
         self._members_read = tuple(store.owners.members(deal.workspace_id))
-        self.app.call_from_thread(self._fill, deal, activities, reopen_to)
+        self.app.call_from_thread(self._fill, deal, activities, reopen_to, changes)
 
     def _gone(self, message: str) -> None:
         self.notify(message, severity="error")
@@ -168,6 +162,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         deal: DealView,
         activities: list[ActivityView],
         reopen_to: tuple[str, int | None] | None = None,
+        changes: list[Change] | None = None,
     ) -> None:
         self.deal = deal
         self.deal_id = str(deal.id)
@@ -186,7 +181,7 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
                 self.query_one("#field-outcome", Select).value = value or "open"
             else:
                 self.query_one(f"#field-{name}", Input).value = field_text(value)
-        self._show_activities(activities)
+        self._show_timeline(activities, self.changes if changes is None else changes)
         self._show_meta()
         self._validate()
 
@@ -228,19 +223,15 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
                 line.append("; ".join(part.explanation for _, part in weakest))
         self.query_one("#health", Static).update(line)
 
-    def _show_activities(self, activities: list[ActivityView]) -> None:
-        if activities == self.activities:
+    def _show_timeline(self, activities: list[ActivityView], changes: list[Change]) -> None:
+        if activities == self.activities and changes == self.changes:
             return  # a save leaves the timeline as it was: keep the table (and its cursor)
         self.activities = activities
-        table = self.query_one("#activities", DataTable)
-        table.clear()
-        for item in activities:
-            table.add_row(
-                item.date.strftime("%Y-%m-%d"),
-                item.type,
-                Text(item.description, overflow="ellipsis", no_wrap=True),
-                key=str(item.id),
-            )
+        self.changes = changes
+        members = {str(m.id): m.label for m in self._members()}
+        self.query_one("#activities", ActivityTable).show(
+            activities, changes, self.vectoros.now().date(), members
+        )
 
     # --- validation -----------------------------------------------------------------
 
@@ -263,27 +254,53 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             clean = clean_deal(values, refuse_ambiguous=True)
         except ValidationError as exc:
             errors = {e.field: e.message for e in exc.errors}
-        hints = {}
-        typed = str(values.get("close_date") or "").strip()
-        if "close_date" not in errors and typed and not _ISO_DATE.fullmatch(typed):
-            try:
-                understood = parse_calendar_date(typed)
-                hints["close_date"] = f"read as {understood:%a %-d %b %Y} ({understood})"
-            except ValueError:
-                pass
+        hints, alerts = self._hints(values, errors)
         for name in (*DEAL_FIELDS, *NEXT_STEP_FIELDS):
             message = errors.get(name, "")
             shown = message if (self.tried_to_save or self.deal is not None) else ""
             hint = "" if shown else hints.get(name, "")
             line = f"{name.replace('_', ' ')}: {shown}" if shown else hint
-            if self._errors_shown.get(name, "") == line:
+            alert = bool(hint) and name in alerts
+            if self._errors_shown.get(name, ("", False)) == (line, alert):
                 continue
-            self._errors_shown[name] = line
+            self._errors_shown[name] = (line, alert)
             error = self.query_one(f"#error-{name}", Static)
             error.update(Text(line))
             error.set_class(bool(hint), "-hint")
+            error.set_class(alert, "-alert")
             error.display = bool(line)
         return clean
+
+    def _hints(
+        self, values: dict[str, Any], errors: dict[str, str]
+    ) -> tuple[dict[str, str], set[str]]:
+        """The lines under valid fields: how a typed date was read, and, on an open deal,
+        a next step that is overdue or missing (``alerts``: those that ask for the rep)."""
+        hints: dict[str, str] = {}
+        alerts: set[str] = set()
+        read: dict[str, date] = {}
+        for name in DATE_FIELDS:
+            typed = str(values.get(name) or "").strip()
+            if name in errors or not typed:
+                continue
+            try:
+                read[name] = understood = parse_calendar_date(typed)
+            except ValueError:
+                continue
+            if not _ISO_DATE.fullmatch(typed):
+                hints[name] = f"read as {understood:%a %-d %b %Y} ({understood})"
+        if values.get("outcome") is not None or values.get("stage") == "closed":
+            return hints, alerts  # a closed deal has no next step to chase
+        today = self.vectoros.now().date()
+        due = read.get("next_step_due")
+        if due is not None and due < today:
+            overdue = f"{OVERDUE_MARK} overdue: was due {due_in_words(due, today)}"
+            hints["next_step_due"] = " · ".join(filter(None, [hints.get("next_step_due"), overdue]))
+            alerts.add("next_step_due")
+        if "next_step" not in errors and not str(values.get("next_step") or "").strip():
+            hints["next_step"] = f"{MISSING_MARK} none yet: what happens next, and by when?"
+            alerts.add("next_step")
+        return hints, alerts
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -373,10 +390,11 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             app.call_from_thread(self._save_failed, str(exc))
             return
         activities = session.store.activities.list(saved.id)
+        changes = [Change.from_history(event) for event in session.store.deals.history(saved.id)]
         reopen_to = session.store.deals.before_closing(saved.id) if saved.outcome else None
         # Read again: saving a new deal may have made its owner (me) a member.
         self._members_read = tuple(session.store.owners.members(saved.workspace_id))
-        app.call_from_thread(self._saved, saved, activities, reopen_to)
+        app.call_from_thread(self._saved, saved, activities, reopen_to, changes)
 
     def _save_failed(self, message: str) -> None:
         self.saving = False
@@ -387,10 +405,11 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         deal: DealView,
         activities: list[ActivityView],
         reopen_to: tuple[str, int | None] | None,
+        changes: list[Change],
     ) -> None:
         self.saving = False
         created = self.deal is None
-        self._fill(deal, activities, reopen_to)
+        self._fill(deal, activities, reopen_to, changes)
         self.notify(f"{'Created' if created else 'Saved'} '{deal.title}'", timeout=3)
 
     def _conflict(self, mine: dict[str, Any], theirs: DealView | None) -> None:
@@ -479,11 +498,16 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
     # --- activities -----------------------------------------------------------------
 
     def _highlighted_activity(self) -> ActivityView | None:
-        table = self.query_one("#activities", DataTable)
-        if not table.row_count:
+        """The activity under the timeline's cursor, when the timeline has focus; a
+        history row is only read, and says so."""
+        table = self.query_one("#activities", ActivityTable)
+        if self.focused is not table:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((a for a in self.activities if str(a.id) == key), None)
+        key = table.highlighted_key()
+        found = next((a for a in self.activities if str(a.id) == key), None)
+        if found is None and key is not None:
+            self.notify("That row is the deal's history: it is read, not edited.", timeout=3)
+        return found
 
     def action_add_activity(self) -> None:
         if self.deal is None:
@@ -495,21 +519,35 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
 
         def added(data: dict[str, Any] | None) -> None:
             if data is not None:
-                self._activity_change(lambda s: s.add(deal_id, data), "Added")
+                verb = "Planned" if data.get("done") is False else "Added"
+                self._activity_change(lambda s: s.add(deal_id, data), f"{verb} the {data['type']}")
 
-        self.app.push_screen(ActivityFormScreen(), added)
+        self.app.push_screen(ActivityFormScreen(now=self.vectoros.now()), added)
 
     def action_edit_activity(self) -> None:
         item = self._highlighted_activity()
-        if item is None or self.focused is not self.query_one("#activities"):
+        if item is None:
             return
         from vectoros_tui.screens.activity_form import ActivityFormScreen
 
         def edited(data: dict[str, Any] | None) -> None:
             if data is not None:
-                self._activity_change(lambda s: s.update(item.id, data), "Updated")
+                self._activity_change(
+                    lambda s: s.update(item.id, data), f"Updated the {data['type']}"
+                )
 
-        self.app.push_screen(ActivityFormScreen(item), edited)
+        self.app.push_screen(ActivityFormScreen(item, now=self.vectoros.now()), edited)
+
+    def action_mark_activity_done(self) -> None:
+        item = self._highlighted_activity()
+        if item is None:
+            return
+        if item.done:
+            self.notify(f"This {item.type} is done already.", timeout=2)
+            return
+        # Dated when it was done, by the app's clock (the timeline's "today").
+        now = self.vectoros.now()
+        self._activity_change(lambda s: s.mark_done(item.id, now), f"Done: the {item.type}")
 
     @on(DataTable.RowSelected, "#activities")
     def _activity_chosen(self) -> None:
@@ -517,27 +555,29 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_delete_activity(self) -> None:
         item = self._highlighted_activity()
-        if item is None or self.focused is not self.query_one("#activities"):
+        if item is None:
             return
         from vectoros_tui.screens.messages import ConfirmScreen
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._activity_change(lambda s: s.delete(item.id), "Deleted")
+                self._activity_change(lambda s: s.delete(item.id), f"Deleted the {item.type}")
 
         self.app.push_screen(ConfirmScreen(f"Delete this {item.type}?", "Delete"), confirmed)
 
     @work(thread=True, group="editor-activity", exit_on_error=False, description="editor-activity")
-    def _activity_change(self, change: Callable[[ActivityService], object], verb: str) -> None:
+    def _activity_change(self, change: Callable[[ActivityService], object], done: str) -> None:
+        """Through the session, so the snapshot (health, the board) sees it too; ``done``
+        is what the rep is told afterwards."""
         assert self.deal is not None
         session = self.require_session()
         session.change_activities(self.deal.id, change)
         activities = session.store.activities.list(self.deal.id)
-        self.app.call_from_thread(self._activities_changed, activities, verb)
+        self.app.call_from_thread(self._activities_changed, activities, done)
 
-    def _activities_changed(self, activities: list[ActivityView], verb: str) -> None:
-        self._show_activities(activities)
-        self.notify(f"{verb} activity", timeout=2)
+    def _activities_changed(self, activities: list[ActivityView], done: str) -> None:
+        self._show_timeline(activities, self.changes)
+        self.notify(done, timeout=2)
 
     def action_like_deal(self) -> None:
         if self.deal is None:

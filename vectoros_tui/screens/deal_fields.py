@@ -12,11 +12,12 @@ TEXT_FIELDS = (
     ("value", "Value ($)"),
     ("probability", "Probability (%)"),
     ("close_date", "Close date (YYYY-MM-DD)"),
+    # Next to the close date: what moves the deal towards it, and by when.
+    ("next_step", "Next step"),
+    ("next_step_due", "Next step due"),
     ("contact_name", "Contact"),
     ("contact_email", "Contact email"),
     ("lost_reason", "Lost reason"),
-    ("next_step", "Next step"),
-    ("next_step_due", "Next step due"),
 )
 FORM_FIELDS = (
     *TEXT_FIELDS[:4],

@@ -23,6 +23,7 @@ from vectoros_tui.store.board import AGEING_DAYS
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.widgets.deal_table import COLUMNS, HEALTH_SORT, SORTABLE_COLUMNS, DealTable
 from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.next_step import MISSING_MARK, OVERDUE_MARK
 from vectoros_tui.widgets.stage_board import StageBoard
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     HELP_NOTES: ClassVar[tuple[tuple[str, str], ...]] = (
         ("!", "the close date has passed (overdue)"),
         ("~", f"{AGEING_DAYS}+ days in the same stage (ageing)"),
+        (OVERDUE_MARK, "step overdue: the next step's due date has passed"),
+        (MISSING_MARK, "no next step: nobody has said what happens next"),
         ("wtd", "weighted: value × the rep's probability"),
         ("72", "health score 0-100 (the deal's editor and vectoros score say why)"),
     )
@@ -126,7 +129,8 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
         if columns is None or self.snapshot is not None:
             return
         board = self.query_one(StageBoard)
-        board.show(columns, {}, self.vectoros.now(), keep=board.highlighted_deal())
+        now = self.vectoros.now()
+        board.show(columns, {}, now, keep=board.highlighted_deal(), today=now.date())
         count = sum(c.count for c in columns)
         self._show_status(
             f"{count:,} open deal{'s' if count != 1 else ''}",
@@ -192,6 +196,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             snapshot.health,
             snapshot.loaded_at,
             keep=board.highlighted_deal() if keep else None,
+            today=self.vectoros.now().date(),
         )
         self._show_totals()
 
@@ -298,6 +303,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             health,
             keep=table.highlighted_deal() if same_view else None,
             show_outcome=self.outcome_filter != "open",
+            today=self.vectoros.now().date(),
         )
         self._show_filters()
 

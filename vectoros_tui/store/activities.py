@@ -91,28 +91,6 @@ class ActivityService:
                 session.flush()
             return ActivityView.from_row(row)
 
-    def planned(
-        self,
-        workspace_id: uuid.UUID,
-        *,
-        owner_id: uuid.UUID | None = None,
-        open_deals_only: bool = True,
-    ) -> list[tuple[ActivityView, str, uuid.UUID | None]]:
-        """Every activity not done yet of the workspace's (open) deals, soonest first, with
-        its deal's title and owner."""
-        query = (
-            select(Activity, Deal.title, Deal.owner_id)
-            .join(Deal, col(Deal.id) == Activity.deal_id)
-            .where(Deal.workspace_id == workspace_id, col(Activity.done).is_(False))
-        )
-        if owner_id is not None:
-            query = query.where(Deal.owner_id == owner_id)
-        if open_deals_only:
-            query = query.where(col(Deal.outcome).is_(None))
-        with self.db.read() as session:
-            rows = session.exec(query.order_by(col(Activity.date), col(Activity.id))).all()
-            return [(ActivityView.from_row(a), title, owner) for a, title, owner in rows]
-
     def delete(self, activity_id: uuid.UUID) -> None:
         with self.db.write() as session:
             row = session.get(Activity, activity_id)

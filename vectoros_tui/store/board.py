@@ -24,6 +24,8 @@ CARD_FIELDS = (
     "probability",
     "close_date",
     "stage_changed_at",
+    "next_step",
+    "next_step_due",
 )
 
 

@@ -71,7 +71,8 @@ _TOTALS = """
     FROM deals WHERE workspace_id = :workspace AND outcome IS NULL GROUP BY stage
 """
 _TOP = """
-    SELECT id, title, company, value, stage, probability, close_date, stage_changed_at
+    SELECT id, title, company, value, stage, probability, close_date, stage_changed_at,
+        next_step, next_step_due
     FROM deals WHERE workspace_id = :workspace AND stage = :stage AND outcome IS NULL
     ORDER BY value DESC, id LIMIT :limit
 """
@@ -134,7 +135,8 @@ def _read(connection: sqlite3.Connection, ref: str | None, now: datetime) -> Qui
 def _card(row: tuple) -> DealRecord:
     """What a card needs of a deal (the record's other fields are left empty: the full
     snapshot replaces these cards moments later)."""
-    deal_id, title, company, value, stage, probability, close_date, stage_changed_at = row
+    (deal_id, title, company, value, stage, probability, close_date, stage_changed_at) = row[:8]
+    next_step, next_step_due = row[8:]
     return DealRecord(
         id=str(uuid.UUID(deal_id)),
         title=title,
@@ -144,4 +146,6 @@ def _card(row: tuple) -> DealRecord:
         probability=probability,
         close_date=date.fromisoformat(close_date) if close_date else None,
         stage_changed_at=datetime.strptime(stage_changed_at, _TIMESTAMP).replace(tzinfo=UTC),
+        next_step=next_step,
+        next_step_due=date.fromisoformat(next_step_due) if next_step_due else None,
     )

@@ -67,7 +67,10 @@ def open_tasks(
     owner_label = func.coalesce(User.name, User.email)
     with db.read() as session:
         steps = session.exec(
-            select(Deal.id, Deal.title, Deal.next_step, Deal.next_step_due, Deal.owner_id)
+            # sqlmodel's select() is typed for at most four columns.
+            select(  # type: ignore[call-overload]
+                Deal.id, Deal.title, Deal.next_step, Deal.next_step_due, Deal.owner_id
+            )
             .add_columns(owner_label)
             .outerjoin(User, col(User.id) == Deal.owner_id)
             .where(
@@ -76,7 +79,7 @@ def open_tasks(
             )
         ).all()
         planned = session.exec(
-            select(
+            select(  # type: ignore[call-overload]
                 Activity.id,
                 Activity.type,
                 Activity.description,

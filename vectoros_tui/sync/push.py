@@ -223,6 +223,7 @@ class _Push:
                 self._conflict(deal_id, link.remote_id, mine, None, base, report)
             return  # unchanged here: the pull deletes it locally
         if theirs == mine:  # already there (an interrupted earlier push, or an owner change)
+            assert current is not None  # theirs came from it
             current = self._owner_follows(local, current)
             already = Settlement(self.workspace_id, deal_id, link.remote_id, theirs, stamp, current)
             self._settle(already, settlements)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -11,6 +12,7 @@ from textual.widgets import DataTable
 
 from vectoros_tui.engine.health import DealHealth
 from vectoros_tui.widgets.formatting import compact_money, health_badge
+from vectoros_tui.widgets.next_step import next_cell
 from vectoros_tui.widgets.palette import Palette
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("stage", "Stage", "stage"),
     ("probability", "Prob", "probability"),
     ("close_date", "Close", "close_date"),
+    # The next step's due date, or what is wrong with it (the store cannot sort by it).
+    ("next_step", "Next", None),
     ("company", "Company", "company"),
     ("outcome", "Outcome", "outcome"),
     ("updated_at", "Updated", "updated_at"),
@@ -40,6 +44,7 @@ WIDTHS = {
     "stage": 11,
     "probability": 4,
     "close_date": 10,
+    "next_step": 8,
     "company": 10,
     "outcome": 7,
     "updated_at": 10,
@@ -48,6 +53,9 @@ TITLE_MIN = 16
 TITLE_MAX = 48
 # Below this terminal width the Updated column goes (the sort still works by it).
 WIDE = 120
+# When the title would get less than TITLE_MIN, these go, in this order, until it does
+# not: at 80 columns the company (most titles name it) makes room for the next step.
+DROPPED_FIRST = ("company", "probability")
 CELL_PADDING = 2  # DataTable pads every cell one column each side
 SCROLLBAR = 2
 
@@ -61,9 +69,17 @@ def visible_columns(width: int, *, show_outcome: bool) -> list[tuple[str, int]]:
         and (key != "outcome" or show_outcome)
         and (key != "updated_at" or width >= WIDE)
     ]
-    used = sum(WIDTHS[k] + CELL_PADDING for k in keys) + CELL_PADDING + SCROLLBAR
-    title = max(TITLE_MIN, min(TITLE_MAX, width - used))
+    for key in DROPPED_FIRST:
+        if width - _used(keys) >= TITLE_MIN:
+            break
+        keys.remove(key)
+    title = max(TITLE_MIN, min(TITLE_MAX, width - _used(keys)))
     return [("title", title), *((k, WIDTHS[k]) for k in keys)]
+
+
+def _used(keys: list[str]) -> int:
+    """The columns the cells besides the title take, with the title's padding."""
+    return sum(WIDTHS[k] + CELL_PADDING for k in keys) + CELL_PADDING + SCROLLBAR
 
 
 class DealTable(DataTable[Text | str]):
@@ -87,15 +103,21 @@ class DealTable(DataTable[Text | str]):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self._layout: list[tuple[str, int]] = []
-        self._shown: tuple[DealPage, dict[str, DealHealth], bool] | None = None
+        self._shown: tuple[DealPage, dict[str, DealHealth], bool, date | None] | None = None
 
     def on_mount(self) -> None:
         self._fit_columns(show_outcome=False)
 
     def on_resize(self) -> None:
         if self._shown is not None:
-            page, health, show_outcome = self._shown
-            self.show_page(page, health, keep=self.highlighted_deal(), show_outcome=show_outcome)
+            page, health, show_outcome, today = self._shown
+            self.show_page(
+                page,
+                health,
+                keep=self.highlighted_deal(),
+                show_outcome=show_outcome,
+                today=today,
+            )
 
     def action_page(self, step: int) -> None:
         self.post_message(self.PageRequested(step))
@@ -126,11 +148,15 @@ class DealTable(DataTable[Text | str]):
         keep: str | None = None,
         *,
         show_outcome: bool = True,
+        today: date | None = None,
     ) -> None:
-        self._shown = (page, health, show_outcome)
+        """One page of deals; ``today`` (the app's clock) is what a next step's due date
+        is read against."""
+        self._shown = (page, health, show_outcome, today)
         self._fit_columns(show_outcome)
         self.clear()
         palette = Palette.of(self.app)
+        today = today or date.today()
         for deal in page.deals:
             deal_id = str(deal.id)
             scored = health.get(deal_id)
@@ -145,6 +171,7 @@ class DealTable(DataTable[Text | str]):
                 "stage": deal.stage,
                 "probability": Text(f"{deal.probability}%", justify="right"),
                 "close_date": deal.close_date.isoformat() if deal.close_date else "—",
+                "next_step": next_cell(deal, today, palette),
                 "company": Text(deal.company or "", overflow="ellipsis", no_wrap=True),
                 "outcome": deal.outcome or "open",
                 "updated_at": deal.updated_at.strftime("%Y-%m-%d"),

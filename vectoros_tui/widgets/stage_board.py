@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -24,6 +24,7 @@ from vectoros_tui.store.board import (
     is_overdue,
 )
 from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.next_step import card_mark
 from vectoros_tui.widgets.palette import Palette
 
 # The text width of a board column at 80 terminal columns (a quarter, less the borders).
@@ -81,8 +82,12 @@ class StageBoard(Horizontal):
         health: dict[str, DealHealth],
         now: datetime,
         keep: str | None = None,
+        *,
+        today: date | None = None,
     ) -> None:
-        """Repaint the columns, keeping the highlighted deal where it still is."""
+        """Repaint the columns, keeping the highlighted deal where it still is. ``today``
+        (the app's clock) is what a next step's due date is read against; without it no
+        card is marked for its next step."""
         palette = Palette.of(self.app)
         for column in columns:
             self.query_one(f"#header-{column.stage}", Static).update(self._header(column, palette))
@@ -90,7 +95,7 @@ class StageBoard(Horizontal):
             deals.clear_options()
             shown = column.deals[:BOARD_CARDS]
             deals.add_options(
-                Option(self._line(deal, health, now, palette), id=deal.id) for deal in shown
+                Option(self._line(deal, health, now, palette, today), id=deal.id) for deal in shown
             )
             if column.count > len(shown):
                 more = column.count - len(shown)
@@ -136,7 +141,11 @@ class StageBoard(Horizontal):
 
     @staticmethod
     def _line(
-        deal: DealRecord, health_map: dict[str, DealHealth], now: datetime, palette: Palette
+        deal: DealRecord,
+        health_map: dict[str, DealHealth],
+        now: datetime,
+        palette: Palette,
+        today: date | None,
     ) -> Text:
         health = health_map.get(deal.id)
         marks = ""
@@ -144,13 +153,18 @@ class StageBoard(Horizontal):
             marks += "!"
         if days_in_stage(deal, now) >= AGEING_DAYS:
             marks += "~"
-        # Two lines per deal: the numbers, then the title (which may wrap).
+        # Two lines per deal: the numbers, then the title (which may wrap); a third, in
+        # words, when the next step needs the rep (the first line has no room for words).
         line = Text()
         if health is not None:
             line.append(f"{health.health_score:>3.0f} ", style=palette.health(health.health_status))
         line.append(f"{compact_money(deal.value):>6} ", style="bold")
         line.append(marks, style=palette.overdue() if "!" in marks else palette.ageing())
         line.append("\n" + deal.title)
+        step = card_mark(deal, today, palette) if today is not None else None
+        if step is not None:
+            line.append("\n")
+            line.append_text(step)
         return line
 
     def highlighted_deal(self) -> str | None:
