@@ -19,10 +19,13 @@ import unicodedata
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 # Everything a terminal may act on, and the invisible reordering characters.
-_UNSAFE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}]")
-_UNSAFE_WITH_TAB = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+# Half of a UTF-16 pair, alone: what an undecodable byte in a command line or a JSON
+# "\ud800" escape becomes; no database can store it.
+_SURROGATES = "\ud800-\udfff"
+_UNSAFE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
+_UNSAFE_WITH_TAB = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
 # Multi-line fields keep tab and newline.
-_UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_SURROGATES}]")
 _BIDI_CHAR = re.compile(f"[{_BIDI}]")
 
 _NAMES = {
@@ -55,6 +58,11 @@ def unsafe_character(text: str, *, multiline: bool = False) -> str | None:
     if match is None:
         return None
     char = match.group()
+    if "\ud800" <= char <= "\udfff":
+        return (
+            f"is not valid text (a byte that is not UTF-8, U+{ord(char):04X}) at character "
+            f"{match.start() + 1}"
+        )
     kind = "bidi control" if _BIDI_CHAR.match(char) else "control"
     return f"contains the {kind} character {describe(char)} at character {match.start() + 1}"
 

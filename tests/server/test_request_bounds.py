@@ -38,3 +38,14 @@ def test_a_search_text_past_the_bound_is_422(api: Api) -> None:
         reply = ann.post("/api/v1/embeddings/find-similar", json={field: "x" * 10_001})
         assert reply.status_code == 422, reply.text
         assert field in reply.text
+
+
+def test_a_lone_surrogate_in_json_is_422_naming_the_field(api: Api) -> None:
+    ws = api.workspace("ann@example.com")
+    ann = api.user("ann@example.com")
+    # JSON can spell half of a UTF-16 pair ("\ud800"); no database can store it.
+    body = '{"workspaceId": "' + ws + '", "title": "a\\ud800b", "stage": "lead"}'
+    reply = ann.post("/api/v1/deals", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 422, reply.text
+    assert "title" in reply.text
+    assert ann.get(f"/api/v1/workspaces/{ws}/deals").json()["total"] == 0

@@ -132,6 +132,13 @@ def run(argv: list[str] | None = None) -> int:
 
     make_files_private()
     user_errors = _user_errors()
+    arguments = sys.argv[1:] if argv is None else argv
+    for position, argument in enumerate(arguments, 1):
+        if any("\ud800" <= ch <= "\udfff" for ch in argument):
+            # A byte the locale could not decode: no database or search can take it.
+            shown = argument.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            report("error", f"argument {position} ({shown}) is not valid UTF-8 text")
+            return 2
     home = os.environ.get("VECTOROS_HOME")
     if home and Path(home).expanduser().exists() and not Path(home).expanduser().is_dir():
         report("config error", f"VECTOROS_HOME is {home}, which is not a folder")
