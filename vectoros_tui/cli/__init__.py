@@ -134,9 +134,9 @@ def run(argv: list[str] | None = None) -> int:
     user_errors = _user_errors()
     arguments = sys.argv[1:] if argv is None else argv
     for position, argument in enumerate(arguments, 1):
-        if any("\ud800" <= ch <= "\udfff" for ch in argument):
+        if any("\ud800" <= ch <= "\udfff" for ch in str(argument)):
             # A byte the locale could not decode: no database or search can take it.
-            shown = argument.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            shown = str(argument).encode("utf-8", "backslashreplace").decode("ascii", "replace")
             report("error", f"argument {position} ({shown}) is not valid UTF-8 text")
             return 2
     home = os.environ.get("VECTOROS_HOME")

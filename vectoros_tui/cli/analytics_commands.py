@@ -44,7 +44,7 @@ FORECAST_SEED = 0
 @click.option("--simulations", type=int, metavar="N", help="Monte Carlo runs (default 10000).")
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(0, 2**63 - 1),
     help=f"Random seed (default {FORECAST_SEED}, the app's: same deals, same numbers).",
 )
 @click.option(
@@ -677,7 +677,9 @@ _MODEL_NAMES = {"rep": "rep %", "history": "history", "run_rate": "run rate"}
     show_default=True,
     help="Monte Carlo runs per forecast.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Random seed."
+)
 @owner_option
 @json_option
 @pass_ctx
