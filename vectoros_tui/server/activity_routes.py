@@ -27,7 +27,6 @@ from vectoros_tui.server.schemas import ActivityFields
 from vectoros_tui.server.tokens import Caller
 from vectoros_tui.store.ids import parse_uuid
 from vectoros_tui.store.tables import Activity
-from vectoros_tui.store.validation import EARLIEST_DATE, LATEST_DATE, parse_timestamp
 from vectoros_tui.store.views import ActivityView, DealView
 
 activities_api = APIRouter(prefix="/api/v1")
@@ -46,26 +45,6 @@ def _activity_of(backend: Backend, caller: Caller, activity_id: str) -> Activity
     ):
         raise not_found(f"no activity {activity_id!r}")
     return view
-
-
-def _checked(changes: dict[str, Any]) -> dict[str, Any]:
-    """Refuse a date the database cannot hold, before the store parses it: a year-1 or
-    year-9999 timestamp with an offset overflows when moved to UTC."""
-    raw = changes.get("date")
-    if raw is None or not str(raw).strip():
-        return changes
-    try:
-        moment = parse_timestamp(raw)
-    except (ValueError, OverflowError) as exc:
-        message = str(exc) if isinstance(exc, ValueError) else f"cannot read {raw!r} as a date"
-        raise field_error("date", message) from None
-    if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
-        raise field_error(
-            "date",
-            f"{moment.date().isoformat()} is out of range "
-            f"({EARLIEST_DATE.year}-{LATEST_DATE.year})",
-        )
-    return changes
 
 
 def _of_this_deal(body: ActivityFields, deal: DealView) -> None:
@@ -96,7 +75,7 @@ def add_activity(
 ) -> dict[str, Any]:
     deal, _ = deal_of(backend, caller, deal_id)
     _of_this_deal(body, deal)
-    added = acting(backend, caller).activities.add(deal.id, _checked(body.changes()))
+    added = acting(backend, caller).activities.add(deal.id, body.changes())
     return added.to_api()
 
 
@@ -112,7 +91,7 @@ def update_activity(
     current = _activity_of(backend, caller, activity_id)
     if body.dealId is not None and parse_uuid(body.dealId) != current.deal_id:
         raise field_error("dealId", "an activity cannot move to another deal")
-    updated = acting(backend, caller).activities.update(current.id, _checked(body.changes()))
+    updated = acting(backend, caller).activities.update(current.id, body.changes())
     return updated.to_api()
 
 
