@@ -10,6 +10,7 @@ from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option, workspace_option
 from vectoros_tui.cli.output import Column, listing, print_json, say
 from vectoros_tui.store.errors import AmbiguousError, NotFoundError
+from vectoros_tui.store.roles import with_article
 from vectoros_tui.store.views import WorkspaceView
 from vectoros_tui.store.workspaces import ROLES
 
@@ -165,14 +166,7 @@ def list_members(ctx: CliContext, ref: str | None, workspace: str | None, as_jso
 def add_member(ctx: CliContext, email: str, workspace: str | None, role: str) -> None:
     item = ctx.workspace(workspace)
     member = ctx.store().workspaces.add_member(item.id, email, role)
-    role = member["role"]
-    say(
-        "{} is now {} {} of {}",
-        member["email"],
-        "an" if role[0] in "aeiou" else "a",
-        role,
-        item.name,
-    )
+    say("{} is now {} of {}", member["email"], with_article(member["role"]), item.name)
 
 
 @workspace.command("remove-member")

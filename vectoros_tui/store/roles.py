@@ -134,7 +134,7 @@ def require_manager(
         people = _people(session, workspace_id)
         raise ForbiddenError(
             f"only the workspace's {who} ({_names(people, allowed)}) may {doing}; "
-            f"you ({actor.label}) are {_article(admitted.role)}"
+            f"you ({actor.label}) are {with_article(admitted.role)}"
         )
     return admitted
 
@@ -170,5 +170,6 @@ def require_owner_kept(
         )
 
 
-def _article(role: str) -> str:
+def with_article(role: str) -> str:
+    """``an owner``, ``an admin``, ``a member``."""
     return f"an {role}" if role[0] in "aeiou" else f"a {role}"
