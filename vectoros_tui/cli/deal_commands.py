@@ -308,18 +308,12 @@ def add_activity(
 
 
 def _due_date(text: str) -> Any:
-    from vectoros_tui.store.validation import EARLIEST_DATE, LATEST_DATE, parse_calendar_date
+    from vectoros_tui.store.validation import in_range, parse_calendar_date
 
     try:
-        day = parse_calendar_date(text)
+        return in_range(parse_calendar_date(text))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--due") from None
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise click.BadParameter(
-            f"{day.isoformat()} is out of range ({EARLIEST_DATE.year}-{LATEST_DATE.year})",
-            param_hint="--due",
-        )
-    return day
 
 
 @activity.command("done")

@@ -151,6 +151,15 @@ def parse_calendar_date(value: object, *, day_first: bool = False) -> date:
     raise ValueError(f"cannot read {text!r} as a date; use YYYY-MM-DD")
 
 
+def in_range(day: date) -> date:
+    """``day``, or ValueError when it is outside the years every date field accepts."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"{day.isoformat()} is out of range ({EARLIEST_DATE.year}-{LATEST_DATE.year})"
+        )
+    return day
+
+
 def parse_timestamp(value: object) -> datetime:
     """A moment in time (activity dates). A bare date means midnight UTC."""
     if isinstance(value, datetime):
@@ -249,12 +258,7 @@ def clean_deal(
             return None
         if refuse_ambiguous and (reason := ambiguous_date(value)):
             raise ValueError(reason)
-        day = parse_calendar_date(value, day_first=day_first)
-        if not EARLIEST_DATE <= day <= LATEST_DATE:
-            raise ValueError(
-                f"{day.isoformat()} is out of range ({EARLIEST_DATE.year}-{LATEST_DATE.year})"
-            )
-        return day
+        return in_range(parse_calendar_date(value, day_first=day_first))
 
     run("close_date", close_date)
     run("lost_reason", lambda v: clean_text(v, MAX_LOST_REASON))
@@ -327,11 +331,7 @@ def clean_activity(data: Mapping[str, Any]) -> dict[str, Any]:
     when = data.get("date")
     try:
         moment = datetime.now(UTC) if _blank(when) else parse_timestamp(when)
-        if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
-            raise ValueError(
-                f"{moment.date().isoformat()} is out of range "
-                f"({EARLIEST_DATE.year}-{LATEST_DATE.year})"
-            )
+        in_range(moment.date())
         out["date"] = moment
     except OverflowError:  # a year-1 time with an offset: before the first UTC instant
         errors.append(FieldError("date", f"{when!r} is out of range"))
