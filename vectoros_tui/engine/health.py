@@ -336,10 +336,13 @@ def score_deal(deal: DealRecord, now: datetime, average_value: float | None) -> 
     )
 
 
-def score_workspace(deals: Iterable[DealRecord], now: datetime) -> dict[str, Any]:
+def score_workspace(
+    deals: Iterable[DealRecord], now: datetime, *, total_deals: int | None = None
+) -> dict[str, Any]:
     """Score the open deals among ``deals`` and summarise them.
 
-    ``total_deals`` counts every deal passed in; ``scored_deals`` only the open ones. The
+    ``total_deals`` counts every deal passed in, unless the caller, having passed only the
+    open ones, says how many there are; ``scored_deals`` only the open ones. The
     distribution always has all five bands, and ``average_health`` is 0 when nothing was
     scored, so callers never meet a missing key or a NaN.
     """
@@ -355,7 +358,7 @@ def score_workspace(deals: Iterable[DealRecord], now: datetime) -> dict[str, Any
         "scored_deals": [result.to_dict() for result in scored],
         "workspace_metrics": {
             "average_health": round(average_health, 1),
-            "total_deals": len(everything),
+            "total_deals": len(everything) if total_deals is None else total_deals,
             "scored_deals": len(scored),
             "health_distribution": distribution,
         },

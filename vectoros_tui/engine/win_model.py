@@ -34,7 +34,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize
 
 from vectoros_tui.engine.forecast import worker_pool
 from vectoros_tui.engine.win_features import FEATURES, OwnerRates
@@ -155,6 +154,9 @@ def fit_win_model(
         )
         return nll + 0.5 * float(ridge @ (theta * theta)), gradient
 
+    # Only a fit needs scipy (0.4 s to import): a forecast from a kept fit does not.
+    from scipy import optimize
+
     theta = optimize.minimize(loss, start, jac=True, method="L-BFGS-B").x
     won, lost = theta[: width + 1], theta[width + 1 :]
     p = _softmax(design @ won, design @ lost)
@@ -224,6 +226,8 @@ def _period_sd(
 ) -> float:
     """The spread of the win-logit shift that makes each period's expected wins its
     actual wins, less the spread sampling alone would give those shifts."""
+    from scipy import optimize
+
     shifts = []
     noise = []
     for label in np.unique(period):

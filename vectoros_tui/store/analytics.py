@@ -52,8 +52,11 @@ class AnalyticsService:
         forecast (a rep's own run does; a server answering reads does not write)."""
         from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
 
-        deals = self.deals.records(workspace_id, owner_id=owner_id)
-        if as_of is not None:
+        if as_of is None:
+            # The forecast counts open deals only; the closed ones are most of the rows.
+            deals = self.deals.records(workspace_id, owner_id=owner_id, open_only=True)
+        else:
+            deals = self.deals.records(workspace_id, owner_id=owner_id)
             deals = records_as_of(self.deals.db, workspace_id, deals, as_of)
             now = as_of
         result = forecast_revenue(
@@ -89,13 +92,19 @@ class AnalyticsService:
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
         from vectoros_tui.store.history_forecast import history_forecast
 
-        current = self.deals.records(workspace_id)
         moment = as_of or now or utc_now()
-        model, cutoffs, history = self._fitted(workspace_id, current, window_days, moment, as_of)
-        deals = history.at(as_of) if history is not None and as_of is not None else current
-        # The model learns from the whole team; it forecasts one member's deals if asked.
-        mine = None if owner_id is None else str(owner_id)
-        open_deals = [d for d in deals if d.is_open and (mine is None or d.owner_id == mine)]
+        model, cutoffs, history = self._fitted(workspace_id, window_days, moment, as_of)
+        if as_of is None:
+            # The model learns from the whole team; it forecasts one member's deals if asked.
+            open_deals = self.deals.records(workspace_id, owner_id=owner_id, open_only=True)
+        else:
+            assert history is not None
+            mine = None if owner_id is None else str(owner_id)
+            open_deals = [
+                d
+                for d in history.at(as_of)
+                if d.is_open and (mine is None or d.owner_id == mine)
+            ]
         result = history_forecast(
             model,
             cutoffs,
@@ -114,7 +123,6 @@ class AnalyticsService:
     def _fitted(
         self,
         workspace_id: uuid.UUID,
-        current: list[DealRecord],
         window_days: int,
         moment: datetime,
         as_of: datetime | None,
@@ -125,13 +133,15 @@ class AnalyticsService:
         from vectoros_tui.store.history_forecast import NotEnoughHistory, TrainingGrid, fit_until
 
         kept = None
-        data = DataSize(sum(1 for d in current if d.outcome), len(current))
+        # Two counts decide whether the kept fit holds: no deal is read for a kept fit.
+        data = DataSize(*self.deals.closed_and_total(workspace_id))
         if as_of is None:
             kept = self.models.fit(workspace_id, window_days, data, moment.date())
         if isinstance(kept, str):
             raise NotEnoughHistory(kept)
         history = None
         if kept is None or as_of is not None:
+            current = self.deals.records(workspace_id)
             history = WorkspaceHistory.load(self.deals.db, workspace_id, current)
         if kept is None:
             assert history is not None
@@ -173,8 +183,7 @@ class AnalyticsService:
         from vectoros_tui.store.history_forecast import NotEnoughHistory
 
         moment = now or utc_now()
-        current = self.deals.records(workspace_id)
-        open_deals = [d for d in current if d.is_open]
+        open_deals = self.deals.records(workspace_id, open_only=True)
         members = {str(m.id): m for m in self.owners.members(workspace_id)}
         keys = sorted({d.owner_id or "" for d in open_deals}, key=lambda k: (k == "", k))
         column = {key: i for i, key in enumerate(keys)}
@@ -188,7 +197,7 @@ class AnalyticsService:
         totals = None
         if model != "rep" and fitted is None:
             try:
-                fitted, _, _ = self._fitted(workspace_id, current, window_days, moment, None)
+                fitted, _, _ = self._fitted(workspace_id, window_days, moment, None)
             except NotEnoughHistory as exc:
                 if model == "history":
                     raise
@@ -261,7 +270,10 @@ class AnalyticsService:
         )
 
     def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:
-        return score_workspace(self.deals.records(workspace_id), now or utc_now())
+        _, total = self.deals.closed_and_total(workspace_id)
+        return score_workspace(
+            self.deals.records(workspace_id, open_only=True), now or utc_now(), total_deals=total
+        )
 
     def regenerate_insights(
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None
@@ -271,7 +283,8 @@ class AnalyticsService:
         from vectoros_tui.engine.insights import generate_insights
 
         moment = now or utc_now()
-        deals = self.deals.records(workspace_id)
+        # Every rule reads open deals only.
+        deals = self.deals.records(workspace_id, open_only=True)
         # The concentration rule only needs each deal's probability; 100 simulations keep
         # this cheap (the totals are not used).
         forecast = forecast_revenue(deals, timeframe=timeframe, simulations=100, seed=0, now=moment)
