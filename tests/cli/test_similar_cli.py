@@ -22,7 +22,7 @@ import pytest
 from harness import Cli, all_deals, failure, ok, one_line, user_error
 
 from vectoros_tui.locations import current_locations
-from vectoros_tui.similar.index import EdgeIndex, IndexPoint
+from vectoros_tui.similar.index import EdgeIndex, IndexPoint, RunNote
 
 pytestmark = pytest.mark.usefixtures("model_in_home")
 
@@ -439,7 +439,16 @@ def test_reindex_repairs_drift_that_doctor_reports(cli: Cli) -> None:
     add_themed_deals(cli, "Demo")
     first = cli("reindex", "--json").json()
     assert first == {
-        "workspaces": [{"workspace": "Demo", "embedded": 6, "deleted": 0, "indexed": 6}],
+        "workspaces": [
+            {
+                "workspace": "Demo",
+                "embedded": 6,
+                "deleted": 0,
+                "indexed": 6,
+                "already_indexed": 0,
+                "resumed": False,
+            }
+        ],
         "foreign_points_deleted": 0,
     }
     assert doctor_similar(cli)["in_step"] is True
@@ -468,7 +477,16 @@ def test_reindex_repairs_drift_that_doctor_reports(cli: Cli) -> None:
 
     repaired = cli("reindex", "--json").json()
     assert repaired == {
-        "workspaces": [{"workspace": "Demo", "embedded": 2, "deleted": 1, "indexed": 6}],
+        "workspaces": [
+            {
+                "workspace": "Demo",
+                "embedded": 2,
+                "deleted": 1,
+                "indexed": 6,
+                "already_indexed": 4,
+                "resumed": False,
+            }
+        ],
         "foreign_points_deleted": 1,
     }
     after = doctor_similar(cli)
@@ -479,7 +497,16 @@ def test_reindex_repairs_drift_that_doctor_reports(cli: Cli) -> None:
 
     # Nothing left to do.
     again = cli("reindex", "--json").json()
-    assert again["workspaces"] == [{"workspace": "Demo", "embedded": 0, "deleted": 0, "indexed": 6}]
+    assert again["workspaces"] == [
+        {
+            "workspace": "Demo",
+            "embedded": 0,
+            "deleted": 0,
+            "indexed": 6,
+            "already_indexed": 6,
+            "resumed": False,
+        }
+    ]
 
 
 def test_reindex_human_output_and_all_workspaces(cli: Cli) -> None:
@@ -536,7 +563,16 @@ def test_reindex_rebuild_starts_from_empty(cli: Cli) -> None:
     # Everything embedded again; the stray points were not deleted one by one, they were
     # never there.
     assert rebuilt == {
-        "workspaces": [{"workspace": "Demo", "embedded": 6, "deleted": 0, "indexed": 6}],
+        "workspaces": [
+            {
+                "workspace": "Demo",
+                "embedded": 6,
+                "deleted": 0,
+                "indexed": 6,
+                "already_indexed": 0,
+                "resumed": False,
+            }
+        ],
         "foreign_points_deleted": 0,
     }
     report = doctor_similar(cli)
@@ -564,6 +600,62 @@ def test_reindex_mends_an_index_it_cannot_open(cli: Cli) -> None:
     assert json.loads(mended.out)["workspaces"][0]["indexed"] == 1
     assert doctor_similar(cli)["in_step"] is True
     assert similar_json(cli, "--text", "forklift")["count"] == 1
+
+
+def test_reindex_resumes_an_interrupted_run_and_rebuild_starts_over(cli: Cli) -> None:
+    add_themed_deals(cli, "Demo")
+    ok(cli("reindex"))
+    ws = workspace_id(cli, "Demo")
+    # As a killed run leaves it: four deals committed, a note of how far it got.
+    with open_edge_index() as index:
+        index.delete([uuid.UUID(d["id"]) for d in all_deals(cli)[:2]])
+        index.note_run(uuid.UUID(ws), RunNote(deals=6, indexed=4))
+
+    resumed = ok(cli("reindex"))
+    assert resumed.out.splitlines() == [
+        "Demo: resuming an interrupted reindex, 4 of 6 deals already indexed",
+        "Demo: 6 deals indexed (2 embedded, 0 deleted)",
+    ]
+    with open_edge_index() as index:
+        assert index.unfinished_run(uuid.UUID(ws)) is None
+
+    with open_edge_index() as index:
+        index.note_run(uuid.UUID(ws), RunNote(deals=6, indexed=6))
+    item = cli("reindex", "--json").json()["workspaces"][0]
+    assert (item["resumed"], item["already_indexed"], item["embedded"]) == (True, 6, 0)
+
+    # --rebuild drops the note with the points: everything again, nothing resumed.
+    with open_edge_index() as index:
+        index.note_run(uuid.UUID(ws), RunNote(deals=6, indexed=4))
+    rebuilt = ok(cli("reindex", "--rebuild"))
+    assert "resuming" not in rebuilt.out
+    assert "Demo: 6 deals indexed (6 embedded, 0 deleted)" in one_line(rebuilt.out)
+
+
+@pytest.mark.parametrize("interrupted", [True, False])
+def test_reindex_rebuilds_an_index_with_a_damaged_file(cli: Cli, interrupted: bool) -> None:
+    ok(cli("workspace", "create", "Demo"))
+    add_deal(cli, "Forklift fleet", "Acme", "Demo")
+    add_deal(cli, "Payroll software", "Globex", "Demo")
+    ok(cli("reindex"))
+    folder = current_locations().vector_index_dir
+    if interrupted:
+        with open_edge_index() as index:
+            index.note_run(uuid.UUID(workspace_id(cli, "Demo")), RunNote(deals=2, indexed=2))
+    (segment,) = (folder / "shard" / "segments").iterdir()
+    (segment / "payload_storage" / "page_0.dat").write_bytes(b"")
+
+    result = failure(cli("similar", "--text", "forklift"))
+    assert "is damaged" in one_line(result.err)
+    assert "Traceback" not in result.err
+
+    mended = ok(cli("reindex"))
+    # Found when opening after an interrupted run, else when first reading the payloads.
+    said = "cannot be opened" if interrupted else "cannot be read"
+    assert f"The index {said}" in one_line(mended.err)
+    assert "rebuilding it from the database" in one_line(mended.err)
+    assert "Demo: 2 deals indexed (2 embedded, 0 deleted)" in one_line(mended.out)
+    assert similar_json(cli, "--text", "forklift")["count"] == 2
 
 
 # --- the index in use elsewhere --------------------------------------------------------

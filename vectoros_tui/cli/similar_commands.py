@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,7 +24,7 @@ from vectoros_tui.cli.output import (
 from vectoros_tui.money import format_money
 
 if TYPE_CHECKING:
-    from vectoros_tui.similar.service import SimilarDeal
+    from vectoros_tui.similar.service import RefreshPlan, SimilarDeal, SimilarDeals
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -163,14 +164,21 @@ def _print_results(deals: list[SimilarDeal]) -> None:
 @click.command()
 @workspace_option
 @click.option("--all", "every", is_flag=True, help="Every workspace (the default with one).")
-@click.option("--rebuild", is_flag=True, help="Start from an empty index (after a model change).")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Start from an empty index (after a model change), not from what is indexed.",
+)
 @json_option
 @pass_ctx
 def reindex(
     ctx: CliContext, workspace: str | None, every: bool, rebuild: bool, as_json: bool
 ) -> None:
     """Bring the similar-deal index in step with the database: embed missing and changed
-    deals, delete points of deleted deals (and of deleted workspaces)."""
+    deals, delete points of deleted deals (and of deleted workspaces).
+
+    Work is committed every [similar] flush_every deals (512): an interrupted run keeps
+    what it committed, and the next run resumes from there."""
     from vectoros_tui.similar.errors import IndexLockedError, IndexUnavailableError
 
     store = ctx.store()
@@ -193,21 +201,15 @@ def reindex(
     except IndexUnavailableError as exc:
         errors.print(f"The index cannot be opened ({exc}); rebuilding it from the database.")
         service.rebuild_index()
-    removed = service.foreign_points()
-    service.remove(removed)
-    summary: dict[str, Any] = {"workspaces": [], "foreign_points_deleted": len(removed)}
-    show_progress = not as_json
-    for ws in targets:
-        with progress_bar(f"Embedding {ws.name}", show_progress) as update:
-            result = service.refresh(ws.id, progress=update)
-        summary["workspaces"].append(
-            {
-                "workspace": ws.name,
-                "embedded": result.embedded,
-                "deleted": result.deleted,
-                "indexed": service.index.count(ws.id),
-            }
-        )
+    try:
+        summary = _reindex(service, targets, as_json)
+    except IndexLockedError:
+        raise
+    except IndexUnavailableError as exc:
+        # A damaged file found while reading the index, not when opening it.
+        errors.print(f"The index cannot be read ({exc}); rebuilding it from the database.")
+        service.rebuild_index()
+        summary = _reindex(service, targets, as_json)
     if as_json:
         print_json(summary)
         return
@@ -219,8 +221,54 @@ def reindex(
             item["embedded"],
             item["deleted"],
         )
-    if removed:
-        say("{} points of deleted workspaces removed", len(removed))
+    if summary["foreign_points_deleted"]:
+        say("{} points of deleted workspaces removed", summary["foreign_points_deleted"])
+
+
+class _Counter:
+    """The bar counts the workspace's deals indexed, from those already indexed (what a
+    killed run committed), rather than only the ones embedded now; a resumed run says so."""
+
+    def __init__(self, name: str, update: Callable[[int, int | None], None], quiet: bool):
+        self.name = name
+        self.update = update
+        self.quiet = quiet
+        self.current = 0
+        self.deals = 0
+
+    def started(self, plan: RefreshPlan) -> None:
+        self.current, self.deals = plan.current, plan.deals
+        if plan.resumed and not self.quiet:
+            say(
+                "{}: resuming an interrupted reindex, {} of {} deals already indexed",
+                self.name,
+                f"{plan.current:,}",
+                f"{plan.deals:,}",
+            )
+
+    def advance(self, done: int, _todo: int) -> None:
+        self.update(self.current + done, self.deals)
+
+
+def _reindex(service: SimilarDeals, targets: list[Any], as_json: bool) -> dict[str, Any]:
+    removed = service.foreign_points()
+    service.remove(removed)
+    summary: dict[str, Any] = {"workspaces": [], "foreign_points_deleted": len(removed)}
+    for ws in targets:
+        with progress_bar(f"Embedding {ws.name}", not as_json) as update:
+            counter = _Counter(ws.name, update, as_json)
+            result = service.refresh(ws.id, progress=counter.advance, on_start=counter.started)
+        summary["workspaces"].append(
+            {
+                "workspace": ws.name,
+                "embedded": result.embedded,
+                "deleted": result.deleted,
+                "indexed": service.index.count(ws.id),
+                "already_indexed": result.already,
+                "resumed": result.resumed,
+            }
+        )
+    return summary
 
 
 COMMANDS = [similar, reindex]

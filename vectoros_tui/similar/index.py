@@ -10,6 +10,11 @@
 Every search is filtered by workspace, on a tenant payload index. Points carry the deal's
 workspace, stage, outcome (``open``/``won``/``lost``), value, probability, close date,
 title, company, and the hash of the text they were embedded from.
+
+A run that indexes a whole workspace commits in batches and notes how far it got
+(:meth:`VectorIndex.note_run`), so a killed run keeps its committed batches, the next run
+says it resumes, and an Edge shard a kill may have left half-written is read through once
+before it is trusted.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ DISTANCE = "COSINE"
 COLLECTION = "vectoros_deals"
 _KEYWORD_FIELDS = ("stage", "outcome")
 _SCROLL_PAGE = 2_000
+_SHARD = "shard"
+_PROGRESS_FILE = "progress.json"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,15 @@ class Hit:
     id: uuid.UUID
     score: float
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunNote:
+    """How far a run indexing one whole workspace got: of ``deals``, ``indexed`` were
+    committed with their current text."""
+
+    deals: int
+    indexed: int
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,14 @@ class VectorIndex(Protocol):
 
     def hashes_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]: ...
     def count(self, workspace_id: uuid.UUID | None = None) -> int: ...
+    def unfinished_run(self, workspace_id: uuid.UUID) -> RunNote | None:
+        """The note of a run of this workspace that never finished (killed, crashed)."""
+        ...
+
+    def note_run(self, workspace_id: uuid.UUID, note: RunNote | None) -> None:
+        """How far a run has committed; ``None`` once it has finished."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -87,6 +111,49 @@ def _uuid(value: Any) -> uuid.UUID:
 def _hash_entry(payload: dict[str, Any] | None) -> tuple[str, str]:
     payload = payload or {}
     return str(payload.get("workspace_id", "")), str(payload.get("text_hash", ""))
+
+
+def _engine_failure(exc: BaseException) -> bool:
+    """Qdrant Edge reports a failure as a bare ``Exception`` and a Rust panic as pyo3's
+    ``PanicException``, which is not an ``Exception`` at all; Python's own errors (a bad
+    argument) are left alone."""
+    return type(exc) is Exception or type(exc).__name__ == "PanicException"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    staging = path.with_name(path.name + ".new")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
+def _read_notes(path: Path) -> dict[str, Any]:
+    try:
+        notes = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return notes if isinstance(notes, dict) else {}
+
+
+def _run_note(entry: Any) -> RunNote | None:
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return RunNote(int(entry["deals"]), int(entry["indexed"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def unfinished_runs(folder: Path) -> dict[uuid.UUID, RunNote]:
+    """The runs noted as unfinished in an Edge index folder, by workspace: how far a
+    running or killed reindex has committed. Read without opening the index, which one
+    process at a time may hold."""
+    out = {}
+    for key, entry in _read_notes(folder / _PROGRESS_FILE).items():
+        note = _run_note(entry)
+        with contextlib.suppress(ValueError):
+            if note is not None:
+                out[uuid.UUID(key)] = note
+    return out
 
 
 # --- Qdrant Edge -----------------------------------------------------------------------
@@ -140,12 +207,17 @@ class EdgeIndex:
         self._lock.acquire()
         # The Rust object is not meant to be borrowed by two threads at once.
         self._guard = threading.RLock()
-        shard_dir = folder / "shard"
+        self._progress_file = folder / _PROGRESS_FILE
+        shard_dir = folder / _SHARD
         meta_file = folder / "meta.json"
         try:
+            # What a rebuild or a creation cut short left behind; never loaded.
+            for leftover in (folder / f"{_SHARD}.old", folder / f"{_SHARD}.new"):
+                shutil.rmtree(leftover, ignore_errors=True)
             if rebuild:
-                shutil.rmtree(shard_dir, ignore_errors=True)
+                self._discard(shard_dir)
                 meta_file.unlink(missing_ok=True)
+                self._progress_file.unlink(missing_ok=True)
             meta = self._read_meta(meta_file)
             if meta and meta.get("dimension") != dimension:
                 raise IndexUnavailableError(
@@ -155,15 +227,25 @@ class EdgeIndex:
             if shard_dir.exists() and any(shard_dir.iterdir()):
                 try:
                     self._shard = qe.EdgeShard.load(str(shard_dir))
-                except Exception as exc:
+                except BaseException as exc:
+                    if not (isinstance(exc, Exception) or _engine_failure(exc)):
+                        raise
                     raise IndexUnavailableError(
                         f"cannot open the similar-deal index {shard_dir}: {exc}; it is "
                         "rebuilt from the database by `vectoros reindex`"
                     ) from None
+                if self._read_notes():
+                    self._read_through()
             else:
+                _write_atomically(
+                    meta_file, json.dumps({"dimension": dimension, "distance": DISTANCE})
+                )
                 self._shard = self._create(shard_dir)
-                meta_file.write_text(json.dumps({"dimension": dimension, "distance": DISTANCE}))
         except BaseException:
+            shard = self.__dict__.pop("_shard", None)
+            if shard is not None:
+                with contextlib.suppress(Exception):
+                    shard.close()
             self._lock.release()
             raise
 
@@ -174,31 +256,98 @@ class EdgeIndex:
         except (OSError, ValueError):
             return None
 
+    @staticmethod
+    def _discard(shard_dir: Path) -> None:
+        # Renamed away before it is deleted: a deletion cut short would otherwise leave a
+        # shard with some of its files, which may load with part of its points or not load.
+        if shard_dir.exists():
+            doomed = shard_dir.with_name(f"{_SHARD}.old")
+            os.rename(shard_dir, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
+
     def _create(self, shard_dir: Path) -> Any:
         qe = self._qe
-        # No WAL: the index is derived data, every write is followed by flush(), and a
-        # shard without a WAL reopens faster. A crash loses at most the last batch, which
-        # the next refresh re-embeds.
+        # No WAL: the index is derived data, written in batches that each end with a
+        # flush(), and a shard without a WAL reopens faster. A crash loses the batch not
+        # yet flushed, which the next refresh re-embeds. A SIGKILL at any moment of a
+        # flush leaves the shard as it was before or after that flush (40 kills timed to
+        # land inside a flush: every shard loaded with exactly the flushed points).
         config = qe.EdgeConfig(
             vectors=qe.EdgeVectorParams(size=self.dimension, distance=qe.Distance.Cosine),
             wal_enabled=False,
         )
-        shard = qe.EdgeShard.create(str(shard_dir), config)
-        shard.update(
-            qe.UpdateOperation.create_field_index(
-                "workspace_id", qe.KeywordIndexParams(is_tenant=True)
+        # Made aside and renamed into place, so that a creation cut short is never loaded.
+        staging = shard_dir.with_name(f"{_SHARD}.new")
+        shard = qe.EdgeShard.create(str(staging), config)
+        try:
+            shard.update(
+                qe.UpdateOperation.create_field_index(
+                    "workspace_id", qe.KeywordIndexParams(is_tenant=True)
+                )
             )
-        )
-        for name in _KEYWORD_FIELDS:
-            shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
-        shard.flush()
-        return shard
+            for name in _KEYWORD_FIELDS:
+                shard.update(
+                    qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+                )
+            shard.flush()
+        finally:
+            shard.close()
+        if shard_dir.exists():
+            shutil.rmtree(shard_dir)  # empty, or the test above would have loaded it
+        os.rename(staging, shard_dir)
+        return qe.EdgeShard.load(str(shard_dir))
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[Any]:
+        """The shard, one thread at a time; an engine failure (a damaged file) becomes
+        IndexUnavailableError, which turns search off with a message instead of failing
+        the caller, and which `vectoros reindex` answers by rebuilding."""
+        with self._guard:
+            try:
+                yield self._shard
+            except BaseException as exc:
+                if not _engine_failure(exc):
+                    raise
+                raise IndexUnavailableError(
+                    f"the similar-deal index {self.location} is damaged ({exc}); "
+                    "`vectoros reindex` rebuilds it from the database"
+                ) from None
+
+    def _read_through(self) -> None:
+        """After a run that did not finish: count and read every point's hash once, so a
+        shard a kill left half-written fails here, with a message, and not in the middle
+        of a search. Only then: it costs a scroll of the whole index."""
+        try:
+            self.count()
+            self.hashes()
+        except IndexUnavailableError as exc:
+            raise IndexUnavailableError(f"an indexing run was interrupted and {exc}") from None
+
+    def _read_notes(self) -> dict[str, Any]:
+        return _read_notes(self._progress_file)
+
+    def unfinished_run(self, workspace_id: uuid.UUID) -> RunNote | None:
+        return _run_note(self._read_notes().get(str(workspace_id)))
+
+    def note_run(self, workspace_id: uuid.UUID, note: RunNote | None) -> None:
+        # In the index's own folder: it describes this shard, and goes with it on --rebuild.
+        with self._guard:
+            notes = self._read_notes()
+            if note is None:
+                if notes.pop(str(workspace_id), None) is None:
+                    return
+            else:
+                notes[str(workspace_id)] = {"deals": note.deals, "indexed": note.indexed}
+            if notes:
+                _write_atomically(self._progress_file, json.dumps(notes))
+            else:
+                self._progress_file.unlink(missing_ok=True)
 
     def upsert(self, points: Sequence[IndexPoint], *, flush: bool = True) -> None:
         if not points:
             if flush:
-                with self._guard:
-                    self._shard.flush()
+                with self._use() as shard:
+                    shard.flush()
             return
         qe = self._qe
         # memoryview rows (an array's .data): twice as fast into the Rust side as lists of
@@ -207,17 +356,17 @@ class EdgeIndex:
             qe.Point(p.id, np.ascontiguousarray(p.vector, dtype=np.float32).data, p.payload)
             for p in points
         ]
-        with self._guard:
-            self._shard.update(qe.UpdateOperation.upsert_points(batch))
+        with self._use() as shard:
+            shard.update(qe.UpdateOperation.upsert_points(batch))
             if flush:
-                self._shard.flush()
+                shard.flush()
 
     def delete(self, ids: Sequence[uuid.UUID]) -> None:
         if not ids:
             return
-        with self._guard:
-            self._shard.update(self._qe.UpdateOperation.delete_points(list(ids)))
-            self._shard.flush()
+        with self._use() as shard:
+            shard.update(self._qe.UpdateOperation.delete_points(list(ids)))
+            shard.flush()
 
     def _filter(self, where: SearchFilter) -> Any:
         qe = self._qe
@@ -242,13 +391,13 @@ class EdgeIndex:
             with_payload=True,
             score_threshold=threshold,
         )
-        with self._guard:
-            found = self._shard.search(request)
+        with self._use() as shard:
+            found = shard.search(request)
         return [Hit(_uuid(p.id), float(p.score), dict(p.payload or {})) for p in found]
 
     def vector(self, point_id: uuid.UUID) -> np.ndarray | None:
-        with self._guard:
-            records = self._shard.retrieve([point_id], False, True)
+        with self._use() as shard:
+            records = shard.retrieve([point_id], False, True)
         if not records or records[0].vector is None:
             return None
         return np.asarray(records[0].vector, dtype=np.float32)
@@ -264,8 +413,8 @@ class EdgeIndex:
                 with_payload=["workspace_id", "text_hash"],
                 with_vector=False,
             )
-            with self._guard:
-                records, offset = self._shard.scroll(request)
+            with self._use() as shard:
+                records, offset = shard.scroll(request)
             yield from records
             if offset is None:
                 return
@@ -285,8 +434,8 @@ class EdgeIndex:
     def hashes_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
         if not ids:
             return {}
-        with self._guard:
-            records = self._shard.retrieve(list(ids), ["workspace_id", "text_hash"], False)
+        with self._use() as shard:
+            records = shard.retrieve(list(ids), ["workspace_id", "text_hash"], False)
         return {_uuid(r.id): _hash_entry(r.payload) for r in records}
 
     def count(self, workspace_id: uuid.UUID | None = None) -> int:
@@ -296,13 +445,13 @@ class EdgeIndex:
             where = qe.Filter(
                 must=[qe.FieldCondition("workspace_id", match=qe.MatchValue(str(workspace_id)))]
             )
-        with self._guard:
-            return int(self._shard.count(qe.CountRequest(exact=True, filter=where)))
+        with self._use() as shard:
+            return int(shard.count(qe.CountRequest(exact=True, filter=where)))
 
     def optimize(self) -> None:
         """Merge segments and build HNSW: slow on big shards, so never on the UI's path."""
-        with self._guard:
-            self._shard.optimize()
+        with self._use() as shard:
+            shard.optimize()
 
     def close(self) -> None:
         with self._guard:
@@ -457,6 +606,15 @@ class ClientIndex:
         m = self._m
         where = None if workspace_id is None else m.Filter(must=[self._workspace(workspace_id)])
         return int(self._client.count(COLLECTION, count_filter=where, exact=True).count)
+
+    # A server makes every upsert durable and is shared by a team: a note kept there would
+    # be one client's. A rerun still skips what is indexed (the hashes say so); it only
+    # does not say that it resumes.
+    def unfinished_run(self, workspace_id: uuid.UUID) -> RunNote | None:
+        return None
+
+    def note_run(self, workspace_id: uuid.UUID, note: RunNote | None) -> None:
+        return None
 
     def close(self) -> None:
         self._client.close()
