@@ -16,7 +16,12 @@ from pg_schemas import create_pg_schema, drop_pg_schema, require_postgres
 from sqlmodel import select
 
 from vectoros_tui.server.app import create_app
-from vectoros_tui.server.deal_pages import DealList, DealListCache, parse_request
+from vectoros_tui.server.deal_pages import (
+    DealList,
+    DealListCache,
+    WorkspaceDeals,
+    parse_request,
+)
 from vectoros_tui.server.tokens import TokenService
 from vectoros_tui.store.store import Store, open_store
 from vectoros_tui.store.tables import ApiToken, utcnow
@@ -102,7 +107,7 @@ def test_pages_from_memory_are_the_routes_bytes(served: Any) -> None:
             assert int(served_fast.headers["content-length"]) == len(expected.content)
     finally:
         slow.close()
-    assert pages.builds == 4  # one list each: all, proposal, won, lost
+    assert pages.builds == 1  # one list of the workspace; the stages are filtered from it
 
 
 def test_any_change_of_the_workspace_is_in_the_next_page(served: Any) -> None:
@@ -264,16 +269,24 @@ def test_parse_request_takes_only_plain_valid_pages() -> None:
     assert parse_request(basic) is None
 
 
+def _listed(revision: int, *bodies: bytes) -> WorkspaceDeals:
+    keys = [str(n) for n in range(len(bodies))]
+    marks = frozenset((key, 1) for key in keys)
+    stages = dict.fromkeys(keys, ("prospect", None))
+    return WorkspaceDeals(revision, keys, marks, dict(zip(keys, bodies, strict=True)), stages)
+
+
 def test_cache_keeps_the_newest_list_within_its_budget() -> None:
     cache = DealListCache(budget=1_500)  # one of the lists below (820 bytes), not two
-    a, b = (uuid.uuid4(), None, None), (uuid.uuid4(), None, None)
-    cache.put(a, DealList(3, [b"x" * 100] * 5))
-    assert cache.get(a, 3) is not None and cache.get(a, 2) is None
-    cache.put(a, DealList(2, [b"old"]))  # a slower, older build finishing late
-    assert cache.get(a, 3) is not None
-    cache.put(b, DealList(1, [b"y" * 100] * 5))
-    assert cache.get(a, 3) is None and cache.get(b, 1) is not None  # a was least recent
-    cache.put(b, DealList(2, [b"z" * 5_000]))  # too big to keep at all
+    a, b = uuid.uuid4(), uuid.uuid4()
+    cache.put(a, _listed(3, *[b"x" * 100] * 5))
+    found = cache.get(a)
+    assert found is not None and found.revision == 3
+    cache.put(a, _listed(2, b"old"))  # a slower, older build finishing late
+    assert cache.get(a) is found
+    cache.put(b, _listed(1, *[b"y" * 100] * 5))
+    assert cache.get(a) is None and cache.get(b) is not None  # a was least recent
+    cache.put(b, _listed(2, b"z" * 5_000))  # too big to keep at all
     assert len(cache) == 0
     assert not cache.missed(a, 7)
     assert cache.missed(a, 7)

@@ -109,6 +109,13 @@ def deal_count(db: Database, workspace_id: uuid.UUID) -> int:
         )
 
 
+def deal_list_order() -> tuple[Any, ...]:
+    """The order of a workspace's deal list: creation, then id (the in-memory pages ask the
+    database for it too, never sort themselves)."""
+    table = Deal.__table__  # type: ignore[attr-defined]
+    return (table.c.created_at, table.c.id)
+
+
 def deal_list_query(
     workspace_id: uuid.UUID, stage: str | None, outcome: str | None
 ) -> tuple[Any, Any]:
@@ -121,7 +128,7 @@ def deal_list_query(
     if outcome:
         conditions.append(table.c.outcome == outcome)
     count = select(func.count()).select_from(table).where(*conditions)
-    rows = table.select().where(*conditions).order_by(table.c.created_at, table.c.id)
+    rows = table.select().where(*conditions).order_by(*deal_list_order())
     return count, rows
 
 
