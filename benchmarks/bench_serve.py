@@ -343,6 +343,7 @@ class MixFigures:
     write_p99: float = float("nan")
     misses: int = 0
     server_cpu: float = 0.0  # of one core
+    client_cpu: float = 0.0  # the load generator's
 
 
 def _run_mix(
@@ -373,8 +374,10 @@ def _run_mix(
         return time.perf_counter() - started
 
     cpu = _cpu_seconds(server.pid)
+    mine_cpu = time.process_time()
     wall = asyncio.run(run())
     cpu = _cpu_seconds(server.pid) - cpu
+    mine_cpu = time.process_time() - mine_cpu
     return MixFigures(
         len(reads),
         len(reads) / wall,
@@ -385,6 +388,7 @@ def _run_mix(
         _percentile(writes, 0.99),
         len(misses),
         cpu / wall,
+        mine_cpu / wall,
     )
 
 
@@ -432,12 +436,13 @@ def mix(label: str, url: str, seconds: float, server_root: Path | None) -> list[
     print(f"{label}: {MIX_READERS} readers of a {MIX_DEALS:,}-deal workspace, {seconds:g} s each")
     print(
         f"  readers only:       {alone.list_rate:7.0f} req/s, list p50 {alone.list_p50:6.1f} ms, "
-        f"p99 {alone.list_p99:6.1f} ms; server CPU {alone.server_cpu:.0%} of a core"
+        f"p99 {alone.list_p99:6.1f} ms; CPU: server {alone.server_cpu:.0%}, clients "
+        f"{alone.client_cpu:.0%} of a core"
     )
     print(
         f"  + {MIX_WRITERS} writers:        {both.list_rate:7.0f} req/s, list p50 "
-        f"{both.list_p50:6.1f} ms, p99 {both.list_p99:6.1f} ms; server CPU "
-        f"{both.server_cpu:.0%} of a core"
+        f"{both.list_p50:6.1f} ms, p99 {both.list_p99:6.1f} ms; CPU: server "
+        f"{both.server_cpu:.0%}, clients {both.client_cpu:.0%} of a core"
     )
     print(
         f"  writes:             {both.writes / seconds:7.1f} /s,    write p50 "
