@@ -8,6 +8,7 @@ becomes a new snapshot here, on the main thread.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
 from vectoros_tui.memory import IdleCollector
+from vectoros_tui.quitting import WorkerThreads
 from vectoros_tui.theme import THEME_NAME, VECTOROS_THEME
 from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 
@@ -117,6 +119,7 @@ class VectorOSApp(App[None]):
         self.session: WorkspaceSession | None = None
         self._poll_timer: Timer | None = None
         self._startup = startup
+        self.worker_threads = WorkerThreads()
         self._quick = quick
         self._store_error: str | None = None  # why the store could not be opened
         self._preloaded: list[StageColumn] | None = None
@@ -184,6 +187,10 @@ class VectorOSApp(App[None]):
         # up to 5 ms each time; a forecast of 2,000 deals took 100 ms instead of 15 while
         # the screen repainted. A 0.5 ms switch interval hands it over sooner.
         sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
+        if not self.is_headless:
+            # Quitting must not wait for a worker still computing (see quitting). Tests keep
+            # asyncio's own pool, which waits, so no worker outlives its test's database.
+            asyncio.get_running_loop().set_default_executor(self.worker_threads)
         if self._settings is not None and self._settings.ui.keys:
             self.set_keymap(self._settings.ui.keys)
         self.switch_mode("pipeline")

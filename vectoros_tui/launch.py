@@ -68,4 +68,8 @@ def _quick_app() -> int | None:
 
     app = VectorOSApp(database_url, settings=settings, quick=quick, collect_when_idle=True)
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    from vectoros_tui.quitting import leave_promptly
+
+    leave_promptly(app.worker_threads, code)
+    return code

@@ -58,13 +58,17 @@ def ui(obj: CliContext, workspace: str | None) -> None:
 
     from vectoros_tui.app import VectorOSApp
 
-    VectorOSApp(
+    app = VectorOSApp(
         obj.database_url,
         settings=obj.settings,
         workspace_ref=ref,
         startup=startup,
         collect_when_idle=True,
-    ).run()
+    )
+    app.run()
+    from vectoros_tui.quitting import leave_promptly
+
+    leave_promptly(app.worker_threads, app.return_code or 0)
 
 
 def _register() -> None:

@@ -1,0 +1,270 @@
+"""A team's 100,000-deal workspace, end to end (issue 17), each figure against its goal.
+
+Builds the workspace once per database (``vectoros demo --deals 100000``: 18 months of
+history, ~14,000 deals open today) and then times, as a rep would meet them:
+
+* the CLI, each command a fresh process: ``forecast --json`` (the default model, once to
+  fit and keep the day's history model, then as every later run of the day), ``forecast
+  --json --model rep``, ``score --json``, ``insights --json`` (which regenerates), with
+  each process's peak memory;
+* ``GET /api/v1/forecast`` through ``vectoros serve``;
+* the app in a pseudo-terminal: first paint, F3 from the key to the forecast's numbers,
+  F4 from the key to the insights list, and the app's peak memory;
+* in one process, side by side: reading the deals a forecast needs by the previous path
+  (every deal of the workspace, then the open ones) and by the open-deal path.
+
+    python benchmarks/bench_scale.py                 # SQLite and Postgres, 100,000 deals
+    python benchmarks/bench_scale.py --deals 20000 --only sqlite
+    python benchmarks/bench_scale.py --home DIR      # reuse a workspace built before
+
+Postgres is the test server (``VECTOROS_TEST_PG_URL``), in a schema of its own that is
+dropped at the end. Building 100,000 deals takes about two minutes per database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tui_process import TerminalProcess, vectoros_command
+
+PG_BASE_URL = os.environ.get(
+    "VECTOROS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+GOALS = {
+    "forecast --json (fit kept)": 1.0,
+    "GET /api/v1/forecast": 1.0,
+    "score --json": 1.5,
+    "insights --json (regenerate)": 2.0,
+    "app: F3 to numbers": 1.0,
+    "app: F4 to insights": 1.5,
+    "app: first paint": 1.0,
+    "app: peak memory (MB)": 600.0,
+}
+
+
+def run_cli(env: dict[str, str], *args: str) -> tuple[float, float, str]:
+    """Seconds, peak memory (MB) and stdout of one `vectoros` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*vectoros_command(), *args], env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"vectoros {' '.join(args)} failed: {done.stderr[-2000:]}")
+    # ru_maxrss of children is the largest child so far: a figure only when it grew.
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return elapsed, peak, done.stdout
+
+
+def build(env: dict[str, str], deals: int) -> None:
+    started = time.perf_counter()
+    run_cli(env, "demo", "--deals", str(deals), "--json")
+    print(f"  built {deals:,} deals in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def serve_forecast(env: dict[str, str], url: str) -> float:
+    """Median of 3 GETs of /api/v1/forecast (the first of the day's fits already kept)."""
+    from vectoros_tui.server.tokens import TokenService
+    from vectoros_tui.store.store import open_store
+
+    store = open_store(url)
+    try:
+        workspace = store.workspaces.list()[0]
+        owner = store.owners.members(workspace.id)[0]
+        secret = TokenService(store.db).create(owner.email, "bench-scale")[1]
+    finally:
+        store.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [*vectoros_command(), "--db", url, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("vectoros serve did not start")
+            time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {secret}"}
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            reply = httpx.get(
+                f"{base}/api/v1/forecast",
+                params={"workspace_id": str(workspace.id), "workspaceId": str(workspace.id)},
+                headers=headers,
+                timeout=120,
+            )
+            timings.append(time.perf_counter() - started)
+            reply.raise_for_status()
+        return sorted(timings)[1]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def app_figures(env: dict[str, str]) -> dict[str, float]:
+    process = TerminalProcess(vectoros_command(), env)
+    try:
+        figures = {"app: first paint": process.wait_for("open deals", timeout=60)}
+        process.read_for(1.0)
+        pressed = time.perf_counter() - process.started
+        process.send("\x1bOR")  # F3
+        figures["app: F3 to numbers"] = process.wait_for("deals analysed", timeout=60) - pressed
+        process.read_for(1.0)
+        pressed = time.perf_counter() - process.started
+        process.send("\x1bOS")  # F4
+        figures["app: F4 to insights"] = process.wait_for(" unread", timeout=60) - pressed
+        process.read_for(3.0)
+        figures["app: peak memory (MB)"] = _peak_mb(process.pid)
+        process.send("\x11")  # ctrl+q
+        process.wait_exit(timeout=60)
+    finally:
+        process.kill()
+    return figures
+
+
+def _peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def read_paths(url: str) -> tuple[float, float]:
+    """Seconds to read a forecast's deals: every deal then the open ones (the previous
+    path), and the open ones only."""
+    from vectoros_tui.store.store import open_store
+
+    store = open_store(url)
+    try:
+        workspace = store.workspaces.list()[0]
+        started = time.perf_counter()
+        everything = [d for d in store.deals.records(workspace.id) if d.is_open]
+        previous = time.perf_counter() - started
+        started = time.perf_counter()
+        opened = store.deals.records(workspace.id, open_only=True)
+        now = time.perf_counter() - started
+        assert everything == opened, "the two paths must read the same open deals"
+        return previous, now
+    finally:
+        store.close()
+
+
+def measure(name: str, env: dict[str, str], url: str, deals: int, fresh: bool) -> dict[str, Any]:
+    print(f"\n== {name}", flush=True)
+    if fresh:
+        build(env, deals)
+    figures: dict[str, Any] = {}
+
+    def note(key: str, value: float) -> None:
+        figures[key] = value
+        goal = GOALS.get(key)
+        print(f"  {key}: {value:.3f}" + ("" if goal is None else f" (goal ≤ {goal:g})"), flush=True)
+
+    elapsed, _, out = run_cli(env, "forecast", "--json")
+    note("forecast --json (fits the day's model)", elapsed)
+    print(f"  forecast model: {json.loads(out).get('model')}", flush=True)
+    runs = [run_cli(env, "forecast", "--json") for _ in range(3)]
+    note("forecast --json (fit kept)", sorted(r[0] for r in runs)[1])
+    note("forecast --json peak memory (MB)", max(r[1] for r in runs))
+    rep = sorted(run_cli(env, "forecast", "--json", "--model", "rep")[0] for _ in range(3))
+    note("forecast --json --model rep", rep[1])
+    note("score --json", sorted(run_cli(env, "score", "--json")[0] for _ in range(3))[1])
+    insights = sorted(run_cli(env, "insights", "--json")[0] for _ in range(3))
+    note("insights --json (regenerate)", insights[1])
+    note("GET /api/v1/forecast", serve_forecast(env, url))
+    for key, value in app_figures(env).items():
+        note(key, value)
+    previous, now = read_paths(url)
+    note("read a forecast's deals: all, then open (previous)", previous)
+    note("read a forecast's deals: open only", now)
+    return figures
+
+
+def report(results: dict[str, dict[str, Any]]) -> None:
+    names = list(results)
+    print("\n" + "figure".ljust(52) + "".join(n.rjust(12) for n in names) + "goal".rjust(10))
+    for key in next(iter(results.values())):
+        line = key.ljust(52)
+        for name in names:
+            value = results[name].get(key)
+            line += ("—" if value is None else f"{value:.3f}").rjust(12)
+        goal = GOALS.get(key)
+        line += ("" if goal is None else f"≤ {goal:g}").rjust(10)
+        if goal is not None:
+            line += "  " + " ".join(
+                "ok" if results[n].get(key, goal + 1) <= goal else "MISSED" for n in names
+            )
+        print(line)
+    for name in names:
+        previous = results[name]["read a forecast's deals: all, then open (previous)"]
+        now = results[name]["read a forecast's deals: open only"]
+        print(f"{name}: reading the forecast's deals {previous / now:.1f}x faster than before")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--home", type=Path, help="a VECTOROS_HOME whose SQLite demo to reuse")
+    args = parser.parse_args()
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="vectoros-scale-") as scratch:
+        if args.only != "postgres":
+            home = args.home or Path(scratch) / "sqlite"
+            url = f"sqlite:///{home / 'data' / 'vectoros.sqlite3'}"
+            env = {**os.environ, "VECTOROS_HOME": str(home), "TERM": "xterm-256color"}
+            results["SQLite"] = measure("SQLite", env, url, args.deals, fresh=args.home is None)
+        if args.only != "sqlite":
+            schema = f"bench_scale_{uuid.uuid4().hex[:8]}"
+            dsn = PG_BASE_URL.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(dsn, autocommit=True) as connection:
+                connection.execute(f"CREATE SCHEMA {schema}")
+            try:
+                separator = "&" if "?" in PG_BASE_URL else "?"
+                url = f"{PG_BASE_URL}{separator}options=-csearch_path%3D{schema}"
+                home = Path(scratch) / "postgres"
+                env = {
+                    **os.environ,
+                    "VECTOROS_HOME": str(home),
+                    "VECTOROS_DATABASE_URL": url,
+                    "TERM": "xterm-256color",
+                }
+                results["Postgres"] = measure("Postgres", env, url, args.deals, fresh=True)
+            finally:
+                with psycopg.connect(dsn, autocommit=True) as connection:
+                    connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
