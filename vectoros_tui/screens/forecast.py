@@ -303,6 +303,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             now,
             simulations=self.simulations,
             seed=self.seed,
+            kept=store.models,
         )
         team = None
         if len({d.owner_id for d in snapshot.deals if d.is_open and d.owner_id}) >= 2:

@@ -27,11 +27,11 @@ from vectoros_tui.store.backtest import Step, end_of_day, last_cutoff, replay
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.history_forecast import (
     NotEnoughHistory,
-    Training,
     TrainingGrid,
     fit_until,
     simulate,
 )
+from vectoros_tui.store.model_store import DataSize, ModelStore
 
 TRACK_RECORD_CUTOFFS: Final = 6
 _KEPT: Final = 4
@@ -48,7 +48,7 @@ class Band:
 class Comparison:
     window_days: int
     history: Band | None  # None: not enough history
-    training: Training | None
+    cutoffs: int | None  # how many past windows the history model learned from
     note: str  # a sentence: why the history model is missing, or how much it learned from
     default: str  # "history" or "rep": what --model auto uses
     reason: str  # why
@@ -58,7 +58,7 @@ class Comparison:
 
 @dataclass
 class _Fitted:
-    fit: Any  # (WinModel, Training) or the NotEnoughHistory raised
+    fit: tuple[WinModel, int] | str  # (model, its training cut-offs) or why there is none
     track: dict[str, Any] | None
 
 
@@ -75,9 +75,13 @@ def compare_models(
     *,
     simulations: int = 10_000,
     seed: int = 0,
+    kept: ModelStore | None = None,
 ) -> Comparison:
     """The history model's band for ``current``'s open deals at ``now``, and the track
-    record of both models over the last cut-offs whose windows have passed."""
+    record of both models over the last cut-offs whose windows have passed. With
+    ``kept``, the day's fit and track record kept in the database are used when they
+    hold for this data (the CLI, the server and every rep's app share them), and kept
+    when made here."""
     # Refit when outcomes change (a deal won, lost or reopened), not on every edit of an
     # open deal: the band below is simulated from the deals as they are now either way.
     closed = sum(1 for d in current if d.outcome)
@@ -85,33 +89,34 @@ def compare_models(
     with _lock:
         fitted = _cache.get(key)
     if fitted is None:
-        fitted = _fit(deals, workspace_id, current, window_days, now, simulations, seed)
+        data = DataSize(closed, len(current))
+        fitted = _fit(deals, kept, workspace_id, current, data, window_days, now, simulations, seed)
         with _lock:
             _cache[key] = fitted
             while len(_cache) > _KEPT:
                 _cache.popitem(last=False)
     open_deals = [d for d in current if d.is_open]
-    if isinstance(fitted.fit, NotEnoughHistory):
+    if isinstance(fitted.fit, str):
         return Comparison(
             window_days,
             None,
             None,
-            str(fitted.fit)[:1].upper() + str(fitted.fit)[1:],
+            fitted.fit[:1].upper() + fitted.fit[1:],
             "rep",
             "there is too little history to learn from",
             fitted.track,
         )
-    model, training = fitted.fit
+    model, cutoffs = fitted.fit
     _, totals = simulate(model, open_deals, now, window_days, simulations, seed)
     p5, p50, p95 = (float(x) for x in np.percentile(totals, (5, 50, 95)))
     note = (
-        f"History model: learned from {training.cutoffs} past windows: "
-        f"{len(training.outcome):,} open deals, {training.wins:,} won within {window_days} days"
+        f"History model: learned from {cutoffs} past windows: "
+        f"{model.rows:,} open deals, {model.wins:,} won within {window_days} days"
     )
     return Comparison(
         window_days,
         Band(p5, p50, p95),
-        training,
+        cutoffs,
         note,
         "history",
         _why_history(fitted.track),
@@ -122,26 +127,43 @@ def compare_models(
 
 def _fit(
     deals: DealService,
+    kept: ModelStore | None,
     workspace_id: uuid.UUID,
     current: Sequence[DealRecord],
+    data: DataSize,
     window_days: int,
     now: datetime,
     simulations: int,
     seed: int,
 ) -> _Fitted:
+    day = now.date()
+    fit: tuple[WinModel, int] | str | None = None
+    track = None
+    if kept is not None:
+        fit = kept.fit(workspace_id, window_days, data, day)
+        track = kept.track(workspace_id, window_days, data, day)
+        if fit is not None and (track is not None or isinstance(fit, str)):
+            return _Fitted(fit, track)
+    # The whole history is read only when something is missing: a fit of 100,000 deals
+    # and the track record's six fits are the slow part of the screen.
     history = WorkspaceHistory.load(deals.db, workspace_id, current)
     grid = TrainingGrid(history, window_days)
-    fit: Any
-    try:
-        fit = fit_until(grid, now)
-    except NotEnoughHistory as exc:
-        fit = exc
+    if fit is None:
+        try:
+            model, training = fit_until(grid, now)
+            fit = (model, training.cutoffs)
+        except NotEnoughHistory as exc:
+            fit = str(exc)
+        if kept is not None:
+            kept.keep_fit(workspace_id, window_days, data, day, fit)
     cutoffs = _track_cutoffs(history, window_days, now)
     track = (
         replay(history, cutoffs, window_days, ("rep", "history"), simulations // 4, seed, grid)
         if cutoffs
         else None
     )
+    if kept is not None and track is not None and not isinstance(fit, str):
+        kept.keep_track(workspace_id, window_days, day, track)
     return _Fitted(fit, track)
 
 

@@ -157,6 +157,34 @@ class ModelStore:
                 )
             )
 
+    def track(
+        self, workspace_id: uuid.UUID, window_days: int, data: DataSize, day: date
+    ) -> dict[str, Any] | None:
+        """The track record kept with today's fit (see :meth:`keep_track`), if the fit
+        still holds for ``data``; else None."""
+        with self.db.read() as session:
+            row = session.get(ModelFit, (workspace_id, window_days))
+            if row is None or row.fitted_for != day:
+                return None
+            then, track = row.payload.get("data"), row.payload.get("track")
+            if not isinstance(then, list) or not isinstance(track, dict):
+                return None
+            return track if close_enough(DataSize(*then), data) else None
+
+    def keep_track(
+        self, workspace_id: uuid.UUID, window_days: int, day: date, track: dict[str, Any]
+    ) -> None:
+        """Keep both models' track record (a replay of the last cut-offs, which fits a model
+        per cut-off) beside the day's fit, so the forecast screen of every rep on the
+        workspace reads it instead of replaying it. Nothing is kept without a fit for the
+        day to go with."""
+        with self.db.write() as session:
+            row = session.get(ModelFit, (workspace_id, window_days))
+            if row is None or row.fitted_for != day:
+                return
+            row.payload = {**row.payload, "track": track}
+            row.updated_at = utcnow()
+
     # --- each day's forecasts -------------------------------------------------------
 
     def keep_run(self, workspace_id: uuid.UUID, run: KeptRun) -> None:

@@ -138,12 +138,16 @@ class BarChart(Widget):
     """
 
     accent = "#0178d4"
+    # Until the first figures arrive the chart says they are coming: its "nothing to show"
+    # line would contradict a workspace of 100,000 deals whose forecast is still running.
+    shown = False
 
     def render(self) -> RenderResult:
         self.accent = self.app.theme_variables.get("accent", self.accent)
         width = max(self.content_size.width, 10)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        for index, line in enumerate(self.lines(width)):
+        lines = self.lines(width) if self.shown else [Text("Computing…", style="dim")]
+        for index, line in enumerate(lines):
             if index:
                 text.append("\n")
             text.append_text(line)
@@ -163,6 +167,7 @@ class StageRevenueChart(BarChart):
         self._rows: list[StageRevenue] = []
 
     def show(self, rows: Sequence[StageRevenue]) -> None:
+        self.shown = True
         self._rows = list(rows)
         self.refresh(layout=True)
 
@@ -200,6 +205,7 @@ class FunnelChart(BarChart):
         self._funnel: Funnel | None = None
 
     def show(self, funnel: Funnel) -> None:
+        self.shown = True
         self._funnel = funnel
         self.refresh(layout=True)
 
@@ -242,6 +248,7 @@ class HealthDistribution(BarChart):
         self._counts: dict[str, int] = {}
 
     def show(self, counts: Mapping[str, int]) -> None:
+        self.shown = True
         self._counts = dict(counts)
         total = sum(self._counts.values())
         self.border_title = f"Pipeline health · {total:,} open"
