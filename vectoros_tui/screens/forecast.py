@@ -53,7 +53,8 @@ from vectoros_tui.screens.forecast_view import (
 )
 from vectoros_tui.screens.value_prompt import Answer, ValuePrompt
 from vectoros_tui.store.model_comparison import Comparison, compare_models
-from vectoros_tui.store.snapshot import WorkspaceSnapshot
+from vectoros_tui.store.snapshot import WorkspaceSnapshot, open_deals_snapshot
+from vectoros_tui.store.views import WorkspaceView
 from vectoros_tui.widgets.forecast_charts import (
     DistributionChart,
     FunnelChart,
@@ -233,11 +234,19 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     def recompute(self) -> None:
         """Forecast again with the current settings and what-ifs (in a thread worker)."""
         snapshot = self.vectoros.snapshot
+        days, period = self.window()
         if snapshot is None:
-            self.query_one("#goal-status", Static).update(Text("Loading…", style="dim"))
+            session = self.vectoros.session
+            ready = session is not None and self.vectoros.store is not None
+            if ready and session is not None and period is None and not self.what_if:
+                # The whole workspace is still loading: forecast its open deals now.
+                self._generation += 1
+                self._preliminary(self._generation, session.workspace, days)
+            self.query_one("#goal-status", Static).update(
+                Text("Loading the workspace…", style="dim")
+            )
             return
         self._generation += 1
-        days, period = self.window()
         in_period = None
         if period is not None:
             in_period = PeriodForecast.of(
@@ -270,6 +279,22 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 
+    @work(
+        thread=True, exclusive=True, group="forecast", exit_on_error=False, description="forecast"
+    )
+    def _preliminary(self, generation: int, workspace: WorkspaceView, days: int) -> None:
+        """The forecast of the open deals, read on their own while the app still loads
+        the whole workspace (seconds for a team's 100,000 deals); the full snapshot's
+        forecast replaces it when it arrives."""
+        now = self.vectoros.now()
+        snapshot = open_deals_snapshot(self.require_store(), workspace, now)
+        if generation != self._generation or self.vectoros.snapshot is not None:
+            return
+        params = ForecastParams(f"{days}d", self.scenario, self.simulations, self.seed, self.goal)
+        view = build_forecast_view(snapshot, params, {}, now, complete=False)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.ForecastReady(view, generation))
+
     @on(ForecastReady)
     def _forecast_ready(self, message: ForecastReady) -> None:
         if message.generation != self._generation:
@@ -277,6 +302,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self.view = message.view
         self._painted = message.generation
         self._paint()
+        if message.view.funnel is None:
+            self.query_one("#goal-status", Static).update(
+                Text("Open deals forecast · loading the rest of the workspace…", style="dim")
+            )
         self._compare_models()
 
     def _compare_models(self) -> None:
@@ -375,7 +404,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         chart.show(view.distribution)
         self.query_one("#stage-revenue", StageRevenueChart).show(view.stages)
         self.query_one("#health", HealthDistribution).show(view.health)
-        self.query_one("#funnel", FunnelChart).show(view.funnel)
+        if view.funnel is not None:
+            self.query_one("#funnel", FunnelChart).show(view.funnel)
         self._paint_deals(view.deals)
         self._paint_goal_status()
 

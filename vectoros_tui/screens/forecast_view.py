@@ -74,7 +74,7 @@ class ForecastView:
     result: dict[str, Any]
     distribution: DistributionData
     stages: list[StageRevenue]
-    funnel: Funnel
+    funnel: Funnel | None  # None: computed from the open deals alone, which cannot say
     health: dict[str, int]
     deals: list[DealRow]
     compute_ms: float
@@ -86,11 +86,19 @@ def with_scenario(result: dict[str, Any], scenario: str) -> dict[str, Any]:
 
 
 def build_forecast_view(
-    snapshot: WorkspaceSnapshot, params: ForecastParams, what_if: WhatIf, now: datetime
+    snapshot: WorkspaceSnapshot,
+    params: ForecastParams,
+    what_if: WhatIf,
+    now: datetime,
+    *,
+    complete: bool = True,
 ) -> ForecastView:
-    """Everything the screen paints, computed in one go (runs in a thread worker)."""
+    """Everything the screen paints, computed in one go (runs in a thread worker).
+    ``complete=False``: the snapshot holds only the open deals (see
+    :func:`open_deals_snapshot`), so the funnel, which needs the closed ones, is left out."""
     started = time.perf_counter()
-    deals = apply_what_if(stable_order(snapshot.deals), what_if)
+    # Only open deals are forecast; a team's workspace is mostly closed ones.
+    deals = apply_what_if(stable_order(snapshot.open_deals), what_if)
     result, totals = forecast_distribution(
         deals,
         params.timeframe,
@@ -122,7 +130,7 @@ def build_forecast_view(
         result=result,
         distribution=distribution,
         stages=stage_revenue(result["breakdown_by_stage"]),
-        funnel=stage_funnel(snapshot.deals),
+        funnel=stage_funnel(snapshot.deals) if complete else None,
         health=band_counts(h.health_status for h in snapshot.health.values()),
         deals=_deal_rows(snapshot, deals, result, what_if),
         compute_ms=(time.perf_counter() - started) * 1000,

@@ -1,0 +1,59 @@
+"""While the whole workspace is still loading, the forecast screen shows the forecast of
+the open deals, read on their own, and says the rest is coming; its charts never claim
+there is nothing to show. Pilot, SQLite and Postgres."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pilot_helpers import wait_for, wait_for_snapshot
+from rich.text import Text
+from textual.widgets import Static
+
+from vectoros_tui.app import VectorOSApp
+from vectoros_tui.screens.forecast import ForecastScreen
+from vectoros_tui.widgets.forecast_charts import FunnelChart
+
+SIZE = (100, 30)
+
+
+def text_of(widget: object) -> str:
+    rendered = widget.render()  # type: ignore[attr-defined]
+    return rendered.plain if isinstance(rendered, Text) else str(rendered)
+
+
+async def test_the_open_deals_forecast_shows_before_the_workspace_has_loaded(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_snapshot(app, pilot)
+        full = app.snapshot
+        assert full is not None
+        # The snapshot is gone again, as when F3 is pressed before it has loaded.
+        app.snapshot = None
+        await pilot.press("f3")
+        await wait_for(lambda: isinstance(app.screen, ForecastScreen), pilot)
+        screen = app.screen
+        assert isinstance(screen, ForecastScreen)
+        await wait_for(lambda: screen.view is not None and not screen.pending, pilot)
+        early = screen.view
+        assert early is not None and early.funnel is None  # needs the closed deals
+        status = str(screen.query_one("#goal-status", Static).content)
+        assert "loading the rest of the workspace" in status
+        assert "Computing…" in text_of(screen.query_one("#funnel", FunnelChart))
+        for chart in ("#stage-revenue", "#health"):
+            assert "No open deals" not in text_of(screen.query_one(chart))
+
+        # The whole workspace arrives: the same numbers, now with the funnel.
+        app.snapshot = full
+        await wait_for(
+            lambda: screen.view is not early and screen.view is not None and not screen.pending,
+            pilot,
+        )
+        late = screen.view
+        assert late is not None and late.funnel is not None
+        for key in ("worst_case", "likely_case", "best_case", "deals_analyzed"):
+            assert early.result[key] == late.result[key], key
+        assert early.health == late.health
+        assert "Computing…" not in text_of(screen.query_one("#funnel", FunnelChart))
