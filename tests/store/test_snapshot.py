@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.funnel import stage_funnel
 from vectoros_tui.engine.health import average_open_value, open_value_totals, score_deal
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.quick_start import choose_workspace
@@ -196,3 +197,22 @@ def test_choose_workspace_by_name_id_or_first(store: Store, demo) -> None:
     assert choose_workspace(workspaces, None).id == workspaces[0].id
     assert choose_workspace(workspaces, "missing").id == workspaces[0].id
     assert choose_workspace([], "x") is None
+
+
+def test_the_funnel_is_carried_across_a_save_that_leaves_it_and_recounted_otherwise(
+    store: Store, demo
+) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    assert snapshot.counted_funnel == stage_funnel(snapshot.deals)
+    deal = next(d for d in snapshot.open_deals if d.stage == "qualified")
+    saved = store.deals.update(uuid.UUID(deal.id), {"probability": 7}, now=NOW)
+    same = snapshot.with_deal(_row(store, saved))
+    # A probability does not move the funnel: the count is carried, not redone.
+    assert same.counted_funnel is snapshot.counted_funnel
+    assert same.funnel() == stage_funnel(same.deals)
+    saved = store.deals.update(uuid.UUID(deal.id), {"stage": "negotiation"}, now=NOW)
+    moved = same.with_deal(_row(store, saved))
+    assert moved.counted_funnel is None  # counted again, from the deals as they are now
+    assert moved.funnel() == stage_funnel(moved.deals) != snapshot.funnel()
+    gone = moved.without_deal(deal.id)
+    assert gone.funnel() == stage_funnel(gone.deals)

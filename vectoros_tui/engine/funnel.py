@@ -121,6 +121,12 @@ def stage_funnel(deals: Iterable[DealRecord]) -> Funnel:
     return Funnel(steps, open_count, won, lost)
 
 
+def funnel_position(deal: DealRecord) -> tuple[int | None, str | None]:
+    """Where a deal counts in :func:`stage_funnel`: two versions of a deal in the same
+    position leave the funnel as it was."""
+    return _furthest_step(deal), deal.outcome if deal.outcome in ("won", "lost") else None
+
+
 # --------------------------------------------------------------------------- histogram
 
 

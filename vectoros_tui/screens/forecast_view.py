@@ -18,7 +18,6 @@ from vectoros_tui.engine.funnel import (
     describe_what_if,
     histogram_bins,
     stable_order,
-    stage_funnel,
     stage_revenue,
 )
 from vectoros_tui.engine.periods import PeriodForecast
@@ -130,7 +129,7 @@ def build_forecast_view(
         result=result,
         distribution=distribution,
         stages=stage_revenue(result["breakdown_by_stage"]),
-        funnel=stage_funnel(snapshot.deals) if complete else None,
+        funnel=snapshot.funnel() if complete else None,
         health=band_counts(h.health_status for h in snapshot.health.values()),
         deals=_deal_rows(snapshot, deals, result, what_if),
         compute_ms=(time.perf_counter() - started) * 1000,

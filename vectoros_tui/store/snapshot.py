@@ -15,6 +15,7 @@ from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.funnel import Funnel, funnel_position, stage_funnel
 from vectoros_tui.engine.health import DealHealth, average_of, open_value_totals, score_deal
 from vectoros_tui.engine.stages import OPEN_STAGES, stage_index
 from vectoros_tui.store.board import (
@@ -42,6 +43,13 @@ class WorkspaceSnapshot:
     priced_open: tuple[float, int] | None = field(default=None, compare=False, repr=False)
     # The workspace's members: the owners a deal can have, the "one rep" views.
     members: tuple[Member, ...] = field(default=(), compare=False, repr=False)
+    # The stage funnel of every deal, carried across a save that leaves it as it was:
+    # counting 100,000 deals again was most of a save's forecast on a team's workspace.
+    # None: not counted yet (see funnel()).
+    counted_funnel: Funnel | None = field(default=None, compare=False, repr=False)
+
+    def funnel(self) -> Funnel:
+        return self.counted_funnel or stage_funnel(self.deals)
 
     def member(self, user_id: str | None) -> Member | None:
         return next((m for m in self.members if str(m.id) == user_id), None)
@@ -62,13 +70,16 @@ class WorkspaceSnapshot:
             # Only this deal is rescored; the others' value component moves with the
             # workspace average by a hair, and the next full load rescores them.
             health[deal.id] = score_deal(deal, self.loaded_at, average_of(priced))
-        return replace(self, deals=deals, health=health, priced_open=priced)
+        kept = self.counted_funnel
+        if old is None or funnel_position(old) != funnel_position(deal):
+            kept = None
+        return replace(self, deals=deals, health=health, priced_open=priced, counted_funnel=kept)
 
     def without_deal(self, deal_id: str) -> WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
         deals = [d for d in self.deals if d.id != deal_id]
         priced = _priced_open_change(self.open_value_totals(), self.deal(deal_id), None)
-        return replace(self, deals=deals, health=health, priced_open=priced)
+        return replace(self, deals=deals, health=health, priced_open=priced, counted_funnel=None)
 
     def open_value_totals(self) -> tuple[float, int]:
         """(sum, count) of the values of the open deals that have one."""
@@ -221,6 +232,7 @@ def load_snapshot(
         store.deals.fingerprint(workspace.id),
         priced_open=priced,
         members=tuple(store.owners.members(workspace.id)),
+        counted_funnel=stage_funnel(deals),
     )
 
 
