@@ -54,7 +54,7 @@ class SimilarSettings(_Section):
     # A Qdrant server for the team; unset = the embedded index in the data folder.
     qdrant_url: str | None = Field(default=None, pattern=r"^(https?://\S+|:memory:)$")
     # Indexing commits the index every this many deals: a killed `vectoros reindex` keeps
-    # what it committed and the next run goes on from there. Each commit costs ~15 ms.
+    # what it committed and the next run goes on from there. A commit costs 15-150 ms.
     flush_every: int = Field(default=512, ge=1, le=1_000_000)
 
     @field_validator("model_path")

@@ -306,9 +306,10 @@ class SimilarDeals:
             commit = done - committed >= flush_every or done == len(todo)
             if commit or len(pending) >= WRITE_BATCH:
                 # Flushed every flush_every deals, so a killed run keeps all it did but the
-                # last batch and the next run embeds only the rest. A flush costs ~15 ms
-                # whatever the index size: one per 512 deals is under 1% of embedding them,
-                # where one per 64 made bulk indexing 3x slower.
+                # last batch and the next run embeds only the rest. A flush costs 15 ms on a
+                # quiet disk, up to ~150 ms on a busy one, whatever the index size: one per
+                # 512 deals added 0.7% to a 3,000-deal reindex (benchmarks/bench_reindex.py),
+                # where one per 64 costs seconds.
                 index.upsert(pending, flush=commit)
                 pending = []
                 if commit:
