@@ -32,9 +32,7 @@ bearer = HTTPBearer(
 )
 
 
-async def backend_of(request: Request) -> Backend:
-    # async: a plain def dependency runs in the thread pool, a hop that every request
-    # waited for behind the event loop's other work, for an attribute read.
+def backend_of(request: Request) -> Backend:
     return request.app.state.backend
 
 

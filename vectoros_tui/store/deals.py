@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, insert, or_, update
+from sqlalchemy import ColumnElement, case, func, or_
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -20,6 +20,7 @@ from vectoros_tui.engine.dates import as_utc, parse_date
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store import outbox
+from vectoros_tui.store.bulk import any_of, insert_rows, update_rows
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
@@ -27,7 +28,7 @@ from vectoros_tui.store.owners import check_member
 from vectoros_tui.store.roles import (
     Actor,
     admit,
-    ensure_member,
+    ensure_members,
     require_deal_access,
     require_manager,
 )
@@ -44,6 +45,8 @@ from vectoros_tui.store.validation import (
 from vectoros_tui.store.views import DealPage, DealView, iso
 
 _VIEW_FIELDS = [f.name for f in fields(DealView)]
+# A deal's fields as DealView.editable_fields gives them, in that order.
+EDITABLE_FIELDS = (*DEAL_FIELDS, *NEXT_STEP_FIELDS)
 
 
 def _utc(moment: datetime | str | None) -> datetime | None:
@@ -55,54 +58,100 @@ def _utc(moment: datetime | str | None) -> datetime | None:
     return as_utc(moment)
 
 
+_NEW_DEAL_FIELDS = (*DEAL_FIELDS, *NEXT_STEP_FIELDS, "owner_id")
+
+
 def _new_deal(
     workspace_id: uuid.UUID, source_id: str | None, clean: Mapping[str, Any], moment: datetime
 ) -> dict[str, Any]:
     """A new deal's row. With the history an import gives (``HISTORY_FIELDS``) the deal
     was created then, and a closed one entered the closed stage when it closed; an open
     one is counted in its stage from its creation (the export says nothing later)."""
-    values = {k: v for k, v in clean.items() if k not in HISTORY_FIELDS}
+    # The same keys for every row (they are written by one statement), whatever the caller
+    # gives beyond a deal's fields.
+    row = {name: clean.get(name) for name in _NEW_DEAL_FIELDS}
     created = clean.get("created_at") or moment
-    closed = (clean.get("closed_at") or moment) if values.get("outcome") else None
-    return {
-        **values,
-        "id": uuid.uuid4(),
-        "workspace_id": workspace_id,
-        "source_id": source_id,
-        "created_at": created,
-        "updated_at": moment,
-        "stage_changed_at": closed if closed is not None and "closed_at" in clean else created,
-        "closed_at": closed,
-        "owner_id": clean.get("owner_id"),
-        "next_step": clean.get("next_step"),
-        "next_step_due": clean.get("next_step_due"),
-        "version": 1,
-    }
+    closed = (clean.get("closed_at") or moment) if row["outcome"] else None
+    row.update(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        source_id=source_id,
+        created_at=created,
+        updated_at=moment,
+        stage_changed_at=closed if closed is not None and "closed_at" in clean else created,
+        closed_at=closed,
+        version=1,
+    )
+    return row
 
 
-def _set_history(session: Session, row: Deal, history: Mapping[str, datetime]) -> None:
-    """A re-imported deal takes the source's created and closed dates (facts of the source
-    CRM); closed_at only while the deal is closed. A deal whose stage never changed since
-    it was created is in that stage since the corrected date, its first event with it."""
-    created = history.get("created_at")
-    old = _utc(row.created_at)
-    if created is not None and old != created:
-        row.created_at = created
-        if _utc(row.stage_changed_at) == old:
-            row.stage_changed_at = created
-            session.execute(
-                update(DealEvent)
-                .where(
-                    col(DealEvent.deal_id) == row.id,
-                    col(DealEvent.field) == "stage",
-                    col(DealEvent.old_value).is_(None),
-                    col(DealEvent.changed_at) == old,
+def _updated_row(
+    stored: Mapping[str, Any],
+    final: Mapping[str, Any],
+    history: Mapping[str, datetime],
+    moment: datetime,
+) -> tuple[dict[str, Any], builtins.list[dict[str, Any]], bool, bool]:
+    """A stored deal (a row's columns) after an import's edit: its new columns, the events
+    the edit makes, whether the edit changed a field (the sync pushes it then) and whether
+    its first stage event moves to a corrected created date.
+
+    What :meth:`DealService._apply` does to one deal, for many at once. A re-imported deal
+    also takes the source's created and closed dates (facts of the source CRM); closed_at
+    only while the deal is closed. A deal whose stage never changed since it was created is
+    in that stage since the corrected date, its first event with it."""
+    before = {**{k: stored[k] for k in EDITABLE_FIELDS}, "owner_id": stored["owner_id"]}
+    changed = {k: v for k, v in final.items() if before.get(k) != v}
+    row = dict(stored)
+    events: builtins.list[dict[str, Any]] = []
+    if changed:
+        for field in ("owner_id", *TRACKED_FIELDS):
+            if field in changed:
+                events.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "deal_id": row["id"],
+                        "field": "owner" if field == "owner_id" else field,
+                        "old_value": tracked_text(before[field]),
+                        "new_value": tracked_text(changed[field]),
+                        "changed_at": moment,
+                    }
                 )
-                .values(changed_at=created)
-            )
+        if "stage" in changed:
+            row["stage_changed_at"] = moment
+        if "outcome" in changed:
+            row["closed_at"] = moment if changed["outcome"] else None
+        row.update(changed)
+        row["updated_at"] = moment
+    moved = False
+    created = history.get("created_at")
+    old = _utc(stored["created_at"])
+    if created is not None and old != created:
+        row["created_at"] = created
+        if _utc(row["stage_changed_at"]) == old:
+            row["stage_changed_at"] = created
+            moved = True
     closed = history.get("closed_at")
-    if closed is not None and row.outcome and _utc(row.closed_at) != closed:
-        row.closed_at = closed
+    if closed is not None and row["outcome"] and _utc(row["closed_at"]) != closed:
+        row["closed_at"] = closed
+    return row, events, bool(changed), moved
+
+
+def _rounds(
+    rows: builtins.list[tuple[str, dict[str, Any]]],
+) -> builtins.list[builtins.list[tuple[str, dict[str, Any]]]]:
+    """The rows in rounds holding each source id once: the n-th row of a source id is in
+    the n-th round, so it updates what the rounds before made of that deal."""
+    if len({source_id for source_id, _ in rows}) == len(rows):
+        return [rows]  # as every file does: a plan refuses an id given twice
+    rounds: builtins.list[builtins.list[tuple[str, dict[str, Any]]]] = []
+    seen: dict[str, int] = defaultdict(int)
+    for source_id, given in rows:
+        index = seen[source_id]
+        seen[source_id] += 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append((source_id, given))
+    return rounds
 
 
 def _record(
@@ -171,6 +220,38 @@ def tracked_text(value: Any) -> str | None:
     if isinstance(value, uuid.UUID):
         return str(value)
     return iso(value)
+
+
+def matching_deals(
+    session: Session, workspace_id: uuid.UUID, source_ids: Collection[str]
+) -> tuple[dict[str, dict[str, Any]], builtins.list[str]]:
+    """The stored deals (their columns) that rows with these source ids update, by source
+    id, in two queries however many there are; and the source ids that matched as the id of
+    a deal without a source id (``vectoros export`` writes those), to be adopted as its
+    source id. A source id that is a deal's source id never adopts another deal."""
+    table = Deal.__table__  # type: ignore[attr-defined]
+    in_workspace = table.c.workspace_id == workspace_id
+    result = session.execute(
+        select(table).where(in_workspace, any_of(session, table.c.source_id, source_ids))
+    )
+    names = list(result.keys())
+    found = {row.source_id: dict(zip(names, row, strict=True)) for row in result.all()}
+    own: dict[uuid.UUID, str] = {}
+    for sid in source_ids:
+        # A UUID has 32 hex digits: a shorter id (a CRM's own) is not tried as one.
+        if len(sid) >= 32 and sid not in found and (parsed := parse_uuid(sid)) is not None:
+            own.setdefault(parsed, sid)  # the first spelling of an id takes the deal
+    adopted: builtins.list[str] = []
+    if own:
+        for row in session.execute(
+            select(table).where(
+                in_workspace, any_of(session, table.c.id, list(own)), table.c.source_id.is_(None)
+            )
+        ).all():
+            sid = own[row.id]
+            found[sid] = dict(zip(names, row, strict=True))
+            adopted.append(sid)
+    return found, adopted
 
 
 @dataclass(frozen=True)
@@ -564,15 +645,16 @@ class DealService:
         rows: builtins.list[tuple[str | None, dict[str, Any]]],
         moment: datetime,
     ) -> builtins.list[dict[str, Any]]:
-        """New deals ``(source_id, cleaned fields)`` and their first stage events as two
-        multi-row INSERTs: an import or a first pull of thousands of deals would otherwise
-        spend most of its time building ORM objects and flushing them one by one."""
+        """New deals ``(source_id, cleaned fields)`` and their first stage events, in one
+        statement each (see :mod:`vectoros_tui.store.bulk`): an import or a first pull of
+        thousands of deals would otherwise spend most of its time on one INSERT per row."""
         if not rows:
             return []
         deals = [_new_deal(workspace_id, source_id, clean, moment) for source_id, clean in rows]
-        session.execute(insert(Deal), deals)
-        session.execute(
-            insert(DealEvent),
+        insert_rows(session, Deal.__table__, deals)  # type: ignore[attr-defined]
+        insert_rows(
+            session,
+            DealEvent.__table__,  # type: ignore[attr-defined]
             [
                 {
                     "id": uuid.uuid4(),
@@ -608,10 +690,12 @@ class DealService:
         A row's ``owner`` (a name or email as the file wrote it) is looked up in
         ``owners`` (text -> (email, name)); members not yet in the workspace join it in
         this transaction. Returns counts: created, updated, unchanged.
+
+        The statements are the same few however many rows there are (a source id given
+        again adds a round of them: its second row updates what its first made).
         """
         moment = now or utcnow()
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        source_ids = [sid for sid, _ in rows]
         with self.db.write() as session:
             if session.get(Workspace, workspace_id) is None:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
@@ -622,85 +706,94 @@ class DealService:
                     self.actor,
                     "import deals (an import can change anyone's deals and add members)",
                 )
-            self._adopt_own_ids(session, workspace_id, source_ids)
-            owner_ids = {
-                text: ensure_member(session, workspace_id, email, name)
-                for text, (email, name) in (owners or {}).items()
-            }
-            existing: dict[str, Deal] = {}
-            for start in range(0, len(source_ids), 500):
-                chunk = source_ids[start : start + 500]
-                for found in session.exec(
-                    select(Deal).where(
-                        Deal.workspace_id == workspace_id, col(Deal.source_id).in_(chunk)
-                    )
-                ).all():
-                    existing[found.source_id or ""] = found
-            new: dict[str, dict[str, Any]] = {}
-            inserted: set[str] = set()  # written in bulk, loaded only if they come again
-
-            def insert_new() -> None:
-                deals = self._insert_many(session, workspace_id, list(new.items()), moment)
-                outbox.record_created(session, workspace_id, [d["id"] for d in deals])
-                inserted.update(new)
-                new.clear()
-
-            for source_id, given in rows:
-                clean = {k: v for k, v in given.items() if k != "owner"}
-                owner_id = owner_ids.get(given.get("owner") or "")
-                if source_id in new:  # the same source id twice: the second updates it
-                    insert_new()
-                if source_id in inserted and source_id not in existing:
-                    existing[source_id] = session.exec(
-                        select(Deal).where(
-                            Deal.workspace_id == workspace_id, Deal.source_id == source_id
-                        )
-                    ).one()
-                row = existing.get(source_id)
-                if row is None:
-                    new[source_id] = {**clean, "owner_id": owner_id}
-                    counts["created"] += 1
-                    continue
-                current = DealView.from_row(row)
-                history = {k: clean[k] for k in HISTORY_FIELDS if k in clean}
-                edits = {k: v for k, v in clean.items() if k not in history}
-                final = merge(current.editable_fields(), edits) if merge else edits
-                if owner_id is not None:
-                    final = {**final, "owner_id": owner_id}
-                before = row.version
-                # One UPDATE (one version) for the edit and the history it brings.
-                with session.no_autoflush:
-                    self._apply(session, row, current, final, moment)
-                    _set_history(session, row, history)
-                session.flush()
-                counts["updated" if row.version != before else "unchanged"] += 1
-            insert_new()
+            people: dict[str, str | None] = {}
+            for email, name in (owners or {}).values():  # the first name given wins
+                if not people.get(email):
+                    people[email] = name
+            user_ids = ensure_members(session, workspace_id, people)
+            owner_ids = {text: user_ids[email] for text, (email, _) in (owners or {}).items()}
+            for batch in _rounds(rows):
+                self._upsert_round(session, workspace_id, batch, merge, owner_ids, moment, counts)
         self.db.bulk_loaded(counts["created"])
         return counts
 
-    @staticmethod
-    def _adopt_own_ids(
-        session: Session, workspace_id: uuid.UUID, source_ids: builtins.list[str]
+    def _upsert_round(
+        self,
+        session: Session,
+        workspace_id: uuid.UUID,
+        rows: builtins.list[tuple[str, dict[str, Any]]],
+        merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None,
+        owner_ids: Mapping[str, uuid.UUID],
+        moment: datetime,
+        counts: dict[str, int],
     ) -> None:
-        """Deals named by their own id get it as source id (no version bump: same deal)."""
-        own = [
-            {"own_id": parsed, "new_source": sid}
-            for sid in source_ids
-            if (parsed := parse_uuid(sid)) is not None
-        ]
-        if not own:
-            return
+        """:meth:`upsert_many` for rows whose source ids are all different."""
         table = Deal.__table__  # type: ignore[attr-defined]
-        session.execute(
-            update(table)
-            .where(
-                table.c.workspace_id == workspace_id,
-                table.c.id == bindparam("own_id"),
-                table.c.source_id.is_(None),
-            )
-            .values(source_id=bindparam("new_source")),
-            own,
+        stored, adopted = matching_deals(session, workspace_id, [sid for sid, _ in rows])
+        # Deals named by their own id get it as source id (no version bump: same deal).
+        update_rows(
+            session,
+            table,
+            [{"id": stored[sid]["id"], "source_id": sid} for sid in adopted],
+            match={"id": "id"},
         )
+        new: builtins.list[tuple[str | None, dict[str, Any]]] = []
+        changed: builtins.list[dict[str, Any]] = []
+        events: builtins.list[dict[str, Any]] = []
+        moves: builtins.list[dict[str, Any]] = []
+        touched: builtins.list[uuid.UUID] = []  # changed by the edit: for the sync outbox
+        for source_id, given in rows:
+            owner_id = owner_ids.get(given.get("owner") or "")
+            current = stored.get(source_id)
+            if current is None:
+                new.append((source_id, {**given, "owner_id": owner_id}))
+                counts["created"] += 1
+                continue
+            clean = {k: v for k, v in given.items() if k != "owner"}
+            current = {**current, "source_id": source_id}
+            history = {k: clean[k] for k in HISTORY_FIELDS if k in clean}
+            edits = {k: v for k, v in clean.items() if k not in history}
+            before = {k: current[k] for k in EDITABLE_FIELDS}
+            final = merge(before, edits) if merge else edits
+            if owner_id is not None:
+                final = {**final, "owner_id": owner_id}
+            row, made, edited, moved = _updated_row(current, final, history, moment)
+            if row == current:
+                counts["unchanged"] += 1
+                continue
+            counts["updated"] += 1
+            version = current["version"]
+            changed.append({**row, "version": version + 1, "expected": version})
+            events.extend(made)
+            if edited:
+                touched.append(row["id"])
+            if moved:
+                moves.append(
+                    {
+                        "deal_id": row["id"],
+                        "old": current["created_at"],
+                        "changed_at": row["created_at"],
+                    }
+                )
+        written = update_rows(session, table, changed, match={"id": "id", "expected": "version"})
+        if written != len(changed):
+            # Only Postgres lets another transaction change a deal between the read above
+            # and this write (SQLite's write lock is held from the start).
+            raise ConflictError(
+                "some of these deals were changed by someone else during the import; "
+                "nothing was imported, import the file again"
+            )
+        insert_rows(session, DealEvent.__table__, events)  # type: ignore[attr-defined]
+        update_rows(
+            session,
+            DealEvent.__table__,  # type: ignore[attr-defined]
+            moves,
+            match={"deal_id": "deal_id", "old": "changed_at"},
+            where=(col(DealEvent.field) == "stage", col(DealEvent.old_value).is_(None)),
+        )
+        outbox.record_many(session, workspace_id, touched, "upsert")
+        deals = self._insert_many(session, workspace_id, new, moment)
+        outbox.record_created(session, workspace_id, [d["id"] for d in deals])
 
     def update(
         self,

@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from vectoros_tui.store.bulk import insert_rows
 from vectoros_tui.store.tables import SyncOutbox, SyncRemote, utcnow
 
 # Set on a session's ``info`` while the sync engine applies remote changes.
@@ -28,6 +29,27 @@ def record_created(session: Session, workspace_id: uuid.UUID, deal_ids: list[uui
             {"deal_id": d, "workspace_id": workspace_id, "op": "upsert", "changed_at": moment}
             for d in deal_ids
         ],
+    )
+
+
+def record_many(
+    session: Session, workspace_id: uuid.UUID, deal_ids: list[uuid.UUID], op: str
+) -> None:
+    """:func:`record` for many deals in one statement: a pending change of a deal folds
+    into this one, as there."""
+    if not deal_ids or session.info.get(APPLYING_REMOTE):
+        return
+    if session.get(SyncRemote, workspace_id) is None:
+        return
+    moment = utcnow()
+    insert_rows(
+        session,
+        SyncOutbox.__table__,  # type: ignore[attr-defined]
+        [
+            {"deal_id": d, "workspace_id": workspace_id, "op": op, "changed_at": moment}
+            for d in deal_ids
+        ],
+        upsert_on=("deal_id",),
     )
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-
-from sqlmodel import col, select
 
 from vectoros_tui.store.csv_import.results import (
     ImportFileError,
@@ -15,16 +13,16 @@ from vectoros_tui.store.csv_import.results import (
     RowError,
 )
 from vectoros_tui.store.csv_import.vocabulary import OWNER
+from vectoros_tui.store.deals import EDITABLE_FIELDS, matching_deals
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.owners import address_for
-from vectoros_tui.store.tables import Deal, Workspace
+from vectoros_tui.store.tables import Workspace
 from vectoros_tui.store.validation import (
     DEAL_FIELDS,
     NEXT_STEP_FIELDS,
     ValidationError,
     clean_deal,
 )
-from vectoros_tui.store.views import DealView
 
 if TYPE_CHECKING:
     from vectoros_tui.store.store import Store
@@ -32,45 +30,31 @@ if TYPE_CHECKING:
 
 def _existing(
     store: Store, workspace_id: uuid.UUID, source_ids: list[str]
-) -> tuple[dict[str, DealView], dict[str, DealView]]:
-    """Deals matching the plan: by source id, and (for ids that are deal UUIDs of deals
-    without a source id, as our exports write) by id."""
-    by_source: dict[str, DealView] = {}
-    by_uuid: dict[str, DealView] = {}
-    uuids: dict[uuid.UUID, str] = {}
-    for sid in source_ids:
-        try:
-            uuids[uuid.UUID(sid)] = sid
-        except ValueError:
-            continue
+) -> dict[str, dict[str, Any]]:
+    """The stored deals (their columns) the plan's rows update, by source id (see
+    :func:`~vectoros_tui.store.deals.matching_deals`)."""
     with store.db.read() as session:
         if session.get(Workspace, workspace_id) is None:
             raise NotFoundError(f"workspace {workspace_id} does not exist")
-        for chunk in _chunks(source_ids, 500):
-            for row in session.exec(
-                select(Deal).where(
-                    Deal.workspace_id == workspace_id, col(Deal.source_id).in_(chunk)
-                )
-            ).all():
-                assert row.source_id is not None  # the IN above matched it
-                by_source[row.source_id] = DealView.from_row(row)
-        for chunk in _chunks(list(uuids), 500):
-            for row in session.exec(
-                select(Deal).where(
-                    Deal.workspace_id == workspace_id,
-                    col(Deal.id).in_(chunk),
-                    col(Deal.source_id).is_(None),
-                )
-            ).all():
-                sid = uuids[row.id]
-                if sid not in by_source:
-                    by_uuid[sid] = DealView.from_row(row)
-    return by_source, by_uuid
+        return matching_deals(session, workspace_id, source_ids)[0]
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+class _Merges:
+    """:func:`merge_into` remembered: the write transaction merges every updated row again
+    against the deal as stored then, and a deal nobody changed in between (nearly always)
+    gives the same inputs, so the same result, without validating it twice."""
+
+    def __init__(self, present: set[str]) -> None:
+        self.present = present
+        self._keys = sorted(present | {"outcome"})  # what merge_into reads of a row
+        self._done: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def __call__(self, stored: Mapping[str, Any], row: Mapping[str, Any]) -> dict[str, Any]:
+        key = (*stored.values(), *(row.get(k) for k in self._keys))
+        done = self._done.get(key)
+        if done is None:
+            done = self._done[key] = merge_into(stored, row, self.present)
+        return dict(done)
 
 
 def apply_import(
@@ -90,25 +74,26 @@ def apply_import(
     if plan.errors:
         raise ImportFileError(plan.errors)
     source_ids = [sid for sid, _ in plan.rows]
-    by_source, by_uuid = _existing(store, workspace_id, source_ids)
+    existing = _existing(store, workspace_id, source_ids)
     owners = plan_owners(plan)
     members = {m.email: m.id for m in store.owners.members(workspace_id)}
     new_members = joining(owners, set(members))
     present = {f for f in plan.header_map if f in (*DEAL_FIELDS, *NEXT_STEP_FIELDS)}
+    merge = _Merges(present)
     lines = plan.lines if len(plan.lines) == len(plan.rows) else [0] * len(plan.rows)
     rows: list[tuple[str, dict[str, Any]]] = []
     errors: list[RowError] = []
     created = updated = unchanged = 0
     for (sid, clean), line in zip(plan.rows, lines, strict=True):
-        current = by_source.get(sid) or by_uuid.get(sid)
+        current = existing.get(sid)
         if current is None:
             rows.append((sid, clean))
             created += 1
             continue
-        before = current.editable_fields()
+        before = {k: current[k] for k in EDITABLE_FIELDS}
         owner = owners.get(clean.get(OWNER, ""))
         try:
-            final = merge_into(before, clean, present)
+            final = merge(before, clean)
         except ValidationError as exc:
             errors.extend(
                 RowError(
@@ -120,7 +105,7 @@ def apply_import(
             )
             continue
         rows.append((sid, clean))
-        reassigned = owner is not None and members.get(owner[0]) != current.owner_id
+        reassigned = owner is not None and members.get(owner[0]) != current["owner_id"]
         if reassigned or any(before.get(k) != v for k, v in final.items()):
             updated += 1
         else:
@@ -132,12 +117,7 @@ def apply_import(
             created, updated, unchanged, plan.total_rows, dry_run=True, new_members=new_members
         )
     # The merge runs again inside the write transaction, against the state stored then.
-    counts = store.deals.upsert_many(
-        workspace_id,
-        rows,
-        merge=lambda stored, row: merge_into(stored, row, present),
-        owners=owners,
-    )
+    counts = store.deals.upsert_many(workspace_id, rows, merge=merge, owners=owners)
     return ImportResult(
         counts["created"],
         counts["updated"],
@@ -149,7 +129,12 @@ def apply_import(
 
 def plan_owners(plan: ImportPlan) -> dict[str, tuple[str, str | None]]:
     """The owners a plan's rows name: text as written -> (email, name)."""
-    return {c[OWNER]: address_for(c[OWNER]) for _, c in plan.rows if c.get(OWNER)}
+    owners: dict[str, tuple[str, str | None]] = {}
+    for _, clean in plan.rows:
+        text = clean.get(OWNER)
+        if text and text not in owners:  # a team's few reps own thousands of rows
+            owners[text] = address_for(text)
+    return owners
 
 
 def joining(owners: Mapping[str, tuple[str, str | None]], members: set[str]) -> tuple[str, ...]:

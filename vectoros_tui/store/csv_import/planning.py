@@ -157,16 +157,17 @@ def _validate(
     width = len(header)
     today = today or utc_now().date()
 
-    def cell(cells: list[str], name: str) -> str:
+    table = [_values(cells, width) for _, cells in records]
+
+    def cell(values: list[str], name: str) -> str:
         index = columns.get(name)
-        if index is None or index >= len(cells):
-            return ""
-        return _NEUTRALISED.sub("", cells[index].strip()).strip()
+        return "" if index is None else values[index]
 
     def column_values(name: str) -> list[tuple[int, str]]:
         if name not in columns:
             return []
-        return [(line, cell(cells, name)) for line, cells in records]
+        index = columns[name]
+        return [(line, values[index]) for (line, _), values in zip(records, table, strict=True)]
 
     warnings: list[str] = []
     fractions = _fraction_probabilities(v for _, v in column_values("probability"))
@@ -200,12 +201,21 @@ def _validate(
     def column_of(field_name: str) -> str:
         return header_map.get(field_name, field_name)
 
+    # A column repeats few distinct values (a team's reps, its stages, the days of a few
+    # years), so what reading a cell decides is decided once per distinct text.
+    stage_of: dict[str, tuple[str, str | None]] = {}  # stage as written -> (stage, unknown)
+    outcome_of: dict[str, str] = {}
+    owner_problems: dict[str, list[str]] = {}
+    close_dates: dict[str, date | str] = {}
+    history_cells: dict[tuple[str, str], tuple[datetime | None, date] | str] = {}
+    deal_columns = [(f, columns[f]) for f in (*DEAL_FIELDS, *NEXT_STEP_FIELDS) if f in columns]
     rows: list[tuple[str, dict[str, Any]]] = []
     row_lines: list[int] = []
     errors: list[RowError] = []
     seen: dict[str, int] = {}
     total = len(records)
-    for done, (line, cells) in enumerate(records):  # ``done`` rows are validated so far
+    for done, ((line, cells), values) in enumerate(zip(records, table, strict=True)):
+        # ``done`` rows are validated so far
         if progress is not None and done and done % PROGRESS_EVERY == 0:
             progress(done, total)
         row_errors: list[RowError] = []
@@ -220,14 +230,12 @@ def _validate(
                 )
             )
             continue
-        data: dict[str, Any] = {
-            f: cell(cells, f) for f in (*DEAL_FIELDS, *NEXT_STEP_FIELDS) if f in columns
-        }
+        data: dict[str, Any] = {f: values[i] for f, i in deal_columns}
         # Spreadsheets wrap long titles onto several lines; a deal's fields are one line each,
         # so a line break or tab inside a cell reads as a space (other control characters
         # are refused by clean_deal).
         for name, raw in data.items():
-            if isinstance(raw, str) and _LINE_BREAKS.search(raw):
+            if not raw.isprintable() and _LINE_BREAKS.search(raw):
                 data[name] = _LINE_BREAKS.sub(" ", raw)
 
         if decimal_comma and data.get("value"):
@@ -239,20 +247,29 @@ def _validate(
                     data["probability"] = str(round(number * 100))
             except ValueError:
                 pass  # clean_deal reports it
-        if data.get("close_date"):
-            try:
-                data["close_date"] = _date_cell(data["close_date"], order)
-            except ValueError as exc:
-                row_errors.append(RowError(line, column_of("close_date"), f"close_date {exc}"))
+        if text := data.get("close_date"):
+            close = close_dates.get(text)
+            if close is None:
+                close = close_dates[text] = _close_date(text, order)
+            if isinstance(close, _CellError):
+                row_errors.append(RowError(line, column_of("close_date"), f"close_date {close}"))
                 data.pop("close_date")
-        if data.get("outcome") is not None:
-            word = _stage_key(data["outcome"])
-            data["outcome"] = _OUTCOME_WORDS.get(word, data["outcome"])
+            else:
+                data["close_date"] = close
+        if (text := data.get("outcome")) is not None:
+            outcome = outcome_of.get(text)
+            if outcome is None:
+                outcome = outcome_of[text] = _OUTCOME_WORDS.get(_stage_key(text), text)
+            data["outcome"] = outcome
         unknown_stage = None
         if "stage" in columns:
-            key = _stage_key(data["stage"])
-            data["stage"] = stages.get(key) or _CRM_STAGES.get(key) or data["stage"]
-            unknown_stage = _unknown_stage(data["stage"])
+            text = data["stage"]
+            found = stage_of.get(text)
+            if found is None:
+                key = _stage_key(text)
+                stage = stages.get(key) or _CRM_STAGES.get(key) or text
+                found = stage_of[text] = (stage, _unknown_stage(stage))
+            data["stage"], unknown_stage = found
         else:
             data["stage"] = "closed" if data.get("outcome") else "prospect"
 
@@ -270,29 +287,31 @@ def _validate(
                 for e in exc.errors
             )
         history, history_errors = _history(
-            {name: cell(cells, name) for name in history_orders},
+            {name: values[columns[name]] for name in history_orders},
             history_orders,
             clean,
             line,
             column_of,
             today,
+            history_cells,
         )
         row_errors.extend(history_errors)
         if clean is not None:
             clean.update(history)
-        if OWNER in columns and (owner := cell(cells, OWNER).strip()):
-            try:
-                address_for(owner)
-            except ValidationError as exc:
-                row_errors.extend(
-                    RowError(line, column_of(OWNER), f"owner {e.message}") for e in exc.errors
-                )
-            else:
-                if clean is not None:
-                    clean[OWNER] = owner
+        if OWNER in columns and (owner := values[columns[OWNER]]):
+            problems = owner_problems.get(owner)
+            if problems is None:
+                try:
+                    address_for(owner)
+                    problems = owner_problems[owner] = []
+                except ValidationError as exc:
+                    problems = owner_problems[owner] = [e.message for e in exc.errors]
+            row_errors.extend(RowError(line, column_of(OWNER), f"owner {m}") for m in problems)
+            if clean is not None and not problems:
+                clean[OWNER] = owner
 
         source_id, derived, id_error = _source_id(
-            cells, columns, cell, clean, data, line, header_map
+            values, columns, cell, clean, data, line, header_map
         )
         if id_error:
             row_errors.append(id_error)
@@ -322,6 +341,35 @@ def _validate(
     )
 
 
+class _CellError(str):
+    """Why a cell cannot be read (what a ValueError said), kept in place of its value."""
+
+
+def _close_date(text: str, order: _DateOrder) -> date | str:
+    """A close-date cell read in its column's order: the day, or the cell ready for
+    clean_deal (which names the problem of a date it cannot read), or a _CellError when
+    the cell contradicts its column's order."""
+    try:
+        ready = _date_cell(text, order)
+    except ValueError as exc:
+        return _CellError(exc)
+    try:
+        return parse_calendar_date(ready, day_first=order.day_first)
+    except ValueError:
+        return ready
+
+
+def _values(cells: list[str], width: int) -> list[str]:
+    """A record's cells as read: without surrounding spaces or the quote that neutralises a
+    formula; at least as many as the header has columns (missing ones are empty)."""
+    values = [c.strip() for c in cells]
+    if "'" in "".join(values):  # rare: only then is each cell looked at
+        values = [_NEUTRALISED.sub("", v).strip() if v[:1] == "'" else v for v in values]
+    if len(values) < width:
+        values.extend([""] * (width - len(values)))
+    return values
+
+
 def _unknown_stage(stage: str) -> str | None:
     """The stage as written in the file when no stage, alias or mapping matches it."""
     try:
@@ -344,6 +392,18 @@ def _exact_moment(text: str) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo else None
 
 
+def _history_cell(text: str, order: _DateOrder) -> tuple[datetime | None, date] | str:
+    """A created or closed date cell: (its exact moment if it gives one, its day), or why
+    it cannot be read."""
+    moment = _exact_moment(text)
+    if moment:
+        return moment, moment.date()
+    try:
+        return None, parse_calendar_date(_date_cell(text, order), day_first=order.day_first)
+    except ValueError as exc:
+        return str(exc)
+
+
 def _history(
     raw: dict[str, str],
     orders: dict[str, _DateOrder],
@@ -351,29 +411,26 @@ def _history(
     line: int,
     column_of: Callable[[str], str],
     today: date,
+    cells: dict[tuple[str, str], tuple[datetime | None, date] | str],
 ) -> tuple[dict[str, datetime], list[RowError]]:
     """A row's created and closed dates (midnight UTC of the day unless the cell gives a
     time), checked against each
     other and the calendar. A closed deal without a closed-date column closed on its close
-    date: that is what CRM exports put there once a deal is won or lost."""
+    date: that is what CRM exports put there once a deal is won or lost. ``cells`` keeps
+    how each (field, text) read: the file's other rows repeat them."""
     found: dict[str, datetime] = {}
     errors: list[RowError] = []
     for name, text in raw.items():
         if not text:
             continue
         label = name.replace("_at", " date")
-        moment = _exact_moment(text)
-        try:
-            day = (
-                moment.date()
-                if moment
-                else parse_calendar_date(
-                    _date_cell(text, orders[name]), day_first=orders[name].day_first
-                )
-            )
-        except ValueError as exc:
-            errors.append(RowError(line, column_of(name), f"{label}: {exc}"))
+        read = cells.get((name, text))
+        if read is None:
+            read = cells[name, text] = _history_cell(text, orders[name])
+        if isinstance(read, str):
+            errors.append(RowError(line, column_of(name), f"{label}: {read}"))
             continue
+        moment, day = read
         if not EARLIEST_DATE <= day <= today:
             errors.append(
                 RowError(
