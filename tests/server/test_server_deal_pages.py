@@ -19,6 +19,7 @@ from vectoros_tui.server.app import create_app
 from vectoros_tui.server.deal_pages import (
     DealList,
     DealListCache,
+    LoopSqlite,
     WorkspaceDeals,
     parse_request,
 )
@@ -325,3 +326,28 @@ def test_every_change_of_a_workspaces_deals_bumps_its_revision(store: Store) -> 
     deleted, other_now = revisions()
     assert start < created < updated < loaded < deleted
     assert other_now == other_start
+
+
+def test_the_loop_never_waits_on_a_locked_sqlite_database(tmp_path: Any) -> None:
+    """SQLite's access check runs in the event loop: a database locked in a way that would
+    make a reader wait (here a rollback journal and an exclusive lock) answers Busy at
+    once, and that check goes to a thread instead."""
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite3"
+    open_store(f"sqlite:///{path}", upgrade=True).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")
+    loop_side = LoopSqlite(str(path))
+    assert loop_side.access("no-such-token", uuid.uuid4()) is None
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE workspaces SET name = name")
+        started = time.monotonic()
+        with pytest.raises(LoopSqlite.Busy):
+            loop_side.access("no-such-token", uuid.uuid4())
+        assert time.monotonic() - started < 1.0
+    finally:
+        holder.close()
+        loop_side.close()

@@ -45,9 +45,13 @@ def etag_of(view: DealView) -> str:
     return f'"{view.version}"'
 
 
-def _tagged(response: Response, view: DealView) -> dict[str, Any]:
+def _tagged(view: DealView, status: int = 200) -> Response:
+    """The deal as JSON with its ETag. A Response, not a dict: FastAPI validates a returned
+    dict against the route's response model in a worker thread of its own, one more hop
+    through the thread pool that a write waited for behind every page being served."""
+    response = fast_json(deal_json(view), status)
     response.headers["ETag"] = etag_of(view)
-    return deal_json(view)
+    return response
 
 
 def _expected_version(if_match: str | None, view: DealView) -> int | None:
@@ -111,10 +115,14 @@ def list_deals(
     return fast_json({"deals": [deal_json(d) for d in deals], "total": total})
 
 
-@deals_api.post("/deals", status_code=201, tags=["deals"], summary="Create a deal")
-def create_deal(
-    body: DealCreate, backend: BackendDep, caller: CallerDep, response: Response
-) -> dict[str, Any]:
+@deals_api.post(
+    "/deals",
+    status_code=201,
+    response_model=dict[str, Any],
+    tags=["deals"],
+    summary="Create a deal",
+)
+def create_deal(body: DealCreate, backend: BackendDep, caller: CallerDep) -> Response:
     membership = member_of(backend, caller, body.workspaceId)
     deal_id = None
     if body.id is not None:
@@ -125,7 +133,7 @@ def create_deal(
     view = acting(backend, caller).deals.create(
         membership.workspace_id, body.local(), deal_id=deal_id, owner_id=owner
     )
-    return _tagged(response, view)
+    return _tagged(view, 201)
 
 
 def _owner(text: str | None) -> uuid.UUID | None:
@@ -137,16 +145,20 @@ def _owner(text: str | None) -> uuid.UUID | None:
     return found
 
 
-@deals_api.get("/deals/{deal_id}", tags=["deals"], summary="One deal (ETag: its version)")
-def get_deal(
-    deal_id: str, backend: BackendDep, caller: CallerDep, response: Response
-) -> dict[str, Any]:
+@deals_api.get(
+    "/deals/{deal_id}",
+    response_model=dict[str, Any],
+    tags=["deals"],
+    summary="One deal (ETag: its version)",
+)
+def get_deal(deal_id: str, backend: BackendDep, caller: CallerDep) -> Response:
     view, _ = deal_of(backend, caller, deal_id)
-    return _tagged(response, view)
+    return _tagged(view)
 
 
 @deals_api.put(
     "/deals/{deal_id}",
+    response_model=dict[str, Any],
     tags=["deals"],
     summary="Update a deal; with If-Match, only if unchanged (412)",
     description="A partial update, as documented: only the fields sent change (a field sent "
@@ -157,9 +169,8 @@ def replace_deal(
     body: DealReplace,
     backend: BackendDep,
     caller: CallerDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> dict[str, Any]:
+) -> Response:
     view, _ = deal_of(backend, caller, deal_id)
     if body.id is not None and parse_uuid(body.id) != view.id:
         raise field_error("id", "does not match the deal in the URL")
@@ -173,7 +184,7 @@ def replace_deal(
         updated = acting(backend, caller).deals.update(
             view.id, changes, expected_version=expected or body.version
         )
-    return _tagged(response, updated)
+    return _tagged(updated)
 
 
 @deals_api.delete(

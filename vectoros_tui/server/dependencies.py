@@ -32,7 +32,9 @@ bearer = HTTPBearer(
 )
 
 
-def backend_of(request: Request) -> Backend:
+async def backend_of(request: Request) -> Backend:
+    # async: a plain def dependency runs in the thread pool, a hop that every request
+    # waited for behind the event loop's other work, for an attribute read.
     return request.app.state.backend
 
 
