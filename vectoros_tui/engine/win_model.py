@@ -35,6 +35,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from vectoros_tui.engine import many_deals
 from vectoros_tui.engine.forecast import worker_pool
 from vectoros_tui.engine.win_features import FEATURES, OwnerRates
 
@@ -281,6 +282,14 @@ def simulate_won_totals(
     shifts = (
         rng.normal(0.0, model.period_sd, size=runs) if model.period_sd else np.zeros(runs)
     ).astype(np.float32)
+    small_deals = None
+    if many_deals.worth_it(win_logit, values):
+        # Thousands of deals: the small ones are summed per run as a normal (see many_deals).
+        exact, small = many_deals.split(values)
+        small_deals = many_deals.small_deal_totals(
+            win_logit[:, small], values[small], draw_of_run, shifts, model.period_sd, rng
+        )
+        win_logit, values = np.ascontiguousarray(win_logit[:, exact]), values[exact]
     # Two independent streams, always: the split depends on the job alone, so a seed gives
     # the same totals on one core or two.
     entropy = rng.bit_generator.random_raw(4).tolist()
@@ -319,4 +328,6 @@ def simulate_won_totals(
     else:
         for job in jobs:
             fill(*job)
+    if small_deals is not None:
+        totals += small_deals
     return totals

@@ -1,0 +1,81 @@
+"""The history model's simulation of thousands of deals (the biggest drawn one by one,
+the small ones summed as a normal) against drawing every deal, on a known model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from test_win_model import DECISIVE, WIDTH, fixed_model
+
+from vectoros_tui.engine import many_deals
+from vectoros_tui.engine.win_model import simulate_won_totals
+
+
+def pipeline(count: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Lumpy like a real one: most deals small, a few very big (log-normal values)."""
+    rng = np.random.default_rng(seed)
+    matrix = np.zeros((count, WIDTH))
+    matrix[:, DECISIVE] = rng.normal(size=count)
+    values = np.exp(rng.normal(10.0, 1.2, size=count)).round()
+    return matrix, values
+
+
+def every_deal_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(many_deals, "MIN_DEALS", 10**9)
+
+
+@pytest.mark.parametrize("period_sd", [0.0, 0.15, 0.6])
+def test_the_band_is_the_one_drawing_every_deal_gives(
+    period_sd: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = replace(
+        fixed_model(period_sd), covariance=np.eye(2 * (WIDTH + 1)) * 0.002
+    )  # parameter uncertainty too
+    matrix, values = pipeline(5_000)
+    fast = simulate_won_totals(model, matrix, values, 20_000, np.random.default_rng(1))
+    with monkeypatch.context() as patch:
+        every_deal_drawn(patch)
+        full = simulate_won_totals(model, matrix, values, 20_000, np.random.default_rng(1))
+    for q in (5, 50, 95):
+        # The same seed draws the same parameters and period shifts for both.
+        assert np.percentile(fast, q) == pytest.approx(np.percentile(full, q), rel=0.01), q
+    assert fast.mean() == pytest.approx(full.mean(), rel=0.005)
+    assert fast.std() == pytest.approx(full.std(), rel=0.05)
+    assert fast.min() >= 0.0
+
+
+def test_group_totals_add_up_and_match_their_own_simulation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = fixed_model(0.15)
+    matrix, values = pipeline(4_000, seed=9)
+    owner = np.arange(len(values)) % 3
+    grouped = np.zeros((len(values), 3))
+    grouped[np.arange(len(values)), owner] = values
+    fast = simulate_won_totals(model, matrix, grouped, 20_000, np.random.default_rng(3))
+    assert fast.shape == (20_000, 3)
+    with monkeypatch.context() as patch:
+        every_deal_drawn(patch)
+        full = simulate_won_totals(model, matrix, grouped, 20_000, np.random.default_rng(3))
+    for column in range(3):
+        for q in (5, 50, 95):
+            assert np.percentile(fast[:, column], q) == pytest.approx(
+                np.percentile(full[:, column], q), rel=0.015
+            )
+    # The team's total is its members' run by run, with the spread of the whole.
+    team = fast.sum(axis=1)
+    assert team.std() == pytest.approx(full.sum(axis=1).std(), rel=0.05)
+
+
+def test_small_pipelines_draw_every_deal(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = fixed_model(0.3)
+    matrix, values = pipeline(many_deals.MIN_DEALS - 1)
+    first = simulate_won_totals(model, matrix, values, 2_000, np.random.default_rng(7))
+    with monkeypatch.context() as patch:
+        every_deal_drawn(patch)
+        second = simulate_won_totals(model, matrix, values, 2_000, np.random.default_rng(7))
+    np.testing.assert_array_equal(first, second)  # the same draws: nothing approximated
+    # And whatever it is given, every total is some of the deals' values.
+    assert set(np.round(first % 1, 6)) <= {0.0}
