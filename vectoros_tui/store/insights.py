@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, bindparam, cast, delete, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from vectoros_tui.engine.insights import InsightDraft
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.ids import resolve_short_id
+from vectoros_tui.store.record_rows import moment, raw
 from vectoros_tui.store.tables import Insight, utcnow
 from vectoros_tui.store.views import InsightView
 
@@ -46,13 +49,15 @@ class InsightService:
         self, workspace_id: uuid.UUID, *, include_dismissed: bool = False, unread_only: bool = False
     ) -> list[InsightView]:
         """By priority (critical first), then newest."""
+        # Columns as the driver gives them, read here: a team's workspace has tens of
+        # thousands of insights, and ORM objects made listing them seconds.
+        query = core_select(*_LISTED).where(_INSIGHTS.c.workspace_id == workspace_id)
+        if not include_dismissed:
+            query = query.where(_INSIGHTS.c.is_dismissed.is_(False))
+        if unread_only:
+            query = query.where(_INSIGHTS.c.is_read.is_(False))
         with self.db.read() as session:
-            query = select(Insight).where(Insight.workspace_id == workspace_id)
-            if not include_dismissed:
-                query = query.where(Insight.is_dismissed == False)  # noqa: E712
-            if unread_only:
-                query = query.where(Insight.is_read == False)  # noqa: E712
-            rows = [InsightView.from_row(r) for r in session.exec(query).all()]
+            rows = [_view(row) for row in session.connection().execute(query).all()]
         return sorted(
             rows,
             key=lambda i: (
@@ -156,6 +161,55 @@ def _content(draft: InsightDraft) -> dict[str, Any]:
         "actions": list(draft.actions),
         "deal_id": _uuid(draft.deal_id),
     }
+
+
+_LISTED = (
+    raw(_INSIGHTS.c.id),
+    raw(_INSIGHTS.c.workspace_id),
+    raw(_INSIGHTS.c.deal_id),
+    _INSIGHTS.c.type,
+    _INSIGHTS.c.priority,
+    _INSIGHTS.c.title,
+    _INSIGHTS.c.description,
+    _INSIGHTS.c.confidence,
+    raw(_INSIGHTS.c.data),
+    raw(_INSIGHTS.c.actions),
+    _INSIGHTS.c.is_read,
+    _INSIGHTS.c.is_dismissed,
+    _INSIGHTS.c.rule_key,
+    raw(_INSIGHTS.c.created_at),
+    raw(_INSIGHTS.c.updated_at),
+)
+
+
+def _view(row: Any) -> InsightView:
+    (key, workspace, deal, kind, priority, title, text, confidence, data, actions) = row[:10]
+    return InsightView(
+        _raw_uuid(key),
+        _raw_uuid(workspace),
+        None if deal is None else _raw_uuid(deal),
+        kind,
+        priority,
+        title,
+        text,
+        confidence,
+        dict(_document(data) or {}),
+        list(_document(actions) or []),
+        bool(row[10]),
+        bool(row[11]),
+        row[12],
+        moment(row[13]),
+        moment(row[14]),
+    )
+
+
+def _raw_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
+
+
+def _document(value: Any) -> Any:
+    """A JSON column read raw: text on SQLite, already decoded by psycopg on Postgres."""
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _stored_form(draft: InsightDraft) -> tuple[Any, ...]:
