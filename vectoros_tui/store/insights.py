@@ -57,7 +57,8 @@ class InsightService:
         if unread_only:
             query = query.where(_INSIGHTS.c.is_read.is_(False))
         with self.db.read() as session:
-            rows = [_view(row) for row in session.connection().execute(query).all()]
+            found = session.connection().execute(query).all()
+        rows = [_view(row, workspace_id) for row in found]
         return sorted(
             rows,
             key=lambda i: (
@@ -182,11 +183,11 @@ _LISTED = (
 )
 
 
-def _view(row: Any) -> InsightView:
-    (key, workspace, deal, kind, priority, title, text, confidence, data, actions) = row[:10]
+def _view(row: Any, workspace_id: uuid.UUID) -> InsightView:
+    (key, _, deal, kind, priority, title, text, confidence, data, actions) = row[:10]
     return InsightView(
         _raw_uuid(key),
-        _raw_uuid(workspace),
+        workspace_id,
         None if deal is None else _raw_uuid(deal),
         kind,
         priority,
