@@ -20,7 +20,7 @@ from vectoros_tui.engine.dates import as_utc, parse_date
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store import outbox
-from vectoros_tui.store.bulk import any_of, insert_rows, update_rows
+from vectoros_tui.store.bulk import any_of, insert_rows, roomy_cache, update_rows
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
@@ -738,8 +738,11 @@ class DealService:
                     people[email] = name
             user_ids = ensure_members(session, workspace_id, people)
             owner_ids = {text: user_ids[email] for text, (email, _) in (owners or {}).items()}
-            for batch in _rounds(rows):
-                self._upsert_round(session, workspace_id, batch, merge, owner_ids, moment, counts)
+            with roomy_cache(session, len(rows)):
+                for batch in _rounds(rows):
+                    self._upsert_round(
+                        session, workspace_id, batch, merge, owner_ids, moment, counts
+                    )
         self.db.bulk_loaded(counts["created"])
         return counts
 
