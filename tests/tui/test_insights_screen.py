@@ -243,3 +243,26 @@ async def test_palette_commands(demo_database: str, make_app: Callable[..., Vect
         await settle(screen, pilot)
         assert screen.show_dismissed
         assert "Hide dismissed insights" in {n for n, _, _ in screen.palette_commands()}
+
+
+async def test_a_workspace_with_more_insights_than_the_table_holds_shows_the_most_urgent(
+    demo_database: str, make_app: Callable[..., VectorOSApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vectoros_tui.screens import insights as insights_screen
+
+    monkeypatch.setattr(insights_screen, "TABLE_ROWS", 5)
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_insights(app, pilot)
+        assert len(screen.insights) > 5
+        table = screen.query_one("#insight-table", DataTable)
+        assert table.row_count == 5
+        shown = [str(table.get_row_at(row)[-1]) for row in range(5)]
+        assert shown == [i.title[: len(s)] for i, s in zip(screen.insights, shown, strict=False)]
+        status = str(screen.query_one("#insights-status", Static).content)
+        assert f"{len(screen.insights):,} insights" in status
+        assert "the 5 most urgent shown" in status
+        table.move_cursor(row=50, animate=False)  # past the end: the last row shown
+        await pilot.pause()
+        assert table.cursor_row == 4
+        assert screen.highlighted == screen.insights[4]

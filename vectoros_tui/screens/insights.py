@@ -40,6 +40,10 @@ COLUMNS = (
     ("value", "Value", 7),
 )
 WIDE_TABLE = 90
+# The table holds the most urgent insights: a team's workspace has tens of thousands, which
+# took seconds to put in a table nobody scrolls to the end of. Dismissing or resolving
+# some brings the next ones up.
+TABLE_ROWS = 1_000
 
 
 # --- the screen ----------------------------------------------------------------------
@@ -197,10 +201,10 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         keep_row = table.cursor_row
         self._paint_table()
         if self.insights:
-            ids = [i.id for i in self.insights]
+            ids = [i.id for i in self.insights[:TABLE_ROWS]]
             row = ids.index(selected.id) if selected is not None and selected.id in ids else None
             if row is None:
-                row = min(max(keep_row, 0), len(self.insights) - 1)
+                row = min(max(keep_row, 0), len(ids) - 1)
             table.move_cursor(row=row, animate=False)
         self._paint_detail()
         self._paint_status()
@@ -224,7 +228,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         table.add_column("Insight", key="title", width=title_width)
         keys = [key for key, _, _ in columns] + ["title"]
         palette = Palette.of(self.app)
-        for insight in self.insights:
+        for insight in self.insights[:TABLE_ROWS]:
             cells = self._cells(insight, palette)
             table.add_row(*(cells[key] for key in keys), key=str(insight.id))
 
@@ -271,7 +275,9 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             text = "Loading insights…"
         else:
             unread = sum(1 for i in self.insights if not i.is_read and not i.is_dismissed)
-            text = f"{len(self.insights)} insights · {unread} unread"
+            text = f"{len(self.insights):,} insights · {unread:,} unread"
+            if len(self.insights) > TABLE_ROWS:
+                text += f" · the {TABLE_ROWS:,} most urgent shown"
             text += (
                 " · dismissed shown (a hides)" if self.show_dismissed else " · a shows dismissed"
             )
@@ -300,7 +306,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
     def highlighted(self) -> InsightView | None:
         table = self.query_one("#insight-table", DataTable)
         row = table.cursor_row
-        if not self.insights or not 0 <= row < len(self.insights):
+        if not self.insights or not 0 <= row < min(len(self.insights), TABLE_ROWS):
             return None
         return self.insights[row]
 
