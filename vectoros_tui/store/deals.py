@@ -224,16 +224,22 @@ def tracked_text(value: Any) -> str | None:
 
 
 def matching_deals(
-    session: Session, workspace_id: uuid.UUID, source_ids: Collection[str]
+    session: Session,
+    workspace_id: uuid.UUID,
+    source_ids: Collection[str],
+    columns: Collection[str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], builtins.list[str]]:
-    """The stored deals (their columns) that rows with these source ids update, by source
-    id, in two queries however many there are; and the source ids that matched as the id of
-    a deal without a source id (``vectoros export`` writes those), to be adopted as its
-    source id. A source id that is a deal's source id never adopts another deal."""
+    """The stored deals (their columns, or only ``columns``) that rows with these source
+    ids update, by source id, in two queries however many there are; and the source ids
+    that matched as the id of a deal without a source id (``vectoros export`` writes
+    those), to be adopted as its source id. A source id that is a deal's source id never
+    adopts another deal."""
     table = Deal.__table__  # type: ignore[attr-defined]
     in_workspace = table.c.workspace_id == workspace_id
+    wanted = {"id", "source_id", *columns} if columns is not None else None
+    read = select(*(c for c in table.columns if wanted is None or c.name in wanted))
     result = session.execute(
-        select(table).where(in_workspace, any_of(session, table.c.source_id, source_ids))
+        read.where(in_workspace, any_of(session, table.c.source_id, source_ids))
     )
     names = list(result.keys())
     found = {row.source_id: dict(zip(names, row, strict=True)) for row in result.all()}
@@ -245,7 +251,7 @@ def matching_deals(
     adopted: builtins.list[str] = []
     if own:
         for row in session.execute(
-            select(table).where(
+            read.where(
                 in_workspace, any_of(session, table.c.id, list(own)), table.c.source_id.is_(None)
             )
         ).all():

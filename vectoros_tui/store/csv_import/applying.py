@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 def _existing(
     store: Store, workspace_id: uuid.UUID, source_ids: list[str]
 ) -> dict[str, dict[str, Any]]:
-    """The stored deals (their columns) the plan's rows update, by source id (see
-    :func:`~vectoros_tui.store.deals.matching_deals`)."""
+    """The stored deals the plan's rows update, by source id (see
+    :func:`~vectoros_tui.store.deals.matching_deals`): the fields a row merges into and
+    the owner."""
     with store.db.read() as session:
         if session.get(Workspace, workspace_id) is None:
             raise NotFoundError(f"workspace {workspace_id} does not exist")
-        return matching_deals(session, workspace_id, source_ids)[0]
+        columns = (*EDITABLE_FIELDS, "owner_id")
+        return matching_deals(session, workspace_id, source_ids, columns)[0]
 
 
 class _Merges:
