@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from pilot_helpers import wait_for, wait_for_snapshot
@@ -266,3 +267,30 @@ async def test_a_workspace_with_more_insights_than_the_table_holds_shows_the_mos
         await pilot.pause()
         assert table.cursor_row == 4
         assert screen.highlighted == screen.insights[4]
+
+
+async def test_insights_come_from_the_store_before_the_workspace_has_loaded(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_snapshot(app, pilot)
+        full = app.snapshot
+        assert full is not None
+        app.snapshot = None  # as when F4 is pressed before the workspace has loaded
+        await pilot.press("f4")
+        await wait_for(lambda: isinstance(app.screen, InsightsScreen), pilot)
+        screen = app.screen
+        assert isinstance(screen, InsightsScreen)
+        await wait_for(lambda: screen.regenerations == 1 and screen.pending == 0, pilot)
+        assert len(screen.insights) > 10
+        early = {i.id for i in screen.insights}
+        # The workspace arrives unchanged: nothing to regenerate for.
+        app.snapshot = full
+        await pilot.pause(0.3)
+        assert screen.regenerations == 1 and screen.pending == 0
+        assert {i.id for i in screen.insights} == early
+        # A change after that regenerates as always.
+        deal = full.open_deals[0]
+        app.snapshot = full.with_deal(replace(deal, probability=1))
+        await wait_for(lambda: screen.regenerations == 2 and screen.pending == 0, pilot)

@@ -403,8 +403,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         )
         chart.show(view.distribution)
         self.query_one("#stage-revenue", StageRevenueChart).show(view.stages)
-        self.query_one("#health", HealthDistribution).show(view.health)
-        if view.funnel is not None:
+        if view.funnel is not None:  # not a forecast of the open deals alone (unscored)
+            self.query_one("#health", HealthDistribution).show(view.health)
             self.query_one("#funnel", FunnelChart).show(view.funnel)
         self._paint_deals(view.deals)
         self._paint_goal_status()

@@ -93,8 +93,9 @@ def build_forecast_view(
     complete: bool = True,
 ) -> ForecastView:
     """Everything the screen paints, computed in one go (runs in a thread worker).
-    ``complete=False``: the snapshot holds only the open deals (see
-    :func:`open_deals_snapshot`), so the funnel, which needs the closed ones, is left out."""
+    ``complete=False``: the snapshot holds only the open deals, unscored (see
+    :func:`open_deals_snapshot`), so the funnel, which needs the closed ones, is left out
+    and the health counts are empty."""
     started = time.perf_counter()
     # Only open deals are forecast; a team's workspace is mostly closed ones.
     deals = apply_what_if(stable_order(snapshot.open_deals), what_if)

@@ -75,8 +75,10 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             sequence: int,
             insights: list[InsightView],
             regenerated: RegenerationResult | None,
+            seen: tuple[uuid.UUID, object] | None = None,
         ) -> None:
             super().__init__()
+            self.seen = seen
             self.workspace_id = workspace_id
             self.sequence = sequence
             self.insights = insights
@@ -92,6 +94,8 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         self._announce = False  # say what a regeneration the rep asked for (g) changed
         self._workspace: WorkspaceView | None = None
         self._regenerated_for: WorkspaceSnapshot | None = None
+        # (workspace, store fingerprint) the last regeneration read, when not a snapshot's.
+        self._seen: tuple[uuid.UUID, object] | None = None
         self._store_lock = threading.Lock()
         self._sequence = 0
         self._painted_sequence = 0
@@ -117,11 +121,26 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             self._refresh_if_stale()
 
     def _refresh_if_stale(self) -> None:
-        """Regenerate for a snapshot not seen yet (first show, a change, another workspace)."""
+        """Regenerate for a snapshot not seen yet (first show, a change, another workspace).
+        Before the app has loaded the workspace (seconds for a team's), regenerate from
+        the store, which the rules read anyway; the snapshot that then arrives is not
+        regenerated for again if the store has not changed meanwhile."""
         snapshot: WorkspaceSnapshot | None = self.vectoros.snapshot
-        if snapshot is None or snapshot is self._regenerated_for:
+        if snapshot is None:
+            session = self.vectoros.session
+            if session is None or self.vectoros.store is None or self._workspace is not None:
+                return
+            self._workspace = session.workspace
+            self._request("regenerate")
             return
+        if snapshot is self._regenerated_for:
+            return
+        # Only the first snapshot after a regeneration from the store can be skipped: a
+        # later one patched by a save keeps the fingerprint it was loaded with.
+        seen, self._seen = self._seen, None
         self._regenerated_for = snapshot
+        if seen == (snapshot.workspace.id, snapshot.fingerprint):
+            return  # regenerated from the store as it still is
         if self._workspace is None or self._workspace.id != snapshot.workspace.id:
             self.insights = []
             self._paint()
@@ -147,9 +166,11 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
     ) -> None:
         store = self.require_store()
         result = None
+        seen = None
         with self._store_lock:
             if operation == "regenerate":
                 now = self.vectoros.now()
+                seen = (workspace.id, store.deals.fingerprint(workspace.id))
                 result = store.analytics.regenerate_insights(workspace.id, now=now)
             elif operation == "toggle_read" and insight is not None:
                 store.insights.mark_read(insight.id, not insight.is_read)
@@ -158,7 +179,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             listed = store.insights.list(workspace.id, include_dismissed=include_dismissed)
             self._sequence += 1
             sequence = self._sequence
-        self.post_message(self.Loaded(workspace.id, sequence, listed, result))
+        self.post_message(self.Loaded(workspace.id, sequence, listed, result, seen))
 
     # --- painting (main thread) -----------------------------------------------------------
 
@@ -167,6 +188,8 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
         self.pending = max(0, self.pending - 1)
         if message.regenerated is not None:
             self.regenerations += 1
+            if self.vectoros.snapshot is None:
+                self._seen = message.seen
             self.last_result = message.regenerated
             if self._announce:
                 self._announce = False

@@ -268,11 +268,8 @@ def page_by_health(
 
 
 def open_deals_snapshot(store: Store, workspace: WorkspaceView, now: datetime) -> WorkspaceSnapshot:
-    """A snapshot of the workspace's open deals alone, scored: what the forecast needs,
-    read in a fraction of the time of the whole workspace (a team's is mostly closed
-    deals), so the forecast shows while the full snapshot is still loading."""
+    """A snapshot of the workspace's open deals alone, not yet scored: what the forecast
+    needs, read in a fraction of the time of the whole workspace (a team's is mostly
+    closed deals), so the forecast shows while the full snapshot is still loading."""
     deals = store.deals.records(workspace.id, open_only=True)
-    priced = open_value_totals(deals)
-    average = average_of(priced)
-    health = {d.id: score_deal(d, now, average) for d in deals}
-    return WorkspaceSnapshot(workspace, deals, health, now, priced_open=priced)
+    return WorkspaceSnapshot(workspace, deals, {}, now, priced_open=open_value_totals(deals))
