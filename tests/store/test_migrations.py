@@ -46,6 +46,8 @@ APP_TABLES = {
     "forecast_runs",
     "period_goals",
     "member_goals",
+    "sync_activity_outbox",
+    "sync_activity_links",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -59,6 +61,8 @@ SEED_TABLES = APP_TABLES - {
     "forecast_runs",
     "period_goals",
     "member_goals",
+    "sync_activity_outbox",
+    "sync_activity_links",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

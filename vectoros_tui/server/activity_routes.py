@@ -8,22 +8,24 @@ the deals they own; 403 naming who may).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from vectoros_tui.server import access
 from vectoros_tui.server.backend import Backend
+from vectoros_tui.server.deal_pages import MAX_LIMIT, MAX_OFFSET
 from vectoros_tui.server.dependencies import (
     BackendDep,
     CallerDep,
     acting,
     deal_of,
     field_error,
+    member_of,
     parse_id,
 )
 from vectoros_tui.server.errors import not_found
-from vectoros_tui.server.schemas import ActivityFields
+from vectoros_tui.server.schemas import ActivityCreate, ActivityFields
 from vectoros_tui.server.tokens import Caller
 from vectoros_tui.store.ids import parse_uuid
 from vectoros_tui.store.tables import Activity
@@ -53,6 +55,25 @@ def _of_this_deal(body: ActivityFields, deal: DealView) -> None:
 
 
 @activities_api.get(
+    "/workspaces/{workspace_id}/activities",
+    tags=["activities"],
+    summary="A page of the activities of a workspace's deals, in the order they were added",
+    description="Each names its deal (`dealId`); planned ones (`done: false`) included. What "
+    "the sync client reads to bring a workspace's timelines up to date in a few requests.",
+)
+def list_workspace_activities(
+    workspace_id: str,
+    backend: BackendDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> dict[str, Any]:
+    membership = member_of(backend, caller, workspace_id)
+    found, total = backend.store().activities.of_workspace(membership.workspace_id, limit, offset)
+    return {"activities": [a.to_api() for a in found], "total": total}
+
+
+@activities_api.get(
     "/deals/{deal_id}/activities",
     tags=["activities"],
     summary="A deal's activities, newest first",
@@ -71,11 +92,12 @@ def list_activities(deal_id: str, backend: BackendDep, caller: CallerDep) -> dic
     summary="Log an activity on a deal, or plan one (done: false)",
 )
 def add_activity(
-    deal_id: str, body: ActivityFields, backend: BackendDep, caller: CallerDep
+    deal_id: str, body: ActivityCreate, backend: BackendDep, caller: CallerDep
 ) -> dict[str, Any]:
     deal, _ = deal_of(backend, caller, deal_id)
     _of_this_deal(body, deal)
-    added = acting(backend, caller).activities.add(deal.id, body.changes())
+    client_id = parse_uuid(body.id) if body.id is not None else None
+    added = acting(backend, caller).activities.add(deal.id, body.changes(), activity_id=client_id)
     return added.to_api()
 
 

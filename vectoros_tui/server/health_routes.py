@@ -19,6 +19,7 @@ from vectoros_tui.store.views import iso
 public = APIRouter()
 
 SERVICE = "vectoros-team-backend"
+EXTENSIONS = ("nextStep", "activities")
 
 
 @public.get(
@@ -28,7 +29,9 @@ SERVICE = "vectoros-team-backend"
     description='As documented: `{"status": "healthy", "timestamp", "database": "connected"}`, '
     'or 503 with `"status": "unhealthy"` when the database cannot be reached or its schema '
     "is not the one this server needs. `databaseDetails` says why; `conditionalWrites` "
-    "promises that deal writes honour If-Match.",
+    "promises that deal writes honour If-Match; `extensions` names what this server has "
+    "beyond the seed's API (`nextStep`: the deal fields nextStep and nextStepDue; "
+    "`activities`: the activity routes).",
     responses={503: {"description": "Unhealthy: the database is unreachable or unusable."}},
 )
 def health(backend: BackendDep) -> JSONResponse:
@@ -59,6 +62,9 @@ def health(backend: BackendDep) -> JSONResponse:
             # Clients may write a deal with If-Match: "<its version>" instead of reading it
             # first; a deal that changed meanwhile answers 412.
             "conditionalWrites": True,
+            # What a client may use beyond the seed's API: the sync client carries next
+            # steps and activities only with a server that says it has them.
+            "extensions": list(EXTENSIONS),
         },
         status_code=200 if healthy else 503,
     )

@@ -124,6 +124,15 @@ class ActivityFields(BaseModel):
         }
 
 
+class ActivityCreate(ActivityFields):
+    id: str | None = Field(
+        default=None,
+        max_length=MAX_SHORT_FIELD,
+        description="A client-generated UUID, so that a retried add is recognised: one the "
+        "deal has already answers 409. Anything else is ignored (a new id is made).",
+    )
+
+
 class WorkspaceCreate(BaseModel):
     name: str
     ownerId: str | None = Field(

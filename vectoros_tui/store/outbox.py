@@ -1,6 +1,7 @@
-"""The sync outbox: every local change of a deal in a linked workspace is noted in the same
-transaction as the change, so a crash can never lose the fact that something must be
-pushed. Changes applied *from* the backend are not noted (they came from there)."""
+"""The sync outbox: every local change of a deal (or of an activity) in a linked workspace is
+noted in the same transaction as the change, so a crash can never lose the fact that
+something must be pushed. Changes applied *from* the backend are not noted (they came from
+there)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from vectoros_tui.store.bulk import insert_rows
-from vectoros_tui.store.tables import SyncOutbox, SyncRemote, utcnow
+from vectoros_tui.store.tables import SyncActivityOutbox, SyncOutbox, SyncRemote, utcnow
 
 # Set on a session's ``info`` while the sync engine applies remote changes.
 APPLYING_REMOTE = "vectoros.applying_remote"
@@ -66,6 +67,23 @@ def record(session: Session, workspace_id: uuid.UUID, deal_id: uuid.UUID, op: st
     pending = session.get(SyncOutbox, deal_id)
     if pending is None:
         session.add(SyncOutbox(deal_id=deal_id, workspace_id=workspace_id, op=op))
+    else:
+        pending.op = op
+        pending.changed_at = utcnow()
+
+
+def record_activity(
+    session: Session, workspace_id: uuid.UUID, activity_id: uuid.UUID, op: str
+) -> None:
+    """Note that an activity of the workspace was added or changed (``upsert``) or deleted
+    (``delete``); as :func:`record`, only in linked workspaces."""
+    if session.info.get(APPLYING_REMOTE):
+        return
+    if session.get(SyncRemote, workspace_id) is None:
+        return
+    pending = session.get(SyncActivityOutbox, activity_id)
+    if pending is None:
+        session.add(SyncActivityOutbox(activity_id=activity_id, workspace_id=workspace_id, op=op))
     else:
         pending.op = op
         pending.changed_at = utcnow()

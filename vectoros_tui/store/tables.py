@@ -242,6 +242,37 @@ class SyncConflict(SQLModel, table=True):
     detected_at: datetime = _created()
 
 
+class SyncActivityOutbox(SQLModel, table=True):
+    """Local changes of activities not yet pushed (migration 0013), one row per activity,
+    written in the same transaction as the change. No foreign key to the activity: a
+    pending delete outlives it."""
+
+    __tablename__: ClassVar[str] = "sync_activity_outbox"
+    __table_args__ = (
+        Index("ix_sync_activity_outbox_workspace_changed", "workspace_id", "changed_at"),
+    )
+
+    activity_id: uuid.UUID = Field(primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    op: str = Field(max_length=8)  # upsert | delete
+    changed_at: datetime = _created()
+
+
+class SyncActivityLink(SQLModel, table=True):
+    """A local activity's remote twin and the fields both sides agreed on at the last sync
+    (migration 0013). No foreign key to the activity: the link of one deleted here is what
+    its pending delete is pushed with."""
+
+    __tablename__: ClassVar[str] = "sync_activity_links"
+    __table_args__ = (UniqueConstraint("workspace_id", "remote_id"),)
+
+    activity_id: uuid.UUID = Field(primary_key=True)
+    workspace_id: uuid.UUID = _fk("workspaces.id")
+    remote_id: str = Field(max_length=100)
+    base: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    synced_at: datetime = _created()
+
+
 # --- the team backend's access tokens (migration 0005) ---------------------------------
 
 
