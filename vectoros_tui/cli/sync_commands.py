@@ -165,6 +165,14 @@ def sync(
     pushed = report.pushed_created + report.pushed_updated + report.pushed_deleted
     pulled = report.pulled_created + report.pulled_updated + report.pulled_deleted
     say("Synced {} with {}: {} pushed, {} pulled.", ws.name, remote.server_url, pushed, pulled)
+    if report.pushed_activities or report.pulled_activities:
+        say(
+            "Activities: {} pushed, {} pulled.",
+            report.pushed_activities,
+            report.pulled_activities,
+        )
+    for note in report.notes:
+        say("note: {}", note)
     for problem in report.problems:
         errors.print(f"warning: {problem}", markup=False)
     conflicts = engine.status(ws.id).conflicts

@@ -31,6 +31,8 @@ class Dialect(ABC):
     # remote stage (lower case) -> (local stage, outcome it implies)
     stages_in: ClassVar[StagesIn]
     sends_outcome: ClassVar[bool]
+    # Whether the dialect has the next-step extension fields (nextStep, nextStepDue).
+    next_steps: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<{self.name} dialect>"
@@ -44,13 +46,21 @@ class Dialect(ABC):
     def to_remote(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """JSON for the given local fields (see :func:`record_json`); ``ValueError`` for
         unknown fields or values a deal cannot have."""
-        return record_json(record, self.remote_stage, sends_outcome=self.sends_outcome)
+        return record_json(
+            record, self.remote_stage, sends_outcome=self.sends_outcome, next_steps=self.next_steps
+        )
 
     def from_remote(
         self, data: Any, *, field: str | None = None, workspace_id: str | None = None
     ) -> RemoteDeal:
         """A :class:`RemoteDeal` from the dialect's deal JSON (see :func:`deal_from_json`)."""
-        return deal_from_json(data, self.stages_in, field=field, workspace_id=workspace_id)
+        return deal_from_json(
+            data,
+            self.stages_in,
+            field=field,
+            workspace_id=workspace_id,
+            next_steps=self.next_steps,
+        )
 
     def workspace_from(self, data: Any, field: str | None) -> RemoteWorkspace:
         return workspace_from_json(data, field)

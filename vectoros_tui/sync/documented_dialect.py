@@ -4,7 +4,8 @@ Plain JSON bodies; ``GET /api/v1/workspaces/:id/deals`` pages with ``limit``/``o
 answers ``{"deals": [...], "total": N}``; ``POST /api/v1/deals`` (``workspaceId`` in the
 body); ``PUT /api/v1/deals/:id`` with the whole record; ``DELETE`` answers 204. Stages
 ``prospect``/``qualified``/``proposal``/``negotiation`` and ``closed_won``/``closed_lost``
-(``closed`` plus an ``outcome`` field is read too).
+(``closed`` plus an ``outcome`` field is read too). A deal's ``nextStep``/``nextStepDue`` (an
+extension ``vectoros serve`` has) are read when present and sent when the record has them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 
 from vectoros_tui.sync.dialect_base import MAX_PAGES, Dialect
 from vectoros_tui.sync.errors import MalformedResponseError
-from vectoros_tui.sync.records import DEAL_FIELDS, RemoteDeal, RemoteWorkspace
+from vectoros_tui.sync.records import ALL_SYNC_FIELDS, DEAL_FIELDS, RemoteDeal, RemoteWorkspace
 from vectoros_tui.sync.remote_json import StagesIn
 from vectoros_tui.sync.strict_json import Fields, expect_list
 from vectoros_tui.sync.wire import Call, Reply, reading
@@ -23,6 +24,7 @@ from vectoros_tui.sync.wire import Call, Reply, reading
 class DocumentedDialect(Dialect):
     name = "documented"
     sends_outcome = True
+    next_steps = True
     stages_in: ClassVar[StagesIn] = {
         "prospect": ("prospect", None),
         "qualified": ("qualified", None),
@@ -105,6 +107,9 @@ class DocumentedDialect(Dialect):
         missing = [name for name in DEAL_FIELDS if name not in record]
         if missing:
             raise ValueError(f"PUT needs the whole record; missing: {', '.join(missing)}")
-        body = {"id": deal_id, **self.to_remote({name: record[name] for name in DEAL_FIELDS})}
+        # The next step only when the record carries it: a PUT without it keeps the
+        # server's (a backend without next steps never gets the field).
+        sent = {name: record[name] for name in ALL_SYNC_FIELDS if name in record}
+        body = {"id": deal_id, **self.to_remote(sent)}
         reply = self.write(call, "PUT", self.deal_path(deal_id), body, if_match)
         return None if reply is None else self.read_deal(reply)

@@ -9,6 +9,11 @@ For every linked deal the store keeps the fields both sides agreed on at the las
 * both changed to the same thing -> nothing to do;  both changed differently -> a
   :class:`SyncConflict`, listed until the rep keeps mine, keeps theirs or merges fields
   (:mod:`.resolve`).
+
+What a backend carries beyond the seed's API, it names in /health (``vectoros serve``: a
+deal's next step, and activity routes): only then do next steps take part in the above, and
+do activities go both ways (:mod:`.activity_sync`). With any other backend both stay here
+as they are, and the report says so.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Final, cast
 
 from sqlmodel import Session, col, func, select
 
+from vectoros_tui.store import outbox
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.tables import (
@@ -30,14 +37,42 @@ from vectoros_tui.store.tables import (
     Workspace,
     utcnow,
 )
-from vectoros_tui.sync.backend import Backend
+from vectoros_tui.store.validation import NEXT_STEP_FIELDS
+from vectoros_tui.sync.activity_sync import forget_activities, sync_activities
+from vectoros_tui.sync.backend import ActivityBackend, Backend, extensions_of
 from vectoros_tui.sync.errors import SyncError
 from vectoros_tui.sync.owners import mirror_roles, pull_owners, read_people
 from vectoros_tui.sync.pull import pull
 from vectoros_tui.sync.push import push
+from vectoros_tui.sync.records import sync_fields
 from vectoros_tui.sync.reports import ConflictView, SyncReport, SyncStatus
 from vectoros_tui.sync.resolve import conflicts as list_conflicts
 from vectoros_tui.sync.resolve import resolve as resolve_conflict
+
+NOT_CARRIED: Final = (
+    "{} not synced: this backend does not say it has them (`vectoros serve` does); "
+    "they stay here as they are"
+)
+
+
+def _carry_next_steps(db: Database, workspace_id: uuid.UUID) -> None:
+    """Deals linked before their next step travelled: their base gets the backend's next
+    step of then (none: nothing sent it), and one with a next step here is queued, so it
+    goes with this sync instead of waiting for the deal's next edit."""
+    with db.write() as session:
+        older = [
+            (deal_id, dict(base))
+            for deal_id, base in session.exec(
+                select(SyncLink.deal_id, SyncLink.base).where(SyncLink.workspace_id == workspace_id)
+            ).all()
+            if any(name not in base for name in NEXT_STEP_FIELDS)
+        ]
+        for deal_id, base in older:
+            link = session.get_one(SyncLink, deal_id)
+            link.base = {**base, **{name: base.get(name) for name in NEXT_STEP_FIELDS}}
+            deal = session.get(Deal, deal_id)
+            if deal is not None and (deal.next_step or deal.next_step_due):
+                outbox.record(session, workspace_id, deal_id, "upsert")
 
 
 class SyncEngine:
@@ -78,6 +113,7 @@ class SyncEngine:
             for table in (SyncOutbox, SyncLink, SyncConflict):
                 for row in session.exec(select(table).where(table.workspace_id == workspace_id)):
                     session.delete(row)
+            forget_activities(session, workspace_id)
             remote = session.get(SyncRemote, workspace_id)
             if remote is not None:
                 session.delete(remote)
@@ -142,12 +178,17 @@ class SyncEngine:
             raise SyncError("this workspace is not linked to a backend; run `vectoros sync --link`")
         report = SyncReport()
         try:
-            with self.db.read() as session:
-                pending = self._pending_ids(session, workspace_id)
             remote_workspace = remote.remote_workspace_id
             people = read_people(backend, remote_workspace)
             if people is not None:
                 mirror_roles(self.db, workspace_id, people)
+            extensions = extensions_of(backend)
+            next_steps = "nextStep" in extensions
+            fields = sync_fields(next_steps)
+            if next_steps:
+                _carry_next_steps(self.db, workspace_id)
+            with self.db.read() as session:
+                pending = self._pending_ids(session, workspace_id)
             push(
                 self.db,
                 self.clock,
@@ -157,12 +198,33 @@ class SyncEngine:
                 backend,
                 report,
                 people,
+                fields,
             )
             remote_deals = pull(
-                self.db, self.clock, workspace_id, remote_workspace, backend, report
+                self.db, self.clock, workspace_id, remote_workspace, backend, report, fields
             )
             if people is not None:
                 report.pulled_owners = pull_owners(self.db, workspace_id, remote_deals, people)
+            if "activities" in extensions:
+                sync_activities(
+                    self.db,
+                    self.clock,
+                    workspace_id,
+                    remote_workspace,
+                    cast(ActivityBackend, backend),
+                    {d.id for d in remote_deals},
+                    report,
+                )
+            missing = [
+                what
+                for what, has in (
+                    ("next steps", next_steps),
+                    ("activities", "activities" in extensions),
+                )
+                if not has
+            ]
+            if missing:
+                report.notes.append(NOT_CARRIED.format(" and ".join(missing)))
             self.db.bulk_loaded(report.pulled_created)
         except SyncError as exc:
             self._finish(workspace_id, str(exc)[:500], completed=False)

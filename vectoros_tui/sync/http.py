@@ -42,6 +42,7 @@ import httpx
 
 from vectoros_tui import __version__
 from vectoros_tui.store.roles import ROLES
+from vectoros_tui.sync import remote_activities
 from vectoros_tui.sync.dialect_base import Dialect
 from vectoros_tui.sync.dialects import DIALECT_NAMES, detect_dialect, dialect_for
 from vectoros_tui.sync.errors import (
@@ -53,6 +54,7 @@ from vectoros_tui.sync.errors import (
     TLSError,
 )
 from vectoros_tui.sync.records import RemoteDeal, RemoteWorkspace
+from vectoros_tui.sync.remote_activities import RemoteActivity
 from vectoros_tui.sync.strict_json import Fields, expect_list
 from vectoros_tui.sync.wire import Reply, error_details, reading, segment
 
@@ -122,7 +124,7 @@ class RemoteBackend:
         self._secret = _Secret(token)
         self._dialect: Dialect | None = None if choice == "auto" else dialect_for(choice)
         self._detect_lock = threading.Lock()
-        self._conditional: bool | None = None
+        self._facts: dict[str, Any] | None = None
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -211,17 +213,34 @@ class RemoteBackend:
             self._call, str(workspace_id), str(local_record["id"]), fields
         )
 
+    def _health_facts(self) -> dict[str, Any]:
+        """What the backend's /health promises, asked once (empty when it fails: then
+        nothing beyond the seed's API is assumed)."""
+        if self._facts is None:
+            try:
+                self._facts = self.health()
+            except SyncError as exc:
+                log.info("no promises beyond the seed's API: /health failed (%s)", exc)
+                self._facts = {}
+        return self._facts
+
     @property
     def conditional_writes(self) -> bool:
         """Whether the backend promises to honour If-Match on deal writes (its /health
         says ``"conditionalWrites": true``): then a push need not read a deal first."""
-        if self._conditional is None:
-            try:
-                self._conditional = self.health().get("conditionalWrites") is True
-            except SyncError as exc:  # no usable /health: read before every write
-                log.info("no conditional writes: /health failed (%s)", exc)
-                self._conditional = False
-        return self._conditional
+        return self._health_facts().get("conditionalWrites") is True
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """What the backend has beyond the seed's API, as its /health names them
+        (``vectoros serve``: ``nextStep``, the deal's next-step fields, and ``activities``,
+        the activity routes). None in the deployed dialect, which has neither."""
+        if self.dialect.name != "documented":
+            return frozenset()
+        named = self._health_facts().get("extensions")
+        if not isinstance(named, list):
+            return frozenset()
+        return frozenset(item for item in named if isinstance(item, str))
 
     def update_deal(
         self,
@@ -276,6 +295,26 @@ class RemoteBackend:
         ``if_match``, False when the deal changed since (nothing was deleted)."""
         return self.dialect.delete_deal(self._call, str(deal_id), if_match)
 
+    # -- activities (only a backend whose ``extensions`` name them) -----------------------
+
+    def list_activities(self, workspace_id: str) -> list[RemoteActivity]:
+        """Every activity of the workspace's deals (all pages read)."""
+        return remote_activities.list_activities(self._call, str(workspace_id), self.page_size)
+
+    def create_activity(
+        self, deal_id: str, activity_id: str, record: Mapping[str, Any]
+    ) -> RemoteActivity:
+        """Add an activity with the client-generated ``activity_id`` to the backend's deal;
+        a retry after a lost answer returns the one made, not a second."""
+        return remote_activities.create_activity(self._call, str(deal_id), str(activity_id), record)
+
+    def update_activity(self, activity_id: str, record: Mapping[str, Any]) -> RemoteActivity:
+        return remote_activities.update_activity(self._call, str(activity_id), record)
+
+    def delete_activity(self, activity_id: str) -> None:
+        """Delete an activity; one gone already (404) counts as deleted."""
+        remote_activities.delete_activity(self._call, str(activity_id))
+
     # -- sending, with retries -------------------------------------------------------------
 
     def _call(
@@ -324,11 +363,12 @@ class RemoteBackend:
                 log.debug("%s -> %s (attempt %d)", request, status, attempt)
                 if 200 <= status < 300 or status in allow:
                     return reply
-                if status == 403 and method != "GET" and "/deals" in path:
+                if status == 403 and method != "GET" and _is_record_path(path):
                     code, message = error_details(reply.text)
                     if code == "forbidden":
                         # A role refusal of this one change (a member editing a colleague's
-                        # deal), not a bad sign-in: reported with the server's reason.
+                        # deal or its activities), not a bad sign-in: reported with the
+                        # server's reason.
                         raise RemoteError(status, code, message, request=request)
                 if status in (401, 403):
                     _, message = error_details(reply.text)
@@ -387,6 +427,11 @@ class _Secret:
         if len(self._value) >= 4 and self._value in text:
             return text.replace(self._value, REDACTED)
         return text
+
+
+def _is_record_path(path: str) -> bool:
+    """A deal's or an activity's route, where a 403 may be a role refusal of one change."""
+    return "/deals" in path or "/activities" in path
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -22,7 +22,14 @@ from vectoros_tui.store.tables import Deal, SyncConflict, SyncLink
 from vectoros_tui.store.validation import ValidationError
 from vectoros_tui.store.views import DealView
 from vectoros_tui.sync.backend import Backend
-from vectoros_tui.sync.records import RemoteDeal, clean_record, record_of_remote, record_of_view
+from vectoros_tui.sync.records import (
+    DEAL_FIELDS,
+    RemoteDeal,
+    base_of,
+    clean_record,
+    record_of_remote,
+    record_of_view,
+)
 from vectoros_tui.sync.reports import SyncReport
 
 # Remote deals applied per transaction; also the most ids one query asks about.
@@ -36,15 +43,17 @@ def pull(
     remote_workspace: str,
     backend: Backend,
     report: SyncReport,
+    fields: tuple[str, ...] = DEAL_FIELDS,
 ) -> list[RemoteDeal]:
-    """Apply what changed only on the backend; returns the backend's deals."""
+    """Apply what changed only on the backend; returns the backend's deals. ``fields``:
+    those the backend carries (a field it has not, such as a next step, stays as it is)."""
     remote_deals = backend.list_deals(remote_workspace)
     seen: set[str] = set()
     for start in range(0, len(remote_deals), PULL_CHUNK):
         chunk = remote_deals[start : start + PULL_CHUNK]
         seen.update(d.id for d in chunk)
-        _pull_chunk(db, clock(), workspace_id, chunk, report)
-    _pull_deletions(db, clock(), workspace_id, seen, report)
+        _pull_chunk(db, clock(), workspace_id, chunk, report, fields)
+    _pull_deletions(db, clock(), workspace_id, seen, report, fields)
     return remote_deals
 
 
@@ -59,6 +68,7 @@ def _pull_chunk(
     workspace_id: uuid.UUID,
     chunk: Sequence[RemoteDeal],
     report: SyncReport,
+    fields: tuple[str, ...],
 ) -> None:
     with db.write() as session:
         session.info[APPLYING_REMOTE] = True
@@ -81,19 +91,20 @@ def _pull_chunk(
             link = links.get(remote_deal.id)
             try:
                 if link is None:
-                    new.append((remote_deal, clean_record(record_of_remote(remote_deal))))
+                    theirs = record_of_remote(remote_deal, None, fields)
+                    new.append((remote_deal, clean_record(theirs)))
                     continue
                 if link.deal_id in conflicted:
                     continue
-                base = dict(link.base)
-                theirs = record_of_remote(remote_deal, base)
+                base = base_of(link.base, fields)
+                theirs = record_of_remote(remote_deal, base, fields)
                 if theirs == base:
                     link.remote_etag = remote_deal.etag
                     continue
                 local = _local(session, link.deal_id)
                 if local is None:
                     continue  # deleted here: its push (or conflict) handles it
-                mine = record_of_view(local)
+                mine = record_of_view(local, fields)
                 if mine == base:
                     row = session.get(Deal, link.deal_id)
                     assert row is not None
@@ -122,7 +133,7 @@ def _pull_chunk(
                 report.problems.append(
                     f"remote deal {remote_deal.id} ({remote_deal.title!r}) was not taken: {exc}"
                 )
-        _pull_new(session, workspace_id, new, now)
+        _pull_new(session, workspace_id, new, now, fields)
         report.pulled_created += len(new)
 
 
@@ -131,6 +142,7 @@ def _pull_new(
     workspace_id: uuid.UUID,
     new: list[tuple[RemoteDeal, dict[str, Any]]],
     now: datetime,
+    fields: tuple[str, ...],
 ) -> None:
     """Remote deals not seen before: inserted in bulk, each linked to its twin."""
     views = DealService.insert_remote(session, workspace_id, [clean for _, clean in new], now)
@@ -143,7 +155,7 @@ def _pull_new(
                 "deal_id": view.id,
                 "workspace_id": workspace_id,
                 "remote_id": remote_deal.id,
-                "base": record_of_view(view),
+                "base": record_of_view(view, fields),
                 "synced_at": now,
                 "remote_etag": remote_deal.etag,
             }
@@ -153,7 +165,12 @@ def _pull_new(
 
 
 def _pull_deletions(
-    db: Database, now: datetime, workspace_id: uuid.UUID, seen: set[str], report: SyncReport
+    db: Database,
+    now: datetime,
+    workspace_id: uuid.UUID,
+    seen: set[str],
+    report: SyncReport,
+    fields: tuple[str, ...],
 ) -> None:
     with db.write() as session:
         session.info[APPLYING_REMOTE] = True
@@ -171,14 +188,14 @@ def _pull_deletions(
             if link is None or session.get(SyncConflict, deal_id) is not None:
                 continue
             local = _local(session, link.deal_id)
-            base = dict(link.base)
-            if local is not None and record_of_view(local) != base:
+            base = base_of(link.base, fields)
+            if local is not None and record_of_view(local, fields) != base:
                 session.add(
                     SyncConflict(
                         deal_id=link.deal_id,
                         workspace_id=workspace_id,
                         remote_id=link.remote_id,
-                        mine=record_of_view(local),
+                        mine=record_of_view(local, fields),
                         theirs=None,
                         base=base,
                         detected_at=now,

@@ -26,8 +26,10 @@ from vectoros_tui.sync.errors import RemoteError
 from vectoros_tui.sync.owners import RemotePeople, local_emails, wanted_remote_owner
 from vectoros_tui.sync.pull import PULL_CHUNK
 from vectoros_tui.sync.records import (
+    DEAL_FIELDS,
     Record,
     RemoteDeal,
+    base_of,
     changed_fields,
     record_of_remote,
     record_of_view,
@@ -101,12 +103,14 @@ def push(
     backend: Backend,
     report: SyncReport,
     people: RemotePeople | None = None,
+    fields: tuple[str, ...] = DEAL_FIELDS,
 ) -> None:
     """Push every pending deal, PUSH_WORKERS at a time: each is independent (its own
     remote call and local transaction), and the time goes into waiting for the
     server. A connection-level failure stops the push (the rest stays queued). With
-    ``people`` (the backend's members) a deal's owner goes too, by email."""
-    _Push(db, clock, workspace_id, remote_workspace, backend, people).run(pending, report)
+    ``people`` (the backend's members) a deal's owner goes too, by email; ``fields`` are
+    those the backend carries (see :func:`~vectoros_tui.sync.records.sync_fields`)."""
+    _Push(db, clock, workspace_id, remote_workspace, backend, people, fields).run(pending, report)
 
 
 class _Push:
@@ -118,8 +122,10 @@ class _Push:
         remote_workspace: str,
         backend: Backend,
         people: RemotePeople | None = None,
+        fields: tuple[str, ...] = DEAL_FIELDS,
     ) -> None:
         self.db = db
+        self.fields = fields
         self.clock = clock
         self.workspace_id = workspace_id
         self.remote_workspace = remote_workspace
@@ -193,7 +199,7 @@ class _Push:
         settlements: _Settlements | None,
     ) -> None:
         stamp, link, local = queued.stamp, queued.link, queued.local
-        mine = record_of_view(local) if local else None
+        mine = record_of_view(local, self.fields) if local else None
         backend = self.backend
         if link is None:
             if mine is None:  # created and deleted between two syncs: nothing to tell
@@ -204,11 +210,11 @@ class _Push:
             self._settle(self._taken(deal_id, stamp, created, mine), settlements)
             report.pushed_created += 1
             return
-        base = dict(link.base)
-        if self._push_conditionally(deal_id, link, mine, report, stamp, settlements):
+        base = base_of(link.base, self.fields)
+        if self._push_conditionally(deal_id, link, base, mine, report, stamp, settlements):
             return
         current = backend.get_deal(link.remote_id)
-        theirs = record_of_remote(current, base) if current else None
+        theirs = record_of_remote(current, base, self.fields) if current else None
         if mine is None:  # deleted here
             if theirs is not None and theirs != base:
                 self._conflict(deal_id, link.remote_id, None, theirs, base, report)
@@ -232,7 +238,9 @@ class _Push:
             if mine != base:
                 self._conflict(deal_id, link.remote_id, mine, theirs, base, report)
             return  # only theirs changed: the pull applies it
-        updated = backend.update_deal(link.remote_id, changed_fields(base, mine), full=mine)
+        updated = backend.update_deal(
+            link.remote_id, changed_fields(base, mine, self.fields), full=mine
+        )
         assert updated is not None  # an unconditional update raises instead
         updated = self._owner_follows(local, updated)
         self._settle(self._taken(deal_id, stamp, updated, mine), settlements)
@@ -242,6 +250,7 @@ class _Push:
         self,
         deal_id: uuid.UUID,
         link: SyncLink,
+        base: Record,
         mine: Record | None,
         report: SyncReport,
         stamp: datetime | None,
@@ -252,7 +261,7 @@ class _Push:
         changed the deal since. False: not done (no tag, or it changed: the caller reads
         it and merges as usual)."""
         backend = self.backend
-        if link.remote_etag is None or mine == dict(link.base) or not backend.conditional_writes:
+        if link.remote_etag is None or mine == base or not backend.conditional_writes:
             return False
         if mine is None:
             if not backend.delete_deal(link.remote_id, if_match=link.remote_etag):
@@ -262,7 +271,7 @@ class _Push:
             return True
         updated = backend.update_deal(
             link.remote_id,
-            changed_fields(dict(link.base), mine),
+            changed_fields(base, mine, self.fields),
             full=mine,
             if_match=link.remote_etag,
         )
@@ -295,7 +304,7 @@ class _Push:
         self, deal_id: uuid.UUID, stamp: datetime | None, remote: RemoteDeal, mine: Record
     ) -> Settlement:
         """A deal the backend took from us: what it answered is the new base."""
-        base = record_of_remote(remote, mine)
+        base = record_of_remote(remote, mine, self.fields)
         return Settlement(self.workspace_id, deal_id, remote.id, base, stamp, remote)
 
     @staticmethod

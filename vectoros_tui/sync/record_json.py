@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from vectoros_tui.engine.stages import OUTCOMES, UnknownStageError, normalise_stage
-from vectoros_tui.store.validation import DEAL_JSON_NAMES
+from vectoros_tui.store.validation import DEAL_JSON_NAMES, NEXT_STEP_FIELDS
 from vectoros_tui.sync.records import DEAL_FIELDS
 
 # local field name -> JSON name (both dialects use the documented API's camelCase).
@@ -24,14 +24,20 @@ RemoteStage = Callable[[str, str | None], str]
 
 
 def record_json(
-    record: Mapping[str, Any], remote_stage: RemoteStage, *, sends_outcome: bool
+    record: Mapping[str, Any],
+    remote_stage: RemoteStage,
+    *,
+    sends_outcome: bool,
+    next_steps: bool = False,
 ) -> dict[str, Any]:
-    """JSON for the given local fields (any subset of :data:`DEAL_FIELDS`).
+    """JSON for the given local fields (any subset of :data:`DEAL_FIELDS`, and of
+    ``NEXT_STEP_FIELDS`` when the dialect has ``next_steps``).
 
     ``stage`` and ``outcome`` go together (the remote stage encodes both); pass both or
     neither. ``sends_outcome``: whether the dialect has an ``outcome`` field besides.
     """
-    unknown = sorted(set(record) - set(DEAL_FIELDS))
+    known = (*DEAL_FIELDS, *NEXT_STEP_FIELDS) if next_steps else DEAL_FIELDS
+    unknown = sorted(set(record) - set(known))
     if unknown:
         raise ValueError(f"not deal fields: {', '.join(unknown)}")
     out: dict[str, Any] = {}
@@ -46,6 +52,10 @@ def record_json(
         out["probability"] = _local_probability(record["probability"])
     if "close_date" in record:
         out["closeDate"] = _local_date(record["close_date"])
+    if "next_step" in record:
+        out["nextStep"] = _local_text("next_step", record["next_step"])
+    if "next_step_due" in record:
+        out["nextStepDue"] = _local_date(record["next_step_due"], "next_step_due")
     if "stage" in record or "outcome" in record:
         if "stage" not in record:
             raise ValueError("outcome cannot be sent without stage (pass both)")
@@ -84,7 +94,7 @@ def _local_probability(value: Any) -> int | None:
     return value
 
 
-def _local_date(value: Any) -> str | None:
+def _local_date(value: Any, name: str = "close_date") -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -93,7 +103,7 @@ def _local_date(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, str):
         return date.fromisoformat(value).isoformat()
-    raise ValueError(f"close_date must be a date or None (got {type(value).__name__})")
+    raise ValueError(f"{name} must be a date or None (got {type(value).__name__})")
 
 
 def local_stage(stage: Any, outcome: Any) -> tuple[str, str | None]:

@@ -18,13 +18,19 @@ StagesIn = Mapping[str, tuple[str, str | None]]
 
 
 def deal_from_json(
-    data: Any, stages_in: StagesIn, *, field: str | None, workspace_id: str | None
+    data: Any,
+    stages_in: StagesIn,
+    *,
+    field: str | None,
+    workspace_id: str | None,
+    next_steps: bool = False,
 ) -> RemoteDeal:
     """A :class:`RemoteDeal` from a dialect's deal JSON, every field type-checked.
 
     ``id``, ``title`` and ``stage`` are required (and ``workspaceId`` unless
     ``workspace_id`` says which workspace the deal was listed in, in which case a
     ``workspaceId`` that differs is an error). Other fields may be absent (read as null).
+    ``next_steps``: the dialect has ``nextStep``/``nextStepDue`` (else they are not read).
     """
     f = Fields(data, field)
     deal_id = f.identifier("id")
@@ -56,6 +62,8 @@ def deal_from_json(
         updated_at=f.timestamp("updatedAt"),
         version=_version(f),
         owner_id=f.string("ownerId"),
+        next_step=f.string("nextStep") if next_steps else None,
+        next_step_due=f.calendar_date("nextStepDue") if next_steps else None,
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vectoros_tui.sync.records import DEAL_FIELDS, Record
+from vectoros_tui.sync.records import Record, record_fields
 
 
 @dataclass
@@ -23,7 +23,12 @@ class SyncReport:
     pulled_deleted: int = 0
     new_conflicts: int = 0
     pulled_owners: int = 0  # deals whose owner here followed the backend's
+    # Activities added, changed or deleted: here and pushed, there and pulled.
+    pushed_activities: int = 0
+    pulled_activities: int = 0
     problems: list[str] = field(default_factory=list)
+    # What the rep should know that went as it should (what this backend does not carry).
+    notes: list[str] = field(default_factory=list)
 
     def add(self, other: SyncReport) -> None:
         for name in (
@@ -34,9 +39,12 @@ class SyncReport:
             "pulled_updated",
             "pulled_deleted",
             "new_conflicts",
+            "pushed_activities",
+            "pulled_activities",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems.extend(other.problems)
+        self.notes.extend(other.notes)
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -51,8 +59,10 @@ class SyncReport:
                 "deleted": self.pulled_deleted,
             },
             "owners_pulled": self.pulled_owners,
+            "activities": {"pushed": self.pushed_activities, "pulled": self.pulled_activities},
             "new_conflicts": self.new_conflicts,
             "problems": self.problems,
+            "notes": self.notes,
         }
 
 
@@ -94,9 +104,10 @@ class ConflictView:
         return str((self.mine or self.theirs or self.base).get("title", "?"))
 
     def differing_fields(self) -> list[str]:
+        names = record_fields(self.mine, self.theirs, self.base)
         if self.mine is None or self.theirs is None:
-            return list(DEAL_FIELDS)
-        return [n for n in DEAL_FIELDS if self.mine.get(n) != self.theirs.get(n)]
+            return list(names)
+        return [n for n in names if self.mine.get(n) != self.theirs.get(n)]
 
     def to_api(self) -> dict[str, Any]:
         return {

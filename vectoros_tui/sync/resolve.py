@@ -20,7 +20,7 @@ from vectoros_tui.store.outbox import APPLYING_REMOTE
 from vectoros_tui.store.tables import Deal, SyncConflict, SyncLink
 from vectoros_tui.store.views import DealView
 from vectoros_tui.sync.errors import SyncError
-from vectoros_tui.sync.records import DEAL_FIELDS, Record, clean_record
+from vectoros_tui.sync.records import Record, clean_record, record_fields
 from vectoros_tui.sync.reports import ConflictView
 
 
@@ -90,13 +90,14 @@ def _kept(
         return mine
     if mine is None or theirs is None:
         raise SyncError("one side deleted the deal: keep mine or keep theirs")
-    unknown = sorted(set(fields or {}) - set(DEAL_FIELDS))
+    names = record_fields(mine, theirs)
+    unknown = sorted(set(fields or {}) - set(names))
     bad = sorted(k for k, v in (fields or {}).items() if v not in ("mine", "theirs"))
     if unknown or bad:
         raise SyncError(
             "merge takes field=mine|theirs for fields "
-            + ", ".join(DEAL_FIELDS)
+            + ", ".join(names)
             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             + (f"; bad choice for: {', '.join(bad)}" if bad else "")
         )
-    return {n: (theirs if (fields or {}).get(n) == "theirs" else mine)[n] for n in DEAL_FIELDS}
+    return {n: (theirs if (fields or {}).get(n) == "theirs" else mine).get(n) for n in names}
