@@ -5,8 +5,9 @@ statement per row, that costs a round trip each on Postgres and, worse, fires th
 statement-level revision trigger once per row: every firing updates the workspace's row
 again, and each update has to walk past the versions the earlier ones left, so 10,000 rows
 took seconds. Here, on Postgres, the rows travel as one array per column and ``unnest``
-turns them back into rows inside ONE statement; SQLite runs in-process, where executemany
-is one call that steps a prepared statement per row.
+turns them back into rows inside ONE statement. SQLite runs in-process: rows are inserted
+as multi-row VALUES of up to 1,000 rows (see :func:`_insert_pages`) and updated by
+executemany, one call that steps a prepared statement per row.
 
 A lookup of many keys is one query too: ``= ANY(array)`` on Postgres, the members of a JSON
 array (``json_each``) on SQLite; an ``IN`` list of bound values would need one parameter per
@@ -74,7 +75,7 @@ def any_of(
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     # json_each yields the values as stored: the column type's own conversion (a UUID is
     # kept as 32 hex digits) is applied before they go into the array.
-    process = column.type.bind_processor(dialect)
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     stored = [process(v) for v in values] if process else list(values)
     members = func.json_each(json.dumps(stored))
     return column.in_(select(literal_column("value")).select_from(members).scalar_subquery())
@@ -117,6 +118,9 @@ def insert_rows(
             set_={name: excluded[name] for name in names if name not in upsert_on},
         )
     session.execute(statement)
+
+
+_PAGE_ROWS = 1_000
 
 
 def _insert_pages(
@@ -162,9 +166,6 @@ def _insert_pages(
             for name, convert in zip(names, converters, strict=True)
         ]
         connection.exec_driver_sql(head + ", ".join([group] * len(chunk)) + tail, tuple(values))
-
-
-_PAGE_ROWS = 1_000
 
 
 class _Converter:
