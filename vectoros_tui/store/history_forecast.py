@@ -262,10 +262,13 @@ def _deal_rows(
     for index in range(len(REASON_GROUPS)):
         by_reason[:, index] = pushes[:, groups == index].sum(axis=1)
     order = np.argsort(-(features.values * outcomes[:, WON]), kind="stable")
+    # Every deal's strongest reason groups in one sort (one per deal was a third of a
+    # forecast of 14,000 deals).
+    ranked = np.argsort(-np.abs(by_reason), axis=1, kind="stable")[:, :REASONS_PER_DEAL]
     rows = []
     for i in order:
         deal = deals[int(i)]
-        strongest = np.argsort(-np.abs(by_reason[i]), kind="stable")[:REASONS_PER_DEAL]
+        strongest = ranked[i]
         rows.append(
             {
                 "deal_id": deal.id,
