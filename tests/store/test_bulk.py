@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import insert, select, text
 
-from vectoros_tui.store.bulk import any_of, insert_rows, update_rows
+from vectoros_tui.store.bulk import any_of, insert_rows, read_rows, update_rows
 from vectoros_tui.store.tables import Deal, DealEvent, SyncOutbox
 
 
@@ -172,4 +172,21 @@ def test_insert_rows_upserts_on_a_key(store, workspace) -> None:
         ids[0]: ("delete", first),
         ids[1]: ("upsert", later),
         ids[2]: ("upsert", later),
+    }
+
+
+def test_read_rows_gives_what_sqlalchemys_column_types_give(store, workspace) -> None:
+    moment = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    rows = [deal_row(workspace.id, n, moment) for n in range(6)]
+    table = Deal.__table__  # type: ignore[attr-defined]
+    with store.db.write() as session:
+        insert_rows(session, table, rows)
+    names = [c.name for c in table.columns]
+    with store.db.read() as session:
+        ours = read_rows(session, table, names, table.c.workspace_id == workspace.id)
+        theirs = [dict(r._mapping) for r in session.execute(select(table))]
+    key = lambda row: row["source_id"]  # noqa: E731
+    assert sorted(ours, key=key) == sorted(theirs, key=key)
+    assert {type(v) for r in ours for v in r.values()} == {
+        type(v) for r in theirs for v in r.values()
     }

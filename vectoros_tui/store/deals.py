@@ -20,7 +20,7 @@ from vectoros_tui.engine.dates import as_utc, parse_date
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store import outbox
-from vectoros_tui.store.bulk import any_of, insert_rows, roomy_cache, update_rows
+from vectoros_tui.store.bulk import any_of, insert_rows, read_rows, roomy_cache, update_rows
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
@@ -237,12 +237,13 @@ def matching_deals(
     table = Deal.__table__  # type: ignore[attr-defined]
     in_workspace = table.c.workspace_id == workspace_id
     wanted = {"id", "source_id", *columns} if columns is not None else None
-    read = select(*(c for c in table.columns if wanted is None or c.name in wanted))
-    result = session.execute(
-        read.where(in_workspace, any_of(session, table.c.source_id, source_ids))
-    )
-    names = list(result.keys())
-    found = {row.source_id: dict(zip(names, row, strict=True)) for row in result.all()}
+    names = [c.name for c in table.columns if wanted is None or c.name in wanted]
+    found = {
+        row["source_id"]: row
+        for row in read_rows(
+            session, table, names, in_workspace, any_of(session, table.c.source_id, source_ids)
+        )
+    }
     own: dict[uuid.UUID, str] = {}
     for sid in source_ids:
         # A UUID has 32 hex digits: a shorter id (a CRM's own) is not tried as one.
@@ -250,13 +251,16 @@ def matching_deals(
             own.setdefault(parsed, sid)  # the first spelling of an id takes the deal
     adopted: builtins.list[str] = []
     if own:
-        for row in session.execute(
-            read.where(
-                in_workspace, any_of(session, table.c.id, list(own)), table.c.source_id.is_(None)
-            )
-        ).all():
-            sid = own[row.id]
-            found[sid] = dict(zip(names, row, strict=True))
+        for row in read_rows(
+            session,
+            table,
+            names,
+            in_workspace,
+            any_of(session, table.c.id, list(own)),
+            table.c.source_id.is_(None),
+        ):
+            sid = own[row["id"]]
+            found[sid] = row
             adopted.append(sid)
     return found, adopted
 
