@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
@@ -87,8 +88,9 @@ class WorkspaceSnapshot:
             return self.priced_open
         return open_value_totals(self.deals)
 
-    @property
+    @cached_property
     def open_deals(self) -> list[DealRecord]:
+        # Read several times per save (forecast, board, status): once per snapshot.
         return [d for d in self.deals if d.is_open]
 
     def deal(self, deal_id: str) -> DealRecord | None:
