@@ -294,3 +294,29 @@ async def test_insights_come_from_the_store_before_the_workspace_has_loaded(
         deal = full.open_deals[0]
         app.snapshot = full.with_deal(replace(deal, probability=1))
         await wait_for(lambda: screen.regenerations == 2 and screen.pending == 0, pilot)
+
+
+async def test_the_stored_insights_show_first_then_the_regenerated_ones(
+    demo_database: str, make_app: Callable[..., VectorOSApp]
+) -> None:
+    store = open_store(demo_database)
+    try:
+        workspace = store.workspaces.resolve("Demo")
+        store.analytics.regenerate_insights(workspace.id)  # a previous run's insights
+        before = {i.id for i in store.insights.list(workspace.id)}
+    finally:
+        store.close()
+    loaded: list[InsightsScreen.Loaded] = []
+
+    def hook(message: object) -> None:
+        if isinstance(message, InsightsScreen.Loaded):
+            loaded.append(message)
+
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await open_insights(app, pilot)
+        assert len(loaded) >= 2
+        # First what the last run stored, read without running the rules; then the rules.
+        assert loaded[0].regenerated is None
+        assert {i.id for i in loaded[0].insights} == before
+        assert any(m.regenerated is not None for m in loaded[1:])

@@ -131,7 +131,7 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             if session is None or self.vectoros.store is None or self._workspace is not None:
                 return
             self._workspace = session.workspace
-            self._request("regenerate")
+            self._list_then_regenerate()
             return
         if snapshot is self._regenerated_for:
             return
@@ -145,6 +145,14 @@ class InsightsScreen(ReportsWorkerErrors, Screen[None]):
             self.insights = []
             self._paint()
         self._workspace = snapshot.workspace
+        self._list_then_regenerate()
+
+    def _list_then_regenerate(self) -> None:
+        """On a first show, the insights stored by the last run at once (the status line
+        says they are updating), then the rules run again: regenerating a team's
+        workspace takes seconds."""
+        if not self.insights:
+            self._request("list")
         self._request("regenerate")
 
     # --- store calls (thread workers) ---------------------------------------------------
