@@ -19,6 +19,7 @@ from vectoros_tui.server.app import create_app
 from vectoros_tui.server.deal_pages import (
     DealList,
     DealListCache,
+    InThread,
     LoopSqlite,
     WorkspaceDeals,
     parse_request,
@@ -330,8 +331,8 @@ def test_every_change_of_a_workspaces_deals_bumps_its_revision(store: Store) -> 
 
 def test_the_loop_never_waits_on_a_locked_sqlite_database(tmp_path: Any) -> None:
     """SQLite's access check runs in the event loop: a database locked in a way that would
-    make a reader wait (here a rollback journal and an exclusive lock) answers Busy at
-    once, and that check goes to a thread instead."""
+    make a reader wait (here a rollback journal and an exclusive lock) answers InThread
+    at once, and that check goes to a thread instead."""
     import sqlite3
 
     path = tmp_path / "locked.sqlite3"
@@ -345,9 +346,44 @@ def test_the_loop_never_waits_on_a_locked_sqlite_database(tmp_path: Any) -> None
         holder.execute("BEGIN EXCLUSIVE")
         holder.execute("UPDATE workspaces SET name = name")
         started = time.monotonic()
-        with pytest.raises(LoopSqlite.Busy):
+        with pytest.raises(InThread):
             loop_side.access("no-such-token", uuid.uuid4())
         assert time.monotonic() - started < 1.0
     finally:
         holder.close()
         loop_side.close()
+
+
+def test_the_caller_read_in_the_loop_is_the_token_services(database_url: str) -> None:
+    """Routes authenticate in the event loop (DealPages.caller) with TokenService's query;
+    a token due for its last-used stamp, and no token at all, are left to TokenService."""
+    import asyncio
+
+    from vectoros_tui.server.backend import Backend
+    from vectoros_tui.server.deal_pages import DealPages
+
+    store = open_store(database_url, upgrade=True)
+    tokens = TokenService(store.db)
+    fresh = tokens.create("ann@example.com", "fresh")[1]
+    tokens.authenticate(fresh)  # stamped: used within the last minute
+    unstamped = tokens.create("bob@example.com", "never used")[1]
+    revoked = tokens.create("eve@example.com", "revoked")[1]
+    tokens.revoke(next(str(t.id) for t in tokens.list() if t.name == "revoked"))
+    pages = DealPages(Backend(database_url, None, None, True))
+
+    async def run() -> None:
+        try:
+            assert await pages.caller(fresh) == tokens.authenticate(fresh)
+            assert await pages.caller(revoked) is None
+            assert await pages.caller("vos_unknown") is None
+            assert await pages.caller("x" * 300) is None
+            with pytest.raises(InThread):
+                await pages.caller(unstamped)
+        finally:
+            await pages.aclose()
+
+    try:
+        asyncio.run(run())
+    finally:
+        pages.backend.close()
+        store.close()

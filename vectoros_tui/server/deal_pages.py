@@ -22,7 +22,6 @@ after the second miss at the same revision.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -47,10 +46,10 @@ from sqlmodel import col
 from vectoros_tui.engine.stages import UnknownStageError, normalise_stage
 from vectoros_tui.server.access import deal_list_order
 from vectoros_tui.server.schemas import deal_json
-from vectoros_tui.server.tokens import TOUCH_EVERY, hash_token
+from vectoros_tui.server.tokens import TOUCH_EVERY, Caller, hash_token
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.ids import parse_uuid
-from vectoros_tui.store.tables import ApiToken, Deal, Workspace, WorkspaceMember, utcnow
+from vectoros_tui.store.tables import ApiToken, Deal, User, Workspace, WorkspaceMember, utcnow
 from vectoros_tui.store.views import DealView
 
 if TYPE_CHECKING:
@@ -252,7 +251,8 @@ class DealListCache:
 Access = tuple[int, datetime | None]  # the workspace's deals_revision, the token's last use
 
 # One query checks the token, the membership and reads the revision. Written once: run
-# through SQLAlchemy on SQLite, and as its compiled Postgres text on the async pool.
+# through SQLAlchemy in a thread, or as its compiled text in the event loop (the async
+# pool on Postgres, a connection of its own on SQLite).
 ACCESS_QUERY = (
     select(col(Workspace.deals_revision), col(ApiToken.last_used_at))
     .join(WorkspaceMember, col(WorkspaceMember.user_id) == ApiToken.user_id)
@@ -263,7 +263,51 @@ ACCESS_QUERY = (
         col(Workspace.id) == bindparam("workspace_id"),
     )
 )
-_PG_ACCESS = str(ACCESS_QUERY.compile(dialect=psycopg_dialect()))
+# The caller of a live token: TokenService.authenticate's query.
+CALLER_QUERY = (
+    select(
+        col(ApiToken.id), col(ApiToken.last_used_at), col(User.id), col(User.email), col(User.name)
+    )
+    .join(User, col(User.id) == ApiToken.user_id)
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"), col(ApiToken.revoked_at).is_(None))
+)
+
+
+class InThread(Exception):
+    """The event loop will not run this read (no way to, or it would wait): a thread must."""
+
+
+class LoopQuery:
+    """A select compiled for one driver, run on its own cursor: the parameters and the
+    columns converted as SQLAlchemy would (UUIDs, UTC timestamps)."""
+
+    def __init__(self, query: Any, dialect: Dialect) -> None:
+        compiled = query.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.names = list(compiled.positiontup or [])
+        self.binds = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        self.results = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in query.selected_columns
+        ]
+
+    def params(self, values: dict[str, Any]) -> Any:
+        done = {k: (bind(v) if (bind := self.binds.get(k)) else v) for k, v in values.items()}
+        return [done[name] for name in self.names] if self.names else done
+
+    def row(self, raw: Any) -> tuple[Any, ...] | None:
+        if raw is None:
+            return None
+        return tuple(
+            convert(value) if convert else value
+            for convert, value in zip(self.results, raw, strict=True)
+        )
+
+
+_PG_QUERIES = {query: LoopQuery(query, psycopg_dialect()) for query in (ACCESS_QUERY, CALLER_QUERY)}
 
 
 def _access_params(token_hash: str, workspace_id: uuid.UUID) -> dict[str, Any]:
@@ -386,16 +430,13 @@ def load_workspace_deals(
 
 
 class LoopSqlite:
-    """:data:`ACCESS_QUERY` on SQLite, run in the event loop on a read-only connection of its
-    own. Through a worker thread each check cost a thread hand-off and a SQLAlchemy session
-    (most of a core at ~900 pages/s), and 20 readers' threads contended for the GIL with
-    the threads serving writes; the query itself takes tens of microseconds. The
-    connection never waits for a lock (busy timeout 0): a database busy in a way that
-    would block a reader (rollback journal, a recovery) is :class:`Busy`, and that
-    request's check goes to a thread as before."""
-
-    class Busy(Exception):
-        pass
+    """Reads run in the event loop on a read-only SQLite connection of its own. Through a
+    worker thread each access check cost a thread hand-off and a SQLAlchemy session (most
+    of a core at ~900 pages/s), and 20 readers' threads contended for the GIL with the
+    threads serving writes; the query itself takes tens of microseconds. The connection
+    never waits for a lock (busy timeout 0): a database busy in a way that would block a
+    reader (rollback journal, a recovery) raises :class:`InThread`, and that read goes to
+    a thread as before."""
 
     def __init__(self, path: str) -> None:
         self.connection = sqlite3.connect(
@@ -403,25 +444,19 @@ class LoopSqlite:
         )
         self.connection.execute("PRAGMA busy_timeout = 0")
         dialect = sqlite_dialect()
-        compiled = ACCESS_QUERY.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.names = list(compiled.positiontup or [])
-        table = Workspace.__table__  # type: ignore[attr-defined]
-        self.workspace = table.c.id.type.dialect_impl(dialect).bind_processor(dialect)
-        last_used = ApiToken.__table__.c.last_used_at.type  # type: ignore[attr-defined]
-        self.last_used = last_used.dialect_impl(dialect).result_processor(dialect, None)
+        self.queries = {query: LoopQuery(query, dialect) for query in (ACCESS_QUERY, CALLER_QUERY)}
+
+    def fetch_one(self, query: Any, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        compiled = self.queries[query]
+        try:
+            raw = self.connection.execute(compiled.sql, compiled.params(values)).fetchone()
+        except sqlite3.OperationalError as exc:  # locked or busy: never wait in the loop
+            raise InThread from exc
+        return compiled.row(raw)
 
     def access(self, token_hash: str, workspace_id: uuid.UUID) -> Access | None:
-        params = _access_params(token_hash, workspace_id)
-        params["workspace_id"] = self.workspace(workspace_id) if self.workspace else workspace_id
-        try:
-            row = self.connection.execute(self.sql, [params[n] for n in self.names]).fetchone()
-        except sqlite3.OperationalError as exc:  # locked or busy: never wait in the loop
-            raise LoopSqlite.Busy from exc
-        if row is None:
-            return None
-        last_used = self.last_used(row[1]) if self.last_used else row[1]
-        return int(row[0]), last_used
+        row = self.fetch_one(ACCESS_QUERY, _access_params(token_hash, workspace_id))
+        return (int(row[0]), row[1]) if row is not None else None
 
     def close(self) -> None:
         self.connection.close()
@@ -526,20 +561,48 @@ class DealPages:
         return None
 
     async def _access(self, token_hash: str, workspace_id: uuid.UUID) -> Access | None:
+        try:
+            row = await self._in_loop(ACCESS_QUERY, _access_params(token_hash, workspace_id))
+        except InThread:
+            return await anyio.to_thread.run_sync(self._access_sync, token_hash, workspace_id)
+        return (int(row[0]), row[1]) if row is not None else None
+
+    async def caller(self, secret: str) -> Caller | None:
+        """The caller of a live token (None: unknown or revoked), read in the event loop: a
+        trip through the thread pool for it waited behind every page being served. Raises
+        :class:`InThread` when the token is due for its last-used stamp (a write) or the
+        read cannot run here; TokenService.authenticate does it then."""
+        if not secret or len(secret) > MAX_TOKEN:
+            return None
+        try:
+            row = await self._in_loop(CALLER_QUERY, {"token_hash": hash_token(secret)})
+        except InThread:
+            raise
+        except Exception as exc:  # the thread's path reports it as it always did
+            raise InThread from exc
+        if row is None:
+            return None
+        token_id, last_used, user_id, email, name = row
+        if last_used is None or utcnow() - last_used >= TOUCH_EVERY:
+            raise InThread
+        return Caller(user_id, email, name, token_id)
+
+    async def _in_loop(self, query: Any, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """One row of ``query`` read in the event loop; :class:`InThread` if it cannot be."""
         if self._sqlite_path is not None:
             if self._sqlite is None:
                 await self._open_sqlite(self._sqlite_path)
-            if self._sqlite is not None:
-                with contextlib.suppress(LoopSqlite.Busy):
-                    return self._sqlite.access(token_hash, workspace_id)
+            if self._sqlite is None:
+                raise InThread
+            return self._sqlite.fetch_one(query, values)
         if self._conninfo is None:
-            return await anyio.to_thread.run_sync(self._access_sync, token_hash, workspace_id)
+            raise InThread
         if self._pool is None:
             await self._open_pool(self._conninfo)
+        compiled = _PG_QUERIES[query]
         async with self._pool.connection() as connection:
-            cursor = await connection.execute(_PG_ACCESS, _access_params(token_hash, workspace_id))
-            row = await cursor.fetchone()
-        return (int(row[0]), row[1]) if row is not None else None
+            cursor = await connection.execute(compiled.sql, compiled.params(values))
+            return compiled.row(await cursor.fetchone())
 
     async def _open_pool(self, conninfo: str) -> None:
         async with self._pool_lock:
@@ -639,4 +702,4 @@ class DealPagesMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["DealPages", "DealPagesMiddleware", "compact_json", "parse_request"]
+__all__ = ["DealPages", "DealPagesMiddleware", "InThread", "compact_json", "parse_request"]

@@ -12,11 +12,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vectoros_tui.server import access
 from vectoros_tui.server.access import Membership
 from vectoros_tui.server.backend import Backend
+from vectoros_tui.server.deal_pages import DealPages, InThread
 from vectoros_tui.server.errors import ApiError, not_found
 from vectoros_tui.server.tokens import Caller
 from vectoros_tui.store.ids import parse_uuid
@@ -41,13 +43,23 @@ async def backend_of(request: Request) -> Backend:
 BackendDep = Annotated[Backend, Depends(backend_of)]
 
 
-def current_caller(
+async def current_caller(
+    request: Request,
     backend: BackendDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "send a bearer token: Authorization: Bearer <token>")
-    found = backend.tokens().authenticate(credentials.credentials)
+    # Read in the event loop where it can be: a trip through the thread pool for it waited
+    # behind every deal page being served. A token due for its last-used stamp, and any
+    # trouble, take the thread and TokenService as before.
+    pages: DealPages | None = getattr(request.app.state, "deal_pages", None)
+    try:
+        if pages is None:
+            raise InThread
+        found = await pages.caller(credentials.credentials)
+    except InThread:
+        found = await run_in_threadpool(backend.tokens().authenticate, credentials.credentials)
     if found is None:
         raise ApiError(401, "the token is invalid or has been revoked")
     return found
