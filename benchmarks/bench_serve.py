@@ -18,8 +18,9 @@ sync client (and, for the page latency, plain httpx clients in threads).
 4. reads while someone writes, on Postgres and on SQLite: 20 lean clients list pages of a
    5,000-deal workspace back to back, alone and then while 2 clients write ~2 deals/s
    each (value and stage changes, creates, deletes) to the same workspace, one server
-   worker: list req/s, p50 and p99, write p50 and p99, the server's CPU. A writer reads the
-   list after each create, and its new deal must be there. ``--mix-only`` runs only this
+   worker: list req/s, p50 and p99, write p50 and p99, the server's CPU; then the same
+   writes with nobody reading (the floor the machine allows at the time: it is shared).
+   A writer reads the list after each create, and its new deal must be there. ``--mix-only`` runs only this
    (about a minute); ``--server-root DIR`` serves from another checkout, for a
    before/after on the same machine.
 """
@@ -46,7 +47,10 @@ from typing import Any
 import httpx
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The code under test: this checkout, or the one a --server-root run seeds its database with.
+sys.path.insert(
+    0, os.environ.get("VECTOROS_BENCH_CODE") or str(Path(__file__).resolve().parents[1])
+)
 
 from vectoros_tui.server.tokens import TokenService
 from vectoros_tui.store.store import open_store
@@ -354,6 +358,7 @@ def _run_mix(
     mine: list[list[str]],
     seconds: float,
     writers: int,
+    readers: int = MIX_READERS,
 ) -> MixFigures:
     port = int(base.rsplit(":", 1)[1])
     path = f"/api/v1/workspaces/{workspace_id}/deals"
@@ -365,7 +370,7 @@ def _run_mix(
         until = time.perf_counter() + seconds
         started = time.perf_counter()
         await asyncio.gather(
-            *(_mix_reader(port, token, path, n, until, reads) for n in range(MIX_READERS)),
+            *(_mix_reader(port, token, path, n, until, reads) for n in range(readers)),
             *(
                 _mix_writer(port, token, workspace_id, mine[n], 100 + n, until, writes, misses)
                 for n in range(writers)
@@ -392,8 +397,16 @@ def _run_mix(
     )
 
 
-def _seed_mix(url: str) -> tuple[str, str, list[list[str]]]:
-    """A workspace of MIX_DEALS deals; its owner's token; the deals each writer changes."""
+def _seed_mix(url: str, root: Path | None = None) -> tuple[str, str, list[list[str]]]:
+    """A workspace of MIX_DEALS deals; its owner's token; the deals each writer changes.
+    With ``root``, by that checkout's code (which migrates the database to its own schema,
+    the one its server expects)."""
+    if root is not None:
+        env = {**os.environ, "VECTOROS_BENCH_CODE": str(root), "PYTHONPATH": str(root)}
+        command = [sys.executable, str(Path(__file__).resolve()), "--seed-mix", url]
+        seeded = subprocess.run(command, env=env, cwd=root, check=True, capture_output=True)
+        workspace_id, token, mine = json.loads(seeded.stdout.decode().splitlines()[-1])
+        return workspace_id, token, mine
     store = open_store(url)
     try:
         workspace = store.workspaces.create("Mix", owner_email="mix@example.com")
@@ -422,18 +435,27 @@ def _seed_mix(url: str) -> tuple[str, str, list[list[str]]]:
 
 
 def mix(label: str, url: str, seconds: float, server_root: Path | None) -> list[bool]:
-    """20 readers alone, then 20 readers and 2 writers, against one server process."""
-    workspace_id, token, mine = _seed_mix(url)
+    """20 readers alone, then 20 readers and 2 writers, then the 2 writers alone, against one
+    server process."""
+    workspace_id, token, mine = _seed_mix(url, server_root)
     server, base = _serve(url, root=server_root)
     try:
         # Warm-up: the worker builds its list.
         _run_mix(server, base, token, workspace_id, mine, 2.0, writers=0)
         alone = _run_mix(server, base, token, workspace_id, mine, seconds, writers=0)
         both = _run_mix(server, base, token, workspace_id, mine, seconds, writers=MIX_WRITERS)
+        # The floor on this machine now: the same writes with nobody reading.
+        bare = _run_mix(
+            server, base, token, workspace_id, mine, seconds, writers=MIX_WRITERS, readers=0
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"{label}: {MIX_READERS} readers of a {MIX_DEALS:,}-deal workspace, {seconds:g} s each")
+    load = ", ".join(f"{n:.1f}" for n in os.getloadavg())
+    print(
+        f"{label}: {MIX_READERS} readers of a {MIX_DEALS:,}-deal workspace, {seconds:g} s each "
+        f"(load average {load} on {os.cpu_count()} cores)"
+    )
     print(
         f"  readers only:       {alone.list_rate:7.0f} req/s, list p50 {alone.list_p50:6.1f} ms, "
         f"p99 {alone.list_p99:6.1f} ms; CPU: server {alone.server_cpu:.0%}, clients "
@@ -448,6 +470,10 @@ def mix(label: str, url: str, seconds: float, server_root: Path | None) -> list[
         f"  writes:             {both.writes / seconds:7.1f} /s,    write p50 "
         f"{both.write_p50:6.1f} ms, p99 {both.write_p99:6.1f} ms; "
         f"own creates missing from the next page: {both.misses}"
+    )
+    print(
+        f"  writes, no readers: {bare.writes / seconds:7.1f} /s,    write p50 "
+        f"{bare.write_p50:6.1f} ms, p99 {bare.write_p99:6.1f} ms"
     )
     results = [
         _line(
@@ -485,7 +511,11 @@ def main() -> int:
         default=None,
         help="serve from this checkout (e.g. a git worktree of an older commit) instead",
     )
+    parser.add_argument("--seed-mix", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed_mix:  # the seeding step of a --server-root run, in that checkout's code
+        print(json.dumps(_seed_mix(args.seed_mix)))
+        return 0
     results: list[bool] = []
     if not args.mix_only:
         results += sync_and_pages()
