@@ -97,7 +97,7 @@ def plan_import(
         try:
             for cells in reader:
                 start, previous = previous + 1, reader.line_num
-                if not any(c.strip() for c in cells):
+                if not "".join(cells).strip():
                     continue
                 if header is None:
                     header = [c.strip().lstrip("\ufeff") for c in cells]
@@ -164,10 +164,17 @@ def _validate(
         return "" if index is None else values[index]
 
     def column_values(name: str) -> list[tuple[int, str]]:
+        """The column's distinct non-empty values, each with the first line it is on: how
+        a column is read depends on which values it holds, not how often (a file's dates
+        and amounts repeat)."""
         if name not in columns:
             return []
         index = columns[name]
-        return [(line, values[index]) for (line, _), values in zip(records, table, strict=True)]
+        first: dict[str, int] = {}
+        for (line, _), values in zip(records, table, strict=True):
+            if (value := values[index]) and value not in first:
+                first[value] = line
+        return [(line, value) for value, line in first.items()]
 
     warnings: list[str] = []
     fractions = _fraction_probabilities(v for _, v in column_values("probability"))
