@@ -60,6 +60,12 @@ def _utc(moment: datetime | str | None) -> datetime | None:
 
 
 _NEW_DEAL_FIELDS = (*DEAL_FIELDS, *NEXT_STEP_FIELDS, "owner_id")
+# What a column holds when a new deal's fields leave it empty (value 0, probability 0).
+_DEAL_DEFAULTS = {
+    column.name: column.default.arg
+    for column in Deal.__table__.columns  # type: ignore[attr-defined]
+    if column.default is not None and column.default.is_scalar
+}
 
 
 def _new_deal(
@@ -70,7 +76,10 @@ def _new_deal(
     one is counted in its stage from its creation (the export says nothing later)."""
     # The same keys for every row (they are written by one statement), whatever the caller
     # gives beyond a deal's fields.
-    row = {name: clean.get(name) for name in _NEW_DEAL_FIELDS}
+    row = {
+        name: value if (value := clean.get(name)) is not None else _DEAL_DEFAULTS.get(name)
+        for name in _NEW_DEAL_FIELDS
+    }
     created = clean.get("created_at") or moment
     closed = (clean.get("closed_at") or moment) if row["outcome"] else None
     row.update(
