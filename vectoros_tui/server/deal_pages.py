@@ -329,42 +329,31 @@ def _key_column(table: Any) -> Any:
     return cast(table.c.id, String).label("list_key")
 
 
-_MARKS_SQL: dict[str, tuple[str, Callable[[uuid.UUID], Any]]] = {}
-
-
-def _marks_sql(dialect: Dialect) -> tuple[str, Callable[[uuid.UUID], Any]]:
-    """The query of every deal's :data:`Mark` in list order, as the driver's SQL, and what
-    turns a workspace id into its parameter. Run on the driver's own cursor: a Row
-    apiece took longer than the query."""
-    found = _MARKS_SQL.get(dialect.name)
-    if found is not None:
-        return found
-    table = Deal.__table__  # type: ignore[attr-defined]
-    query = (
-        select(
-            _key_column(table),
-            table.c.version,
-            cast(table.c.owner_id, String),
-            table.c.source_id,
-            cast(table.c.updated_at, String),
-        )
-        .where(table.c.workspace_id == bindparam("workspace_id", type_=table.c.workspace_id.type))
-        .order_by(*deal_list_order())
-    )
-    compiled = query.compile(dialect=dialect)
-    kind = table.c.workspace_id.type.dialect_impl(dialect)
-    processor = kind.bind_processor(dialect) or (lambda value: value)
-    found = _MARKS_SQL[dialect.name] = (str(compiled), processor)
-    return found
+_MARKS: dict[str, LoopQuery] = {}
 
 
 def _marks(connection: Connection, workspace_id: uuid.UUID) -> list[Mark]:
-    sql, parameter = _marks_sql(connection.dialect)
-    value = parameter(workspace_id)
+    """Every deal's :data:`Mark`, in list order, as plain tuples on the driver's own cursor
+    (a Row apiece took longer than the query)."""
+    dialect = connection.dialect
+    query = _MARKS.get(dialect.name)
+    if query is None:
+        table = Deal.__table__  # type: ignore[attr-defined]
+        query = _MARKS[dialect.name] = LoopQuery(
+            select(
+                _key_column(table),
+                table.c.version,
+                cast(table.c.owner_id, String),
+                table.c.source_id,
+                cast(table.c.updated_at, String),
+            )
+            .where(table.c.workspace_id == bindparam("workspace_id"))
+            .order_by(*deal_list_order()),
+            dialect,
+        )
     cursor = connection.connection.cursor()
     try:
-        positional = connection.dialect.paramstyle == "qmark"
-        cursor.execute(sql, (value,) if positional else {"workspace_id": value})
+        cursor.execute(query.sql, query.params({"workspace_id": workspace_id}))
         return list(cursor.fetchall())
     finally:
         cursor.close()
