@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from textual.screen import Screen
 
 if TYPE_CHECKING:
     from vectoros_tui.app import VectorOSApp
+    from vectoros_tui.store.snapshot import WorkspaceSnapshot
+
+S = TypeVar("S", bound=Screen[None])
 
 FIXED_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -44,3 +49,20 @@ async def paste(pilot: object, text: str) -> None:
 async def wait_for_snapshot(app: VectorOSApp, pilot: object, previous: object = None) -> None:
     await wait_for(lambda: app.snapshot is not None and app.snapshot is not previous, pilot)
     await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def press_before_the_workspace_loads(
+    app: VectorOSApp, pilot: object, key: str, screen_type: type[S]
+) -> tuple[WorkspaceSnapshot, S]:
+    """Load the workspace, take its snapshot away again (as if ``key`` were pressed before
+    the app had read it) and press ``key``; returns the snapshot, for the test to hand
+    back, and the screen ``key`` opened."""
+    await wait_for_snapshot(app, pilot)
+    full = app.snapshot
+    assert full is not None
+    app.snapshot = None
+    await pilot.press(key)  # type: ignore[attr-defined]
+    await wait_for(lambda: isinstance(app.screen, screen_type), pilot)
+    screen = app.screen
+    assert isinstance(screen, screen_type)
+    return full, screen

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pilot_helpers import wait_for, wait_for_snapshot
+from pilot_helpers import press_before_the_workspace_loads, wait_for
 from rich.text import Text
 from textual.widgets import Static
 
@@ -27,15 +27,7 @@ async def test_the_open_deals_forecast_shows_before_the_workspace_has_loaded(
 ) -> None:
     app = make_app(demo_database)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_snapshot(app, pilot)
-        full = app.snapshot
-        assert full is not None
-        # The snapshot is gone again, as when F3 is pressed before it has loaded.
-        app.snapshot = None
-        await pilot.press("f3")
-        await wait_for(lambda: isinstance(app.screen, ForecastScreen), pilot)
-        screen = app.screen
-        assert isinstance(screen, ForecastScreen)
+        full, screen = await press_before_the_workspace_loads(app, pilot, "f3", ForecastScreen)
         await wait_for(lambda: screen.view is not None and not screen.pending, pilot)
         early = screen.view
         assert early is not None and early.funnel is None  # needs the closed deals

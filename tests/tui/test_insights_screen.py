@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from pilot_helpers import wait_for, wait_for_snapshot
+from pilot_helpers import press_before_the_workspace_loads, wait_for, wait_for_snapshot
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
@@ -274,14 +274,7 @@ async def test_insights_come_from_the_store_before_the_workspace_has_loaded(
 ) -> None:
     app = make_app(demo_database)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_snapshot(app, pilot)
-        full = app.snapshot
-        assert full is not None
-        app.snapshot = None  # as when F4 is pressed before the workspace has loaded
-        await pilot.press("f4")
-        await wait_for(lambda: isinstance(app.screen, InsightsScreen), pilot)
-        screen = app.screen
-        assert isinstance(screen, InsightsScreen)
+        full, screen = await press_before_the_workspace_loads(app, pilot, "f4", InsightsScreen)
         await wait_for(lambda: screen.regenerations == 1 and screen.pending == 0, pilot)
         assert len(screen.insights) > 10
         early = {i.id for i in screen.insights}
