@@ -11,12 +11,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
+from vectoros_tui.engine.dates import as_utc
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 
@@ -69,10 +70,67 @@ class DealFeatures:
     quarter_share: tuple[float, float, float]  # of the window's days in months 1, 2, 3
 
 
-def _days(later: datetime, earlier: datetime | None) -> float:
-    if earlier is None:
-        return math.nan
-    return max((later - earlier).total_seconds() / 86_400.0, 0.0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_STAGE_INDEX = {stage: i for i, stage in enumerate(STAGE_FEATURES)}
+UNKNOWN_STAGE = _STAGE_INDEX["unknown"]
+
+
+def micros(moment: datetime) -> float:
+    """``moment`` (aware) in microseconds since the epoch: whole numbers below 2**53, so
+    a float holds them exactly and their differences are the timedeltas' own."""
+    return (moment - _EPOCH) / _MICROSECOND
+
+
+def stage_feature(stage: str | None) -> int:
+    """The position in :data:`STAGE_FEATURES` of a deal's stage: an open stage, else
+    unknown."""
+    return _STAGE_INDEX.get(stage or "", UNKNOWN_STAGE)
+
+
+@dataclass(frozen=True)
+class DealColumns:
+    """The fields of deals that the features read, one array each, in place of records: a
+    training grid of a 100,000-deal history builds its rows from the store's arrays
+    without a record per deal and cut-off. Moments are :func:`micros`, NaN: none."""
+
+    stage: NDArray[np.intp]  # position in STAGE_FEATURES
+    created: NDArray[np.float64]
+    stage_changed: NDArray[np.float64]  # the stage's last change, else the creation
+    value: NDArray[np.float64]
+    close_day: NDArray[np.float64]  # the close date's proleptic ordinal
+    last_activity: NDArray[np.float64]
+    probability: NDArray[np.float64]  # percent
+
+    @classmethod
+    def of(cls, deals: Sequence[DealRecord]) -> DealColumns:
+        nan = math.nan
+        return cls(
+            np.array([stage_feature(d.stage) for d in deals], dtype=np.intp),
+            np.array([nan if d.created_at is None else micros(d.created_at) for d in deals]),
+            np.array(
+                [
+                    nan if (at := d.stage_changed_at or d.created_at) is None else micros(at)
+                    for d in deals
+                ]
+            ),
+            np.array([nan if d.value is None else d.value for d in deals], dtype=np.float64),
+            np.array(
+                [nan if d.close_date is None else d.close_date.toordinal() for d in deals],
+                dtype=np.float64,
+            ),
+            np.array(
+                [nan if d.last_activity_at is None else micros(d.last_activity_at) for d in deals]
+            ),
+            np.array(
+                [nan if d.probability is None else d.probability for d in deals], dtype=np.float64
+            ),
+        )
+
+
+def _days_before(moment: float, then: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Days from ``then`` to ``moment`` (micros; NaN stays NaN), none below zero."""
+    return np.maximum((moment - then) / 1e6 / 86_400.0, 0.0)
 
 
 def deal_features(
@@ -83,53 +141,55 @@ def deal_features(
 ) -> DealFeatures:
     """The features of open ``deals`` at ``moment`` for a ``window_days`` forecast; with
     ``owners`` (learned before ``moment``), each owner's past rate as one of them."""
-    count = len(deals)
+    rates = owners or OwnerRates({}, 0.0)
+    owner_rate = np.array([rates.rate(d.owner_id) for d in deals], dtype=np.float64)
+    columns = DealColumns.of(deals)
+    found = column_features(columns, moment, window_days, owner_rate, rates.base)
+    return replace(found, stages=tuple(STAGE_FEATURES[i] for i in columns.stage))
+
+
+def column_features(
+    columns: DealColumns,
+    moment: datetime,
+    window_days: int,
+    owner_rate: NDArray[np.float64],
+    base_rate: float,
+) -> DealFeatures:
+    """:func:`deal_features` of deals given as columns, with each deal's owner's past
+    rate and everyone's (``stages`` is left empty: a training grid has no use for it)."""
+    count = len(columns.stage)
     matrix = np.zeros((count, len(FEATURES)))
     column = {name: i for i, name in enumerate(FEATURES)}
-    age = np.full(count, math.nan)
-    in_stage = np.full(count, math.nan)
-    to_close = np.full(count, math.nan)
-    since_activity = np.full(count, math.nan)
-    values = np.zeros(count)
-    rep = np.full(count, math.nan)
-    stages = []
-    today = moment.date()
-    shares = quarter_shares(moment, window_days)
-    for row, deal in enumerate(deals):
-        stage = deal.stage if deal.stage in OPEN_STAGES else "unknown"
-        stages.append(stage)
-        matrix[row, column[f"stage:{stage}"]] = 1.0
-        age[row] = _days(moment, deal.created_at)
-        in_stage[row] = _days(moment, deal.stage_changed_at or deal.created_at)
-        values[row] = deal.value or 0.0
-        if deal.close_date is None:
-            matrix[row, column["no_close_date"]] = 1.0
-        else:
-            days = (deal.close_date - today).days
-            to_close[row] = days
-            matrix[row, column["close_overdue"]] = float(days < 0)
-            matrix[row, column["closes_in_window"]] = float(0 <= days <= window_days)
-            # Signed log scale: a week either way matters, a year less than 52 weeks.
-            matrix[row, column["days_to_close"]] = math.copysign(math.log1p(abs(days)), days)
-        if deal.last_activity_at is None:
-            matrix[row, column["no_activity"]] = 1.0
-        else:
-            since_activity[row] = _days(moment, deal.last_activity_at)
-            matrix[row, column["days_since_activity"]] = math.log1p(since_activity[row])
-        if deal.probability is None:
-            matrix[row, column["no_rep_probability"]] = 1.0
-        else:
-            rep[row] = deal.probability
-            matrix[row, column["rep_probability"]] = deal.probability / 100.0
+    now = micros(as_utc(moment))
+    # The stage features come first, in STAGE_FEATURES' order.
+    matrix[np.arange(count), columns.stage] = 1.0
+    age = _days_before(now, columns.created)
+    in_stage = _days_before(now, columns.stage_changed)
+    values = np.where(np.isnan(columns.value), 0.0, columns.value)
+    to_close = columns.close_day - moment.date().toordinal()
+    dated = ~np.isnan(to_close)
+    matrix[:, column["no_close_date"]] = ~dated
+    matrix[:, column["close_overdue"]] = dated & (to_close < 0)
+    matrix[:, column["closes_in_window"]] = dated & (to_close >= 0) & (to_close <= window_days)
+    # Signed log scale: a week either way matters, a year less than 52 weeks.
+    signed = np.copysign(np.log1p(np.abs(to_close)), to_close)
+    matrix[:, column["days_to_close"]] = np.where(dated, signed, 0.0)
+    since_activity = _days_before(now, columns.last_activity)
+    active = ~np.isnan(since_activity)
+    matrix[:, column["no_activity"]] = ~active
+    matrix[:, column["days_since_activity"]] = np.where(active, np.log1p(since_activity), 0.0)
+    rep = columns.probability
+    said = ~np.isnan(rep)
+    matrix[:, column["no_rep_probability"]] = ~said
+    matrix[:, column["rep_probability"]] = np.where(said, rep / 100.0, 0.0)
     band = np.searchsorted(np.array(AGE_BANDS, dtype=float), np.nan_to_num(age), side="left")
     for index, name in enumerate(AGE_FEATURES, start=1):
         matrix[band == index, column[name]] = 1.0
     matrix[:, column["days_in_stage"]] = np.log1p(np.nan_to_num(in_stage))
     matrix[:, column["value"]] = np.log1p(values)
-    rates = owners or OwnerRates({}, 0.0)
-    owner_rate = np.array([rates.rate(d.owner_id) for d in deals]) if count else np.zeros(0)
-    matrix[:, column["owner_rate"]] = _logit(owner_rate) - _logit(np.full(count, rates.base))
+    matrix[:, column["owner_rate"]] = _logit(owner_rate) - _logit(np.full(count, base_rate))
     # Wins bunch up at quarter ends: where the window falls in the quarter matters.
+    shares = quarter_shares(moment, window_days)
     matrix[:, column["quarter_month:2"]] = shares[1]
     matrix[:, column["quarter_month:3"]] = shares[2]
     return DealFeatures(
@@ -141,8 +201,8 @@ def deal_features(
         values,
         rep,
         owner_rate,
-        rates.base,
-        tuple(stages),
+        base_rate,
+        (),
         shares,
     )
 
