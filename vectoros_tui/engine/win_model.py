@@ -6,13 +6,14 @@ the workspace's open deals at past cut-offs, each with how its next window ended
 three outcomes get a multinomial logit (still open is the reference) on the features of
 :mod:`vectoros_tui.engine.win_features`; deal age enters in bands, the baseline hazard.
 
-It is fitted by penalised maximum likelihood with scipy (L-BFGS, exact gradient). The L2
-penalty pulls every effect towards zero, i.e. towards the global rates the unpenalised
-intercepts carry; stage effects are penalised less, so with thin history a deal's odds
-fall back to its stage's and then to the workspace's. scipy is already a dependency and
-this is one regression with its covariance; scikit-learn, statsmodels or lifelines would
-each add a large install for it and none gives the penalised multinomial fit with its
-Laplace covariance ready to simulate from.
+It is fitted by penalised maximum likelihood, by Newton's method (exact gradient, see
+:class:`_Likelihood`) in numpy alone: a team's 180,000 training rows are fitted in a
+fraction of a second, and a fit no longer imports scipy (0.4 s). The L2 penalty pulls
+every effect towards zero, i.e. towards the global rates the unpenalised intercepts
+carry; stage effects are penalised less, so with thin history a deal's odds fall back to
+its stage's and then to the workspace's. This is one regression with its covariance;
+scikit-learn, statsmodels or lifelines would each add a large install for it and none
+gives the penalised multinomial fit with its Laplace covariance ready to simulate from.
 
 Two kinds of uncertainty make the simulation honest instead of a sum of independent
 coins:
@@ -27,6 +28,7 @@ coins:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from dataclasses import dataclass, field
@@ -133,54 +135,130 @@ def fit_win_model(
     mean = matrix.mean(axis=0) if rows else np.zeros(width)
     scale = matrix.std(axis=0) if rows else np.ones(width)
     scale[scale < 1e-9] = 1.0
-    design = np.hstack([np.ones((rows, 1)), (matrix - mean) / scale])
-    targets = np.eye(3)[outcome] if rows else np.zeros((0, 3))
+    design = np.empty((rows, width + 1))
+    design[:, 0] = 1.0
+    np.divide(matrix - mean, scale, out=design[:, 1:])
+    won_rows, lost_rows = outcome == WON, outcome == LOST
     ridge = np.tile(_penalties(width), 2)
     if start is None or start.shape != (2 * (width + 1),):
         start = np.zeros(2 * (width + 1))
-        counts = targets.sum(axis=0) + 0.5
+        counts = np.bincount(outcome, minlength=3)[:3] + 0.5
         start[0] = math.log(counts[WON] / counts[STILL_OPEN])
         start[width + 1] = math.log(counts[LOST] / counts[STILL_OPEN])
-
-    def loss(theta: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        won, lost = design @ theta[: width + 1], design @ theta[width + 1 :]
-        logits = np.stack([np.zeros(rows), won, lost], axis=1)
-        normaliser = np.logaddexp.reduce(logits, axis=1)
-        nll = float(np.sum(normaliser - (targets * logits).sum(axis=1)))
-        p = np.exp(logits - normaliser[:, None])
-        residual = p - targets
-        gradient = (
-            np.concatenate([design.T @ residual[:, WON], design.T @ residual[:, LOST]])
-            + ridge * theta
-        )
-        return nll + 0.5 * float(ridge @ (theta * theta)), gradient
-
-    # Only a fit needs scipy (0.4 s to import): a forecast from a kept fit does not.
-    from scipy import optimize
-
-    theta = optimize.minimize(loss, start, jac=True, method="L-BFGS-B").x
+    likelihood = _Likelihood(design, won_rows, lost_rows, ridge)
+    theta, p, logits = likelihood.maximise(start)
     won, lost = theta[: width + 1], theta[width + 1 :]
-    p = _softmax(design @ won, design @ lost)
-    covariance = _covariance(design, p, ridge, targets, period)
+    covariance = _covariance(design, p, likelihood.hessian(p), won_rows, lost_rows, period)
     return WinModel(
         won=won,
         lost=lost,
         mean=mean,
         scale=scale,
         covariance=covariance,
-        period_sd=_period_sd(design @ won, design @ lost, outcome == WON, period),
+        period_sd=_period_sd(logits[:, 0], logits[:, 1], won_rows, period),
         rows=rows,
-        wins=int((outcome == WON).sum()),
-        losses=int((outcome == LOST).sum()),
+        wins=int(won_rows.sum()),
+        losses=int(lost_rows.sum()),
         periods=len(np.unique(period)),
     )
+
+
+# The Newton steps measure the curvature on this many rows at most (every k-th): it only
+# sets how fast the fit gets there, the gradient of every row sets where it ends.
+_CURVATURE_ROWS: Final = 30_000
+_MAX_STEPS: Final = 200
+# Stop when the penalised log likelihood is this close (relative) to its maximum: a few
+# thousandths of a standard error from the optimum on 100,000 rows.
+_TOLERANCE: Final = 1e-11
+
+
+class _Likelihood:
+    """The penalised negative log likelihood of the three-way logit and its derivatives.
+
+    It is maximised by Newton's method with a backtracking line search. L-BFGS (what
+    this was first) needed 120 evaluations of 180,000 rows for a team's history; Newton
+    needs about eight, each with the Hessian of a subsample of the rows (an exact gradient
+    keeps the optimum exact; the subsample's curvature only steers)."""
+
+    def __init__(
+        self,
+        design: NDArray[np.float64],
+        won: NDArray[np.bool_],
+        lost: NDArray[np.bool_],
+        ridge: NDArray[np.float64],
+    ) -> None:
+        self.design = design
+        self.ridge = ridge
+        self.width = design.shape[1]
+        # The logits' terms of the observed outcomes are linear in the parameters.
+        self.observed = np.concatenate(
+            [design.T @ won.astype(np.float64), design.T @ lost.astype(np.float64)]
+        )
+        self.every = max(1, -(-len(design) // _CURVATURE_ROWS))
+        self.sample = np.ascontiguousarray(design[:: self.every])
+
+    def value(
+        self, theta: NDArray[np.float64]
+    ) -> tuple[float, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """(value, gradient, P(won) and P(lost) per row, the won and lost logits)."""
+        logits = self.design @ theta.reshape(2, self.width).T
+        top = np.maximum(logits.max(axis=1), 0.0)
+        weights = np.exp(logits - top[:, None])
+        total = np.exp(-top) + weights.sum(axis=1)
+        p = weights / total[:, None]
+        nll = float(np.sum(top + np.log(total))) - float(theta @ self.observed)
+        gradient = (self.design.T @ p).T.ravel() - self.observed + self.ridge * theta
+        return nll + 0.5 * float(self.ridge @ (theta * theta)), gradient, p, logits
+
+    def hessian(
+        self, p: NDArray[np.float64], design: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64]:
+        """The Hessian of :meth:`value` with ``p`` the rows' P(won), P(lost); of the rows
+        of ``design`` (default: all), scaled up to all of them."""
+        if design is None:
+            design = self.design
+        won, lost = p[:, 0], p[:, 1]
+        blocks = [
+            (design * weight[:, None]).T @ design
+            for weight in (won * (1.0 - won), -won * lost, lost * (1.0 - lost))
+        ]
+        hessian = np.block([[blocks[0], blocks[1]], [blocks[1].T, blocks[2]]])
+        hessian *= len(self.design) / max(len(design), 1)
+        return hessian + np.diag(self.ridge + 1e-9)
+
+    def maximise(
+        self, theta: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """(the parameters, P(won) and P(lost) per row, the logits) at the optimum."""
+        value, gradient, p, logits = self.value(theta)
+        for _ in range(_MAX_STEPS):
+            curvature = self.hessian(p[:: self.every], self.sample)
+            try:
+                step = np.linalg.solve(curvature, -gradient)
+            except np.linalg.LinAlgError:
+                step = np.linalg.lstsq(curvature, -gradient, rcond=None)[0]
+            decrement = -float(gradient @ step)
+            if not decrement > _TOLERANCE * max(abs(value), 1.0):
+                break
+            size = 1.0
+            while size > 1e-10:
+                found = self.value(theta + size * step)
+                if found[0] <= value - 1e-4 * size * decrement:
+                    break
+                size /= 2
+            else:
+                break  # no step improves it: as close as arithmetic allows
+            theta = theta + size * step
+            value, gradient, p, logits = found
+        return theta, p, logits
 
 
 def _covariance(
     design: NDArray[np.float64],
     p: NDArray[np.float64],
-    ridge: NDArray[np.float64],
-    targets: NDArray[np.float64],
+    hessian: NDArray[np.float64],
+    won: NDArray[np.bool_],
+    lost: NDArray[np.bool_],
     period: NDArray[np.int64],
 ) -> NDArray[np.float64]:
     """The parameters' covariance, robust to rows of one cut-off moving together.
@@ -192,20 +270,23 @@ def _covariance(
     cut-off, counts the months; the larger of the two is used, element by element on the
     diagonal's scale, so thin history never looks surer than the Hessian says.
     """
-    blocks = [[np.empty(0)] * 2 for _ in range(2)]
-    for i, a in enumerate((WON, LOST)):
-        for j, b in enumerate((WON, LOST)):
-            weight = p[:, a] * ((a == b) - p[:, b])
-            blocks[i][j] = (design * weight[:, None]).T @ design
-    hessian = np.block(blocks) + np.diag(ridge + 1e-9)
-    inverse = np.linalg.pinv(hessian)
+    inverse = np.asarray(np.linalg.pinv(hessian), dtype=np.float64)
     clusters = np.unique(period)
     if len(clusters) < 5:
         return inverse
-    residual = targets - p
-    scores = np.hstack([design * residual[:, [WON]], design * residual[:, [LOST]]])
-    by_cluster = np.zeros((len(clusters), scores.shape[1]))
-    np.add.at(by_cluster, np.searchsorted(clusters, period), scores)
+    residual = np.stack([won, lost], axis=1) - p
+    index = np.searchsorted(clusters, period)
+    order = np.argsort(index, kind="stable")
+    bounds = np.searchsorted(index[order], np.arange(len(clusters) + 1))
+    if not np.array_equal(order, np.arange(len(order))):
+        design, residual = design[order], residual[order]
+    # Each cluster's scores summed: rows of a cut-off are side by side.
+    by_cluster = np.stack(
+        [
+            (design[low:high].T @ residual[low:high]).T.ravel()
+            for low, high in itertools.pairwise(bounds.tolist())
+        ]
+    )
     meat = by_cluster.T @ by_cluster * len(clusters) / (len(clusters) - 1)
     robust = inverse @ meat @ inverse
     # Scale the Hessian's covariance up where the robust one is wider (keeps it a valid
@@ -227,27 +308,48 @@ def _period_sd(
 ) -> float:
     """The spread of the win-logit shift that makes each period's expected wins its
     actual wins, less the spread sampling alone would give those shifts."""
-    from scipy import optimize
-
     shifts = []
     noise = []
-    for label in np.unique(period):
-        rows = period == label
+    # The logit of winning against not (lost or still open): a shift moves it alone.
+    odds = won - np.logaddexp(0.0, lost)
+    order = np.argsort(period, kind="stable")
+    _, starts = np.unique(period[order], return_index=True)
+    for low, high in itertools.pairwise([*starts.tolist(), len(order)]):
+        rows = order[low:high]
         wins = float(y[rows].sum())
-        if wins == 0 or wins == rows.sum():
+        if wins == 0 or wins == len(rows):
             continue  # no finite shift matches all or nothing; counted by the others
-
-        def gap(shift: float, rows: NDArray[np.bool_] = rows, wins: float = wins) -> float:
-            return float(_win_probability(won[rows] + shift, lost[rows]).sum() - wins)
-
-        shift = optimize.brentq(gap, -20.0, 20.0)
-        p = _win_probability(won[rows] + shift, lost[rows])
+        shift, p = _matching_shift(odds[rows], wins)
         shifts.append(shift)
         noise.append(1.0 / max(float((p * (1 - p)).sum()), 1e-9))
     if len(shifts) < 3:
         return 0.0
     spread = float(np.var(shifts, ddof=1)) - float(np.mean(noise))
     return math.sqrt(max(spread, 0.0))
+
+
+def _matching_shift(odds: NDArray[np.float64], wins: float) -> tuple[float, NDArray[np.float64]]:
+    """(the shift of the win logits ``odds`` in [-20, 20] whose chances sum to ``wins``,
+    the chances then). Newton's steps on a bracket that bisects when a step would leave
+    it: the sum rises with the shift, so it is found to 1e-12 in a few steps."""
+    low, high, shift = -20.0, 20.0, 0.0
+    p = _sigmoid(odds)
+    for _ in range(200):
+        gap = float(p.sum()) - wins
+        if gap == 0:
+            break
+        if gap > 0:
+            high = shift
+        else:
+            low = shift
+        slope = float((p * (1.0 - p)).sum())
+        guess = shift - gap / slope if slope > 0 else math.nan
+        following = guess if low < guess < high else 0.5 * (low + high)
+        if abs(following - shift) <= 1e-12:
+            break
+        shift = following
+        p = _sigmoid(odds + shift)
+    return shift, p
 
 
 def simulate_won_totals(
