@@ -20,9 +20,9 @@ sync client (and, for the page latency, plain httpx clients in threads).
    each (value and stage changes, creates, deletes) to the same workspace, one server
    worker: list req/s, p50 and p99, write p50 and p99, the server's CPU; then the same
    writes with nobody reading (the floor the machine allows at the time: it is shared).
-   A writer reads the list after each create, and its new deal must be there. ``--mix-only`` runs only this
-   (about a minute); ``--server-root DIR`` serves from another checkout, for a
-   before/after on the same machine.
+   A writer reads the list after each create, and its new deal must be there.
+   ``--mix-only`` runs only this (about a minute); ``--server-root DIR`` serves from
+   another checkout, for a before/after on the same machine.
 """
 
 from __future__ import annotations

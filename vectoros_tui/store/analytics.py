@@ -15,7 +15,6 @@ from vectoros_tui.store.model_store import DataSize, KeptRun, ModelStore
 from vectoros_tui.store.owners import OwnerService
 
 if TYPE_CHECKING:
-    from vectoros_tui.engine.deal_record import DealRecord
     from vectoros_tui.engine.win_model import WinModel
 
 
