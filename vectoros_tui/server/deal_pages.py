@@ -467,7 +467,8 @@ def postgres_conninfo(database_url: str) -> str | None:
 
 
 class DealPages:
-    """The cache, the access check and the background builds of one worker process."""
+    """The cache, the background loads and the reads done in the event loop (each page's
+    access check, and every route's caller: see :meth:`caller`) of one worker process."""
 
     def __init__(self, backend: Backend, budget: int = CACHE_BYTES) -> None:
         self.backend = backend
