@@ -521,9 +521,7 @@ class DealService:
         ``open_only`` is the read path of the forecast, health scores and insight rules,
         which look at nothing else: a team's workspace is mostly closed deals (86% of a
         100,000-deal one), and their activities and history are most of the rows."""
-        in_workspace: builtins.list[Any] = [
-            Deal.workspace_id == workspace_id
-        ]
+        in_workspace: builtins.list[Any] = [Deal.workspace_id == workspace_id]
         if ids is not None:
             in_workspace.append(col(Deal.id).in_(list(ids)))
         if owner_id is not None:
