@@ -254,6 +254,19 @@ def random_history(seed: int, deals: int = 80) -> tuple[list[DealRecord], list, 
                     key(rng),
                 )
             )
+        if rng.random() < 0.3:  # changes of one field made at one moment: by id, then
+            field, at = rng.choice(_READ), moment(rng)
+            for _ in range(rng.randrange(2, 4)):
+                events.append(
+                    (
+                        deal_id,
+                        field,
+                        rng.choice(TEXTS[field]),
+                        rng.choice(TEXTS[field]),
+                        at,
+                        key(rng),
+                    )
+                )
         for _ in range(rng.randrange(0, 4)):
             activities.append((deal_id, moment(rng)))
     # Changes of a deal that is not among the records are left out, as a deal deleted
@@ -262,10 +275,9 @@ def random_history(seed: int, deals: int = 80) -> tuple[list[DealRecord], list, 
     return current, events, activities
 
 
-def as_driver_gives(events, activities, form: str) -> tuple[list, list]:
-    """Events grouped by deal and field in the order made (as the store reads them), with
-    ids and moments in SQLite's raw form (``text``) or Postgres's (``objects``)."""
-    ordered = sorted(events, key=lambda e: (e[0], e[1], e[4], e[5]))
+def as_driver_gives(events, activities, form: str, seed: int) -> tuple[list, list]:
+    """Events and activities in no order, as the store reads them, with ids and moments in
+    SQLite's raw form (``text``) or Postgres's (``objects``)."""
 
     def key(deal_id: str) -> Any:
         return deal_id.replace("-", "") if form == "text" else uuid.UUID(deal_id)
@@ -273,10 +285,9 @@ def as_driver_gives(events, activities, form: str) -> tuple[list, list]:
     def at(moment: datetime) -> Any:
         return moment.replace(tzinfo=None).isoformat(" ") if form == "text" else moment
 
-    return (
-        [(key(d), f, old, new, at(t)) for d, f, old, new, t, _ in ordered],
-        [(key(d), at(t)) for d, t in reversed(activities)],
-    )
+    rows = [(key(d), f, old, new, at(t), key(i)) for d, f, old, new, t, i in events]
+    random.Random(seed).shuffle(rows)
+    return rows, [(key(d), at(t)) for d, t in reversed(activities)]
 
 
 def moments(seed: int, count: int = 12) -> list[datetime]:
@@ -292,7 +303,7 @@ def moments(seed: int, count: int = 12) -> list[datetime]:
 def test_random_histories_are_rebuilt_as_record_by_record(seed: int, form: str) -> None:
     current, events, activities = random_history(seed)
     reference = Reference.of(current, events, activities)
-    history = WorkspaceHistory(current, *as_driver_gives(events, activities, form))
+    history = WorkspaceHistory(current, *as_driver_gives(events, activities, form, seed))
     for at in moments(seed):
         assert history.at(at) == reference.at(at)
         assert history.at(at, open_only=True) == reference.at(at, open_only=True)
@@ -309,7 +320,7 @@ def check_arrays(
     open_then = reference.at(start, open_only=True)
     positions, columns, owners = history.open_columns(start)
     assert [ids[p] for p in positions] == [r.id for r in open_then]
-    assert owners == [r.owner_id for r in open_then]
+    assert [history.text(code) for code in owners.tolist()] == [r.owner_id for r in open_then]
     expected = DealColumns.of(open_then)
     for name in ("stage", "created", "stage_changed", "value", "close_day", "last_activity"):
         np.testing.assert_array_equal(getattr(columns, name), getattr(expected, name), name)

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Select
+from sqlalchemy import ColumnElement, Connection, Select, true
 from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select
 
@@ -53,9 +53,16 @@ _NEVER: Final = np.iinfo(np.int64).max
 # The code of no text at all (None); "" has a code of its own, as the history tells them apart.
 _NONE: Final = -1
 _EMPTY, _CLOSED, _WON = 0, 1, 2
-# Changes as (deal id, field, old text, new text, moment), ids and moments as the driver
-# gives them (see record_rows.raw).
-EventRow = tuple[Any, str, str | None, str | None, Any]
+# On SQLite, a workspace with this share of the database's deals has its changes read in
+# one pass over the table rather than deal by deal through the index.
+_SCAN_SHARE: Final = 0.6
+# Fields whose every change's old value is read (the close dates slipped from, the stage a
+# deal closed from); of the others only the first change's.
+_EVERY_OLD: Final = ("stage", "close_date")
+_NONE_OF: Final[dict[str, Any]] = {"i": _NONE, "f": np.nan}
+# Changes as (deal id, field, old text, new text, moment, change id), ids and moments as
+# the driver gives them (see record_rows.raw).
+EventRow = tuple[Any, str, str | None, str | None, Any, Any]
 ActivityRow = tuple[Any, Any]
 # What a field is while an imported-closed deal was open and its history says nothing.
 _UNKNOWN_OPEN: Final[dict[str, Any]] = {
@@ -124,14 +131,6 @@ class _Times:
     at: NDArray[np.int64]
     first: NDArray[np.int64]  # per deal, where its moments start
     count: NDArray[np.int64]  # per deal, how many there are
-
-    @staticmethod
-    def grouping(deal: NDArray[np.int64], deals: int) -> tuple[NDArray[np.int64], ...]:
-        """(the order that groups rows by deal keeping each deal's in their order, first,
-        count)."""
-        order = np.argsort(deal, kind="stable")
-        count = np.bincount(deal, minlength=deals).astype(np.int64)
-        return order, np.cumsum(count) - count, count
 
     @classmethod
     def of(cls, deal: NDArray[np.int64], at: NDArray[np.int64], deals: int) -> _Times:
@@ -225,8 +224,9 @@ class WorkspaceHistory:
         events: Sequence[EventRow],
         activities: Sequence[ActivityRow],
     ) -> None:
-        """``events`` grouped by deal and field, each group in the order made (by moment,
-        then by id: the order the store reads them in); ``activities`` in any order."""
+        """``events`` and ``activities`` in any order: each deal's changes of a field are
+        put in the order made, by moment, then by id (changes made at one moment are
+        rare, and the order the per-deal rebuilding read them in)."""
         self.current = current
         deals = len(current)
         texts = self._texts = _Texts()
@@ -264,27 +264,36 @@ class WorkspaceHistory:
         self._today = today
         self._last_open = texts.codes_of(records[9])
 
-        rows = _columns(events, 5)
-        deal = _positions(rows[0], ids)
+        rows = _columns(events, 6)
+        activity_rows = _columns(activities, 2)
+        index = _index([*rows[0][:1], *activity_rows[0][:1]], ids)
+        deal = _positions(rows[0], index)
         number = {name: i for i, name in enumerate(_READ)}
-        field = np.fromiter(map(number.__getitem__, rows[1]), dtype=np.int64, count=len(rows[1]))
+        field = _codes(rows[1], number)
         at = _micros_column(rows[4])
         olds = np.array(rows[2], dtype=object)
         news = np.array(rows[3], dtype=object)
-        read = {
-            "value": _numbers,
-            "probability": _numbers,
-            "close_date": _days,
-        }
+        # Each deal's changes of a field together, in the order made.
+        kept = np.flatnonzero((deal >= 0) & (field >= 0))
+        order = kept[np.lexsort((at[kept], field[kept], deal[kept]))]
+        order = _ties_by_id(order, deal, field, at, rows[5])
+        in_order = field[order]
+        read = {"value": _numbers, "probability": _numbers, "close_date": _days}
         self._changes: dict[str, _Changes] = {}
-        for index, name in enumerate(_READ):
-            chosen = np.flatnonzero((field == index) & (deal >= 0))
-            order, first, count = _Times.grouping(deal[chosen], deals)
-            chosen = chosen[order]
+        for code, name in enumerate(_READ):
+            chosen = order[in_order == code]
+            count = np.bincount(deal[chosen], minlength=deals).astype(np.int64)
+            first = np.cumsum(count) - count
             parse: Callable[[Sequence[Any]], NDArray[Any]] = read.get(name, texts.codes_of)
-            self._changes[name] = _Changes(
-                at[chosen], first, count, parse(olds[chosen].tolist()), parse(news[chosen].tolist())
-            )
+            new = parse(news[chosen].tolist())
+            if name in _EVERY_OLD:
+                old = parse(olds[chosen].tolist())
+            else:
+                # Only what the first change replaced is read (the value before it).
+                old = np.full(len(chosen), _NONE_OF[new.dtype.kind], dtype=new.dtype)
+                heads = first[count > 0]
+                old[heads] = parse(olds[chosen[heads]].tolist())
+            self._changes[name] = _Changes(at[chosen], first, count, old, new)
         self._truthy = np.array([bool(text) for text in texts.texts] + [False])
         self._text_or_none: list[str | None] = [*texts.texts, None]  # code -1: None
         self._feature = np.array(
@@ -301,10 +310,12 @@ class WorkspaceHistory:
         self._closings = _subset(outcome, self._truthy[outcome.new])
         self._into_closed = _subset(stage, stage.new == _CLOSED)
 
-        activity_rows = _columns(activities, 2)
-        owner = _positions(activity_rows[0], ids)
-        kept = owner >= 0
-        self._activities = _Times.of(owner[kept], _micros_column(activity_rows[1])[kept], deals)
+        owner = _positions(activity_rows[0], index)
+        known_deal = owner >= 0
+        self._activities = _Times.of(
+            owner[known_deal], _micros_column(activity_rows[1])[known_deal], deals
+        )
+        self._last: _Then | None = None
         known = self._created[self._created != _NEVER]
         self.first_created = _moment(int(known.min())) if len(known) else None
 
@@ -313,12 +324,19 @@ class WorkspaceHistory:
         cls, db: Database, workspace_id: uuid.UUID, current: Sequence[DealRecord]
     ) -> WorkspaceHistory:
         deals = sa_select(col(Deal.id)).where(col(Deal.workspace_id) == workspace_id)
+        in_workspace: ColumnElement[bool] = col(DealEvent.deal_id).in_(deals)
         with db.read() as session:
             connection = session.connection()
+            if db.is_sqlite:
+                everyone = connection.execute(sa_select(func.count()).select_from(Deal)).scalar()
+                if len(current) >= _SCAN_SHARE * (everyone or 0):
+                    # The workspace is most of the database: one pass over the table reads
+                    # its changes in half the time of looking each deal's up in the index
+                    # (the others' are left out as they are read).
+                    in_workspace = true()
             # Ids and moments as the driver gives them (see record_rows): converting
             # 700,000 of each through their column types was most of a team's load. In
-            # the order of the (deal, field, moment) index, each deal's changes of a field
-            # in the order made, as the model's rebuilding reads them.
+            # no order: sorted in memory, the database's sort took a fifth of the read.
             events = _fetch(
                 connection,
                 sa_select(
@@ -327,14 +345,8 @@ class WorkspaceHistory:
                     col(DealEvent.old_value),
                     col(DealEvent.new_value),
                     raw(col(DealEvent.changed_at)),
-                )
-                .where(col(DealEvent.deal_id).in_(deals), col(DealEvent.field).in_(_READ))
-                .order_by(
-                    col(DealEvent.deal_id),
-                    col(DealEvent.field),
-                    col(DealEvent.changed_at),
-                    col(DealEvent.id),
-                ),
+                    raw(col(DealEvent.id)),
+                ).where(in_workspace, col(DealEvent.field).in_(_READ)),
             )
             activities = _fetch(
                 connection,
@@ -378,9 +390,9 @@ class WorkspaceHistory:
 
     def open_columns(
         self, moment: datetime
-    ) -> tuple[NDArray[np.int64], DealColumns, list[str | None]]:
+    ) -> tuple[NDArray[np.int64], DealColumns, NDArray[np.int64]]:
         """The deals open at ``moment`` (their positions in ``current``), their fields then
-        as the features read them, and their owners then."""
+        as the features read them, and their owners then (codes: see :meth:`text`)."""
         then = self._then(micros(moment))
         chosen = np.flatnonzero(then.exists & ~then.closed)
         fields = self._fields(then, chosen)
@@ -395,8 +407,17 @@ class WorkspaceHistory:
                 last_activity=np.where(fields.has_activity, fields.last_activity, np.nan),
                 probability=fields.probability,
             ),
-            [self._text_or_none[code] for code in fields.owner.tolist()],
+            fields.owner,
         )
+
+    def text(self, code: int) -> str | None:
+        """The text (an owner's id, a stage) of a code of :meth:`open_columns`' (-1: none)."""
+        return self._text_or_none[code]
+
+    @property
+    def texts(self) -> int:
+        """How many texts there are codes of (0 to this, less one)."""
+        return len(self._text_or_none) - 1
 
     def ended(self, start: datetime, end: datetime) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         """Per deal of ``current``: (whether it closed after ``start`` and by ``end``, as
@@ -409,6 +430,14 @@ class WorkspaceHistory:
     # -------------------------------------------------------------------- rebuilding
 
     def _then(self, moment: int) -> _Then:
+        # A training grid's cut-off is the end of the window before it: asked twice.
+        last = self._last
+        if last is not None and last.moment == moment:
+            return last
+        found = self._last = self._rebuilt(moment)
+        return found
+
+    def _rebuilt(self, moment: int) -> _Then:
         outcome = self._changes["outcome"]
         today = self._today["outcome"]
         said, recorded = outcome.then(outcome.made_by(moment), today)
@@ -609,22 +638,50 @@ def _subset(changes: _Changes, chosen: NDArray[np.bool_]) -> _Changes:
     )
 
 
-def _positions(keys: Sequence[Any], ids: Sequence[str]) -> NDArray[np.int64]:
-    """Each raw deal id's position among ``ids`` (-1: none of them): 32 hex digits on
-    SQLite, a UUID on Postgres."""
-    if not keys:
-        return np.zeros(0, dtype=np.int64)
-    sample = keys[0]
-    if isinstance(sample, str) and len(sample) == 32 and "-" not in sample:
-        index = {deal_id.replace("-", ""): i for i, deal_id in enumerate(ids)}
-    else:
-        index = {deal_id: i for i, deal_id in enumerate(ids)}
-        if not isinstance(sample, str):
-            keys = [str(key) for key in keys]
+def _index(keys: Sequence[Any], ids: Sequence[str]) -> dict[Any, int]:
+    """Each record's position by its id in the form of ``keys`` (a sample of raw deal
+    ids: 32 hex digits on SQLite, UUIDs on Postgres, read as their text)."""
+    if keys and isinstance(keys[0], str) and len(keys[0]) == 32 and "-" not in keys[0]:
+        return {deal_id.replace("-", ""): i for i, deal_id in enumerate(ids)}
+    return {deal_id: i for i, deal_id in enumerate(ids)}
+
+
+def _positions(keys: Sequence[Any], index: dict[Any, int]) -> NDArray[np.int64]:
+    """Each raw deal id's position by ``index`` (-1: none of the records': another
+    workspace's deal, or one deleted between the reads)."""
+    if keys and not isinstance(keys[0], str):
+        keys = [str(key) for key in keys]
+    return _codes(keys, index)
+
+
+def _codes(keys: Sequence[Any], codes: dict[Any, int]) -> NDArray[np.int64]:
+    """Each key's code (-1: none)."""
     try:
-        return np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
-    except KeyError:  # a deal deleted between the reads
-        return np.array([index.get(key, -1) for key in keys], dtype=np.int64)
+        return np.fromiter(map(codes.__getitem__, keys), dtype=np.int64, count=len(keys))
+    except KeyError:
+        return np.array([codes.get(key, -1) for key in keys], dtype=np.int64)
+
+
+def _ties_by_id(
+    order: NDArray[np.int64],
+    deal: NDArray[np.int64],
+    field: NDArray[np.int64],
+    at: NDArray[np.int64],
+    ids: Sequence[Any],
+) -> NDArray[np.int64]:
+    """``order`` (by deal, field and moment) with changes of one field made at one moment
+    put in the order of their ids."""
+    d, f, t = deal[order], field[order], at[order]
+    apart = np.r_[True, (d[1:] != d[:-1]) | (f[1:] != f[:-1]) | (t[1:] != t[:-1])]
+    if apart.all():
+        return order
+    order = order.copy()
+    starts = np.flatnonzero(apart)
+    ends = np.r_[starts[1:], len(order)]
+    tied = ends - starts > 1
+    for low, high in zip(starts[tied].tolist(), ends[tied].tolist(), strict=True):
+        order[low:high] = sorted(order[low:high].tolist(), key=ids.__getitem__)
+    return order
 
 
 def _micros_column(values: Sequence[Any]) -> NDArray[np.int64]:

@@ -72,10 +72,8 @@ class TrainingGrid:
         self.window_days = window_days
         self.window = timedelta(days=window_days)
         self._blocks: dict[datetime, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
-        # Each block's rows' owners, as codes of ``_owner_ids`` (-1: nobody).
+        # Each block's rows' owners, as the history's codes (-1: nobody).
         self._owners: dict[datetime, NDArray[np.int64]] = {}
-        self._owner_ids: list[str] = []
-        self._owner_code: dict[str, int] = {}
         # The last fit's parameters: the next cut-off's fit starts from them.
         self.last_theta: NDArray[np.float64] | None = None
 
@@ -98,22 +96,11 @@ class TrainingGrid:
                 self.block(before)
             # Built from the history's arrays, not from a record per deal: 17 cut-offs of
             # a 100,000-deal workspace are 180,000 rows.
-            positions, columns, owner_ids = self.history.open_columns(cutoff)
-            owners = np.array(
-                [-1 if owner is None else self._code(owner) for owner in owner_ids],
-                dtype=np.int64,
-            )
+            positions, columns, owners = self.history.open_columns(cutoff)
             wins, rows, base = self._owner_counts(earlier)
-            rates = (wins + OWNER_PRIOR_ROWS * base) / (rows + OWNER_PRIOR_ROWS)
-            matrix = column_features(
-                columns,
-                cutoff,
-                self.window_days,
-                np.where(
-                    owners >= 0, rates[owners], (0 + OWNER_PRIOR_ROWS * base) / OWNER_PRIOR_ROWS
-                ),
-                base,
-            ).matrix
+            nobody = (0 + OWNER_PRIOR_ROWS * base) / OWNER_PRIOR_ROWS  # OwnerRates.rate(None)
+            rates = np.append((wins + OWNER_PRIOR_ROWS * base) / (rows + OWNER_PRIOR_ROWS), nobody)
+            matrix = column_features(columns, cutoff, self.window_days, rates[owners], base).matrix
             # How each window ended, from the history as it stood at the window's end (a
             # deal closed then and reopened since still closed then).
             ended, won = self.history.ended(cutoff, cutoff + self.window)
@@ -121,13 +108,6 @@ class TrainingGrid:
             self._blocks[cutoff] = (matrix, outcome.astype(np.int64))
             self._owners[cutoff] = owners
         return self._blocks[cutoff]
-
-    def _code(self, owner: str) -> int:
-        code = self._owner_code.get(owner)
-        if code is None:
-            code = self._owner_code[owner] = len(self._owner_ids)
-            self._owner_ids.append(owner)
-        return code
 
     def _owner_counts(
         self, cutoffs: list[datetime]
@@ -141,11 +121,12 @@ class TrainingGrid:
         total = len(won)
         base = int(won.sum()) / total if total else 0.0
         # Nobody's and an empty id's rows count for everyone's rate only.
-        named = (owners >= 0) & np.array([bool(o) for o in self._owner_ids] + [False])[owners]
-        size = len(self._owner_ids)
-        wins = np.bincount(owners[named], weights=won[named], minlength=size).astype(np.float64)
-        rows = np.bincount(owners[named], minlength=size).astype(np.float64)
-        return wins, rows, base
+        size = self.history.texts
+        named = np.array([bool(self.history.text(code)) for code in range(size)] + [False])
+        chosen = named[owners]
+        wins = np.bincount(owners[chosen], weights=won[chosen], minlength=size)
+        rows = np.bincount(owners[chosen], minlength=size)
+        return wins.astype(np.float64), rows.astype(np.float64), base
 
     def owner_rates(self, cutoffs: list[datetime]) -> OwnerRates:
         """Each owner's rate of winning within the window at these (built) cut-offs."""
@@ -154,7 +135,7 @@ class TrainingGrid:
         # In the order the owners first appear, as OwnerRates.learn has them.
         seen, first = np.unique(owners, return_index=True)
         counts = {
-            self._owner_ids[code]: (int(wins[code]), int(rows[code]))
+            str(self.history.text(code)): (int(wins[code]), int(rows[code]))
             for code in seen[np.argsort(first)].tolist()
             if code >= 0 and rows[code] > 0
         }
