@@ -400,8 +400,15 @@ def edited(store):
     return store, summary.workspace_id
 
 
-def test_a_stored_history_is_rebuilt_as_record_by_record(edited) -> None:
+@pytest.mark.parametrize("other", [0, 200, 900], ids=["alone", "most", "fewer"])
+def test_a_stored_history_is_rebuilt_as_record_by_record(edited, other: int) -> None:
+    """Alone in its database or with most of its deals, a workspace's changes are read in
+    one pass over the table (the other's left out); with fewer, deal by deal."""
     store, workspace_id = edited
+    if other:
+        create_demo_workspace(
+            store.db, name="Other", deals=other, history_months=12, seed=6, now=NOW
+        )
     current = store.deals.records(workspace_id)
     history = WorkspaceHistory.load(store.db, workspace_id, current)
     reference = reference_load(store, workspace_id, current)
