@@ -217,13 +217,19 @@ class _Likelihood:
         of ``design`` (default: all), scaled up to all of them."""
         if design is None:
             design = self.design
-        won, lost = p[:, 0], p[:, 1]
-        blocks = [
-            (design * weight[:, None]).T @ design
-            for weight in (won * (1.0 - won), -won * lost, lost * (1.0 - lost))
-        ]
-        hessian = np.block([[blocks[0], blocks[1]], [blocks[1].T, blocks[2]]])
-        hessian *= len(self.design) / max(len(design), 1)
+        rows, width = design.shape
+        blocks = np.zeros((3 * width, width))
+        # The three blocks (won-won, won-lost, lost-lost) in one product per chunk of rows:
+        # a BLAS call has a cost of its own (threads woken), and a chunk bounds the memory.
+        for start in range(0, rows, _CURVATURE_ROWS):
+            chunk = design[start : start + _CURVATURE_ROWS]
+            won, lost = p[start : start + _CURVATURE_ROWS, 0], p[start : start + _CURVATURE_ROWS, 1]
+            weights = np.stack([won * (1.0 - won), -won * lost, lost * (1.0 - lost)], axis=1)
+            weighted = (weights[:, :, None] * chunk[:, None, :]).reshape(len(chunk), 3 * width)
+            blocks += weighted.T @ chunk
+        both, cross, lost_block = blocks[:width], blocks[width : 2 * width], blocks[2 * width :]
+        hessian = np.block([[both, cross], [cross.T, lost_block]])
+        hessian *= len(self.design) / max(rows, 1)
         return hessian + np.diag(self.ridge + 1e-9)
 
     def maximise(
@@ -270,7 +276,10 @@ def _covariance(
     cut-off, counts the months; the larger of the two is used, element by element on the
     diagonal's scale, so thin history never looks surer than the Hessian says.
     """
-    inverse = np.asarray(np.linalg.pinv(hessian), dtype=np.float64)
+    try:
+        inverse = np.asarray(np.linalg.inv(hessian), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        inverse = np.asarray(np.linalg.pinv(hessian), dtype=np.float64)
     clusters = np.unique(period)
     if len(clusters) < 5:
         return inverse
