@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter, itemgetter
@@ -56,10 +56,6 @@ _EMPTY, _CLOSED, _WON = 0, 1, 2
 # On SQLite, a workspace with this share of the database's deals has its changes read in
 # one pass over the table rather than deal by deal through the index.
 _SCAN_SHARE: Final = 0.6
-# Fields whose every change's old value is read (the close dates slipped from, the stage a
-# deal closed from); of the others only the first change's.
-_EVERY_OLD: Final = ("stage", "close_date")
-_NONE_OF: Final[dict[str, Any]] = {"i": _NONE, "f": np.nan}
 # Changes as (deal id, field, old text, new text, moment, change id), ids and moments as
 # the driver gives them (see record_rows.raw).
 EventRow = tuple[Any, str, str | None, str | None, Any, Any]
@@ -264,36 +260,35 @@ class WorkspaceHistory:
         self._today = today
         self._last_open = texts.codes_of(records[9])
 
-        rows = _columns(events, 6)
+        rows = _columns(events, 5)
         activity_rows = _columns(activities, 2)
         index = _index([*rows[0][:1], *activity_rows[0][:1]], ids)
         deal = _positions(rows[0], index)
         number = {name: i for i, name in enumerate(_READ)}
         field = _codes(rows[1], number)
         at = _micros_column(rows[4])
-        olds = np.array(rows[2], dtype=object)
-        news = np.array(rows[3], dtype=object)
+        # Each distinct text once: what it is as a number, a day and a text code, read by
+        # the fields of each kind (a few thousand texts for 700,000 changes).
+        distinct = list({*rows[2], *rows[3]})
+        code_of = {text: i for i, text in enumerate(distinct)}
+        olds, news = _codes(rows[2], code_of), _codes(rows[3], code_of)
+        parsed = {"value": _numbers(distinct), "close_date": _days(distinct)}
+        parsed |= {"probability": parsed["value"], "": texts.codes_of(distinct)}
         # Each deal's changes of a field together, in the order made.
         kept = np.flatnonzero((deal >= 0) & (field >= 0))
-        order = kept[np.lexsort((at[kept], field[kept], deal[kept]))]
-        order = _ties_by_id(order, deal, field, at, rows[5])
+        group = deal * len(_READ) + field
+        order = kept[np.lexsort((at[kept], group[kept]))]
+        order = _ties_by_id(order, group, at, events)
         in_order = field[order]
-        read = {"value": _numbers, "probability": _numbers, "close_date": _days}
         self._changes: dict[str, _Changes] = {}
         for code, name in enumerate(_READ):
             chosen = order[in_order == code]
             count = np.bincount(deal[chosen], minlength=deals).astype(np.int64)
             first = np.cumsum(count) - count
-            parse: Callable[[Sequence[Any]], NDArray[Any]] = read.get(name, texts.codes_of)
-            new = parse(news[chosen].tolist())
-            if name in _EVERY_OLD:
-                old = parse(olds[chosen].tolist())
-            else:
-                # Only what the first change replaced is read (the value before it).
-                old = np.full(len(chosen), _NONE_OF[new.dtype.kind], dtype=new.dtype)
-                heads = first[count > 0]
-                old[heads] = parse(olds[chosen[heads]].tolist())
-            self._changes[name] = _Changes(at[chosen], first, count, old, new)
+            meaning = parsed.get(name, parsed[""])
+            self._changes[name] = _Changes(
+                at[chosen], first, count, meaning[olds[chosen]], meaning[news[chosen]]
+            )
         self._truthy = np.array([bool(text) for text in texts.texts] + [False])
         self._text_or_none: list[str | None] = [*texts.texts, None]  # code -1: None
         self._feature = np.array(
@@ -664,15 +659,14 @@ def _codes(keys: Sequence[Any], codes: dict[Any, int]) -> NDArray[np.int64]:
 
 def _ties_by_id(
     order: NDArray[np.int64],
-    deal: NDArray[np.int64],
-    field: NDArray[np.int64],
+    group: NDArray[np.int64],
     at: NDArray[np.int64],
-    ids: Sequence[Any],
+    events: Sequence[EventRow],
 ) -> NDArray[np.int64]:
-    """``order`` (by deal, field and moment) with changes of one field made at one moment
-    put in the order of their ids."""
-    d, f, t = deal[order], field[order], at[order]
-    apart = np.r_[True, (d[1:] != d[:-1]) | (f[1:] != f[:-1]) | (t[1:] != t[:-1])]
+    """``order`` (by deal and field, then moment) with the changes of a deal's field made
+    at one moment put in the order of their ids."""
+    g, t = group[order], at[order]
+    apart = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]
     if apart.all():
         return order
     order = order.copy()
@@ -680,7 +674,7 @@ def _ties_by_id(
     ends = np.r_[starts[1:], len(order)]
     tied = ends - starts > 1
     for low, high in zip(starts[tied].tolist(), ends[tied].tolist(), strict=True):
-        order[low:high] = sorted(order[low:high].tolist(), key=ids.__getitem__)
+        order[low:high] = sorted(order[low:high].tolist(), key=lambda row: events[row][5])
     return order
 
 
