@@ -21,10 +21,11 @@ records (an as-of forecast's open deals, a backtest's).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter, itemgetter
 from typing import Any, Final
@@ -47,6 +48,42 @@ _TRACKED = ("stage", "outcome", "close_date", "value", "probability")
 _READ = (*_TRACKED, "owner")
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# A record's fields in order (as its constructor takes them), and where those rebuilt are.
+_FIELD_NAMES: Final = tuple(f.name for f in dataclasses.fields(DealRecord) if f.init)
+assert len(_FIELD_NAMES) == len(dataclasses.fields(DealRecord)), "records are built from all"
+_ALL_FIELDS: Final = attrgetter(*_FIELD_NAMES)
+(
+    _OWNER,
+    _STAGE,
+    _OUTCOME,
+    _VALUE,
+    _PROBABILITY,
+    _CLOSE_DATE,
+    _LOST_REASON,
+    _UPDATED_AT,
+    _STAGE_CHANGED_AT,
+    _CLOSED_AT,
+    _LAST_ACTIVITY_AT,
+    _CLOSE_DATE_HISTORY,
+    _LAST_OPEN_STAGE,
+) = (
+    _FIELD_NAMES.index(name)
+    for name in (
+        "owner_id",
+        "stage",
+        "outcome",
+        "value",
+        "probability",
+        "close_date",
+        "lost_reason",
+        "updated_at",
+        "stage_changed_at",
+        "closed_at",
+        "last_activity_at",
+        "close_date_history",
+        "last_open_stage",
+    )
+)
 _MICROSECOND: Final = timedelta(microseconds=1)
 # A deal created at no known moment never existed as far as any moment is concerned.
 _NEVER: Final = np.iinfo(np.int64).max
@@ -527,16 +564,16 @@ class WorkspaceHistory:
             then.closed[chosen].tolist(),
             then.recorded[chosen].tolist(),
             then.closing_known[chosen].tolist(),
-            then.closed_at[chosen].tolist(),
+            _moments(then.closed_at[chosen], then.closing_known[chosen]),
             [text[code] for code in then.outcome[chosen].tolist()],
             [text[code] or "" for code in fields.stage.tolist()],
             [text[code] for code in fields.owner.tolist()],
-            fields.value.tolist(),
-            fields.probability.tolist(),
+            [None if v != v else v for v in fields.value.tolist()],  # NaN: none
+            [None if v != v else v for v in fields.probability.tolist()],
             fields.close_day.tolist(),
-            updated.tolist(),
-            fields.stage_changed.tolist(),
-            fields.last_activity.tolist(),
+            _moments(updated),
+            _moments(fields.stage_changed, np.array(made["stage"]) > 0),
+            _moments(fields.last_activity, fields.has_activity),
             fields.has_activity.tolist(),
             made["stage"],
             made["close_date"],
@@ -573,35 +610,49 @@ class WorkspaceHistory:
                 if recorded and into_closed:
                     # The stage it closed from (today's record forgets it if reopened since).
                     left_from = text[int(into.old[into.first[position] + into_closed - 1])]
-            found.append(
-                replace(
-                    record,
-                    owner_id=owner,
-                    stage=stage,
-                    outcome=outcome if closed else None,
-                    value=None if value != value else value,  # NaN: none
-                    probability=None if probability != probability else probability,
-                    close_date=date.fromordinal(close_day) if close_day > 0 else None,
-                    lost_reason=record.lost_reason if closed else None,
-                    updated_at=_moment(updated_at),
-                    stage_changed_at=(_moment(stage_changed) if stage_made else record.created_at),
-                    closed_at=(
-                        None
-                        if not closed
-                        else _moment(closed_at)
-                        if closing_known
-                        else record.closed_at
-                    ),
-                    last_activity_at=_moment(last_activity) if has_activity else None,
-                    close_date_history=tuple(
-                        date.fromordinal(day)
-                        for day in slipped[first_slip : first_slip + dates_made]
-                        if day > 0
-                    ),
-                    last_open_stage=left_from,
-                )
+            # The record's fields in their order, those of then in place of today's: the
+            # same as dataclasses.replace, in half its time (100,000 records as of a day).
+            values = list(_ALL_FIELDS(record))
+            values[_OWNER] = owner
+            values[_STAGE] = stage
+            values[_OUTCOME] = outcome if closed else None
+            values[_VALUE] = value
+            values[_PROBABILITY] = probability
+            values[_CLOSE_DATE] = date.fromordinal(close_day) if close_day > 0 else None
+            if not closed:
+                values[_LOST_REASON] = None
+            values[_UPDATED_AT] = updated_at
+            values[_STAGE_CHANGED_AT] = stage_changed if stage_made else record.created_at
+            values[_CLOSED_AT] = (
+                None if not closed else closed_at if closing_known else record.closed_at
             )
+            values[_LAST_ACTIVITY_AT] = last_activity if has_activity else None
+            values[_CLOSE_DATE_HISTORY] = (
+                tuple(
+                    date.fromordinal(day)
+                    for day in slipped[first_slip : first_slip + dates_made]
+                    if day > 0
+                )
+                if dates_made
+                else ()
+            )
+            values[_LAST_OPEN_STAGE] = left_from
+            found.append(DealRecord(*values))
         return found
+
+
+def _moments(
+    values: NDArray[np.int64], wanted: NDArray[np.bool_] | None = None
+) -> list[datetime | None]:
+    """Microseconds since the epoch as aware datetimes (numpy makes the naive ones), only
+    those ``wanted`` (None for the others)."""
+    if wanted is None:
+        wanted = np.ones(len(values), dtype=np.bool_)
+    found: list[datetime | None] = [None] * len(values)
+    naive = values[wanted].astype("datetime64[us]").astype(object).tolist()
+    for index, moment in zip(np.flatnonzero(wanted).tolist(), naive, strict=True):
+        found[index] = moment.replace(tzinfo=UTC)
+    return found
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
