@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Connection, Select, true
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, String, cast, extract, true
 from sqlalchemy import select as sa_select
 from sqlmodel import col, func, select
 
@@ -98,12 +98,7 @@ _SCAN_SHARE: Final = 0.6
 EventRow = tuple[Any, str, str | None, str | None, Any, Any]
 ActivityRow = tuple[Any, Any]
 # What a field is while an imported-closed deal was open and its history says nothing.
-_UNKNOWN_OPEN: Final[dict[str, Any]] = {
-    "stage": _NONE,
-    "outcome": _NONE,
-    "close_date": 0,
-    "probability": np.nan,
-}
+_UNKNOWN_OPEN: Final[dict[str, Any]] = {"stage": _NONE, "close_date": 0, "probability": np.nan}
 
 
 def micros(moment: datetime) -> int:
@@ -355,6 +350,7 @@ class WorkspaceHistory:
     def load(
         cls, db: Database, workspace_id: uuid.UUID, current: Sequence[DealRecord]
     ) -> WorkspaceHistory:
+        """The history of ``current``, the records of the workspace's deals today."""
         deals = sa_select(col(Deal.id)).where(col(Deal.workspace_id) == workspace_id)
         in_workspace: ColumnElement[bool] = col(DealEvent.deal_id).in_(deals)
         with db.read() as session:
@@ -372,19 +368,19 @@ class WorkspaceHistory:
             events = _fetch(
                 connection,
                 sa_select(
-                    raw(col(DealEvent.deal_id)),
+                    _key(db, col(DealEvent.deal_id)),
                     col(DealEvent.field),
                     col(DealEvent.old_value),
                     col(DealEvent.new_value),
-                    raw(col(DealEvent.changed_at)),
+                    _microseconds(db, col(DealEvent.changed_at)),
                     raw(col(DealEvent.id)),
                 ).where(in_workspace, col(DealEvent.field).in_(_READ)),
             )
             activities = _fetch(
                 connection,
-                sa_select(raw(col(Activity.deal_id)), raw(col(Activity.date))).where(
-                    col(Activity.deal_id).in_(deals)
-                ),
+                sa_select(
+                    _key(db, col(Activity.deal_id)), _microseconds(db, col(Activity.date))
+                ).where(col(Activity.deal_id).in_(deals)),
             )
         return cls(current, events, activities)
 
@@ -655,6 +651,21 @@ def _moments(
     return found
 
 
+def _key(db: Database, column: Any) -> Any:
+    """A deal id as text: SQLite's as stored (32 hex digits), Postgres's cast in the query
+    (psycopg's UUID objects, then their text, were a fifth of a load)."""
+    return raw(column) if db.is_sqlite else cast(column, String)
+
+
+def _microseconds(db: Database, column: Any) -> Any:
+    """A timestamp as stored on SQLite (naive UTC text, read by numpy in one go), in whole
+    microseconds since the epoch on Postgres (an aware datetime each took longer to read
+    and convert than the rest of a load)."""
+    if db.is_sqlite:
+        return raw(column)
+    return cast(extract("epoch", column) * 1_000_000, BigInteger)
+
+
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """``rows`` as columns. Not ``zip(*rows)``: its iterator per row, a million of them
     alive at once, set Python's collector walking them again and again."""
@@ -730,10 +741,12 @@ def _ties_by_id(
 
 
 def _micros_column(values: Sequence[Any]) -> NDArray[np.int64]:
-    """Raw timestamps (naive UTC ISO text on SQLite, datetimes on Postgres) in
-    microseconds since the epoch."""
+    """Timestamps as read (see :func:`_microseconds`; naive UTC ISO text, datetimes or
+    microseconds) in microseconds since the epoch."""
     if not values:
         return np.zeros(0, dtype=np.int64)
+    if isinstance(values[0], int):  # microseconds already
+        return np.array(values, dtype=np.int64)
     if isinstance(values[0], str):
         try:
             with warnings.catch_warnings():
