@@ -447,3 +447,14 @@ def test_the_training_rows_are_the_features_of_the_records_then(edited) -> None:
         owners += [d.owner_id for d in open_then]
         won += [label == WON for label in labels]
     assert grid.owner_rates(cutoffs) == OwnerRates.learn(owners, won)
+
+
+def test_moments_are_read_in_every_form_the_drivers_give() -> None:
+    from vectoros_tui.store.as_of import _micros_column, micros
+
+    moment = datetime(2025, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+    expected = [micros(moment)] * 2
+    assert _micros_column(["2025-03-01 12:30:05.123456"] * 2).tolist() == expected
+    assert _micros_column(["2025-03-01 13:30:05.123456+01:00"] * 2).tolist() == expected
+    assert _micros_column([moment, moment.replace(tzinfo=None)]).tolist() == expected
+    assert _micros_column(expected).tolist() == expected
