@@ -17,11 +17,17 @@ from vectoros_tui.store.tables import SyncActivityOutbox, SyncOutbox, SyncRemote
 APPLYING_REMOTE = "vectoros.applying_remote"
 
 
+def _keeps_outbox(session: Session, workspace_id: uuid.UUID) -> bool:
+    """Whether a change here is queued for the sync: only in a linked workspace, and not
+    while the sync itself applies the remote's changes (they must not echo back)."""
+    if session.info.get(APPLYING_REMOTE):
+        return False
+    return session.get(SyncRemote, workspace_id) is not None
+
+
 def record_created(session: Session, workspace_id: uuid.UUID, deal_ids: list[uuid.UUID]) -> None:
     """Note new deals (none can be pending yet) in one multi-row INSERT."""
-    if not deal_ids or session.info.get(APPLYING_REMOTE):
-        return
-    if session.get(SyncRemote, workspace_id) is None:
+    if not deal_ids or not _keeps_outbox(session, workspace_id):
         return
     moment = utcnow()
     session.execute(
@@ -38,9 +44,7 @@ def record_many(
 ) -> None:
     """:func:`record` for many deals in one statement: a pending change of a deal folds
     into this one, as there."""
-    if not deal_ids or session.info.get(APPLYING_REMOTE):
-        return
-    if session.get(SyncRemote, workspace_id) is None:
+    if not deal_ids or not _keeps_outbox(session, workspace_id):
         return
     moment = utcnow()
     insert_rows(
@@ -60,9 +64,7 @@ def record(session: Session, workspace_id: uuid.UUID, deal_id: uuid.UUID, op: st
     Only linked workspaces keep an outbox: the first sync of a workspace pushes every deal
     that has no remote twin yet, so nothing is missed before linking.
     """
-    if session.info.get(APPLYING_REMOTE):
-        return
-    if session.get(SyncRemote, workspace_id) is None:
+    if not _keeps_outbox(session, workspace_id):
         return
     pending = session.get(SyncOutbox, deal_id)
     if pending is None:
@@ -77,9 +79,7 @@ def record_activity(
 ) -> None:
     """Note that an activity of the workspace was added or changed (``upsert``) or deleted
     (``delete``); as :func:`record`, only in linked workspaces."""
-    if session.info.get(APPLYING_REMOTE):
-        return
-    if session.get(SyncRemote, workspace_id) is None:
+    if not _keeps_outbox(session, workspace_id):
         return
     pending = session.get(SyncActivityOutbox, activity_id)
     if pending is None:
