@@ -70,6 +70,26 @@ GOALS = {"pull": 10.0, "push": 1.0, "page_p50_ms": 20.0}
 STAGES = ("prospect", "qualified", "proposal", "negotiation", "won", "lost")
 
 
+def _seed_rows(prefix: str, count: int, *, seed: int) -> list[tuple[str, dict[str, object]]]:
+    """``count`` clean deals with source ids ``prefix-N``, the same for the same seed."""
+    rng = random.Random(seed)
+    return [
+        (
+            f"{prefix}-{n}",
+            clean_deal(
+                {
+                    "title": f"Deal {n}",
+                    "company": f"Company {n % 700}",
+                    "value": rng.randint(1, 500) * 100,
+                    "stage": rng.choice(STAGES),
+                    "lost_reason": None,
+                }
+            ),
+        )
+        for n in range(count)
+    ]
+
+
 def _dsn() -> str:
     return PG_BASE_URL.replace("postgresql+psycopg://", "postgresql://")
 
@@ -410,22 +430,7 @@ def _seed_mix(url: str, root: Path | None = None) -> tuple[str, str, list[list[s
     store = open_store(url)
     try:
         workspace = store.workspaces.create("Mix", owner_email="mix@example.com")
-        rng = random.Random(11)
-        rows = [
-            (
-                f"mix-{n}",
-                clean_deal(
-                    {
-                        "title": f"Deal {n}",
-                        "company": f"Company {n % 700}",
-                        "value": rng.randint(1, 500) * 100,
-                        "stage": rng.choice(STAGES),
-                        "lost_reason": None,
-                    }
-                ),
-            )
-            for n in range(MIX_DEALS)
-        ]
+        rows = _seed_rows("mix", MIX_DEALS, seed=11)
         store.deals.upsert_many(workspace.id, rows)
         token = TokenService(store.db).create("mix@example.com", "bench-mix")[1]
         ids = [str(d.id) for d in store.deals.list(workspace.id, limit=MIX_DEALS).deals]
@@ -545,22 +550,7 @@ def sync_and_pages() -> list[bool]:
     try:
         store = open_store(url)
         remote_ws = store.workspaces.create("Bench", owner_email="rep@example.com")
-        rng = random.Random(7)
-        rows = [
-            (
-                f"seed-{n}",
-                clean_deal(
-                    {
-                        "title": f"Deal {n}",
-                        "company": f"Company {n % 700}",
-                        "value": rng.randint(1, 500) * 100,
-                        "stage": rng.choice(STAGES),
-                        "lost_reason": None,
-                    }
-                ),
-            )
-            for n in range(DEALS)
-        ]
+        rows = _seed_rows("seed", DEALS, seed=7)
         started = time.perf_counter()
         store.deals.upsert_many(remote_ws.id, rows)
         print(f"seeded {DEALS} deals in {time.perf_counter() - started:.1f} s (Postgres {schema})")
