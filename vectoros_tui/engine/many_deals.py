@@ -35,13 +35,11 @@ GRID_SDS: Final = 3
 MAX_GRID_STEP: Final = 0.15
 
 
-def worth_it(win_logit: NDArray[Any], values: NDArray[np.float64]) -> bool:
-    """Whether the approximation applies: many deals, and many expected wins beyond the
-    biggest ones (``win_logit`` is draws x deals)."""
-    deals = win_logit.shape[1]
-    if deals < MIN_DEALS:
+def worth_it(win_logit: NDArray[Any], small: NDArray[np.intp]) -> bool:
+    """Whether the approximation applies: many deals, and many expected wins among the
+    ``small`` ones (see :func:`split`; ``win_logit`` is draws x deals)."""
+    if win_logit.shape[1] < MIN_DEALS:
         return False
-    small = _small(values)
     expected = (1.0 / (1.0 + np.exp(-win_logit[0, small].astype(np.float64)))).sum()
     return bool(expected >= MIN_SMALL_WINS)
 
@@ -51,10 +49,6 @@ def split(values: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.int
     size = values if values.ndim == 1 else values.sum(axis=1)
     order = np.argsort(-size, kind="stable")
     return np.sort(order[:EXACT_DEALS]), np.sort(order[EXACT_DEALS:])
-
-
-def _small(values: NDArray[np.float64]) -> NDArray[np.intp]:
-    return split(values)[1]
 
 
 def small_deal_totals(

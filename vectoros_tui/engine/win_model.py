@@ -394,9 +394,9 @@ def simulate_won_totals(
         rng.normal(0.0, model.period_sd, size=runs) if model.period_sd else np.zeros(runs)
     ).astype(np.float32)
     small_deals = None
-    if many_deals.worth_it(win_logit, values):
+    exact, small = many_deals.split(values)
+    if many_deals.worth_it(win_logit, small):
         # Thousands of deals: the small ones are summed per run as a normal (see many_deals).
-        exact, small = many_deals.split(values)
         small_deals = many_deals.small_deal_totals(
             win_logit[:, small], values[small], draw_of_run, shifts, model.period_sd, rng
         )

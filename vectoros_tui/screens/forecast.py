@@ -237,8 +237,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         days, period = self.window()
         if snapshot is None:
             session = self.vectoros.session
-            ready = session is not None and self.vectoros.store is not None
-            if ready and session is not None and period is None and not self.what_if:
+            ready = self.vectoros.store is not None and period is None and not self.what_if
+            if session is not None and ready:
                 # The whole workspace is still loading: forecast its open deals now.
                 self._generation += 1
                 self._preliminary(self._generation, session.workspace, days)
