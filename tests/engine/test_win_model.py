@@ -23,6 +23,7 @@ from vectoros_tui.engine.win_model import (
     WinModel,
     enough_history,
     fit_win_model,
+    parameter_draws,
     simulate_won_totals,
 )
 
@@ -302,3 +303,27 @@ def test_minimums_are_the_documented_ones():
 )
 def test_enough_history_at_its_thresholds(rows, wins, enough):
     assert enough_history(rows, wins) is enough
+
+
+def test_parameter_draws_follow_the_cholesky_factor_so_every_cpu_draws_the_same() -> None:
+    # An eigendecomposition's vector signs vary with the processor's LAPACK kernels; the
+    # Cholesky factor does not, so the draws are fixed by the seed alone.
+    rng = np.random.default_rng(3)
+    loose = rng.normal(size=(4, 4))
+    covariance = loose @ loose.T + np.eye(4) * 0.1
+    theta = np.array([0.5, -1.0, 2.0, 0.0])
+    drawn = parameter_draws(theta, covariance, 20_000, np.random.default_rng(7))
+    normal = np.random.default_rng(7).standard_normal((20_000, 4))
+    expected = theta + normal @ np.linalg.cholesky(covariance).T
+    np.testing.assert_allclose(drawn, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.cov(drawn.T), covariance, atol=0.15)
+
+
+def test_parameter_draws_of_a_semi_definite_covariance_are_finite_and_keep_its_shape() -> None:
+    # A parameter with no evidence either way leaves a zero row: still drawable.
+    covariance = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    drawn = parameter_draws(np.zeros(3), covariance, 5_000, np.random.default_rng(1))
+    assert np.isfinite(drawn).all()
+    np.testing.assert_allclose(drawn[:, 0], drawn[:, 1], atol=1e-3)
+    assert np.abs(drawn[:, 2]).max() < 1e-3
+    assert 0.9 < drawn[:, 0].std() < 1.1

@@ -361,6 +361,37 @@ def _matching_shift(odds: NDArray[np.float64], wins: float) -> tuple[float, NDAr
     return shift, p
 
 
+def parameter_draws(
+    theta: NDArray[np.float64],
+    covariance: NDArray[np.float64],
+    draws: int,
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    """``draws`` parameter vectors from N(theta, covariance), by its Cholesky factor.
+
+    The factor is unique, so the same seed gives the same draws on every CPU. An
+    eigendecomposition's vectors are unique only up to sign, and which sign LAPACK returns
+    depends on the processor's kernels: the same seed then drew other parameters on another
+    machine and moved a small team's band by thousands. A covariance that is only
+    semi-definite (a parameter with no evidence either way) gets the least diagonal jitter
+    that makes it factor.
+    """
+    symmetric = (covariance + covariance.T) / 2.0
+    scale = float(np.mean(np.abs(np.diag(symmetric)))) or 1.0
+    jitter = 0.0
+    for _ in range(8):
+        try:
+            factor = np.linalg.cholesky(symmetric + jitter * np.eye(len(theta)))
+            break
+        except np.linalg.LinAlgError:
+            jitter = scale * 1e-10 if jitter == 0.0 else jitter * 100.0
+    else:
+        # Not even near positive definite (only from a broken fit): no uncertainty drawn.
+        factor = np.zeros_like(symmetric)
+    normal = rng.standard_normal((draws, len(theta)))
+    return np.asarray(theta + normal @ factor.T, dtype=np.float64)
+
+
 def simulate_won_totals(
     model: WinModel,
     matrix: NDArray[np.float64],
@@ -381,7 +412,7 @@ def simulate_won_totals(
     width = design.shape[1]
     theta = np.concatenate([model.won, model.lost])
     draws = min(PARAMETER_DRAWS, runs)
-    parameters = rng.multivariate_normal(theta, model.covariance, size=draws, method="eigh")
+    parameters = parameter_draws(theta, model.covariance, draws, rng)
     # Per draw and deal, the logit of winning against not (lost or still open): a period
     # shift moves it, the loss logit does not.
     win_logit = (design @ parameters[:, :width].T) - np.logaddexp(
