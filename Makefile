@@ -8,6 +8,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean
 
+# Python caches compiled modules unless told not to; some shells export
+# PYTHONDONTWRITEBYTECODE, and then every test worker and every `vectoros` the tests start
+# compiles the package (and pytest re-rewrites every test module) from source.
+unexport PYTHONDONTWRITEBYTECODE
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
