@@ -25,6 +25,10 @@ from vectoros_tui.locations import current_locations
 from vectoros_tui.similar.index import EdgeIndex, IndexPoint, RunNote
 
 pytestmark = pytest.mark.usefixtures("model_in_home")
+# The index's own files (damaged, locked, interrupted, rebuilt), the model's folder and
+# argument checks do not touch the database beyond reading a few deals: SQLite only. The
+# searches, filters, counts and catching up with changes run on both databases.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 DIMENSION = 384
 RESULT_KEYS = {
@@ -324,6 +328,7 @@ def test_outcome_stage_and_threshold_filters(cli: Cli) -> None:
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -368,12 +373,14 @@ def test_similar_bad_input(cli: Cli, args: tuple[object, ...], says: str) -> Non
     assert not result.out.strip(), "nothing on stdout for a refused command"
 
 
+@SQLITE_ONLY
 def test_blank_text_says_it_is_empty(cli: Cli) -> None:
     ok(cli("workspace", "create", "Demo"))
     result = user_error(cli("similar", "--text", " \t "))
     assert "empty" in result.err
 
 
+@SQLITE_ONLY
 def test_reindex_bad_input(cli: Cli) -> None:
     ok(cli("workspace", "create", "Demo"))
     result = user_error(cli("reindex", "--all", "--workspace", "Demo"))
@@ -551,6 +558,7 @@ def test_reindex_all_after_the_last_workspace_is_deleted(cli: Cli) -> None:
     assert doctor_similar(cli)["in_step"] is True
 
 
+@SQLITE_ONLY
 def test_reindex_rebuild_starts_from_empty(cli: Cli) -> None:
     add_themed_deals(cli, "Demo")
     ok(cli("similar", "--text", "renewal", "--json"))  # indexes all 6
@@ -584,6 +592,7 @@ def test_reindex_rebuild_starts_from_empty(cli: Cli) -> None:
         assert index.count() == 6
 
 
+@SQLITE_ONLY
 def test_reindex_mends_an_index_it_cannot_open(cli: Cli) -> None:
     ok(cli("workspace", "create", "Demo"))
     add_deal(cli, "Forklift fleet", "Acme", "Demo")
@@ -602,6 +611,7 @@ def test_reindex_mends_an_index_it_cannot_open(cli: Cli) -> None:
     assert similar_json(cli, "--text", "forklift")["count"] == 1
 
 
+@SQLITE_ONLY
 def test_reindex_resumes_an_interrupted_run_and_rebuild_starts_over(cli: Cli) -> None:
     add_themed_deals(cli, "Demo")
     ok(cli("reindex"))
@@ -632,6 +642,7 @@ def test_reindex_resumes_an_interrupted_run_and_rebuild_starts_over(cli: Cli) ->
     assert "Demo: 6 deals indexed (6 embedded, 0 deleted)" in one_line(rebuilt.out)
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("interrupted", [True, False])
 def test_reindex_rebuilds_an_index_with_a_damaged_file(cli: Cli, interrupted: bool) -> None:
     ok(cli("workspace", "create", "Demo"))
@@ -661,6 +672,7 @@ def test_reindex_rebuilds_an_index_with_a_damaged_file(cli: Cli, interrupted: bo
 # --- the index in use elsewhere --------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_locked_index_turns_search_off_not_the_cli(cli: Cli) -> None:
     ok(cli("workspace", "create", "Demo"))
     add_deal(cli, "Forklift fleet", "Acme", "Demo")
@@ -682,6 +694,7 @@ def test_locked_index_turns_search_off_not_the_cli(cli: Cli) -> None:
 # --- the model cannot be loaded --------------------------------------------------------
 
 
+@SQLITE_ONLY
 def test_model_folder_without_a_model(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -700,6 +713,7 @@ def test_model_folder_without_a_model(
     assert len(cli("deals", "list", "--json").json()["deals"]) == 1
 
 
+@SQLITE_ONLY
 def test_model_folder_that_does_not_exist(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
