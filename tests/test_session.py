@@ -96,6 +96,17 @@ def fresh_deals(store: Store, workspace: WorkspaceView) -> list[DealRecord]:
 # =========================================================================== loading
 
 
+def test_the_first_load_keeps_the_open_deals_it_read_first_until_a_write(
+    store: Store, session: WorkspaceSession
+) -> None:
+    assert session.open_deals is None
+    session.load()
+    assert session.snapshot is not None
+    assert session.open_deals == [d for d in session.snapshot.deals if d.is_open]
+    session.save_deal(FIRST_ID, {"value": 9000})
+    assert session.open_deals is None  # read before the write: stale now
+
+
 def test_first_load_publishes_once_and_a_second_with_nothing_changed_does_not(
     store: Store, session: WorkspaceSession, listener: Listener
 ) -> None:

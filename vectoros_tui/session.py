@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
 
 if TYPE_CHECKING:
+    from vectoros_tui.engine.deal_record import DealRecord
     from vectoros_tui.engine.periods import Period
     from vectoros_tui.identity import Identity
     from vectoros_tui.similar.background import BackgroundIndexer
@@ -66,6 +67,9 @@ class WorkspaceSession:
         self._on_change = on_change
         self._lock = threading.Lock()
         self._snapshot: WorkspaceSnapshot | None = None
+        # The open deals, read first by the first load (see load): the forecast shows
+        # from them while the closed ones are still being read.
+        self.open_deals: list[DealRecord] | None = None
         self._writes = 0  # writes patched in so far (see load)
 
     @property
@@ -80,7 +84,10 @@ class WorkspaceSession:
         already holds it) the listener is not called, so nothing repaints or recomputes
         for nothing."""
         writes = self._writes
-        fresh = load_snapshot(self.store, self.workspace, self.clock())
+        first = self._snapshot is None and self.open_deals is None
+        fresh = load_snapshot(
+            self.store, self.workspace, self.clock(), on_open=self._read_open if first else None
+        )
         with self._lock:
             current = self._snapshot
             if current is not None and writes != self._writes:
@@ -94,6 +101,11 @@ class WorkspaceSession:
             self._snapshot = fresh
         self._on_change(Change(fresh))
         return True
+
+    def _read_open(self, deals: list[DealRecord]) -> None:
+        # Only until the snapshot is in: a write of ours after that makes it stale.
+        if self._writes == 0:
+            self.open_deals = deals
 
     def changed_elsewhere(self) -> bool:
         """Whether the store holds changes the snapshot does not (another process's, or
@@ -161,6 +173,7 @@ class WorkspaceSession:
         rows = self.store.deals.records(self.workspace.id, ids=saved) if saved else []
         with self._lock:
             self._writes += 1
+            self.open_deals = None  # read before this write
             snapshot = self._snapshot
             if snapshot is not None:
                 for row in rows:

@@ -216,3 +216,25 @@ def test_the_funnel_is_carried_across_a_save_that_leaves_it_and_recounted_otherw
     assert moved.funnel() == stage_funnel(moved.deals) != snapshot.funnel()
     gone = moved.without_deal(deal.id)
     assert gone.funnel() == stage_funnel(gone.deals)
+
+
+def test_open_then_closed_reads_every_deal_once_in_the_same_order(store: Store, demo) -> None:
+    everything = store.deals.records(demo.id)
+    opened = store.deals.records(demo.id, open_only=True)
+    closed = store.deals.records(demo.id, closed_only=True)
+    assert opened and closed
+    assert all(d.is_open for d in opened) and not any(d.is_open for d in closed)
+    assert sorted([*opened, *closed], key=lambda d: d.id) == everything
+    with pytest.raises(ValueError, match="exclude"):
+        store.deals.records(demo.id, open_only=True, closed_only=True)
+
+
+def test_a_snapshot_read_in_two_phases_hands_over_the_open_deals_first(store: Store, demo) -> None:
+    handed: list[list[DealRecord]] = []
+    whole = load_snapshot(store, demo, NOW)
+    phased = load_snapshot(store, demo, NOW, on_open=handed.append)
+    assert phased.deals == whole.deals  # same deals, same order: a seeded forecast agrees
+    assert phased.health == whole.health
+    assert phased.fingerprint == whole.fingerprint
+    (opened,) = handed
+    assert opened == [d for d in whole.deals if d.is_open]

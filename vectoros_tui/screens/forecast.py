@@ -287,7 +287,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         the whole workspace (seconds for a team's 100,000 deals); the full snapshot's
         forecast replaces it when it arrives."""
         now = self.vectoros.now()
-        snapshot = open_deals_snapshot(self.require_store(), workspace, now)
+        session = self.vectoros.session
+        read = session.open_deals if session is not None else None
+        snapshot = open_deals_snapshot(self.require_store(), workspace, now, read)
         if generation != self._generation or self.vectoros.snapshot is not None:
             return
         params = ForecastParams(f"{days}d", self.scenario, self.simulations, self.seed, self.goal)

@@ -511,6 +511,7 @@ class DealService:
         *,
         owner_id: uuid.UUID | None = None,
         open_only: bool = False,
+        closed_only: bool = False,
     ) -> builtins.list[DealRecord]:
         """Every deal of a workspace (or only those of ``ids``, of ``owner_id``, or only
         the open ones) as the engine's typed records, with the last activity, the
@@ -520,7 +521,10 @@ class DealService:
 
         ``open_only`` is the read path of the forecast, health scores and insight rules,
         which look at nothing else: a team's workspace is mostly closed deals (86% of a
-        100,000-deal one), and their activities and history are most of the rows."""
+        100,000-deal one), and their activities and history are most of the rows.
+        ``closed_only`` reads the rest, so the two together are every deal."""
+        if open_only and closed_only:
+            raise ValueError("open_only and closed_only exclude each other")
         in_workspace: builtins.list[Any] = [Deal.workspace_id == workspace_id]
         if ids is not None:
             in_workspace.append(col(Deal.id).in_(list(ids)))
@@ -528,6 +532,8 @@ class DealService:
             in_workspace.append(col(Deal.owner_id) == owner_id)
         if open_only:
             in_workspace.extend((col(Deal.outcome).is_(None), col(Deal.stage) != "closed"))
+        if closed_only:
+            in_workspace.append(or_(col(Deal.outcome).is_not(None), col(Deal.stage) == "closed"))
         with self.db.read() as session:
             # Core rows of the columns the record holds, as the driver hands them over:
             # SQLAlchemy's per-value conversion of ids and timestamps was most of the time
