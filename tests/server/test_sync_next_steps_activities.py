@@ -130,8 +130,10 @@ def test_next_steps_and_planned_activities_reach_the_other_rep(team: Team) -> No
         theirs.id,
         {"type": "call", "description": "Follow-up", "date": "2027-03-12", "done": False},
     )
+    assert bob.engine.status(bob.workspace.id).pending_activities == 2  # done + planned
     report = bob.sync()
     assert (report.pushed_updated, report.pushed_activities) == (1, 2)
+    assert bob.engine.status(bob.workspace.id).to_api()["pending_activity_changes"] == 0
     report = ann.sync()
     assert (report.pulled_updated, report.pulled_activities) == (1, 2)
     mine = ann.store.deals.get(deal.id)

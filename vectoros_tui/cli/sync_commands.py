@@ -229,6 +229,7 @@ def _print_status(name: str, state: Any) -> None:
             state.last_sync_at.isoformat(timespec="seconds") if state.last_sync_at else "never",
         ],
         ["pending changes", state.pending],
+        ["pending activity changes", state.pending_activities],
         ["conflicts", state.conflicts],
     ]
     if state.last_error:

@@ -30,6 +30,7 @@ from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.tables import (
     Deal,
+    SyncActivityOutbox,
     SyncConflict,
     SyncLink,
     SyncOutbox,
@@ -131,6 +132,11 @@ class SyncEngine:
                 .select_from(SyncConflict)
                 .where(SyncConflict.workspace_id == workspace_id)
             ).one()
+            queued_activities = session.exec(
+                select(func.count())
+                .select_from(SyncActivityOutbox)
+                .where(SyncActivityOutbox.workspace_id == workspace_id)
+            ).one()
         return SyncStatus(
             linked=remote is not None,
             server_url=remote.server_url if remote else None,
@@ -140,6 +146,7 @@ class SyncEngine:
             last_error=remote.last_error if remote else None,
             pending=len(pending),
             conflicts=int(conflicts if not isinstance(conflicts, tuple) else conflicts[0]),
+            pending_activities=int(queued_activities) if remote else 0,
         )
 
     @staticmethod

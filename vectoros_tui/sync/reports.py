@@ -76,6 +76,9 @@ class SyncStatus:
     last_error: str | None
     pending: int
     conflicts: int
+    # Activity changes made here since the link, waiting for a backend that carries
+    # activities (one that does not leaves them local, and they stay counted).
+    pending_activities: int = 0
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -86,6 +89,7 @@ class SyncStatus:
             "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
             "last_error": self.last_error,
             "pending_changes": self.pending,
+            "pending_activity_changes": self.pending_activities,
             "conflicts": self.conflicts,
         }
 
