@@ -56,6 +56,9 @@ async def test_sync_now_conflict_and_merge(
         await pilot.press("s")
         await wait_for(lambda: "0 pending" in status_text(screen), pilot)
         assert [d["title"] for d in backend.deals.values()] == ["Renewal"]
+        # The deployed backend has no next steps or activities: the screen says they
+        # stayed here, as the CLI's report does.
+        assert "next steps and activities not synced" in status_text(screen)
         # Both sides change the deal: the next sync lists a conflict, nothing overwritten.
         app.store.deals.update(deal.id, {"value": 200})  # type: ignore[union-attr]
         backend.edit_deal(str(deal.id), title="Renewal (theirs)", value=300)

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.deal_fields import LABELS, show_field
+from vectoros_tui.text_safety import visible
 from vectoros_tui.widgets.palette import Palette
 
 
@@ -37,6 +38,8 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         self.conflicts: list[Any] = []
         self.choices: dict[str, str] = {}  # field -> mine | theirs, for the selected conflict
         self.busy = False
+        self._report_lines: list[str] = []
+        self._refusals: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,8 +97,14 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
                 " · ",
                 (f"{status.conflicts} conflict(s)", error if status.conflicts else ""),
             )
+            if status.pending_activities:
+                text.append(f" · {status.pending_activities} activity change(s) queued")
             if status.last_error:
-                text.append(f"\nLast problem: {status.last_error}", style=warning)
+                text.append(f"\nLast problem: {visible(status.last_error)}", style=warning)
+            # What the last sync from this screen had to say (what the backend does not
+            # carry, what it refused), until the next one.
+            for line in self._report_lines:
+                text.append(f"\n{visible(line)}", style=warning if line in self._refusals else "")
         self.query_one("#sync-status", Static).update(text)
         self.conflicts = conflicts
         table = self.query_one("#sync-conflicts", DataTable)
@@ -233,8 +242,15 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         pushed = report.pushed_created + report.pushed_updated + report.pushed_deleted
         pulled = report.pulled_created + report.pulled_updated + report.pulled_deleted
         message = f"Synced: {pushed} pushed, {pulled} pulled"
+        if report.pushed_activities or report.pulled_activities:
+            message += (
+                f" (activities: {report.pushed_activities} pushed,"
+                f" {report.pulled_activities} pulled)"
+            )
         if report.new_conflicts:
             message += f", {report.new_conflicts} new conflict(s)"
+        self._refusals = set(report.problems)
+        self._report_lines = [*report.notes, *report.problems]
         self.notify(message, severity="warning" if report.new_conflicts else "information")
         self.refresh_state()
 
