@@ -100,9 +100,7 @@ class AnalyticsService:
             assert history is not None
             mine = None if owner_id is None else str(owner_id)
             open_deals = [
-                d
-                for d in history.at(as_of)
-                if d.is_open and (mine is None or d.owner_id == mine)
+                d for d in history.at(as_of) if d.is_open and (mine is None or d.owner_id == mine)
             ]
         result = history_forecast(
             model,
