@@ -38,8 +38,7 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
         self.conflicts: list[Any] = []
         self.choices: dict[str, str] = {}  # field -> mine | theirs, for the selected conflict
         self.busy = False
-        self._report_lines: list[str] = []
-        self._refusals: set[str] = set()
+        self._report: Any = None  # the last sync's from this screen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,8 +102,11 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
                 text.append(f"\nLast problem: {visible(status.last_error)}", style=warning)
             # What the last sync from this screen had to say (what the backend does not
             # carry, what it refused), until the next one.
-            for line in self._report_lines:
-                text.append(f"\n{visible(line)}", style=warning if line in self._refusals else "")
+            if self._report is not None:
+                for note in self._report.notes:
+                    text.append(f"\n{visible(note)}")
+                for problem in self._report.problems:
+                    text.append(f"\n{visible(problem)}", style=warning)
         self.query_one("#sync-status", Static).update(text)
         self.conflicts = conflicts
         table = self.query_one("#sync-conflicts", DataTable)
@@ -249,8 +251,7 @@ class SyncScreen(ReportsWorkerErrors, Screen[None]):
             )
         if report.new_conflicts:
             message += f", {report.new_conflicts} new conflict(s)"
-        self._refusals = set(report.problems)
-        self._report_lines = [*report.notes, *report.problems]
+        self._report = report
         self.notify(message, severity="warning" if report.new_conflicts else "information")
         self.refresh_state()
 

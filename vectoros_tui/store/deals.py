@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
@@ -530,10 +530,12 @@ class DealService:
             in_workspace.append(col(Deal.id).in_(list(ids)))
         if owner_id is not None:
             in_workspace.append(col(Deal.owner_id) == owner_id)
+        # As DealRecord.is_open: no outcome and not in the closed stage (never NULL).
+        is_open = and_(col(Deal.outcome).is_(None), col(Deal.stage) != "closed")
         if open_only:
-            in_workspace.extend((col(Deal.outcome).is_(None), col(Deal.stage) != "closed"))
+            in_workspace.append(is_open)
         if closed_only:
-            in_workspace.append(or_(col(Deal.outcome).is_not(None), col(Deal.stage) == "closed"))
+            in_workspace.append(not_(is_open))
         with self.db.read() as session:
             # Core rows of the columns the record holds, as the driver hands them over:
             # SQLAlchemy's per-value conversion of ids and timestamps was most of the time

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 from vectoros_tui.engine.dates import utc_now
@@ -236,7 +237,7 @@ def load_snapshot(
         on_open(open_deals)
         closed = store.deals.records(workspace.id, closed_only=True)
         # Both come ordered by id: the merge is one linear pass of Python's sort.
-        deals = sorted([*open_deals, *closed], key=_by_id)
+        deals = sorted([*open_deals, *closed], key=attrgetter("id"))
     priced = open_value_totals(deals)
     average = average_of(priced)
     health = {d.id: score_deal(d, moment, average) for d in deals if d.is_open}
@@ -281,10 +282,6 @@ def page_by_health(
 
     ordered = sorted(ids, key=key)
     return DealPage(store.deals.get_many(ordered[offset : offset + limit]), len(ids), limit, offset)
-
-
-def _by_id(deal: DealRecord) -> str:
-    return deal.id
 
 
 def open_deals_snapshot(

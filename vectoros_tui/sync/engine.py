@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from sqlmodel import Session, col, func, select
 
@@ -127,16 +127,8 @@ class SyncEngine:
         with self.db.read() as session:
             remote = session.get(SyncRemote, workspace_id)
             pending = self._pending_ids(session, workspace_id) if remote else []
-            conflicts = session.exec(
-                select(func.count())
-                .select_from(SyncConflict)
-                .where(SyncConflict.workspace_id == workspace_id)
-            ).one()
-            queued_activities = session.exec(
-                select(func.count())
-                .select_from(SyncActivityOutbox)
-                .where(SyncActivityOutbox.workspace_id == workspace_id)
-            ).one()
+            conflicts = _count(session, SyncConflict, workspace_id)
+            queued_activities = _count(session, SyncActivityOutbox, workspace_id) if remote else 0
         return SyncStatus(
             linked=remote is not None,
             server_url=remote.server_url if remote else None,
@@ -145,8 +137,8 @@ class SyncEngine:
             last_sync_at=remote.last_sync_at if remote else None,
             last_error=remote.last_error if remote else None,
             pending=len(pending),
-            conflicts=int(conflicts if not isinstance(conflicts, tuple) else conflicts[0]),
-            pending_activities=int(queued_activities) if remote else 0,
+            conflicts=conflicts,
+            pending_activities=queued_activities,
         )
 
     @staticmethod
@@ -263,3 +255,11 @@ class SyncEngine:
         rest from mine). Works offline: the result is applied here, the agreed base becomes
         theirs, and what must reach the backend is queued for the next sync."""
         resolve_conflict(self.db, self.clock, workspace_id, deal_id, keep, fields)
+
+
+def _count(session: Session, table: Any, workspace_id: uuid.UUID) -> int:
+    """Rows of a sync table (conflicts, queued activities) kept for a workspace."""
+    found = session.exec(
+        select(func.count()).select_from(table).where(table.workspace_id == workspace_id)
+    ).one()
+    return int(found[0] if isinstance(found, tuple) else found)
