@@ -4,9 +4,10 @@ Builds the workspace once per database (``vectoros demo --deals 100000``: 18 mon
 history, ~14,000 deals open today) and then times, as a rep would meet them:
 
 * the CLI, each command a fresh process: ``forecast --json`` (the default model, once to
-  fit and keep the day's history model, then as every later run of the day), ``forecast
-  --json --model rep``, ``score --json``, ``insights --json`` (which regenerates), with
-  each process's peak memory;
+  fit and keep the day's history model), then ``forecast --json``, ``forecast --json
+  --model rep``, ``score --json`` and ``insights --json`` (which regenerates) each twice:
+  right after one deal changed (computed, the day's fit kept) and again with nothing
+  changed (the kept result read back), with the forecast's peak memory;
 * ``GET /api/v1/forecast`` through ``vectoros serve``;
 * the app in a pseudo-terminal: first paint, F3 from the key to the forecast's numbers,
   F4 from the key to the insights list, and the app's peak memory;
@@ -48,10 +49,13 @@ PG_BASE_URL = os.environ.get(
     "VECTOROS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 GOALS = {
-    "forecast --json (fit kept)": 1.0,
+    "forecast --json (a deal changed; fit kept)": 1.0,
+    "forecast --json (nothing changed; result kept)": 1.0,
     "GET /api/v1/forecast": 1.0,
-    "score --json": 1.5,
-    "insights --json (regenerate)": 2.0,
+    "score --json (a deal changed)": 1.5,
+    "score --json (nothing changed; result kept)": 1.5,
+    "insights --json (a deal changed: regenerates)": 2.0,
+    "insights --json (nothing changed: regeneration skipped)": 2.0,
     "app: F3 to numbers": 1.0,
     "app: F4 to insights": 1.5,
     "app: first paint": 1.0,
@@ -159,6 +163,26 @@ def _peak_mb(pid: int) -> float:
     return float("nan")
 
 
+class DealToucher:
+    """Changes one open deal's value by a unit, back and forth: the workspace's revision
+    moves (kept results no longer hold) while its size does not (the day's fit does)."""
+
+    def __init__(self, url: str) -> None:
+        from vectoros_tui.store.store import open_store
+
+        self.store = open_store(url)
+        workspace = self.store.workspaces.list()[0]
+        self.deal = next(d for d in self.store.deals.records(workspace.id, open_only=True))
+        self.step = 1
+
+    def __call__(self) -> None:
+        self.store.deals.update(self.deal.id, {"value": (self.deal.value or 0) + self.step})
+        self.step = 1 - self.step
+
+    def close(self) -> None:
+        self.store.close()
+
+
 def read_paths(url: str) -> tuple[float, float]:
     """Seconds to read a forecast's deals: every deal then the open ones (the previous
     path), and the open ones only."""
@@ -193,14 +217,43 @@ def measure(name: str, env: dict[str, str], url: str, deals: int, fresh: bool) -
     elapsed, _, out = run_cli(env, "forecast", "--json")
     note("forecast --json (fits the day's model)", elapsed)
     print(f"  forecast model: {json.loads(out).get('model')}", flush=True)
-    runs = [run_cli(env, "forecast", "--json") for _ in range(3)]
-    note("forecast --json (fit kept)", sorted(r[0] for r in runs)[1])
-    note("forecast --json peak memory (MB)", max(r[1] for r in runs))
-    rep = sorted(run_cli(env, "forecast", "--json", "--model", "rep")[0] for _ in range(3))
-    note("forecast --json --model rep", rep[1])
-    note("score --json", sorted(run_cli(env, "score", "--json")[0] for _ in range(3))[1])
-    insights = sorted(run_cli(env, "insights", "--json")[0] for _ in range(3))
-    note("insights --json (regenerate)", insights[1])
+    touch = DealToucher(url)
+    try:
+        for command, changed, kept in (
+            (
+                ("forecast", "--json"),
+                "forecast --json (a deal changed; fit kept)",
+                "forecast --json (nothing changed; result kept)",
+            ),
+            (
+                ("forecast", "--json", "--model", "rep"),
+                "forecast --json --model rep (a deal changed)",
+                "forecast --json --model rep (nothing changed; result kept)",
+            ),
+            (
+                ("score", "--json"),
+                "score --json (a deal changed)",
+                "score --json (nothing changed; result kept)",
+            ),
+            (
+                ("insights", "--json"),
+                "insights --json (a deal changed: regenerates)",
+                "insights --json (nothing changed: regeneration skipped)",
+            ),
+        ):
+            cold, warm, peak = [], [], 0.0
+            for _ in range(3):
+                touch()
+                elapsed, used, _ = run_cli(env, *command)
+                cold.append(elapsed)
+                peak = max(peak, used)
+                warm.append(run_cli(env, *command)[0])
+            note(changed, sorted(cold)[1])
+            note(kept, sorted(warm)[1])
+            if command == ("forecast", "--json"):
+                note("forecast --json peak memory (MB)", peak)
+    finally:
+        touch.close()
     note("GET /api/v1/forecast", serve_forecast(env, url))
     for key, value in app_figures(env).items():
         note(key, value)

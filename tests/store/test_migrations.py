@@ -48,6 +48,7 @@ APP_TABLES = {
     "member_goals",
     "sync_activity_outbox",
     "sync_activity_links",
+    "kept_results",
 }
 SEED_TABLES = APP_TABLES - {
     "deal_events",
@@ -63,6 +64,7 @@ SEED_TABLES = APP_TABLES - {
     "member_goals",
     "sync_activity_outbox",
     "sync_activity_links",
+    "kept_results",
 }
 T0 = datetime(2025, 11, 3, 9, 15, 30, tzinfo=UTC)
 

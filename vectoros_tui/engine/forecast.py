@@ -114,7 +114,7 @@ def _parse_scenario(scenario: object) -> str:
     return key
 
 
-def _parse_simulations(simulations: object) -> int:
+def parse_simulations(simulations: object) -> int:
     # bool is Integral; True simulations is a bug in the caller, not "one run".
     if isinstance(simulations, bool) or not isinstance(simulations, Integral):
         raise ForecastInputError(
@@ -259,7 +259,7 @@ def simulate_totals(
         raise ForecastInputError(f"values must be amounts between 0 and {MAX_DEAL_VALUE:,.0f}")
     if not np.all((p >= 0.0) & (p <= 1.0)):
         raise ForecastInputError("probabilities must be fractions between 0 and 1")
-    count = _parse_simulations(simulations)
+    count = parse_simulations(simulations)
     generator = np.random.default_rng(rng)
 
     win = effective_win_probability(p)
@@ -455,7 +455,7 @@ def forecast_distribution(
     """
     days = parse_timeframe(timeframe)
     chosen = _parse_scenario(scenario)
-    runs = _parse_simulations(simulations)
+    runs = parse_simulations(simulations)
     target = _parse_goal(goal)
     moment = _parse_now(now)
     window_end = _window_end(moment, days)

@@ -11,6 +11,7 @@ from vectoros_tui.engine.health import score_workspace
 from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
+from vectoros_tui.store.kept_results import KeptResults
 from vectoros_tui.store.model_store import DataSize, KeptRun, ModelStore
 from vectoros_tui.store.owners import OwnerService
 
@@ -30,6 +31,7 @@ class AnalyticsService:
         self.insights = insights
         self.models = models
         self.owners = owners
+        self.kept = KeptResults(deals.db)
 
     def forecast(
         self,
@@ -51,26 +53,45 @@ class AnalyticsService:
         forecast (a rep's own run does; a server answering reads does not write)."""
         from vectoros_tui.engine.forecast import forecast_revenue  # numpy: load when used
 
-        if as_of is None:
-            # The forecast counts open deals only; the closed ones are most of the rows.
-            deals = self.deals.records(workspace_id, owner_id=owner_id, open_only=True)
+        moment = now or utc_now()
+
+        def compute() -> dict[str, Any]:
+            if as_of is None:
+                # The forecast counts open deals only; the closed ones are most of the rows.
+                deals = self.deals.records(workspace_id, owner_id=owner_id, open_only=True)
+            else:
+                deals = self.deals.records(workspace_id, owner_id=owner_id)
+                deals = records_as_of(self.deals.db, workspace_id, deals, as_of)
+            result = forecast_revenue(
+                deals,
+                timeframe=timeframe,
+                scenario=scenario,
+                simulations=simulations,
+                seed=seed,
+                now=as_of or moment,
+                goal=goal,
+            )
+            return {"result": result, "open_deals": sum(1 for d in deals if d.is_open)}
+
+        if as_of is None and now is None and seed is not None:
+            # Today's forecast with a fixed seed is the same until the data changes.
+            params = {
+                "timeframe": timeframe,
+                "scenario": scenario,
+                "simulations": simulations,
+                "seed": seed,
+                "goal": goal,
+                "owner": owner_id,
+            }
+            found = self.kept.reuse_or_compute(
+                workspace_id, "forecast:rep", params, moment.date(), compute
+            )
         else:
-            deals = self.deals.records(workspace_id, owner_id=owner_id)
-            deals = records_as_of(self.deals.db, workspace_id, deals, as_of)
-            now = as_of
-        result = forecast_revenue(
-            deals,
-            timeframe=timeframe,
-            scenario=scenario,
-            simulations=simulations,
-            seed=seed,
-            now=now,
-            goal=goal,
-        )
+            found = compute()
+        result = found["result"]
         if keep and as_of is None and owner_id is None:
             days = int(result["timeframe"].removesuffix("d"))
-            open_deals = sum(1 for d in deals if d.is_open)
-            self._keep_run(workspace_id, now or utc_now(), days, "rep", result, open_deals)
+            self._keep_run(workspace_id, moment, days, "rep", result, found["open_deals"])
         return {"workspace_id": str(workspace_id), **result}
 
     def history_forecast(
@@ -92,29 +113,54 @@ class AnalyticsService:
         from vectoros_tui.store.history_forecast import history_forecast
 
         moment = as_of or now or utc_now()
-        model, cutoffs, history = self._fitted(workspace_id, window_days, moment, as_of)
-        if as_of is None:
-            # The model learns from the whole team; it forecasts one member's deals if asked.
-            open_deals = self.deals.records(workspace_id, owner_id=owner_id, open_only=True)
+
+        def compute() -> dict[str, Any]:
+            model, cutoffs, history = self._fitted(workspace_id, window_days, moment, as_of)
+            if as_of is None:
+                # The model learns from the whole team; it forecasts one member's deals.
+                open_deals = self.deals.records(workspace_id, owner_id=owner_id, open_only=True)
+            else:
+                assert history is not None
+                mine = None if owner_id is None else str(owner_id)
+                open_deals = [
+                    d
+                    for d in history.at(as_of)
+                    if d.is_open and (mine is None or d.owner_id == mine)
+                ]
+            result = history_forecast(
+                model,
+                cutoffs,
+                open_deals,
+                moment,
+                window_days,
+                simulations,
+                seed,
+                goal=goal,
+                scenario=scenario,
+            )
+            return {"result": result, "open_deals": len(open_deals)}
+
+        if as_of is None and now is None and seed is not None:
+            # Today's forecast with a fixed seed is the same until the data changes (the
+            # model it uses is kept for the day as well).
+            params = {
+                "window_days": window_days,
+                "scenario": scenario,
+                "simulations": simulations,
+                "seed": seed,
+                "goal": goal,
+                "owner": owner_id,
+            }
+            found = self.kept.reuse_or_compute(
+                workspace_id, "forecast:history", params, moment.date(), compute
+            )
         else:
-            assert history is not None
-            mine = None if owner_id is None else str(owner_id)
-            open_deals = [
-                d for d in history.at(as_of) if d.is_open and (mine is None or d.owner_id == mine)
-            ]
-        result = history_forecast(
-            model,
-            cutoffs,
-            open_deals,
-            moment,
-            window_days,
-            simulations,
-            seed,
-            goal=goal,
-            scenario=scenario,
-        )
+            found = compute()
+        result = found["result"]
         if keep and as_of is None and owner_id is None:
-            self._keep_run(workspace_id, moment, window_days, "history", result, len(open_deals))
+            self._keep_run(
+                workspace_id, moment, window_days, "history", result, found["open_deals"]
+            )
         return {"workspace_id": str(workspace_id), **result}
 
     def _fitted(
@@ -173,12 +219,13 @@ class AnalyticsService:
         ``member_goals`` (user id -> amount): each rep's chance of reaching theirs."""
         import numpy as np
 
-        from vectoros_tui.engine.forecast import window_win_probabilities
+        from vectoros_tui.engine.forecast import parse_simulations, window_win_probabilities
         from vectoros_tui.engine.team import band, bernoulli_group_totals, by_group, team_summary
         from vectoros_tui.engine.win_features import deal_features
         from vectoros_tui.engine.win_model import simulate_won_totals
         from vectoros_tui.store.history_forecast import NotEnoughHistory
 
+        simulations = parse_simulations(simulations)
         moment = now or utc_now()
         open_deals = self.deals.records(workspace_id, open_only=True)
         members = {str(m.id): m for m in self.owners.members(workspace_id)}
@@ -267,27 +314,55 @@ class AnalyticsService:
         )
 
     def score(self, workspace_id: uuid.UUID, *, now: datetime | None = None) -> dict[str, Any]:
-        _, total = self.deals.closed_and_total(workspace_id)
-        return score_workspace(
-            self.deals.records(workspace_id, open_only=True), now or utc_now(), total_deals=total
+        moment = now or utc_now()
+
+        def compute() -> dict[str, Any]:
+            _, total = self.deals.closed_and_total(workspace_id)
+            return score_workspace(
+                self.deals.records(workspace_id, open_only=True), moment, total_deals=total
+            )
+
+        if now is not None:
+            return compute()
+        # Scores count days (since the last activity, to the close date): kept for the day.
+        return self.kept.reuse_or_compute(
+            workspace_id, "score", {}, moment.date(), compute
         )
 
     def regenerate_insights(
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None
     ) -> RegenerationResult:
-        """Run every insight rule; concentration is judged on the ``timeframe`` forecast."""
+        """Run every insight rule; concentration is judged on the ``timeframe`` forecast.
+
+        Without ``now``, a regeneration for today from the very deals and activities the
+        last one saw is skipped (the rules would draft the same insights): nothing added,
+        updated or removed."""
         from vectoros_tui.engine.forecast import forecast_revenue
         from vectoros_tui.engine.insights import generate_insights
 
         moment = now or utc_now()
-        # Every rule reads open deals only.
-        deals = self.deals.records(workspace_id, open_only=True)
-        # The concentration rule only needs each deal's probability; 100 simulations keep
-        # this cheap (the totals are not used).
-        forecast = forecast_revenue(deals, timeframe=timeframe, simulations=100, seed=0, now=moment)
-        contributions = [
-            (d["deal_id"], d["title"], d["value"], d["adjusted_probability"])
-            for d in forecast["forecasted_deals"]
-        ]
-        drafts = generate_insights(deals, moment, forecast_contributions=contributions)
-        return self.insights.replace_generated(workspace_id, drafts, moment)
+        regenerated: list[RegenerationResult] = []
+
+        def compute() -> dict[str, Any]:
+            # Every rule reads open deals only.
+            deals = self.deals.records(workspace_id, open_only=True)
+            # The concentration rule only needs each deal's probability; 100 simulations
+            # keep this cheap (the totals are not used).
+            forecast = forecast_revenue(
+                deals, timeframe=timeframe, simulations=100, seed=0, now=moment
+            )
+            contributions = [
+                (d["deal_id"], d["title"], d["value"], d["adjusted_probability"])
+                for d in forecast["forecasted_deals"]
+            ]
+            drafts = generate_insights(deals, moment, forecast_contributions=contributions)
+            regenerated.append(self.insights.replace_generated(workspace_id, drafts, moment))
+            return {"regenerated_at": moment.isoformat()}
+
+        if now is not None:
+            compute()
+        else:
+            self.kept.reuse_or_compute(
+                workspace_id, "insights", {"timeframe": timeframe}, moment.date(), compute
+            )
+        return regenerated[0] if regenerated else RegenerationResult(0, 0, 0)

@@ -16,7 +16,17 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy import Uuid as SaUuid
 from sqlmodel import Field, SQLModel
 
@@ -68,6 +78,10 @@ class Workspace(SQLModel, table=True):
     updated_at: datetime = _created()
     # Bumped by triggers on deals (migration 0007) whenever any of its deals changes.
     deals_revision: int = Field(
+        default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
+    )
+    # Bumped by triggers on activities (migration 0014) whenever any of its activities changes.
+    activities_revision: int = Field(
         default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"}
     )
 
@@ -357,6 +371,25 @@ class ForecastRun(SQLModel, table=True):
     mean: float
     open_deals: int
     computed_at: datetime = _created()
+
+
+class KeptResult(SQLModel, table=True):
+    """A workspace's last result of one kind (a forecast, its health scores, an insight
+    regeneration) for one set of parameters, with the revisions of its deals and
+    activities and the day it was computed for: reused while all three still hold."""
+
+    __tablename__: ClassVar[str] = "kept_results"
+
+    workspace_id: uuid.UUID = Field(
+        sa_column=Column(SaUuid, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    )
+    kind: str = Field(primary_key=True, max_length=32)
+    params: str = Field(primary_key=True, max_length=500)
+    deals_revision: int = Field(sa_type=BigInteger)
+    activities_revision: int = Field(sa_type=BigInteger)
+    computed_for: date
+    computed_at: datetime = _created()
+    payload: bytes = Field(sa_type=LargeBinary)
 
 
 # --- goals per rep (migration 0011) --------------------------------------------------------

@@ -1,0 +1,169 @@
+"""Whole-workspace results kept against the data they were computed from.
+
+A forecast, the health scores or an insight regeneration of a 100,000-deal workspace
+reads every open deal and takes a second or more; asked again before anything changed,
+it would give the same answer. Each is kept with the workspace's two revisions (deals
+and activities, moved by database triggers whichever process writes) and the day it was
+computed for, and reused while all three still hold. The day bounds what moves with the
+clock alone: deal ages, days to a close date, "no activity for 14 days".
+
+The revisions are read before the result is computed: a change made while it computes
+leaves the kept result older than the data it is labelled with, so the next read finds
+the revisions moved and computes again. Never the other way round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+import zlib
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+
+from vectoros_tui.store.database import Database
+from vectoros_tui.store.tables import KeptResult, Workspace, utcnow
+
+_KEPT = KeptResult.__table__  # type: ignore[attr-defined]
+
+
+class Revision(NamedTuple):
+    deals: int
+    activities: int
+
+
+# The CLI's JSON options (see ``vectoros_tui.cli.output.json_text``): a result read back
+# is the very text a fresh one prints.
+_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _plain(value: Any) -> Any:
+    # numpy's float64 is a float to Python, a stranger to orjson.
+    return float(value) if isinstance(value, float) else str(value)
+
+
+def _json(result: Any) -> bytes:
+    return orjson.dumps(result, default=_plain, option=_OPTIONS)
+
+
+def params_key(params: Mapping[str, Any]) -> str:
+    """The parameters as one short, stable text (the kept row's key)."""
+    text = json.dumps(dict(params), sort_keys=True, default=str)
+    return text if len(text) <= 500 else hashlib.sha256(text.encode()).hexdigest()
+
+
+class KeptResults:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def revision(self, workspace_id: uuid.UUID) -> Revision | None:
+        with self.db.read() as session:
+            row = session.execute(
+                select(col(Workspace.deals_revision), col(Workspace.activities_revision)).where(
+                    col(Workspace.id) == workspace_id
+                )
+            ).first()
+        return None if row is None else Revision(int(row[0]), int(row[1]))
+
+    def get(
+        self, workspace_id: uuid.UUID, kind: str, params: str, day: date, revision: Revision
+    ) -> Any | None:
+        """The result kept for these parameters, if it was computed for ``day`` at
+        ``revision``; else None."""
+        with self.db.read() as session:
+            payload = session.execute(
+                select(col(KeptResult.payload)).where(
+                    col(KeptResult.workspace_id) == workspace_id,
+                    col(KeptResult.kind) == kind,
+                    col(KeptResult.params) == params,
+                    col(KeptResult.computed_for) == day,
+                    col(KeptResult.deals_revision) == revision.deals,
+                    col(KeptResult.activities_revision) == revision.activities,
+                )
+            ).scalar()
+        if payload is None:
+            return None
+        try:
+            return orjson.loads(zlib.decompress(payload))
+        except (zlib.error, orjson.JSONDecodeError):
+            return None  # damaged: computed again, and the damaged row replaced
+
+    def keep(
+        self,
+        workspace_id: uuid.UUID,
+        kind: str,
+        params: str,
+        day: date,
+        revision: Revision,
+        result: bytes,
+    ) -> None:
+        """Keep ``result`` (its JSON), and drop the results of this kind that no longer
+        hold (another day or revision): at most one row per kind and parameters."""
+        # Level 1: a history forecast of 14,000 deals is 10 MB of JSON and 1.5 MB packed,
+        # in a tenth of the time level 6 takes.
+        packed = zlib.compress(result, 1)
+        values = {
+            "deals_revision": revision.deals,
+            "activities_revision": revision.activities,
+            "computed_for": day,
+            "computed_at": utcnow(),
+            "payload": packed,
+        }
+        insert = postgres_insert if self.db.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.db.write() as session:
+            connection = session.connection()
+            connection.execute(
+                delete(_KEPT).where(
+                    _KEPT.c.workspace_id == workspace_id,
+                    _KEPT.c.kind == kind,
+                    or_(
+                        _KEPT.c.computed_for != day,
+                        _KEPT.c.deals_revision != revision.deals,
+                        _KEPT.c.activities_revision != revision.activities,
+                    ),
+                )
+            )
+            statement = insert(_KEPT).values(
+                workspace_id=workspace_id, kind=kind, params=params, **values
+            )
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["workspace_id", "kind", "params"], set_=values
+                )
+            )
+
+    def reuse_or_compute(
+        self,
+        workspace_id: uuid.UUID,
+        kind: str,
+        params: Mapping[str, Any],
+        day: date,
+        compute: Callable[[], Any],
+    ) -> Any:
+        """The result kept for ``params`` on ``day`` if the workspace has not changed since;
+        else ``compute()``, kept for the next caller. Either way the caller gets the result
+        as JSON gives it back (lists, not tuples; dates as text), so that a kept result and
+        a fresh one are the same to it."""
+        revision = self.revision(workspace_id)
+        key = params_key(params)
+        if revision is not None:
+            kept = self.get(workspace_id, kind, key, day, revision)
+            if kept is not None:
+                return kept
+        result = compute()
+        try:
+            text = _json(result)
+        except (TypeError, orjson.JSONEncodeError):
+            return result  # what orjson refuses (an integer past 64 bits) is not kept
+        if revision is not None:
+            self.keep(workspace_id, kind, key, day, revision, text)
+        return orjson.loads(text)
