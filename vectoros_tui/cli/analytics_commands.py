@@ -915,14 +915,22 @@ def insights(
     store = ctx.store()
     if not no_refresh:
         store.analytics.regenerate_insights(ws.id, timeframe=ctx.settings.forecast.timeframe)
-    items = store.insights.list(ws.id, include_dismissed=include_dismissed, unread_only=unread)
     member = ctx.owner(ws.id, owner)
-    if member is not None:  # the insights about that member's deals
-        mine = {d.id for d in store.deals.records(ws.id, owner_id=member.id)}
-        items = [i for i in items if i.deal_id is not None and str(i.deal_id) in mine]
+    # The insights about that member's deals.
+    mine = (
+        None if member is None else {d.id for d in store.deals.records(ws.id, owner_id=member.id)}
+    )
     if as_json:
-        print_json({"insights": [i.to_api() for i in items], "total": len(items)})
+        found = store.insights.list_api(
+            ws.id, include_dismissed=include_dismissed, unread_only=unread
+        )
+        if mine is not None:
+            found = [i for i in found if i["dealId"] in mine]
+        print_json({"insights": found, "total": len(found)})
         return
+    items = store.insights.list(ws.id, include_dismissed=include_dismissed, unread_only=unread)
+    if mine is not None:
+        items = [i for i in items if i.deal_id is not None and str(i.deal_id) in mine]
     listing(
         f"Insights for {ws.name}",
         [

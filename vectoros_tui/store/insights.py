@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.ids import resolve_short_id
 from vectoros_tui.store.record_rows import moment, raw
 from vectoros_tui.store.tables import Insight, utcnow
-from vectoros_tui.store.views import InsightView
+from vectoros_tui.store.views import InsightView, iso
 
 PRIORITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -48,7 +48,28 @@ class InsightService:
     def list(
         self, workspace_id: uuid.UUID, *, include_dismissed: bool = False, unread_only: bool = False
     ) -> list[InsightView]:
-        """By priority (critical first), then newest."""
+        """By priority (critical first), then the biggest deal, then title."""
+        found = self._rows(workspace_id, include_dismissed, unread_only)
+        return sorted(
+            (_view(row, workspace_id) for row in found),
+            key=lambda i: _order(i.priority, i.data, i.title, str(i.id)),
+        )
+
+    def list_api(
+        self, workspace_id: uuid.UUID, *, include_dismissed: bool = False, unread_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """What :meth:`list` lists, each as ``InsightView.to_api`` gives it, made straight
+        from the rows: no id or view object per insight (half the time at 30,000)."""
+        found = self._rows(workspace_id, include_dismissed, unread_only)
+        workspace = str(workspace_id)
+        return sorted(
+            (_api(row, workspace) for row in found),
+            key=lambda i: _order(i["priority"], i["data"], i["title"], i["id"]),
+        )
+
+    def _rows(
+        self, workspace_id: uuid.UUID, include_dismissed: bool, unread_only: bool
+    ) -> Sequence[Any]:
         # Columns as the driver gives them, read here: a team's workspace has tens of
         # thousands of insights, and ORM objects made listing them seconds.
         query = core_select(*_LISTED).where(_INSIGHTS.c.workspace_id == workspace_id)
@@ -57,16 +78,7 @@ class InsightService:
         if unread_only:
             query = query.where(_INSIGHTS.c.is_read.is_(False))
         with self.db.read() as session:
-            found = session.connection().execute(query).all()
-        rows = [_view(row, workspace_id) for row in found]
-        return sorted(
-            rows,
-            key=lambda i: (
-                PRIORITY_ORDER.get(i.priority, 9),
-                -float(i.data.get("value") or 0),
-                i.title,
-            ),
-        )
+            return session.connection().execute(query).all()
 
     def replace_generated(
         self, workspace_id: uuid.UUID, drafts: Iterable[InsightDraft], now: datetime | None = None
@@ -202,6 +214,41 @@ def _view(row: Any, workspace_id: uuid.UUID) -> InsightView:
         moment(row[13]),
         moment(row[14]),
     )
+
+
+def _order(
+    priority: str, data: dict[str, Any], title: str, key: str
+) -> tuple[int, float, str, str]:
+    # The id last: the same order on every read and both databases, ties included.
+    return (PRIORITY_ORDER.get(priority, 9), -float(data.get("value") or 0), title, key)
+
+
+def _api(row: Any, workspace: str) -> dict[str, Any]:
+    """A listed row as ``InsightView.to_api`` gives it."""
+    (key, _, deal, kind, priority, title, text, confidence, data, actions) = row[:10]
+    return {
+        "id": _uuid_text(key),
+        "workspaceId": workspace,
+        "dealId": None if deal is None else _uuid_text(deal),
+        "type": kind,
+        "priority": priority,
+        "title": title,
+        "description": text,
+        "confidence": confidence,
+        "data": dict(_document(data) or {}),
+        "actions": list(_document(actions) or []),
+        "isRead": bool(row[10]),
+        "isDismissed": bool(row[11]),
+        "createdAt": iso(moment(row[13])),
+        "updatedAt": iso(moment(row[14])),
+    }
+
+
+def _uuid_text(value: Any) -> str:
+    """An id as text with its dashes: SQLite keeps 32 hex digits, psycopg gives a UUID."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
 
 
 def _raw_uuid(value: Any) -> uuid.UUID:
