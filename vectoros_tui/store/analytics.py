@@ -325,9 +325,7 @@ class AnalyticsService:
         if now is not None:
             return compute()
         # Scores count days (since the last activity, to the close date): kept for the day.
-        return self.kept.reuse_or_compute(
-            workspace_id, "score", {}, moment.date(), compute
-        )
+        return self.kept.reuse_or_compute(workspace_id, "score", {}, moment.date(), compute)
 
     def regenerate_insights(
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None

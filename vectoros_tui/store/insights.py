@@ -7,6 +7,7 @@ them), adds new ones, and removes those whose situation has gone.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,7 +58,7 @@ class InsightService:
 
     def list_api(
         self, workspace_id: uuid.UUID, *, include_dismissed: bool = False, unread_only: bool = False
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """What :meth:`list` lists, each as ``InsightView.to_api`` gives it, made straight
         from the rows: no id or view object per insight (half the time at 30,000)."""
         found = self._rows(workspace_id, include_dismissed, unread_only)

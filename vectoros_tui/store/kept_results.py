@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -26,12 +27,14 @@ import orjson
 from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import KeptResult, Workspace, utcnow
 
 _KEPT = KeptResult.__table__  # type: ignore[attr-defined]
+_log = logging.getLogger(__name__)
 
 
 class Revision(NamedTuple):
@@ -165,5 +168,10 @@ class KeptResults:
         except (TypeError, orjson.JSONEncodeError):
             return result  # what orjson refuses (an integer past 64 bits) is not kept
         if revision is not None:
-            self.keep(workspace_id, kind, key, day, revision, text)
+            try:
+                self.keep(workspace_id, kind, key, day, revision, text)
+            except SQLAlchemyError:
+                # Keeping saves the next caller time; the answer stands without it (a
+                # database opened read-only, a writer holding the lock too long).
+                _log.warning("could not keep the %s result", kind, exc_info=True)
         return orjson.loads(text)
