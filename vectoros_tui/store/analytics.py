@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -73,26 +74,18 @@ class AnalyticsService:
             )
             return {"result": result, "open_deals": sum(1 for d in deals if d.is_open)}
 
-        if as_of is None and now is None and seed is not None:
-            # Today's forecast with a fixed seed is the same until the data changes.
-            params = {
-                "timeframe": timeframe,
-                "scenario": scenario,
-                "simulations": simulations,
-                "seed": seed,
-                "goal": goal,
-                "owner": owner_id,
-            }
-            found = self.kept.reuse_or_compute(
-                workspace_id, "forecast:rep", params, moment.date(), compute
-            )
-        else:
-            found = compute()
-        result = found["result"]
-        if keep and as_of is None and owner_id is None:
-            days = int(result["timeframe"].removesuffix("d"))
-            self._keep_run(workspace_id, moment, days, "rep", result, found["open_deals"])
-        return {"workspace_id": str(workspace_id), **result}
+        return self._today_or_kept(
+            workspace_id,
+            "rep",
+            {"timeframe": timeframe, "scenario": scenario, "goal": goal, "owner": owner_id},
+            simulations,
+            seed,
+            moment,
+            # Today's, of the whole workspace, is kept as the day's forecast if asked.
+            kept_as_today=as_of is None and now is None,
+            keep=keep and as_of is None and owner_id is None,
+            compute=compute,
+        )
 
     def history_forecast(
         self,
@@ -140,27 +133,49 @@ class AnalyticsService:
             )
             return {"result": result, "open_deals": len(open_deals)}
 
-        if as_of is None and now is None and seed is not None:
-            # Today's forecast with a fixed seed is the same until the data changes (the
-            # model it uses is kept for the day as well).
-            params = {
-                "window_days": window_days,
-                "scenario": scenario,
-                "simulations": simulations,
-                "seed": seed,
-                "goal": goal,
-                "owner": owner_id,
-            }
+        return self._today_or_kept(
+            workspace_id,
+            "history",
+            {"window_days": window_days, "scenario": scenario, "goal": goal, "owner": owner_id},
+            simulations,
+            seed,
+            moment,
+            kept_as_today=as_of is None and now is None,
+            keep=keep and as_of is None and owner_id is None,
+            compute=compute,
+        )
+
+    def _today_or_kept(
+        self,
+        workspace_id: uuid.UUID,
+        model: str,
+        params: dict[str, Any],
+        simulations: int,
+        seed: int | None,
+        moment: datetime,
+        *,
+        kept_as_today: bool,
+        keep: bool,
+        compute: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """A forecast by ``model``: ``compute()`` gives {"result", "open_deals"}. Today's
+        with a fixed seed is the same until the data changes (the history model it uses
+        is kept for the day too): read back while it holds. ``keep``: record it as the
+        day's forecast of the model."""
+        if kept_as_today and seed is not None:
             found = self.kept.reuse_or_compute(
-                workspace_id, "forecast:history", params, moment.date(), compute
+                workspace_id,
+                f"forecast:{model}",
+                {**params, "simulations": simulations, "seed": seed},
+                moment.date(),
+                compute,
             )
         else:
             found = compute()
         result = found["result"]
-        if keep and as_of is None and owner_id is None:
-            self._keep_run(
-                workspace_id, moment, window_days, "history", result, found["open_deals"]
-            )
+        if keep:
+            days = int(result["timeframe"].removesuffix("d"))
+            self._keep_run(workspace_id, moment, days, model, result, found["open_deals"])
         return {"workspace_id": str(workspace_id), **result}
 
     def _fitted(
