@@ -81,8 +81,8 @@ class AnalyticsService:
             simulations,
             seed,
             moment,
-            # Today's, of the whole workspace, is kept as the day's forecast if asked.
             kept_as_today=as_of is None and now is None,
+            # Only today's, of the whole workspace, is recorded as the day's forecast.
             keep=keep and as_of is None and owner_id is None,
             compute=compute,
         )
