@@ -24,21 +24,36 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BUMP = "UPDATE workspaces SET activities_revision = activities_revision + 1"
-# An activity belongs to its workspace through its deal.
-_PG_FUNCTION = f"""
+# An activity belongs to its workspace through its deal. Postgres bumps a workspace once
+# per transaction, however many statements change its activities: a bulk load sends a
+# statement per row, and updating one row again and again within a transaction makes each
+# update walk every earlier version of it (quadratic). A transaction-local setting
+# remembers that the bump is done; one bump per transaction is all a reader can see.
+_PG_FUNCTION = """
 CREATE FUNCTION vectoros_bump_activities_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    spaces uuid[];
+    ws uuid;
+    done_flag text;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {_BUMP} WHERE id IN (SELECT d.workspace_id FROM deals d
-                             WHERE d.id IN (SELECT deal_id FROM new_activities));
+        SELECT array_agg(DISTINCT d.workspace_id) INTO spaces FROM deals d
+        WHERE d.id IN (SELECT deal_id FROM new_activities);
     ELSIF TG_OP = 'DELETE' THEN
-        {_BUMP} WHERE id IN (SELECT d.workspace_id FROM deals d
-                             WHERE d.id IN (SELECT deal_id FROM old_activities));
+        SELECT array_agg(DISTINCT d.workspace_id) INTO spaces FROM deals d
+        WHERE d.id IN (SELECT deal_id FROM old_activities);
     ELSE
-        {_BUMP} WHERE id IN (SELECT d.workspace_id FROM deals d
-                             WHERE d.id IN (SELECT deal_id FROM new_activities
-                                            UNION SELECT deal_id FROM old_activities));
+        SELECT array_agg(DISTINCT d.workspace_id) INTO spaces FROM deals d
+        WHERE d.id IN (SELECT deal_id FROM new_activities
+                       UNION SELECT deal_id FROM old_activities);
     END IF;
+    FOREACH ws IN ARRAY coalesce(spaces, '{}'::uuid[]) LOOP
+        done_flag := 'vectoros.activities_bumped_' || replace(ws::text, '-', '_');
+        IF current_setting(done_flag, true) IS DISTINCT FROM '1' THEN
+            UPDATE workspaces SET activities_revision = activities_revision + 1 WHERE id = ws;
+            PERFORM set_config(done_flag, '1', true);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$
