@@ -26,6 +26,7 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from vectoros_tui import plain_json
 from vectoros_tui.text_safety import is_safe, json_for_terminal, visible
 
 
@@ -104,26 +105,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json_for_terminal(json_text(data)) + "\n")
 
 
-# orjson's options that make its text the standard library's json.dumps(indent=2,
-# ensure_ascii=False, default=str): dates and dataclasses go through ``default`` too.
-_ORJSON_OPTIONS = (
-    orjson.OPT_INDENT_2
-    | orjson.OPT_NON_STR_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-)
-
-
-def _plain(value: Any) -> Any:
-    # numpy's float64 is a float to the standard library, a stranger to orjson.
-    return float(value) if isinstance(value, float) else str(value)
-
-
 def json_text(data: Any) -> str:
     """``data`` as indented JSON, ten times as fast as the standard library and the same
     text, but for a NaN (not JSON: null here) and exponents (1e-7, not 1e-07)."""
     try:
-        return orjson.dumps(data, default=_plain, option=_ORJSON_OPTIONS).decode()
+        return plain_json.dumps(data, indent=True).decode()
     except (TypeError, orjson.JSONEncodeError):
         # What orjson refuses (an integer past 64 bits) the standard library writes.
         return json.dumps(data, indent=2, ensure_ascii=False, default=str)

@@ -77,13 +77,14 @@ class AnalyticsService:
         return self._today_or_kept(
             workspace_id,
             "rep",
-            {"timeframe": timeframe, "scenario": scenario, "goal": goal, "owner": owner_id},
+            {"timeframe": timeframe, "scenario": scenario, "goal": goal},
             simulations,
             seed,
             moment,
-            kept_as_today=as_of is None and now is None,
-            # Only today's, of the whole workspace, is recorded as the day's forecast.
-            keep=keep and as_of is None and owner_id is None,
+            now=now,
+            as_of=as_of,
+            owner_id=owner_id,
+            keep=keep,
             compute=compute,
         )
 
@@ -136,12 +137,14 @@ class AnalyticsService:
         return self._today_or_kept(
             workspace_id,
             "history",
-            {"window_days": window_days, "scenario": scenario, "goal": goal, "owner": owner_id},
+            {"window_days": window_days, "scenario": scenario, "goal": goal},
             simulations,
             seed,
             moment,
-            kept_as_today=as_of is None and now is None,
-            keep=keep and as_of is None and owner_id is None,
+            now=now,
+            as_of=as_of,
+            owner_id=owner_id,
+            keep=keep,
             compute=compute,
         )
 
@@ -154,26 +157,26 @@ class AnalyticsService:
         seed: int | None,
         moment: datetime,
         *,
-        kept_as_today: bool,
+        now: datetime | None,
+        as_of: datetime | None,
+        owner_id: uuid.UUID | None,
         keep: bool,
         compute: Callable[[], dict[str, Any]],
     ) -> dict[str, Any]:
         """A forecast by ``model``: ``compute()`` gives {"result", "open_deals"}. Today's
-        with a fixed seed is the same until the data changes (the history model it uses
-        is kept for the day too): read back while it holds. ``keep``: record it as the
-        day's forecast of the model."""
-        if kept_as_today and seed is not None:
-            found = self.kept.reuse_or_compute(
-                workspace_id,
-                f"forecast:{model}",
-                {**params, "simulations": simulations, "seed": seed},
-                moment.date(),
-                compute,
-            )
-        else:
-            found = compute()
+        (no ``now`` or ``as_of`` given) with a fixed seed is the same until the data
+        changes (the history model it uses is kept for the day too): read back while it
+        holds. ``keep``: record today's forecast of the whole workspace as the day's."""
+        today = as_of is None and now is None and seed is not None
+        found = self.kept.reuse_or_compute(
+            workspace_id,
+            f"forecast:{model}",
+            {**params, "owner": owner_id, "simulations": simulations, "seed": seed},
+            moment.date() if today else None,
+            compute,
+        )
         result = found["result"]
-        if keep:
+        if keep and as_of is None and owner_id is None:
             days = int(result["timeframe"].removesuffix("d"))
             self._keep_run(workspace_id, moment, days, model, result, found["open_deals"])
         return {"workspace_id": str(workspace_id), **result}
@@ -337,10 +340,9 @@ class AnalyticsService:
                 self.deals.records(workspace_id, open_only=True), moment, total_deals=total
             )
 
-        if now is not None:
-            return compute()
         # Scores count days (since the last activity, to the close date): kept for the day.
-        return self.kept.reuse_or_compute(workspace_id, "score", {}, moment.date(), compute)
+        day = None if now is not None else moment.date()
+        return self.kept.reuse_or_compute(workspace_id, "score", {}, day, compute)
 
     def regenerate_insights(
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None
@@ -372,10 +374,6 @@ class AnalyticsService:
             regenerated.append(self.insights.replace_generated(workspace_id, drafts, moment))
             return {"regenerated_at": moment.isoformat()}
 
-        if now is not None:
-            compute()
-        else:
-            self.kept.reuse_or_compute(
-                workspace_id, "insights", {"timeframe": timeframe}, moment.date(), compute
-            )
+        day = None if now is not None else moment.date()
+        self.kept.reuse_or_compute(workspace_id, "insights", {"timeframe": timeframe}, day, compute)
         return regenerated[0] if regenerated else RegenerationResult(0, 0, 0)

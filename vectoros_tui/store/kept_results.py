@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
+from vectoros_tui.plain_json import dumps
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import KeptResult, Workspace, utcnow
 
@@ -40,22 +41,6 @@ _log = logging.getLogger(__name__)
 class Revision(NamedTuple):
     deals: int
     activities: int
-
-
-# The CLI's JSON options (see ``vectoros_tui.cli.output.json_text``): a result read back
-# is the very text a fresh one prints.
-_OPTIONS = (
-    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-)
-
-
-def _plain(value: Any) -> Any:
-    # numpy's float64 is a float to Python, a stranger to orjson.
-    return float(value) if isinstance(value, float) else str(value)
-
-
-def _json(result: Any) -> bytes:
-    return orjson.dumps(result, default=_plain, option=_OPTIONS)
 
 
 def params_key(params: Mapping[str, Any]) -> str:
@@ -149,13 +134,16 @@ class KeptResults:
         workspace_id: uuid.UUID,
         kind: str,
         params: Mapping[str, Any],
-        day: date,
+        day: date | None,
         compute: Callable[[], Any],
     ) -> Any:
         """The result kept for ``params`` on ``day`` if the workspace has not changed since;
         else ``compute()``, kept for the next caller. Either way the caller gets the result
         as JSON gives it back (lists, not tuples; dates as text), so that a kept result and
-        a fresh one are the same to it."""
+        a fresh one are the same to it. ``day`` None: not one to keep (a moment given by
+        the caller, a random seed), ``compute()`` as it comes."""
+        if day is None:
+            return compute()
         revision = self.revision(workspace_id)
         key = params_key(params)
         if revision is not None:
@@ -164,7 +152,7 @@ class KeptResults:
                 return kept
         result = compute()
         try:
-            text = _json(result)
+            text = dumps(result)
         except (TypeError, orjson.JSONEncodeError):
             return result  # what orjson refuses (an integer past 64 bits) is not kept
         if revision is not None:
