@@ -1,10 +1,11 @@
 """The `vectoros` command's entry point: straight to the app when that is all it is asked.
 
 `vectoros` alone in a terminal opens the app. On that path the board is read with the
-standard library (store.quick_start) and painted before the CLI, SQLAlchemy or SQLModel
-are imported; they load behind the first frame. Every other invocation, and any start
-the quick path is unsure of (no database yet, Postgres, a schema to upgrade, a bad config),
-goes through the full CLI, which reports problems properly.
+database driver alone (store.quick_start) and painted before the CLI, SQLAlchemy or
+SQLModel are imported; they load behind the first frame. Every other invocation, and any
+start the quick path is unsure of (no database yet, a server that does not answer, a
+schema to upgrade, a bad config), goes through the full CLI, which reports problems
+properly.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ def _quick_app() -> int | None:
     from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.locations import current_locations
     from vectoros_tui.logfile import setup_logging
-    from vectoros_tui.store.quick_start import read_quick_start
+    from vectoros_tui.store.quick_start import (
+        QuickStart,
+        read_quick_start,
+        read_quick_start_postgres,
+    )
     from vectoros_tui.store.urls import sqlite_file_of, sqlite_url_for
 
     try:
@@ -56,9 +61,15 @@ def _quick_app() -> int | None:
         # Without one asked for: the workspace last chosen (CLI or app); if it has been
         # deleted since, the first one, without a warning nobody asked for.
         remembered = None if workspace else LastWorkspace(locations.data_dir, database_url).get()
-        quick = read_quick_start(path, workspace or remembered, utc_now()) if path else None
-        if path and quick is not None and remembered and quick.ref_not_found:
-            quick = read_quick_start(path, None, utc_now())
+
+        def read(ref: str | None) -> QuickStart | None:
+            if path is not None:
+                return read_quick_start(path, ref, utc_now())
+            return read_quick_start_postgres(database_url, ref, utc_now())
+
+        quick = read(workspace or remembered)
+        if quick is not None and remembered and quick.ref_not_found:
+            quick = read(None)
         if quick is None:
             return None
         setup_logging(locations, "WARNING")

@@ -1,39 +1,64 @@
-"""The first frame's board, read with the standard library's sqlite3 (store.quick_start):
-it must show what the store itself would show, and give up (None) whenever it is unsure,
-so that the normal start-up path handles the case. SQLite only: that is all it reads."""
+"""The first frame's board, read with the driver alone (store.quick_start: sqlite3 or
+psycopg): it must show what the store itself would show, on SQLite and Postgres, and give
+up (None) whenever it is unsure, so that the normal start-up path handles the case."""
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from vectoros_tui.store.board import CARD_FIELDS
 from vectoros_tui.store.demo import create_demo_workspace
-from vectoros_tui.store.quick_start import read_quick_start
+from vectoros_tui.store.quick_start import QuickStart, read_quick_start, read_quick_start_postgres
+from vectoros_tui.store.revision import SCHEMA_HEAD
 from vectoros_tui.store.snapshot import load_board_preview
 from vectoros_tui.store.store import Store, open_store
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
+Reader = Callable[[str | None], QuickStart | None]
+
+
 @pytest.fixture
-def database(tmp_path: Path) -> tuple[Path, Store]:
-    path = tmp_path / "vectoros.sqlite3"
-    store = open_store(f"sqlite:///{path}")
+def database(database_url: str) -> Iterator[tuple[Reader, Store]]:
+    """Two demo workspaces, and the quick start's reader of their database."""
+    store = open_store(database_url, upgrade=False)
     create_demo_workspace(store.db, deals=400, seed=11, now=NOW, name="Beta")
     create_demo_workspace(store.db, deals=120, seed=12, now=NOW, name="Alpha")
+    if store.db.is_sqlite:
+        path = Path(database_url.removeprefix("sqlite:///"))
+
+        def read(ref: str | None) -> QuickStart | None:
+            return read_quick_start(path, ref, NOW)
+    else:
+
+        def read(ref: str | None) -> QuickStart | None:
+            return read_quick_start_postgres(database_url, ref, NOW)
+
+    yield read, store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[tuple[Path, Store]]:
+    path = tmp_path / "vectoros.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    create_demo_workspace(store.db, deals=60, seed=11, now=NOW, name="Beta")
     yield path, store
     store.close()
 
 
-def test_quick_board_is_the_stores_own_preview(database: tuple[Path, Store]) -> None:
-    path, store = database
+def test_quick_board_is_the_stores_own_preview(database: tuple[Reader, Store]) -> None:
+    read, store = database
     for ref in ("Beta", "beta", None):
-        quick = read_quick_start(path, ref, NOW)
+        quick = read(ref)
         assert quick is not None
         expected_ws = store.workspaces.resolve(ref or "Alpha")  # no ref: the first by name
         assert (quick.workspace.id, quick.workspace.name) == (str(expected_ws.id), expected_ws.name)
@@ -53,29 +78,29 @@ def test_quick_board_is_the_stores_own_preview(database: tuple[Path, Store]) -> 
         assert sum(c.overdue for c in quick.columns) > 0
 
 
-def test_quick_start_by_id_and_an_unknown_name(database: tuple[Path, Store]) -> None:
-    path, store = database
+def test_quick_start_by_id_and_an_unknown_name(database: tuple[Reader, Store]) -> None:
+    read, store = database
     beta = store.workspaces.resolve("Beta")
-    assert read_quick_start(path, str(beta.id), NOW).workspace.name == "Beta"
-    missing = read_quick_start(path, "Gamma", NOW)
+    assert read(str(beta.id)).workspace.name == "Beta"
+    missing = read("Gamma")
     assert missing.workspace.name == "Alpha" and missing.ref_not_found
 
 
-def test_quick_start_sees_a_change_made_a_moment_ago(database: tuple[Path, Store]) -> None:
-    path, store = database
+def test_quick_start_sees_a_change_made_a_moment_ago(database: tuple[Reader, Store]) -> None:
+    read, store = database
     beta = store.workspaces.resolve("Beta")
-    before = read_quick_start(path, "Beta", NOW)
+    before = read("Beta")
     top = before.columns[0].deals[0]
     assert top.value is not None
     store.deals.update(uuid.UUID(top.id), {"value": top.value + 1_000_000}, now=NOW)
-    after = read_quick_start(path, "Beta", NOW)
+    after = read("Beta")
     assert after.columns[0].deals[0].value == top.value + 1_000_000
     assert after.columns[0].total_value == pytest.approx(before.columns[0].total_value + 1_000_000)
     assert beta.id  # same workspace throughout
 
 
-def test_gives_up_on_anything_unusual(tmp_path: Path, database: tuple[Path, Store]) -> None:
-    path, store = database
+def test_gives_up_on_anything_unusual(tmp_path: Path, sqlite_database: tuple[Path, Store]) -> None:
+    path, store = sqlite_database
     assert read_quick_start(tmp_path / "missing.sqlite3", None, NOW) is None
     not_a_database = tmp_path / "notes.sqlite3"
     not_a_database.write_text("these are not the tables you are looking for\n" * 50)
@@ -92,8 +117,8 @@ def test_gives_up_on_anything_unusual(tmp_path: Path, database: tuple[Path, Stor
     assert read_quick_start(path, None, NOW) is None
 
 
-def test_never_writes_to_the_database(database: tuple[Path, Store]) -> None:
-    path, store = database
+def test_never_writes_to_the_database(sqlite_database: tuple[Path, Store]) -> None:
+    path, store = sqlite_database
     store.close()
     before = path.stat().st_mtime_ns, path.stat().st_size
     path.chmod(0o444)
@@ -102,3 +127,30 @@ def test_never_writes_to_the_database(database: tuple[Path, Store]) -> None:
     finally:
         path.chmod(0o644)
     assert (path.stat().st_mtime_ns, path.stat().st_size) == before
+
+
+@pytest.mark.postgres
+def test_gives_up_on_an_unusual_postgres(pg_session_url: str, empty_pg: Callable[[], None]) -> None:
+    empty_pg()
+    database_url = pg_session_url
+    store = open_store(database_url, upgrade=False)
+    try:
+        assert read_quick_start_postgres(database_url, None, NOW) is None  # no workspace yet
+        create_demo_workspace(store.db, deals=30, seed=3, now=NOW, name="Beta")
+        assert read_quick_start_postgres(database_url, None, NOW) is not None
+        # A server that does not answer, a URL that is not the store's: the full path.
+        assert (
+            read_quick_start_postgres("postgresql+psycopg://nobody@127.0.0.1:1/x", None, NOW)
+            is None
+        )
+        assert read_quick_start_postgres(database_url.replace("+psycopg", ""), None, NOW) is None
+        libpq = database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(libpq, autocommit=True) as connection:  # an older schema
+            connection.execute("UPDATE alembic_version SET version_num = '0004'")
+            try:
+                assert read_quick_start_postgres(database_url, None, NOW) is None
+            finally:
+                connection.execute("UPDATE alembic_version SET version_num = %s", (SCHEMA_HEAD,))
+        assert read_quick_start_postgres(database_url, None, NOW) is not None
+    finally:
+        store.close()

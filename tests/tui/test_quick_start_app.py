@@ -1,9 +1,9 @@
-"""`vectoros` paints the board from a quick read of the SQLite file (store.quick_start)
+"""`vectoros` paints the board from a quick read of the database (store.quick_start)
 before the store opens: the board must be right from the first frame, keys that need the
 store must wait politely, and everything must work once it has opened.
 
-SQLite only: the quick read is for SQLite files (Postgres takes the normal path, which
-tests/tui/test_pipeline_screen.py runs on both databases).
+On a SQLite file: what the app does with a quick read does not depend on the database it
+came from, and tests/store/test_quick_start.py checks the read itself on both databases.
 """
 
 from __future__ import annotations
