@@ -16,11 +16,14 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 APP_FACTORY = "vectoros_tui.server.app:app_from_settings"
-# The endpoints run in a thread pool; a thread back from a database round trip waits for
-# the GIL while another parses JSON, up to the switch interval (5 ms by default) each
-# time. At 0.5 ms a push of 100 changes took 0.76 s instead of 0.92 s against 1,000 deals
-# (mean of 6 runs; against 10,000 deals 0.95 vs 0.97 s, within the noise).
-SWITCH_INTERVAL_S = 0.0005
+# The endpoints run in a thread pool while the event loop answers list pages. A write's
+# thread gets the GIL in slices of the switch interval: at 0.5 ms each write was chopped
+# into many slices, each followed by a wait for the loop's turn to end. Measured in one
+# run on 2 cores (20 readers listing a 5,000-deal workspace, 2 writers): write p50
+# 32.9 ms (Postgres) and 28.1 ms (SQLite) at 0.5 ms, 23.5 and 21.4 ms at 5 ms; a push of
+# 100 changes 0.99 vs 0.83 s; list p50 with 2 workers 10.7 vs 4.9 ms. 5 ms is CPython's
+# default; a server worker sets it whatever the process it starts in had set.
+SWITCH_INTERVAL_S = 0.005
 
 
 def tune_interpreter() -> None:
