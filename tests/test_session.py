@@ -3,6 +3,7 @@ own reading of the deal and tells its listener once. The real store, SQLite and 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 
+import vectoros_tui.store.deals as deal_service
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.foreground import FOREGROUND
 from vectoros_tui.session import Change, WorkspaceSession
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.store.snapshot import load_snapshot
@@ -105,6 +108,23 @@ def test_the_first_load_keeps_the_open_deals_it_read_first_until_a_write(
     assert session.open_deals == [d for d in session.snapshot.deals if d.is_open]
     session.save_deal(FIRST_ID, {"value": 9000})
     assert session.open_deals is None  # read before the write: stale now
+
+
+def test_a_load_steps_aside_while_work_the_rep_waits_for_runs(
+    session: WorkspaceSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deal_service, "_PAUSE_EVERY", 1)
+    loaded = threading.Event()
+
+    def load() -> None:
+        session.load()
+        loaded.set()
+
+    with FOREGROUND.running():  # a forecast the rep asked for
+        threading.Thread(target=load, daemon=True).start()
+        assert not loaded.wait(0.3)  # held at its first pause
+    assert loaded.wait(30)
+    assert session.snapshot is not None and len(session.snapshot.deals) == 3
 
 
 def test_first_load_publishes_once_and_a_second_with_nothing_changed_does_not(

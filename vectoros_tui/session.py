@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from vectoros_tui.foreground import FOREGROUND
 from vectoros_tui.store.snapshot import WorkspaceSnapshot, load_snapshot
 
 if TYPE_CHECKING:
@@ -86,7 +87,12 @@ class WorkspaceSession:
         writes = self._writes
         first = self._snapshot is None and self.open_deals is None
         fresh = load_snapshot(
-            self.store, self.workspace, self.clock(), on_open=self._read_open if first else None
+            self.store,
+            self.workspace,
+            self.clock(),
+            on_open=self._read_open if first else None,
+            # A load runs behind what the rep asked for (a forecast): it steps aside for it.
+            pause=FOREGROUND.step_aside,
         )
         with self._lock:
             current = self._snapshot

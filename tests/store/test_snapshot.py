@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+import vectoros_tui.store.deals as deal_service
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.funnel import stage_funnel
 from vectoros_tui.engine.health import average_open_value, open_value_totals, score_deal
@@ -238,3 +239,20 @@ def test_a_snapshot_read_in_two_phases_hands_over_the_open_deals_first(store: St
     assert phased.fingerprint == whole.fingerprint
     (opened,) = handed
     assert opened == [d for d in whole.deals if d.is_open]
+
+
+def test_a_read_with_pauses_reads_the_same_deals_pausing_between_chunks(
+    store: Store, demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = store.deals.records(demo.id)
+    monkeypatch.setattr(deal_service, "_PAUSE_EVERY", 7)
+    pauses: list[int] = []
+    assert store.deals.records(demo.id, pause=lambda: pauses.append(1)) == everything
+    chunks = -(-len(everything) // 7)
+    # Once per chunk of rows fetched, and between the chunks turned into records.
+    assert len(pauses) == chunks + chunks - 1
+    pauses.clear()
+    handed: list[list[DealRecord]] = []
+    phased = load_snapshot(store, demo, NOW, on_open=handed.append, pause=lambda: pauses.append(1))
+    assert phased.deals == load_snapshot(store, demo, NOW).deals
+    assert len(pauses) >= chunks

@@ -38,6 +38,7 @@ from vectoros_tui.engine.funnel import (
     toggle_exclusion,
 )
 from vectoros_tui.engine.periods import Period, PeriodForecast, parse_period
+from vectoros_tui.foreground import FOREGROUND
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.forecast_view import (
     PERIOD_WINDOWS,
@@ -275,7 +276,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         job = self._job
         if job is None or generation != self._generation:
             return  # a newer forecast has been asked for
-        view = build_forecast_view(*job)
+        with FOREGROUND.running():
+            view = build_forecast_view(*job)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 
@@ -289,11 +291,14 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         now = self.vectoros.now()
         session = self.vectoros.session
         read = session.open_deals if session is not None else None
-        snapshot = open_deals_snapshot(self.require_store(), workspace, now, read)
-        if generation != self._generation or self.vectoros.snapshot is not None:
-            return
-        params = ForecastParams(f"{days}d", self.scenario, self.simulations, self.seed, self.goal)
-        view = build_forecast_view(snapshot, params, {}, now, complete=False)
+        with FOREGROUND.running():  # the load of the rest steps aside meanwhile
+            snapshot = open_deals_snapshot(self.require_store(), workspace, now, read)
+            if generation != self._generation or self.vectoros.snapshot is not None:
+                return
+            params = ForecastParams(
+                f"{days}d", self.scenario, self.simulations, self.seed, self.goal
+            )
+            view = build_forecast_view(snapshot, params, {}, now, complete=False)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 

@@ -212,6 +212,9 @@ SORTABLE: dict[str, Mapped[Any]] = {
     "outcome": col(Deal.outcome),
 }
 MAX_PAGE = 10_000
+# Rows between two calls of a background read's ``pause`` (see DealService.records): a
+# few milliseconds of work each.
+_PAUSE_EVERY = 2_000
 # Fields whose every change is kept as a DealEvent: a deal's history (where it was, what
 # it was worth and how likely, when it closed) is what forecasts learn from and timelines
 # show.
@@ -512,6 +515,7 @@ class DealService:
         owner_id: uuid.UUID | None = None,
         open_only: bool = False,
         closed_only: bool = False,
+        pause: Callable[[], None] | None = None,
     ) -> builtins.list[DealRecord]:
         """Every deal of a workspace (or only those of ``ids``, of ``owner_id``, or only
         the open ones) as the engine's typed records, with the last activity, the
@@ -522,7 +526,8 @@ class DealService:
         ``open_only`` is the read path of the forecast, health scores and insight rules,
         which look at nothing else: a team's workspace is mostly closed deals (86% of a
         100,000-deal one), and their activities and history are most of the rows.
-        ``closed_only`` reads the rest, so the two together are every deal."""
+        ``closed_only`` reads the rest, so the two together are every deal. ``pause`` is
+        called between chunks of rows: a read in the background lets other threads run."""
         if open_only and closed_only:
             raise ValueError("open_only and closed_only exclude each other")
         in_workspace: builtins.list[Any] = [Deal.workspace_id == workspace_id]
@@ -541,13 +546,20 @@ class DealService:
             # SQLAlchemy's per-value conversion of ids and timestamps was most of the time
             # of loading a team's pipeline (see record_rows).
             connection = session.connection()
-            rows = connection.execute(
+            result = connection.execute(
                 record_query()
                 .where(*in_workspace)
                 # Ordered, so a seeded forecast is the same whatever order rows are stored
                 # in (the CLI and the screens must agree).
                 .order_by(col(Deal.id))
-            ).all()
+            )
+            if pause is None:
+                rows = result.all()
+            else:
+                rows = []
+                for part in result.partitions(_PAUSE_EVERY):
+                    rows.extend(part)
+                    pause()
             last_activity = dict(
                 connection.execute(
                     select(raw(col(Activity.deal_id)), raw(func.max(Activity.date)))
@@ -580,16 +592,22 @@ class DealService:
                         .order_by(col(DealEvent.changed_at))
                     ).all()
                 )
-        return [
-            record_from_row(
-                row,
-                last_activity.get(row.id),
-                slips.get(row.id, ()),
-                # Where a closed deal left the funnel (for conversion rates).
-                last_open.get(row.id) if row.outcome else None,
+        chunk = _PAUSE_EVERY if pause is not None else max(len(rows), 1)
+        records: builtins.list[DealRecord] = []
+        for start in range(0, len(rows), chunk):
+            if start and pause is not None:
+                pause()
+            records.extend(
+                record_from_row(
+                    row,
+                    last_activity.get(row.id),
+                    slips.get(row.id, ()),
+                    # Where a closed deal left the funnel (for conversion rates).
+                    last_open.get(row.id) if row.outcome else None,
+                )
+                for row in rows[start : start + chunk]
             )
-            for row in rows
-        ]
+        return records
 
     def closed_and_total(self, workspace_id: uuid.UUID) -> tuple[int, int]:
         """How many of a workspace's deals are closed (won or lost), and how many it has:

@@ -224,18 +224,20 @@ def load_snapshot(
     workspace: WorkspaceView,
     now: datetime | None = None,
     on_open: Callable[[list[DealRecord]], None] | None = None,
+    pause: Callable[[], None] | None = None,
 ) -> WorkspaceSnapshot:
     """The whole workspace, its open deals scored. With ``on_open``, the open deals are
     read first and handed to it before the closed ones are read: a team's workspace is
     mostly closed deals, and the forecast needs only the open ones, so it need not wait
-    for (or read again) what the rest of the load reads."""
+    for (or read again) what the rest of the load reads. ``pause``: called between chunks
+    of the reading (see DealService.records)."""
     moment = now or utc_now()
     if on_open is None:
-        deals = store.deals.records(workspace.id)
+        deals = store.deals.records(workspace.id, pause=pause)
     else:
-        open_deals = store.deals.records(workspace.id, open_only=True)
+        open_deals = store.deals.records(workspace.id, open_only=True, pause=pause)
         on_open(open_deals)
-        closed = store.deals.records(workspace.id, closed_only=True)
+        closed = store.deals.records(workspace.id, closed_only=True, pause=pause)
         # Both come ordered by id: the merge is one linear pass of Python's sort.
         deals = sorted([*open_deals, *closed], key=attrgetter("id"))
     priced = open_value_totals(deals)

@@ -1,0 +1,58 @@
+"""Foreground: background loops step aside while work a rep waits for runs, and only then
+(never longer than their limit)."""
+
+from __future__ import annotations
+
+import threading
+
+from vectoros_tui.foreground import Foreground
+
+
+def stepping_aside(foreground: Foreground, limit: float = 30.0) -> threading.Event:
+    """A background thread's step aside; the event is set once it has returned."""
+    returned = threading.Event()
+
+    def run() -> None:
+        foreground.step_aside(limit)
+        returned.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return returned
+
+
+def test_nothing_awaited_means_no_waiting() -> None:
+    foreground = Foreground()
+    assert not foreground.busy
+    assert stepping_aside(foreground).wait(5)
+
+
+def test_background_work_waits_until_all_awaited_work_is_done() -> None:
+    foreground = Foreground()
+    first, second = foreground.running(), foreground.running()
+    first.__enter__()
+    second.__enter__()
+    assert foreground.busy
+    returned = stepping_aside(foreground)
+    assert not returned.wait(0.2)
+    first.__exit__(None, None, None)
+    assert not returned.wait(0.2)  # the other awaited work still runs
+    second.__exit__(None, None, None)
+    assert returned.wait(5)
+    assert not foreground.busy
+
+
+def test_awaited_work_that_fails_still_lets_background_work_go_on() -> None:
+    foreground = Foreground()
+    try:
+        with foreground.running():
+            raise RuntimeError("the forecast failed")
+    except RuntimeError:
+        pass
+    assert not foreground.busy
+    assert stepping_aside(foreground).wait(5)
+
+
+def test_background_work_is_never_held_past_its_limit() -> None:
+    foreground = Foreground()
+    with foreground.running():
+        assert stepping_aside(foreground, limit=0.05).wait(5)

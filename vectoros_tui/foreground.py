@@ -1,0 +1,49 @@
+"""Work a rep is waiting for, and background work that steps aside while it runs.
+
+Python threads share one interpreter lock. A forecast the rep had just asked for (F3),
+computed while another thread read the rest of a 100,000-deal workspace, got part of the
+CPU and took 1.4 s instead of about 0.5. Background loops call
+:meth:`Foreground.step_aside` between chunks of their work: it returns at once when
+nobody is waiting, else when the awaited work is done, or after ``limit`` seconds, so
+background work is slowed, never starved.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Foreground:
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = threading.Condition()
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Around work a rep is waiting for."""
+        with self._idle:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._running -= 1
+                if not self._running:
+                    self._idle.notify_all()
+
+    def step_aside(self, limit: float = 2.0) -> None:
+        """Wait while awaited work runs (at most ``limit`` seconds)."""
+        if not self._running:  # the usual case, without taking the lock
+            return
+        with self._idle:
+            self._idle.wait_for(lambda: not self._running, timeout=limit)
+
+
+# The app's one: its screens run awaited work, its session's loads step aside.
+FOREGROUND = Foreground()
