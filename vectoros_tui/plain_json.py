@@ -1,8 +1,10 @@
 """JSON by orjson, as the CLI prints it: the CLI's output and the results the store keeps
-both go through here, so a kept result read back is the very text a fresh one prints."""
+both go through here, so a kept result read back is the very text a fresh one prints; and
+JSON read back from the database's JSON columns."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -25,3 +27,13 @@ def dumps(data: Any, *, indent: bool = False) -> bytes:
     return orjson.dumps(
         data, default=_plain, option=_OPTIONS | (orjson.OPT_INDENT_2 if indent else 0)
     )
+
+
+def loads(text: str | bytes | bytearray | memoryview) -> Any:
+    """What json.loads reads, at orjson's speed: psycopg decoded a workspace's 33,000
+    insights' JSON columns with the standard library in 0.4 s. orjson refuses NaN and
+    integers past 64 bits, which the standard library writes: those take its path."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(bytes(text) if isinstance(text, memoryview) else text)

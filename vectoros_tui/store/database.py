@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from sqlmodel import Session
 
+from vectoros_tui import plain_json
+
 # Re-exported: the URL helpers live apart so that reading the config does not import SQLAlchemy.
 from vectoros_tui.store.urls import (  # noqa: F401
     DatabaseURLError,
@@ -81,10 +83,17 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if in_memory:
             kwargs["poolclass"] = StaticPool
-        engine = create_engine(url, echo=echo, **kwargs)
+        engine = create_engine(url, echo=echo, json_deserializer=plain_json.loads, **kwargs)
         _install_sqlite_hooks(engine, in_memory=in_memory)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(
+        url,
+        echo=echo,
+        json_deserializer=plain_json.loads,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+    )
 
 
 @dataclass
