@@ -597,7 +597,7 @@ class DealService:
         for start in range(0, len(rows), chunk):
             if start and pause is not None:
                 pause()
-            records.extend(
+            records += [
                 record_from_row(
                     row,
                     last_activity.get(row.id),
@@ -606,7 +606,7 @@ class DealService:
                     last_open.get(row.id) if row.outcome else None,
                 )
                 for row in rows[start : start + chunk]
-            )
+            ]
         return records
 
     def closed_and_total(self, workspace_id: uuid.UUID) -> tuple[int, int]:
