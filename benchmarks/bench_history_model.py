@@ -120,6 +120,13 @@ def quality(
             "in P10–P90": float(np.mean((band[10] <= actual) & (actual <= band[90]))),
             "P50 bias": float(band[50].sum() / actual.sum() - 1),
             "pinball": float(np.mean([mean_pinball(actual, band[q], q) for q in (5, 50, 95)])),
+            # Each tail on its own: where P5 is $0 (a rep who may close nothing that
+            # month), nothing can fall below it, so the band holds more than 90% of
+            # outcomes even when the model is calibrated; the upper tail still says.
+            "above P95": float(np.mean(actual > band[95])),
+            "below P5": float(np.mean(actual < band[5])),
+            "P5 at 0": float(np.mean(band[5] <= 0)),
+            "actual 0": float(np.mean(actual <= 0)),
         }
     return scores
 
@@ -144,6 +151,11 @@ def report(scores: dict[str, dict[str, float]], level: str) -> list[str]:
     print(
         f"  pinball: the reps' model {scores['rep']['pinball'] / learned['pinball']:.1f}x the "
         f"history model's; run rate {scores['run_rate']['pinball'] / learned['pinball']:.1f}x"
+    )
+    print(
+        f"  history tails: above P95 {learned['above P95']:.1%}, below P5 "
+        f"{learned['below P5']:.1%} (5% each if calibrated); P5 is $0 in "
+        f"{learned['P5 at 0']:.0%} of cut-offs and {learned['actual 0']:.0%} closed nothing"
     )
     return missed
 
