@@ -56,3 +56,33 @@ def test_background_work_is_never_held_past_its_limit() -> None:
     foreground = Foreground()
     with foreground.running():
         assert stepping_aside(foreground, limit=0.05).wait(5)
+
+
+def test_a_pauser_waits_at_most_its_budget_in_all() -> None:
+    foreground = Foreground()
+    pause = foreground.pauser(budget=0.2)
+    finished = threading.Event()
+
+    def background() -> None:
+        for _ in range(100):  # 100 chunks, each of which would wait up to 2 s alone
+            pause()
+        finished.set()
+
+    with foreground.running():
+        threading.Thread(target=background, daemon=True).start()
+        assert finished.wait(10)  # the budget, not 100 x the limit
+
+
+def test_a_pauser_steps_aside_while_awaited_work_runs() -> None:
+    foreground = Foreground()
+    pause = foreground.pauser(budget=30)
+    returned = threading.Event()
+
+    def background() -> None:
+        pause()
+        returned.set()
+
+    with foreground.running():
+        threading.Thread(target=background, daemon=True).start()
+        assert not returned.wait(0.2)
+    assert returned.wait(5)

@@ -4,14 +4,16 @@ Python threads share one interpreter lock. A forecast the rep had just asked for
 computed while another thread read the rest of a 100,000-deal workspace, got part of the
 CPU and took 1.4 s instead of about 0.5. Background loops call
 :meth:`Foreground.step_aside` between chunks of their work: it returns at once when
-nobody is waiting, else when the awaited work is done, or after ``limit`` seconds, so
-background work is slowed, never starved.
+nobody is waiting, else when the awaited work is done, or after ``limit`` seconds. A
+:meth:`Foreground.pauser` bounds the waiting of a whole piece of background work, so a
+rep who keeps asking for forecasts slows a load down but never holds it up for long.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -43,6 +45,21 @@ class Foreground:
             return
         with self._idle:
             self._idle.wait_for(lambda: not self._running, timeout=limit)
+
+    def pauser(self, budget: float = 3.0) -> Callable[[], None]:
+        """A ``step_aside`` for one piece of background work, which waits at most
+        ``budget`` seconds in all, however many times it is called."""
+        left = budget
+
+        def pause() -> None:
+            nonlocal left
+            if not self._running or left <= 0:
+                return
+            started = time.monotonic()
+            self.step_aside(left)
+            left -= time.monotonic() - started
+
+        return pause
 
 
 # The app's one: its screens run awaited work, its session's loads step aside.

@@ -92,7 +92,7 @@ class WorkspaceSession:
             self.clock(),
             on_open=self._read_open if first else None,
             # A load runs behind what the rep asked for (a forecast): it steps aside for it.
-            pause=FOREGROUND.step_aside,
+            pause=FOREGROUND.pauser(),
         )
         with self._lock:
             current = self._snapshot
