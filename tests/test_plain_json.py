@@ -24,8 +24,13 @@ def test_reads_what_the_standard_library_reads() -> None:
 def test_what_orjson_refuses_takes_the_standard_librarys_path() -> None:
     assert math.isnan(plain_json.loads('{"value": NaN}')["value"])
     assert plain_json.loads(memoryview(b"[Infinity]")) == [math.inf]
-    big = 2**70
-    assert plain_json.loads(json.dumps({"n": big})) == {"n": big}
+    for big in (2**70 + 1, -(2**63) - 1, 10**20 + 1):
+        (read,) = plain_json.loads(json.dumps({"n": big}).encode()).values()
+        assert type(read) is int and read == big
+    assert plain_json.loads('{"n": 2.5e-7, "m": 12345678901234567}') == {
+        "n": 2.5e-7,
+        "m": 12345678901234567,
+    }
 
 
 def test_the_engine_reads_json_columns_with_it(store: Store, workspace) -> None:

@@ -30,6 +30,7 @@ def _quick_app() -> int | None:
     """Run the app from a quick look at the database and return its exit code; None when
     that cannot be done."""
     import os
+    from dataclasses import replace
 
     from vectoros_tui.config_sources import settings_are_defaults
     from vectoros_tui.engine.dates import utc_now
@@ -69,7 +70,8 @@ def _quick_app() -> int | None:
 
         quick = read(workspace or remembered)
         if quick is not None and remembered and quick.ref_not_found:
-            quick = read(None)
+            # The board is the first workspace's already, as asked for by none.
+            quick = replace(quick, ref_not_found=False)
         if quick is None:
             return None
         setup_logging(locations, "WARNING")

@@ -5,6 +5,7 @@ up (None) whenever it is unsure, so that the normal start-up path handles the ca
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -152,5 +153,15 @@ def test_gives_up_on_an_unusual_postgres(pg_session_url: str, empty_pg: Callable
             finally:
                 connection.execute("UPDATE alembic_version SET version_num = %s", (SCHEMA_HEAD,))
         assert read_quick_start_postgres(database_url, None, NOW) is not None
+        with psycopg.connect(libpq) as locker:  # another process's migration, say
+            locker.execute("LOCK TABLE deals IN ACCESS EXCLUSIVE MODE")
+            found: list[object] = []
+            reader = threading.Thread(
+                target=lambda: found.append(read_quick_start_postgres(database_url, None, NOW)),
+                daemon=True,
+            )
+            reader.start()
+            reader.join(30)
+            assert found == [None]  # gave up on the lock instead of waiting for it
     finally:
         store.close()

@@ -98,3 +98,15 @@ def test_a_change_rolled_back_leaves_the_revisions_where_they_were(
     # The failed transaction's flag went with it: the next change bumps.
     store.deals.create(workspace.id, {"title": "Acme", "stage": "lead", "value": 10})
     assert revision(store, workspace.id).deals == start.deals + 1
+
+
+def test_a_savepoint_rolled_back_takes_its_bump_with_it(
+    store: Store, workspace: WorkspaceView
+) -> None:
+    start = revision(store, workspace.id)
+    with store.db.write() as session:
+        nested = session.begin_nested()
+        session.execute(insert(Deal).values(**deal_row(workspace.id, 1)))
+        nested.rollback()  # the bump and the note that it was done go with it
+        session.execute(insert(Deal).values(**deal_row(workspace.id, 2)))
+    assert revision(store, workspace.id).deals == start.deals + 1

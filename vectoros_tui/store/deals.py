@@ -527,7 +527,7 @@ class DealService:
         which look at nothing else: a team's workspace is mostly closed deals (86% of a
         100,000-deal one), and their activities and history are most of the rows.
         ``closed_only`` reads the rest, so the two together are every deal. ``pause`` is
-        called between chunks of rows: a read in the background lets other threads run."""
+        called after each chunk of rows: a read in the background lets other threads run."""
         if open_only and closed_only:
             raise ValueError("open_only and closed_only exclude each other")
         in_workspace: builtins.list[Any] = [Deal.workspace_id == workspace_id]

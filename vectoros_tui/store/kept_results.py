@@ -54,6 +54,9 @@ class KeptResults:
         self.db = db
 
     def revision(self, workspace_id: uuid.UUID) -> Revision | None:
+        # A transaction of its own, never one that writes: Postgres bumps the revisions
+        # once per transaction, so within a writing transaction they stop moving after
+        # its first change, and a result labelled with them there could be stale.
         with self.db.read() as session:
             row = session.execute(
                 select(col(Workspace.deals_revision), col(Workspace.activities_revision)).where(

@@ -122,12 +122,16 @@ def read_quick_start_postgres(
     try:
         with psycopg.connect(conninfo, connect_timeout=_PG_CONNECT_SECONDS) as connection:
             connection.read_only = True
+            # A table locked by another process's migration must not hold the frame up.
+            connection.execute(f"SET LOCAL statement_timeout = '{_PG_CONNECT_SECONDS}s'")
+            connection.execute("SET LOCAL lock_timeout = '500ms'")
 
             def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
                 return connection.execute(_PG_PARAMETER.sub(r"%(\1)s", sql), params).fetchall()
 
             return _read(rows, workspace_ref, now.astimezone(UTC), postgres=True)
-    except (psycopg.Error, ValueError, TypeError):  # unreachable, refused, or unexpected data
+    except Exception:  # unreachable, refused, timed out, unexpected data
+        # Only a head start: whatever went wrong, the normal path opens (and reports).
         return None
 
 
