@@ -260,6 +260,19 @@ def _history_error_cases() -> list:
             id="created-before-1900",
         ),
         pytest.param(
+            # Its offset puts it before year 1 in UTC: no moment a record can hold.
+            "x,Year one,Proposal,,0001-01-01T00:00:00+01:00,\n",
+            "Created Date",
+            f"created date 0001-01-01 {between}",
+            id="created-at-the-start-of-the-calendar-with-an-offset",
+        ),
+        pytest.param(
+            "x,Last day,won,,2025-01-01,9999-12-31T23:30:00-01:00\n",
+            "Closed Date",
+            f"closed date 9999-12-31 {between}",
+            id="closed-at-the-end-of-the-calendar-with-an-offset",
+        ),
+        pytest.param(
             f"x,Future close,won,,2025-01-01,{tomorrow}\n",
             "Closed Date",
             f"closed date {tomorrow} {between}",

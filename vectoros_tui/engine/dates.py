@@ -38,7 +38,7 @@ def parse_datetime(value: object) -> datetime | None:
             text = text[:-1] + "+00:00"
         try:
             return as_utc(datetime.fromisoformat(text))
-        except ValueError:
+        except (ValueError, OverflowError):  # Overflow: outside the calendar once in UTC
             return None
     return None
 

@@ -83,7 +83,7 @@ class ActivityFormScreen(ModalScreen[dict[str, Any] | None]):
             return False
         try:
             return parse_timestamp(text.replace(" ", "T")) > self.now
-        except ValueError:
+        except (ValueError, OverflowError):  # Overflow: year 1 with an offset, say
             return False
 
     @on(Input.Changed, "#date")

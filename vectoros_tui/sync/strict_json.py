@@ -143,7 +143,7 @@ class Fields:
             if len(text) == 10:
                 return date.fromisoformat(text)
             return _utc(datetime.fromisoformat(text)).date()
-        except ValueError:
+        except (ValueError, OverflowError):  # Overflow: outside the calendar once in UTC
             raise self.fail(
                 key, f"must be an ISO date like 2025-01-31 or null (got {text!r})"
             ) from None
@@ -157,7 +157,7 @@ class Fields:
             if len(text) < 16:  # a bare date is not a timestamp
                 raise ValueError(text)
             return _utc(datetime.fromisoformat(text))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise self.fail(
                 key, f"must be an ISO datetime like 2025-01-31T12:00:00Z or null (got {text!r})"
             ) from None

@@ -394,9 +394,9 @@ def _exact_moment(text: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else None
+    except (ValueError, OverflowError):  # OverflowError: 0001-01-01T00:00+01:00 in UTC
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 def _history_cell(text: str, order: _DateOrder) -> tuple[datetime | None, date] | str:
