@@ -7,18 +7,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from vectoros_tui.app import VectorOSApp
+from vectoros_tui.engine.forecast import forecast_distribution
+from vectoros_tui.engine.funnel import stable_order
 from vectoros_tui.screens.forecast import ForecastScreen
 from vectoros_tui.store import model_comparison
 from vectoros_tui.store.demo import create_demo_workspace
+from vectoros_tui.store.history_forecast import history_forecast
 from vectoros_tui.store.model_comparison import compare_models, held
 from vectoros_tui.store.store import open_store
-from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.formatting import compact_money, money
 from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel, TeamPanel
 
 SIZE = (100, 30)
@@ -84,8 +88,66 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         text = panel_text(screen)
         assert "history ★ default" in text
         assert compact_money(found.history.p50) in text
-        assert screen.result is not None
-        assert compact_money(screen.result["likely_case"]) in text  # the rep's P50 beside it
+        assert screen.result is not None and screen.view is not None
+        reps, _ = forecast_distribution(
+            stable_order(app.snapshot.open_deals),
+            "30d",
+            "likely",
+            screen.simulations,
+            screen.seed,
+            FIXED_NOW,
+            rank_by_rep=True,
+        )
+        assert screen.query_one(ModelsPanel).rep == (
+            reps["worst_case"],
+            reps["likely_case"],
+            reps["best_case"],
+        )
+        assert compact_money(reps["likely_case"]) in text  # the rep's P50 beside it
+        # The headline (cards, distribution) is the default model's forecast of the deals.
+        assert screen.view.model == "history"
+        assert found.model is not None and found.cutoffs is not None
+        headline = history_forecast(
+            found.model,
+            found.cutoffs,
+            [d for d in app.snapshot.deals if d.is_open],
+            FIXED_NOW,
+            30,
+            screen.simulations,
+            screen.seed,
+        )
+        assert screen.result["likely_case"] == headline["likely_case"]
+        assert headline["likely_case"] == pytest.approx(found.history.p50, abs=0.01)
+        assert screen.result["likely_case"] != reps["likely_case"]
+        assert screen.query_one("#card-stats").border_title == "Summary · history model"
+        assert str(screen.query_one("#distribution").border_title).startswith(
+            "Simulated totals (history)"
+        )
+        likely_card = screen.query_one("#card-likely", Static)
+        assert money(headline["likely_case"]) in str(likely_card.render())
+        # A what-if moves the headline through the history model: the biggest deal out.
+        biggest = max((d for d in app.snapshot.deals if d.is_open), key=lambda d: d.value or 0)
+        screen.what_if[biggest.id] = {"excluded": True}
+        screen.recompute()
+        await wait_for(lambda: not screen.pending, pilot)
+        without = history_forecast(
+            found.model,
+            found.cutoffs,
+            [d for d in app.snapshot.deals if d.is_open and d.id != biggest.id],
+            FIXED_NOW,
+            30,
+            screen.simulations,
+            screen.seed,
+        )
+        assert screen.view.model == "history"
+        assert screen.result["likely_case"] == without["likely_case"]
+        # The reps' row beside it stays the deals as they stand, as the history row does.
+        assert screen.query_one(ModelsPanel).rep[1] == reps["likely_case"]
+        # The deals table still lists by the reps' probabilities, the excluded deal too.
+        assert any(row.deal_id == biggest.id for row in screen.view.deals)
+        del screen.what_if[biggest.id]
+        screen.recompute()
+        await wait_for(lambda: not screen.pending, pilot)
         assert found.track is not None
         summary = found.track["summary"]
         assert f"{held(summary['history'])} of last {summary['history']['cutoffs']} months" in text
@@ -126,6 +188,8 @@ async def test_without_enough_history_the_reps_model_is_the_default_and_says_why
         assert not screen.query_one(TeamPanel).display  # nobody owns the plain demo's deals
         assert "rep % ★ default" in text
         assert "too little history" in text.lower()
+        assert screen.view is not None and screen.view.model == "rep"
+        assert screen.query_one("#card-stats").border_title == "Summary · rep % model"
         assert "needs at least 200 and 20" in text.replace("it needs", "needs")
 
 

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from vectoros_tui.engine.forecast import SCENARIOS, parse_timeframe
+from vectoros_tui.engine.forecast import SCENARIOS, forecast_distribution, parse_timeframe
 from vectoros_tui.engine.funnel import (
     EXCLUDED,
     WhatIf,
@@ -35,6 +35,7 @@ from vectoros_tui.engine.funnel import (
     parse_goal,
     parse_probability,
     set_override,
+    stable_order,
     toggle_exclusion,
 )
 from vectoros_tui.engine.periods import Period, PeriodForecast, parse_period
@@ -48,6 +49,7 @@ from vectoros_tui.screens.forecast_view import (
     DealRow,
     ForecastParams,
     ForecastView,
+    HistoryFit,
     build_forecast_view,
     shorten,
     with_scenario,
@@ -62,7 +64,7 @@ from vectoros_tui.widgets.forecast_charts import (
     HealthDistribution,
     StageRevenueChart,
 )
-from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.formatting import MODEL_LABELS, compact_money
 from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel, TeamPanel
 from vectoros_tui.widgets.palette import Palette
 from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
@@ -97,12 +99,18 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         """The history model's band and both models' track record for ``key``."""
 
         def __init__(
-            self, comparison: Comparison, key: tuple[Any, ...], team: dict[str, Any] | None
+            self,
+            comparison: Comparison,
+            key: tuple[Any, ...],
+            team: dict[str, Any] | None,
+            rep: dict[str, Any] | None = None,
         ) -> None:
             super().__init__()
             self.comparison = comparison
             self.key = key
             self.team = team
+            # The reps' forecast of the same deals, when the headline is not theirs.
+            self.rep = rep
 
     class ForecastReady(Message):
         """A worker finished; ``generation`` tells a current result from a stale one."""
@@ -131,7 +139,12 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self._generation = 0  # forecasts started
         self._painted = 0  # the generation on screen
         # What the next forecast worker computes: (snapshot, params, what-ifs, now).
-        self._job: tuple[WorkspaceSnapshot, ForecastParams, WhatIf, datetime] | None = None
+        self._job: (
+            tuple[WorkspaceSnapshot, ForecastParams, WhatIf, datetime, HistoryFit | None] | None
+        ) = None
+        # The history model the last comparison made the default, with the workspace and
+        # window length it holds for: the headline figures are its own while both match.
+        self._history: tuple[object, int, HistoryFit] | None = None
         # The models comparison on screen and the one asked for: (workspace, deals'
         # fingerprint, window days).
         self._models_shown: tuple[Any, ...] | None = None
@@ -263,7 +276,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             period=in_period,
         )
         overrides = {deal_id: dict(changes) for deal_id, changes in self.what_if.items()}
-        self._job = (snapshot, params, overrides, self.vectoros.now())
+        history = None
+        if self._history is not None and self._history[:2] == (snapshot.workspace.id, days):
+            history = self._history[2]
+        self._job = (snapshot, params, overrides, self.vectoros.now(), history)
         self._forecast(self._generation)
 
     @work(
@@ -277,7 +293,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if job is None or generation != self._generation:
             return  # a newer forecast has been asked for
         with FOREGROUND.running():
-            view = build_forecast_view(*job)
+            snapshot, params, overrides, now, history = job
+        view = build_forecast_view(snapshot, params, overrides, now, history=history)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 
@@ -341,6 +358,19 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             seed=self.seed,
             kept=store.models,
         )
+        rep = None
+        if comparison.default == "history":
+            # The headline will be the history model's: the reps' band for their row.
+            rep, _ = forecast_distribution(
+                stable_order(snapshot.open_deals),
+                f"{key[2]}d",
+                self.scenario,
+                self.simulations,
+                self.seed,
+                now,
+                top_deals=0,
+                rank_by_rep=True,
+            )
         team = None
         if len({d.owner_id for d in snapshot.deals if d.is_open and d.owner_id}) >= 2:
             team = store.analytics.team_forecast(
@@ -358,13 +388,23 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 },
             )
         if not get_current_worker().is_cancelled:
-            self.post_message(self.ModelsReady(comparison, key, team))
+            self.post_message(self.ModelsReady(comparison, key, team, rep))
 
     @on(ModelsReady)
     def _models_ready(self, message: ModelsReady) -> None:
         if message.key != self._models_wanted:
             return
         self._models_shown = message.key
+        found = message.comparison
+        fit = None
+        if found.default == "history" and found.model is not None and found.cutoffs:
+            fit = HistoryFit(found.model, found.cutoffs, found.window_days)
+        workspace, _, days = message.key
+        previous, self._history = self._history, None if fit is None else (workspace, days, fit)
+        if _other_fit(previous, self._history) and self.view is not None:
+            self.recompute()  # the headline follows the default model
+        if message.rep is not None:
+            self.query_one(ModelsPanel).show_rep(message.rep)
         self.query_one(ModelsPanel).show(message.comparison)
         self.query_one(TeamPanel).show(message.team)
         track = message.comparison.track
@@ -395,8 +435,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         result = self.result
         self.query_one("#timeframe-choice", ChoiceBar).select(view.params.chosen)
         self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
-        self.query_one(ScenarioCards).show(result, self.scenario)
-        self.query_one(ModelsPanel).show_rep(result)
+        self.query_one(ScenarioCards).show(result, self.scenario, view.model)
+        if view.model == "rep":
+            self.query_one(ModelsPanel).show_rep(result)
         chart = self.query_one("#distribution", DistributionChart)
         period = view.params.period
         span = (
@@ -405,8 +446,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             else f"{period.label}, {period.days_left} days left"
         )
         chart.border_title = (
-            f"Simulated totals (rep %) · {result['simulation_stats']['num_simulations']:,} runs · "
-            + span
+            f"Simulated totals ({MODEL_LABELS[view.model]}) · "
+            f"{result['simulation_stats']['num_simulations']:,} runs · " + span
         )
         chart.show(view.distribution)
         self.query_one("#stage-revenue", StageRevenueChart).show(view.stages)
@@ -801,3 +842,12 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             ),
         ]
         return commands
+
+
+def _other_fit(
+    before: tuple[object, int, HistoryFit] | None, after: tuple[object, int, HistoryFit] | None
+) -> bool:
+    """Whether the headline would be forecast by another model than before."""
+    if before is None or after is None:
+        return before is not after
+    return before[:2] != after[:2] or before[2].model is not after[2].model

@@ -21,6 +21,8 @@ from vectoros_tui.engine.funnel import (
     stage_revenue,
 )
 from vectoros_tui.engine.periods import PeriodForecast
+from vectoros_tui.engine.win_model import WinModel
+from vectoros_tui.store.history_forecast import history_forecast_and_totals
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.widgets.forecast_charts import (
     BEST_COLOUR,
@@ -36,6 +38,7 @@ PERIOD_WINDOWS = ("month", "quarter")
 WINDOWS = TIMEFRAMES + PERIOD_WINDOWS
 WINDOW_LABELS = {"month": "month", "quarter": "qtr"}
 TOP_DEALS = 30
+REP_LISTING_RUNS = 100
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,16 @@ class ForecastParams:
     @property
     def chosen(self) -> str:
         return self.window or self.timeframe
+
+
+@dataclass(frozen=True, eq=False)
+class HistoryFit:
+    """The history model fitted for the workspace and a window length: when the forecast
+    uses it (``--model auto`` would), the screen's headline figures are its own."""
+
+    model: WinModel
+    cutoffs: int
+    window_days: int
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,8 @@ class DealRow:
 @dataclass(frozen=True)
 class ForecastView:
     params: ForecastParams
+    # The headline forecast (cards, distribution, revenue by stage): the history model's
+    # when it is the default, else the reps'.
     result: dict[str, Any]
     distribution: DistributionData
     stages: list[StageRevenue]
@@ -77,6 +92,7 @@ class ForecastView:
     health: dict[str, int]
     deals: list[DealRow]
     compute_ms: float
+    model: str = "rep"  # whose forecast ``result`` is: "rep" or "history"
 
 
 def with_scenario(result: dict[str, Any], scenario: str) -> dict[str, Any]:
@@ -91,11 +107,14 @@ def build_forecast_view(
     now: datetime,
     *,
     complete: bool = True,
+    history: HistoryFit | None = None,
 ) -> ForecastView:
     """Everything the screen paints, computed in one go (runs in a thread worker).
     ``complete=False``: the snapshot holds only the open deals, unscored (see
     :func:`open_deals_snapshot`), so the funnel, which needs the closed ones, is left out
-    and the health counts are empty."""
+    and the health counts are empty. With ``history``, the headline is the history
+    model's forecast of the same deals, what-ifs applied (a probability is one of its
+    inputs, a close date too); the deals are listed by the reps' probabilities either way."""
     started = time.perf_counter()
     # Only open deals are forecast; a team's workspace is mostly closed ones.
     deals = apply_what_if(stable_order(snapshot.open_deals), what_if)
@@ -103,7 +122,9 @@ def build_forecast_view(
         deals,
         params.timeframe,
         params.scenario,
-        params.simulations,
+        # Under a history headline the reps' forecast only lists the deals (value x their
+        # probability): a few runs do, and a save recomputes no slower than before.
+        params.simulations if history is None else REP_LISTING_RUNS,
         params.seed,
         now,
         params.goal,
@@ -113,6 +134,23 @@ def build_forecast_view(
     )
     if params.period is not None:
         params.period.add_to(result)
+    reps = None
+    if history is not None:
+        reps = result
+        result, totals = history_forecast_and_totals(
+            history.model,
+            history.cutoffs,
+            deals,
+            now,
+            history.window_days,
+            params.simulations,
+            params.seed,
+            params.goal,
+            params.scenario,
+            deal_rows=False,
+        )
+        if params.period is not None:
+            params.period.add_to(result)
     stats = result["simulation_stats"]
     distribution = DistributionData(
         histogram_bins(totals),
@@ -132,8 +170,9 @@ def build_forecast_view(
         stages=stage_revenue(result["breakdown_by_stage"]),
         funnel=snapshot.funnel() if complete else None,
         health=band_counts(h.health_status for h in snapshot.health.values()),
-        deals=_deal_rows(snapshot, deals, result, what_if),
+        deals=_deal_rows(snapshot, deals, reps or result, what_if),
         compute_ms=(time.perf_counter() - started) * 1000,
+        model="rep" if history is None else "history",
     )
 
 

@@ -202,6 +202,28 @@ def history_forecast(
     """The forecast of ``open_deals`` (as they stand at ``moment``) by ``model``, learned
     from ``cutoffs`` past windows. Its JSON has every key of the reps' forecast (so a
     reader of either finds what it reads) plus the model's own."""
+    return history_forecast_and_totals(
+        model, cutoffs, open_deals, moment, window_days, simulations, seed, goal, scenario
+    )[0]
+
+
+def history_forecast_and_totals(
+    model: WinModel,
+    cutoffs: int,
+    open_deals: list[DealRecord],
+    moment: datetime,
+    window_days: int,
+    simulations: int,
+    seed: int | None,
+    goal: float | None = None,
+    scenario: str = "likely",
+    *,
+    deal_rows: bool = True,
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """:func:`history_forecast` and the simulated totals it summarises (the forecast
+    screen draws them). ``deal_rows=False`` leaves ``forecasted_deals`` empty: the screen
+    lists the deals by the reps' probabilities, and a row with reasons per open deal was
+    a fifth of the time of a team's forecast."""
     features, totals = simulate(model, open_deals, moment, window_days, simulations, seed)
     values = features.values
     percentiles = dict(
@@ -233,13 +255,13 @@ def history_forecast(
             "num_simulations": simulations,
             **{f"p{k}": _money(v) for k, v in percentiles.items()},
         },
-        "forecasted_deals": _deal_rows(model, open_deals, features),
+        "forecasted_deals": _deal_rows(model, open_deals, features) if deal_rows else [],
     }
     if goal is not None:
         result["goal"] = _money(goal)
         hits = np.count_nonzero(totals >= goal) / len(totals) if len(totals) else 0.0
         result["probability_of_hitting_goal"] = round(float(hits), 4)
-    return result
+    return result, totals
 
 
 def _by_stage(

@@ -7,6 +7,9 @@ from rich.text import Text
 from vectoros_tui.money import format_money
 from vectoros_tui.widgets.palette import Palette
 
+# The forecast models as the screens name them.
+MODEL_LABELS = {"history": "history", "rep": "rep %"}
+
 
 def compact_money(value: float | None) -> str:
     """$1.2M, $450k, $900: fits a narrow board column."""

@@ -18,10 +18,8 @@ from textual_plotext import PlotextPlot
 from vectoros_tui.engine.team import band_bar
 from vectoros_tui.store.model_comparison import Comparison, held
 from vectoros_tui.widgets.forecast_charts import BEST_COLOUR, LIKELY_COLOUR
-from vectoros_tui.widgets.formatting import compact_money
+from vectoros_tui.widgets.formatting import MODEL_LABELS, compact_money
 from vectoros_tui.widgets.palette import Palette
-
-MODEL_LABELS = {"history": "history", "rep": "rep %"}
 
 
 class ModelsPanel(Static):

@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from vectoros_tui.widgets.formatting import compact_money, money
+from vectoros_tui.widgets.formatting import MODEL_LABELS, compact_money, money
 
 # (scenario, card title, percentile key in simulation_stats, what the percentile means)
 CASES: tuple[tuple[str, str, str, str], ...] = (
@@ -127,8 +127,12 @@ class ScenarioCards(Horizontal):
         )
         yield stats
 
-    def show(self, result: Mapping[str, Any], scenario: str) -> None:
-        """Paint a forecast result (the engine's dict) with ``scenario`` highlighted."""
+    def show(self, result: Mapping[str, Any], scenario: str, model: str = "rep") -> None:
+        """Paint a forecast result (the engine's dict) with ``scenario`` highlighted;
+        ``model``: whose forecast it is ("rep" or "history")."""
+        self.query_one(
+            "#card-stats", Static
+        ).border_title = f"Summary · {MODEL_LABELS.get(model, model)} model"
         stats = result["simulation_stats"]
         for case, _, key, meaning in CASES:
             card = self.query_one(f"#card-{case}", ScenarioCard)
