@@ -11,12 +11,13 @@ import pytest
 from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from vectoros_tui.app import VectorOSApp
 from vectoros_tui.engine.forecast import forecast_distribution
 from vectoros_tui.engine.funnel import stable_order
 from vectoros_tui.screens.forecast import ForecastScreen
+from vectoros_tui.screens.value_prompt import ValuePrompt
 from vectoros_tui.store import model_comparison
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.history_forecast import history_forecast
@@ -173,6 +174,24 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         chart = screen.query_one(CalibrationChart)
         legend = str(chart.query_one("#calibration-legend", Static).content)
         assert "history" in legend and "rep %" in legend
+        # A goal of nothing (or a month's goal already won) under the history headline:
+        # coverage 0, as the reps' forecast says it, not a crash.
+        await pilot.press("g")
+        await wait_for(lambda: isinstance(app.screen, ValuePrompt), pilot)
+        app.screen.query_one(Input).value = "0"
+        await pilot.press("enter")
+        await wait_for(
+            lambda: (
+                app.screen is screen
+                and not screen.pending
+                and (screen.result or {}).get("goal") == 0.0
+            ),
+            pilot,
+        )
+        assert screen.view is not None and screen.view.model == "history"
+        assert screen.result is not None and screen.result["pipeline_coverage"] == 0.0
+        assert screen.result["probability_of_hitting_goal"] == 1.0
+        assert "0.0×" in str(screen.query_one("#card-stats", Static).render())
 
 
 async def test_without_enough_history_the_reps_model_is_the_default_and_says_why(

@@ -572,3 +572,25 @@ async def test_one_save_is_one_forecast_and_none_while_the_forecast_is_hidden(
         await pilot.pause(0.3)
         assert not session.changed_elsewhere()
         assert len(computed) == 2
+
+
+async def test_the_forecast_is_computed_as_work_the_rep_waits_for(
+    demo_database: str, make_app: Callable[..., VectorOSApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While it computes, background loads of the workspace step aside (foreground.py)."""
+    import vectoros_tui.screens.forecast as forecast_screen
+    from vectoros_tui.foreground import FOREGROUND
+
+    seen: list[bool] = []
+    build = forecast_screen.build_forecast_view
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(FOREGROUND.busy)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(forecast_screen, "build_forecast_view", watched)
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_forecast(app, pilot)
+    assert seen and all(seen)
+    assert not FOREGROUND.busy

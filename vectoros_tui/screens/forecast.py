@@ -142,9 +142,10 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self._job: (
             tuple[WorkspaceSnapshot, ForecastParams, WhatIf, datetime, HistoryFit | None] | None
         ) = None
-        # The history model the last comparison made the default, with the workspace and
-        # window length it holds for: the headline figures are its own while both match.
-        self._history: tuple[object, int, HistoryFit] | None = None
+        # The history models comparisons made the default, by workspace and window length
+        # (one per window the rep has looked at): the headline is forecast by the one for
+        # the window on screen, the reps' probabilities where there is none.
+        self._fits: dict[tuple[object, int], HistoryFit] = {}
         # The models comparison on screen and the one asked for: (workspace, deals'
         # fingerprint, window days).
         self._models_shown: tuple[Any, ...] | None = None
@@ -276,9 +277,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             period=in_period,
         )
         overrides = {deal_id: dict(changes) for deal_id, changes in self.what_if.items()}
-        history = None
-        if self._history is not None and self._history[:2] == (snapshot.workspace.id, days):
-            history = self._history[2]
+        history = self._fits.get((snapshot.workspace.id, days))
         self._job = (snapshot, params, overrides, self.vectoros.now(), history)
         self._forecast(self._generation)
 
@@ -292,9 +291,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         job = self._job
         if job is None or generation != self._generation:
             return  # a newer forecast has been asked for
+        snapshot, params, overrides, now, history = job
         with FOREGROUND.running():
-            snapshot, params, overrides, now, history = job
-        view = build_forecast_view(snapshot, params, overrides, now, history=history)
+            view = build_forecast_view(snapshot, params, overrides, now, history=history)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 
@@ -400,9 +399,12 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if found.default == "history" and found.model is not None and found.cutoffs:
             fit = HistoryFit(found.model, found.cutoffs, found.window_days)
         workspace, _, days = message.key
-        previous, self._history = self._history, None if fit is None else (workspace, days, fit)
-        if _other_fit(previous, self._history) and self.view is not None:
-            self.recompute()  # the headline follows the default model
+        self._fits = {key: f for key, f in self._fits.items() if key[0] == workspace}
+        if fit is None:
+            self._fits.pop((workspace, days), None)
+        else:
+            self._fits[workspace, days] = fit
+        self._follow_the_default()
         if message.rep is not None:
             self.query_one(ModelsPanel).show_rep(message.rep)
         self.query_one(ModelsPanel).show(message.comparison)
@@ -416,6 +418,11 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if event.worker.group == "models" and event.state == WorkerState.ERROR:
             self._models_shown = self._models_wanted
             self.query_one(ModelsPanel).show(None, "The history model failed (see the error).")
+            if self._models_wanted is not None:
+                # Not a model that failed to compare: the reps' headline until one does.
+                workspace, _, days = self._models_wanted
+                self._fits.pop((workspace, days), None)
+                self._follow_the_default()
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:
             self._painted = self._generation
             self.query_one("#goal-status", Static).update(
@@ -424,6 +431,23 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                     style=Palette.of(self.app).style("error", bold=True),
                 )
             )
+
+    def _follow_the_default(self) -> None:
+        """Forecast again when the headline on screen is not by the model that should
+        make it now (another fit, or none), for the window on screen."""
+        snapshot, job = self.vectoros.snapshot, self._job
+        if snapshot is None or job is None or self.view is None:
+            return
+        wanted = self._fits.get((snapshot.workspace.id, self.window()[0]))
+        used = job[4]
+        if used is wanted or (
+            used is not None and wanted is not None and used.model is wanted.model
+        ):
+            return
+        if not self.is_current and self not in self.app.screen_stack:
+            self._stale = True  # another mode: forecast once the rep is back
+            return
+        self.recompute()
 
     # --- painting -------------------------------------------------------------------
 
@@ -842,12 +866,3 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             ),
         ]
         return commands
-
-
-def _other_fit(
-    before: tuple[object, int, HistoryFit] | None, after: tuple[object, int, HistoryFit] | None
-) -> bool:
-    """Whether the headline would be forecast by another model than before."""
-    if before is None or after is None:
-        return before is not after
-    return before[:2] != after[:2] or before[2].model is not after[2].model

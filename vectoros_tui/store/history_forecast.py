@@ -241,7 +241,12 @@ def history_forecast_and_totals(
         "predicted_revenue": _money(cases.get(scenario, cases["likely"])),
         "confidence": round(1.0 - min(spread / mean, 1.0), 3) if mean > 0 else 0.0,
         "revenue_goal": None if goal is None else _money(goal),
-        "pipeline_coverage": round(pipeline / goal, 3) if goal else None,
+        # As the reps' forecast says it: JSON has no infinity, a zero goal's coverage is 0.
+        "pipeline_coverage": None
+        if goal is None
+        else round(pipeline / goal, 3)
+        if goal > 0
+        else 0.0,
         "breakdown_by_stage": _by_stage(open_deals, values, chances),
         "deals_analyzed": len(open_deals),
         "worst_case": _money(percentiles[5]),

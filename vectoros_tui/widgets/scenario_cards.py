@@ -157,7 +157,7 @@ class ScenarioCards(Horizontal):
         summary.append("\nCoverage ", style="dim")
         if "goal" in result:
             # Pipeline in the window over the goal: 3x is the usual rule of thumb.
-            summary.append(f"{result['pipeline_coverage']:.1f}×", style="bold")
+            summary.append(f"{result.get('pipeline_coverage') or 0.0:.1f}×", style="bold")
             summary.append(f" of the {compact_money(goal)} goal", style="dim")
         else:
             summary.append("— no goal (g)", style="dim")
