@@ -219,6 +219,10 @@ def _priced_open_change(
     return total, count
 
 
+# Open deals scored between two calls of a load's ``pause``.
+_SCORE_CHUNK = 2_000
+
+
 def load_snapshot(
     store: Store,
     workspace: WorkspaceView,
@@ -242,7 +246,17 @@ def load_snapshot(
         deals = sorted([*open_deals, *closed], key=attrgetter("id"))
     priced = open_value_totals(deals)
     average = average_of(priced)
-    health = {d.id: score_deal(d, moment, average) for d in deals if d.is_open}
+    scored = [d for d in deals if d.is_open]
+    health: dict[str, DealHealth] = {}
+    for start in range(0, len(scored), _SCORE_CHUNK):
+        if start and pause is not None:
+            pause()  # scoring 14,000 open deals is ~0.4 s of the interpreter
+        health.update(
+            (d.id, score_deal(d, moment, average)) for d in scored[start : start + _SCORE_CHUNK]
+        )
+    if pause is not None:
+        pause()
+    funnel = stage_funnel(deals)  # a pass over every deal, closed ones too
     return WorkspaceSnapshot(
         workspace,
         deals,
@@ -251,7 +265,7 @@ def load_snapshot(
         store.deals.fingerprint(workspace.id),
         priced_open=priced,
         members=tuple(store.owners.members(workspace.id)),
-        counted_funnel=stage_funnel(deals),
+        counted_funnel=funnel,
     )
 
 
