@@ -127,6 +127,21 @@ def test_a_load_steps_aside_while_work_the_rep_waits_for_runs(
     assert session.snapshot is not None and len(session.snapshot.deals) == 3
 
 
+def test_a_forecast_waits_for_the_open_deals_the_first_load_reads_first(
+    session: WorkspaceSession,
+) -> None:
+    assert session.wait_for_open_deals(0.01) is None  # nothing read yet: not held up long
+    handed: list[list[DealRecord] | None] = []
+    waiter = threading.Thread(target=lambda: handed.append(session.wait_for_open_deals(30)))
+    waiter.start()
+    session.load()
+    waiter.join(30)
+    assert session.snapshot is not None
+    (read,) = handed
+    assert read is not None and read == [d for d in session.snapshot.deals if d.is_open]
+    assert read is session.open_deals  # the very list the load read, not a second read
+
+
 def test_first_load_publishes_once_and_a_second_with_nothing_changed_does_not(
     store: Store, session: WorkspaceSession, listener: Listener
 ) -> None:

@@ -79,6 +79,11 @@ _OTHER_COLUMNS = 64
 _TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
 
 
+# How long a forecast asked for during the first load waits for the open deals that load
+# reads first, before it reads them itself.
+_OPEN_DEALS_WAIT_S = 3.0
+
+
 class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     """Scenarios, the distribution and what-ifs for the current workspace."""
 
@@ -306,7 +311,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         forecast replaces it when it arrives."""
         now = self.vectoros.now()
         session = self.vectoros.session
-        read = session.open_deals if session is not None else None
+        # Not as foreground work: the load reading them must not step aside for us.
+        read = session.wait_for_open_deals(_OPEN_DEALS_WAIT_S) if session is not None else None
         with FOREGROUND.running():  # the load of the rest steps aside meanwhile
             snapshot = open_deals_snapshot(self.require_store(), workspace, now, read)
             if generation != self._generation or self.vectoros.snapshot is not None:
