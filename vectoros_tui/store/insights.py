@@ -22,9 +22,10 @@ from sqlmodel import select
 
 from vectoros_tui.engine.insights import InsightDraft
 from vectoros_tui.store.database import Database
+from vectoros_tui.store.driver_values import moment
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.ids import resolve_short_id
-from vectoros_tui.store.record_rows import moment, raw
+from vectoros_tui.store.record_rows import raw
 from vectoros_tui.store.tables import Insight, utcnow
 from vectoros_tui.store.views import InsightView, iso
 

@@ -15,13 +15,14 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.board import AGEING_DAYS, BOARD_CARDS, StageColumn
+from vectoros_tui.store.driver_values import day, moment
 from vectoros_tui.store.revision import SCHEMA_HEAD
 
 
@@ -184,18 +185,6 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
-
-
-def _moment(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.strptime(value, _TIMESTAMP).replace(tzinfo=UTC)
-
-
 def _card(row: tuple[Any, ...]) -> DealRecord:
     """What a card needs of a deal (the record's other fields are left empty: the full
     snapshot replaces these cards moments later)."""
@@ -208,8 +197,8 @@ def _card(row: tuple[Any, ...]) -> DealRecord:
         value=float(value),
         stage=stage,
         probability=probability,
-        close_date=_day(close_date),
-        stage_changed_at=_moment(stage_changed_at),
+        close_date=day(close_date),
+        stage_changed_at=moment(stage_changed_at),
         next_step=next_step,
-        next_step_due=_day(next_step_due),
+        next_step_due=day(next_step_due),
     )

@@ -10,13 +10,14 @@ native objects on Postgres) and turned into a record's types directly.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, String, select, type_coerce
 from sqlmodel import col
 
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.store.driver_values import day, id_text, moment
 from vectoros_tui.store.tables import Deal
 
 _AS_DRIVER_GIVES = String()
@@ -56,30 +57,6 @@ RECORD_COLUMNS = (
 def record_query() -> Select[Any]:
     """A select of :data:`RECORD_COLUMNS`, for the caller to filter and order."""
     return select(*RECORD_COLUMNS)
-
-
-def id_text(value: Any) -> str:
-    """A raw id as the record's text form (``8-4-4-4-12`` hex digits)."""
-    if isinstance(value, str) and len(value) == 32:
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return str(value)
-
-
-def moment(value: Any) -> datetime | None:
-    """A raw timestamp as aware UTC (SQLite keeps naive UTC text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(value)
 
 
 def record_from_row(
