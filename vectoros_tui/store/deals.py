@@ -25,6 +25,7 @@ from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
 from vectoros_tui.store.owners import check_member
+from vectoros_tui.store.pausing import paused_slices
 from vectoros_tui.store.record_rows import raw, record_from_row, record_query
 from vectoros_tui.store.roles import (
     Actor,
@@ -592,22 +593,17 @@ class DealService:
                         .order_by(col(DealEvent.changed_at))
                     ).all()
                 )
-        chunk = _PAUSE_EVERY if pause is not None else max(len(rows), 1)
-        records: builtins.list[DealRecord] = []
-        for start in range(0, len(rows), chunk):
-            if start and pause is not None:
-                pause()
-            records += [
-                record_from_row(
-                    row,
-                    last_activity.get(row.id),
-                    slips.get(row.id, ()),
-                    # Where a closed deal left the funnel (for conversion rates).
-                    last_open.get(row.id) if row.outcome else None,
-                )
-                for row in rows[start : start + chunk]
-            ]
-        return records
+        return [
+            record_from_row(
+                row,
+                last_activity.get(row.id),
+                slips.get(row.id, ()),
+                # Where a closed deal left the funnel (for conversion rates).
+                last_open.get(row.id) if row.outcome else None,
+            )
+            for part in paused_slices(rows, _PAUSE_EVERY, pause)
+            for row in part
+        ]
 
     def closed_and_total(self, workspace_id: uuid.UUID) -> tuple[int, int]:
         """How many of a workspace's deals are closed (won or lost), and how many it has:

@@ -28,6 +28,7 @@ from vectoros_tui.store.board import (
     is_overdue,
 )
 from vectoros_tui.store.owners import Member
+from vectoros_tui.store.pausing import paused_slices
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import DealPage, WorkspaceView
 
@@ -246,14 +247,13 @@ def load_snapshot(
         deals = sorted([*open_deals, *closed], key=attrgetter("id"))
     priced = open_value_totals(deals)
     average = average_of(priced)
+    # Scoring 14,000 open deals is ~0.4 s of the interpreter.
     scored = [d for d in deals if d.is_open]
-    health: dict[str, DealHealth] = {}
-    for start in range(0, len(scored), _SCORE_CHUNK):
-        if start and pause is not None:
-            pause()  # scoring 14,000 open deals is ~0.4 s of the interpreter
-        health.update(
-            (d.id, score_deal(d, moment, average)) for d in scored[start : start + _SCORE_CHUNK]
-        )
+    health = {
+        d.id: score_deal(d, moment, average)
+        for part in paused_slices(scored, _SCORE_CHUNK, pause)
+        for d in part
+    }
     if pause is not None:
         pause()
     funnel = stage_funnel(deals)  # a pass over every deal, closed ones too
