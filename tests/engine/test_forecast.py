@@ -27,6 +27,7 @@ from vectoros_tui.engine.forecast import (
     effective_win_probability,
     forecast_distribution,
     forecast_revenue,
+    listed_deals,
     parse_timeframe,
     simulate_totals,
 )
@@ -744,3 +745,20 @@ def test_rows_can_be_ranked_by_the_reps_weight_the_simulation_draws_with() -> No
     by_rep, _ = forecast_distribution(deals, simulations=200, seed=1, now=NOW, rank_by_rep=True)
     assert [r["deal_id"] for r in by_rep["forecasted_deals"]] == ["d1", "d2"]  # 60k, 56k
     assert [r["deal_id"] for r in by_adjusted] == ["d2", "d1"]
+
+
+def test_listed_deals_are_the_rows_a_forecast_ranked_by_the_reps_lists() -> None:
+    """The forecast screen under the history model's headline lists the deals without the
+    reps' simulation: the same rows, ties in the caller's order, asked-for deals after."""
+    deals = [
+        make_deal(n, value=1_000.0 * (n % 7 + 1), probability=10 + n % 9 * 10) for n in range(60)
+    ]
+    deals.append(make_deal(99, value=1e9, closeDate="2030-01-01"))  # outside the window
+    for top, also in ((10, []), (10, ["d45", "d3", "d99", "not-a-deal"]), (60, ["d2"])):
+        simulated, _ = forecast_distribution(
+            deals, "30d", seed=5, now=NOW, top_deals=top, also_deals=also, rank_by_rep=True
+        )
+        listed = listed_deals(deals, "30d", NOW, top, also)
+        assert listed == simulated["forecasted_deals"]
+    weights = [r["value"] * (10 + int(r["deal_id"][1:]) % 9 * 10) for r in listed]
+    assert weights == sorted(weights, reverse=True)

@@ -256,3 +256,41 @@ def test_a_read_with_pauses_reads_the_same_deals_pausing_between_chunks(
     phased = load_snapshot(store, demo, NOW, on_open=handed.append, pause=lambda: pauses.append(1))
     assert phased.deals == load_snapshot(store, demo, NOW).deals
     assert len(pauses) >= chunks
+
+
+def test_patches_carry_the_open_deals_as_picking_them_again_would(store: Store, demo) -> None:
+    snapshot = load_snapshot(store, demo, NOW)
+    opened = [d for d in snapshot.open_deals if d.value]
+    first, second = opened[0], opened[1]
+    closed = next(d for d in snapshot.deals if not d.is_open)
+    steps = [
+        _row(store, store.deals.update(uuid.UUID(first.id), {"value": 4_321})),  # open, stays
+        _row(store, store.deals.update(uuid.UUID(closed.id), {"title": "Renamed"})),  # closed
+        _row(store, store.deals.mark_won(uuid.UUID(second.id))),  # open -> closed
+        _row(store, store.deals.reopen(uuid.UUID(second.id))),  # closed -> open again
+        _row(store, store.deals.create(demo.id, {"title": "N", "stage": "proposal"})),  # new
+    ]
+    patched = snapshot
+    for row in steps:
+        patched.open_deals  # noqa: B018 (picked, so the next patch carries them)
+        patched = patched.with_deal(row)
+        assert patched.open_deals == [d for d in patched.deals if d.is_open]
+    assert [d.id for d in patched.open_deals].count(second.id) == 1
+    assert next(d for d in patched.open_deals if d.id == first.id).value == 4_321
+
+
+def test_a_change_made_while_the_snapshot_loads_is_seen_by_the_next_poll(
+    store: Store, demo
+) -> None:
+    """The fingerprint is read before the deals: a change landing while they are read
+    leaves the snapshot behind the store, and the poll reads it again."""
+    changed = []
+
+    def meanwhile(opened: list[DealRecord]) -> None:
+        changed.append(store.deals.update(uuid.UUID(opened[0].id), {"probability": 1}))
+
+    snapshot = load_snapshot(store, demo, NOW, on_open=meanwhile)
+    assert changed
+    assert store.deals.fingerprint(demo.id) != snapshot.fingerprint
+    settled = load_snapshot(store, demo, NOW)
+    assert store.deals.fingerprint(demo.id) == settled.fingerprint

@@ -21,11 +21,12 @@ probability as 50%, as in the original.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import re
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -193,6 +194,21 @@ def _counted_deals(deals: Iterable[DealRecord], window_end: datetime | None) -> 
         for record in deals
         if record.is_open and _closes_in_window(record, last_day)
     ]
+
+
+def listed_deals(
+    deals: Iterable[DealRecord],
+    timeframe: str,
+    now: datetime,
+    top: int,
+    also_deals: Collection[object] = (),
+) -> list[dict[str, Any]]:
+    """The ``forecasted_deals`` rows :func:`forecast_distribution` gives with ``top_deals``,
+    ``also_deals`` and ``rank_by_rep``, without its simulation: for a screen whose
+    headline is another model's and that lists the deals by the reps' calls."""
+    moment = _parse_now(now)
+    counted = _counted_deals(deals, _window_end(moment, parse_timeframe(timeframe)))
+    return _forecasted_deals(counted, moment, top, also_deals, rank_by_rep=True)
 
 
 def window_win_probabilities(
@@ -543,26 +559,49 @@ def _forecasted_deals(
     *,
     rank_by_rep: bool = False,
 ) -> list[dict[str, Any]]:
-    adjusted = [
-        combine_adjustments(p, stage, record.created_at, now) for record, stage, _, p in counted
-    ]
-    order = _row_order(counted, adjusted, rank_by_rep=rank_by_rep)
+    def adjust(i: int) -> float:
+        record, stage, _, p = counted[i]
+        return combine_adjustments(p, stage, record.created_at, now)
+
+    if rank_by_rep:
+        # Ranked by the rep's call: only the rows listed need their adjusted probability
+        # (30 of 14,000 on a team's forecast screen, after every save).
+        order = _top_by_rep(counted, top, also)
+        return [_deal_row(counted[i], adjust(i), now) for i in order]
+    adjusted = [adjust(i) for i in range(len(counted))]
+    order = _row_order(counted, adjusted.__getitem__)
     if top is not None:
         order = _top_rows(order, counted, top, also)
     return [_deal_row(counted[i], adjusted[i], now) for i in order]
 
 
-def _row_order(counted: list[_Counted], adjusted: list[float], *, rank_by_rep: bool) -> list[int]:
-    """Row positions by the weight the rows show (or the rep's, see forecast_distribution).
+def _row_order(counted: list[_Counted], weight: Callable[[int], float]) -> list[int]:
+    """Row positions by value times ``weight`` (the adjusted probability the rows show,
+    or the rep's, see forecast_distribution).
 
     Weights are compared as shown (to the cent) and sorted() is stable, so deals whose
     weights look the same keep the caller's order.
     """
     return sorted(
-        range(len(counted)),
-        key=lambda i: round(counted[i][2] * (counted[i][3] if rank_by_rep else adjusted[i]), 2),
-        reverse=True,
+        range(len(counted)), key=lambda i: round(counted[i][2] * weight(i), 2), reverse=True
     )
+
+
+def _top_by_rep(counted: list[_Counted], top: int | None, also: Collection[object]) -> list[int]:
+    """:func:`_row_order` by the rep's call, then :func:`_top_rows`, without sorting the
+    rows left out: the also-listed rows outside the top rank below all of it."""
+
+    def weight(i: int) -> float:
+        return round(counted[i][2] * counted[i][3], 2)
+
+    if top is None:
+        return _row_order(counted, lambda i: counted[i][3])
+    # nlargest is sorted(..., reverse=True)[:top], ties in the caller's order included.
+    first = heapq.nlargest(top, range(len(counted)), key=weight)
+    wanted = {str(deal_id) for deal_id in also}
+    chosen = set(first)
+    rest = [i for i, row in enumerate(counted) if row[0].id in wanted and i not in chosen]
+    return first + sorted(rest, key=weight, reverse=True)
 
 
 def _top_rows(

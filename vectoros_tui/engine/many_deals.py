@@ -16,6 +16,9 @@ The error is measured by ``benchmarks/bench_many_deals.py`` against the full sim
 
 from __future__ import annotations
 
+import math
+import threading
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -51,6 +54,107 @@ def split(values: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.int
     return np.sort(order[:EXACT_DEALS]), np.sort(order[EXACT_DEALS:])
 
 
+# Deals per block of the moments' partial sums (see MomentReuse): a block of 200 draws x
+# 256 deals is a few hundred kilobytes, which a core's cache holds through the grid.
+BLOCK_DEALS: Final = 256
+
+
+@dataclass(frozen=True)
+class _Moments:
+    grid: NDArray[np.float64]
+    win_logit: NDArray[Any]
+    amounts: NDArray[np.float32]
+    partial: NDArray[np.float32]  # blocks x grid x 2 (mean, variance) x draws x groups
+
+
+class MomentReuse:
+    """The small deals' moments computed last, by blocks of :data:`BLOCK_DEALS` deals: a
+    caller that simulates the same deals again and again (the forecast screen, after every
+    save) computes again only the blocks holding a deal whose chance or value changed.
+    Blocks are summed in the same order either way, so the totals are those computing
+    every block again gives, to the bit."""
+
+    def __init__(self) -> None:
+        self._last: _Moments | None = None
+        self._lock = threading.Lock()
+
+    def partial(
+        self, grid: NDArray[np.float64], win_logit: NDArray[Any], amounts: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        with self._lock:
+            last = self._last
+        found = None
+        if (
+            last is not None
+            and last.win_logit.shape == win_logit.shape
+            and last.amounts.shape == amounts.shape
+            and np.array_equal(last.grid, grid)
+        ):
+            moved = (last.win_logit != win_logit).any(axis=0) | (last.amounts != amounts).any(
+                axis=1
+            )
+            blocks = np.unique(np.flatnonzero(moved) // BLOCK_DEALS).tolist()
+            if len(blocks) <= len(last.partial) // 4:
+                found = last.partial.copy()
+                for block in blocks:
+                    found[block] = _block_moments(grid, win_logit, amounts, block)
+        if found is None:
+            found = _partial_moments(grid, win_logit, amounts)
+        found.flags.writeable = False
+        with self._lock:
+            self._last = _Moments(grid, win_logit, amounts, found)
+        return found
+
+
+def _block_moments(
+    grid: NDArray[np.float64], win_logit: NDArray[Any], amounts: NDArray[np.float32], block: int
+) -> NDArray[np.float32]:
+    """One block's sums (grid x 2 x draws x groups) of value x chance (the mean) and
+    value^2 x chance x (1 - chance) (the variance) of its deals winning, at each shift."""
+    chosen = slice(block * BLOCK_DEALS, (block + 1) * BLOCK_DEALS)
+    mine = amounts[chosen]
+    squared = mine * mine
+    # sigmoid(x + s) = 1 / (1 + e^-x e^-s): one exp per cell, not one per grid point.
+    with np.errstate(over="ignore"):  # e^big is inf: that deal cannot win, rightly
+        odds_against = np.exp(-win_logit[:, chosen].astype(np.float32))
+    found = np.empty((len(grid), 2, win_logit.shape[0], amounts.shape[1]), dtype=np.float32)
+    p = np.empty_like(odds_against)
+    for index, shift in enumerate(grid.tolist()):
+        np.multiply(odds_against, np.float32(math.exp(-shift)), out=p)
+        p += 1.0
+        np.reciprocal(p, out=p)
+        found[index, 0] = p @ mine
+        p *= 1.0 - p
+        found[index, 1] = p @ squared
+    return found
+
+
+def _partial_moments(
+    grid: NDArray[np.float64], win_logit: NDArray[Any], amounts: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    blocks = -(-win_logit.shape[1] // BLOCK_DEALS)
+    return np.stack([_block_moments(grid, win_logit, amounts, b) for b in range(blocks)])
+
+
+def _moment_sums(
+    grid: NDArray[np.float64],
+    win_logit: NDArray[Any],
+    amounts: NDArray[np.float32],
+    reuse: MomentReuse | None,
+) -> NDArray[np.float64]:
+    """The small deals' moments (grid x 2 x draws x groups), block by block in one order
+    whether the blocks are kept (``reuse``) or not (a team's forecast has a column per
+    owner: its blocks are not kept), so the sums are the same to the bit either way."""
+    summed = np.zeros((len(grid), 2, win_logit.shape[0], amounts.shape[1]))
+    if reuse is not None:
+        for block in reuse.partial(grid, win_logit, amounts):
+            summed += block
+        return summed
+    for index in range(-(-win_logit.shape[1] // BLOCK_DEALS)):
+        summed += _block_moments(grid, win_logit, amounts, index)
+    return summed
+
+
 def small_deal_totals(
     win_logit: NDArray[Any],
     values: NDArray[np.float64],
@@ -58,10 +162,11 @@ def small_deal_totals(
     shifts: NDArray[np.float32],
     period_sd: float,
     rng: np.random.Generator,
+    reuse: MomentReuse | None = None,
 ) -> NDArray[np.float64]:
     """Per run (and group, when ``values`` is deals x groups), the simulated total won by
     the deals of ``win_logit`` (draws x deals): a normal with the mean and variance of
-    their sum given the run's parameter draw and shift."""
+    their sum given the run's parameter draw and shift. ``reuse``: see MomentReuse."""
     matrix = values if values.ndim == 2 else values[:, None]
     step = min(period_sd, MAX_GRID_STEP)
     if period_sd > 0:
@@ -69,25 +174,11 @@ def small_deal_totals(
         grid = np.arange(-points, points + 1, dtype=np.float64) * step
     else:
         grid = np.zeros(1)
-    draws = win_logit.shape[0]
-    groups = matrix.shape[1]
-    means = np.empty((len(grid), draws, groups))
-    variances = np.empty((len(grid), draws, groups))
     # float32 sums of thousands of amounts are off by dollars in millions: nothing next
     # to the band, and half the memory traffic of float64.
     amounts = matrix.astype(np.float32)
-    squared = amounts * amounts
-    # sigmoid(x + s) = 1 / (1 + e^-x e^-s): one exp per cell, not one per grid point.
-    with np.errstate(over="ignore"):  # e^big is inf: that deal cannot win, rightly
-        odds_against = np.exp(-win_logit.astype(np.float32))
-    p = np.empty_like(odds_against)
-    for index, shift in enumerate(grid):
-        np.multiply(odds_against, np.float32(np.exp(-shift)), out=p)
-        p += 1.0
-        np.reciprocal(p, out=p)
-        means[index] = p @ amounts
-        p *= 1.0 - p
-        variances[index] = p @ squared
+    summed = _moment_sums(grid, win_logit, amounts, reuse)
+    means, variances = summed[:, 0], summed[:, 1]
     if len(grid) == 1:
         mean, variance = means[0][draw_of_run], variances[0][draw_of_run]
     else:

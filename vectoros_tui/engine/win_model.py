@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -392,33 +393,90 @@ def parameter_draws(
     return np.asarray(theta + normal @ factor.T, dtype=np.float64)
 
 
+def _win_logits(
+    design: NDArray[np.float64], parameters: NDArray[np.float64]
+) -> NDArray[np.float32]:
+    """Per parameter draw and deal (draws x deals), the logit of winning against not (lost
+    or still open): a period shift moves it, the loss logit does not."""
+    width = design.shape[1]
+    logit = (design @ parameters[:, :width].T) - np.logaddexp(0.0, design @ parameters[:, width:].T)
+    return np.ascontiguousarray(logit.T, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class _Logits:
+    design: NDArray[np.float64]
+    parameters: NDArray[np.float64]
+    logits: NDArray[np.float32]
+
+
+class LogitReuse:
+    """The win logits of the deals simulated last, per parameter draw: a caller that
+    simulates the same deals again and again (the forecast screen, after every save)
+    computes them again only for the deals whose inputs changed. They are reused only for
+    the very same parameter draws (same model, seed and runs) and for rows of inputs equal
+    to the last ones, so a result is the one computing them all gives. The small deals'
+    moments are kept alike (:class:`many_deals.MomentReuse`)."""
+
+    # Past this share of changed rows, computing all again is as quick.
+    _PATCH_SHARE = 0.1
+
+    def __init__(self) -> None:
+        self._last: _Logits | None = None
+        self._lock = threading.Lock()
+        # The small deals' moments, kept alike (see many_deals).
+        self.moments = many_deals.MomentReuse()
+
+    def logits(
+        self, design: NDArray[np.float64], parameters: NDArray[np.float64]
+    ) -> NDArray[np.float32]:
+        with self._lock:
+            last = self._last
+        found = None
+        if (
+            last is not None
+            and last.design.shape == design.shape
+            and np.array_equal(last.parameters, parameters)
+        ):
+            changed = np.flatnonzero((last.design != design).any(axis=1))
+            if not changed.size:
+                return last.logits
+            if changed.size <= self._PATCH_SHARE * len(design):
+                found = last.logits.copy()
+                found[:, changed] = _win_logits(design[changed], parameters)
+        if found is None:
+            found = _win_logits(design, parameters)
+        # Shared by the callers that get it: nobody may write to it.
+        found.flags.writeable = False
+        with self._lock:
+            self._last = _Logits(design, parameters, found)
+        return found
+
+
 def simulate_won_totals(
     model: WinModel,
     matrix: NDArray[np.float64],
     values: NDArray[np.float64],
     runs: int,
     rng: np.random.Generator,
+    reuse: LogitReuse | None = None,
 ) -> NDArray[np.float64]:
     """Totals won in the window over ``runs`` simulated periods: each run draws the
     model's parameters, a period shift shared by all deals, then each deal's win.
 
     ``values`` may be a matrix (deals x groups, e.g. each deal's value in its owner's
     column): the totals are then runs x groups, every group's from the same runs, so a
-    team's total is their sum run by run."""
+    team's total is their sum run by run. ``reuse``: see :class:`LogitReuse`."""
     totals = np.zeros((runs, *values.shape[1:]))
     if not len(values) or runs <= 0:
         return totals
     design = model.design(matrix)
-    width = design.shape[1]
     theta = np.concatenate([model.won, model.lost])
     draws = min(PARAMETER_DRAWS, runs)
     parameters = parameter_draws(theta, model.covariance, draws, rng)
-    # Per draw and deal, the logit of winning against not (lost or still open): a period
-    # shift moves it, the loss logit does not.
-    win_logit = (design @ parameters[:, :width].T) - np.logaddexp(
-        0.0, design @ parameters[:, width:].T
+    win_logit = (
+        _win_logits(design, parameters) if reuse is None else reuse.logits(design, parameters)
     )
-    win_logit = win_logit.T.astype(np.float32)  # draws x deals
     per_draw = -(-runs // draws)
     draw_of_run = np.repeat(np.arange(draws), per_draw)[:runs]
     shifts = (
@@ -429,7 +487,13 @@ def simulate_won_totals(
     if many_deals.worth_it(win_logit, small):
         # Thousands of deals: the small ones are summed per run as a normal (see many_deals).
         small_deals = many_deals.small_deal_totals(
-            win_logit[:, small], values[small], draw_of_run, shifts, model.period_sd, rng
+            win_logit[:, small],
+            values[small],
+            draw_of_run,
+            shifts,
+            model.period_sd,
+            rng,
+            None if reuse is None else reuse.moments,
         )
         win_logit, values = np.ascontiguousarray(win_logit[:, exact]), values[exact]
     # Two independent streams, always: the split depends on the job alone, so a seed gives

@@ -55,6 +55,7 @@ from vectoros_tui.screens.forecast_view import (
     with_scenario,
 )
 from vectoros_tui.screens.value_prompt import Answer, ValuePrompt
+from vectoros_tui.store.history_forecast import ForecastReuse
 from vectoros_tui.store.model_comparison import Comparison, compare_models
 from vectoros_tui.store.snapshot import WorkspaceSnapshot, open_deals_snapshot
 from vectoros_tui.store.views import WorkspaceView
@@ -151,6 +152,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         # (one per window the rep has looked at): the headline is forecast by the one for
         # the window on screen, the reps' probabilities where there is none.
         self._fits: dict[tuple[object, int], HistoryFit] = {}
+        # What the history model computed for the deals forecast last: a save changes one.
+        self._reuse = ForecastReuse()
         # The models comparison on screen and the one asked for: (workspace, deals'
         # fingerprint, window days).
         self._models_shown: tuple[Any, ...] | None = None
@@ -298,7 +301,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return  # a newer forecast has been asked for
         snapshot, params, overrides, now, history = job
         with FOREGROUND.running():
-            view = build_forecast_view(snapshot, params, overrides, now, history=history)
+            view = build_forecast_view(
+                snapshot, params, overrides, now, history=history, reuse=self._reuse
+            )
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 

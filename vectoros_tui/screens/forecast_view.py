@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from vectoros_tui.engine.deal_record import DealRecord
-from vectoros_tui.engine.forecast import forecast_distribution
+from vectoros_tui.engine.forecast import forecast_distribution, listed_deals
 from vectoros_tui.engine.funnel import (
     Funnel,
     StageRevenue,
@@ -22,7 +22,7 @@ from vectoros_tui.engine.funnel import (
 )
 from vectoros_tui.engine.periods import PeriodForecast
 from vectoros_tui.engine.win_model import WinModel
-from vectoros_tui.store.history_forecast import history_forecast_and_totals
+from vectoros_tui.store.history_forecast import ForecastReuse, history_forecast_and_totals
 from vectoros_tui.store.snapshot import WorkspaceSnapshot
 from vectoros_tui.widgets.forecast_charts import (
     BEST_COLOUR,
@@ -38,7 +38,6 @@ PERIOD_WINDOWS = ("month", "quarter")
 WINDOWS = TIMEFRAMES + PERIOD_WINDOWS
 WINDOW_LABELS = {"month": "month", "quarter": "qtr"}
 TOP_DEALS = 30
-REP_LISTING_RUNS = 100
 
 
 @dataclass(frozen=True)
@@ -108,35 +107,36 @@ def build_forecast_view(
     *,
     complete: bool = True,
     history: HistoryFit | None = None,
+    reuse: ForecastReuse | None = None,
 ) -> ForecastView:
     """Everything the screen paints, computed in one go (runs in a thread worker).
     ``complete=False``: the snapshot holds only the open deals, unscored (see
     :func:`open_deals_snapshot`), so the funnel, which needs the closed ones, is left out
     and the health counts are empty. With ``history``, the headline is the history
     model's forecast of the same deals, what-ifs applied (a probability is one of its
-    inputs, a close date too); the deals are listed by the reps' probabilities either way."""
+    inputs, a close date too); the deals are listed by the reps' probabilities either way.
+    ``reuse``: what the history model computed for the deals forecast last, computed
+    again only for the deals that changed since."""
     started = time.perf_counter()
     # Only open deals are forecast; a team's workspace is mostly closed ones.
     deals = apply_what_if(stable_order(snapshot.open_deals), what_if)
-    result, totals = forecast_distribution(
-        deals,
-        params.timeframe,
-        params.scenario,
-        # Under a history headline the reps' forecast only lists the deals (value x their
-        # probability): a few runs do, and a save recomputes no slower than before.
-        params.simulations if history is None else REP_LISTING_RUNS,
-        params.seed,
-        now,
-        params.goal,
-        top_deals=TOP_DEALS,
-        also_deals=what_if.keys(),
-        rank_by_rep=True,
-    )
-    if params.period is not None:
-        params.period.add_to(result)
-    reps = None
-    if history is not None:
-        reps = result
+    listed = None
+    if history is None:
+        result, totals = forecast_distribution(
+            deals,
+            params.timeframe,
+            params.scenario,
+            params.simulations,
+            params.seed,
+            now,
+            params.goal,
+            top_deals=TOP_DEALS,
+            also_deals=what_if.keys(),
+            rank_by_rep=True,
+        )
+    else:
+        # The deals are still listed by value x the rep's call (what boards call weighted).
+        listed = listed_deals(deals, params.timeframe, now, TOP_DEALS, what_if.keys())
         result, totals = history_forecast_and_totals(
             history.model,
             history.cutoffs,
@@ -148,9 +148,10 @@ def build_forecast_view(
             params.goal,
             params.scenario,
             deal_rows=False,
+            reuse=reuse,
         )
-        if params.period is not None:
-            params.period.add_to(result)
+    if params.period is not None:
+        params.period.add_to(result)
     stats = result["simulation_stats"]
     distribution = DistributionData(
         histogram_bins(totals),
@@ -170,7 +171,9 @@ def build_forecast_view(
         stages=stage_revenue(result["breakdown_by_stage"]),
         funnel=snapshot.funnel() if complete else None,
         health=band_counts(h.health_status for h in snapshot.health.values()),
-        deals=_deal_rows(snapshot, deals, reps or result, what_if),
+        deals=_deal_rows(
+            snapshot, deals, result["forecasted_deals"] if listed is None else listed, what_if
+        ),
         compute_ms=(time.perf_counter() - started) * 1000,
         model="rep" if history is None else "history",
     )
@@ -179,7 +182,7 @@ def build_forecast_view(
 def _deal_rows(
     snapshot: WorkspaceSnapshot,
     deals: list[DealRecord],
-    result: dict[str, Any],
+    forecast: list[dict[str, Any]],
     what_if: WhatIf,
 ) -> list[DealRow]:
     """The top forecast deals, then every deal with a what-if that is not among them
@@ -205,7 +208,6 @@ def _deal_rows(
             overridden=frozenset(what_if.get(deal_id, {})),
         )
 
-    forecast = result["forecasted_deals"]
     rows = [row(str(d["deal_id"]), True) for d in forecast[:TOP_DEALS]]
     shown = {r.deal_id for r in rows if r is not None}
     in_forecast = {str(d["deal_id"]) for d in forecast}

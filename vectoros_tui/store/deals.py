@@ -24,6 +24,7 @@ from vectoros_tui.store.bulk import any_of, insert_rows, read_rows, roomy_cache,
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
+from vectoros_tui.store.kept_results import read_revision
 from vectoros_tui.store.owners import check_member
 from vectoros_tui.store.pausing import paused_slices
 from vectoros_tui.store.record_rows import raw, record_from_row, record_query
@@ -477,19 +478,12 @@ class DealService:
 
     def fingerprint(self, workspace_id: uuid.UUID) -> tuple[Any, ...]:
         """Cheap summary that changes whenever a deal of the workspace, or an activity of
-        one, is created, changed or deleted (by this process or another)."""
-        with self.db.read() as session:
-            deals = session.exec(
-                select(func.count(), func.max(Deal.updated_at), func.sum(Deal.version)).where(
-                    Deal.workspace_id == workspace_id
-                )
-            ).one()
-            activities = session.exec(
-                select(func.count(), func.max(Activity.updated_at))
-                .join(Deal, col(Deal.id) == Activity.deal_id)
-                .where(Deal.workspace_id == workspace_id)
-            ).one()
-            return (deals[0], str(deals[1]), deals[2], activities[0], str(activities[1]))
+        one, is created, changed or deleted (by this process or another): the workspace's
+        two revisions, which triggers move in the writing transaction. One row read; the
+        count of every deal and activity it replaces took 0.6 s on 100,000 deals, and the
+        app asks every few seconds."""
+        revision = read_revision(self.db, workspace_id)
+        return () if revision is None else tuple(revision)
 
     def history(self, deal_id: uuid.UUID) -> builtins.list[dict[str, Any]]:
         with self.db.read() as session:

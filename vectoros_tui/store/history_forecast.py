@@ -9,7 +9,7 @@ the forecast's moment are used, so an as-of forecast learns nothing from later o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from vectoros_tui.engine.win_features import (
     FEATURES,
     OWNER_PRIOR_ROWS,
     REASON_GROUPS,
+    ColumnsReuse,
     DealFeatures,
     OwnerRates,
     column_features,
@@ -36,6 +37,7 @@ from vectoros_tui.engine.win_model import (
     MIN_WINS,
     STILL_OPEN,
     WON,
+    LogitReuse,
     WinModel,
     enough_history,
     fit_win_model,
@@ -173,6 +175,16 @@ def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]
     return replace(model, owners=owners), training
 
 
+@dataclass(frozen=True)
+class ForecastReuse:
+    """What a caller that forecasts the same deals again and again (the forecast screen,
+    after every save) keeps between forecasts: the deals' inputs and win logits, computed
+    again only for the deals that changed."""
+
+    columns: ColumnsReuse = field(default_factory=ColumnsReuse)
+    logits: LogitReuse = field(default_factory=LogitReuse)
+
+
 def simulate(
     model: WinModel,
     open_deals: list[DealRecord],
@@ -180,10 +192,18 @@ def simulate(
     window_days: int,
     simulations: int,
     seed: int | None,
+    reuse: ForecastReuse | None = None,
 ) -> tuple[DealFeatures, NDArray[np.float64]]:
-    features = deal_features(open_deals, moment, window_days, model.owners)
+    features = deal_features(
+        open_deals, moment, window_days, model.owners, None if reuse is None else reuse.columns
+    )
     totals = simulate_won_totals(
-        model, features.matrix, features.values, simulations, np.random.default_rng(seed)
+        model,
+        features.matrix,
+        features.values,
+        simulations,
+        np.random.default_rng(seed),
+        None if reuse is None else reuse.logits,
     )
     return features, totals
 
@@ -219,12 +239,13 @@ def history_forecast_and_totals(
     scenario: str = "likely",
     *,
     deal_rows: bool = True,
+    reuse: ForecastReuse | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
     """:func:`history_forecast` and the simulated totals it summarises (the forecast
     screen draws them). ``deal_rows=False`` leaves ``forecasted_deals`` empty: the screen
     lists the deals by the reps' probabilities, and a row with reasons per open deal was
-    a fifth of the time of a team's forecast."""
-    features, totals = simulate(model, open_deals, moment, window_days, simulations, seed)
+    a fifth of the time of a team's forecast. ``reuse``: see :class:`ForecastReuse`."""
+    features, totals = simulate(model, open_deals, moment, window_days, simulations, seed, reuse)
     values = features.values
     percentiles = dict(
         zip(REPORTED_PERCENTILES, np.percentile(totals, REPORTED_PERCENTILES), strict=True)

@@ -43,6 +43,20 @@ class Revision(NamedTuple):
     activities: int
 
 
+def read_revision(db: Database, workspace_id: uuid.UUID) -> Revision | None:
+    """The workspace's two revisions (None: no such workspace). A transaction of its own,
+    never one that writes: Postgres bumps the revisions once per transaction, so within a
+    writing transaction they stop moving after its first change, and a result labelled
+    with them there could be stale."""
+    with db.read() as session:
+        row = session.execute(
+            select(col(Workspace.deals_revision), col(Workspace.activities_revision)).where(
+                col(Workspace.id) == workspace_id
+            )
+        ).first()
+    return None if row is None else Revision(int(row[0]), int(row[1]))
+
+
 def params_key(params: Mapping[str, Any]) -> str:
     """The parameters as one short, stable text (the kept row's key)."""
     text = json.dumps(dict(params), sort_keys=True, default=str)
@@ -54,16 +68,7 @@ class KeptResults:
         self.db = db
 
     def revision(self, workspace_id: uuid.UUID) -> Revision | None:
-        # A transaction of its own, never one that writes: Postgres bumps the revisions
-        # once per transaction, so within a writing transaction they stop moving after
-        # its first change, and a result labelled with them there could be stale.
-        with self.db.read() as session:
-            row = session.execute(
-                select(col(Workspace.deals_revision), col(Workspace.activities_revision)).where(
-                    col(Workspace.id) == workspace_id
-                )
-            ).first()
-        return None if row is None else Revision(int(row[0]), int(row[1]))
+        return read_revision(self.db, workspace_id)
 
     def get(
         self, workspace_id: uuid.UUID, kind: str, params: str, day: date, revision: Revision

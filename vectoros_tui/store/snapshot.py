@@ -76,7 +76,18 @@ class WorkspaceSnapshot:
         kept = self.counted_funnel
         if old is None or funnel_position(old) != funnel_position(deal):
             kept = None
-        return replace(self, deals=deals, health=health, priced_open=priced, counted_funnel=kept)
+        found = replace(self, deals=deals, health=health, priced_open=priced, counted_funnel=kept)
+        opened = self.__dict__.get("open_deals")
+        if opened is not None and old is not None and old.is_open:
+            # Carried rather than picked out of every deal again (a tenth of a second for
+            # 100,000 deals, after every save); a deal that opens falls back to that.
+            if deal.is_open:
+                found.__dict__["open_deals"] = [deal if d.id == deal.id else d for d in opened]
+            else:
+                found.__dict__["open_deals"] = [d for d in opened if d.id != deal.id]
+        elif opened is not None and old is not None and not deal.is_open:
+            found.__dict__["open_deals"] = opened  # closed before and after: not among them
+        return found
 
     def without_deal(self, deal_id: str) -> WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
@@ -237,6 +248,9 @@ def load_snapshot(
     for (or read again) what the rest of the load reads. ``pause``: called between chunks
     of the reading (see DealService.records)."""
     moment = now or utc_now()
+    # Before the deals: a change landing while they are read moves the revisions past
+    # this, so the next poll reads again (read after, the change could pass unseen).
+    fingerprint = store.deals.fingerprint(workspace.id)
     if on_open is None:
         deals = store.deals.records(workspace.id, pause=pause)
     else:
@@ -262,7 +276,7 @@ def load_snapshot(
         deals,
         health,
         moment,
-        store.deals.fingerprint(workspace.id),
+        fingerprint,
         priced_open=priced,
         members=tuple(store.owners.members(workspace.id)),
         counted_funnel=funnel,
