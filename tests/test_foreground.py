@@ -86,3 +86,44 @@ def test_a_pauser_steps_aside_while_awaited_work_runs() -> None:
         threading.Thread(target=background, daemon=True).start()
         assert not returned.wait(0.2)
     assert returned.wait(5)
+
+
+def test_expected_work_holds_background_work_until_it_has_run() -> None:
+    """Asked for but not started (a worker thread a moment away): background work waits
+    for it as for running work, and goes on once it has run."""
+    foreground = Foreground()
+    foreground.expect(within=30.0)
+    assert foreground.busy
+    returned = stepping_aside(foreground)
+    assert not returned.wait(0.2)
+    with foreground.running():
+        assert not returned.wait(0.2)
+    assert returned.wait(5)
+    assert not foreground.busy
+
+
+def test_an_expectation_that_never_arrives_lapses() -> None:
+    """A worker cancelled before it started must not hold background work for good."""
+    foreground = Foreground()
+    foreground.expect(within=0.3)
+    returned = stepping_aside(foreground, limit=30.0)
+    assert not returned.wait(0.1)
+    assert returned.wait(5)
+    assert not foreground.busy
+
+
+def test_a_pauser_steps_aside_for_expected_work_too() -> None:
+    foreground = Foreground()
+    pause = foreground.pauser(budget=30.0)
+    foreground.expect(within=30.0)
+    paused = threading.Event()
+
+    def run() -> None:
+        pause()
+        paused.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert not paused.wait(0.2)
+    with foreground.running():
+        pass
+    assert paused.wait(5)

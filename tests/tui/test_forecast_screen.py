@@ -577,20 +577,30 @@ async def test_one_save_is_one_forecast_and_none_while_the_forecast_is_hidden(
 async def test_the_forecast_is_computed_as_work_the_rep_waits_for(
     demo_database: str, make_app: Callable[..., VectorOSApp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """While it computes, background loads of the workspace step aside (foreground.py)."""
+    """While it computes, background loads of the workspace step aside (foreground.py),
+    from the moment it is asked for: its worker thread starts a moment later, and the save
+    that asked for it goes on in its own thread meanwhile."""
     import vectoros_tui.screens.forecast as forecast_screen
     from vectoros_tui.foreground import FOREGROUND
 
     seen: list[bool] = []
+    expected: list[bool] = []
     build = forecast_screen.build_forecast_view
+    expect = FOREGROUND.expect
 
     def watched(*args: Any, **kwargs: Any) -> Any:
         seen.append(FOREGROUND.busy)
         return build(*args, **kwargs)
 
+    def expecting(within: float = 1.0) -> None:
+        expect(within)
+        expected.append(FOREGROUND.busy)
+
     monkeypatch.setattr(forecast_screen, "build_forecast_view", watched)
+    monkeypatch.setattr(FOREGROUND, "expect", expecting)
     app = make_app(demo_database)
     async with app.run_test(size=SIZE) as pilot:
         await open_forecast(app, pilot)
     assert seen and all(seen)
+    assert len(expected) >= len(seen) and all(expected)
     assert not FOREGROUND.busy

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from vectoros_tui.engine.stages import STAGES
+from vectoros_tui.foreground import FOREGROUND
 from vectoros_tui.screens.base import ReportsWorkerErrors
 from vectoros_tui.screens.deal_fields import FORM_FIELDS, OUTCOME_CHOICES, TEXT_FIELDS
 from vectoros_tui.screens.timeline import ActivityTable, Change
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# After a save, the form's re-read waits this long at most for the forecast it set off.
+_FORECAST_FIRST_S = 0.5
 # The date fields whose hint line says how a typed date was read.
 DATE_FIELDS = ("close_date", "next_step_due")
 
@@ -389,6 +392,9 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         except (ValidationError, NotFoundError, ForbiddenError) as exc:
             app.call_from_thread(self._save_failed, str(exc))
             return
+        # The save has reached every screen: the forecast recomputing under this editor
+        # goes first, then the timeline is read again for the form.
+        FOREGROUND.step_aside(_FORECAST_FIRST_S)
         activities = session.store.activities.list(saved.id)
         changes = [Change.from_history(event) for event in session.store.deals.history(saved.id)]
         reopen_to = session.store.deals.before_closing(saved.id) if saved.outcome else None

@@ -287,6 +287,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         overrides = {deal_id: dict(changes) for deal_id, changes in self.what_if.items()}
         history = self._fits.get((snapshot.workspace.id, days))
         self._job = (snapshot, params, overrides, self.vectoros.now(), history)
+        FOREGROUND.expect()  # from now: the worker thread starts a moment later
         self._forecast(self._generation)
 
     @work(
