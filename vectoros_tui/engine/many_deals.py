@@ -17,7 +17,6 @@ The error is measured by ``benchmarks/bench_many_deals.py`` against the full sim
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -76,17 +75,15 @@ class MomentReuse:
     caller that simulates the same deals again and again (the forecast screen, after every
     save) computes again only the blocks holding a deal whose chance or value changed.
     Blocks are summed in the same order either way, so the totals are those computing
-    every block again gives, to the bit."""
+    every block again gives, to the bit. Kept as :class:`win_model.LogitReuse` keeps."""
 
     def __init__(self) -> None:
         self._last: _Moments | None = None
-        self._lock = threading.Lock()
 
     def partial(
         self, grid: NDArray[np.float64], win_logit: NDArray[Any], amounts: NDArray[np.float32]
     ) -> NDArray[np.float32]:
-        with self._lock:
-            last = self._last
+        last = self._last
         found = None
         if (
             last is not None
@@ -105,8 +102,7 @@ class MomentReuse:
         if found is None:
             found = _partial_moments(grid, win_logit, amounts)
         found.flags.writeable = False
-        with self._lock:
-            self._last = _Moments(grid, win_logit, amounts, found)
+        self._last = _Moments(grid, win_logit, amounts, found)
         return found
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
@@ -151,21 +150,20 @@ class ColumnsReuse:
     """The columns (and owners' rates) of the deals a caller forecasts again and again,
     as the forecast screen does after every save: rows are read again only for records
     that are not the very objects seen last time. A save replaces one record of 14,000,
-    and reading them all into columns was a third of the forecast the save waits for."""
+    and reading them all into columns was a third of the forecast the save waits for.
+    What is kept is replaced whole and never written to."""
 
     # Past this share of changed rows, reading all again is as quick.
     _PATCH_SHARE = 0.1
 
     def __init__(self) -> None:
         self._seen: _Seen | None = None
-        self._lock = threading.Lock()
 
     def of(
         self, deals: Sequence[DealRecord], owners: OwnerRates
     ) -> tuple[DealColumns, NDArray[np.float64]]:
         """The columns of ``deals`` and each one's owner's rate by ``owners``."""
-        with self._lock:
-            seen = self._seen
+        seen = self._seen
         changed: list[int] | None = None
         if seen is not None and seen.owners is owners and len(seen.deals) == len(deals):
             pairs = enumerate(zip(seen.deals, deals, strict=True))
@@ -182,8 +180,7 @@ class ColumnsReuse:
             columns = seen.columns.patched(changed, DealColumns.of(fresh))
             owner_rate = seen.owner_rate.copy()
             owner_rate[changed] = _owner_rates(fresh, owners)
-        with self._lock:
-            self._seen = _Seen(list(deals), columns, owners, owner_rate)
+        self._seen = _Seen(list(deals), columns, owners, owner_rate)
         return columns, owner_rate
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -416,22 +415,21 @@ class LogitReuse:
     computes them again only for the deals whose inputs changed. They are reused only for
     the very same parameter draws (same model, seed and runs) and for rows of inputs equal
     to the last ones, so a result is the one computing them all gives. The small deals'
-    moments are kept alike (:class:`many_deals.MomentReuse`)."""
+    moments are kept alike (:class:`many_deals.MomentReuse`). What is kept is replaced
+    whole and never written to, so threads sharing one at worst compute twice."""
 
     # Past this share of changed rows, computing all again is as quick.
     _PATCH_SHARE = 0.1
 
     def __init__(self) -> None:
         self._last: _Logits | None = None
-        self._lock = threading.Lock()
         # The small deals' moments, kept alike (see many_deals).
         self.moments = many_deals.MomentReuse()
 
     def logits(
         self, design: NDArray[np.float64], parameters: NDArray[np.float64]
     ) -> NDArray[np.float32]:
-        with self._lock:
-            last = self._last
+        last = self._last
         found = None
         if (
             last is not None
@@ -448,8 +446,7 @@ class LogitReuse:
             found = _win_logits(design, parameters)
         # Shared by the callers that get it: nobody may write to it.
         found.flags.writeable = False
-        with self._lock:
-            self._last = _Logits(design, parameters, found)
+        self._last = _Logits(design, parameters, found)
         return found
 
 
