@@ -21,7 +21,6 @@ probability as 50%, as in the original.
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import re
@@ -563,16 +562,19 @@ def _forecasted_deals(
         record, stage, _, p = counted[i]
         return combine_adjustments(p, stage, record.created_at, now)
 
+    adjusted = None
     if rank_by_rep:
         # Ranked by the rep's call: only the rows listed need their adjusted probability
         # (30 of 14,000 on a team's forecast screen, after every save).
-        order = _top_by_rep(counted, top, also)
-        return [_deal_row(counted[i], adjust(i), now) for i in order]
-    adjusted = [adjust(i) for i in range(len(counted))]
-    order = _row_order(counted, adjusted.__getitem__)
+        order = _row_order(counted, lambda i: counted[i][3])
+    else:
+        adjusted = [adjust(i) for i in range(len(counted))]
+        order = _row_order(counted, adjusted.__getitem__)
     if top is not None:
         order = _top_rows(order, counted, top, also)
-    return [_deal_row(counted[i], adjusted[i], now) for i in order]
+    return [
+        _deal_row(counted[i], adjust(i) if adjusted is None else adjusted[i], now) for i in order
+    ]
 
 
 def _row_order(counted: list[_Counted], weight: Callable[[int], float]) -> list[int]:
@@ -585,23 +587,6 @@ def _row_order(counted: list[_Counted], weight: Callable[[int], float]) -> list[
     return sorted(
         range(len(counted)), key=lambda i: round(counted[i][2] * weight(i), 2), reverse=True
     )
-
-
-def _top_by_rep(counted: list[_Counted], top: int | None, also: Collection[object]) -> list[int]:
-    """:func:`_row_order` by the rep's call, then :func:`_top_rows`, without sorting the
-    rows left out: the also-listed rows outside the top rank below all of it."""
-
-    def weight(i: int) -> float:
-        return round(counted[i][2] * counted[i][3], 2)
-
-    if top is None:
-        return _row_order(counted, lambda i: counted[i][3])
-    # nlargest is sorted(..., reverse=True)[:top], ties in the caller's order included.
-    first = heapq.nlargest(top, range(len(counted)), key=weight)
-    wanted = {str(deal_id) for deal_id in also}
-    chosen = set(first)
-    rest = [i for i, row in enumerate(counted) if row[0].id in wanted and i not in chosen]
-    return first + sorted(rest, key=weight, reverse=True)
 
 
 def _top_rows(
