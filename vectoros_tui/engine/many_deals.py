@@ -17,6 +17,7 @@ The error is measured by ``benchmarks/bench_many_deals.py`` against the full sim
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -129,11 +130,17 @@ def _block_moments(
     return found
 
 
+def _each_block(
+    grid: NDArray[np.float64], win_logit: NDArray[Any], amounts: NDArray[np.float32]
+) -> Iterator[NDArray[np.float32]]:
+    for block in range(-(-win_logit.shape[1] // BLOCK_DEALS)):
+        yield _block_moments(grid, win_logit, amounts, block)
+
+
 def _partial_moments(
     grid: NDArray[np.float64], win_logit: NDArray[Any], amounts: NDArray[np.float32]
 ) -> NDArray[np.float32]:
-    blocks = -(-win_logit.shape[1] // BLOCK_DEALS)
-    return np.stack([_block_moments(grid, win_logit, amounts, b) for b in range(blocks)])
+    return np.stack(list(_each_block(grid, win_logit, amounts)))
 
 
 def _moment_sums(
@@ -145,13 +152,14 @@ def _moment_sums(
     """The small deals' moments (grid x 2 x draws x groups), block by block in one order
     whether the blocks are kept (``reuse``) or not (a team's forecast has a column per
     owner: its blocks are not kept), so the sums are the same to the bit either way."""
+    blocks: Iterable[NDArray[np.float32]] = (
+        _each_block(grid, win_logit, amounts)
+        if reuse is None
+        else reuse.partial(grid, win_logit, amounts)
+    )
     summed = np.zeros((len(grid), 2, win_logit.shape[0], amounts.shape[1]))
-    if reuse is not None:
-        for block in reuse.partial(grid, win_logit, amounts):
-            summed += block
-        return summed
-    for index in range(-(-win_logit.shape[1] // BLOCK_DEALS)):
-        summed += _block_moments(grid, win_logit, amounts, index)
+    for block in blocks:
+        summed += block
     return summed
 
 
