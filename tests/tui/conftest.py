@@ -64,6 +64,10 @@ def make_app() -> Callable[..., VectorOSApp]:
         kwargs.setdefault("clock", fixed_clock)
         kwargs.setdefault("poll_seconds", 0)
         kwargs.setdefault("settings", Settings())
-        return VectorOSApp(url, **kwargs)  # type: ignore[arg-type]
+        app = VectorOSApp(url, **kwargs)  # type: ignore[arg-type]
+        # Smooth scrolling and the loading spinner redraw the screen frame by frame while a
+        # test waits: a tenth of the Pilot tests' CPU, and no test looks at a frame between.
+        app.animation_level = "none"
+        return app
 
     return factory
