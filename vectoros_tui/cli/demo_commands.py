@@ -7,6 +7,7 @@ import click
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option
 from vectoros_tui.cli.output import print_json, say
+from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.store.demo import DEMO_DEALS, DEMO_HISTORY_MONTHS, create_demo_workspace
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.validation import FieldError, ValidationError
@@ -72,6 +73,10 @@ def demo(
     summary = create_demo_workspace(
         store.db, name=name, deals=count, seed=seed, history_months=history_months
     )
+    if history_months:
+        from vectoros_tui.store.model_comparison import prepare
+
+        prepare(store.deals, store.models, summary.workspace_id, utc_now())
     if as_json:
         print_json(
             {

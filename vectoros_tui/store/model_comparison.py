@@ -125,6 +125,24 @@ def compare_models(
     )
 
 
+def prepare(
+    deals: DealService,
+    kept: ModelStore,
+    workspace_id: uuid.UUID,
+    now: datetime,
+    window_days: int = 30,
+    *,
+    simulations: int = 10_000,
+    seed: int = 0,
+) -> None:
+    """Fit the day's history model and replay its track record now, kept for every
+    process that forecasts today: a workspace just written whole (the demo) would
+    otherwise have its first forecast, CLI or screen, read the whole history and fit."""
+    current = deals.records(workspace_id)
+    data = DataSize(sum(1 for d in current if d.outcome), len(current))
+    _fit(deals, kept, workspace_id, current, data, window_days, now, simulations, seed)
+
+
 def _fit(
     deals: DealService,
     kept: ModelStore | None,
