@@ -4,6 +4,8 @@ against the store's own model comparison and backtest for the same deals."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -242,3 +244,34 @@ async def test_a_save_refreshes_the_models_for_the_new_deals(
         after = screen.query_one(ModelsPanel).comparison
         assert after is not None and after.history is not None
         assert after.history.p95 < before.history.p95
+
+        # The rep's own save (what the deal editor does): the snapshot is patched and keeps
+        # its fingerprint until the next full load, and the models must follow it all the
+        # same, agreeing with the headline, itself the history model's forecast.
+        assert app.session is not None
+        snapshot = app.snapshot
+        assert snapshot is not None
+        second = max((d for d in snapshot.deals if d.is_open), key=lambda d: d.value or 0)
+        await asyncio.to_thread(
+            app.session.save_deal,
+            uuid.UUID(second.id),
+            {"stage": "closed", "outcome": "lost", "lost_reason": "Price"},
+        )
+        await wait_for(lambda: app.snapshot is not snapshot, pilot)
+        assert app.snapshot is not None and app.snapshot.fingerprint == snapshot.fingerprint
+        await wait_for(
+            lambda: (
+                screen.query_one(ModelsPanel).comparison is not after
+                and not screen.models_pending
+                and not screen.pending
+            ),
+            pilot,
+            timeout=30,
+        )
+        saved = screen.query_one(ModelsPanel).comparison
+        assert saved is not None and saved.history is not None
+        assert saved.history.p95 < after.history.p95
+        assert screen.result is not None and screen.view is not None
+        assert screen.view.model == "history"
+        headline = screen.result["simulation_stats"]["p50"]
+        assert abs(saved.history.p50 - headline) <= 0.01 * headline

@@ -349,11 +349,15 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         snapshot = self.vectoros.snapshot
         if snapshot is None or self.vectoros.store is None:
             return
-        key = (snapshot.workspace.id, snapshot.fingerprint, self.window()[0])
+        # A save patches the snapshot and keeps its fingerprint: its edits tell them apart,
+        # or the models would go on showing the deals as they were before it.
+        key = (snapshot.workspace.id, snapshot.fingerprint, snapshot.edits, self.window()[0])
         if key == self._models_wanted:
             return
-        self._models_wanted = key
-        self.query_one(ModelsPanel).show(None, "Learning from history…")
+        previous, self._models_wanted = self._models_wanted, key
+        if previous is None or (previous[0], previous[3]) != (key[0], key[3]):
+            # After a save the numbers shown stay until the new ones replace them.
+            self.query_one(ModelsPanel).show(None, "Learning from history…")
         self._models(snapshot, key, self.vectoros.now())
 
     @work(thread=True, exclusive=True, group="models", exit_on_error=False, description="models")
@@ -363,7 +367,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             store.deals,
             snapshot.workspace.id,
             snapshot.deals,
-            key[2],
+            key[-1],
             now,
             simulations=self.simulations,
             seed=self.seed,
@@ -374,7 +378,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             # The headline will be the history model's: the reps' band for their row.
             rep, _ = forecast_distribution(
                 stable_order(snapshot.open_deals),
-                f"{key[2]}d",
+                f"{key[-1]}d",
                 self.scenario,
                 self.simulations,
                 self.seed,
@@ -386,7 +390,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if len({d.owner_id for d in snapshot.deals if d.is_open and d.owner_id}) >= 2:
             team = store.analytics.team_forecast(
                 snapshot.workspace.id,
-                window_days=key[2],
+                window_days=key[-1],
                 model=comparison.default,
                 simulations=self.simulations,
                 seed=self.seed,
@@ -395,7 +399,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 fitted=comparison.model,
                 member_goals={
                     str(user): amount
-                    for user, amount in store.goals.members(snapshot.workspace.id, key[2]).items()
+                    for user, amount in store.goals.members(snapshot.workspace.id, key[-1]).items()
                 },
             )
         if not get_current_worker().is_cancelled:
@@ -410,7 +414,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         fit = None
         if found.default == "history" and found.model is not None and found.cutoffs:
             fit = HistoryFit(found.model, found.cutoffs, found.window_days)
-        workspace, _, days = message.key
+        workspace, _, _, days = message.key
         self._fits = {key: f for key, f in self._fits.items() if key[0] == workspace}
         if fit is None:
             self._fits.pop((workspace, days), None)
@@ -432,7 +436,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one(ModelsPanel).show(None, "The history model failed (see the error).")
             if self._models_wanted is not None:
                 # Not a model that failed to compare: the reps' headline until one does.
-                workspace, _, days = self._models_wanted
+                workspace, _, _, days = self._models_wanted
                 self._fits.pop((workspace, days), None)
                 self._follow_the_default()
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:

@@ -50,6 +50,9 @@ class WorkspaceSnapshot:
     # counting 100,000 deals again was most of a save's forecast on a team's workspace.
     # None: not counted yet (see funnel()).
     counted_funnel: Funnel | None = field(default=None, compare=False, repr=False)
+    # How many saves this snapshot carries since its last full load, which kept the
+    # fingerprint: with it, (fingerprint, edits) tells one state of the deals from another.
+    edits: int = field(default=0, compare=False)
 
     def funnel(self) -> Funnel:
         return self.counted_funnel or stage_funnel(self.deals)
@@ -76,7 +79,14 @@ class WorkspaceSnapshot:
         kept = self.counted_funnel
         if old is None or funnel_position(old) != funnel_position(deal):
             kept = None
-        found = replace(self, deals=deals, health=health, priced_open=priced, counted_funnel=kept)
+        found = replace(
+            self,
+            deals=deals,
+            health=health,
+            priced_open=priced,
+            counted_funnel=kept,
+            edits=self.edits + 1,
+        )
         opened = self.__dict__.get("open_deals")
         if opened is not None and old is not None and old.is_open:
             # Carried rather than picked out of every deal again (a tenth of a second for
@@ -93,7 +103,14 @@ class WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
         deals = [d for d in self.deals if d.id != deal_id]
         priced = _priced_open_change(self.open_value_totals(), self.deal(deal_id), None)
-        return replace(self, deals=deals, health=health, priced_open=priced, counted_funnel=None)
+        return replace(
+            self,
+            deals=deals,
+            health=health,
+            priced_open=priced,
+            counted_funnel=None,
+            edits=self.edits + 1,
+        )
 
     def open_value_totals(self) -> tuple[float, int]:
         """(sum, count) of the values of the open deals that have one."""
