@@ -397,6 +397,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 goal=self._job[1].goal if self._job else self.goal,
                 now=now,
                 fitted=comparison.model,
+                open_deals=snapshot.open_deals,
                 member_goals={
                     str(user): amount
                     for user, amount in store.goals.members(snapshot.workspace.id, key[-1]).items()

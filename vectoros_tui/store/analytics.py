@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from vectoros_tui.store.model_store import DataSize, KeptRun, ModelStore
 from vectoros_tui.store.owners import OwnerService
 
 if TYPE_CHECKING:
+    from vectoros_tui.engine.deal_record import DealRecord
     from vectoros_tui.engine.win_model import WinModel
 
 
@@ -229,12 +230,15 @@ class AnalyticsService:
         now: datetime | None = None,
         fitted: WinModel | None = None,
         member_goals: dict[str, float] | None = None,
+        open_deals: Sequence[DealRecord] | None = None,
     ) -> dict[str, Any]:
         """Each member's band and the team's, from the same runs (see
         :mod:`vectoros_tui.engine.team`): ``model`` rep, history or auto (history when
         there is enough, else rep, saying why). ``fitted``: a history model the caller
         already has (the app's), instead of the one kept for today's data.
-        ``member_goals`` (user id -> amount): each rep's chance of reaching theirs."""
+        ``member_goals`` (user id -> amount): each rep's chance of reaching theirs.
+        ``open_deals``: the workspace's open deals as the caller already holds them (the
+        app's, in the store's order), instead of reading them again."""
         import numpy as np
 
         from vectoros_tui.engine.forecast import parse_simulations, window_win_probabilities
@@ -245,7 +249,8 @@ class AnalyticsService:
 
         simulations = parse_simulations(simulations)
         moment = now or utc_now()
-        open_deals = self.deals.records(workspace_id, open_only=True)
+        if open_deals is None:
+            open_deals = self.deals.records(workspace_id, open_only=True)
         members = {str(m.id): m for m in self.owners.members(workspace_id)}
         keys = sorted({d.owner_id or "" for d in open_deals}, key=lambda k: (k == "", k))
         column = {key: i for i, key in enumerate(keys)}
