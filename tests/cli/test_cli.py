@@ -615,6 +615,27 @@ def test_insights_human_output(cli: Cli) -> None:
     assert "Insights for Demo" in result.out
 
 
+def test_insights_in_the_terminal_are_the_most_pressing_first(cli: Cli) -> None:
+    """A team's workspace has tens of thousands of insights: the table lists --top of them,
+    in the order the JSON (which lists all) gives, and says how many there are."""
+    load_demo(cli)
+    every = cli("insights", "--json").json()["insights"]
+    assert len(every) > 5
+    result = ok(cli("insights", "--no-refresh", "--top", 5))
+    listed = [line.split()[0] for line in result.out.splitlines() if line[:8] in _ids(every)]
+    assert listed == [i["id"][:8] for i in every[:5]]
+    assert f"the first 5 of {len(every):,}; --top N lists more" in result.out
+    everything = ok(cli("insights", "--no-refresh", "--top", len(every)))
+    assert "--top N lists more" not in everything.out
+    assert sum(line[:8] in _ids(every) for line in everything.out.splitlines()) == len(every)
+    refused = user_error(cli("insights", "--top", 0))
+    assert "--top" in refused.err
+
+
+def _ids(insights: list[dict[str, Any]]) -> set[str]:
+    return {i["id"][:8] for i in insights}
+
+
 # --- activity --------------------------------------------------------------------------
 
 

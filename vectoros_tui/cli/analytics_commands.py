@@ -890,6 +890,13 @@ def _weak_reasons(scored: dict[str, Any]) -> list[str]:
 @click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed insights.")
 @click.option("--unread", is_flag=True, help="Only unread insights.")
 @click.option("--no-refresh", is_flag=True, help="Show stored insights without re-running rules.")
+@click.option(
+    "--top",
+    type=click.IntRange(1),
+    default=25,
+    show_default=True,
+    help="Insights to list, the most pressing first (JSON lists all).",
+)
 @owner_option
 @json_option
 @click.pass_context
@@ -899,6 +906,7 @@ def insights(
     include_dismissed: bool,
     unread: bool,
     no_refresh: bool,
+    top: int,
     owner: str | None,
     as_json: bool,
 ) -> None:
@@ -931,6 +939,10 @@ def insights(
     items = store.insights.list(ws.id, include_dismissed=include_dismissed, unread_only=unread)
     if mine is not None:
         items = [i for i in items if i.deal_id is not None and str(i.deal_id) in mine]
+    # A team's workspace has tens of thousands: the terminal gets the most pressing.
+    caption = "● unread"
+    if len(items) > top:
+        caption += f" · the first {top} of {len(items):,}; --top N lists more"
     listing(
         f"Insights for {ws.name}",
         [
@@ -950,9 +962,9 @@ def insights(
                 (i.actions or ["—"])[0],
                 i.description,
             ]
-            for i in items
+            for i in items[:top]
         ],
-        caption="● unread",
+        caption=caption,
     )
 
 
