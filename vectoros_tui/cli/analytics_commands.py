@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from vectoros_tui.cli.context import CliContext
-from vectoros_tui.cli.options import MONEY, json_option, owner_option, workspace_option
+from vectoros_tui.cli.options import (
+    MONEY,
+    json_option,
+    owner_option,
+    top_option,
+    workspace_option,
+)
 from vectoros_tui.cli.output import (
     Column,
     console,
@@ -53,13 +59,7 @@ FORECAST_SEED = 0
     help="Revenue goal, e.g. 750k: adds the probability of hitting it "
     "(default: the goal saved with `vectoros goal set` for this window).",
 )
-@click.option(
-    "--top",
-    type=click.IntRange(0),
-    default=10,
-    show_default=True,
-    help="Deals to list in the table (JSON lists all).",
-)
+@top_option(10, "Deals to list in the table")
 @click.option(
     "--as-of",
     "as_of",
@@ -802,13 +802,7 @@ def _score_row(model: str, s: dict[str, Any]) -> list[Any]:
 
 @click.command()
 @workspace_option
-@click.option(
-    "--top",
-    type=click.IntRange(0),
-    default=15,
-    show_default=True,
-    help="Deals to list, weakest first (JSON lists all).",
-)
+@top_option(15, "Deals to list, weakest first")
 @owner_option
 @json_option
 @pass_ctx
@@ -890,13 +884,7 @@ def _weak_reasons(scored: dict[str, Any]) -> list[str]:
 @click.option("--all", "include_dismissed", is_flag=True, help="Include dismissed insights.")
 @click.option("--unread", is_flag=True, help="Only unread insights.")
 @click.option("--no-refresh", is_flag=True, help="Show stored insights without re-running rules.")
-@click.option(
-    "--top",
-    type=click.IntRange(1),
-    default=25,
-    show_default=True,
-    help="Insights to list, the most pressing first (JSON lists all).",
-)
+@top_option(25, "Insights to list, the most pressing first", least=1)
 @owner_option
 @json_option
 @click.pass_context

@@ -57,6 +57,19 @@ workspace_option = click.option(
     help="Workspace name or id (default: the one last chosen with -w, or the only one).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def top_option(default: int, what: str, *, least: int = 0) -> Callable[[_Command], _Command]:
+    """``--top N``: how many rows a table shows; its JSON lists them all."""
+    return click.option(
+        "--top",
+        type=click.IntRange(least),
+        default=default,
+        show_default=True,
+        help=f"{what} (JSON lists all).",
+    )
+
+
 owner_option = click.option(
     "--owner",
     metavar="NAME|EMAIL|me|all",

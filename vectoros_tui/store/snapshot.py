@@ -79,14 +79,7 @@ class WorkspaceSnapshot:
         kept = self.counted_funnel
         if old is None or funnel_position(old) != funnel_position(deal):
             kept = None
-        found = replace(
-            self,
-            deals=deals,
-            health=health,
-            priced_open=priced,
-            counted_funnel=kept,
-            edits=self.edits + 1,
-        )
+        found = self._edited(deals, health, priced, kept)
         opened = self.__dict__.get("open_deals")
         if opened is not None and old is not None and old.is_open:
             # Carried rather than picked out of every deal again (a tenth of a second for
@@ -103,12 +96,21 @@ class WorkspaceSnapshot:
         health = {k: v for k, v in self.health.items() if k != deal_id}
         deals = [d for d in self.deals if d.id != deal_id]
         priced = _priced_open_change(self.open_value_totals(), self.deal(deal_id), None)
+        return self._edited(deals, health, priced, None)
+
+    def _edited(
+        self,
+        deals: list[DealRecord],
+        health: dict[str, DealHealth],
+        priced: tuple[float, int],
+        funnel: Funnel | None,
+    ) -> WorkspaceSnapshot:
         return replace(
             self,
             deals=deals,
             health=health,
             priced_open=priced,
-            counted_funnel=None,
+            counted_funnel=funnel,
             edits=self.edits + 1,
         )
 
