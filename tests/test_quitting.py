@@ -4,6 +4,8 @@ Real processes: each scenario runs in a Python subprocess whose exit is timed.""
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 import textwrap
@@ -51,3 +53,18 @@ def test_a_worker_finishing_is_given_its_moment() -> None:
     assert done.returncode == 0, done.stderr  # returned normally: nothing was cut off
     assert "returned" in done.stdout
     assert elapsed >= 0.5
+
+
+def test_only_a_terminal_that_went_away_counts_as_gone() -> None:
+    from vectoros_tui.quitting import terminal_is_gone
+
+    master, slave = pty.openpty()
+    read_end, write_end = os.pipe()
+    try:
+        assert not terminal_is_gone(slave)
+        assert not terminal_is_gone(read_end)  # never a terminal: stdin from a pipe
+        os.close(master)  # the other end gone: an SSH connection dropped
+        assert terminal_is_gone(slave)
+    finally:
+        for fd in (slave, read_end, write_end):
+            os.close(fd)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -192,6 +193,8 @@ class VectorOSApp(App[None]):
             # Quitting must not wait for a worker still computing (see quitting). Tests keep
             # asyncio's own pool, which waits, so no worker outlives its test's database.
             asyncio.get_running_loop().set_default_executor(self.worker_threads)
+            if sys.__stdin__ is not None:
+                self.set_interval(1.0, self._leave_if_the_terminal_is_gone)
         if self._settings is not None and self._settings.ui.keys:
             self.set_keymap(self._settings.ui.keys)
         self.switch_mode("pipeline")
@@ -343,6 +346,20 @@ class VectorOSApp(App[None]):
         import importlib
 
         importlib.import_module("vectoros_tui.screens.forecast")
+
+    def _leave_if_the_terminal_is_gone(self) -> None:
+        """Textual's input thread reads a terminal that has gone away as an endless end of
+        file, at a full core, for as long as the process lives; the hangup signal that would
+        end it does not reach a process started under another (``make run``, a wrapper
+        script). A shared server would keep one such process per dropped SSH session."""
+        from vectoros_tui.quitting import leave_now, terminal_is_gone
+
+        assert sys.__stdin__ is not None
+        if terminal_is_gone(sys.__stdin__.fileno()):
+            logging.getLogger(__name__).warning("the terminal has gone away; quitting")
+            # Every save is committed as it is made; what a form still holds unsaved has no
+            # screen left to be saved from.
+            leave_now(self.worker_threads, 0)
 
     def _collect_if_idle(self) -> None:
         if self._collector is not None:

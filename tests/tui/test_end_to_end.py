@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,34 @@ def test_in_16_colours_the_accent_and_the_marks_keep_their_own_colours(
     # A missing next step is a warning too, in words as well as in yellow.
     missing = [cells[y][x].fg for y in range(top, 24) for x in range(80) if rows[y][x] == "⚐"]
     assert set(missing) <= {"brown", "yellow"}, missing
+
+
+def test_a_terminal_that_goes_away_ends_the_app(isolated_home: Path) -> None:
+    """A dropped SSH session or a killed tmux server: no hangup signal reaches an app
+    started under another process (`make run`), here modelled by ignoring it. The app must
+    notice by itself and leave, not spin on the dead terminal for as long as it lives."""
+    (isolated_home / "data").mkdir()
+    store = open_store(f"sqlite:///{isolated_home / 'data' / 'vectoros.sqlite3'}")
+    create_demo_workspace(store.db, deals=60, seed=5)
+    store.close()
+    env = {**os.environ, "VECTOROS_HOME": str(isolated_home), "TERM": "xterm-256color"}
+    script = (
+        "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+        "from vectoros_tui.launch import main; main()"
+    )
+    process = TerminalProcess([sys.executable, "-c", script], env, size=(80, 24))
+    try:
+        process.wait_for("as of", timeout=30)
+        os.close(process.fd)  # the terminal's other end is gone
+        deadline = time.monotonic() + 15
+        status = None
+        while status is None and time.monotonic() < deadline:
+            done, code = os.waitpid(process.pid, os.WNOHANG)
+            status = code if done else None
+            time.sleep(0.05)
+        assert status is not None, "the app kept running on a terminal that had gone away"
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        process.kill()
+    logged = "".join(p.read_text() for p in (isolated_home / "logs").glob("*.log"))
+    assert "the terminal has gone away; quitting" in logged
