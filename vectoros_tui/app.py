@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 5.0
 SWITCH_INTERVAL = 0.0005  # seconds: see VectorOSApp.on_mount
+# Imported in the background once the workspace is on screen (see _import_forecast_screen).
+_FORECAST_SCREEN = "vectoros_tui.screens.forecast"
 
 
 # Every @work below names its description: Textual would otherwise build one from the
@@ -128,7 +130,6 @@ class VectorOSApp(App[None]):
         self._indexer: BackgroundIndexer | None = None
         self._collector: IdleCollector | None = IdleCollector() if collect_when_idle else None
         self._collect_timer: Timer | None = None
-        self._forecast_imported = False
         self._switch_interval = sys.getswitchinterval()  # restored on exit
         self.register_theme(VECTOROS_THEME)
         self.theme = THEME_NAME
@@ -330,8 +331,7 @@ class VectorOSApp(App[None]):
         if session is None or change.snapshot.workspace.id != session.workspace.id:
             return  # a workspace the rep has since switched away from
         self.snapshot = change.snapshot
-        if not self._forecast_imported:
-            self._forecast_imported = True
+        if _FORECAST_SCREEN not in sys.modules:
             self._import_forecast_screen()
         if self._collector is not None and self._collect_timer is None:
             # After the screens have painted the workspace: their widgets are long-lived too.
@@ -345,7 +345,7 @@ class VectorOSApp(App[None]):
         first (~0.1 s)."""
         import importlib
 
-        importlib.import_module("vectoros_tui.screens.forecast")
+        importlib.import_module(_FORECAST_SCREEN)
 
     def _leave_if_the_terminal_is_gone(self) -> None:
         """Textual's input thread reads a terminal that has gone away as an endless end of

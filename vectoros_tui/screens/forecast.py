@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 from rich.text import Text
 from textual import on, work
@@ -85,6 +85,16 @@ _TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
 _OPEN_DEALS_WAIT_S = 3.0
 
 
+class _ModelsKey(NamedTuple):
+    """What the models side by side were computed for: the deals as one full load read
+    them (its fingerprint) and the saves patched into them since (edits), and a window."""
+
+    workspace: Any
+    fingerprint: tuple[Any, ...]
+    edits: int
+    days: int
+
+
 class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     """Scenarios, the distribution and what-ifs for the current workspace."""
 
@@ -107,7 +117,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         def __init__(
             self,
             comparison: Comparison,
-            key: tuple[Any, ...],
+            key: _ModelsKey,
             team: dict[str, Any] | None,
             rep: dict[str, Any] | None = None,
         ) -> None:
@@ -156,8 +166,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         self._reuse = ForecastReuse()
         # The models comparison on screen and the one asked for: (workspace, deals'
         # fingerprint, window days).
-        self._models_shown: tuple[Any, ...] | None = None
-        self._models_wanted: tuple[Any, ...] | None = None
+        self._models_shown: _ModelsKey | None = None
+        self._models_wanted: _ModelsKey | None = None
 
     @property
     def vectoros(self) -> VectorOSApp:
@@ -351,23 +361,25 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return
         # A save patches the snapshot and keeps its fingerprint: its edits tell them apart,
         # or the models would go on showing the deals as they were before it.
-        key = (snapshot.workspace.id, snapshot.fingerprint, snapshot.edits, self.window()[0])
+        key = _ModelsKey(
+            snapshot.workspace.id, snapshot.fingerprint, snapshot.edits, self.window()[0]
+        )
         if key == self._models_wanted:
             return
         previous, self._models_wanted = self._models_wanted, key
-        if previous is None or (previous[0], previous[3]) != (key[0], key[3]):
+        if previous is None or (previous.workspace, previous.days) != (key.workspace, key.days):
             # After a save the numbers shown stay until the new ones replace them.
             self.query_one(ModelsPanel).show(None, "Learning from history…")
         self._models(snapshot, key, self.vectoros.now())
 
     @work(thread=True, exclusive=True, group="models", exit_on_error=False, description="models")
-    def _models(self, snapshot: WorkspaceSnapshot, key: tuple[Any, ...], now: datetime) -> None:
+    def _models(self, snapshot: WorkspaceSnapshot, key: _ModelsKey, now: datetime) -> None:
         store = self.require_store()
         comparison = compare_models(
             store.deals,
             snapshot.workspace.id,
             snapshot.deals,
-            key[-1],
+            key.days,
             now,
             simulations=self.simulations,
             seed=self.seed,
@@ -378,7 +390,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             # The headline will be the history model's: the reps' band for their row.
             rep, _ = forecast_distribution(
                 stable_order(snapshot.open_deals),
-                f"{key[-1]}d",
+                f"{key.days}d",
                 self.scenario,
                 self.simulations,
                 self.seed,
@@ -390,7 +402,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if len({d.owner_id for d in snapshot.deals if d.is_open and d.owner_id}) >= 2:
             team = store.analytics.team_forecast(
                 snapshot.workspace.id,
-                window_days=key[-1],
+                window_days=key.days,
                 model=comparison.default,
                 simulations=self.simulations,
                 seed=self.seed,
@@ -400,7 +412,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 open_deals=snapshot.open_deals,
                 member_goals={
                     str(user): amount
-                    for user, amount in store.goals.members(snapshot.workspace.id, key[-1]).items()
+                    for user, amount in store.goals.members(snapshot.workspace.id, key.days).items()
                 },
             )
         if not get_current_worker().is_cancelled:
@@ -415,7 +427,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         fit = None
         if found.default == "history" and found.model is not None and found.cutoffs:
             fit = HistoryFit(found.model, found.cutoffs, found.window_days)
-        workspace, _, _, days = message.key
+        workspace, days = message.key.workspace, message.key.days
         self._fits = {key: f for key, f in self._fits.items() if key[0] == workspace}
         if fit is None:
             self._fits.pop((workspace, days), None)
@@ -437,7 +449,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one(ModelsPanel).show(None, "The history model failed (see the error).")
             if self._models_wanted is not None:
                 # Not a model that failed to compare: the reps' headline until one does.
-                workspace, _, _, days = self._models_wanted
+                workspace, days = self._models_wanted.workspace, self._models_wanted.days
                 self._fits.pop((workspace, days), None)
                 self._follow_the_default()
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:

@@ -84,12 +84,11 @@ def compare_models(
     when made here."""
     # Refit when outcomes change (a deal won, lost or reopened), not on every edit of an
     # open deal: the band below is simulated from the deals as they are now either way.
-    closed = sum(1 for d in current if d.outcome)
-    key = (workspace_id, closed, len(current), window_days, now.date())
+    data = _data_size(current)
+    key = (workspace_id, *data, window_days, now.date())
     with _lock:
         fitted = _cache.get(key)
     if fitted is None:
-        data = DataSize(closed, len(current))
         fitted = _fit(deals, kept, workspace_id, current, data, window_days, now, simulations, seed)
         with _lock:
             _cache[key] = fitted
@@ -139,8 +138,12 @@ def prepare(
     process that forecasts today: a workspace just written whole (the demo) would
     otherwise have its first forecast, CLI or screen, read the whole history and fit."""
     current = deals.records(workspace_id)
-    data = DataSize(sum(1 for d in current if d.outcome), len(current))
+    data = _data_size(current)
     _fit(deals, kept, workspace_id, current, data, window_days, now, simulations, seed)
+
+
+def _data_size(current: Sequence[DealRecord]) -> DataSize:
+    return DataSize(sum(1 for d in current if d.outcome), len(current))
 
 
 def _fit(
