@@ -296,3 +296,21 @@ def test_create_demo_workspace_writes_the_history(store):
         >= result["training"]["minimum"]["won_within_window"]
     )
     assert 0 <= result["worst_case"] <= result["likely_case"] <= result["best_case"]
+
+
+def test_demos_from_one_seed_live_side_by_side(store):
+    """Every workspace made from one seed draws the same numbers; their ids must not
+    collide in the one database (a second `vectoros demo --name` failed on it)."""
+    first = create_demo_workspace(store.db, name="One", deals=120, seed=SEED, now=NOW)
+    second = create_demo_workspace(
+        store.db, name="Two", deals=120, history_months=6, seed=SEED, now=NOW
+    )
+    third = create_demo_workspace(
+        store.db, name="Three", deals=120, history_months=6, seed=SEED, now=NOW
+    )
+    ids = [{r.id for r in store.deals.records(s.workspace_id)} for s in (first, second, third)]
+    assert all(len(found) == 120 for found in ids)
+    assert not (ids[0] & ids[1]) and not (ids[1] & ids[2])
+    # Still the seed's: the same seed and workspace give the same ids.
+    again = build_history_rows(third.workspace_id, months=6, deals_per_month=20, seed=SEED, now=NOW)
+    assert {str(row["id"]) for row in again.deals} == ids[2]

@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.database import Database
+from vectoros_tui.store.demo_ids import demo_id
 from vectoros_tui.store.demo_vocabulary import (
     ACTIVITY_TEXT,
     DEAL_KINDS,
@@ -81,7 +82,7 @@ def build_demo_rows(
         # with a long tail of old deals that never moved.
         age_days = rng.uniform(20, 240) if closed else min(1 + rng.expovariate(1 / 40), 240)
         created = now - timedelta(days=age_days)
-        deal_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        deal_id = demo_id(rng, workspace_id)
         path = ["prospect"]
         if closed:
             reached = rng.randint(1, 3)
@@ -100,7 +101,7 @@ def build_demo_rows(
         for step, (stage, moment) in enumerate(zip(path, moments, strict=True)):
             event_rows.append(
                 {
-                    "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "id": demo_id(rng, workspace_id),
                     "deal_id": deal_id,
                     "field": "stage",
                     "old_value": path[step - 1] if step else None,
@@ -128,7 +129,7 @@ def build_demo_rows(
                 earlier = close_date - timedelta(days=rng.randint(7, 45))
                 event_rows.append(
                     {
-                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "id": demo_id(rng, workspace_id),
                         "deal_id": deal_id,
                         "field": "close_date",
                         "old_value": earlier.isoformat(),
@@ -148,7 +149,7 @@ def build_demo_rows(
                 kind_name = rng.choices(list(ACTIVITY_TEXT), [35, 30, 20, 15])[0]
                 activity_rows.append(
                     {
-                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "id": demo_id(rng, workspace_id),
                         "deal_id": deal_id,
                         "type": kind_name,
                         "description": rng.choice(ACTIVITY_TEXT[kind_name]),
@@ -162,7 +163,7 @@ def build_demo_rows(
                 when = now - timedelta(days=rng.uniform(0, 10))
                 activity_rows.append(
                     {
-                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "id": demo_id(rng, workspace_id),
                         "deal_id": deal_id,
                         "type": "email",
                         "description": rng.choice(ACTIVITY_TEXT["email"]),

@@ -28,6 +28,7 @@ from typing import Any
 
 from vectoros_tui.engine.stages import DEFAULT_PROBABILITY, OPEN_STAGES
 from vectoros_tui.store.deals import tracked_text
+from vectoros_tui.store.demo_ids import demo_id
 from vectoros_tui.store.demo_vocabulary import (
     ACTIVITY_TEXT,
     DEAL_KINDS,
@@ -111,7 +112,15 @@ def _quarter_end(moment: datetime) -> datetime:
 
 
 class _Process:
-    def __init__(self, rng: random.Random, start: datetime, now: datetime, reps: int) -> None:
+    def __init__(
+        self,
+        workspace_id: uuid.UUID,
+        rng: random.Random,
+        start: datetime,
+        now: datetime,
+        reps: int,
+    ) -> None:
+        self.workspace_id = workspace_id
         self.rng = rng
         self.start = start
         self.now = now
@@ -137,7 +146,7 @@ class _Process:
             return
         deal.events.append(
             {
-                "id": uuid.UUID(int=self.rng.getrandbits(128), version=4),
+                "id": demo_id(self.rng, self.workspace_id),
                 "deal_id": deal.id,
                 "field": name,
                 "old_value": tracked_text(old),
@@ -262,7 +271,7 @@ def build_history_rows(
     the last ``months`` months, each played out until ``now``."""
     rng = random.Random(seed)
     start = now - timedelta(days=months * DAYS_PER_MONTH)
-    process = _Process(rng, start, now, reps)
+    process = _Process(workspace_id, rng, start, now, reps)
     industries = list(INDUSTRIES)
     deals: list[_Deal] = []
     # Arrivals of a steady process, conditioned on their number: uniform over the span.
@@ -277,7 +286,7 @@ def build_history_rows(
         kind, scale = rng.choice(DEAL_KINDS)
         first, last = rng.choice(FIRST), rng.choice(LAST)
         deal = _Deal(
-            id=uuid.UUID(int=rng.getrandbits(128), version=4),
+            id=demo_id(rng, workspace_id),
             title=f"{company} — {kind}",
             company=company,
             contact=f"{first} {last}",
@@ -302,7 +311,7 @@ def _rows(workspace_id: uuid.UUID, deals: list[_Deal], process: _Process, seed: 
             kind = rng.choices(list(ACTIVITY_TEXT), [35, 30, 20, 15])[0]
             activity_rows.append(
                 {
-                    "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "id": demo_id(rng, workspace_id),
                     "deal_id": deal.id,
                     "type": kind,
                     "description": rng.choice(ACTIVITY_TEXT[kind]),
