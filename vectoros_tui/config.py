@@ -20,6 +20,11 @@ from vectoros_tui.config_sources import (
     NOT_SETTINGS,
     config_file_path,
 )
+from vectoros_tui.forecast_defaults import (
+    FORECAST_SCENARIO,
+    FORECAST_SIMULATIONS,
+    FORECAST_TIMEFRAME,
+)
 from vectoros_tui.locations import Locations, current_locations
 from vectoros_tui.store.urls import DatabaseURLError, normalise_database_url, sqlite_url_for
 
@@ -33,9 +38,9 @@ class _Section(BaseModel):
 
 
 class ForecastSettings(_Section):
-    timeframe: str = Field(default="30d", pattern=r"^\s*[1-9]\d{0,3}\s*[dD]\s*$")
-    scenario: Literal["worst", "likely", "best"] = "likely"
-    simulations: int = Field(default=10_000, ge=100, le=1_000_000)
+    timeframe: str = Field(default=FORECAST_TIMEFRAME, pattern=r"^\s*[1-9]\d{0,3}\s*[dD]\s*$")
+    scenario: Literal["worst", "likely", "best"] = FORECAST_SCENARIO
+    simulations: int = Field(default=FORECAST_SIMULATIONS, ge=100, le=1_000_000)
     goal: float | None = Field(default=None, ge=0)
 
 

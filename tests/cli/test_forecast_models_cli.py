@@ -162,9 +162,13 @@ def test_rep_keeps_the_originals_json_and_auto_falls_back_saying_why(cli: Cli) -
 
 
 def test_forecast_history_lists_each_days_runs(cli: Cli) -> None:
-    history_demo(cli)
-    empty = ok(cli("forecast", "history", "-w", "Hist"))
+    plain_demo(cli)
+    empty = ok(cli("forecast", "history", "-w", "Plain"))
     assert "No 30-day forecast kept" in one_line(empty.out)
+    history_demo(cli)
+    # The demo keeps the day's forecast, as `vectoros forecast` would make it.
+    (made,) = ok(cli("forecast", "history", "-w", "Hist", "--json")).json()["runs"]
+    assert made["model"] == "history"
     forecast(cli, "Hist")
     forecast(cli, "Hist", "--model", "rep")
     forecast(cli, "Hist", "--as-of", "2026-06-01")  # as-of forecasts are not kept

@@ -27,15 +27,13 @@ from vectoros_tui.cli.output import (
     short_id,
 )
 from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.forecast_defaults import FORECAST_SEED
 from vectoros_tui.money import format_money
 
 if TYPE_CHECKING:
     from vectoros_tui.engine.periods import PeriodForecast
 
 pass_ctx = click.make_pass_decorator(CliContext)
-# The seed the forecast screen uses, so that without --seed the CLI shows the very numbers
-# the app shows for the same deals (and the same numbers on every run).
-FORECAST_SEED = 0
 
 
 @click.command()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+
 import click
 
 from vectoros_tui.cli.context import CliContext
 from vectoros_tui.cli.options import json_option
 from vectoros_tui.cli.output import print_json, say
 from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.forecast_defaults import FORECAST_SEED
 from vectoros_tui.store.demo import DEMO_DEALS, DEMO_HISTORY_MONTHS, create_demo_workspace
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.validation import FieldError, ValidationError
@@ -74,9 +78,7 @@ def demo(
         store.db, name=name, deals=count, seed=seed, history_months=history_months
     )
     if history_months:
-        from vectoros_tui.store.model_comparison import prepare
-
-        prepare(store.deals, store.models, summary.workspace_id, utc_now())
+        _prepare_todays_forecast(ctx, summary.workspace_id)
     if as_json:
         print_json(
             {
@@ -98,6 +100,30 @@ def demo(
         name,
         name,
     )
+
+
+def _prepare_todays_forecast(ctx: CliContext, workspace_id: uuid.UUID) -> None:
+    """Fit the day's history model, replay its track record and keep the day's forecast
+    as `vectoros forecast` would make it: a workspace just written whole would otherwise
+    have its first forecast, CLI or screen, read the whole history and fit."""
+    from vectoros_tui.engine.forecast import parse_timeframe
+    from vectoros_tui.store.history_forecast import NotEnoughHistory
+    from vectoros_tui.store.model_comparison import prepare
+
+    store, defaults = ctx.store(), ctx.settings.forecast
+    days = parse_timeframe(defaults.timeframe)
+    prepare(store.deals, store.models, workspace_id, utc_now(), days)
+    with contextlib.suppress(NotEnoughHistory):
+        # A new workspace has no saved goal: the config's is the one a forecast uses.
+        store.analytics.history_forecast(
+            workspace_id,
+            window_days=days,
+            simulations=defaults.simulations,
+            seed=FORECAST_SEED,
+            goal=defaults.goal,
+            scenario=defaults.scenario,
+            keep=True,
+        )
 
 
 COMMANDS = [demo]

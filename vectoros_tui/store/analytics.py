@@ -12,6 +12,7 @@ from vectoros_tui.engine.health import score_workspace
 from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
+from vectoros_tui.store.kept_payload import forecast_kind, forecast_params
 from vectoros_tui.store.kept_results import KeptResults
 from vectoros_tui.store.model_store import DataSize, KeptRun, ModelStore
 from vectoros_tui.store.owners import OwnerService
@@ -171,8 +172,8 @@ class AnalyticsService:
         today = as_of is None and now is None and seed is not None
         found = self.kept.reuse_or_compute(
             workspace_id,
-            f"forecast:{model}",
-            {**params, "owner": owner_id, "simulations": simulations, "seed": seed},
+            forecast_kind(model),
+            forecast_params(params, owner_id, simulations, seed),
             moment.date() if today else None,
             compute,
         )

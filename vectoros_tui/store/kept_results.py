@@ -14,11 +14,8 @@ the revisions moved and computes again. Never the other way round.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import uuid
-import zlib
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, NamedTuple
@@ -32,6 +29,7 @@ from sqlmodel import col
 
 from vectoros_tui.plain_json import dumps
 from vectoros_tui.store.database import Database
+from vectoros_tui.store.kept_payload import pack, params_key, unpack
 from vectoros_tui.store.tables import KeptResult, Workspace, utcnow
 
 _KEPT = KeptResult.__table__  # type: ignore[attr-defined]
@@ -57,12 +55,6 @@ def read_revision(db: Database, workspace_id: uuid.UUID) -> Revision | None:
     return None if row is None else Revision(int(row[0]), int(row[1]))
 
 
-def params_key(params: Mapping[str, Any]) -> str:
-    """The parameters as one short, stable text (the kept row's key)."""
-    text = json.dumps(dict(params), sort_keys=True, default=str)
-    return text if len(text) <= 500 else hashlib.sha256(text.encode()).hexdigest()
-
-
 class KeptResults:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -86,12 +78,8 @@ class KeptResults:
                     col(KeptResult.activities_revision) == revision.activities,
                 )
             ).scalar()
-        if payload is None:
-            return None
-        try:
-            return orjson.loads(zlib.decompress(payload))
-        except (zlib.error, orjson.JSONDecodeError):
-            return None  # damaged: computed again, and the damaged row replaced
+        # Damaged (None): computed again, and the damaged row replaced.
+        return None if payload is None else unpack(payload)
 
     def keep(
         self,
@@ -104,9 +92,7 @@ class KeptResults:
     ) -> None:
         """Keep ``result`` (its JSON), and drop the results of this kind that no longer
         hold (another day or revision): at most one row per kind and parameters."""
-        # Level 1: a history forecast of 14,000 deals is 10 MB of JSON and 1.5 MB packed,
-        # in a tenth of the time level 6 takes.
-        packed = zlib.compress(result, 1)
+        packed = pack(result)
         values = {
             "deals_revision": revision.deals,
             "activities_revision": revision.activities,

@@ -2,18 +2,14 @@
 
 Importing SQLAlchemy and SQLModel takes longer than the 1 s a rep should wait for the
 pipeline, so `vectoros` reads the board (workspaces, per-stage totals and top cards)
-read-only, with the standard library's sqlite3 or with psycopg, and paints it while the
-real store opens behind it. Anything unusual — a file that is missing or locked, a server
-that does not answer, a database at another schema revision — returns None and the app
-takes its normal path, which reports problems properly.
+read-only with the database driver (store.driver_reads), and paints it while the real
+store opens behind it. Anything unusual returns None and the app takes its normal path,
+which reports problems properly.
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +18,16 @@ from typing import Any, Protocol, TypeVar
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.store.board import AGEING_DAYS, BOARD_CARDS, StageColumn
+from vectoros_tui.store.driver_reads import (
+    SQLITE_TIMESTAMP,
+    Rows,
+    as_uuid,
+    raw_id,
+    read_postgres,
+    read_sqlite,
+    schema_is_current,
+)
 from vectoros_tui.store.driver_values import day, moment
-from vectoros_tui.store.revision import SCHEMA_HEAD
 
 
 class Named(Protocol):
@@ -64,10 +68,6 @@ class QuickStart:
     ref_not_found: bool = False
 
 
-# SQLAlchemy's SQLite storage: UUIDs as 32 hex digits, timestamps as naive UTC text.
-# Postgres hands back uuid, aware datetime and date objects, and takes them as parameters.
-_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
-
 _TOTALS = """
     SELECT stage, count(*), sum(value), sum(value * probability) / 100.0,
            sum(CASE WHEN stage_changed_at <= :aged THEN 1 ELSE 0 END),
@@ -80,85 +80,37 @@ _TOP = """
     FROM deals WHERE workspace_id = :workspace AND stage = :stage AND outcome IS NULL
     ORDER BY value DESC, id LIMIT :limit
 """
-# Connecting to a server that does not answer must not hold up the first frame for long:
-# the full start-up path then connects (and reports) as it always does.
-_PG_CONNECT_SECONDS = 2
-
-Rows = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
 
 
 def read_quick_start(path: Path, workspace_ref: str | None, now: datetime) -> QuickStart | None:
     """The board of the workspace the app will open, or None (see the module's note)."""
-    if not path.is_file():
-        return None
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)
-    except sqlite3.Error:
-        return None
-    try:
-        return _read(
-            lambda sql, params: connection.execute(sql, params).fetchall(),
-            workspace_ref,
-            now.astimezone(UTC),
-            postgres=False,
-        )
-    except (sqlite3.Error, ValueError, TypeError):  # a value not as the store writes it
-        return None
-    finally:
-        connection.close()
+    at = now.astimezone(UTC)
+    return read_sqlite(path, lambda rows, postgres: _read(rows, workspace_ref, at, postgres))
 
 
 def read_quick_start_postgres(
     url: str, workspace_ref: str | None, now: datetime
 ) -> QuickStart | None:
     """As :func:`read_quick_start`, from a Postgres database (``url`` as the store takes
-    it), with psycopg alone: in a read-only transaction, giving up on any error."""
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency of the app
-        return None
-    conninfo = _libpq_url(url)
-    if conninfo is None:
-        return None
-    try:
-        with psycopg.connect(conninfo, connect_timeout=_PG_CONNECT_SECONDS) as connection:
-            connection.read_only = True
-            # A table locked by another process's migration must not hold the frame up.
-            connection.execute(f"SET LOCAL statement_timeout = '{_PG_CONNECT_SECONDS}s'")
-            connection.execute("SET LOCAL lock_timeout = '500ms'")
-
-            def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-                return connection.execute(_PG_PARAMETER.sub(r"%(\1)s", sql), params).fetchall()
-
-            return _read(rows, workspace_ref, now.astimezone(UTC), postgres=True)
-    except Exception:  # unreachable, refused, timed out, unexpected data
-        # Only a head start: whatever went wrong, the normal path opens (and reports).
-        return None
+    it), with psycopg alone."""
+    at = now.astimezone(UTC)
+    return read_postgres(url, lambda rows, postgres: _read(rows, workspace_ref, at, postgres))
 
 
-_PG_PARAMETER = re.compile(r"(?<!:):(\w+)")
-
-
-def _libpq_url(url: str) -> str | None:
-    """The store's ``postgresql+psycopg://`` URL as libpq reads it."""
-    prefix = "postgresql+psycopg://"
-    return "postgresql://" + url[len(prefix) :] if url.startswith(prefix) else None
-
-
-def _read(rows: Rows, ref: str | None, now: datetime, *, postgres: bool) -> QuickStart | None:
-    if rows("SELECT version_num FROM alembic_version", {}) != [(SCHEMA_HEAD,)]:
+def _read(rows: Rows, ref: str | None, now: datetime, postgres: bool) -> QuickStart | None:
+    if not schema_is_current(rows):
         return None
     workspaces = [
-        QuickWorkspace(str(_uuid(raw_id)), name)
-        for raw_id, name in rows("SELECT id, name FROM workspaces ORDER BY name, created_at", {})
+        QuickWorkspace(str(as_uuid(raw)), name)
+        for raw, name in rows("SELECT id, name FROM workspaces ORDER BY name, created_at", {})
     ]
     chosen = choose_workspace(workspaces, ref)
     if chosen is None:
         return None  # the welcome screen needs the full store
     aged = now - timedelta(days=AGEING_DAYS)
     params: dict[str, Any] = {
-        "workspace": uuid.UUID(chosen.id) if postgres else uuid.UUID(chosen.id).hex,
-        "aged": aged if postgres else aged.replace(tzinfo=None).strftime(_TIMESTAMP),
+        "workspace": raw_id(chosen.id, postgres),
+        "aged": aged if postgres else aged.replace(tzinfo=None).strftime(SQLITE_TIMESTAMP),
         "today": now.date() if postgres else now.date().isoformat(),
     }
     totals = {row[0]: row[1:] for row in rows(_TOTALS, params)}
@@ -181,17 +133,13 @@ def _read(rows: Rows, ref: str | None, now: datetime, *, postgres: bool) -> Quic
     return QuickStart(chosen, columns, ref_not_found)
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
-
-
 def _card(row: tuple[Any, ...]) -> DealRecord:
     """What a card needs of a deal (the record's other fields are left empty: the full
     snapshot replaces these cards moments later)."""
     (deal_id, title, company, value, stage, probability, close_date, stage_changed_at) = row[:8]
     next_step, next_step_due = row[8:]
     return DealRecord(
-        id=str(_uuid(deal_id)),
+        id=str(as_uuid(deal_id)),
         title=title,
         company=company,
         value=float(value),

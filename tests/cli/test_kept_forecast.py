@@ -1,0 +1,168 @@
+"""`vectoros forecast --json` answered from today's kept forecast with the database driver
+alone (kept_commands), on both databases: the very answer the full CLI gives, and no
+answer (so the full CLI computes) whenever anything it depends on has moved."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import Result, invoke, ok
+
+from vectoros_tui.kept_commands import _plain_forecast, answer_from_kept
+from vectoros_tui.last_workspace import LastWorkspace
+from vectoros_tui.locations import current_locations
+from vectoros_tui.store.store import open_store
+
+
+@pytest.fixture
+def cli(database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """``vectoros`` on the database named by the environment, as a team's config would."""
+    monkeypatch.setenv("VECTOROS_DATABASE_URL", database_url)
+    monkeypatch.setenv("VECTOROS_FORECAST__SIMULATIONS", "1000")
+
+    def call(*args: object) -> Result:
+        return invoke(capsys, [str(a) for a in args])
+
+    return call
+
+
+def quick(capsys: pytest.CaptureFixture[str], *args: str) -> str | None:
+    """What the driver-only path prints for ``forecast ARGS``; None when it leaves the
+    question to the full CLI (and then it must have printed nothing)."""
+    capsys.readouterr()
+    answered = answer_from_kept(["forecast", *args])
+    out = capsys.readouterr().out
+    if not answered:
+        assert out == ""
+        return None
+    return out
+
+
+def history_demo(cli, name: str = "Hist") -> None:
+    ok(cli("demo", "--deals", 700, "--seed", 5, "--name", name))
+
+
+def test_the_kept_answer_is_the_full_clis_and_goes_stale_with_the_data(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli)
+    first = quick(capsys, "--json")
+    assert first is not None, "the demo keeps the day's forecast, as the CLI would make it"
+    full = ok(cli("forecast", "--json"))
+    assert full.json()["model"] == "history"
+    assert first == full.out
+    assert quick(capsys, "--json") == full.out
+    assert quick(capsys, "--json", "--model", "history") == full.out
+
+    deal = full.json()["forecasted_deals"][0]
+    ok(cli("deals", "update", deal["deal_id"], "--value", deal["value"] * 3 + 1000))
+    assert quick(capsys, "--json") is None, "a deal changed: the kept forecast is stale"
+    changed = ok(cli("forecast", "--json"))
+    assert changed.out != full.out
+    assert quick(capsys, "--json") == changed.out
+
+    # A saved goal is part of the question: not answered until a forecast with it is kept.
+    ok(cli("goal", "set", "50k"))
+    assert quick(capsys, "--json") is None
+    with_goal = ok(cli("forecast", "--json"))
+    assert with_goal.json()["goal_source"] == "saved"
+    assert quick(capsys, "--json") == with_goal.out
+
+
+def test_it_answers_only_when_the_forecast_history_holds_todays_numbers(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli)
+    full = ok(cli("forecast", "--json"))
+    store = open_store(database_url)
+    try:
+        with store.db.write() as session:
+            session.connection().exec_driver_sql("DELETE FROM forecast_runs")
+    finally:
+        store.close()
+    # The full CLI records today's forecast in the history; the quick path writes nothing.
+    assert quick(capsys, "--json") is None
+    assert ok(cli("forecast", "--json")).out == full.out
+    assert quick(capsys, "--json") == full.out
+
+
+def test_the_workspace_is_chosen_as_the_cli_chooses_it(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli, "Hist")
+    ok(cli("workspace", "create", "Other"))
+    last = LastWorkspace(current_locations().data_dir, database_url)
+    last.set(None)
+    # Two workspaces and none named or remembered: the CLI's error, not a guess.
+    assert quick(capsys, "--json") is None
+    assert quick(capsys, "--json", "-w", "nowhere") is None
+    full = ok(cli("forecast", "--json", "-w", "hist"))
+    hist_id = full.json()["workspace_id"]
+    last.set(None)
+    assert quick(capsys, "--json", "--workspace=HIST") == full.out
+    assert last.get() == hist_id, "-w is remembered for the next commands"
+    assert quick(capsys, "--json") == full.out
+    assert quick(capsys, "--json", "-w", hist_id) == full.out
+    # "Other" has no history to learn from: the full CLI answers (with the reps' model).
+    assert quick(capsys, "--json", "-w", "Other") is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "workspace"),
+    [
+        (["forecast", "--json"], None),
+        (["forecast", "--model", "auto", "--json", "-w", "A"], "A"),
+        (["forecast", "--json", "--workspace=B", "--model=history"], "B"),
+        (["forecast", "-w", "A", "--json", "-w", "C"], "C"),
+    ],
+)
+def test_plain_forecasts_are_taken(argv: list[str], workspace: str | None) -> None:
+    plain = _plain_forecast(argv)
+    assert plain is not None
+    assert plain.workspace == workspace
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["forecast"],
+        ["forecast", "--json", "--seed", "1"],
+        ["forecast", "--json", "--model", "rep"],
+        ["forecast", "--json", "-w"],
+        ["forecast", "--json", "-w", "  "],
+        ["forecast", "history", "--json"],
+        ["forecast", "--json=1"],
+        ["score", "--json"],
+        ["forecast", "--json", "-w", "caf\udce9"],
+    ],
+)
+def test_anything_else_goes_to_the_full_cli(argv: list[str]) -> None:
+    assert _plain_forecast(argv) is None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_command_answers_without_loading_the_database_toolkit(
+    database_url: str, capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    # The default setup: no config, the data folder's own SQLite file.
+    ok(invoke(capsys, ["demo", "--deals", "700", "--seed", "5"]))
+    full = ok(invoke(capsys, ["forecast", "--json"]))
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(str('sqlalchemy' in sys.modules)))\n"
+        "sys.argv = ['vectoros', 'forecast', '--json']\n"
+        "from vectoros_tui.launch import main\n"
+        "main()\n"
+    )
+    env = {"VECTOROS_HOME": str(isolated_home), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "False", "answered without SQLAlchemy"
+    assert json.loads(done.stdout) == full.json()
+    assert done.stdout == full.out

@@ -1,0 +1,126 @@
+"""`vectoros forecast --json` answered from the forecast kept for today's data, before the
+full CLI (click, SQLAlchemy, SQLModel, numpy) is imported.
+
+Only the plain form is taken here: `forecast --json`, with `-w/--workspace NAME` and
+`--model auto|history` at most. Anything else, and any answer that is not already kept
+(store.kept_answer), goes through the full CLI, which computes, keeps and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vectoros_tui import plain_json
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.forecast_defaults import (
+    FORECAST_SCENARIO,
+    FORECAST_SEED,
+    FORECAST_SIMULATIONS,
+    FORECAST_WINDOW_DAYS,
+)
+from vectoros_tui.text_safety import json_for_terminal
+
+_WORKSPACE = ("-w", "--workspace")
+_MODELS = ("auto", "history")
+
+
+def answer_from_kept(argv: Sequence[str]) -> bool:
+    """Print the kept answer to ``argv`` (the command's arguments) and return True; False
+    when there is none to print."""
+    plain = _plain_forecast(argv)
+    if plain is None:
+        return False
+    try:
+        return _answer(plain.workspace)
+    except OSError:  # a data folder or config that cannot be read: the CLI reports it
+        return False
+
+
+@dataclass(frozen=True)
+class _PlainForecast:
+    workspace: str | None  # as named with -w (None: not named)
+
+
+def _plain_forecast(argv: Sequence[str]) -> _PlainForecast | None:
+    """A plain `forecast --json`; None for any other command line."""
+    if not argv or argv[0] != "forecast" or any(_undecodable(a) for a in argv):
+        return None
+    as_json, workspace = False, None
+    rest = list(argv[1:])
+    while rest:
+        argument = rest.pop(0)
+        name, equals, value = argument.partition("=")
+        if argument == "--json":
+            as_json = True
+        elif argument in (*_WORKSPACE, "--model") and rest:
+            name, value = argument, rest.pop(0)
+        elif not (equals and name in ("--workspace", "--model")):
+            return None
+        if name in _WORKSPACE:
+            if not value.strip():
+                return None  # blank: the CLI decides what that means
+            workspace = value
+        elif name == "--model" and value not in _MODELS:
+            return None
+    return _PlainForecast(workspace) if as_json else None
+
+
+def _undecodable(argument: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in argument)
+
+
+def _answer(workspace: str | None) -> bool:
+    from vectoros_tui.config_sources import settings_are_defaults
+    from vectoros_tui.last_workspace import LastWorkspace
+    from vectoros_tui.locations import current_locations
+    from vectoros_tui.store.kept_answer import ForecastQuestion, read_kept_forecast
+    from vectoros_tui.store.urls import sqlite_url_for
+
+    home = os.environ.get("VECTOROS_HOME")
+    if home and Path(home).expanduser().exists() and not Path(home).expanduser().is_dir():
+        return False
+    locations = current_locations()
+    configured = None
+    window_days, scenario, simulations, goal = (
+        FORECAST_WINDOW_DAYS,
+        FORECAST_SCENARIO,
+        FORECAST_SIMULATIONS,
+        None,
+    )
+    if settings_are_defaults(locations, os.environ):
+        database_url = sqlite_url_for(locations.database_file)
+    else:
+        from vectoros_tui.config import ConfigError, load_settings
+        from vectoros_tui.engine.forecast import parse_timeframe
+
+        try:
+            settings, _ = load_settings()
+        except ConfigError:
+            return False
+        database_url = settings.resolved_database_url(locations)
+        configured = settings.workspace or None
+        forecast = settings.forecast
+        window_days = parse_timeframe(forecast.timeframe)
+        scenario, simulations, goal = forecast.scenario, forecast.simulations, forecast.goal
+    last = LastWorkspace(locations.data_dir, database_url)
+    question = ForecastQuestion(
+        given=workspace,
+        configured=configured,
+        remembered=last.get(),
+        window_days=window_days,
+        scenario=scenario,
+        simulations=simulations,
+        seed=FORECAST_SEED,
+        configured_goal=goal,
+    )
+    kept = read_kept_forecast(database_url, question, utc_now().date())
+    if kept is None:
+        return False
+    sys.stdout.write(json_for_terminal(plain_json.dumps(kept.answer, indent=True).decode()) + "\n")
+    if workspace is not None and last.get() != str(kept.workspace_id):
+        last.set(kept.workspace_id)  # as the CLI does: -w is remembered for the next commands
+    return True

@@ -1,0 +1,103 @@
+"""Reading the database with its driver alone (sqlite3 or psycopg), read-only.
+
+Importing SQLAlchemy and SQLModel takes most of a second on a slow machine. What must be
+on screen sooner (the app's first frame, an answer kept from an earlier command) is read
+with the driver, and anything unusual — a file that is missing or locked, a server that
+does not answer, a database at another schema revision, a value not as the store writes
+it — gives None: the caller then takes the full path, which reports problems properly.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vectoros_tui.store.revision import SCHEMA_HEAD
+from vectoros_tui.store.urls import sqlite_file_of
+
+T = TypeVar("T")
+Rows = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
+# A reader gets the query function and whether the database is Postgres (which hands
+# back uuid, aware datetime and date objects, and takes them as parameters; SQLAlchemy's
+# SQLite storage keeps UUIDs as 32 hex digits and timestamps as naive UTC text).
+Reader = Callable[[Rows, bool], T | None]
+
+# Connecting to a server that does not answer must not hold anything up for long: the
+# full path then connects (and reports) as it always does.
+PG_CONNECT_SECONDS = 2
+SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def read_database(url: str, read: Reader[T]) -> T | None:
+    """``read`` on the database at ``url`` (as the store takes it), or None."""
+    path = sqlite_file_of(url)
+    return read_sqlite(path, read) if path is not None else read_postgres(url, read)
+
+
+def read_sqlite(path: Path, read: Reader[T]) -> T | None:
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)
+    except sqlite3.Error:
+        return None
+    try:
+        return read(lambda sql, params: connection.execute(sql, params).fetchall(), False)
+    except (sqlite3.Error, ValueError, TypeError, KeyError):  # not as the store writes it
+        return None
+    finally:
+        connection.close()
+
+
+def read_postgres(url: str, read: Reader[T]) -> T | None:
+    """In a read-only transaction, giving up on any error."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency of the app
+        return None
+    conninfo = _libpq_url(url)
+    if conninfo is None:
+        return None
+    try:
+        with psycopg.connect(conninfo, connect_timeout=PG_CONNECT_SECONDS) as connection:
+            connection.read_only = True
+            # A table locked by another process's migration must not hold this up.
+            connection.execute(f"SET LOCAL statement_timeout = '{PG_CONNECT_SECONDS}s'")
+            connection.execute("SET LOCAL lock_timeout = '500ms'")
+
+            def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+                return connection.execute(_PG_PARAMETER.sub(r"%(\1)s", sql), params).fetchall()
+
+            return read(rows, True)
+    except Exception:  # unreachable, refused, timed out, unexpected data
+        # Only a head start: whatever went wrong, the full path runs (and reports).
+        return None
+
+
+def schema_is_current(rows: Rows) -> bool:
+    """The database is at this code's schema revision (else the full path upgrades it)."""
+    return rows("SELECT version_num FROM alembic_version", {}) == [(SCHEMA_HEAD,)]
+
+
+def raw_id(value: uuid.UUID | str, postgres: bool) -> Any:
+    """An id as the driver takes it as a parameter."""
+    value = value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+    return value if postgres else value.hex
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """An id as the driver hands it back."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+_PG_PARAMETER = re.compile(r"(?<!:):(\w+)")
+
+
+def _libpq_url(url: str) -> str | None:
+    """The store's ``postgresql+psycopg://`` URL as libpq reads it."""
+    prefix = "postgresql+psycopg://"
+    return "postgresql://" + url[len(prefix) :] if url.startswith(prefix) else None

@@ -1,0 +1,163 @@
+"""Today's history-model forecast of a workspace, read back as kept, with the database
+driver alone (store.driver_reads).
+
+A forecast is kept against the workspace's revisions and the day it was computed for
+(store.kept_results). When it still holds, answering `vectoros forecast --json` is a
+matter of reading it back: this does that without SQLAlchemy, SQLModel or numpy, whose
+import alone costs more than the rest of the answer. It answers only when the full
+path would give the very same answer and write nothing new: the same workspace chosen
+the same way, the same goal, the kept forecast for today's data, and today's entry in
+the forecast history already holding these numbers. Anything else gives None, and the
+full path computes (and keeps) the forecast.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from vectoros_tui.store.driver_reads import Rows, as_uuid, raw_id, read_database, schema_is_current
+from vectoros_tui.store.kept_payload import forecast_kind, forecast_params, params_key, unpack
+
+_MODEL = "history"
+
+
+@dataclass(frozen=True)
+class ForecastQuestion:
+    """What `vectoros forecast --json` was asked, with its defaults filled in."""
+
+    # The workspace: given on the command line, set in the config, remembered from the
+    # last command (in the order the CLI tries them; blank ones are None).
+    given: str | None
+    configured: str | None
+    remembered: str | None
+    window_days: int
+    scenario: str
+    simulations: int
+    seed: int
+    configured_goal: float | None
+
+
+@dataclass(frozen=True)
+class KeptForecast:
+    workspace_id: uuid.UUID
+    # What `vectoros forecast --json` prints (as the full path builds it).
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Workspace:
+    id: uuid.UUID
+    name: str
+
+
+def read_kept_forecast(url: str, question: ForecastQuestion, today: date) -> KeptForecast | None:
+    return read_database(url, lambda rows, postgres: _read(rows, postgres, question, today))
+
+
+def pick_workspace(
+    workspaces: Sequence[_Workspace], question: ForecastQuestion
+) -> _Workspace | None:
+    """The workspace the CLI would work on; None where the CLI would report an error (no
+    workspace, an unknown or ambiguous name) or where the choice is not plain."""
+    for ref in (question.given, question.configured):
+        if ref is not None:
+            return _only(_matching(workspaces, ref))
+    if question.remembered is not None:
+        found = _only(_matching(workspaces, question.remembered))
+        if found is not None:
+            return found
+        # A remembered workspace deleted since is passed over, as the CLI does.
+    return _only(list(workspaces))
+
+
+def _matching(workspaces: Sequence[_Workspace], ref: str) -> list[_Workspace]:
+    try:
+        wanted = uuid.UUID(ref.strip())
+    except ValueError:
+        name = ref.strip().casefold()
+        return [w for w in workspaces if w.name.casefold() == name]
+    return [w for w in workspaces if w.id == wanted]
+
+
+def _only(found: Sequence[_Workspace]) -> _Workspace | None:
+    return found[0] if len(found) == 1 else None
+
+
+def _read(
+    rows: Rows, postgres: bool, question: ForecastQuestion, today: date
+) -> KeptForecast | None:
+    if not schema_is_current(rows):
+        return None
+    workspaces = [
+        _Workspace(as_uuid(raw), name)
+        for raw, name in rows("SELECT id, name FROM workspaces ORDER BY name, created_at", {})
+    ]
+    chosen = pick_workspace(workspaces, question)
+    if chosen is None:
+        return None
+    workspace = raw_id(chosen.id, postgres)
+    day: Any = today if postgres else today.isoformat()
+    days = question.window_days
+    saved = rows(
+        "SELECT amount FROM goals WHERE workspace_id = :workspace AND window_days = :days",
+        {"workspace": workspace, "days": days},
+    )
+    if saved:
+        goal, source = float(saved[0][0]), "saved"
+    elif question.configured_goal is not None:
+        goal, source = question.configured_goal, "config"
+    else:
+        goal, source = None, None
+    key = params_key(
+        forecast_params(
+            {"window_days": days, "scenario": question.scenario, "goal": goal},
+            None,
+            question.simulations,
+            question.seed,
+        )
+    )
+    kept = rows(
+        """
+        SELECT k.payload FROM kept_results AS k JOIN workspaces AS w ON w.id = k.workspace_id
+        WHERE k.workspace_id = :workspace AND k.kind = :kind AND k.params = :params
+            AND k.computed_for = :day AND k.deals_revision = w.deals_revision
+            AND k.activities_revision = w.activities_revision
+        """,
+        {"workspace": workspace, "kind": forecast_kind(_MODEL), "params": key, "day": day},
+    )
+    found = unpack(bytes(kept[0][0])) if kept else None
+    if not isinstance(found, dict):
+        return None
+    result, open_deals = found["result"], found["open_deals"]
+    # The full path records today's forecast in the forecast history; answer only when
+    # that record already holds these very numbers, so that skipping it changes nothing.
+    recorded = rows(
+        """
+        SELECT p5, p50, p95, mean, open_deals FROM forecast_runs
+        WHERE workspace_id = :workspace AND day = :day AND window_days = :days
+            AND model = :model
+        """,
+        {
+            "workspace": workspace,
+            "day": day,
+            "days": int(result["timeframe"].removesuffix("d")),
+            "model": _MODEL,
+        },
+    )
+    expected = (
+        result["worst_case"],
+        result["likely_case"],
+        result["best_case"],
+        result["mean_forecast"],
+        open_deals,
+    )
+    if [tuple(r) for r in recorded] != [expected]:
+        return None
+    answer = {"workspace_id": str(chosen.id), **result, "seed": question.seed}
+    if source is not None and goal is not None:
+        answer["goal_source"] = source
+    return KeptForecast(chosen.id, answer)
