@@ -1,9 +1,10 @@
-"""`vectoros forecast --json` answered from the forecast kept for today's data, before the
-full CLI (click, SQLAlchemy, SQLModel, numpy) is imported.
+"""`vectoros forecast --json` and `vectoros score --json` answered from the result kept for
+today's data, before the full CLI (click, SQLAlchemy, SQLModel, numpy) is imported.
 
-Only the plain form is taken here: `forecast --json`, with `-w/--workspace NAME` and
-`--model auto|history` at most. Anything else, and any answer that is not already kept
-(store.kept_answer), goes through the full CLI, which computes, keeps and reports.
+Only the plain forms are taken here: `forecast --json` with `-w/--workspace NAME` and
+`--model auto|history` at most, `score --json` with `-w/--workspace NAME` at most.
+Anything else, and any answer that is not already kept (store.kept_answer), goes through
+the full CLI, which computes, keeps and reports.
 """
 
 from __future__ import annotations
@@ -31,24 +32,29 @@ _MODELS = ("auto", "history")
 def answer_from_kept(argv: Sequence[str]) -> bool:
     """Print the kept answer to ``argv`` (the command's arguments) and return True; False
     when there is none to print."""
-    plain = _plain_forecast(argv)
+    plain = plain_command(argv)
     if plain is None:
         return False
     try:
-        return _answer(plain.workspace)
+        return _answer(plain)
     except OSError:  # a data folder or config that cannot be read: the CLI reports it
         return False
 
 
 @dataclass(frozen=True)
-class _PlainForecast:
+class PlainCommand:
+    command: str  # forecast or score
     workspace: str | None  # as named with -w (None: not named)
 
 
-def _plain_forecast(argv: Sequence[str]) -> _PlainForecast | None:
-    """A plain `forecast --json`; None for any other command line."""
-    if not argv or argv[0] != "forecast" or any(_undecodable(a) for a in argv):
+_OPTIONS = {"forecast": ("--workspace", "--model"), "score": ("--workspace",)}
+
+
+def plain_command(argv: Sequence[str]) -> PlainCommand | None:
+    """A plain `forecast --json` or `score --json`; None for any other command line."""
+    if not argv or argv[0] not in _OPTIONS or any(_undecodable(a) for a in argv):
         return None
+    options = _OPTIONS[argv[0]]
     as_json, workspace = False, None
     rest = list(argv[1:])
     while rest:
@@ -56,9 +62,9 @@ def _plain_forecast(argv: Sequence[str]) -> _PlainForecast | None:
         name, equals, value = argument.partition("=")
         if argument == "--json":
             as_json = True
-        elif argument in (*_WORKSPACE, "--model") and rest:
+        elif (argument in options or argument == "-w") and rest:
             name, value = argument, rest.pop(0)
-        elif not (equals and name in ("--workspace", "--model")):
+        elif not (equals and name in options):
             return None
         if name in _WORKSPACE:
             if not value.strip():
@@ -66,18 +72,23 @@ def _plain_forecast(argv: Sequence[str]) -> _PlainForecast | None:
             workspace = value
         elif name == "--model" and value not in _MODELS:
             return None
-    return _PlainForecast(workspace) if as_json else None
+    return PlainCommand(argv[0], workspace) if as_json else None
 
 
 def _undecodable(argument: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in argument)
 
 
-def _answer(workspace: str | None) -> bool:
+def _answer(plain: PlainCommand) -> bool:
     from vectoros_tui.config_sources import settings_are_defaults
     from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.locations import current_locations
-    from vectoros_tui.store.kept_answer import ForecastQuestion, read_kept_forecast
+    from vectoros_tui.store.kept_answer import (
+        ForecastQuestion,
+        WorkspaceRefs,
+        read_kept_forecast,
+        read_kept_scores,
+    )
     from vectoros_tui.store.urls import sqlite_url_for
 
     home = os.environ.get("VECTOROS_HOME")
@@ -85,11 +96,8 @@ def _answer(workspace: str | None) -> bool:
         return False
     locations = current_locations()
     configured = None
-    window_days, scenario, simulations, goal = (
-        FORECAST_WINDOW_DAYS,
-        FORECAST_SCENARIO,
-        FORECAST_SIMULATIONS,
-        None,
+    question = ForecastQuestion(
+        FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, FORECAST_SIMULATIONS, FORECAST_SEED, None
     )
     if settings_are_defaults(locations, os.environ):
         database_url = sqlite_url_for(locations.database_file)
@@ -104,23 +112,23 @@ def _answer(workspace: str | None) -> bool:
         database_url = settings.resolved_database_url(locations)
         configured = settings.workspace or None
         forecast = settings.forecast
-        window_days = parse_timeframe(forecast.timeframe)
-        scenario, simulations, goal = forecast.scenario, forecast.simulations, forecast.goal
+        question = ForecastQuestion(
+            parse_timeframe(forecast.timeframe),
+            forecast.scenario,
+            forecast.simulations,
+            FORECAST_SEED,
+            forecast.goal,
+        )
     last = LastWorkspace(locations.data_dir, database_url)
-    question = ForecastQuestion(
-        given=workspace,
-        configured=configured,
-        remembered=last.get(),
-        window_days=window_days,
-        scenario=scenario,
-        simulations=simulations,
-        seed=FORECAST_SEED,
-        configured_goal=goal,
-    )
-    kept = read_kept_forecast(database_url, question, utc_now().date())
+    refs = WorkspaceRefs(plain.workspace, configured, last.get())
+    today = utc_now().date()
+    if plain.command == "forecast":
+        kept = read_kept_forecast(database_url, refs, question, today)
+    else:
+        kept = read_kept_scores(database_url, refs, today)
     if kept is None:
         return False
     sys.stdout.write(json_for_terminal(plain_json.dumps(kept.answer, indent=True).decode()) + "\n")
-    if workspace is not None and last.get() != str(kept.workspace_id):
+    if plain.workspace is not None and last.get() != str(kept.workspace_id):
         last.set(kept.workspace_id)  # as the CLI does: -w is remembered for the next commands
     return True

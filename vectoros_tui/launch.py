@@ -5,8 +5,8 @@ database driver alone (store.quick_start) and painted before the CLI, SQLAlchemy
 SQLModel are imported; they load behind the first frame. Every other invocation, and any
 start the quick path is unsure of (no database yet, a server that does not answer, a
 schema to upgrade, a bad config), goes through the full CLI, which reports problems
-properly. `vectoros forecast --json` is answered the same way when today's forecast is
-already kept (kept_commands).
+properly. `vectoros forecast --json` and `vectoros score --json` are answered the same way
+when today's result is already kept (kept_commands).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def main() -> None:
         code = _quick_app()
         if code is not None:
             sys.exit(code)
-    if len(sys.argv) > 1 and sys.argv[1] == "forecast":
+    if len(sys.argv) > 1 and sys.argv[1] in ("forecast", "score"):
         from vectoros_tui.kept_commands import answer_from_kept
 
         if answer_from_kept(sys.argv[1:]):

@@ -1,14 +1,14 @@
-"""Today's history-model forecast of a workspace, read back as kept, with the database
-driver alone (store.driver_reads).
+"""Today's history-model forecast or health scores of a workspace, read back as kept,
+with the database driver alone (store.driver_reads).
 
-A forecast is kept against the workspace's revisions and the day it was computed for
-(store.kept_results). When it still holds, answering `vectoros forecast --json` is a
-matter of reading it back: this does that without SQLAlchemy, SQLModel or numpy, whose
-import alone costs more than the rest of the answer. It answers only when the full
-path would give the very same answer and write nothing new: the same workspace chosen
-the same way, the same goal, the kept forecast for today's data, and today's entry in
-the forecast history already holding these numbers. Anything else gives None, and the
-full path computes (and keeps) the forecast.
+Each is kept against the workspace's revisions and the day it was computed for
+(store.kept_results). While it still holds, answering `vectoros forecast --json` or
+`vectoros score --json` is a matter of reading it back: this does that without
+SQLAlchemy, SQLModel or numpy, whose import alone costs more than the rest of the
+answer. It answers only when the full path would give the very same answer and write
+nothing new: the same workspace chosen the same way, the same goal, the result kept for
+today's data, and (for a forecast) today's entry in the forecast history already holding
+these numbers. Anything else gives None, and the full path computes (and keeps) it.
 """
 
 from __future__ import annotations
@@ -26,14 +26,19 @@ _MODEL = "history"
 
 
 @dataclass(frozen=True)
-class ForecastQuestion:
-    """What `vectoros forecast --json` was asked, with its defaults filled in."""
+class WorkspaceRefs:
+    """How the CLI finds the workspace, in the order it tries them: named on the command
+    line, set in the config, remembered from the last command (blank ones are None)."""
 
-    # The workspace: given on the command line, set in the config, remembered from the
-    # last command (in the order the CLI tries them; blank ones are None).
     given: str | None
     configured: str | None
     remembered: str | None
+
+
+@dataclass(frozen=True)
+class ForecastQuestion:
+    """What `vectoros forecast --json` was asked, with its defaults filled in."""
+
     window_days: int
     scenario: str
     simulations: int
@@ -42,10 +47,10 @@ class ForecastQuestion:
 
 
 @dataclass(frozen=True)
-class KeptForecast:
+class KeptAnswer:
     workspace_id: uuid.UUID
-    # What `vectoros forecast --json` prints (as the full path builds it).
-    answer: dict[str, Any]
+    # What the command prints as JSON (as the full path builds it).
+    answer: Any
 
 
 @dataclass(frozen=True)
@@ -54,20 +59,26 @@ class _Workspace:
     name: str
 
 
-def read_kept_forecast(url: str, question: ForecastQuestion, today: date) -> KeptForecast | None:
-    return read_database(url, lambda rows, postgres: _read(rows, postgres, question, today))
+def read_kept_forecast(
+    url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date
+) -> KeptAnswer | None:
+    return read_database(
+        url, lambda rows, postgres: _forecast(_Reading(rows, postgres, today), refs, question)
+    )
 
 
-def pick_workspace(
-    workspaces: Sequence[_Workspace], question: ForecastQuestion
-) -> _Workspace | None:
+def read_kept_scores(url: str, refs: WorkspaceRefs, today: date) -> KeptAnswer | None:
+    return read_database(url, lambda rows, postgres: _scores(_Reading(rows, postgres, today), refs))
+
+
+def pick_workspace(workspaces: Sequence[_Workspace], refs: WorkspaceRefs) -> _Workspace | None:
     """The workspace the CLI would work on; None where the CLI would report an error (no
-    workspace, an unknown or ambiguous name) or where the choice is not plain."""
-    for ref in (question.given, question.configured):
+    workspace, an unknown or ambiguous name)."""
+    for ref in (refs.given, refs.configured):
         if ref is not None:
             return _only(_matching(workspaces, ref))
-    if question.remembered is not None:
-        found = _only(_matching(workspaces, question.remembered))
+    if refs.remembered is not None:
+        found = _only(_matching(workspaces, refs.remembered))
         if found is not None:
             return found
         # A remembered workspace deleted since is passed over, as the CLI does.
@@ -87,21 +98,65 @@ def _only(found: Sequence[_Workspace]) -> _Workspace | None:
     return found[0] if len(found) == 1 else None
 
 
-def _read(
-    rows: Rows, postgres: bool, question: ForecastQuestion, today: date
-) -> KeptForecast | None:
-    if not schema_is_current(rows):
-        return None
-    workspaces = [
-        _Workspace(as_uuid(raw), name)
-        for raw, name in rows("SELECT id, name FROM workspaces ORDER BY name, created_at", {})
-    ]
-    chosen = pick_workspace(workspaces, question)
+@dataclass(frozen=True)
+class _Reading:
+    rows: Rows
+    postgres: bool
+    today: date
+
+    @property
+    def day(self) -> Any:
+        return self.today if self.postgres else self.today.isoformat()
+
+    def workspace(self, refs: WorkspaceRefs) -> _Workspace | None:
+        if not schema_is_current(self.rows):
+            return None
+        workspaces = [
+            _Workspace(as_uuid(raw), name)
+            for raw, name in self.rows(
+                "SELECT id, name FROM workspaces ORDER BY name, created_at", {}
+            )
+        ]
+        return pick_workspace(workspaces, refs)
+
+    def kept(self, workspace: _Workspace, kind: str, params: dict[str, Any]) -> Any | None:
+        """The result kept for today at the workspace's present revisions, else None."""
+        found = self.rows(
+            """
+            SELECT k.payload FROM kept_results AS k
+                JOIN workspaces AS w ON w.id = k.workspace_id
+            WHERE k.workspace_id = :workspace AND k.kind = :kind AND k.params = :params
+                AND k.computed_for = :day AND k.deals_revision = w.deals_revision
+                AND k.activities_revision = w.activities_revision
+            """,
+            {
+                "workspace": self.id(workspace),
+                "kind": kind,
+                "params": params_key(params),
+                "day": self.day,
+            },
+        )
+        return unpack(bytes(found[0][0])) if found else None
+
+    def id(self, workspace: _Workspace) -> Any:
+        return raw_id(workspace.id, self.postgres)
+
+
+def _scores(reading: _Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
+    chosen = reading.workspace(refs)
     if chosen is None:
         return None
-    workspace = raw_id(chosen.id, postgres)
-    day: Any = today if postgres else today.isoformat()
-    days = question.window_days
+    kept = reading.kept(chosen, "score", {})
+    return None if kept is None else KeptAnswer(chosen.id, kept)
+
+
+def _forecast(
+    reading: _Reading, refs: WorkspaceRefs, question: ForecastQuestion
+) -> KeptAnswer | None:
+    chosen = reading.workspace(refs)
+    if chosen is None:
+        return None
+    rows, workspace, days = reading.rows, reading.id(chosen), question.window_days
     saved = rows(
         "SELECT amount FROM goals WHERE workspace_id = :workspace AND window_days = :days",
         {"workspace": workspace, "days": days},
@@ -112,24 +167,13 @@ def _read(
         goal, source = question.configured_goal, "config"
     else:
         goal, source = None, None
-    key = params_key(
-        forecast_params(
-            {"window_days": days, "scenario": question.scenario, "goal": goal},
-            None,
-            question.simulations,
-            question.seed,
-        )
+    params = forecast_params(
+        {"window_days": days, "scenario": question.scenario, "goal": goal},
+        None,
+        question.simulations,
+        question.seed,
     )
-    kept = rows(
-        """
-        SELECT k.payload FROM kept_results AS k JOIN workspaces AS w ON w.id = k.workspace_id
-        WHERE k.workspace_id = :workspace AND k.kind = :kind AND k.params = :params
-            AND k.computed_for = :day AND k.deals_revision = w.deals_revision
-            AND k.activities_revision = w.activities_revision
-        """,
-        {"workspace": workspace, "kind": forecast_kind(_MODEL), "params": key, "day": day},
-    )
-    found = unpack(bytes(kept[0][0])) if kept else None
+    found = reading.kept(chosen, forecast_kind(_MODEL), params)
     if not isinstance(found, dict):
         return None
     result, open_deals = found["result"], found["open_deals"]
@@ -143,7 +187,7 @@ def _read(
         """,
         {
             "workspace": workspace,
-            "day": day,
+            "day": reading.day,
             "days": int(result["timeframe"].removesuffix("d")),
             "model": _MODEL,
         },
@@ -160,4 +204,4 @@ def _read(
     answer = {"workspace_id": str(chosen.id), **result, "seed": question.seed}
     if source is not None and goal is not None:
         answer["goal_source"] = source
-    return KeptForecast(chosen.id, answer)
+    return KeptAnswer(chosen.id, answer)

@@ -1,6 +1,7 @@
-"""`vectoros forecast --json` answered from today's kept forecast with the database driver
-alone (kept_commands), on both databases: the very answer the full CLI gives, and no
-answer (so the full CLI computes) whenever anything it depends on has moved."""
+"""`vectoros forecast --json` and `vectoros score --json` answered from today's kept result
+with the database driver alone (kept_commands), on both databases: the very answer the
+full CLI gives, and no answer (so the full CLI computes) whenever anything it depends on
+has moved."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from harness import Result, invoke, ok
 
-from vectoros_tui.kept_commands import _plain_forecast, answer_from_kept
+from vectoros_tui.kept_commands import PlainCommand, answer_from_kept, plain_command
 from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import current_locations
 from vectoros_tui.store.store import open_store
@@ -30,11 +31,11 @@ def cli(database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pyte
     return call
 
 
-def quick(capsys: pytest.CaptureFixture[str], *args: str) -> str | None:
-    """What the driver-only path prints for ``forecast ARGS``; None when it leaves the
+def quick(capsys: pytest.CaptureFixture[str], *args: str, command: str = "forecast") -> str | None:
+    """What the driver-only path prints for ``COMMAND ARGS``; None when it leaves the
     question to the full CLI (and then it must have printed nothing)."""
     capsys.readouterr()
-    answered = answer_from_kept(["forecast", *args])
+    answered = answer_from_kept([command, *args])
     out = capsys.readouterr().out
     if not answered:
         assert out == ""
@@ -111,19 +112,40 @@ def test_the_workspace_is_chosen_as_the_cli_chooses_it(
     assert quick(capsys, "--json", "-w", "Other") is None
 
 
+def test_kept_scores_are_the_full_clis_and_go_stale_with_the_data(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli)
+    assert quick(capsys, "--json", command="score") is None, "not computed yet"
+    full = ok(cli("score", "--json"))
+    assert full.json()["scored_deals"]
+    assert quick(capsys, "--json", command="score") == full.out
+    assert quick(capsys, "--json", "-w", "hist", command="score") == full.out
+
+    deal = full.json()["scored_deals"][0]
+    ok(cli("activity", "add", deal["deal_id"], "--type", "call", "--description", "Checked in"))
+    assert quick(capsys, "--json", command="score") is None, "an activity moves the scores"
+    changed = ok(cli("score", "--json"))
+    assert changed.out != full.out
+    assert quick(capsys, "--json", command="score") == changed.out
+
+
 @pytest.mark.parametrize(
-    ("argv", "workspace"),
+    ("argv", "expected"),
     [
-        (["forecast", "--json"], None),
-        (["forecast", "--model", "auto", "--json", "-w", "A"], "A"),
-        (["forecast", "--json", "--workspace=B", "--model=history"], "B"),
-        (["forecast", "-w", "A", "--json", "-w", "C"], "C"),
+        (["forecast", "--json"], PlainCommand("forecast", None)),
+        (["forecast", "--model", "auto", "--json", "-w", "A"], PlainCommand("forecast", "A")),
+        (
+            ["forecast", "--json", "--workspace=B", "--model=history"],
+            PlainCommand("forecast", "B"),
+        ),
+        (["forecast", "-w", "A", "--json", "-w", "C"], PlainCommand("forecast", "C")),
+        (["score", "--json"], PlainCommand("score", None)),
+        (["score", "--workspace", "A", "--json"], PlainCommand("score", "A")),
     ],
 )
-def test_plain_forecasts_are_taken(argv: list[str], workspace: str | None) -> None:
-    plain = _plain_forecast(argv)
-    assert plain is not None
-    assert plain.workspace == workspace
+def test_plain_commands_are_taken(argv: list[str], expected: PlainCommand) -> None:
+    assert plain_command(argv) == expected
 
 
 @pytest.mark.parametrize(
@@ -136,12 +158,16 @@ def test_plain_forecasts_are_taken(argv: list[str], workspace: str | None) -> No
         ["forecast", "--json", "-w", "  "],
         ["forecast", "history", "--json"],
         ["forecast", "--json=1"],
-        ["score", "--json"],
         ["forecast", "--json", "-w", "caf\udce9"],
+        ["score"],
+        ["score", "--json", "--model", "auto"],
+        ["score", "--json", "--top", "3"],
+        ["score", "--json", "--owner", "me"],
+        ["insights", "--json"],
     ],
 )
 def test_anything_else_goes_to_the_full_cli(argv: list[str]) -> None:
-    assert _plain_forecast(argv) is None
+    assert plain_command(argv) is None
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
