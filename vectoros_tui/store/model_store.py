@@ -1,10 +1,12 @@
 """What the history model keeps in the database: its last fit per workspace and window,
-and each day's forecasts (for the forecast's own history).
+with the day's track record beside it, and each day's forecasts (for the forecast's own
+history).
 
-A fit is reused while the workspace's data fingerprint and the day it was fitted for both
-still hold, so repeated forecasts (CLI runs, the server, the app) skip the fit, which
-reads the whole history. Writes are upserts: two processes keeping the same day's run or
-fit both succeed, the later one wins.
+A fit is reused while the workspace's data has not moved much and for a week at most,
+so repeated forecasts (CLI runs, the server, the app, the first one of a new day) skip
+the fit, which reads the whole history. The track record replays the last months, which
+move with the calendar: it is kept for its day. Writes are upserts: two processes keeping
+the same day's run or fit both succeed, the later one wins.
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ class DataSize(NamedTuple):
 
     closed: int  # deals won or lost
     deals: int
+
+
+# A fit learns from every month of the workspace's past; a few more days of it, closing
+# few enough deals to pass close_enough, barely move it. A 100,000-deal fit takes ten
+# seconds, which every team's first forecast of the day would otherwise wait for.
+FIT_KEPT_DAYS = 7
+
+
+def fit_holds(fitted_for: date, day: date) -> bool:
+    """Whether a fit made for ``fitted_for`` may serve ``day`` (never one made for a later
+    day: a clock set back)."""
+    return 0 <= (day - fitted_for).days < FIT_KEPT_DAYS
 
 
 def close_enough(then: DataSize, now: DataSize) -> bool:
@@ -108,21 +122,26 @@ class ModelStore:
     def fit(
         self, workspace_id: uuid.UUID, window_days: int, data: DataSize, day: date
     ) -> tuple[WinModel, int] | str | None:
-        """What was kept for this day and about this much data: (model, training
-        cut-offs), or the reason there was too little history, or None (nothing kept, or
-        kept for data that has changed too much since, or another day).
+        """What was kept for about this much data: (model, training cut-offs), or the
+        reason there was too little history, or None (nothing kept, or kept for data that
+        has changed too much since, or too long ago).
 
         A fit reads the whole history (seconds on a big workspace), and one more closed
         deal among thousands barely moves it: it is reused until the closed deals or the
-        deals change by more than :func:`close_enough` allows, and for one day at most."""
+        deals change by more than :func:`close_enough` allows, and for
+        :data:`FIT_KEPT_DAYS` at most."""
         with self.db.read() as session:
             row = session.get(ModelFit, (workspace_id, window_days))
-            if row is None or row.fitted_for != day:
+            if row is None:
                 return None
             then = row.payload.get("data")
             if isinstance(row.payload.get("not_enough"), str):
-                # More history may be enough now: only the very same data reuses the verdict.
-                return str(row.payload["not_enough"]) if then == list(data) else None
+                # More history may be enough now (another day brings more periods to learn
+                # from): only the same day and the very same data reuse the verdict.
+                same = row.fitted_for == day and then == list(data)
+                return str(row.payload["not_enough"]) if same else None
+            if not fit_holds(row.fitted_for, day):
+                return None
             if not isinstance(then, list) or not close_enough(DataSize(*then), data):
                 return None
             return model_from_json(row.payload)
@@ -160,11 +179,11 @@ class ModelStore:
     def track(
         self, workspace_id: uuid.UUID, window_days: int, data: DataSize, day: date
     ) -> dict[str, Any] | None:
-        """The track record kept with today's fit (see :meth:`keep_track`), if the fit
-        still holds for ``data``; else None."""
+        """The track record kept for ``day`` beside the fit (see :meth:`keep_track`), if
+        the fit still holds for ``data``; else None."""
         with self.db.read() as session:
             row = session.get(ModelFit, (workspace_id, window_days))
-            if row is None or row.fitted_for != day:
+            if row is None or row.payload.get("track_for") != day.isoformat():
                 return None
             then, track = row.payload.get("data"), row.payload.get("track")
             if not isinstance(then, list) or not isinstance(track, dict):
@@ -174,15 +193,15 @@ class ModelStore:
     def keep_track(
         self, workspace_id: uuid.UUID, window_days: int, day: date, track: dict[str, Any]
     ) -> None:
-        """Keep both models' track record (a replay of the last cut-offs, which fits a model
-        per cut-off) beside the day's fit, so the forecast screen of every rep on the
-        workspace reads it instead of replaying it. Nothing is kept without a fit for the
-        day to go with."""
+        """Keep both models' track record for ``day`` (a replay of the last cut-offs,
+        which fits a model per cut-off) beside the fit, so the forecast screen of every rep
+        on the workspace reads it instead of replaying it. Nothing is kept without a fit
+        that serves the day to go with."""
         with self.db.write() as session:
             row = session.get(ModelFit, (workspace_id, window_days))
-            if row is None or row.fitted_for != day:
+            if row is None or not fit_holds(row.fitted_for, day):
                 return
-            row.payload = {**row.payload, "track": track}
+            row.payload = {**row.payload, "track": track, "track_for": day.isoformat()}
             row.updated_at = utcnow()
 
     # --- each day's forecasts -------------------------------------------------------
