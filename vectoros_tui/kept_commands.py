@@ -103,7 +103,7 @@ def _answer(plain: PlainCommand) -> bool:
         database_url = sqlite_url_for(locations.database_file)
     else:
         from vectoros_tui.config import ConfigError, load_settings
-        from vectoros_tui.engine.forecast import parse_timeframe
+        from vectoros_tui.engine.timeframes import parse_timeframe
 
         try:
             settings, _ = load_settings()

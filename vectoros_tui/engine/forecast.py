@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ from vectoros_tui.engine.probability import (
     probability_percent,
 )
 from vectoros_tui.engine.stages import STAGES, stage_index
+from vectoros_tui.engine.timeframes import ForecastInputError, parse_timeframe
 
 SCENARIOS: Final = ("worst", "likely", "best")
 REPORTED_PERCENTILES: Final = (5, 10, 25, 50, 75, 90, 95)
@@ -58,8 +58,6 @@ MAX_SIMULATIONS: Final = 1_000_000
 # The original scaled its revenue goal with the window; other windows use 1.0.
 _GOAL_SHARE_OF_PIPELINE: Final = 0.4
 _GOAL_WINDOW_MULTIPLIER: Final[dict[int, float]] = {60: 1.5, 90: 2.0}
-
-_TIMEFRAME_PATTERN: Final = re.compile(r"(\d{1,9})d", re.IGNORECASE)
 
 # 2**18 deal-runs per chunk: the float64 win matrix (2 MiB) and its byte-sized companions
 # stay cache-resident, which measured ~3x faster than whole-matrix passes, and peak memory
@@ -77,32 +75,6 @@ _STREAMS: Final = 4
 # Probabilities are split into a first byte compared against one random byte per deal-run,
 # and the remaining bits, compared only on the ~1/256 of cells where the first bytes tie.
 _TAIL_BITS: Final = 56
-
-
-class ForecastInputError(ValueError):
-    """A forecast argument the engine cannot use; the message says which.
-
-    Bad deal fields are :class:`~vectoros_tui.engine.deal_record.DealInputError`, raised
-    where the record is built.
-    """
-
-
-MAX_TIMEFRAME_DAYS: Final = 9999
-
-
-def parse_timeframe(timeframe: object) -> int:
-    """Days in a window written like ``30d`` (any positive whole number of days)."""
-    text = timeframe.strip() if isinstance(timeframe, str) else None
-    match = _TIMEFRAME_PATTERN.fullmatch(text) if text is not None else None
-    days = int(match.group(1)) if match else 0
-    if days <= 0:
-        raise ForecastInputError(f"timeframe must look like 30d, 60d or 90d (got {timeframe!r})")
-    if days > MAX_TIMEFRAME_DAYS:
-        # The config's bound too: the same window is refused everywhere (CLI, app, server).
-        raise ForecastInputError(
-            f"timeframe is at most {MAX_TIMEFRAME_DAYS}d, about 27 years (got {timeframe!r})"
-        )
-    return days
 
 
 def _parse_scenario(scenario: object) -> str:
