@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vectoros_tui import plain_json
 from vectoros_tui.engine.dates import utc_now
@@ -36,9 +37,15 @@ def answer_from_kept(argv: Sequence[str]) -> bool:
     if plain is None:
         return False
     try:
-        return _answer(plain)
+        answer = _kept_answer(plain)
     except OSError:  # a data folder or config that cannot be read: the CLI reports it
         return False
+    if answer is None:
+        return False
+    # Written outside the guard: a reader that goes away (`| head`) must not send the
+    # command through the full CLI for a second answer.
+    sys.stdout.write(json_for_terminal(plain_json.dumps(answer, indent=True).decode()) + "\n")
+    return True
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ def _undecodable(argument: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in argument)
 
 
-def _answer(plain: PlainCommand) -> bool:
+def _kept_answer(plain: PlainCommand) -> Any | None:
     from vectoros_tui.config_sources import settings_are_defaults
     from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.locations import current_locations
@@ -93,7 +100,7 @@ def _answer(plain: PlainCommand) -> bool:
 
     home = os.environ.get("VECTOROS_HOME")
     if home and Path(home).expanduser().exists() and not Path(home).expanduser().is_dir():
-        return False
+        return None
     locations = current_locations()
     configured = None
     question = ForecastQuestion(
@@ -108,7 +115,7 @@ def _answer(plain: PlainCommand) -> bool:
         try:
             settings, _ = load_settings()
         except ConfigError:
-            return False
+            return None
         database_url = settings.resolved_database_url(locations)
         configured = settings.workspace or None
         forecast = settings.forecast
@@ -127,8 +134,7 @@ def _answer(plain: PlainCommand) -> bool:
     else:
         kept = read_kept_scores(database_url, refs, today)
     if kept is None:
-        return False
-    sys.stdout.write(json_for_terminal(plain_json.dumps(kept.answer, indent=True).decode()) + "\n")
+        return None
     if plain.workspace is not None and last.get() != str(kept.workspace_id):
         last.set(kept.workspace_id)  # as the CLI does: -w is remembered for the next commands
-    return True
+    return kept.answer
