@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Cli, all_deals, invoke, ok, user_error
+from harness import Cli, all_deals, failure, invoke, ok, user_error
 
 from vectoros_tui import __version__
 
@@ -922,3 +922,17 @@ def test_help_flag(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_command_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
     user_error(invoke(capsys, ["frobnicate"]))
     user_error(invoke(capsys, ["forecast", "--no-such-flag"]))
+
+
+@pytest.mark.parametrize("command", [["forecast", "--json"], ["deals", "list"]])
+def test_a_data_file_that_is_not_a_database_is_reported_not_a_crash(
+    command: list[str], capsys: pytest.CaptureFixture[str], isolated_home: Path
+) -> None:
+    data = isolated_home / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "vectoros.sqlite3").write_text("notes\n")
+    result = failure(invoke(capsys, command))
+    assert "cannot open the database" in result.err
+    assert "file is not a database" in result.err
+    assert "unexpected error" not in result.err
+    assert (data / "vectoros.sqlite3").read_text() == "notes\n"

@@ -501,3 +501,13 @@ def test_unopenable_sqlite_file_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(DatabaseUnavailableError) as info:
         open_store(url, upgrade=False)
     assert "no-such-folder" in str(info.value)
+
+
+def test_a_file_that_is_not_a_database_is_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "vectoros.sqlite3"
+    path.write_text("these are my notes, not a database\n")
+    with pytest.raises(DatabaseUnavailableError) as info:
+        open_store(f"sqlite:///{path}")
+    assert "file is not a database" in str(info.value)
+    assert str(path) in str(info.value)
+    assert path.read_text() == "these are my notes, not a database\n", "left as it was"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from vectoros_tui import __version__
 from vectoros_tui.store import migrate
@@ -73,7 +73,12 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
     """
     db = open_database(url)
     try:
-        current = migrate.current_revision(db)
+        try:
+            current = migrate.current_revision(db)
+        except DatabaseError as exc:
+            # The first read: a file that is not a SQLite database (or a damaged one) fails
+            # here, and is the user's to replace or restore, not a crash to report.
+            raise _unavailable(url, exc) from None
         if current is not None and not migrate.is_known_revision(current):
             raise SchemaError(
                 f"the database has schema {current}, which is newer than this version of "
@@ -86,13 +91,15 @@ def open_store(url: str, *, upgrade: bool = True) -> Store:
                     f"{migrate.head_revision()}; run `vectoros doctor --upgrade`"
                 )
             migrate.upgrade(db)
-    except SchemaError:
+    except (SchemaError, DatabaseUnavailableError):
         db.dispose()
         raise
     except OperationalError as exc:
         db.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailableError(
-            f"cannot open the database {redact_url(url)}: {reason}"
-        ) from None
+        raise _unavailable(url, exc) from None
     return Store(db)
+
+
+def _unavailable(url: str, exc: DatabaseError) -> DatabaseUnavailableError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return DatabaseUnavailableError(f"cannot open the database {redact_url(url)}: {reason}")
