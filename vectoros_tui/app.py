@@ -80,6 +80,8 @@ class VectorOSApp(App[None]):
     # The board's columns from SQL, painted before the full snapshot of a big workspace.
     board_preview: reactive[list[StageColumn] | None] = reactive(None, always_update=True)
     workspace: reactive[WorkspaceView | None] = reactive(None)
+    # Why the store could not be opened (None: it opened, or is still opening).
+    store_error: reactive[str | None] = reactive(None)
 
     # Every painted line, whatever widget drew it: stored text never drives the terminal.
     _TERMINAL_SAFE = TerminalSafeFilter()
@@ -124,7 +126,6 @@ class VectorOSApp(App[None]):
         self._startup = startup
         self.worker_threads = WorkerThreads()
         self._quick = quick
-        self._store_error: str | None = None  # why the store could not be opened
         self._preloaded: list[StageColumn] | None = None
         self._similar: SimilarDeals | None = None
         self._indexer: BackgroundIndexer | None = None
@@ -429,9 +430,9 @@ class VectorOSApp(App[None]):
         """True (and says so) while the board shows the quick preview and the store is
         still opening (a second at most), or could not be opened."""
         if self.store is None:
-            if self._store_error is not None:
+            if self.store_error is not None:
                 self.notify(
-                    f"The database could not be opened: {self._store_error}",
+                    f"The database could not be opened: {self.store_error}",
                     severity="error",
                     timeout=8,
                 )
@@ -494,7 +495,7 @@ class VectorOSApp(App[None]):
         error = event.worker.error
         self.log.error("worker failed", error)
         if event.worker.group == "store":
-            self._store_error = str(error)
+            self.store_error = str(error)
         from vectoros_tui.store.errors import StoreError
         from vectoros_tui.store.validation import ValidationError
 

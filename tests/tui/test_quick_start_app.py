@@ -86,8 +86,10 @@ async def test_a_store_that_cannot_open_is_reported_not_awaited(
     failed.set_exception(StoreError("database is locked"))
     app = make_app(url, quick=quick, startup=failed)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(lambda: app._store_error is not None, pilot)
+        await wait_for(lambda: app.store_error is not None, pilot)
         assert isinstance(app.screen, PipelineScreen)
+        # The status no longer says the deals are being scored.
+        await wait_for(lambda: "could not be opened: database is locked" in _status(app), pilot)
         app.screen.query_one("#deals-prospect", StageDeals).focus()
         await pilot.press("enter")
         await pilot.pause()

@@ -114,6 +114,7 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self._snapshot_changed)
         self.watch(self.app, "board_preview", self._preview_changed)
+        self.watch(self.app, "store_error", self._store_failed)
         self._show_filters()
 
     # --- data -----------------------------------------------------------------------
@@ -138,6 +139,13 @@ class PipelineScreen(ReportsWorkerErrors, Screen[None]):
             sum(c.weighted_value for c in columns),
             "scoring deals…",
         )
+
+    def _store_failed(self, error: str | None) -> None:
+        # The status said "Opening the database…" (or "scoring deals…" under the quick
+        # preview): it must not go on saying so.
+        if error is not None:
+            said = f"The database could not be opened: {error}"
+            self.query_one("#status", Static).update(Text(said, no_wrap=True, overflow="ellipsis"))
 
     def _show_status(self, what: str, value: float, weighted: float, when: str) -> None:
         name = self.app.sub_title  # the workspace's name, also before the store is open
