@@ -6,6 +6,7 @@ import SQLAlchemy: only a URL someone actually wrote needs its parser.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -13,20 +14,37 @@ class DatabaseURLError(ValueError):
     """The database URL cannot be used; the message says what to write instead."""
 
 
+# URLs in their plainest forms, which SQLAlchemy's parser accepts as they are: checked
+# without importing it, since the app's first frame and a kept answer read the config
+# before anything heavy is imported. Anything else goes through the parser.
+_PLAIN_URL = re.compile(
+    r"sqlite:///[^?]*"
+    r"|postgresql\+psycopg://[\w.~%-]+(?::[\w.~%-]*)?@[\w.-]+(?::\d{1,5})?/[\w.-]+"
+    r"(?:\?[\w.~%=&+-]*)?"
+)
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URLs people paste (``postgres://``, ``postgresql://``) and pin psycopg 3."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     text = url.strip()
     if not text:
         raise DatabaseURLError("database URL is empty")
     for prefix in ("postgres://", "postgresql://"):
         if text.startswith(prefix):
             text = "postgresql+psycopg://" + text[len(prefix) :]
+    if _PLAIN_URL.fullmatch(text):
+        return text
+    return checked_database_url(text)
+
+
+def checked_database_url(text: str) -> str:
+    """``text`` as SQLAlchemy's parser reads it: the URL, or the reason it is refused."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise DatabaseURLError(
             f"cannot parse database URL {redact_url(text)!r}: expected sqlite:///PATH "
             "or postgresql+psycopg://USER@HOST:PORT/DBNAME"
@@ -51,7 +69,7 @@ def redact_url(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
 
 
