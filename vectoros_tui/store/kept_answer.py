@@ -21,6 +21,7 @@ from typing import Any
 
 from vectoros_tui.store.driver_reads import Rows, as_uuid, raw_id, read_database, schema_is_current
 from vectoros_tui.store.kept_payload import forecast_kind, forecast_params, params_key, unpack
+from vectoros_tui.store.quick_start import QuickWorkspace, matching_workspaces
 
 _MODEL = "history"
 
@@ -53,12 +54,6 @@ class KeptAnswer:
     answer: Any
 
 
-@dataclass(frozen=True)
-class _Workspace:
-    id: uuid.UUID
-    name: str
-
-
 def read_kept_forecast(
     url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date
 ) -> KeptAnswer | None:
@@ -71,30 +66,23 @@ def read_kept_scores(url: str, refs: WorkspaceRefs, today: date) -> KeptAnswer |
     return read_database(url, lambda rows, postgres: _scores(_Reading(rows, postgres, today), refs))
 
 
-def pick_workspace(workspaces: Sequence[_Workspace], refs: WorkspaceRefs) -> _Workspace | None:
+def pick_workspace(
+    workspaces: Sequence[QuickWorkspace], refs: WorkspaceRefs
+) -> QuickWorkspace | None:
     """The workspace the CLI would work on; None where the CLI would report an error (no
     workspace, an unknown or ambiguous name)."""
     for ref in (refs.given, refs.configured):
         if ref is not None:
-            return _only(_matching(workspaces, ref))
+            return _only(matching_workspaces(workspaces, ref))
     if refs.remembered is not None:
-        found = _only(_matching(workspaces, refs.remembered))
+        found = _only(matching_workspaces(workspaces, refs.remembered))
         if found is not None:
             return found
         # A remembered workspace deleted since is passed over, as the CLI does.
     return _only(list(workspaces))
 
 
-def _matching(workspaces: Sequence[_Workspace], ref: str) -> list[_Workspace]:
-    try:
-        wanted = uuid.UUID(ref.strip())
-    except ValueError:
-        name = ref.strip().casefold()
-        return [w for w in workspaces if w.name.casefold() == name]
-    return [w for w in workspaces if w.id == wanted]
-
-
-def _only(found: Sequence[_Workspace]) -> _Workspace | None:
+def _only(found: Sequence[QuickWorkspace]) -> QuickWorkspace | None:
     return found[0] if len(found) == 1 else None
 
 
@@ -108,18 +96,18 @@ class _Reading:
     def day(self) -> Any:
         return self.today if self.postgres else self.today.isoformat()
 
-    def workspace(self, refs: WorkspaceRefs) -> _Workspace | None:
+    def workspace(self, refs: WorkspaceRefs) -> QuickWorkspace | None:
         if not schema_is_current(self.rows):
             return None
         workspaces = [
-            _Workspace(as_uuid(raw), name)
+            QuickWorkspace(str(as_uuid(raw)), name)
             for raw, name in self.rows(
                 "SELECT id, name FROM workspaces ORDER BY name, created_at", {}
             )
         ]
         return pick_workspace(workspaces, refs)
 
-    def kept(self, workspace: _Workspace, kind: str, params: dict[str, Any]) -> Any | None:
+    def kept(self, workspace: QuickWorkspace, kind: str, params: dict[str, Any]) -> Any | None:
         """The result kept for today at the workspace's present revisions, else None."""
         found = self.rows(
             """
@@ -138,7 +126,7 @@ class _Reading:
         )
         return unpack(bytes(found[0][0])) if found else None
 
-    def id(self, workspace: _Workspace) -> Any:
+    def id(self, workspace: QuickWorkspace) -> Any:
         return raw_id(workspace.id, self.postgres)
 
 
@@ -147,7 +135,7 @@ def _scores(reading: _Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
     if chosen is None:
         return None
     kept = reading.kept(chosen, "score", {})
-    return None if kept is None else KeptAnswer(chosen.id, kept)
+    return None if kept is None else KeptAnswer(uuid.UUID(chosen.id), kept)
 
 
 def _forecast(
@@ -201,7 +189,7 @@ def _forecast(
     )
     if [tuple(r) for r in recorded] != [expected]:
         return None
-    answer = {"workspace_id": str(chosen.id), **result, "seed": question.seed}
+    answer = {"workspace_id": chosen.id, **result, "seed": question.seed}
     if source is not None and goal is not None:
         answer["goal_source"] = source
-    return KeptAnswer(chosen.id, answer)
+    return KeptAnswer(uuid.UUID(chosen.id), answer)

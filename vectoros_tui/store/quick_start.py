@@ -9,6 +9,7 @@ which reports problems properly.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,17 @@ def named_workspace(workspaces: Sequence[W], ref: str | None) -> W | None:
     if not wanted:
         return None
     return next((w for w in workspaces if w.name.casefold() == wanted or str(w.id) == wanted), None)
+
+
+def matching_workspaces(workspaces: Sequence[W], ref: str) -> list[W]:
+    """The workspaces ``ref`` names, as the CLI reads it: by id when it spells one, else
+    by name (any case). More than one is for the caller to refuse."""
+    try:
+        wanted = str(uuid.UUID(str(ref).strip()))
+    except ValueError:
+        name = str(ref).strip().casefold()
+        return [w for w in workspaces if w.name.casefold() == name]
+    return [w for w in workspaces if str(w.id) == wanted]
 
 
 @dataclass(frozen=True)

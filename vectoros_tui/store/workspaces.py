@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.errors import AmbiguousError, NotFoundError
-from vectoros_tui.store.ids import parse_uuid
+from vectoros_tui.store.quick_start import matching_workspaces
 from vectoros_tui.store.roles import ROLES, Actor, require_manager, require_owner_kept
 from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
 from vectoros_tui.store.validation import (
@@ -108,11 +108,7 @@ class WorkspaceService:
                 f"there are several workspaces ({names}); pass --workspace NAME once (it is "
                 "remembered for the next commands) or run `vectoros workspace use NAME`"
             )
-        wanted = parse_uuid(ref)
-        if wanted is not None:
-            match = [w for w in workspaces if w.id == wanted]
-        else:
-            match = [w for w in workspaces if w.name.casefold() == str(ref).strip().casefold()]
+        match = matching_workspaces(workspaces, ref)
         if not match:
             names = ", ".join(w.name for w in workspaces) or "none"
             raise NotFoundError(f"no workspace named {ref!r} (workspaces: {names})")
