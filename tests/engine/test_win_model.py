@@ -159,6 +159,31 @@ def test_with_few_rows_the_penalty_shrinks_towards_the_base_rate(big_fit, evalua
     assert np.median(ratios) < 0.5
 
 
+def test_a_feature_that_never_varied_in_training_moves_nothing():
+    """Training rows all without a known stage (an export's past) teach no stage effect:
+    a deal whose stage is known today gets no push from it, in its chance or its band."""
+    matrix, outcome, period, _ = draw(2_000, np.random.default_rng(4), periods=8)
+    unknown = FEATURES.index("stage:unknown")
+    qualified = FEATURES.index("stage:qualified")
+    matrix[:, unknown] = 1.0
+    model = fit_win_model(matrix, outcome, period)
+
+    learned = np.ones(len(model.won), dtype=bool)
+    learned[[1 + unknown, 1 + qualified]] = False
+    assert np.all(model.won[~learned] == 0.0) and np.all(model.lost[~learned] == 0.0)
+    both = np.concatenate([~learned, ~learned])
+    assert np.all(model.covariance[both] == 0.0) and np.all(model.covariance[:, both] == 0.0)
+    assert np.any(model.won[learned][1:] != 0.0)
+
+    known = matrix[:300].copy()
+    known[:, unknown], known[:, qualified] = 0.0, 1.0
+    assert np.array_equal(model.probabilities(known), model.probabilities(matrix[:300]))
+    values = np.full(300, 1_000.0)
+    as_trained = simulate_won_totals(model, matrix[:300], values, 4_000, np.random.default_rng(5))
+    as_known = simulate_won_totals(model, known, values, 4_000, np.random.default_rng(5))
+    assert np.allclose(as_known, as_trained, rtol=0.0, atol=1e-6)
+
+
 def test_perfectly_separated_rows_do_not_run_off_to_certainty():
     """Unpenalised, these rows (won exactly when the feature is positive) would fit
     probabilities of 0 and 1; the penalty keeps them moderate and in the right order."""

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.store.as_of import earliest_created, records_as_of
 from vectoros_tui.store.csv_import import apply_import, plan_import
+from vectoros_tui.store.tables import Deal
 
 
 def at(month: int, day: int, hour: int = 12) -> datetime:
@@ -260,9 +262,12 @@ def test_a_deal_imported_closed_is_unknown_before_its_close(
     lost = open_then["Lost"]
     assert (lost.stage, lost.outcome, lost.probability, lost.close_date) == ("", None, None, None)
     assert lost.lost_reason is None
-    # An imported open deal is in its stage since it was created.
-    assert open_then["Open"].stage == "proposal"
-    assert open_then["Open"].outcome is None
+    # Before the import, an imported open deal's open life is as unknown as a closed
+    # one's: reading today's stage back would mark it as the deal that never closes.
+    still_open = open_then["Open"]
+    assert still_open.is_open
+    assert (still_open.stage, still_open.probability, still_open.close_date) == ("", None, None)
+    assert still_open.value == 500.0
 
     after = as_of(store, workspace, at(2, 16))
     won = after["Won"]
@@ -278,6 +283,40 @@ def test_a_deal_imported_closed_is_unknown_before_its_close(
     assert lost.closed_at == datetime(2025, 2, 20, tzinfo=UTC)
     if text is WITH_CLOSED_DATES:
         assert lost.lost_reason == "Budget"
+
+
+def test_an_imported_deal_is_known_from_the_import_on(store, workspace) -> None:
+    """Open or closed today, a deal from an export is unknown before the import (the file
+    says how it stood on its own day) and as the file says from the import on; a deal
+    created here is known from its creation."""
+    imported_at = datetime.now(UTC)
+    apply_import(store, workspace.id, plan_import(io.StringIO(WITH_CLOSED_DATES)))
+    store.deals.create(
+        workspace.id,
+        {"title": "Here", "stage": "qualified", "probability": 30},
+        now=at(1, 12),
+    )
+    with store.db.read() as session:
+        observed = dict(
+            session.exec(
+                select(Deal.title, Deal.observed_at).where(Deal.workspace_id == workspace.id)
+            ).all()
+        )
+    assert observed["Here"] is None
+    assert all(observed[t] is not None and observed[t] >= imported_at for t in ("Open", "Won"))
+
+    before = as_of(store, workspace, at(2, 1))
+    assert (before["Open"].stage, before["Open"].probability) == ("", None)
+    assert (before["Here"].stage, before["Here"].probability) == ("qualified", 30.0)
+
+    after = as_of(store, workspace, datetime.now(UTC) + timedelta(minutes=1))
+    opened = after["Open"]
+    assert (opened.stage, opened.probability, opened.close_date) == (
+        "proposal",
+        40.0,
+        date(2025, 6, 30),
+    )
+    assert (after["Won"].stage, after["Won"].outcome) == ("closed", "won")
 
 
 def test_the_owner_then_is_the_one_before_a_later_reassignment(store, workspace) -> None:

@@ -134,7 +134,8 @@ def fit_win_model(
     rows, width = matrix.shape
     mean = matrix.mean(axis=0) if rows else np.zeros(width)
     scale = matrix.std(axis=0) if rows else np.ones(width)
-    scale[scale < 1e-9] = 1.0
+    unlearned = scale < 1e-9
+    scale[unlearned] = 1.0
     design = np.empty((rows, width + 1))
     design[:, 0] = 1.0
     np.divide(matrix - mean, scale, out=design[:, 1:])
@@ -147,8 +148,16 @@ def fit_win_model(
         start[width + 1] = math.log(counts[LOST] / counts[STILL_OPEN])
     likelihood = _Likelihood(design, won_rows, lost_rows, ridge)
     theta, p, logits = likelihood.maximise(start)
-    won, lost = theta[: width + 1], theta[width + 1 :]
     covariance = _covariance(design, p, likelihood.hessian(p), won_rows, lost_rows, period)
+    # A feature that never varied in training (no deal's stage is known before the day of
+    # the export it came from) taught nothing: its effect is none, held exactly, so that a
+    # deal's value of it neither moves its chance nor draws the prior's spread of an
+    # effect never seen into the band.
+    unknown = np.concatenate([[False], unlearned, [False], unlearned])
+    theta[unknown] = 0.0
+    covariance[unknown, :] = 0.0
+    covariance[:, unknown] = 0.0
+    won, lost = theta[: width + 1], theta[width + 1 :]
     return WinModel(
         won=won,
         lost=lost,

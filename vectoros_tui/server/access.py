@@ -12,7 +12,7 @@ from sqlmodel.sql.expression import Select
 
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.tables import Deal, User, Workspace, WorkspaceMember, utcnow
-from vectoros_tui.store.views import DealView, iso
+from vectoros_tui.store.views import DealView, deal_view_columns, iso
 
 MANAGERS = ("owner", "admin")
 
@@ -55,7 +55,7 @@ def deal_and_role(
     table = Deal.__table__  # type: ignore[attr-defined]
     query: Select[*tuple[Any, ...]] = (
         select(
-            table,
+            *deal_view_columns(),
             col(Workspace.name).label("_ws_name"),
             col(WorkspaceMember.role).label("_ws_role"),
             col(Workspace.created_at).label("_ws_created_at"),
@@ -128,7 +128,7 @@ def deal_list_query(
     if outcome:
         conditions.append(table.c.outcome == outcome)
     count = select(func.count()).select_from(table).where(*conditions)
-    rows = table.select().where(*conditions).order_by(*deal_list_order())
+    rows = select(*deal_view_columns()).where(*conditions).order_by(*deal_list_order())
     return count, rows
 
 

@@ -50,7 +50,7 @@ from vectoros_tui.server.tokens import TOUCH_EVERY, Caller, hash_token
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.ids import parse_uuid
 from vectoros_tui.store.tables import ApiToken, Deal, User, Workspace, WorkspaceMember, utcnow
-from vectoros_tui.store.views import DealView
+from vectoros_tui.store.views import DealView, deal_view_columns
 
 if TYPE_CHECKING:
     from vectoros_tui.server.backend import Backend
@@ -361,7 +361,9 @@ def _marks(connection: Connection, workspace_id: uuid.UUID) -> list[Mark]:
 
 def _rows_query(workspace_id: uuid.UUID, ids: list[uuid.UUID] | None) -> Any:
     table = Deal.__table__  # type: ignore[attr-defined]
-    query = select(table, _key_column(table)).where(table.c.workspace_id == workspace_id)
+    query = select(*deal_view_columns(), _key_column(table)).where(
+        table.c.workspace_id == workspace_id
+    )
     return query if ids is None else query.where(table.c.id.in_(ids))
 
 

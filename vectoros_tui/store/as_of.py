@@ -9,6 +9,12 @@ records knows only what was known at T.
 A deal imported already closed (its history starts with its close) says nothing about
 its open life: while it was open its stage, probability and close date are unknown, not
 those it ended with; its value is today's (amounts are rarely re-priced at the close).
+The same holds for any deal before the store first saw it (``observed_at``: an import of
+a deal created earlier), open or closed today: an export gives each field as it was on
+the day it was made. Reading today's stage of the deals still open back into the past,
+while the closed ones' were unknown, would tell a past forecast which deals were never
+going to close (an open stage) and which were (unknown); its forecasts near the export
+date would then come out far too low, and the rest too sure.
 The owner is the one the history says (a reassignment after T is a later fact). Fields
 no history keeps (title, company, contacts) are today's.
 
@@ -251,10 +257,12 @@ class WorkspaceHistory:
         current: Sequence[DealRecord],
         events: Sequence[EventRow],
         activities: Sequence[ActivityRow],
+        observed: Sequence[tuple[Any, Any]] = (),
     ) -> None:
         """``events`` and ``activities`` in any order: each deal's changes of a field are
         put in the order made, by moment, then by id (changes made at one moment are
-        rare, and the order the per-deal rebuilding read them in)."""
+        rare, and the order the per-deal rebuilding read them in). ``observed``: (deal
+        id, moment) of the deals the store first saw after their creation."""
         self.current = current
         deals = len(current)
         texts = self._texts = _Texts()
@@ -294,7 +302,12 @@ class WorkspaceHistory:
 
         rows = _columns(events, 5)
         activity_rows = _columns(activities, 2)
-        index = _index([*rows[0][:1], *activity_rows[0][:1]], ids)
+        observed_rows = _columns(observed, 2)
+        index = _index([*rows[0][:1], *activity_rows[0][:1], *observed_rows[0][:1]], ids)
+        # 0 (the epoch): seen from its creation, every moment of it after that.
+        self._observed = np.zeros(deals, dtype=np.int64)
+        seen = _positions(observed_rows[0], index)
+        self._observed[seen[seen >= 0]] = _micros_column(observed_rows[1])[seen >= 0]
         deal = _positions(rows[0], index)
         number = {name: i for i, name in enumerate(_READ)}
         field = _codes(rows[1], number)
@@ -382,7 +395,13 @@ class WorkspaceHistory:
                     _key(db, col(Activity.deal_id)), _microseconds(db, col(Activity.date))
                 ).where(col(Activity.deal_id).in_(deals)),
             )
-        return cls(current, events, activities)
+            observed = _fetch(
+                connection,
+                sa_select(_key(db, col(Deal.id)), _microseconds(db, col(Deal.observed_at))).where(
+                    col(Deal.workspace_id) == workspace_id, col(Deal.observed_at).is_not(None)
+                ),
+            )
+        return cls(current, events, activities, observed)
 
     # --------------------------------------------------------------------- records
 
@@ -513,8 +532,11 @@ class WorkspaceHistory:
         value, said = changes.then(made, self._today[name])
         value = value[chosen]
         if name in _UNKNOWN_OPEN:
-            # Imported closed and open then: only the close is known, not the open life.
-            unknown = ~then.closed[chosen] & self._born_closed[chosen] & ~said[chosen]
+            # Open then, and imported closed (only the close is known, not the open life)
+            # or not yet seen by the store (see the module's note).
+            unknown = ~then.closed[chosen] & (
+                (self._born_closed[chosen] & ~said[chosen]) | (then.moment < self._observed[chosen])
+            )
             value[unknown] = _UNKNOWN_OPEN[name]
         return value, made
 

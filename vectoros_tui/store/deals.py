@@ -75,7 +75,9 @@ def _new_deal(
 ) -> dict[str, Any]:
     """A new deal's row. With the history an import gives (``HISTORY_FIELDS``) the deal
     was created then, and a closed one entered the closed stage when it closed; an open
-    one is counted in its stage from its creation (the export says nothing later)."""
+    one is counted in its stage from its creation (the export says nothing later). Such a
+    deal is observed from ``moment`` on: what its stage, probability and close date were
+    before the export, the export does not say."""
     # The same keys for every row (they are written by one statement), whatever the caller
     # gives beyond a deal's fields.
     row = {
@@ -92,6 +94,7 @@ def _new_deal(
         updated_at=moment,
         stage_changed_at=closed if closed is not None and "closed_at" in clean else created,
         closed_at=closed,
+        observed_at=moment if created < moment else None,
         version=1,
     )
     return row

@@ -7,7 +7,7 @@ UI thread, no accidental writes).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -141,6 +141,13 @@ class DealView:
             "nextStep": self.next_step,
             "nextStepDue": iso(self.next_step_due),
         }
+
+
+def deal_view_columns() -> list[Any]:
+    """The deals table's columns a :class:`DealView` holds, for reads that build views
+    from rows: a column the store keeps for itself (``observed_at``) never reaches one."""
+    table = Deal.__table__  # type: ignore[attr-defined]
+    return [table.c[item.name] for item in fields(DealView)]
 
 
 @dataclass(frozen=True)
