@@ -720,6 +720,30 @@ def test_top_deals_keeps_the_heaviest_rows_and_the_asked_for_ones_exactly() -> N
     }
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(st.sampled_from([0.0, 1_000.0, 2_500.0]), st.sampled_from([0, 10, 20, 40])),
+        min_size=0,
+        max_size=40,
+    ),
+    top=st.integers(min_value=0, max_value=45),
+    also=st.sets(st.integers(min_value=0, max_value=45), max_size=6),
+)
+def test_listed_top_rows_are_the_full_ranking_cut_at_top_plus_the_asked_for_ones(
+    calls: list[tuple[float, int]], top: int, also: set[int]
+) -> None:
+    """The top rows are picked without sorting every deal: exactly the rows the whole
+    ranking (ties in the caller's order) gives above ``top``, then the asked-for ones
+    ranked lower, in the ranking's order."""
+    deals = [make_deal(n, value=v, probability=p) for n, (v, p) in enumerate(calls)]
+    ranked = forecast_distribution(deals, "30d", simulations=100, seed=0, now=NOW, rank_by_rep=True)
+    full = ranked[0]["forecasted_deals"]
+    wanted = {f"d{n}" for n in also}
+    expected = [row for rank, row in enumerate(full) if rank < top or row["deal_id"] in wanted]
+    assert listed_deals(deals, "30d", NOW, top, wanted) == expected
+
+
 def test_also_deals_match_uuid_ids_as_text() -> None:
     ids = [uuid.UUID(int=n) for n in range(1, 6)]
     deals = [make_deal(n, id=str(ids[n - 1]), value=1_000.0 * n) for n in range(1, 6)]

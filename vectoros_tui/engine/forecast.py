@@ -21,6 +21,7 @@ probability as 50%, as in the original.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import threading
@@ -538,35 +539,45 @@ def _forecasted_deals(
     if rank_by_rep:
         # Ranked by the rep's call: only the rows listed need their adjusted probability
         # (30 of 14,000 on a team's forecast screen, after every save).
-        order = _row_order(counted, lambda i: counted[i][3])
+        order = _row_order(counted, lambda i: counted[i][3], top, also)
     else:
         adjusted = [adjust(i) for i in range(len(counted))]
-        order = _row_order(counted, adjusted.__getitem__)
-    if top is not None:
-        order = _top_rows(order, counted, top, also)
+        order = _row_order(counted, adjusted.__getitem__, top, also)
     return [
         _deal_row(counted[i], adjust(i) if adjusted is None else adjusted[i], now) for i in order
     ]
 
 
-def _row_order(counted: list[_Counted], weight: Callable[[int], float]) -> list[int]:
-    """Row positions by value times ``weight`` (the adjusted probability the rows show,
-    or the rep's, see forecast_distribution).
-
-    Weights are compared as shown (to the cent) and sorted() is stable, so deals whose
-    weights look the same keep the caller's order.
-    """
-    return sorted(
-        range(len(counted)), key=lambda i: round(counted[i][2] * weight(i), 2), reverse=True
-    )
-
-
-def _top_rows(
-    order: list[int], counted: list[_Counted], top: int, also: Collection[object]
+def _row_order(
+    counted: list[_Counted],
+    weight: Callable[[int], float],
+    top: int | None = None,
+    also: Collection[object] = (),
 ) -> list[int]:
+    """Row positions by value times ``weight`` (the adjusted probability the rows show,
+    or the rep's, see forecast_distribution): all of them, or the ``top`` and after them
+    those of ``also`` (deal ids) ranked lower, in the same order.
+
+    Weights are compared as shown (to the cent) and the order is stable, so deals whose
+    weights look the same keep the caller's order. The top rows are picked, not the whole
+    list sorted: a team's forecast screen lists 30 of 14,000 deals after every save.
+    """
+
+    def shown(i: int) -> float:
+        return round(counted[i][2] * weight(i), 2)
+
+    rows = range(len(counted))
+    if top is None:
+        return sorted(rows, key=shown, reverse=True)
+    # nlargest is sorted(..., reverse=True)[:top], ties included.
+    first = heapq.nlargest(top, rows, key=shown)
     # Compared as text: callers hold ids as strings or as UUIDs, records as strings.
     wanted = {str(deal_id) for deal_id in also}
-    return [i for rank, i in enumerate(order) if rank < top or counted[i][0].id in wanted]
+    if not wanted:
+        return first
+    listed = set(first)
+    lower = [i for i in rows if counted[i][0].id in wanted and i not in listed]
+    return first + sorted(lower, key=shown, reverse=True)
 
 
 def _deal_row(row: _Counted, adjusted: float, now: datetime) -> dict[str, Any]:
