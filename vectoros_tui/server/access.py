@@ -53,13 +53,14 @@ def deal_and_role(
     """A deal and the caller's membership of its workspace in one query, or None (no such
     deal, or not the caller's to see)."""
     table = Deal.__table__  # type: ignore[attr-defined]
+    columns = [
+        *deal_view_columns(),
+        col(Workspace.name).label("_ws_name"),
+        col(WorkspaceMember.role).label("_ws_role"),
+        col(Workspace.created_at).label("_ws_created_at"),
+    ]
     query: Select[*tuple[Any, ...]] = (
-        select(
-            *deal_view_columns(),
-            col(Workspace.name).label("_ws_name"),
-            col(WorkspaceMember.role).label("_ws_role"),
-            col(Workspace.created_at).label("_ws_created_at"),
-        )
+        select(*columns)
         .join(Workspace, col(Workspace.id) == table.c.workspace_id)
         .join(WorkspaceMember, col(WorkspaceMember.workspace_id) == table.c.workspace_id)
         .where(table.c.id == deal_id, WorkspaceMember.user_id == user_id)
