@@ -174,6 +174,12 @@ def test_a_feature_that_never_varied_in_training_moves_nothing():
     both = np.concatenate([~learned, ~learned])
     assert np.all(model.covariance[both] == 0.0) and np.all(model.covariance[:, both] == 0.0)
     assert np.any(model.won[learned][1:] != 0.0)
+    assert "stage" in model.unlearned()
+    assert "owner" in model.unlearned()  # draw() leaves the owner's column at 0
+    assert "close" not in model.unlearned()  # its days_to_close column is the decisive one
+    _, outcome, period, _ = draw(500, np.random.default_rng(6), periods=8)
+    varied = np.random.default_rng(7).normal(size=(500, WIDTH))
+    assert fit_win_model(varied, outcome, period).unlearned() == ()
 
     known = matrix[:300].copy()
     known[:, unknown], known[:, qualified] = 0.0, 1.0

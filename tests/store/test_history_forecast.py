@@ -124,6 +124,8 @@ def test_the_training_summary_counts_the_past_windows(generated, forecast):
         "period_sd": training["period_sd"],
         "window_days": 30,
         "minimum": {"open_deal_periods": MIN_TRAINING_ROWS, "won_within_window": MIN_WINS},
+        # A history kept from the start knows every reason.
+        "not_learned": [],
     }
     assert training["period_sd"] >= 0
     assert rows >= MIN_TRAINING_ROWS and wins >= MIN_WINS

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from vectoros_tui.store.backtest import backtest
 from vectoros_tui.store.csv_import import apply_import, plan_import
+from vectoros_tui.store.model_comparison import compare_models
 
 WINDOW = 30
 MEAN_DAYS_TO_CLOSE = 45.0
@@ -77,6 +78,13 @@ def test_the_first_forecast_after_importing_an_export_expects_what_its_history_s
     forecast = store.analytics.history_forecast(workspace.id, seed=0, now=EXPORT_DAY)
 
     assert forecast["model"] == "history"
+    # Before the import no stage, rep probability or close date is known: said, not used.
+    assert {"stage", "rep", "close"} <= set(forecast["training"]["not_learned"])
+    assert {"age", "value"}.isdisjoint(forecast["training"]["not_learned"])
+    comparison = compare_models(
+        store.deals, workspace.id, store.deals.records(workspace.id), 30, EXPORT_DAY, seed=0
+    )
+    assert "not learned yet: stage" in comparison.note
     # Learned from the history, not told by it which deals never close: about the
     # truth (an open stage that "never won" put it at a fraction of a percent of it).
     assert 0.7 * expected < forecast["mean_forecast"] < 1.4 * expected

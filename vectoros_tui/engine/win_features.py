@@ -336,6 +336,19 @@ def reason_group(name: str) -> str:
 
 
 REASON_GROUPS: tuple[str, ...] = tuple(dict.fromkeys(reason_group(f) for f in FEATURES))
+# Each reason as a sentence names it.
+REASON_LABELS: dict[str, str] = {
+    "stage": "stage",
+    "age": "age",
+    "days_in_stage": "time in stage",
+    "value": "value",
+    "close": "close date",
+    "activity": "recent activity",
+    "rep": "the rep's probability",
+    "owner": "the owner's record",
+    "quarter_month": "month of the quarter",
+}
+assert set(REASON_LABELS) == set(REASON_GROUPS), "every reason has its label"
 
 
 def describe(group: str, features: DealFeatures, row: int) -> str:

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from vectoros_tui.engine import many_deals
 from vectoros_tui.engine.forecast import worker_pool
-from vectoros_tui.engine.win_features import FEATURES, OwnerRates
+from vectoros_tui.engine.win_features import FEATURES, OwnerRates, reason_group
 
 # Below these the history says too little; the rep's probabilities are used instead.
 MIN_TRAINING_ROWS: Final = 200
@@ -92,6 +92,22 @@ class WinModel:
 
     def probabilities(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.outcome_probabilities(matrix)[:, WON]
+
+    def unlearned(self) -> tuple[str, ...]:
+        """The reasons (see :func:`reason_group`) the training rows never showed varying,
+        so the model learned nothing of them and holds them at no effect: before an
+        import's day no stage, rep probability or close date is known."""
+        width = len(self.mean)
+        none = (
+            (self.won[1:] == 0.0)
+            & (self.lost[1:] == 0.0)
+            & (np.diag(self.covariance)[1 : width + 1] == 0.0)
+        )
+        groups: dict[str, bool] = {}
+        for name, nothing in zip(FEATURES, none.tolist(), strict=False):
+            group = reason_group(name)
+            groups[group] = groups.get(group, True) and nothing
+        return tuple(group for group, nothing in groups.items() if nothing)
 
     def contributions(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
         """Each feature's push on each deal's win logit, against the average training

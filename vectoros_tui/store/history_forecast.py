@@ -319,6 +319,8 @@ def _training_summary(model: WinModel, cutoffs: int, window_days: int) -> dict[s
         "period_sd": round(model.period_sd, 3),
         "window_days": window_days,
         "minimum": {"open_deal_periods": MIN_TRAINING_ROWS, "won_within_window": MIN_WINS},
+        # Reasons no past window showed varying (e.g. stages before an import's day).
+        "not_learned": list(model.unlearned()),
     }
 
 

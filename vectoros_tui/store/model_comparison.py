@@ -21,6 +21,7 @@ from typing import Any, Final
 import numpy as np
 
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.win_features import REASON_LABELS
 from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.backtest import Step, end_of_day, last_cutoff, replay
@@ -112,6 +113,8 @@ def compare_models(
         f"History model: learned from {cutoffs} past windows: "
         f"{model.rows:,} open deals, {model.wins:,} won within {window_days} days"
     )
+    if unlearned := model.unlearned():
+        note += "; not learned yet: " + ", ".join(REASON_LABELS[r] for r in unlearned)
     return Comparison(
         window_days,
         Band(p5, p50, p95),
