@@ -136,8 +136,9 @@ class Deal(SQLModel, table=True):
     owner_id: uuid.UUID | None = _fk("users.id", nullable=True, ondelete="SET NULL")
     next_step: str | None = Field(default=None, max_length=500)
     next_step_due: date | None = None
-    # When the store first saw a deal that came with a past (an import, a pull); None: seen
-    # from its creation. Its stage, probability and close date before then are unknown.
+    # When the store first saw a deal that came with a past (an import of an older deal);
+    # None: seen from its creation. Its stage, probability and close date before then are
+    # unknown.
     observed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=deal_version_column)
 

@@ -1,8 +1,9 @@
 """When the store first saw a deal that existed before it.
 
-- deals.observed_at: set when a deal arrives with a past of its own (an import's created
-  date, a deal pulled from the team backend) to the moment it arrived; NULL for a deal
-  created here, which the store has seen from its creation. Before that moment the
+- deals.observed_at: set when a deal arrives with a past of its own (a CSV import's
+  created date earlier than the import) to the moment it arrived; NULL for a deal created
+  here (or pulled from the team backend, which gives no created date), which the store
+  has seen from its creation. Before that moment the
   deal's stage, probability and close date are not known: the file says only what they
   are on the day it was exported. A past forecast that read them then would know which
   deals were still open on that day and which had closed (see
