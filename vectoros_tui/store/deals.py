@@ -7,7 +7,7 @@ import builtins
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -45,9 +45,8 @@ from vectoros_tui.store.validation import (
     clean_deal,
     parse_calendar_date,
 )
-from vectoros_tui.store.views import DealPage, DealView, iso
+from vectoros_tui.store.views import DEAL_VIEW_FIELDS, DealPage, DealView, iso
 
-_VIEW_FIELDS = [f.name for f in fields(DealView)]
 # A deal's fields as DealView.editable_fields gives them, in that order.
 EDITABLE_FIELDS = (*DEAL_FIELDS, *NEXT_STEP_FIELDS)
 
@@ -698,7 +697,7 @@ class DealService:
         with their first stage event. Not noted in the outbox (they came from there); the
         caller's transaction commits them."""
         deals = DealService._insert_many(session, workspace_id, [(None, c) for c in cleans], moment)
-        return [DealView(**{name: deal[name] for name in _VIEW_FIELDS}) for deal in deals]
+        return [DealView(**{name: deal[name] for name in DEAL_VIEW_FIELDS}) for deal in deals]
 
     @staticmethod
     def _insert_many(

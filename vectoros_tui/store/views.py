@@ -143,11 +143,15 @@ class DealView:
         }
 
 
+# The fields a DealView holds, each a column of the deals table of the same name.
+DEAL_VIEW_FIELDS: tuple[str, ...] = tuple(item.name for item in fields(DealView))
+
+
 def deal_view_columns() -> list[Any]:
     """The deals table's columns a :class:`DealView` holds, for reads that build views
     from rows: a column the store keeps for itself (``observed_at``) never reaches one."""
     table = Deal.__table__  # type: ignore[attr-defined]
-    return [table.c[item.name] for item in fields(DealView)]
+    return [table.c[name] for name in DEAL_VIEW_FIELDS]
 
 
 @dataclass(frozen=True)
