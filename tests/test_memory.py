@@ -95,3 +95,22 @@ def test_garbage_cycles_made_after_start_are_still_freed(restore_gc: None) -> No
     young_collections(FULL_COLLECTION_DUE)
     assert collector.tick() is True
     assert freed == [True]
+
+
+def test_the_console_script_freezes_what_the_cli_imported(
+    restore_gc: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`vectoros COMMAND` is one command in a process of its own: what importing the CLI
+    built is frozen before the command runs (its record-building then skips full walks of
+    SQLAlchemy and click), while run(), which the tests call in-process, freezes nothing."""
+    import vectoros_tui.cli as cli
+
+    gc.unfreeze()
+    assert cli.run(["version"]) == 0
+    assert gc.get_freeze_count() == 0
+    frozen_when_run: list[int] = []
+    monkeypatch.setattr(cli, "run", lambda: frozen_when_run.append(gc.get_freeze_count()) or 0)
+    with pytest.raises(SystemExit) as leaving:
+        cli.main()
+    assert leaving.value.code == 0
+    assert frozen_when_run and frozen_when_run[0] > 10_000
