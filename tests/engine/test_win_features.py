@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
+from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.engine.win_features import (
@@ -21,8 +22,10 @@ from vectoros_tui.engine.win_features import (
     reason_group,
 )
 
-# 20 May 2025: its 30-day window runs into June, the last month of its quarter.
-MOMENT = datetime(2025, 5, 20, 15, 0, tzinfo=UTC)
+# The end of 20 May 2025, when every forecast made that day takes its features (see
+# test_a_days_forecasts_take_the_same_features): its 30-day window runs into June, the
+# last month of its quarter.
+MOMENT = end_of_day(datetime(2025, 5, 20, tzinfo=UTC))
 TODAY = MOMENT.date()
 WINDOW = 30
 

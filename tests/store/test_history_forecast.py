@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.win_features import REASON_GROUPS, deal_features, describe
 from vectoros_tui.engine.win_model import MIN_TRAINING_ROWS, MIN_WINS, STILL_OPEN, WON
 from vectoros_tui.store.as_of import WorkspaceHistory
@@ -92,11 +93,11 @@ def test_the_mean_is_about_the_deals_expected_wins(forecast):
 
 def past_windows(records, until: datetime) -> tuple[int, int, int, int]:
     """(cut-offs, open-deal periods, wins, losses) a fit at ``until`` learns from, counted
-    from today's records: cut-offs a window apart from the first deal's creation plus a
-    window, each whose whole window has passed by ``until``."""
+    from today's records: cut-offs a window apart from the end of the first deal's
+    creation day plus a window, each whose whole window has passed by ``until``."""
     first = min(r.created_at for r in records)
     cutoffs = []
-    cutoff = first + WINDOW
+    cutoff = end_of_day(first) + WINDOW
     while cutoff + WINDOW <= until:
         cutoffs.append(cutoff)
         cutoff += WINDOW
@@ -189,6 +190,26 @@ def test_reasons_quote_the_deals_own_numbers(generated, forecast):
     assert said > len(forecast["forecasted_deals"])
 
 
+def test_a_days_forecast_is_the_same_whenever_that_day_it_is_made(generated, forecast):
+    """Made at 9:00 or 17:00 (the fixture's at noon), today's forecast of the same deals
+    is the same to the cent, deal by deal: the app, the CLI and the server, each
+    computing at its own moment, show one set of numbers. The next day's ages them."""
+    store, summary = generated
+    day = datetime(NOW.year, NOW.month, NOW.day, tzinfo=UTC)
+
+    def made_at(moment: datetime) -> dict:
+        return store.analytics.history_forecast(
+            summary.workspace_id, simulations=SIMULATIONS, seed=1, now=moment
+        )
+
+    assert made_at(day + timedelta(hours=9)) == forecast
+    assert made_at(day + timedelta(hours=17, minutes=59)) == forecast
+    tomorrow = made_at(day + timedelta(days=1, hours=9))
+    assert [r["winProbabilityInWindow"] for r in tomorrow["forecasted_deals"]] != [
+        r["winProbabilityInWindow"] for r in forecast["forecasted_deals"]
+    ]
+
+
 def test_deals_further_along_are_more_likely_to_be_won(forecast):
     by_stage = defaultdict(list)
     for row in forecast["forecasted_deals"]:
@@ -252,7 +273,8 @@ def test_the_training_grid_is_one_window_apart_and_only_of_passed_windows(genera
     until = NOW - timedelta(days=100)
     cutoffs = grid.cutoffs(until)
     first = min(r.created_at for r in records)
-    assert cutoffs[0] == first + WINDOW
+    assert cutoffs[0] == end_of_day(first) + WINDOW
+    assert all(c == end_of_day(c) for c in cutoffs)
     assert all(b - a == WINDOW for a, b in itertools.pairwise(cutoffs))
     assert cutoffs[-1] + WINDOW <= until < cutoffs[-1] + 2 * WINDOW
     # Labels: how each deal open at the cut-off ended its window.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -26,7 +26,7 @@ from vectoros_tui.cli.output import (
     say,
     short_id,
 )
-from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.dates import end_of_day, utc_now
 from vectoros_tui.forecast_defaults import FORECAST_SEED
 from vectoros_tui.money import format_money
 
@@ -456,9 +456,7 @@ def _as_of_moment(ctx: CliContext, workspace_id: uuid.UUID, day: datetime) -> da
     """The end of ``day`` (UTC), checked: a past day on which the workspace had deals."""
     from vectoros_tui.store.as_of import earliest_created
 
-    # The last instant of the day: what is stamped at the next midnight (an imported
-    # date is) belongs to the next day.
-    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, microseconds=-1)
+    end = end_of_day(day)
     today = utc_now().date()
     if day.date() > today:
         raise click.BadParameter(

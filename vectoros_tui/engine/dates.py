@@ -7,11 +7,19 @@ missing. Everything is normalised to timezone-aware UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """The last instant (UTC) of ``moment``'s day: what is stamped at the next midnight
+    (an imported date is) belongs to the next day."""
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(
+        days=1, microseconds=-1
+    )
 
 
 def as_utc(value: datetime) -> datetime:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from vectoros_tui.engine.dates import as_utc
+from vectoros_tui.engine.dates import as_utc, end_of_day
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.stages import OPEN_STAGES
 
@@ -200,16 +200,22 @@ def deal_features(
     owners: OwnerRates | None = None,
     reuse: ColumnsReuse | None = None,
 ) -> DealFeatures:
-    """The features of open ``deals`` at ``moment`` for a ``window_days`` forecast; with
-    ``owners`` (learned before ``moment``), each owner's past rate as one of them.
-    ``reuse``: the columns of the deals seen last by it, read again only where they
-    changed."""
+    """The features of open ``deals`` as of the end of ``moment``'s day (UTC) for a
+    ``window_days`` forecast; with ``owners`` (learned before ``moment``), each owner's
+    past rate as one of them. ``reuse``: the columns of the deals seen last by it, read
+    again only where they changed.
+
+    The end of the day, as a forecast as of a past day, a backtest's cut-offs and the
+    training rows take it: today's forecast is then the same at 9:00 and at 17:00 until
+    the deals change, in the app, the CLI and the server alike. At the moment itself,
+    deal ages and days in stage moved with the clock, and so did every figure."""
     rates = owners or _NO_OWNERS
     if reuse is None:
         columns, owner_rate = DealColumns.of(deals), _owner_rates(deals, rates)
     else:
         columns, owner_rate = reuse.of(deals, rates)
-    found = column_features(columns, moment, window_days, owner_rate, rates.base)
+    day_end = end_of_day(as_utc(moment))
+    found = column_features(columns, day_end, window_days, owner_rate, rates.base)
     return replace(found, stages=tuple(STAGE_FEATURES[i] for i in columns.stage))
 
 

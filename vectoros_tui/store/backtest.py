@@ -24,12 +24,12 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
 
-from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.engine.dates import end_of_day, utc_now
 from vectoros_tui.store.as_of import Closings, WorkspaceHistory, micros
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.history_forecast import (
@@ -79,12 +79,6 @@ class Step:
 def last_cutoff(today: datetime, window_days: int) -> datetime:
     """The latest cut-off whose whole window has passed by ``today``."""
     return end_of_day(today - timedelta(days=window_days + 1))
-
-
-def end_of_day(moment: datetime) -> datetime:
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(
-        days=1, microseconds=-1
-    )
 
 
 def backtest(

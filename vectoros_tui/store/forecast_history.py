@@ -11,8 +11,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.store.as_of import WorkspaceHistory
-from vectoros_tui.store.backtest import end_of_day
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.model_store import ModelStore
 

@@ -1,9 +1,10 @@
 """The history model's forecast of a workspace: trained on the workspace's own past.
 
-Training rows are the open deals at cut-offs one window apart, from the first deal's
-creation plus one window up to the forecast's moment, each labelled with how its window
-after the cut-off ended: won, lost or still open. Only cut-offs whose whole window has passed by
-the forecast's moment are used, so an as-of forecast learns nothing from later outcomes.
+Training rows are the open deals at cut-offs one window apart (each at the end of a day),
+from the end of the first deal's creation day plus one window up to the forecast's moment,
+each labelled with how its window after the cut-off ended: won, lost or still open. Only
+cut-offs whose whole window has passed by the forecast's moment are used, so an as-of
+forecast learns nothing from later outcomes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.forecast import REPORTED_PERCENTILES
 from vectoros_tui.engine.stages import stage_index
@@ -66,8 +68,8 @@ class Training:
 
 class TrainingGrid:
     """The training rows of a workspace's history for one window length, cut-off by
-    cut-off, on a grid one window apart from the first deal's creation. Each cut-off's
-    rows are built once, so a backtest's many as-of fits share them."""
+    cut-off, on a grid one window apart from the end of the first deal's creation day.
+    Each cut-off's rows are built once, so a backtest's many as-of fits share them."""
 
     def __init__(self, history: WorkspaceHistory, window_days: int) -> None:
         self.history = history
@@ -85,7 +87,9 @@ class TrainingGrid:
         if first is None:
             return []
         found = []
-        cutoff = first + self.window
+        # Each at the end of a day, as every forecast's moment is (deal_features): the
+        # rows learned from are measured as the deals forecast from them are.
+        cutoff = end_of_day(first) + self.window
         while cutoff + self.window <= until:
             found.append(cutoff)
             cutoff += self.window

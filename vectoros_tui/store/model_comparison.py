@@ -20,11 +20,12 @@ from typing import Any, Final
 
 import numpy as np
 
+from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.win_features import REASON_LABELS
 from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.as_of import WorkspaceHistory
-from vectoros_tui.store.backtest import Step, end_of_day, last_cutoff, replay
+from vectoros_tui.store.backtest import Step, last_cutoff, replay
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.history_forecast import (
     NotEnoughHistory,
