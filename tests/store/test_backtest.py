@@ -295,6 +295,17 @@ def test_a_start_before_the_first_deal(generated, records):
     )
 
 
+def test_an_end_before_the_first_deal(generated, records):
+    store, summary = generated
+    first = min(r.created_at for r in records)
+    with pytest.raises(BacktestInputError) as caught:
+        backtest(store.deals, summary.workspace_id, end=first - timedelta(days=3), now=NOW)
+    assert str(caught.value) == (
+        f"--to {(first - timedelta(days=3)).date().isoformat()} is before the first deal "
+        f"({first.date().isoformat()})"
+    )
+
+
 def test_a_start_after_the_end(generated):
     store, summary = generated
     with pytest.raises(BacktestInputError) as caught:

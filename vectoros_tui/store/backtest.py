@@ -114,6 +114,12 @@ def backtest(
             f"yet; the latest cut-off is {latest.date().isoformat()}"
         )
     earliest = end_of_day(first)
+    if last < earliest:
+        # Said of --to itself: the --from a rep did not give would only puzzle.
+        raise BacktestInputError(
+            f"--to {last.date().isoformat()} is before the first deal "
+            f"({earliest.date().isoformat()})"
+        )
     begin = end_of_day(start) if start is not None else max(step.back(last, 11), earliest)
     if begin < earliest:
         raise BacktestInputError(
