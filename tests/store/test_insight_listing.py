@@ -36,3 +36,39 @@ def test_the_api_listing_is_the_views_api_form(store: Store, workspace: Workspac
     everything = store.insights.list_api(workspace.id, include_dismissed=True)
     assert {i["isDismissed"] for i in everything} == {True, False}
     assert all(len(i["id"]) == 36 and i["workspaceId"] == str(workspace.id) for i in everything)
+
+
+def test_the_most_pressing_are_the_first_of_the_listing(
+    store: Store, workspace: WorkspaceView
+) -> None:
+    """What the CLI shows of a big workspace's insights: the listing's first ``top``
+    (ties broken by id, as the listing breaks them), its total, and the same of one
+    set of deals."""
+    deals = [
+        store.deals.create(
+            workspace.id,
+            {
+                "title": "Twin" if n < 3 else f"Deal {n}",
+                "stage": ("negotiation", "proposal", "qualified")[n % 3],
+                "value": (90_000, 90_000, 90_000, 5_000, 40_000, 12_000, 0, 7_500)[n],
+                "close_date": date(2026, 3, 1)
+                + timedelta(days=(-20, -20, -20, -3, 5, 2, -9, 40)[n]),
+            },
+            now=NOW - timedelta(days=60 + n),
+        )
+        for n in range(8)
+    ]
+    store.analytics.regenerate_insights(workspace.id, now=NOW)
+    views = store.insights.list(workspace.id)
+    assert len(views) >= 10
+    store.insights.dismiss(views[2].id)
+    store.insights.mark_read(views[4].id)
+    for options in ({}, {"include_dismissed": True}, {"unread_only": True}):
+        listed = store.insights.list(workspace.id, **options)
+        for top in (1, 3, len(listed) - 1, len(listed) + 5):
+            first, total = store.insights.most_pressing(workspace.id, top, **options)
+            assert (first, total) == (listed[:top], len(listed)), (options, top)
+    some = {str(deals[0].id), str(deals[4].id), str(deals[6].id)}
+    about = [v for v in store.insights.list(workspace.id) if str(v.deal_id) in some]
+    assert about and len(about) < len(views)
+    assert store.insights.most_pressing(workspace.id, 2, deal_ids=some) == (about[:2], len(about))

@@ -927,13 +927,13 @@ def insights(
             found = [i for i in found if i["dealId"] in mine]
         print_json({"insights": found, "total": len(found)})
         return
-    items = store.insights.list(ws.id, include_dismissed=include_dismissed, unread_only=unread)
-    if mine is not None:
-        items = [i for i in items if i.deal_id is not None and str(i.deal_id) in mine]
     # A team's workspace has tens of thousands: the terminal gets the most pressing.
+    items, total = store.insights.most_pressing(
+        ws.id, top, include_dismissed=include_dismissed, unread_only=unread, deal_ids=mine
+    )
     caption = "● unread"
-    if len(items) > top:
-        caption += f" · the first {top} of {len(items):,}; --top N lists more"
+    if total > top:
+        caption += f" · the first {top} of {total:,}; --top N lists more"
     listing(
         f"Insights for {ws.name}",
         [
@@ -953,7 +953,7 @@ def insights(
                 (i.actions or ["—"])[0],
                 i.description,
             ]
-            for i in items[:top]
+            for i in items
         ],
         caption=caption,
     )

@@ -8,11 +8,13 @@ them), adds new ones, and removes those whose situation has gone.
 from __future__ import annotations
 
 import builtins
+import heapq
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -56,6 +58,28 @@ class InsightService:
             (_view(row, workspace_id) for row in found),
             key=lambda i: _order(i.priority, i.data, i.title, str(i.id)),
         )
+
+    def most_pressing(
+        self,
+        workspace_id: uuid.UUID,
+        top: int,
+        *,
+        include_dismissed: bool = False,
+        unread_only: bool = False,
+        deal_ids: Collection[str] | None = None,
+    ) -> tuple[builtins.list[InsightView], int]:
+        """The first ``top`` of what :meth:`list` lists (only those about ``deal_ids``, as
+        text, if given) and how many it lists in all. A view is made for those ``top``
+        alone: the CLI shows 25 of a team's 33,000, and a view each was half a second."""
+        found: Iterable[Any] = self._rows(workspace_id, include_dismissed, unread_only)
+        if deal_ids is not None:
+            found = [r for r in found if r[2] is not None and _uuid_text(r[2]) in deal_ids]
+        keyed = [
+            (_order(row[4], _document(row[8]) or {}, row[5], _uuid_text(row[0])), row)
+            for row in found
+        ]
+        first = heapq.nsmallest(top, keyed, key=itemgetter(0))
+        return [_view(row, workspace_id) for _, row in first], len(keyed)
 
     def list_api(
         self, workspace_id: uuid.UUID, *, include_dismissed: bool = False, unread_only: bool = False
