@@ -276,6 +276,7 @@ def write_workspace(
 ) -> None:
     """A new workspace and its rows, in one transaction. ``people`` (email, name) become
     its members, and a deal row's ``owner_email`` its owner."""
+    deals = 0
     with db.write() as session:
         session.add(workspace)
         session.flush()
@@ -291,5 +292,7 @@ def write_workspace(
                     }
                     for row in rows
                 ]
+                deals += len(rows)
             for start in range(0, len(rows), batch_size):
                 session.execute(insert(table), rows[start : start + batch_size])
+    db.bulk_loaded(deals)
