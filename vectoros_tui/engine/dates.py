@@ -15,9 +15,10 @@ def utc_now() -> datetime:
 
 
 def end_of_day(moment: datetime) -> datetime:
-    """The last instant (UTC) of ``moment``'s day: what is stamped at the next midnight
-    (an imported date is) belongs to the next day."""
-    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC) + timedelta(
+    """The last instant of ``moment``'s day in UTC (naive: taken as UTC): what is stamped
+    at the next midnight (an imported date is) belongs to the next day."""
+    day = as_utc(moment)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
         days=1, microseconds=-1
     )
 
