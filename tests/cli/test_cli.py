@@ -796,6 +796,35 @@ def test_import_bad_file_is_all_or_nothing(cli: Cli, tmp_path: Path) -> None:
     assert all_deals(cli) == []
 
 
+def test_import_of_a_windows_excel_file_names_its_encoding(cli: Cli, tmp_path: Path) -> None:
+    """Excel's plain "CSV" on Windows is cp1252: refused as not UTF-8, with the option
+    to pass; read right with it. An encoding Python does not know is a usage error."""
+    ok(cli("workspace", "create", "Imports"))
+    path = tmp_path / "excel.csv"
+    path.write_bytes("Title,Company,Value\nCafé deal,Société Générale,1200\n".encode("cp1252"))
+    refused = user_error(cli("import", path))
+    assert "not UTF-8 text" in refused.err and "--encoding cp1252" in refused.err
+    assert all_deals(cli) == []
+    unknown = user_error(cli("import", path, "--encoding", "klingon"))
+    assert "--encoding" in unknown.err and "'klingon'" in unknown.err
+    assert all_deals(cli) == []
+    ok(cli("import", path, "--encoding", "cp1252"))
+    [deal] = all_deals(cli)
+    assert (deal["title"], deal["company"], deal["value"]) == (
+        "Café deal",
+        "Société Générale",
+        1200,
+    )
+
+
+def test_import_reads_utf8_with_or_without_excels_mark(cli: Cli, tmp_path: Path) -> None:
+    ok(cli("workspace", "create", "Imports"))
+    path = tmp_path / "marked.csv"
+    path.write_bytes("\ufeffTitle,Value\nÜber deal,5\n".encode())
+    ok(cli("import", path, "--encoding", "UTF8"))
+    assert [d["title"] for d in all_deals(cli)] == ["Über deal"]
+
+
 def test_import_missing_file(cli: Cli, tmp_path: Path) -> None:
     ok(cli("workspace", "create", "Imports"))
     result = user_error(cli("import", tmp_path / "nope.csv"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import sys
 import uuid
 from pathlib import Path
@@ -58,6 +59,13 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     help='Map your CRM\'s stage names, e.g. --stage-map "Demo Scheduled=qualified".',
 )
 @click.option("--day-first", is_flag=True, help="Read 03/04/2026 as 3 April (default: March 4).")
+@click.option(
+    "--encoding",
+    default="utf-8",
+    show_default=True,
+    metavar="NAME",
+    help="The file's text encoding, e.g. cp1252 for Excel's plain CSV on Windows.",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @json_option
 @pass_ctx
@@ -68,6 +76,7 @@ def import_deals(
     maps: tuple[str, ...],
     stage_maps: tuple[str, ...],
     day_first: bool,
+    encoding: str,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -86,6 +95,15 @@ def import_deals(
 
     if not file.exists():
         raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise click.BadParameter(
+            f"{encoding!r} is not an encoding Python knows (e.g. utf-8, cp1252, latin-1)",
+            param_hint="--encoding",
+        ) from None
+    # UTF-8 with or without Excel's byte-order mark.
+    codec = "utf-8-sig" if codec == "utf-8" else codec
     mapping = _pairs(maps, "--map")
     stage_map = _pairs(stage_maps, "--stage-map")
     store = ctx.store()
@@ -101,6 +119,7 @@ def import_deals(
             mapping=mapping or None,
             stage_map=stage_map or None,
             day_first=day_first,
+            encoding=codec,
             progress=report,
         )
     if new_name is None:

@@ -62,7 +62,7 @@ def _decode_error(name: str, encoding: str, line: int | None) -> CsvImportError:
     where = f" (line {line})" if line else ""
     return CsvImportError(
         f"{name} is not {encoding.replace('-sig', '').upper()} text{where}; save it as "
-        "'CSV UTF-8' (or give its encoding, e.g. cp1252)"
+        "'CSV UTF-8', or give its encoding (--encoding cp1252 for Excel's plain CSV)"
     )
 
 
