@@ -192,9 +192,10 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         deal = self.deal
         if deal is None:
             return
+        # The title is the screen's (its header and the first field): at 80 columns it
+        # left no room here for when the deal was last updated.
         text = Text.assemble(
-            (deal.title, "bold"),
-            f"  · version {deal.version} · created ",
+            f"version {deal.version} · created ",
             deal.created_at.strftime("%Y-%m-%d"),
             " · updated ",
             deal.updated_at.strftime("%Y-%m-%d %H:%M"),
