@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from vectoros_tui.server.app import create_app
 from vectoros_tui.store import migrate
 
@@ -222,6 +224,44 @@ def test_forecast_and_scores(api: Api) -> None:
     assert bad.status_code == 422
     score = ann.post("/api/v1/ai/score-workspace", json={"workspace_id": ws})
     assert score.status_code == 200, score.text
+
+
+def test_the_forecast_is_the_cli_and_apps_until_a_deal_changes(api: Api) -> None:
+    """The API forecasts with the seed the CLI and the app use: the same deals give the
+    same numbers on every request and in every client; a changed deal moves them."""
+    from vectoros_tui.forecast_defaults import FORECAST_SEED
+
+    ws = api.workspace("ann@example.com")
+    ann = api.user("ann@example.com")
+    ids = [
+        ann.post(
+            "/api/v1/deals",
+            json={
+                "workspaceId": ws,
+                "title": f"D{n}",
+                "stage": "proposal",
+                "value": 1000 * (n + 1),
+                "probability": 30 + 10 * n,
+            },
+        ).json()["id"]
+        for n in range(6)
+    ]
+    cases = ("worst_case", "likely_case", "best_case", "mean_forecast")
+
+    def answered() -> dict:
+        reply = ann.get("/api/v1/forecast", params={"workspace_id": ws})
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    first = answered()
+    assert answered() == first
+    mine = api.store.analytics.forecast(uuid.UUID(ws), seed=FORECAST_SEED)
+    assert [first[k] for k in cases] == [mine[k] for k in cases]
+    changed = ann.put(f"/api/v1/deals/{ids[-1]}", json={"probability": 95})
+    assert changed.status_code == 200, changed.text
+    moved = answered()
+    assert moved["mean_forecast"] > first["mean_forecast"]
+    assert answered() == moved
 
 
 def test_openapi_declares_bearer_auth(api: Api) -> None:
