@@ -248,3 +248,15 @@ def test_only_a_reps_own_forecast_is_kept_a_served_read_writes_nothing(
         assert [r.model for r in kept(database_url, ForecastRun)] == ["rep"]
     finally:
         store.close()
+
+
+def test_the_text_says_how_many_open_deals_have_no_value(cli: Cli, database_url: str) -> None:
+    history_demo(cli)
+    assert "no value" not in ok(cli("forecast", "-w", "Hist", *QUICK)).out
+    result = forecast(cli, "Hist")
+    assert result["unpriced_deals"] == 0
+    for deal in result["forecasted_deals"][:2]:
+        ok(cli("deals", "update", deal["deal_id"], "--value", "0"))
+    text = one_line(ok(cli("forecast", "-w", "Hist", *QUICK)).out)
+    assert f"2 of the {result['deals_analyzed']} open deals have no value" in text
+    assert forecast(cli, "Hist")["unpriced_deals"] == 2

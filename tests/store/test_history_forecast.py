@@ -210,6 +210,28 @@ def test_a_days_forecast_is_the_same_whenever_that_day_it_is_made(generated, for
     ]
 
 
+def test_open_deals_without_a_value_are_counted_and_count_nothing(store):
+    """A deal with no value (a blank is stored as 0) adds nothing to the totals if won:
+    the forecast says how many there are (a generated history prices every deal)."""
+    summary = small_history(store, "Unpriced")
+    day = dict(simulations=500, seed=3, now=LATER)
+    before = store.analytics.history_forecast(summary.workspace_id, **day)
+    assert before["unpriced_deals"] == 0
+    biggest = sorted(
+        store.deals.records(summary.workspace_id, open_only=True), key=lambda d: -(d.value or 0)
+    )[:3]
+    for deal in biggest:
+        store.deals.update(uuid.UUID(deal.id), {"value": None}, now=LATER)
+    after = store.analytics.history_forecast(summary.workspace_id, **day)
+    assert after["unpriced_deals"] == 3
+    assert after["deals_analyzed"] == before["deals_analyzed"]
+    unpriced = sum(d.value for d in biggest)
+    assert after["total_pipeline_value"] == pytest.approx(
+        before["total_pipeline_value"] - unpriced, abs=0.01
+    )
+    assert after["mean_forecast"] < before["mean_forecast"]
+
+
 def test_deals_further_along_are_more_likely_to_be_won(forecast):
     by_stage = defaultdict(list)
     for row in forecast["forecasted_deals"]:

@@ -520,6 +520,13 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         ],
     )
     _print_goal(r)
+    if r.get("unpriced_deals"):
+        say(
+            "[yellow]{} of the {} open deals have no value: each counts as $0 if won. "
+            "Give them values (`deals update ID --value`, or a value column on import).[/yellow]",
+            f"{r['unpriced_deals']:,}",
+            f"{r['deals_analyzed']:,}",
+        )
     rows = [
         [
             short_id(d["deal_id"]),

@@ -18,9 +18,7 @@ def end_of_day(moment: datetime) -> datetime:
     """The last instant of ``moment``'s day in UTC (naive: taken as UTC): what is stamped
     at the next midnight (an imported date is) belongs to the next day."""
     day = as_utc(moment)
-    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
-        days=1, microseconds=-1
-    )
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, microseconds=-1)
 
 
 def as_utc(value: datetime) -> datetime:

@@ -274,6 +274,10 @@ def history_forecast_and_totals(
         else 0.0,
         "breakdown_by_stage": _by_stage(open_deals, values, chances),
         "deals_analyzed": len(open_deals),
+        # No value (a blank is stored as 0): $0 if won. An export that leaves open deals'
+        # amounts blank (some CRMs fill the amount at the close) forecasts nothing, and
+        # says why.
+        "unpriced_deals": sum(1 for d in open_deals if not d.value),
         "worst_case": _money(percentiles[5]),
         "likely_case": _money(percentiles[50]),
         "best_case": _money(percentiles[95]),

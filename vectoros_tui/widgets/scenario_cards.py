@@ -150,6 +150,9 @@ class ScenarioCards(Horizontal):
         summary.append(f"{result['deals_analyzed']:,}", style="bold")
         summary.append(" deals analysed · ", style="dim")
         summary.append(compact_money(result["total_pipeline_value"]), style="bold")
+        if result.get("unpriced_deals"):
+            # They count as $0: a forecast of nothing must say why.
+            summary.append(f" · {result['unpriced_deals']:,} without a value", style="bold")
         summary.append("\nConfidence ", style="dim")
         summary.append(f"{result['confidence']:.0%}", style="bold")
         summary.append(" · mean ", style="dim")
