@@ -9,7 +9,8 @@ history, ~14,000 deals open today) and then times, as a rep would meet them:
   regenerate) each twice: right after one deal changed (computed, the day's fit kept)
   and again with nothing changed (the kept result read back), with the forecast's peak
   memory;
-* ``GET /api/v1/forecast`` through ``vectoros serve``;
+* ``GET /api/v1/forecast`` through ``vectoros serve``, right after a deal changed and
+  again with nothing changed;
 * the app in a pseudo-terminal: first paint, F3 from the key to the forecast's numbers,
   F4 from the key to the insights list, and the app's peak memory;
 * the app driven in this process (Textual's Pilot): a deal saved from the editor over the
@@ -60,7 +61,8 @@ GOALS = {
     "forecast --json (first after the demo)": 1.0,
     "forecast --json (a deal changed; fit kept)": 1.0,
     "forecast --json (nothing changed; result kept)": 1.0,
-    "GET /api/v1/forecast": 1.0,
+    "GET /api/v1/forecast (a deal changed)": 1.0,
+    "GET /api/v1/forecast (nothing changed; result kept)": 1.0,
     "score --json (a deal changed)": 1.5,
     "score --json (nothing changed; result kept)": 1.5,
     "insights (a deal changed: regenerates)": 2.0,
@@ -99,8 +101,9 @@ def build(env: dict[str, str], deals: int) -> None:
     print(f"  built {deals:,} deals in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def serve_forecast(env: dict[str, str], url: str) -> float:
-    """Median of 3 GETs of /api/v1/forecast (the first of the day's fits already kept)."""
+def serve_forecast(env: dict[str, str], url: str) -> tuple[float, float]:
+    """GET /api/v1/forecast right after a deal changed (computed), and the median of 3
+    more with nothing changed (today's answer kept)."""
     from vectoros_tui.server.tokens import TokenService
     from vectoros_tui.store.store import open_store
 
@@ -133,8 +136,13 @@ def serve_forecast(env: dict[str, str], url: str) -> float:
                 raise RuntimeError("vectoros serve did not start")
             time.sleep(0.1)
         headers = {"Authorization": f"Bearer {secret}"}
+        touch = DealToucher(url)
+        try:
+            touch()
+        finally:
+            touch.close()
         timings = []
-        for _ in range(3):
+        for _ in range(4):
             started = time.perf_counter()
             reply = httpx.get(
                 f"{base}/api/v1/forecast",
@@ -144,7 +152,7 @@ def serve_forecast(env: dict[str, str], url: str) -> float:
             )
             timings.append(time.perf_counter() - started)
             reply.raise_for_status()
-        return sorted(timings)[1]
+        return timings[0], sorted(timings[1:])[1]
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -288,7 +296,9 @@ def measure(name: str, env: dict[str, str], url: str, deals: int, fresh: bool) -
                 note("forecast --json peak memory (MB)", peak)
     finally:
         touch.close()
-    note("GET /api/v1/forecast", serve_forecast(env, url))
+    changed, kept = serve_forecast(env, url)
+    note("GET /api/v1/forecast (a deal changed)", changed)
+    note("GET /api/v1/forecast (nothing changed; result kept)", kept)
     for key, value in app_figures(env).items():
         note(key, value)
     saves = asyncio.run(forecast_after_save(url, datetime.now(UTC)))
