@@ -6,9 +6,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from vectoros_tui.store.store import Store
-from vectoros_tui.store.views import WorkspaceView
+from vectoros_tui.store.views import InsightView, WorkspaceView
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LISTINGS = ({}, {"include_dismissed": True}, {"unread_only": True})
+
+
+def regenerate_and_mark(
+    store: Store, workspace: WorkspaceView, *, at_least: int, read: int, dismissed: int
+) -> list[InsightView]:
+    """The workspace's insights, regenerated, with the ``read``-th of the listing marked
+    read and the ``dismissed``-th dismissed: every listing filter then has work to do."""
+    store.analytics.regenerate_insights(workspace.id, now=NOW)
+    views = store.insights.list(workspace.id)
+    assert len(views) >= at_least
+    store.insights.mark_read(views[read].id)
+    store.insights.dismiss(views[dismissed].id)
+    return views
 
 
 def test_the_api_listing_is_the_views_api_form(store: Store, workspace: WorkspaceView) -> None:
@@ -24,12 +38,8 @@ def test_the_api_listing_is_the_views_api_form(store: Store, workspace: Workspac
             },
             now=NOW - timedelta(days=60),
         )
-    store.analytics.regenerate_insights(workspace.id, now=NOW)
-    views = store.insights.list(workspace.id)
-    assert len(views) >= 6
-    store.insights.mark_read(views[0].id)
-    store.insights.dismiss(views[1].id)
-    for options in ({}, {"include_dismissed": True}, {"unread_only": True}):
+    regenerate_and_mark(store, workspace, at_least=6, read=0, dismissed=1)
+    for options in LISTINGS:
         expected = [v.to_api() for v in store.insights.list(workspace.id, **options)]
         listed = store.insights.list_api(workspace.id, **options)
         assert listed == expected, options
@@ -58,12 +68,8 @@ def test_the_most_pressing_are_the_first_of_the_listing(
         )
         for n in range(8)
     ]
-    store.analytics.regenerate_insights(workspace.id, now=NOW)
-    views = store.insights.list(workspace.id)
-    assert len(views) >= 10
-    store.insights.dismiss(views[2].id)
-    store.insights.mark_read(views[4].id)
-    for options in ({}, {"include_dismissed": True}, {"unread_only": True}):
+    views = regenerate_and_mark(store, workspace, at_least=10, read=4, dismissed=2)
+    for options in LISTINGS:
         listed = store.insights.list(workspace.id, **options)
         for top in (1, 3, len(listed) - 1, len(listed) + 5):
             first, total = store.insights.most_pressing(workspace.id, top, **options)
