@@ -75,24 +75,36 @@ GOALS = {
 }
 
 
+# A child started from this process (hundreds of MB by the Postgres half) inherits its
+# size as its peak: Linux carries the peak of the memory a child had before exec, this
+# process's, into the child's. GNU time starts the command from a small process of its
+# own and reports the command's peak alone.
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").is_file() else None
+
+
 def run_cli(env: dict[str, str], *args: str) -> tuple[float, float, str]:
     """Seconds, peak memory (MB) and stdout of one `vectoros` process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [*vectoros_command(), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    # Both pipes drained at once (a forecast prints megabytes), then the child reaped by
-    # wait4 for its own peak: the children's ru_maxrss is the largest child so far, the
-    # 100,000-deal demo's or a day's fit, whichever ran first.
-    with ThreadPoolExecutor(2) as pool:
-        reading = [pool.submit(pipe.read) for pipe in (process.stdout, process.stderr)]
-        out, err = (r.result() for r in reading)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - started
-    if process.returncode:
-        raise RuntimeError(f"vectoros {' '.join(args)} failed: {err.decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, out.decode()
+    with tempfile.NamedTemporaryFile("r") as peak_file:
+        timed = [GNU_TIME, "-f", "%M", "-o", peak_file.name] if GNU_TIME else []
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [*timed, *vectoros_command(), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        # Both pipes drained at once (a forecast prints megabytes), then the child reaped
+        # by wait4 for its own peak (without GNU time: an upper bound, see above).
+        with ThreadPoolExecutor(2) as pool:
+            reading = [pool.submit(pipe.read) for pipe in (process.stdout, process.stderr)]
+            out, err = (r.result() for r in reading)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        if process.returncode:
+            raise RuntimeError(f"vectoros {' '.join(args)} failed: {err.decode()[-2000:]}")
+        peak_kb = float(peak_file.read().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return elapsed, peak_kb / 1024, out.decode()
 
 
 def build(env: dict[str, str], deals: int) -> None:
