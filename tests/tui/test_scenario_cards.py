@@ -34,7 +34,8 @@ async def summary_of(shown: dict[str, Any]) -> str:
     async with app.run_test(size=(100, 10)) as pilot:
         app.query_one(ScenarioCards).show(shown, "likely", "history")
         await pilot.pause()
-        return str(app.query_one("#card-stats", Static).render())
+        card = app.query_one("#card-stats", Static)
+        return f"{card.render()} {card.border_subtitle or ''}"
 
 
 async def test_the_summary_counts_the_deals_without_a_value() -> None:

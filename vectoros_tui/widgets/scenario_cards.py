@@ -150,9 +150,6 @@ class ScenarioCards(Horizontal):
         summary.append(f"{result['deals_analyzed']:,}", style="bold")
         summary.append(" deals analysed · ", style="dim")
         summary.append(compact_money(result["total_pipeline_value"]), style="bold")
-        if result.get("unpriced_deals"):
-            # They count as $0: a forecast of nothing must say why.
-            summary.append(f" · {result['unpriced_deals']:,} without a value", style="bold")
         summary.append("\nConfidence ", style="dim")
         summary.append(f"{result['confidence']:.0%}", style="bold")
         summary.append(" · mean ", style="dim")
@@ -164,7 +161,12 @@ class ScenarioCards(Horizontal):
             summary.append(f" of the {compact_money(goal)} goal", style="dim")
         else:
             summary.append("— no goal (g)", style="dim")
-        self.query_one("#card-stats", Static).update(summary)
+        stats_card = self.query_one("#card-stats", Static)
+        stats_card.update(summary)
+        # They count as $0: a forecast of nothing must say why. On the card's edge, where
+        # 80 columns still show it (the lines cut off at the card's width).
+        unpriced = result.get("unpriced_deals") or 0
+        stats_card.border_subtitle = f"{unpriced:,} without a value" if unpriced else None
 
 
 def _short_label(period: str) -> str:
