@@ -496,11 +496,11 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         f"{trained['lost_within_window']:,}",
     )
     if trained.get("not_learned"):
-        from vectoros_tui.engine.win_features import REASON_LABELS  # numpy: load when used
+        from vectoros_tui.engine.win_features import reason_labels  # numpy: load when used
 
         say(
             "Not learned yet, the same in every past window (as before an import's day): {}.",
-            ", ".join(REASON_LABELS.get(r, r) for r in trained["not_learned"]),
+            reason_labels(trained["not_learned"]),
         )
     listing(
         None,

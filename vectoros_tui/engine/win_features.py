@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
@@ -214,7 +214,7 @@ def deal_features(
         columns, owner_rate = DealColumns.of(deals), _owner_rates(deals, rates)
     else:
         columns, owner_rate = reuse.of(deals, rates)
-    day_end = end_of_day(as_utc(moment))
+    day_end = end_of_day(moment)
     found = column_features(columns, day_end, window_days, owner_rate, rates.base)
     return replace(found, stages=tuple(STAGE_FEATURES[i] for i in columns.stage))
 
@@ -355,6 +355,11 @@ REASON_LABELS: dict[str, str] = {
     "quarter_month": "month of the quarter",
 }
 assert set(REASON_LABELS) == set(REASON_GROUPS), "every reason has its label"
+
+
+def reason_labels(groups: Iterable[str]) -> str:
+    """Reasons as a sentence names them, in a list ("stage, close date")."""
+    return ", ".join(REASON_LABELS.get(group, group) for group in groups)
 
 
 def describe(group: str, features: DealFeatures, row: int) -> str:

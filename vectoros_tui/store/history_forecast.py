@@ -277,13 +277,13 @@ def history_forecast_and_totals(
         # No value (a blank is stored as 0): $0 if won. An export that leaves open deals'
         # amounts blank (some CRMs fill the amount at the close) forecasts nothing, and
         # says why.
-        "unpriced_deals": sum(1 for d in open_deals if not d.value),
+        "unpriced_deals": int(np.count_nonzero(values == 0.0)),
         "worst_case": _money(percentiles[5]),
         "likely_case": _money(percentiles[50]),
         "best_case": _money(percentiles[95]),
         "mean_forecast": _money(float(totals.mean())),
         "standard_deviation": _money(float(totals.std())),
-        "total_pipeline_value": _money(float(values.sum())),
+        "total_pipeline_value": _money(pipeline),
         "training": _training_summary(model, cutoffs, window_days),
         "simulation_stats": {
             "num_simulations": simulations,

@@ -57,7 +57,7 @@ class InsightService:
         found = self._rows(workspace_id, include_dismissed, unread_only)
         return sorted(
             (_view(row, workspace_id) for row in found),
-            key=lambda i: _order(i.priority, i.data, i.title, str(i.id)),
+            key=lambda i: _order(i.priority, i.data.get("value"), i.title, str(i.id)),
         )
 
     def most_pressing(
@@ -86,7 +86,7 @@ class InsightService:
             if deal_ids is not None:
                 found = [r for r in found if r[1] is not None and _uuid_text(r[1]) in deal_ids]
             keyed = [
-                (_order(priority, {"value": value}, title, _uuid_text(key)), key)
+                (_order(priority, value, title, _uuid_text(key)), key)
                 for key, _, priority, title, value in found
             ]
             first = [key for _, key in heapq.nsmallest(top, keyed, key=itemgetter(0))]
@@ -108,7 +108,7 @@ class InsightService:
         workspace = str(workspace_id)
         return sorted(
             (_api(row, workspace) for row in found),
-            key=lambda i: _order(i["priority"], i["data"], i["title"], i["id"]),
+            key=lambda i: _order(i["priority"], i["data"].get("value"), i["title"], i["id"]),
         )
 
     def _rows(
@@ -269,11 +269,10 @@ def _view(row: Any, workspace_id: uuid.UUID) -> InsightView:
     )
 
 
-def _order(
-    priority: str, data: dict[str, Any], title: str, key: str
-) -> tuple[int, float, str, str]:
-    # The id last: the same order on every read and both databases, ties included.
-    return (PRIORITY_ORDER.get(priority, 9), -float(data.get("value") or 0), title, key)
+def _order(priority: str, value: Any, title: str, key: str) -> tuple[int, float, str, str]:
+    """By priority, then the biggest deal (``value``: the insight's data's, if any), then
+    title; the id last: the same order on every read and both databases, ties included."""
+    return (PRIORITY_ORDER.get(priority, 9), -float(value or 0), title, key)
 
 
 def _api(row: Any, workspace: str) -> dict[str, Any]:

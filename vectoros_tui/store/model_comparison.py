@@ -22,7 +22,7 @@ import numpy as np
 
 from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.deal_record import DealRecord
-from vectoros_tui.engine.win_features import REASON_LABELS
+from vectoros_tui.engine.win_features import reason_labels
 from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.backtest import Step, last_cutoff, replay
@@ -115,7 +115,7 @@ def compare_models(
         f"{model.rows:,} open deals, {model.wins:,} won within {window_days} days"
     )
     if unlearned := model.unlearned():
-        note += "; not learned yet: " + ", ".join(REASON_LABELS[r] for r in unlearned)
+        note += "; not learned yet: " + reason_labels(unlearned)
     return Comparison(
         window_days,
         Band(p5, p50, p95),

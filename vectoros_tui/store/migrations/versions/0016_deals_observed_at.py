@@ -3,11 +3,10 @@
 - deals.observed_at: set when a deal arrives with a past of its own (a CSV import's
   created date earlier than the import) to the moment it arrived; NULL for a deal created
   here (or pulled from the team backend, which gives no created date), which the store
-  has seen from its creation. Before that moment the
-  deal's stage, probability and close date are not known: the file says only what they
-  are on the day it was exported. A past forecast that read them then would know which
-  deals were still open on that day and which had closed (see
-  ``vectoros_tui.store.as_of``).
+  has seen from its creation. Before that moment the deal's stage, probability and close
+  date are not known: the file says only what they are on the day it was exported. A
+  past forecast that read them then would know which deals were still open on that day
+  and which had closed (see ``vectoros_tui.store.as_of``).
 
 A plain ADD COLUMN and DROP COLUMN (SQLite 3.35 and later), never a table rebuild: a
 rebuilt table on SQLite loses the triggers that keep its workspace's revision.
