@@ -5,6 +5,8 @@ on both databases."""
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -260,3 +262,42 @@ def test_the_text_says_how_many_open_deals_have_no_value(cli: Cli, database_url:
     text = one_line(ok(cli("forecast", "-w", "Hist", *QUICK)).out)
     assert f"2 of the {result['deals_analyzed']} open deals have no value" in text
     assert forecast(cli, "Hist")["unpriced_deals"] == 2
+
+
+def at_close_export(path: Path) -> Path:
+    """A CRM export whose amounts are filled in at the close (the Maven CRM sample's
+    way): 150 deals won at their amount, 150 lost at 0, 60 still open with none, over
+    the last 16 months."""
+    today = datetime.now(UTC).date()
+    lines = ["opportunity_id,sales_agent,deal_stage,engage_date,close_date,close_value"]
+    for number in range(360):
+        engaged = today - timedelta(days=480 - number)
+        closed = engaged + timedelta(days=10 + number % 50)
+        kind = ("Won", "Lost", "Engaging")[number % 3 if number < 300 else 2]
+        if kind == "Engaging" or closed >= today:
+            lines.append(f"O{number},Agent {number % 4},Engaging,{engaged},,")
+        elif kind == "Won":
+            lines.append(f"O{number},Agent {number % 4},Won,{engaged},{closed},{1000 + number}")
+        else:
+            lines.append(f"O{number},Agent {number % 4},Lost,{engaged},{closed},0")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_unpriced_deals_where_amounts_come_at_the_close_count_as_past_wins(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = at_close_export(tmp_path / "sales_pipeline.csv")
+    mapping = ("--map", "title=opportunity_id", "--stage-map", "Engaging=qualified")
+    ok(cli("import", path, "-w", "Maven", *mapping))
+    result = forecast(cli, "Maven", "--model", "history")
+    stand_in = result["unpriced_if_won"]
+    assert stand_in["deals"] > 50
+    assert result["unpriced_deals"] == result["deals_analyzed"] > 0
+    text = one_line(ok(cli("forecast", "-w", "Maven", "--model", "history", *QUICK)).out)
+    assert (
+        f"{result['unpriced_deals']} of the {result['deals_analyzed']} open deals have no "
+        "value yet. This workspace's amounts are filled in at the close"
+    ) in text
+    assert f"from {stand_in['deals']} won deals" in text
+    assert "counts as $0" not in text

@@ -14,10 +14,12 @@ from vectoros_tui.engine.stages import OPEN_STAGES
 from vectoros_tui.engine.win_features import (
     AGE_FEATURES,
     FEATURES,
+    QUARTER_END_DAYS,
     REASON_GROUPS,
     OwnerRates,
     deal_features,
     describe,
+    quarter_end_share,
     quarter_shares,
     reason_group,
 )
@@ -83,6 +85,7 @@ def test_reason_groups_gather_the_features_of_one_reason():
         "rep",
         "owner",
         "quarter_month",
+        "quarter_end",
     )
 
 
@@ -338,6 +341,44 @@ def test_activity_phrases():
 def test_rep_phrases():
     assert phrase("rep", deal(probability=40.0)) == "rep says 40%"
     assert phrase("rep", deal(probability=None)) == "no rep probability"
+
+
+@pytest.mark.parametrize(
+    ("moment", "days"),
+    [
+        # Dec 2 - Dec 31: the whole last week of Q4 (Dec 25-31).
+        (datetime(2025, 12, 1, 12, tzinfo=UTC), 7),
+        # Jun 11 - Jul 10: Jun 24-30, the last week of Q2, then July.
+        (datetime(2025, 6, 10, 12, tzinfo=UTC), 7),
+        # Mar 1 - Mar 30 (the window starts the day after): Mar 25-30, not the 31st.
+        (datetime(2025, 2, 28, 12, tzinfo=UTC), 6),
+        # Apr 1 - Apr 30: a first month, no quarter's end.
+        (datetime(2025, 3, 31, 12, tzinfo=UTC), 0),
+        # Feb 15 - Mar 16: a quarter's last month, but not its last week.
+        (datetime(2025, 2, 14, 12, tzinfo=UTC), 0),
+    ],
+)
+def test_the_quarters_last_week_in_the_window_is_a_feature(moment, days):
+    """Deals are pushed to close by a quarter's end: a window mostly of a quarter's last
+    month can end before the rush, and one mostly of the next first month can hold it."""
+    assert quarter_end_share(moment, WINDOW) == pytest.approx(days / QUARTER_END_DAYS)
+    features = deal_features([deal()], moment, WINDOW)
+    assert features.quarter_end == pytest.approx(days / QUARTER_END_DAYS)
+    assert dict(zip(FEATURES, features.matrix[0], strict=True))["quarter_end"] == pytest.approx(
+        days / QUARTER_END_DAYS
+    )
+
+
+def test_quarter_end_phrases():
+    assert phrase("quarter_end", deal(), datetime(2025, 12, 1, 12, tzinfo=UTC)) == (
+        "a quarter's last week in the window"
+    )
+    assert phrase("quarter_end", deal(), datetime(2025, 2, 28, 12, tzinfo=UTC)) == (
+        "6 of a quarter's last 7 days in the window"
+    )
+    assert phrase("quarter_end", deal(), datetime(2025, 3, 31, 12, tzinfo=UTC)) == (
+        "no quarter end in the window"
+    )
 
 
 def test_quarter_month_phrases():

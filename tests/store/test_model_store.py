@@ -4,13 +4,20 @@ record (which replays the last months) serve their own day only."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 
+from vectoros_tui.engine.unpriced import WonAmounts
 from vectoros_tui.engine.win_features import FEATURES
 from vectoros_tui.engine.win_model import WinModel
-from vectoros_tui.store.model_store import FIT_KEPT_DAYS, DataSize
+from vectoros_tui.store.model_store import (
+    FIT_KEPT_DAYS,
+    DataSize,
+    model_from_json,
+    model_to_json,
+)
 
 DAY = date(2026, 3, 10)
 DATA = DataSize(closed=4_000, deals=10_000)
@@ -74,3 +81,20 @@ def test_the_track_record_is_kept_for_its_day_beside_an_older_fit(store, workspa
     assert models.fit(workspace.id, 30, DATA, later) is not None, "the fit is still served"
     moved = DataSize(closed=DATA.closed + 41, deals=DATA.deals)
     assert models.track(workspace.id, 30, moved, later) is None
+
+
+def test_a_kept_fit_keeps_what_an_unpriced_deal_counts_as(store, workspace) -> None:
+    """Where amounts are filled in at the close, the fit carries the won amounts an
+    unpriced deal is drawn from; a fit kept by a version before them is fitted again."""
+    models = store.models
+    amounts = WonAmounts(mean=3_914.99, sd=6_510.14, deals=2_506)
+    models.keep_fit(workspace.id, 30, DATA, DAY, (replace(a_model(), unpriced=amounts), 12))
+    kept = models.fit(workspace.id, 30, DATA, DAY)
+    assert kept is not None
+    assert kept[0].unpriced == amounts
+    models.keep_fit(workspace.id, 30, DATA, DAY, (a_model(), 12))
+    kept = models.fit(workspace.id, 30, DATA, DAY)
+    assert kept is not None and kept[0].unpriced is None
+    older = model_to_json(a_model(), 12)
+    del older["unpriced"]
+    assert model_from_json(older) is None

@@ -1,5 +1,6 @@
-"""The forecast's summary card says how many open deals have no value (each counts as
-$0 if won), so a forecast of nothing says why."""
+"""The forecast's summary card says how many open deals have no value and what each
+counts as if won ($0, or a past win's amount where amounts are filled in at the close),
+so a forecast of nothing says why."""
 
 from __future__ import annotations
 
@@ -42,3 +43,12 @@ async def test_the_summary_counts_the_deals_without_a_value() -> None:
     assert "871 without a value" in await summary_of(result(unpriced_deals=871))
     assert "without a value" not in await summary_of(result(unpriced_deals=0))
     assert "without a value" not in await summary_of(result())  # the reps' forecast
+
+
+async def test_where_amounts_come_at_the_close_the_summary_says_what_an_unpriced_deal_counts():
+    """Amounts filled in at the close: an unpriced deal counts as a past win's amount,
+    and the card says how much, not that it counts as nothing."""
+    stand_in = {"mean": 3_914.99, "sd": 6_510.1, "deals": 2_506}
+    shown = await summary_of(result(unpriced_deals=871, unpriced_if_won=stand_in))
+    assert "871 unpriced, ~$3.9k if won" in shown
+    assert "without a value" not in shown

@@ -520,7 +520,18 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         ],
     )
     _print_goal(r)
-    if r.get("unpriced_deals"):
+    stand_in = r.get("unpriced_if_won")
+    if r.get("unpriced_deals") and stand_in:
+        say(
+            "[yellow]{} of the {} open deals have no value yet. This workspace's amounts are "
+            "filled in at the close (its lost deals have none), so each counts as an amount "
+            "won before: {} on average, from {} won deals.[/yellow]",
+            f"{r['unpriced_deals']:,}",
+            f"{r['deals_analyzed']:,}",
+            format_money(stand_in["mean"]),
+            f"{stand_in['deals']:,}",
+        )
+    elif r.get("unpriced_deals"):
         say(
             "[yellow]{} of the {} open deals have no value: each counts as $0 if won. "
             "Give them values (`deals update ID --value`, or a value column on import).[/yellow]",

@@ -50,7 +50,14 @@ FEATURES: tuple[str, ...] = (
     "owner_rate",
     "quarter_month:2",
     "quarter_month:3",
+    "quarter_end",
 )
+
+# The last days of a quarter, when reps push deals to close: a window that holds them
+# closes more than its months alone say. Training windows fall anywhere against the
+# calendar, and one ending a few days before a quarter's end is mostly that quarter's
+# last month yet misses the rush, while the next, mostly a first month, catches it.
+QUARTER_END_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class DealFeatures:
     base_rate: float  # everyone's
     stages: tuple[str, ...]
     quarter_share: tuple[float, float, float]  # of the window's days in months 1, 2, 3
+    quarter_end: float  # days of quarters' last weeks in the window, in weeks
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -263,6 +271,8 @@ def column_features(
     shares = quarter_shares(moment, window_days)
     matrix[:, column["quarter_month:2"]] = shares[1]
     matrix[:, column["quarter_month:3"]] = shares[2]
+    rush = quarter_end_share(moment, window_days)
+    matrix[:, column["quarter_end"]] = rush
     return DealFeatures(
         matrix,
         age,
@@ -275,6 +285,7 @@ def column_features(
         base_rate,
         (),
         shares,
+        rush,
     )
 
 
@@ -325,6 +336,21 @@ def quarter_shares(moment: datetime, window_days: int) -> tuple[float, float, fl
     return counts[0] / total, counts[1] / total, counts[2] / total
 
 
+def quarter_end_share(moment: datetime, window_days: int) -> float:
+    """How many of the window's days (the ``window_days`` after ``moment``) are among
+    the last :data:`QUARTER_END_DAYS` of a quarter, over that many: 1 when the window
+    holds a quarter's whole last week."""
+    day = moment.date()
+    found = 0
+    for offset in range(1, window_days + 1):
+        current = day + timedelta(days=offset)
+        if current.month % 3 == 0 and (current + timedelta(days=QUARTER_END_DAYS)).month != (
+            current.month
+        ):
+            found += 1
+    return found / QUARTER_END_DAYS
+
+
 def reason_group(name: str) -> str:
     """The reason a feature speaks to: features of one reason (the close-date ones, say)
     add up to one push, said once."""
@@ -353,6 +379,7 @@ REASON_LABELS: dict[str, str] = {
     "rep": "the rep's probability",
     "owner": "the owner's record",
     "quarter_month": "month of the quarter",
+    "quarter_end": "quarter end",
 }
 assert set(REASON_LABELS) == set(REASON_GROUPS), "every reason has its label"
 
@@ -401,6 +428,13 @@ def describe(group: str, features: DealFeatures, row: int) -> str:
             return f"{last:.0%} of the window in a quarter's last month"
         first = features.quarter_share[0]
         return f"{first:.0%} of the window in a quarter's first month"
+    if group == "quarter_end":
+        rush = features.quarter_end
+        if rush >= 1:
+            return "a quarter's last week in the window"
+        if rush > 0:
+            return f"{round(rush * QUARTER_END_DAYS)} of a quarter's last 7 days in the window"
+        return "no quarter end in the window"
     return group
 
 

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 
 from vectoros_tui.engine import many_deals
 from vectoros_tui.engine.forecast import worker_pool
+from vectoros_tui.engine.unpriced import WonAmounts
 from vectoros_tui.engine.win_features import FEATURES, OwnerRates, reason_group
 
 # Below these the history says too little; the rep's probabilities are used instead.
@@ -73,6 +74,9 @@ class WinModel:
     periods: int
     # Owners' past rates, as the training rows had them: what a forecast's deals use.
     owners: OwnerRates = field(default_factory=lambda: OwnerRates({}, 0.0))
+    # Where amounts are filled in at the close: what an unpriced open deal brings if won
+    # (see :mod:`vectoros_tui.engine.unpriced`). None: an unpriced deal brings nothing.
+    unpriced: WonAmounts | None = None
 
     @property
     def theta(self) -> NDArray[np.float64]:
@@ -482,16 +486,32 @@ def simulate_won_totals(
     runs: int,
     rng: np.random.Generator,
     reuse: LogitReuse | None = None,
+    unpriced: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
     """Totals won in the window over ``runs`` simulated periods: each run draws the
     model's parameters, a period shift shared by all deals, then each deal's win.
 
     ``values`` may be a matrix (deals x groups, e.g. each deal's value in its owner's
     column): the totals are then runs x groups, every group's from the same runs, so a
-    team's total is their sum run by run. ``reuse``: see :class:`LogitReuse`."""
+    team's total is their sum run by run. ``reuse``: see :class:`LogitReuse`.
+
+    ``unpriced``: the deals whose amount is not known, their value the model's mean won
+    amount (:meth:`WonAmounts.priced`). What they win in a run is then drawn as the sum of
+    that many won amounts, not that many times their mean."""
     totals = np.zeros((runs, *values.shape[1:]))
     if not len(values) or runs <= 0:
         return totals
+    amounts = model.unpriced
+    if amounts is not None and unpriced is not None and unpriced.any():
+        # Their wins' expected sum in a column of its own, beside the priced deals' sum.
+        matrix_values = values if values.ndim == 2 else values[:, None]
+        known = np.where(unpriced[:, None], 0.0, matrix_values)
+        split = simulate_won_totals(
+            model, matrix, np.hstack([known, matrix_values - known]), runs, rng, reuse
+        )
+        groups = matrix_values.shape[1]
+        found = split[:, :groups] + amounts.totals(split[:, groups:], rng)
+        return found if values.ndim == 2 else found[:, 0]
     design = model.design(matrix)
     theta = np.concatenate([model.won, model.lost])
     draws = min(PARAMETER_DRAWS, runs)

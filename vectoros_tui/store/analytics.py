@@ -255,11 +255,9 @@ class AnalyticsService:
         members = {str(m.id): m for m in self.owners.members(workspace_id)}
         keys = sorted({d.owner_id or "" for d in open_deals}, key=lambda k: (k == "", k))
         column = {key: i for i, key in enumerate(keys)}
-        values = by_group(
-            [d.value or 0.0 for d in open_deals],
-            [column[d.owner_id or ""] for d in open_deals],
-            len(keys),
-        )
+        groups = [column[d.owner_id or ""] for d in open_deals]
+        recorded = [d.value or 0.0 for d in open_deals]
+        values = by_group(recorded, groups, len(keys))
         rng = np.random.default_rng(seed)
         used, note = model, None
         totals = None
@@ -273,7 +271,11 @@ class AnalyticsService:
         if model != "rep" and fitted is not None:
             used = "history"
             matrix = deal_features(open_deals, moment, window_days, fitted.owners).matrix
-            totals = simulate_won_totals(fitted, matrix, values, simulations, rng)
+            unpriced = None
+            if fitted.unpriced is not None:
+                worth, unpriced = fitted.unpriced.priced(np.array(recorded, dtype=np.float64))
+                values = by_group(worth.tolist(), groups, len(keys))
+            totals = simulate_won_totals(fitted, matrix, values, simulations, rng, None, unpriced)
         if totals is None:
             chances = window_win_probabilities(open_deals, window_days, moment)
             p = np.array([chances.get(d.id, 0.0) for d in open_deals])

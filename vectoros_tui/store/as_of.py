@@ -15,6 +15,9 @@ the day it was made. Reading today's stage of the deals still open back into the
 while the closed ones' were unknown, would tell a past forecast which deals were never
 going to close (an open stage) and which were (unknown); its forecasts near the export
 date would then come out far too low, and the rest too sure.
+Where the workspace's amounts are filled in at the close (lost deals at 0, see
+:mod:`vectoros_tui.engine.unpriced`), an amount tells how the deal ended: the value of a
+deal before the store saw it is unknown too, as its stage is.
 The owner is the one the history says (a reassignment after T is a later fact). Fields
 no history keeps (title, company, contacts) are today's.
 
@@ -44,6 +47,7 @@ from sqlmodel import col, func, select
 
 from vectoros_tui.engine.dates import as_utc
 from vectoros_tui.engine.deal_record import DealRecord
+from vectoros_tui.engine.unpriced import amounts_at_close
 from vectoros_tui.engine.win_features import DealColumns, stage_feature
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.record_rows import raw
@@ -99,6 +103,7 @@ _EMPTY, _CLOSED, _WON = 0, 1, 2
 # On SQLite, a workspace with this share of the database's deals has its changes read in
 # one pass over the table rather than deal by deal through the index.
 _SCAN_SHARE: Final = 0.6
+_RECENT_WINS: Final = 30
 # Changes as (deal id, field, old text, new text, moment, change id), ids and moments as
 # the driver gives them (see record_rows.raw).
 EventRow = tuple[Any, str, str | None, str | None, Any, Any]
@@ -299,6 +304,11 @@ class WorkspaceHistory:
         }
         self._today = today
         self._last_open = texts.codes_of(records[9])
+        # How the source records amounts, not any deal's outcome: read from today's deals.
+        self.amounts_at_close = amounts_at_close(records[4], records[6])
+        self._unknown_open = dict(_UNKNOWN_OPEN)
+        if self.amounts_at_close:
+            self._unknown_open["value"] = np.nan
 
         rows = _columns(events, 5)
         activity_rows = _columns(activities, 2)
@@ -435,6 +445,17 @@ class WorkspaceHistory:
             [self._text_or_none[code] for code in fields.owner.tolist()],
         )
 
+    def won_amounts(self, moment: datetime) -> NDArray[np.float64]:
+        """The amounts of the deals won in the year to ``moment`` (all won by then, when
+        that year has fewer than :data:`_RECENT_WINS`): prices drift, and a year is as
+        far back as an unknown amount's stand-in reaches while there are enough."""
+        for start in (moment - timedelta(days=365), datetime.min.replace(tzinfo=UTC)):
+            closed = self.closings(start, moment)
+            amounts = closed.value[closed.won]
+            if np.count_nonzero(amounts > 0) >= _RECENT_WINS:
+                break
+        return amounts
+
     def open_columns(
         self, moment: datetime
     ) -> tuple[NDArray[np.int64], DealColumns, NDArray[np.int64]]:
@@ -531,13 +552,13 @@ class WorkspaceHistory:
         made = changes.made_by(then.moment)
         value, said = changes.then(made, self._today[name])
         value = value[chosen]
-        if name in _UNKNOWN_OPEN:
+        if name in self._unknown_open:
             # Open then, and imported closed (only the close is known, not the open life)
             # or not yet seen by the store (see the module's note).
             unknown = ~then.closed[chosen] & (
                 (self._born_closed[chosen] & ~said[chosen]) | (then.moment < self._observed[chosen])
             )
-            value[unknown] = _UNKNOWN_OPEN[name]
+            value[unknown] = self._unknown_open[name]
         return value, made
 
     def _fields(self, then: _Then, chosen: NDArray[np.int64]) -> _Fields:

@@ -21,6 +21,7 @@ from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.engine.forecast import REPORTED_PERCENTILES
 from vectoros_tui.engine.stages import stage_index
+from vectoros_tui.engine.unpriced import WonAmounts
 from vectoros_tui.engine.win_features import (
     FEATURES,
     OWNER_PRIOR_ROWS,
@@ -176,7 +177,9 @@ def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]
     model = fit_win_model(training.matrix, training.outcome, training.period, grid.last_theta)
     grid.last_theta = model.theta
     owners = grid.owner_rates(grid.cutoffs(moment))
-    return replace(model, owners=owners), training
+    history = grid.history
+    unpriced = WonAmounts.of(history.won_amounts(moment)) if history.amounts_at_close else None
+    return replace(model, owners=owners, unpriced=unpriced), training
 
 
 @dataclass(frozen=True)
@@ -201,15 +204,28 @@ def simulate(
     features = deal_features(
         open_deals, moment, window_days, model.owners, None if reuse is None else reuse.columns
     )
+    values, unpriced = if_won(model, features)
     totals = simulate_won_totals(
         model,
         features.matrix,
-        features.values,
+        values,
         simulations,
         np.random.default_rng(seed),
         None if reuse is None else reuse.logits,
+        unpriced,
     )
     return features, totals
+
+
+def if_won(
+    model: WinModel, features: DealFeatures
+) -> tuple[NDArray[np.float64], NDArray[np.bool_] | None]:
+    """Each deal's revenue if won (an unpriced one's: the mean won amount, where the
+    model has amounts to stand in, see :mod:`vectoros_tui.engine.unpriced`) and which
+    deals are unpriced (None: every deal's own value counts, 0 or not)."""
+    if model.unpriced is None:
+        return features.values, None
+    return model.unpriced.priced(features.values)
 
 
 def history_forecast(
@@ -258,6 +274,7 @@ def history_forecast_and_totals(
     spread = float(totals.std()) if len(totals) else 0.0
     cases = {"worst": percentiles[5], "likely": percentiles[50], "best": percentiles[95]}
     chances = model.probabilities(features.matrix)
+    worth, _ = if_won(model, features)
     pipeline = float(values.sum())
     result = {
         "model": "history",
@@ -272,12 +289,13 @@ def history_forecast_and_totals(
         else round(pipeline / goal, 3)
         if goal > 0
         else 0.0,
-        "breakdown_by_stage": _by_stage(open_deals, values, chances),
+        "breakdown_by_stage": _by_stage(open_deals, values, worth, chances),
         "deals_analyzed": len(open_deals),
-        # No value (a blank is stored as 0): $0 if won. An export that leaves open deals'
-        # amounts blank (some CRMs fill the amount at the close) forecasts nothing, and
-        # says why.
+        # No value (a blank is stored as 0): $0 if won, unless the workspace's amounts
+        # are filled in at the close, where each is counted as an amount won before
+        # (``unpriced_if_won``). Either way the forecast says how many there are.
         "unpriced_deals": int(np.count_nonzero(values == 0.0)),
+        "unpriced_if_won": None if model.unpriced is None else model.unpriced.to_json(),
         "worst_case": _money(percentiles[5]),
         "likely_case": _money(percentiles[50]),
         "best_case": _money(percentiles[95]),
@@ -289,7 +307,7 @@ def history_forecast_and_totals(
             "num_simulations": simulations,
             **{f"p{k}": _money(v) for k, v in percentiles.items()},
         },
-        "forecasted_deals": _deal_rows(model, open_deals, features) if deal_rows else [],
+        "forecasted_deals": _deal_rows(model, open_deals, features, worth) if deal_rows else [],
     }
     if goal is not None:
         result["goal"] = _money(goal)
@@ -299,9 +317,13 @@ def history_forecast_and_totals(
 
 
 def _by_stage(
-    deals: list[DealRecord], values: NDArray[np.float64], chances: NDArray[np.float64]
+    deals: list[DealRecord],
+    values: NDArray[np.float64],
+    worth: NDArray[np.float64],
+    chances: NDArray[np.float64],
 ) -> list[dict[str, Any]]:
-    """Per stage: deals, value, value x chance of winning within the window, mean chance."""
+    """Per stage: deals, value, revenue if won (``worth``) x chance of winning within the
+    window, mean chance."""
     groups: dict[str, list[int]] = {}
     for index, deal in enumerate(deals):
         groups.setdefault(deal.stage or "unknown", []).append(index)
@@ -310,7 +332,7 @@ def _by_stage(
             "stage": stage,
             "deals": len(rows),
             "total_value": _money(float(values[rows].sum())),
-            "weighted_value": _money(float((values[rows] * chances[rows]).sum())),
+            "weighted_value": _money(float((worth[rows] * chances[rows]).sum())),
             "avg_probability": round(float(chances[rows].mean()), 3),
         }
         for stage, rows in sorted(groups.items(), key=lambda item: (stage_index(item[0]), item[0]))
@@ -333,7 +355,7 @@ def _training_summary(model: WinModel, cutoffs: int, window_days: int) -> dict[s
 
 
 def _deal_rows(
-    model: WinModel, deals: list[DealRecord], features: DealFeatures
+    model: WinModel, deals: list[DealRecord], features: DealFeatures, worth: NDArray[np.float64]
 ) -> list[dict[str, Any]]:
     outcomes = model.outcome_probabilities(features.matrix)
     pushes = model.contributions(features.matrix)
@@ -341,13 +363,13 @@ def _deal_rows(
     by_reason = np.zeros((len(deals), len(REASON_GROUPS)))
     for index in range(len(REASON_GROUPS)):
         by_reason[:, index] = pushes[:, groups == index].sum(axis=1)
-    order = np.argsort(-(features.values * outcomes[:, WON]), kind="stable")
+    order = np.argsort(-(worth * outcomes[:, WON]), kind="stable")
     # Every deal's strongest reason groups in one sort (one per deal was a third of a
     # forecast of 14,000 deals).
     ranked = np.argsort(-np.abs(by_reason), axis=1, kind="stable")[:, :REASONS_PER_DEAL]
     # Python floats and ints once per array: indexing numpy element by element (and
     # float() of each) was most of the cost of 14,000 rows.
-    values = features.values.tolist()
+    values, if_won_values = features.values.tolist(), worth.tolist()
     won, lost, still = (outcomes[:, column].tolist() for column in (WON, LOST, STILL_OPEN))
     pushed = by_reason.tolist()
     strongest_of = ranked.tolist()
@@ -360,6 +382,7 @@ def _deal_rows(
                 "deal_id": deal.id,
                 "title": deal.title,
                 "value": round(values[i], 2),
+                "value_if_won": round(if_won_values[i], 2),
                 "stage": deal.stage or "unknown",
                 "winProbabilityInWindow": round(won[i], 4),
                 "lossProbabilityInWindow": round(lost[i], 4),

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from vectoros_tui.engine.unpriced import WonAmounts
 from vectoros_tui.engine.win_features import FEATURES, OwnerRates
 from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.database import Database
@@ -76,6 +77,7 @@ def model_to_json(model: WinModel, cutoffs: int) -> dict[str, Any]:
     found: dict[str, Any] = {name: getattr(model, name).tolist() for name in _ARRAYS}
     found.update({name: getattr(model, name) for name in _NUMBERS})
     found["cutoffs"] = cutoffs
+    found["unpriced"] = None if model.unpriced is None else model.unpriced.to_json()
     found["owners"] = {
         "base": model.owners.base,
         "counts": {owner: list(count) for owner, count in model.owners.counts.items()},
@@ -100,6 +102,7 @@ def model_from_json(payload: dict[str, Any]) -> tuple[WinModel, int] | None:
             wins=int(payload["wins"]),
             losses=int(payload["losses"]),
             periods=int(payload["periods"]),
+            unpriced=WonAmounts.from_json(payload["unpriced"]),
             owners=OwnerRates(
                 {str(k): (int(v[0]), int(v[1])) for k, v in payload["owners"]["counts"].items()},
                 float(payload["owners"]["base"]),

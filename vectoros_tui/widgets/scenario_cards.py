@@ -163,10 +163,18 @@ class ScenarioCards(Horizontal):
             summary.append("— no goal (g)", style="dim")
         stats_card = self.query_one("#card-stats", Static)
         stats_card.update(summary)
-        # They count as $0: a forecast of nothing must say why. On the card's edge, where
-        # 80 columns still show it (the lines cut off at the card's width).
+        # They count as $0, or (amounts filled in at the close) as a past win's amount: a
+        # forecast must say which. On the card's edge, where 80 columns still show it
+        # (the lines cut off at the card's width).
         unpriced = result.get("unpriced_deals") or 0
-        stats_card.border_subtitle = f"{unpriced:,} without a value" if unpriced else None
+        stand_in = result.get("unpriced_if_won")
+        if not unpriced:
+            stats_card.border_subtitle = None
+        elif stand_in:
+            each = compact_money(stand_in["mean"])
+            stats_card.border_subtitle = f"{unpriced:,} unpriced, ~{each} if won"
+        else:
+            stats_card.border_subtitle = f"{unpriced:,} without a value"
 
 
 def _short_label(period: str) -> str:
