@@ -16,7 +16,9 @@ Speed, on a 10,000-deal workspace:
 
 Quality, over several generated workspaces, every monthly cut-off of the last 12 whose
 window has passed: P5–P95 coverage (goal 85–95%), P50 bias (goal within ±20%) and mean
-pinball loss (goal: below both the reps' model and the run rate).
+pinball loss (goal: below both the reps' model and the run rate). The same scores on CSV
+exports shaped as CRMs write them (crm_exports.py), imported as a rep would: one kind has
+its amounts filled in at the close (lost deals at 0), the other keeps every price.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crm_exports import KINDS, write_export
+
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.backtest import backtest
+from vectoros_tui.store.csv_import import apply_import, plan_import
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.history_forecast import TrainingGrid, fit_until, history_forecast
 from vectoros_tui.store.store import Store, open_store
@@ -91,7 +96,7 @@ def quality(
 ) -> dict[str, dict[str, float]]:
     """Scores pooled over every cut-off of every generated workspace; ``per_owner``: of
     each rep's own deals (rep-months) instead of the workspace's."""
-    pooled: dict[str, list[tuple[float, dict[str, float]]]] = {}
+    results = []
     for seed in seeds:
         name = f"Quality {seed}"
         found = [w for w in store.workspaces.list() if w.name == name]
@@ -104,11 +109,47 @@ def quality(
         )
         owners = [m.id for m in store.owners.members(workspace_id)] if per_owner else [None]
         for owner in owners:
-            result = backtest(store.deals, workspace_id, now=NOW, simulations=2_000, owner_id=owner)
-            for row in result["cutoffs"]:
-                for model, forecast in row["forecasts"].items():
-                    if forecast:
-                        pooled.setdefault(model, []).append((row["actual"], forecast))
+            results.append(
+                backtest(store.deals, workspace_id, now=NOW, simulations=2_000, owner_id=owner)
+            )
+    return scored(results)
+
+
+def exported(store: Store, seeds: list[int]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per kind of CRM export (see crm_exports): the scores pooled over one export per
+    seed, each imported as a CRM's file is and replayed at the month ends of its year."""
+    found = {}
+    for kind in KINDS:
+        results = []
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as folder:
+                path = write_export(Path(folder) / "sales_pipeline.csv", kind, seed=seed)
+                plan = plan_import(
+                    path, mapping={"title": "opportunity_id"}, stage_map={"Engaging": "qualified"}
+                )
+            workspace = store.workspaces.create(f"{kind} {seed}")
+            apply_import(store, workspace.id, plan)
+            results.append(
+                backtest(
+                    store.deals,
+                    workspace.id,
+                    start=datetime(2017, 2, 28, tzinfo=UTC),
+                    end=datetime(2017, 11, 30, tzinfo=UTC),
+                    simulations=2_000,
+                )
+            )
+        found[kind] = scored(results)
+    return found
+
+
+def scored(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Each model's scores over every cut-off of these backtests."""
+    pooled: dict[str, list[tuple[float, dict[str, float]]]] = {}
+    for result in results:
+        for row in result["cutoffs"]:
+            for model, forecast in row["forecasts"].items():
+                if forecast:
+                    pooled.setdefault(model, []).append((row["actual"], forecast))
     scores = {}
     for name, pairs in pooled.items():
         actual = np.array([a for a, _ in pairs])
@@ -165,6 +206,9 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="URL", help="also time on this Postgres database")
     parser.add_argument("--seeds", type=int, default=6, help="generated workspaces to score")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument(
+        "--exports-only", action="store_true", help="score the CRM-shaped exports alone"
+    )
     args = parser.parse_args()
 
     missed = []
@@ -172,10 +216,11 @@ def main() -> int:
         stores = [("SQLite", open_store(f"sqlite:///{folder}/bench.sqlite3"))]
         if args.postgres:
             stores.append(("Postgres", open_store(args.postgres)))
-        print("Speed (seconds)")
         lines = []
-        for label, store in stores:
+        for label, store in [] if args.exports_only else stores:
             lines += speed(store, label, 10_000)
+        if lines:
+            print("Speed (seconds)")
         for name, seconds, goal in lines:
             verdict = ""
             if goal is not None:
@@ -185,13 +230,21 @@ def main() -> int:
             print(f"  {name:<58} {seconds:8.3f}  {verdict}")
 
         seeds = list(range(101, 101 + args.seeds))
-        for level, per_owner in (("workspace", False), ("rep", True)):
+        levels = () if args.exports_only else (("workspace", False), ("rep", True))
+        for level, per_owner in levels:
             print(
                 f"\nQuality per {level}: {args.seeds} generated workspaces (8 reps each) x 12 "
                 "monthly cut-offs, 30-day window"
             )
             scores = quality(stores[0][1], seeds, 1_500, per_owner=per_owner)
             missed += report(scores, level)
+        print(
+            f"\nQuality on CRM-shaped exports: {args.seeds} files of each kind (8,700 deals, "
+            "30 reps, 2016-10 to 2017-12) x 10 month-end cut-offs, 30-day window"
+        )
+        for kind, scores in exported(stores[0][1], seeds).items():
+            print(f" {kind}")
+            missed += report(scores, kind)
         for _, store in stores:
             store.close()
     if missed:
