@@ -301,3 +301,6 @@ def test_unpriced_deals_where_amounts_come_at_the_close_count_as_past_wins(
     ) in text
     assert f"from {stand_in['deals']} won deals" in text
     assert "counts as $0" not in text
+    # The deals listed show the amount each counts as if won, marked as not their own.
+    mean = f"{stand_in['mean']:,.0f}"
+    assert f"~${mean}" in text

@@ -542,7 +542,7 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         [
             short_id(d["deal_id"]),
             d["title"],
-            format_money(d["value"]),
+            _value_if_won(d),
             percent(d["winProbabilityInWindow"]),
             "; ".join(f"{x['text']} ({x['effect']})" for x in d["reasons"]),
         ]
@@ -998,3 +998,10 @@ def dismiss_insight(ctx: CliContext, insight_id: str) -> None:
 
 
 COMMANDS = [forecast, backtest, score, insights]
+
+
+def _value_if_won(row: dict[str, Any]) -> str:
+    """A deal's value, or (unpriced, where amounts come at the close) "~" and the amount
+    it counts as if won."""
+    value, if_won = row["value"], row.get("value_if_won", row["value"])
+    return format_money(value) if value or not if_won else f"~{format_money(if_won)}"
