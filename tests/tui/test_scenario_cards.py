@@ -50,5 +50,5 @@ async def test_where_amounts_come_at_the_close_the_summary_says_what_an_unpriced
     and the card says how much, not that it counts as nothing."""
     stand_in = {"mean": 3_914.99, "sd": 6_510.1, "deals": 2_506}
     shown = await summary_of(result(unpriced_deals=871, unpriced_if_won=stand_in))
-    assert "871 unpriced, ~$3.9k if won" in shown
+    assert "871 unpriced ≈$3.9k/win" in shown
     assert "without a value" not in shown

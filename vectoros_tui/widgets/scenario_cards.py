@@ -172,7 +172,7 @@ class ScenarioCards(Horizontal):
             stats_card.border_subtitle = None
         elif stand_in:
             each = compact_money(stand_in["mean"])
-            stats_card.border_subtitle = f"{unpriced:,} unpriced, ~{each} if won"
+            stats_card.border_subtitle = f"{unpriced:,} unpriced ≈{each}/win"
         else:
             stats_card.border_subtitle = f"{unpriced:,} without a value"
 
