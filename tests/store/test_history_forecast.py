@@ -8,11 +8,12 @@ shared ``store`` fixture is emptied before every test). Tests that edit deals us
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -20,6 +21,7 @@ from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.engine.win_features import REASON_GROUPS, deal_features, describe
 from vectoros_tui.engine.win_model import MIN_TRAINING_ROWS, MIN_WINS, STILL_OPEN, WON
 from vectoros_tui.store.as_of import WorkspaceHistory
+from vectoros_tui.store.csv_import import apply_import, plan_import
 from vectoros_tui.store.demo import DemoSummary, create_demo_workspace
 from vectoros_tui.store.history_forecast import NotEnoughHistory, TrainingGrid, fit_until
 from vectoros_tui.store.store import Store
@@ -316,6 +318,40 @@ def test_the_training_grid_is_one_window_apart_and_only_of_passed_windows(genera
     model, used = fit_until(grid, until)
     assert model.rows == len(used.outcome) == len(training.outcome)
     assert model.periods == len(cutoffs)
+
+
+def test_the_grid_starts_at_the_first_window_in_which_a_deal_closed(store, workspace):
+    """An export that starts mid-stream (nothing closed in its first months): windows
+    that ended before anything ever closed are not learned from, since they would teach
+    that young deals, and every deal then, never close."""
+    first_close = date(2023, 6, 1)
+    lines = ["opportunity_id,deal_stage,engage_date,close_date,close_value"]
+    for number in range(300):
+        engaged = date(2023, 1, 2) + timedelta(days=number)
+        # The first months' deals closed late; the rest closed soon or are not listed.
+        closed = engaged + timedelta(days=(151 if number < 60 else 20) + number % 40)
+        if closed < first_close:
+            continue  # not in the export
+        stage = "Won" if number % 2 else "Lost"
+        lines.append(f"O{number},{stage},{engaged},{closed},{100 + number}")
+    plan = plan_import(io.StringIO("\n".join(lines) + "\n"), mapping={"title": "opportunity_id"})
+    apply_import(store, workspace.id, plan)
+    records = store.deals.records(workspace.id)
+    history = WorkspaceHistory.load(store.db, workspace.id, records)
+    assert history.first_closed == min(r.closed_at for r in records if r.closed_at)
+    assert (
+        history.first_closed.date()
+        == min(r.closed_at.date() for r in records if r.closed_at)
+        >= first_close
+    )
+    cutoffs = TrainingGrid(history, 30).cutoffs(datetime(2024, 3, 1, tzinfo=UTC))
+    first = end_of_day(min(r.created_at for r in records)) + WINDOW
+    # The grid keeps its place (one window apart from the first creation day) ...
+    assert all((c - first) % WINDOW == timedelta(0) for c in cutoffs)
+    assert all(b - a == WINDOW for a, b in itertools.pairwise(cutoffs))
+    # ... and starts at the window that holds the first close.
+    assert cutoffs[0] < history.first_closed <= cutoffs[0] + WINDOW
+    assert cutoffs[0] > first
 
 
 def test_too_early_a_moment_has_too_little_history(generated):

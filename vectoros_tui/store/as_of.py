@@ -368,6 +368,15 @@ class WorkspaceHistory:
         self._last: _Then | None = None
         known = self._created[self._created != _NEVER]
         self.first_created = _moment(int(known.min())) if len(known) else None
+        # The first close the store knows of: today's closed deals' and any the history
+        # records (a deal closed then and reopened since).
+        closes = np.concatenate(
+            [
+                self._closed_at[self._has_closed_at & self._truthy[today["outcome"]]],
+                self._closings.at,
+            ]
+        )
+        self.first_closed = _moment(int(closes.min())) if len(closes) else None
 
     @classmethod
     def load(

@@ -91,8 +91,13 @@ class TrainingGrid:
         # Each at the end of a day, as every forecast's moment is (deal_features): the
         # rows learned from are measured as the deals forecast from them are.
         cutoff = end_of_day(first) + self.window
+        # A window that ended before anything ever closed says nothing of how deals close:
+        # an export that starts mid-stream (nothing closed in its first months) would
+        # otherwise teach that young deals, and every deal then, never close.
+        closed = self.history.first_closed
         while cutoff + self.window <= until:
-            found.append(cutoff)
+            if closed is not None and closed <= cutoff + self.window:
+                found.append(cutoff)
             cutoff += self.window
         return found
 
