@@ -3,6 +3,7 @@ the small ones summed as a normal) against drawing every deal, on a known model.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -79,3 +80,24 @@ def test_small_pipelines_draw_every_deal(monkeypatch: pytest.MonkeyPatch) -> Non
     np.testing.assert_array_equal(first, second)  # the same draws: nothing approximated
     # And whatever it is given, every total is some of the deals' values.
     assert set(np.round(first % 1, 6)) <= {0.0}
+
+
+def test_deals_that_cannot_win_under_a_wide_swing_raise_no_warning() -> None:
+    """Odds against a deal past float32's range once a period's swing is applied: its
+    chance is 0, and nothing is printed to the rep's terminal about an overflow."""
+    win_logit = np.full((2, 2_000), -1.0, dtype=np.float32)
+    win_logit[:, :10] = -87.0  # e^87 fits in float32; e^87 * e^6 does not
+    values = np.full(2_000, 100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        totals = many_deals.small_deal_totals(
+            win_logit,
+            values,
+            np.array([0, 1, 0, 1]),
+            np.zeros(4, dtype=np.float32),
+            2.0,
+            np.random.default_rng(0),
+        )
+    assert np.isfinite(totals).all()
+    # The rest's expected wins: 1,990 deals at sigmoid(-1) of 100 each, give or take.
+    assert totals.mean() == pytest.approx(1_990 * 100 / (1 + np.e), rel=0.05)

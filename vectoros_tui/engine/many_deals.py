@@ -121,7 +121,8 @@ def _block_moments(
     found = np.empty((len(grid), 2, win_logit.shape[0], amounts.shape[1]), dtype=np.float32)
     p = np.empty_like(odds_against)
     for index, shift in enumerate(grid.tolist()):
-        np.multiply(odds_against, np.float32(math.exp(-shift)), out=p)
+        with np.errstate(over="ignore"):  # inf odds against: p is 0, rightly
+            np.multiply(odds_against, np.float32(math.exp(-shift)), out=p)
         p += 1.0
         np.reciprocal(p, out=p)
         found[index, 0] = p @ mine
