@@ -28,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crm_exports import KINDS, write_export
+from crm_exports import write_export
 
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.backtest import backtest
@@ -115,30 +115,46 @@ def quality(
     return scored(results)
 
 
+# Each scored export: its kind and, for one that starts mid-stream, the first day a deal
+# in it closed (see crm_exports.write_export).
+EXPORTS = {
+    "amounts at close": ("amounts_at_close", None),
+    "amounts kept": ("amounts_kept", None),
+    "amounts at close, mid-stream": ("amounts_at_close", date(2017, 3, 1)),
+}
+# Cut-offs at month ends and mid-month: training windows fall anywhere in the month, and
+# a model must not depend on forecasts being made on a month's last day.
+EXPORT_ENDS = (datetime(2017, 11, 30, tzinfo=UTC), datetime(2017, 11, 15, tzinfo=UTC))
+
+
 def exported(store: Store, seeds: list[int]) -> dict[str, dict[str, dict[str, float]]]:
     """Per kind of CRM export (see crm_exports): the scores pooled over one export per
-    seed, each imported as a CRM's file is and replayed at the month ends of its year."""
+    seed, each imported as a CRM's file is and replayed monthly from April 2017 to
+    November, at month ends and mid-month."""
     found = {}
-    for kind in KINDS:
+    for label, (kind, closed_from) in EXPORTS.items():
         results = []
         for seed in seeds:
             with tempfile.TemporaryDirectory() as folder:
-                path = write_export(Path(folder) / "sales_pipeline.csv", kind, seed=seed)
+                path = write_export(
+                    Path(folder) / "sales_pipeline.csv", kind, seed=seed, closed_from=closed_from
+                )
                 plan = plan_import(
                     path, mapping={"title": "opportunity_id"}, stage_map={"Engaging": "qualified"}
                 )
-            workspace = store.workspaces.create(f"{kind} {seed}")
+            workspace = store.workspaces.create(f"{label} {seed}")
             apply_import(store, workspace.id, plan)
-            results.append(
+            results += [
                 backtest(
                     store.deals,
                     workspace.id,
-                    start=datetime(2017, 2, 28, tzinfo=UTC),
-                    end=datetime(2017, 11, 30, tzinfo=UTC),
+                    start=datetime(2017, 4, 1, tzinfo=UTC),
+                    end=end,
                     simulations=2_000,
                 )
-            )
-        found[kind] = scored(results)
+                for end in EXPORT_ENDS
+            ]
+        found[label] = scored(results)
     return found
 
 
@@ -240,7 +256,8 @@ def main() -> int:
             missed += report(scores, level)
         print(
             f"\nQuality on CRM-shaped exports: {args.seeds} files of each kind (8,700 deals, "
-            "30 reps, 2016-10 to 2017-12) x 10 month-end cut-offs, 30-day window"
+            "30 reps, 2016-10 to 2017-12) x 16 cut-offs (8 month ends, 8 mid-month), "
+            "30-day window"
         )
         for kind, scores in exported(stores[0][1], seeds).items():
             print(f" {kind}")

@@ -41,8 +41,12 @@ def _quarter_day_28(day: date) -> date:
     return date(day.year, month, 28)
 
 
-def write_export(path: Path, kind: str, deals: int = 8_700, seed: int = 1) -> Path:
-    """An export of ``deals`` opportunities of ``kind`` (see :data:`KINDS`) at ``path``."""
+def write_export(
+    path: Path, kind: str, deals: int = 8_700, seed: int = 1, closed_from: date | None = None
+) -> Path:
+    """An export of ``deals`` opportunities of ``kind`` (see :data:`KINDS`) at ``path``;
+    with ``closed_from``, one that starts mid-stream: deals closed before that day are
+    not in it (as in the Maven sample, where nothing closes in the first four months)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     rng = np.random.default_rng(seed)
@@ -81,6 +85,8 @@ def write_export(path: Path, kind: str, deals: int = 8_700, seed: int = 1) -> Pa
             if rng.uniform() < 0.3:
                 closed = max(closed, _quarter_day_28(closed))
             amount = round(price * rng.uniform(0.85, 1.15))
+            if closed_from is not None and closed < closed_from:
+                continue
             if closed > EXPORTED:
                 stage, close_text = "Engaging", ""
                 value = "" if kind == "amounts_at_close" else str(amount)

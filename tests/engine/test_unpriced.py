@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_win_model import deals, fixed_model
 
 from vectoros_tui.engine.unpriced import (
     MIN_LOST,
@@ -14,35 +15,7 @@ from vectoros_tui.engine.unpriced import (
     WonAmounts,
     amounts_at_close,
 )
-from vectoros_tui.engine.win_features import FEATURES
-from vectoros_tui.engine.win_model import WinModel, simulate_won_totals
-
-WIDTH = len(FEATURES)
-
-
-def fixed_model(period_sd: float) -> WinModel:
-    """Known coefficients (the first feature decides), no parameter uncertainty."""
-    won, lost = np.zeros(WIDTH + 1), np.zeros(WIDTH + 1)
-    won[0], won[1], lost[0] = -0.5, 1.0, -1.0
-    return WinModel(
-        won=won,
-        lost=lost,
-        mean=np.zeros(WIDTH),
-        scale=np.ones(WIDTH),
-        covariance=np.zeros((2 * (WIDTH + 1), 2 * (WIDTH + 1))),
-        period_sd=period_sd,
-        rows=1_000,
-        wins=100,
-        losses=100,
-        periods=10,
-    )
-
-
-def deals(count: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(21)
-    matrix = np.zeros((count, WIDTH))
-    matrix[:, 0] = rng.normal(size=count)
-    return matrix, rng.uniform(1_000, 50_000, size=count).round()
+from vectoros_tui.engine.win_model import simulate_won_totals
 
 
 def outcomes(won: int, lost: int, open_: int = 0) -> list[str | None]:
