@@ -97,6 +97,34 @@ def test_garbage_cycles_made_after_start_are_still_freed(restore_gc: None) -> No
     assert freed == [True]
 
 
+def test_held_before_a_load_python_starts_no_full_collection_and_nothing_is_frozen(
+    restore_gc: None,
+) -> None:
+    """From just before a workspace load: the load's objects set off no full collection
+    of Python's own (each walked all of them, the interpreter lock held), and none is
+    frozen, as not all of them live on. Starting later freezes once."""
+    now = [0.0]
+    collector = IdleCollector(idle_seconds=1.0, clock=lambda: now[0])
+    threshold = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    collector.hold()
+    assert collector.started and not collector.frozen
+    assert gc.get_threshold() == (threshold[0], threshold[1], NEVER)
+    assert gc.get_freeze_count() == frozen
+    young_collections(FULL_COLLECTION_OVERDUE)
+    # The load is a running worker: even an overdue collection waits for it, as what it
+    # read is not frozen yet and walking it all would stall the rep's next key.
+    assert collector.tick(busy=True) is False
+    now[0] += 5
+    assert collector.tick() is True  # due and quiet (a load that failed, say): it runs
+    collector.start()
+    assert collector.frozen and gc.get_freeze_count() > frozen
+    assert gc.get_threshold() == (threshold[0], threshold[1], NEVER)
+    collector.start()  # a second workspace painted: nothing more
+    collector.stop()
+    assert gc.get_threshold() == threshold
+
+
 def test_the_console_script_freezes_what_the_cli_imported(
     restore_gc: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -272,6 +272,11 @@ class VectorOSApp(App[None]):
             assert self.store is not None
             self.sub_title = workspace.name
             self._last_workspace().set(workspace.id)  # the CLI's default from now on
+            if self._collector is not None:
+                # Before the load: its objects must not set off full collections (see memory).
+                self._collector.hold()
+                if self._collect_timer is None:
+                    self._collect_timer = self.set_interval(0.5, self._collect_if_idle)
             self.session = WorkspaceSession(
                 self.store,
                 workspace,
@@ -334,10 +339,9 @@ class VectorOSApp(App[None]):
         self.snapshot = change.snapshot
         if _FORECAST_SCREEN not in sys.modules:
             self._import_forecast_screen()
-        if self._collector is not None and self._collect_timer is None:
+        if self._collector is not None and not self._collector.frozen:
             # After the screens have painted the workspace: their widgets are long-lived too.
             self.call_after_refresh(self._collector.start)
-            self._collect_timer = self.set_interval(0.5, self._collect_if_idle)
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False, description="import")
     def _import_forecast_screen(self) -> None:

@@ -123,17 +123,28 @@ async def test_the_store_opens_without_reading_the_board_again(
 
 
 async def test_the_app_hands_full_collections_to_its_idle_collector(
-    demo_database: str, make_app
+    demo_database: str, make_app, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gc
 
     from vectoros_tui.memory import NEVER
+    from vectoros_tui.session import WorkspaceSession
 
     threshold = gc.get_threshold()
     app = make_app(demo_database, collect_when_idle=True)
+    held_while_loading: list[bool] = []
+    load = WorkspaceSession.reload
+
+    def reload(session: WorkspaceSession, *args: object, **kwargs: object) -> object:
+        held_while_loading.append(gc.get_threshold()[2] == NEVER)
+        return load(session, *args, **kwargs)
+
+    monkeypatch.setattr(WorkspaceSession, "reload", reload)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(lambda: app.snapshot is not None, pilot)
+            # Python's own full collections were off while the workspace was read.
+            assert held_while_loading and all(held_while_loading)
             await wait_for(lambda: gc.get_threshold()[2] == NEVER, pilot)
             assert gc.get_freeze_count() > 0
         assert gc.get_threshold() == threshold  # given back when the app exits
