@@ -1,15 +1,17 @@
-"""plain_json.loads: what the standard library reads, by orjson where orjson can, and
-what the database engines decode JSON columns with, on SQLite and Postgres."""
+"""plain_json: what the standard library reads, by orjson where orjson can; what the
+database engines decode JSON columns with and write them as, on SQLite and Postgres."""
 
 from __future__ import annotations
 
 import json
 import math
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from vectoros_tui import plain_json
+from vectoros_tui.engine.insights import InsightDraft
 from vectoros_tui.store.store import Store
 
 
@@ -53,3 +55,40 @@ def test_the_engine_reads_json_columns_with_it(store: Store, workspace) -> None:
     (listed,) = store.insights.list_api(workspace.id)
     assert listed["data"] == data
     assert store.db.engine.dialect._json_deserializer is plain_json.loads
+
+
+def test_column_text_is_json_the_standard_library_reads_back() -> None:
+    document = {"value": 1234.5, "names": ["Żaneta", "O'Brien"], "nested": {"n": None}}
+    assert json.loads(plain_json.column_text(document)) == document
+    assert plain_json.column_text(["a", 2]) == '["a",2]'
+    # JSON has no NaN: it is written null (the standard library wrote NaN, which
+    # Postgres's json type refuses).
+    assert json.loads(plain_json.column_text({"v": math.nan})) == {"v": None}
+    big = {"n": 2**70 + 1}
+    assert json.loads(plain_json.column_text(big)) == big
+
+
+def test_unchanged_insights_are_not_rewritten(store: Store, workspace) -> None:
+    """Regenerating the same insights compares each one's stored JSON text with the text
+    it would be written as: none differs, so nothing is rewritten."""
+    drafts = [
+        InsightDraft(
+            key=f"stale:{n}",
+            type="risk",
+            priority="high",
+            title=f"Deal {n}",
+            description="Quiet for 30 days",
+            confidence=0.8,
+            data={"value": 1234.5 + n, "names": ["Żaneta"], "days": 30, "nested": {"n": None}},
+            actions=["Call them", "Email"],
+            deal_id=None,
+        )
+        for n in range(3)
+    ]
+    first = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert store.insights.replace_generated(workspace.id, drafts, first).added == 3
+    again = store.insights.replace_generated(workspace.id, drafts, first + timedelta(days=1))
+    assert (again.added, again.updated, again.removed) == (0, 3, 0)  # all still apply
+    # ... and none was written again: a rewritten one's update time is the second run's.
+    assert {i.updated_at for i in store.insights.list(workspace.id)} == {first}
+    assert store.db.engine.dialect._json_serializer is plain_json.column_text

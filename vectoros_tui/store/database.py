@@ -83,12 +83,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
         if in_memory:
             kwargs["poolclass"] = StaticPool
-        engine = create_engine(url, echo=echo, json_deserializer=plain_json.loads, **kwargs)
+        engine = create_engine(
+            url,
+            echo=echo,
+            json_serializer=plain_json.column_text,
+            json_deserializer=plain_json.loads,
+            **kwargs,
+        )
         _install_sqlite_hooks(engine, in_memory=in_memory)
         return engine
     return create_engine(
         url,
         echo=echo,
+        json_serializer=plain_json.column_text,
         json_deserializer=plain_json.loads,
         pool_pre_ping=True,
         pool_size=5,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import heapq
-import json
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from vectoros_tui.engine.insights import InsightDraft
+from vectoros_tui.plain_json import column_text
 from vectoros_tui.store.bulk import any_of
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.driver_values import moment
@@ -320,8 +320,8 @@ def _stored_form(draft: InsightDraft) -> tuple[Any, ...]:
         draft.title,
         draft.description,
         draft.confidence,
-        json.dumps(dict(draft.data)),
-        json.dumps(list(draft.actions)),
+        column_text(dict(draft.data)),
+        column_text(list(draft.actions)),
     )
 
 
