@@ -91,4 +91,21 @@ def test_unchanged_insights_are_not_rewritten(store: Store, workspace) -> None:
     assert (again.added, again.updated, again.removed) == (0, 3, 0)  # all still apply
     # ... and none was written again: a rewritten one's update time is the second run's.
     assert {i.updated_at for i in store.insights.list(workspace.id)} == {first}
+    # Written by another serializer (the standard library's spacing, an earlier
+    # version's): the same documents, still not rewritten.
+    with store.db.write() as session:
+        session.execute(
+            text("UPDATE insights SET data = :data").bindparams(data=json.dumps(drafts[0].data))
+            if store.db.is_sqlite
+            else text("UPDATE insights SET data = CAST(:data AS json)").bindparams(
+                data=json.dumps(drafts[0].data)
+            )
+        )
+    store.insights.replace_generated(workspace.id, drafts, first + timedelta(days=2))
+    updated = {i.rule_key: i.updated_at for i in store.insights.list(workspace.id)}
+    assert updated == {
+        "stale:0": first,
+        "stale:1": first + timedelta(days=2),  # their data differed: rewritten
+        "stale:2": first + timedelta(days=2),
+    }
     assert store.db.engine.dialect._json_serializer is plain_json.column_text

@@ -22,7 +22,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from vectoros_tui.engine.insights import InsightDraft
-from vectoros_tui.plain_json import column_text
+from vectoros_tui.plain_json import column_text, loads
 from vectoros_tui.store.bulk import any_of
 from vectoros_tui.store.database import Database
 from vectoros_tui.store.driver_values import moment
@@ -151,7 +151,7 @@ class InsightService:
                 if draft is None:
                     gone.append(row.rule_key)
                     continue
-                if tuple(row[1:]) != _stored_form(draft):
+                if not _unchanged(row, draft):
                     changed.append(
                         {"key_rule": row.rule_key, **_content(draft), "updated_at": moment}
                     )
@@ -312,16 +312,18 @@ def _document(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def _stored_form(draft: InsightDraft) -> tuple[Any, ...]:
-    """A draft's content as the select in ``replace_generated`` reads it back."""
-    return (
-        draft.type,
-        draft.priority,
-        draft.title,
-        draft.description,
-        draft.confidence,
-        column_text(dict(draft.data)),
-        column_text(list(draft.actions)),
+def _unchanged(row: Any, draft: InsightDraft) -> bool:
+    """Whether a stored insight (a row of the select in ``replace_generated``) says what
+    ``draft`` says. Its JSON is compared as the text it would be written as, and only
+    where that differs (written by another version's serializer) as what it decodes to,
+    so a new serializer does not rewrite every insight once."""
+    plain = (draft.type, draft.priority, draft.title, draft.description, draft.confidence)
+    if tuple(row[1:6]) != plain:
+        return False
+    documents = ((row[6], dict(draft.data)), (row[7], list(draft.actions)))
+    return all(
+        stored == column_text(wanted) or (stored is not None and loads(stored) == wanted)
+        for stored, wanted in documents
     )
 
 
