@@ -68,7 +68,27 @@ def test_the_most_pressing_are_the_first_of_the_listing(
         )
         for n in range(8)
     ]
+    # Alike but for their titles, which order them: by code point, as Python orders text,
+    # whatever the database's collation (an en_US one puts "_gamma" after "beta"; this
+    # server's C.UTF-8 does not, so here it is the order itself that is checked).
+    for title in ("beta", "Alpha", "_gamma", "Ärger", "alpha"):
+        store.deals.create(
+            workspace.id,
+            {
+                "title": title,
+                "stage": "negotiation",
+                "value": 60_000,
+                "close_date": date(2026, 3, 1) - timedelta(days=20),
+            },
+            now=NOW - timedelta(days=60),
+        )
     views = regenerate_and_mark(store, workspace, at_least=10, read=4, dismissed=2)
+    alike = [
+        v.title
+        for v in views
+        if v.title.startswith("Stuck in negotiation: ") and v.data.get("value") == 60_000
+    ]
+    assert [t.split(": ", 1)[1] for t in alike] == ["Alpha", "_gamma", "alpha", "beta", "Ärger"]
     for options in LISTINGS:
         listed = store.insights.list(workspace.id, **options)
         for top in (1, 3, len(listed) - 1, len(listed) + 5):
