@@ -353,13 +353,24 @@ def _unchanged(row: Any, draft: InsightDraft) -> bool:
     ``draft`` says. Its JSON is compared as the text it would be written as, and only
     where that differs (written by another version's serializer) as what it decodes to,
     so a new serializer does not rewrite every insight once."""
-    plain = (draft.type, draft.priority, draft.title, draft.description, draft.confidence)
-    if tuple(row[1:6]) != plain:
+    data, actions = dict(draft.data), list(draft.actions)
+    wanted = (
+        draft.type,
+        draft.priority,
+        draft.title,
+        draft.description,
+        draft.confidence,
+        column_text(data),
+        column_text(actions),
+    )
+    stored = tuple(row[1:])
+    if stored == wanted:
+        return True
+    if stored[:5] != wanted[:5]:
         return False
-    documents = ((row[6], dict(draft.data)), (row[7], list(draft.actions)))
     return all(
-        stored == column_text(wanted) or (stored is not None and loads(stored) == wanted)
-        for stored, wanted in documents
+        text is not None and loads(text) == document
+        for text, document in ((stored[5], data), (stored[6], actions))
     )
 
 
