@@ -15,6 +15,7 @@ import pytest
 from vectoros_tui.memory import (
     FULL_COLLECTION_DUE,
     FULL_COLLECTION_OVERDUE,
+    HOLD_LIMIT_SECONDS,
     NEVER,
     IdleCollector,
 )
@@ -117,6 +118,12 @@ def test_held_before_a_load_python_starts_no_full_collection_and_nothing_is_froz
     assert collector.tick(busy=True) is False
     now[0] += 5
     assert collector.tick() is True  # due and quiet (a load that failed, say): it runs
+    young_collections(FULL_COLLECTION_OVERDUE)
+    collector.input_seen()
+    assert collector.tick(busy=True) is False
+    now[0] += HOLD_LIMIT_SECONDS
+    collector.input_seen()
+    assert collector.tick(busy=True) is True  # held too long: overdue ones run again
     collector.start()
     assert collector.frozen and gc.get_freeze_count() > frozen
     assert gc.get_threshold() == (threshold[0], threshold[1], NEVER)

@@ -14,8 +14,8 @@ have piled up, so it landed at random on saves, key presses and forecasts. Two c
 - That starts before the first workspace is read, not once it has painted: reading a
   team's 100,000 deals makes hundreds of thousands of objects, and Python's own full
   collections, each walking all of them, held the interpreter lock for up to 0.8 s at a
-  time. A rep who pressed F3 a second after the board appeared waited 1.3-1.5 s for the
-  forecast (0.25-0.4 s of it the forecast itself) instead of 0.5-0.9.
+  time. A rep who pressed F3 a second after the board appeared waited 1.3-1.7 s for the
+  forecast on Postgres (0.25-0.4 s of it the forecast itself), 0.66-0.97 s now.
 
 Nothing here changes what is freed by reference counting, which is nearly everything.
 """
@@ -33,6 +33,9 @@ FULL_COLLECTION_OVERDUE = 100
 # Python's threshold2 is a count of young collections: this many never comes.
 NEVER = 1_000_000_000
 IDLE_SECONDS = 1.0
+# Held without a workspace painted this long (a first load that failed, a worker that
+# never ends), overdue collections run again as they do once started.
+HOLD_LIMIT_SECONDS = 60.0
 
 
 class IdleCollector:
@@ -50,6 +53,7 @@ class IdleCollector:
         self.collections = 0
         self._saved_threshold: tuple[int, int, int] | None = None
         self.frozen = False
+        self._held_since = 0.0
 
     @property
     def started(self) -> bool:
@@ -62,6 +66,7 @@ class IdleCollector:
         if self._saved_threshold is None:
             self._saved_threshold = young, middle, _ = gc.get_threshold()
             gc.set_threshold(young, middle, NEVER)
+            self._held_since = self.clock()
 
     def start(self) -> None:
         """Freeze what is alive (once) and take full collections over from Python."""
@@ -86,13 +91,15 @@ class IdleCollector:
 
         Held but not started (the first load running), an overdue one waits too: the
         load's objects are not frozen yet, and walking them all (0.26 s at 100,000 deals)
-        landed on the F3 the rep pressed meanwhile. A load that fails leaves nothing
-        running, and the next quiet moment collects."""
+        landed on the F3 the rep pressed meanwhile; for :data:`HOLD_LIMIT_SECONDS` at
+        most (a load that failed)."""
         if not self.started:
             return False
         pending = gc.get_count()[2]
-        quiet = not busy and self.clock() - self.last_input >= self.idle_seconds
-        overdue = pending >= FULL_COLLECTION_OVERDUE and self.frozen
+        now = self.clock()
+        quiet = not busy and now - self.last_input >= self.idle_seconds
+        settled = self.frozen or now - self._held_since >= HOLD_LIMIT_SECONDS
+        overdue = pending >= FULL_COLLECTION_OVERDUE and settled
         if overdue or (pending >= FULL_COLLECTION_DUE and quiet):
             gc.collect()
             self.collections += 1

@@ -33,8 +33,8 @@ def dumps(data: Any, *, indent: bool = False) -> bytes:
 def column_text(data: Any) -> str:
     """A JSON column's text as the store writes it (the engines' serializer, and what an
     unchanged insight is compared against): orjson's, a fifth of the standard library's
-    time for a team's 33,000 insights. An integer past 64 bits takes the standard
-    library's path; NaN, which JSON has no word for, is written null."""
+    time for a team's 33,000 insights. NaN, which JSON has no word for, is written null;
+    a document with an integer past 64 bits takes the standard library's path."""
     try:
         return orjson.dumps(data, default=_plain, option=_OPTIONS).decode()
     except TypeError:

@@ -379,6 +379,10 @@ def test_quarter_end_phrases():
     assert phrase("quarter_end", deal(), datetime(2025, 3, 31, 12, tzinfo=UTC)) == (
         "no quarter end in the window"
     )
+    # A 200-day window from April holds June's and September's last weeks.
+    long = deal_features([deal()], datetime(2025, 3, 31, 12, tzinfo=UTC), 200)
+    assert long.quarter_end == pytest.approx(2.0)
+    assert describe("quarter_end", long, 0) == "2 quarters' last weeks in the window"
 
 
 def test_quarter_month_phrases():

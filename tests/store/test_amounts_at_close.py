@@ -152,3 +152,22 @@ def test_an_unpriced_open_deal_counts_as_an_amount_won_before(imported, store, w
     assert result["mean_forecast"] == pytest.approx(expected, rel=0.05)
     weighted = sum(s["weighted_value"] for s in result["breakdown_by_stage"])
     assert weighted == pytest.approx(expected, rel=0.01)
+
+
+def test_a_team_forecast_says_what_unpriced_deals_count_as(imported, store, workspace):
+    """Each rep's band and the team's: unpriced deals count as past wins there too, and
+    the result says so as the single forecast does."""
+    kind, rows, _ = imported
+    still_open = sum(1 for r in rows if r["deal_stage"] == "Engaging")
+    moment = end_of_day(datetime.combine(EXPORTED, datetime.min.time(), tzinfo=UTC))
+    result = store.analytics.team_forecast(
+        workspace.id, model="history", simulations=2_000, seed=1, now=moment
+    )
+    assert result["model"] == "history"
+    if kind == "at_close":
+        assert result["unpriced_deals"] == still_open > 0
+        assert result["unpriced_if_won"]["deals"] >= 10
+        assert result["team"]["likely_case"] > 0
+    else:
+        assert result["unpriced_deals"] == 0
+        assert result["unpriced_if_won"] is None

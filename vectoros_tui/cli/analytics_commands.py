@@ -365,9 +365,33 @@ def _team_forecast(
             format_money(team["goal"]),
             percent(team["probability_of_hitting_goal"]),
         )
+    _say_unpriced(result, sum(r["deals"] for r in result["owners"]))
     if result.get("model_note"):
         say(
             "[dim]Model: the reps' probabilities; {}.[/dim]", result["model_note"].rsplit(";", 1)[0]
+        )
+
+
+def _say_unpriced(result: dict[str, Any], deals: int) -> None:
+    """How many open deals have no value, and what each counts as if won: $0, or (the
+    workspace's amounts filled in at the close) an amount won before."""
+    count, stand_in = result.get("unpriced_deals"), result.get("unpriced_if_won")
+    if count and stand_in:
+        say(
+            "[yellow]{} of the {} open deals have no value yet. This workspace's amounts are "
+            "filled in at the close (its lost deals have none), so each counts as an amount "
+            "won before: {} on average, from {} won deals.[/yellow]",
+            f"{count:,}",
+            f"{deals:,}",
+            format_money(stand_in["mean"]),
+            f"{stand_in['deals']:,}",
+        )
+    elif count:
+        say(
+            "[yellow]{} of the {} open deals have no value: each counts as $0 if won. "
+            "Give them values (`deals update ID --value`, or a value column on import).[/yellow]",
+            f"{count:,}",
+            f"{deals:,}",
         )
 
 
@@ -520,24 +544,7 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         ],
     )
     _print_goal(r)
-    stand_in = r.get("unpriced_if_won")
-    if r.get("unpriced_deals") and stand_in:
-        say(
-            "[yellow]{} of the {} open deals have no value yet. This workspace's amounts are "
-            "filled in at the close (its lost deals have none), so each counts as an amount "
-            "won before: {} on average, from {} won deals.[/yellow]",
-            f"{r['unpriced_deals']:,}",
-            f"{r['deals_analyzed']:,}",
-            format_money(stand_in["mean"]),
-            f"{stand_in['deals']:,}",
-        )
-    elif r.get("unpriced_deals"):
-        say(
-            "[yellow]{} of the {} open deals have no value: each counts as $0 if won. "
-            "Give them values (`deals update ID --value`, or a value column on import).[/yellow]",
-            f"{r['unpriced_deals']:,}",
-            f"{r['deals_analyzed']:,}",
-        )
+    _say_unpriced(r, r["deals_analyzed"])
     rows = [
         [
             short_id(d["deal_id"]),

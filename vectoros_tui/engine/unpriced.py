@@ -73,11 +73,17 @@ class WonAmounts:
         return cls(float(priced.mean()), float(priced.std(ddof=1)), len(priced))
 
     def to_json(self) -> dict[str, float | int]:
+        """As a forecast's JSON shows them (to the cent)."""
         return {"mean": round(self.mean, 2), "sd": round(self.sd, 2), "deals": self.deals}
+
+    def kept(self) -> dict[str, float | int]:
+        """As a kept fit stores them: unrounded, so a fit read back simulates exactly as
+        the fresh one did (the app, the CLI and the server agree to the cent)."""
+        return {"mean": self.mean, "sd": self.sd, "deals": self.deals}
 
     @classmethod
     def from_json(cls, payload: object) -> WonAmounts | None:
-        """The amounts kept by :meth:`to_json` (None: none); raises on anything else."""
+        """The amounts kept by :meth:`kept` (None: none); raises on anything else."""
         if payload is None:
             return None
         if not isinstance(payload, dict):

@@ -338,8 +338,8 @@ def quarter_shares(moment: datetime, window_days: int) -> tuple[float, float, fl
 
 def quarter_end_share(moment: datetime, window_days: int) -> float:
     """How many of the window's days (the ``window_days`` after ``moment``) are among
-    the last :data:`QUARTER_END_DAYS` of a quarter, over that many: 1 when the window
-    holds a quarter's whole last week."""
+    the last :data:`QUARTER_END_DAYS` of a quarter, over that many: 1 for each quarter's
+    whole last week the window holds."""
     day = moment.date()
     found = 0
     for offset in range(1, window_days + 1):
@@ -430,6 +430,8 @@ def describe(group: str, features: DealFeatures, row: int) -> str:
         return f"{first:.0%} of the window in a quarter's first month"
     if group == "quarter_end":
         rush = features.quarter_end
+        if rush >= 2:
+            return f"{int(rush)} quarters' last weeks in the window"
         if rush >= 1:
             return "a quarter's last week in the window"
         if rush > 0:

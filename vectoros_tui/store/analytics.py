@@ -261,6 +261,7 @@ class AnalyticsService:
         rng = np.random.default_rng(seed)
         used, note = model, None
         totals = None
+        unpriced = None
         if model != "rep" and fitted is None:
             try:
                 fitted, _, _ = self._fitted(workspace_id, window_days, moment, None)
@@ -271,7 +272,6 @@ class AnalyticsService:
         if model != "rep" and fitted is not None:
             used = "history"
             matrix = deal_features(open_deals, moment, window_days, fitted.owners).matrix
-            unpriced = None
             if fitted.unpriced is not None:
                 worth, unpriced = fitted.unpriced.priced(np.array(recorded, dtype=np.float64))
                 values = by_group(worth.tolist(), groups, len(keys))
@@ -311,6 +311,12 @@ class AnalyticsService:
             "team": team_summary(totals, goal),
             "sum_of_owner_p5": round(sum(r["worst_case"] for r in reps), 2),
             "sum_of_owner_p95": round(sum(r["best_case"] for r in reps), 2),
+            # As the single forecast says them: how many have no value, and (amounts
+            # filled in at the close) what each counted as if won.
+            "unpriced_deals": sum(1 for value in recorded if not value),
+            "unpriced_if_won": None
+            if unpriced is None or fitted is None or fitted.unpriced is None
+            else fitted.unpriced.to_json(),
         }
         if note:
             result["model_note"] = note

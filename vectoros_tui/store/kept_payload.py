@@ -19,6 +19,11 @@ def params_key(params: Mapping[str, Any]) -> str:
     return text if len(text) <= 500 else hashlib.sha256(text.encode()).hexdigest()
 
 
+# The shape of a kept forecast: raised when a version computes or writes forecasts
+# differently, so a result kept earlier that day by the previous version is not served.
+FORECAST_FORMAT = 2
+
+
 def forecast_kind(model: str) -> str:
     return f"forecast:{model}"
 
@@ -29,8 +34,15 @@ def forecast_params(
     simulations: int,
     seed: int | None,
 ) -> dict[str, Any]:
-    """A forecast's key: its model's own parameters, whose deals, how many runs, the seed."""
-    return {**model_params, "owner": owner_id, "simulations": simulations, "seed": seed}
+    """A forecast's key: its model's own parameters, whose deals, how many runs, the seed,
+    and the format it was computed in."""
+    return {
+        **model_params,
+        "owner": owner_id,
+        "simulations": simulations,
+        "seed": seed,
+        "format": FORECAST_FORMAT,
+    }
 
 
 def pack(text: bytes) -> bytes:

@@ -77,7 +77,7 @@ def model_to_json(model: WinModel, cutoffs: int) -> dict[str, Any]:
     found: dict[str, Any] = {name: getattr(model, name).tolist() for name in _ARRAYS}
     found.update({name: getattr(model, name) for name in _NUMBERS})
     found["cutoffs"] = cutoffs
-    found["unpriced"] = None if model.unpriced is None else model.unpriced.to_json()
+    found["unpriced"] = None if model.unpriced is None else model.unpriced.kept()
     found["owners"] = {
         "base": model.owners.base,
         "counts": {owner: list(count) for owner, count in model.owners.counts.items()},
