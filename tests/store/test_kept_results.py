@@ -104,6 +104,27 @@ def test_a_forecast_asked_again_is_read_back_until_a_deal_changes(
     assert len(kept_rows(store, workspace)) == 3
 
 
+def test_a_forecast_kept_in_another_format_is_computed_again(
+    store: Store, workspace: WorkspaceView, monkeypatch: Any
+) -> None:
+    """A version that forecasts differently raises the format: what the previous one kept
+    that day (its key without the new format) is not served."""
+    from vectoros_tui.store import kept_payload
+
+    new_deal(store, workspace)
+    first = store.analytics.forecast(workspace.id, seed=0, keep=True)
+    marked = {"result": {**first, "marker": 1}, "open_deals": 1}
+    with store.db.write() as session:
+        session.execute(
+            update(KeptResult)
+            .where(KeptResult.workspace_id == workspace.id)
+            .values(payload=zlib.compress(json.dumps(marked).encode()))
+        )
+    assert store.analytics.forecast(workspace.id, seed=0, keep=True)["marker"] == 1
+    monkeypatch.setattr(kept_payload, "FORECAST_FORMAT", kept_payload.FORECAST_FORMAT + 1)
+    assert "marker" not in store.analytics.forecast(workspace.id, seed=0, keep=True)
+
+
 def test_a_kept_result_is_not_read_back_once_the_revision_moved(
     store: Store, workspace: WorkspaceView
 ) -> None:
