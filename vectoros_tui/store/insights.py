@@ -96,7 +96,11 @@ class InsightService:
         return [_view(row, workspace_id) for row in rows], total
 
     def _most_pressing_of(
-        self, where: list[Any], top: int, deal_ids: Collection[str], workspace_id: uuid.UUID
+        self,
+        where: builtins.list[Any],
+        top: int,
+        deal_ids: Collection[str],
+        workspace_id: uuid.UUID,
     ) -> tuple[builtins.list[InsightView], int]:
         """:meth:`most_pressing` of the insights about ``deal_ids``: ordered here, from
         the columns the order needs, and the ``top`` alone read whole."""
