@@ -45,6 +45,18 @@ def kept_rows(store: Store, workspace: WorkspaceView) -> list[tuple[str, str]]:
     return sorted((kind, params) for kind, params in rows)
 
 
+def mark_kept_forecast(store: Store, workspace: WorkspaceView, result: dict[str, Any]) -> None:
+    """Replace the kept forecast by ``result`` with a marker: read back, the marker shows;
+    computed again, it is gone."""
+    marked = {"result": {**result, "marker": 1}, "open_deals": 1}
+    with store.db.write() as session:
+        session.execute(
+            update(KeptResult)
+            .where(KeptResult.workspace_id == workspace.id)
+            .values(payload=zlib.compress(json.dumps(marked).encode()))
+        )
+
+
 def activity(store: Store, deal: DealView, days_ago: int = 0) -> Any:
     when = datetime.now(UTC) - timedelta(days=days_ago)
     return store.activities.add(deal.id, {"type": "call", "description": "Spoke", "date": when})
@@ -86,13 +98,7 @@ def test_a_forecast_asked_again_is_read_back_until_a_deal_changes(
     assert store.analytics.forecast(workspace.id, seed=0, keep=True) == first
     assert first["total_pipeline_value"] == 50_000
     # Read back, not computed: a marker put in the kept payload comes back with it.
-    marked = {"result": {**first, "marker": 1}, "open_deals": 1}
-    with store.db.write() as session:
-        session.execute(
-            update(KeptResult)
-            .where(KeptResult.workspace_id == workspace.id)
-            .values(payload=zlib.compress(json.dumps(marked).encode()))
-        )
+    mark_kept_forecast(store, workspace, first)
     assert store.analytics.forecast(workspace.id, seed=0, keep=True)["marker"] == 1
 
     store.deals.update(deal.id, {"value": 80_000})
@@ -113,13 +119,7 @@ def test_a_forecast_kept_in_another_format_is_computed_again(
 
     new_deal(store, workspace)
     first = store.analytics.forecast(workspace.id, seed=0, keep=True)
-    marked = {"result": {**first, "marker": 1}, "open_deals": 1}
-    with store.db.write() as session:
-        session.execute(
-            update(KeptResult)
-            .where(KeptResult.workspace_id == workspace.id)
-            .values(payload=zlib.compress(json.dumps(marked).encode()))
-        )
+    mark_kept_forecast(store, workspace, first)
     assert store.analytics.forecast(workspace.id, seed=0, keep=True)["marker"] == 1
     monkeypatch.setattr(kept_payload, "FORECAST_FORMAT", kept_payload.FORECAST_FORMAT + 1)
     assert "marker" not in store.analytics.forecast(workspace.id, seed=0, keep=True)
