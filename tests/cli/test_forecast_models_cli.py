@@ -304,3 +304,6 @@ def test_unpriced_deals_where_amounts_come_at_the_close_count_as_past_wins(
     # The deals listed show the amount each counts as if won, marked as not their own.
     mean = f"{stand_in['mean']:,.0f}"
     assert f"~${mean}" in text
+    # Replayed, the reps' model forecasts $0 (no amount was known then): the scores say why.
+    replay = one_line(ok(cli("backtest", "-w", "Maven", "--simulations", 500)).out)
+    assert "This workspace's amounts are filled in at the close" in replay

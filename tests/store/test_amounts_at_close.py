@@ -19,6 +19,7 @@ import pytest
 
 from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.store.as_of import WorkspaceHistory
+from vectoros_tui.store.backtest import backtest
 from vectoros_tui.store.csv_import import apply_import, plan_import
 from vectoros_tui.store.history_forecast import TrainingGrid, fit_until
 
@@ -171,3 +172,26 @@ def test_a_team_forecast_says_what_unpriced_deals_count_as(imported, store, work
     else:
         assert result["unpriced_deals"] == 0
         assert result["unpriced_if_won"] is None
+
+
+def test_a_backtest_says_how_the_file_records_amounts(imported, store, workspace):
+    """Replayed before the import: in an at-close file the reps' model, which counts an
+    unknown amount as $0, forecasts $0, and the result says why; the history model does
+    not."""
+    kind, _, _ = imported
+    result = backtest(
+        store.deals,
+        workspace.id,
+        start=AS_OF - timedelta(days=31),
+        end=AS_OF,
+        simulations=500,
+        now=datetime(2024, 8, 1, tzinfo=UTC),
+    )
+    assert result["amounts_at_close"] is (kind == "at_close")
+    reps = [row["forecasts"]["rep"]["p95"] for row in result["cutoffs"]]
+    learned = [row["forecasts"]["history"]["p50"] for row in result["cutoffs"]]
+    assert all(p > 0 for p in learned)
+    if kind == "at_close":
+        assert reps == [0.0] * len(reps)
+    else:
+        assert all(p > 0 for p in reps)

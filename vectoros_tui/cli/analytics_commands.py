@@ -802,6 +802,12 @@ def _print_backtest(name: str, r: dict[str, Any]) -> None:
         ],
         [_score_row(m, r["summary"][m]) for m in models],
     )
+    if r.get("amounts_at_close") and "rep" in models:
+        say(
+            "[dim]This workspace's amounts are filled in at the close (its lost deals have "
+            "none): no deal's amount is known before the import, and the reps' model counts "
+            "each as $0. The history model counts it as an amount won before.[/dim]"
+        )
 
 
 def _p50_cell(forecast: dict[str, float] | None, actual: float) -> str:

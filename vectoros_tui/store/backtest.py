@@ -147,6 +147,9 @@ def backtest(
         "from": cutoffs[0].date().isoformat(),
         "to": cutoffs[-1].date().isoformat(),
         "simulations": simulations,
+        # Lost deals at 0 (see engine.unpriced): before the import no deal's amount is
+        # known, and the reps' model, which counts an unknown amount as $0, forecasts $0.
+        "amounts_at_close": history.amounts_at_close,
         **replayed,
     }
 
