@@ -6,13 +6,17 @@ process: the revisions are kept by database triggers) or a new day computes them
 from __future__ import annotations
 
 import json
+import uuid
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import select, update
 
+from vectoros_tui import plain_json
 from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.kept_results import KeptResults, Revision
 from vectoros_tui.store.store import Store
 from vectoros_tui.store.tables import KeptResult
@@ -108,6 +112,20 @@ def test_a_forecast_asked_again_is_read_back_until_a_deal_changes(
     store.analytics.forecast(workspace.id, seed=1)
     store.analytics.forecast(workspace.id, seed=0, timeframe="60d")
     assert len(kept_rows(store, workspace)) == 3
+
+
+def test_a_fresh_forecast_is_what_its_kept_json_reads_back(store: Store) -> None:
+    """Handed over without a JSON round trip, a fresh forecast must hold JSON's own types
+    only (no tuples, dates or numpy numbers): the kept one read back equals it, in both
+    models, with a goal, of the workspace and of one rep."""
+    demo = create_demo_workspace(store.db, name="Kept", deals=400, history_months=12, seed=4)
+    owner = store.deals.records(demo.workspace_id, open_only=True)[0].owner_id
+    assert owner is not None
+    for model in (store.analytics.forecast, store.analytics.history_forecast):
+        for options in ({}, {"goal": 100_000.0}, {"owner_id": uuid.UUID(owner)}):
+            fresh = model(demo.workspace_id, seed=3, **options)
+            assert orjson.loads(plain_json.dumps(fresh)) == fresh
+            assert model(demo.workspace_id, seed=3, **options) == fresh  # read back
 
 
 def test_a_forecast_kept_in_another_format_is_computed_again(

@@ -176,6 +176,7 @@ class AnalyticsService:
             forecast_params(params, owner_id, simulations, seed),
             moment.date() if today else None,
             compute,
+            plain=True,
         )
         result = found["result"]
         if keep and as_of is None and owner_id is None:
