@@ -8,12 +8,10 @@ them), adds new ones, and removes those whose situation has gone.
 from __future__ import annotations
 
 import builtins
-import heapq
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -74,62 +72,27 @@ class InsightService:
         :func:`_order` does, and hands over the ``top`` alone: the CLI shows 25 of a
         team's 33,000, and reading the columns of all of them to order them here took a
         third of a second on Postgres (decoding each one's JSON, half a second)."""
-        where = _listed_where(workspace_id, include_dismissed, unread_only)
-        if deal_ids is not None:
-            return self._most_pressing_of(where, top, deal_ids, workspace_id)
         value = func.coalesce(_INSIGHTS.c.data["value"].as_float(), 0.0)
         title = _INSIGHTS.c.title
         # Python's order of text (code points), whatever the database's own collation.
         in_code_points = title if self.db.is_sqlite else title.collate("C")
-        ordered = (
-            core_select(*_LISTED)
-            .where(*where)
-            .order_by(_priority_rank(), value.desc(), in_code_points, _INSIGHTS.c.id)
-            .limit(top)
-        )
         with self.db.read() as session:
+            where = _listed_where(workspace_id, include_dismissed, unread_only)
+            if deal_ids is not None:
+                ids = [uuid.UUID(d) for d in deal_ids]
+                where.append(any_of(session, _INSIGHTS.c.deal_id, ids))
+            ordered = (
+                core_select(*_LISTED)
+                .where(*where)
+                .order_by(_priority_rank(), value.desc(), in_code_points, _INSIGHTS.c.id)
+                .limit(top)
+            )
             connection = session.connection()
             rows = connection.execute(ordered).all()
             total = connection.execute(
                 core_select(func.count()).select_from(_INSIGHTS).where(*where)
             ).scalar_one()
         return [_view(row, workspace_id) for row in rows], total
-
-    def _most_pressing_of(
-        self,
-        where: builtins.list[Any],
-        top: int,
-        deal_ids: Collection[str],
-        workspace_id: uuid.UUID,
-    ) -> tuple[builtins.list[InsightView], int]:
-        """:meth:`most_pressing` of the insights about ``deal_ids``: ordered here, from
-        the columns the order needs, and the ``top`` alone read whole."""
-        query = core_select(
-            raw(_INSIGHTS.c.id),
-            raw(_INSIGHTS.c.deal_id),
-            _INSIGHTS.c.priority,
-            _INSIGHTS.c.title,
-            _INSIGHTS.c.data["value"].as_float(),
-        ).where(*where)
-        with self.db.read() as session:
-            found = [
-                r
-                for r in session.connection().execute(query).all()
-                if r[1] is not None and _uuid_text(r[1]) in deal_ids
-            ]
-            keyed = [
-                (_order(priority, value, title, _uuid_text(key)), key)
-                for key, _, priority, title, value in found
-            ]
-            first = [key for _, key in heapq.nsmallest(top, keyed, key=itemgetter(0))]
-            chosen = any_of(session, _INSIGHTS.c.id, [_raw_uuid(k) for k in first])
-            rows = {
-                _uuid_text(row[0]): row
-                for row in session.connection().execute(core_select(*_LISTED).where(chosen))
-            }
-        # One gone between the two reads (another process regenerating): not listed.
-        views = [_view(rows[k], workspace_id) for k in map(_uuid_text, first) if k in rows]
-        return views, len(keyed)
 
     def list_api(
         self, workspace_id: uuid.UUID, *, include_dismissed: bool = False, unread_only: bool = False
