@@ -263,6 +263,7 @@ class AnalyticsService:
         used, note = model, None
         totals = None
         unpriced = None
+        stand_in = None  # what an unpriced deal counted as if won (JSON), if anything
         if model != "rep" and fitted is None:
             try:
                 fitted, _, _ = self._fitted(workspace_id, window_days, moment, None)
@@ -276,6 +277,7 @@ class AnalyticsService:
             if fitted.unpriced is not None:
                 worth, unpriced = fitted.unpriced.priced(np.array(recorded, dtype=np.float64))
                 values = by_group(worth.tolist(), groups, len(keys))
+                stand_in = fitted.unpriced.to_json()
             totals = simulate_won_totals(fitted, matrix, values, simulations, rng, None, unpriced)
         if totals is None:
             chances = window_win_probabilities(open_deals, window_days, moment)
@@ -315,9 +317,7 @@ class AnalyticsService:
             # As the single forecast says them: how many have no value, and (amounts
             # filled in at the close) what each counted as if won.
             "unpriced_deals": sum(1 for value in recorded if not value),
-            "unpriced_if_won": None
-            if unpriced is None or fitted is None or fitted.unpriced is None
-            else fitted.unpriced.to_json(),
+            "unpriced_if_won": stand_in,
         }
         if note:
             result["model_note"] = note
