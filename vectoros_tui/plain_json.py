@@ -36,7 +36,7 @@ def column_text(data: Any) -> str:
     time for a team's 33,000 insights. NaN, which JSON has no word for, is written null;
     a document with an integer past 64 bits takes the standard library's path."""
     try:
-        return orjson.dumps(data, default=_plain, option=_OPTIONS).decode()
+        return dumps(data).decode()
     except TypeError:
         return json.dumps(data, default=str)
 
