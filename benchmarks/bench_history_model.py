@@ -1,7 +1,7 @@
 """The history model: its speed, and how its forecasts score against the reps' and a
 run-rate baseline on generated histories.
 
-Run with ``python benchmarks/bench_history_model.py`` (about two minutes;
+Run with ``python benchmarks/bench_history_model.py`` (about eight minutes;
 ``--postgres URL`` also times the database steps on Postgres, ``--strict`` exits 1 when a
 goal is missed). Each workspace is 18 months of history played out by the demo's
 history generator (stages, stale deals, slipping close dates, optimistic reps of
@@ -18,7 +18,8 @@ Quality, over several generated workspaces, every monthly cut-off of the last 12
 window has passed: P5–P95 coverage (goal 85–95%), P50 bias (goal within ±20%) and mean
 pinball loss (goal: below both the reps' model and the run rate). The same scores on CSV
 exports shaped as CRMs write them (crm_exports.py), imported as a rep would: one kind has
-its amounts filled in at the close (lost deals at 0), the other keeps every price.
+its amounts filled in at the close (lost deals at 0), the other keeps every price. Each
+export is scored for the whole team and per rep (30 reps: rep-months by the thousand).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crm_exports import write_export
 
+from vectoros_tui.engine.dates import end_of_day
 from vectoros_tui.store.as_of import WorkspaceHistory
-from vectoros_tui.store.backtest import backtest
+from vectoros_tui.store.backtest import backtest, replay
 from vectoros_tui.store.csv_import import apply_import, plan_import
 from vectoros_tui.store.demo import create_demo_workspace
 from vectoros_tui.store.history_forecast import TrainingGrid, fit_until, history_forecast
@@ -128,12 +130,12 @@ EXPORT_ENDS = (datetime(2017, 11, 30, tzinfo=UTC), datetime(2017, 11, 15, tzinfo
 
 
 def exported(store: Store, seeds: list[int]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per kind of CRM export (see crm_exports): the scores pooled over one export per
-    seed, each imported as a CRM's file is and replayed monthly from April 2017 to
-    November, at month ends and mid-month."""
+    """Per kind of CRM export (see crm_exports), and per rep of each: the scores pooled
+    over one export per seed, each imported as a CRM's file is and replayed monthly from
+    April 2017 to November, at month ends and mid-month."""
     found = {}
     for label, (kind, closed_from) in EXPORTS.items():
-        results = []
+        results, per_rep = [], []
         for seed in seeds:
             with tempfile.TemporaryDirectory() as folder:
                 path = write_export(
@@ -154,8 +156,29 @@ def exported(store: Store, seeds: list[int]) -> dict[str, dict[str, dict[str, fl
                 )
                 for end in EXPORT_ENDS
             ]
+            per_rep += rep_replays(store, workspace.id, [r["cutoffs"] for r in results[-2:]])
         found[label] = scored(results)
+        found[f"{label}, per rep"] = scored(per_rep)
     return found
+
+
+def rep_replays(
+    store: Store, workspace_id: Any, replayed: list[list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The same cut-offs replayed for each rep's deals: one fit per cut-off (the grid
+    keeps it) serves every rep, as ``backtest --owner`` would fit it for each."""
+    current = store.deals.records(workspace_id)
+    history = WorkspaceHistory.load(store.db, workspace_id, current)
+    grid = TrainingGrid(history, 30)
+    cutoffs = [
+        end_of_day(datetime.fromisoformat(row["cutoff"]).replace(tzinfo=UTC))
+        for rows in replayed
+        for row in rows
+    ]
+    return [
+        replay(history, cutoffs, 30, simulations=2_000, grid=grid, owner=str(member.id))
+        for member in store.owners.members(workspace_id)
+    ]
 
 
 def scored(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -318,6 +318,11 @@ def test_the_training_grid_is_one_window_apart_and_only_of_passed_windows(genera
     model, used = fit_until(grid, until)
     assert model.rows == len(used.outcome) == len(training.outcome)
     assert model.periods == len(cutoffs)
+    # A replay per rep asks the grid for the same moments again: the fit is kept, and a
+    # moment a window later is a fit of its own.
+    assert fit_until(grid, until)[0] is model
+    later, _ = fit_until(grid, until + WINDOW)
+    assert later is not model and later.rows > model.rows
 
 
 def test_the_grid_starts_at_the_first_window_in_which_a_deal_closed(store, workspace):

@@ -81,6 +81,8 @@ class TrainingGrid:
         self._owners: dict[datetime, NDArray[np.int64]] = {}
         # The last fit's parameters: the next cut-off's fit starts from them.
         self.last_theta: NDArray[np.float64] | None = None
+        # Each moment's fit: a backtest per rep replays the same cut-offs for each.
+        self.fits: dict[datetime, tuple[WinModel, Training]] = {}
 
     def cutoffs(self, until: datetime) -> list[datetime]:
         """The grid's cut-offs whose whole window has passed by ``until``."""
@@ -171,6 +173,8 @@ class TrainingGrid:
 
 def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]:
     """The model learned from what was known at ``moment``; raises :class:`NotEnoughHistory`."""
+    if moment in grid.fits:
+        return grid.fits[moment]
     training = grid.until(moment)
     rows, wins = len(training.outcome), training.wins
     if not enough_history(rows, wins):
@@ -184,7 +188,8 @@ def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]
     owners = grid.owner_rates(grid.cutoffs(moment))
     history = grid.history
     unpriced = WonAmounts.of(history.won_amounts(moment)) if history.amounts_at_close else None
-    return replace(model, owners=owners, unpriced=unpriced), training
+    grid.fits[moment] = (replace(model, owners=owners, unpriced=unpriced), training)
+    return grid.fits[moment]
 
 
 @dataclass(frozen=True)
