@@ -214,6 +214,23 @@ def test_period_sd_finds_a_shared_shift_of_each_periods_win_logit():
     assert 0.3 < fit_win_model(matrix, outcome, period).period_sd < 0.9
 
 
+def test_period_sd_counts_the_periods_spent_on_calendar_effects():
+    """Nine periods, each with its own place in the quarter (the calendar columns, one
+    value per period) but no effect of it: the fit spends three parameters matching the
+    periods' totals by them, so the shifts left over vary less than the true ones. Over
+    many such histories the estimated variance still averages the true one (0.25), where
+    the plain variance of the shifts would fall short by about a third."""
+    calendar = [FEATURES.index(name) for name in FEATURES if name.startswith("quarter_")]
+    assert len(calendar) == 3
+    estimates = []
+    for seed in range(40):
+        rng = np.random.default_rng(500 + seed)
+        matrix, outcome, period, _ = draw(3_000, rng, periods=9, shift_sd=0.5)
+        matrix[:, calendar] = rng.random((9, 3))[period]
+        estimates.append(fit_win_model(matrix, outcome, period).period_sd ** 2)
+    assert 0.19 < np.mean(estimates) < 0.33
+
+
 def test_period_sd_needs_three_periods_that_won_something():
     matrix, outcome, period, _ = draw(1_000, np.random.default_rng(13), periods=2, shift_sd=1.5)
     assert fit_win_model(matrix, outcome, period).period_sd == 0.0

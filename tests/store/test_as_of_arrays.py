@@ -431,22 +431,36 @@ def test_the_training_rows_are_the_features_of_the_records_then(edited) -> None:
     reference = reference_load(store, workspace_id, current)
     cutoffs = grid.cutoffs(NOW)
     assert len(cutoffs) >= 8
-    owners: list[str | None] = []
-    won: list[bool] = []
+    # Per cut-off, its open deals' owners and whether each won within the window.
+    rows: dict[datetime, tuple[list[str | None], list[bool]]] = {}
+
+    def learned_by(moment: datetime) -> OwnerRates:
+        """The owners' rates from the windows that had ended by ``moment``; the windows
+        overlap, so each deal's window is told ``grid.overlap`` times."""
+        ended = [c for c in rows if c + timedelta(days=30) <= moment]
+        owners = [owner for c in ended for owner in rows[c][0]]
+        won = [win for c in ended for win in rows[c][1]]
+        return OwnerRates.learn(owners, won, repeats=grid.overlap)
+
+    assert grid.overlap == 3
     for cutoff in cutoffs:
         matrix, outcome = grid.block(cutoff)
         open_then = reference.at(cutoff, open_only=True)
         ended = reference.closed_between(cutoff, cutoff + timedelta(days=30))
-        expected = deal_features(open_then, cutoff, 30, OwnerRates.learn(owners, won)).matrix
+        expected = deal_features(open_then, cutoff, 30, learned_by(cutoff)).matrix
         np.testing.assert_allclose(matrix, expected, rtol=1e-12, atol=1e-12)
         labels = [
             STILL_OPEN if d.id not in ended else WON if ended[d.id].outcome == "won" else LOST
             for d in open_then
         ]
         assert outcome.tolist() == labels
-        owners += [d.owner_id for d in open_then]
-        won += [label == WON for label in labels]
-    assert grid.owner_rates(cutoffs) == OwnerRates.learn(owners, won)
+        rows[cutoff] = ([d.owner_id for d in open_then], [label == WON for label in labels])
+    learned = learned_by(NOW)
+    kept = grid.owner_rates(cutoffs)
+    assert kept.base == pytest.approx(learned.base, rel=1e-12)
+    assert list(kept.counts) == list(learned.counts)
+    for owner, (wins, count) in learned.counts.items():
+        assert kept.counts[owner] == pytest.approx((wins, count), rel=1e-12)
 
 
 def test_moments_are_read_in_every_form_the_drivers_give() -> None:

@@ -23,11 +23,18 @@ from vectoros_tui.engine.win_model import MIN_TRAINING_ROWS, MIN_WINS, STILL_OPE
 from vectoros_tui.store.as_of import WorkspaceHistory
 from vectoros_tui.store.csv_import import apply_import, plan_import
 from vectoros_tui.store.demo import DemoSummary, create_demo_workspace
-from vectoros_tui.store.history_forecast import NotEnoughHistory, TrainingGrid, fit_until
+from vectoros_tui.store.history_forecast import (
+    PHASES,
+    NotEnoughHistory,
+    TrainingGrid,
+    fit_until,
+)
 from vectoros_tui.store.store import Store
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(days=30)
+# Training cut-offs are this far apart: windows that overlap, against every phase of a month.
+STEP = timedelta(days=30 // PHASES)
 SEED = 11
 SIMULATIONS = 2_000
 
@@ -95,14 +102,14 @@ def test_the_mean_is_about_the_deals_expected_wins(forecast):
 
 def past_windows(records, until: datetime) -> tuple[int, int, int, int]:
     """(cut-offs, open-deal periods, wins, losses) a fit at ``until`` learns from, counted
-    from today's records: cut-offs a window apart from the end of the first deal's
-    creation day plus a window, each whose whole window has passed by ``until``."""
+    from today's records: cut-offs a step apart from the end of the first deal's creation
+    day plus a window, each whose whole window has passed by ``until``."""
     first = min(r.created_at for r in records)
     cutoffs = []
     cutoff = end_of_day(first) + WINDOW
     while cutoff + WINDOW <= until:
         cutoffs.append(cutoff)
-        cutoff += WINDOW
+        cutoff += STEP
     rows = wins = losses = 0
     for cutoff in cutoffs:
         for r in open_at(records, cutoff):
@@ -111,6 +118,13 @@ def past_windows(records, until: datetime) -> tuple[int, int, int, int]:
                 wins += r.outcome == "won"
                 losses += r.outcome == "lost"
     return len(cutoffs), rows, wins, losses
+
+
+def distinct_windows(records, until: datetime) -> tuple[int, int, int, int]:
+    """What the history thresholds count: each deal's window once, not once in each of
+    the overlapping windows that hold it (as many as there are phases)."""
+    cutoffs, rows, wins, losses = past_windows(records, until)
+    return -(-cutoffs // PHASES), round(rows / PHASES), round(wins / PHASES), losses
 
 
 def test_the_training_summary_counts_the_past_windows(generated, forecast):
@@ -126,6 +140,7 @@ def test_the_training_summary_counts_the_past_windows(generated, forecast):
         "base_rate": round(wins / rows, 4),
         "period_sd": training["period_sd"],
         "window_days": 30,
+        "cutoff_every_days": STEP.days,
         "minimum": {"open_deal_periods": MIN_TRAINING_ROWS, "won_within_window": MIN_WINS},
         # A history kept from the start knows every reason.
         "not_learned": [],
@@ -289,7 +304,7 @@ def test_a_longer_window_wins_more(generated, forecast):
 # --------------------------------------------------------------------------- the grid
 
 
-def test_the_training_grid_is_one_window_apart_and_only_of_passed_windows(generated):
+def test_the_training_grid_is_a_step_apart_and_only_of_passed_windows(generated):
     store, summary = generated
     records = store.deals.records(summary.workspace_id)
     history = WorkspaceHistory.load(store.db, summary.workspace_id, records)
@@ -299,8 +314,9 @@ def test_the_training_grid_is_one_window_apart_and_only_of_passed_windows(genera
     first = min(r.created_at for r in records)
     assert cutoffs[0] == end_of_day(first) + WINDOW
     assert all(c == end_of_day(c) for c in cutoffs)
-    assert all(b - a == WINDOW for a, b in itertools.pairwise(cutoffs))
-    assert cutoffs[-1] + WINDOW <= until < cutoffs[-1] + 2 * WINDOW
+    assert grid.step == STEP and grid.overlap == PHASES
+    assert all(b - a == STEP for a, b in itertools.pairwise(cutoffs))
+    assert cutoffs[-1] + WINDOW <= until < cutoffs[-1] + WINDOW + STEP
     # Labels: how each deal open at the cut-off ended its window.
     cutoff = cutoffs[len(cutoffs) // 2]
     matrix, outcome = grid.block(cutoff)
@@ -351,11 +367,11 @@ def test_the_grid_starts_at_the_first_window_in_which_a_deal_closed(store, works
     )
     cutoffs = TrainingGrid(history, 30).cutoffs(datetime(2024, 3, 1, tzinfo=UTC))
     first = end_of_day(min(r.created_at for r in records)) + WINDOW
-    # The grid keeps its place (one window apart from the first creation day) ...
-    assert all((c - first) % WINDOW == timedelta(0) for c in cutoffs)
-    assert all(b - a == WINDOW for a, b in itertools.pairwise(cutoffs))
-    # ... and starts at the window that holds the first close.
-    assert cutoffs[0] < history.first_closed <= cutoffs[0] + WINDOW
+    # The grid keeps its place (a step apart from the first creation day) ...
+    assert all((c - first) % STEP == timedelta(0) for c in cutoffs)
+    assert all(b - a == STEP for a, b in itertools.pairwise(cutoffs))
+    # ... and starts at the first window that holds the first close.
+    assert cutoffs[0] + WINDOW - STEP < history.first_closed <= cutoffs[0] + WINDOW
     assert cutoffs[0] > first
 
 
@@ -388,8 +404,7 @@ def test_an_as_of_forecast_is_of_the_deals_open_then(generated):
     assert {row["deal_id"] for row in result["forecasted_deals"]} == {
         r.id for r in open_at(records, as_of)
     }
-    first = min(r.created_at for r in records)
-    assert result["training"]["cutoffs"] == (as_of - first) // WINDOW - 1
+    assert result["training"]["cutoffs"] == past_windows(records, as_of)[0]
 
 
 AS_OF = NOW - timedelta(days=90)
@@ -476,7 +491,7 @@ def test_a_thin_history_says_how_much_there_is_and_how_much_is_needed(store):
     summary = create_demo_workspace(
         store.db, name="Thin", deals=60, history_months=18, seed=3, now=NOW
     )
-    cutoffs, rows, wins, _ = past_windows(store.deals.records(summary.workspace_id), NOW)
+    cutoffs, rows, wins, _ = distinct_windows(store.deals.records(summary.workspace_id), NOW)
     assert rows < MIN_TRAINING_ROWS and wins < MIN_WINS
     with pytest.raises(NotEnoughHistory) as caught:
         store.analytics.history_forecast(summary.workspace_id, simulations=100, seed=1, now=NOW)
@@ -493,7 +508,7 @@ def test_enough_rows_but_too_few_wins_is_too_little(store):
         store.db, name="Few wins", deals=150, history_months=18, seed=4, now=NOW
     )
     records = store.deals.records(summary.workspace_id)
-    _, rows, wins, _ = past_windows(records, NOW)
+    _, rows, wins, _ = distinct_windows(records, NOW)
     assert rows >= MIN_TRAINING_ROWS
     assert wins < MIN_WINS
     history = WorkspaceHistory.load(store.db, summary.workspace_id, records)

@@ -512,9 +512,11 @@ def _print_history_forecast(name: str, r: dict[str, Any], top: int) -> None:
         r["deals_analyzed"],
     )
     say(
-        "Learned from {} past windows: {} open deals at their starts, {} won and {} lost "
-        "within the window, the rest still open.",
+        "Learned from {} past windows, one every {} days: {} open deals at their starts, "
+        "{} won and {} lost within the window, the rest still open.",
         trained["cutoffs"],
+        # A forecast kept by an earlier version stepped a whole window.
+        trained.get("cutoff_every_days", trained["window_days"]),
         f"{trained['open_deal_periods']:,}",
         f"{trained['won_within_window']:,}",
         f"{trained['lost_within_window']:,}",

@@ -298,16 +298,20 @@ class OwnerRates:
     """Each owner's share of open deals won within the window at past cut-offs, shrunk
     towards everyone's (``base``) by :data:`OWNER_PRIOR_ROWS` rows of it."""
 
-    counts: dict[str, tuple[int, int]]  # owner id -> (won, rows)
+    counts: dict[str, tuple[float, float]]  # owner id -> (won, rows)
     base: float
 
     @classmethod
-    def learn(cls, owners: Sequence[str | None], won: Sequence[bool]) -> OwnerRates:
-        counts: dict[str, tuple[int, int]] = {}
+    def learn(
+        cls, owners: Sequence[str | None], won: Sequence[bool], repeats: int = 1
+    ) -> OwnerRates:
+        """``repeats``: how many rows tell of each deal's one window (overlapping
+        training windows hold it several times); each row counts that much less."""
+        counts: dict[str, tuple[float, float]] = {}
         for owner, win in zip(owners, won, strict=True):
             if owner:
-                wins, rows = counts.get(owner, (0, 0))
-                counts[owner] = (wins + int(win), rows + 1)
+                wins, rows = counts.get(owner, (0.0, 0.0))
+                counts[owner] = (wins + int(win) / repeats, rows + 1 / repeats)
         total = len(won)
         return cls(counts, (sum(won) / total) if total else 0.0)
 

@@ -147,10 +147,13 @@ def fit_win_model(
     outcome: NDArray[np.int64],
     period: NDArray[np.int64],
     start: NDArray[np.float64] | None = None,
+    clusters: NDArray[np.int64] | None = None,
 ) -> WinModel:
     """Fit on training rows: ``outcome`` is each row's STILL_OPEN / WON / LOST and
     ``period`` numbers its cut-off. ``start`` (a previous fit's :attr:`WinModel.theta`,
-    e.g. one cut-off earlier) only speeds the search up."""
+    e.g. one cut-off earlier) only speeds the search up. ``clusters`` (default: the
+    periods) groups the rows whose outcomes move together, for the parameters'
+    covariance: overlapping windows share days and deals."""
     rows, width = matrix.shape
     mean = matrix.mean(axis=0) if rows else np.zeros(width)
     scale = matrix.std(axis=0) if rows else np.ones(width)
@@ -168,7 +171,14 @@ def fit_win_model(
         start[width + 1] = math.log(counts[LOST] / counts[STILL_OPEN])
     likelihood = _Likelihood(design, won_rows, lost_rows, ridge)
     theta, p, logits = likelihood.maximise(start)
-    covariance = _covariance(design, p, likelihood.hessian(p), won_rows, lost_rows, period)
+    covariance = _covariance(
+        design,
+        p,
+        likelihood.hessian(p),
+        won_rows,
+        lost_rows,
+        period if clusters is None else clusters,
+    )
     # A feature that never varied in training (no deal's stage is known before the day of
     # the export it came from) taught nothing: its effect is none, held exactly, so that a
     # deal's value of it neither moves its chance nor draws the prior's spread of an
@@ -184,7 +194,14 @@ def fit_win_model(
         mean=mean,
         scale=scale,
         covariance=covariance,
-        period_sd=_period_sd(logits[:, 0], logits[:, 1], won_rows, period),
+        period_sd=_period_sd(
+            logits[:, 0],
+            logits[:, 1],
+            won_rows,
+            period,
+            _calendar_effects(unlearned),
+            overlap=_overlap(period, clusters),
+        ),
         rows=rows,
         wins=int(won_rows.sum()),
         losses=int(lost_rows.sum()),
@@ -338,14 +355,45 @@ def _win_probability(won: NDArray[np.float64], lost: NDArray[np.float64]) -> NDA
     return _sigmoid(won - np.logaddexp(0.0, lost))
 
 
+def _overlap(period: NDArray[np.int64], clusters: NDArray[np.int64] | None) -> float:
+    """How many periods there are to a cluster, on average."""
+    if clusters is None or not len(period):
+        return 1.0
+    return len(np.unique(period)) / len(np.unique(clusters))
+
+
+def _calendar_effects(unlearned: NDArray[np.bool_]) -> int:
+    """How many of the learned effects are the same for every deal of a period (where
+    the window falls in the quarter): each was fitted to the periods' own totals."""
+    return sum(
+        1
+        for name, nothing in zip(FEATURES, unlearned.tolist(), strict=False)
+        if name.startswith("quarter_") and not nothing
+    )
+
+
 def _period_sd(
     won: NDArray[np.float64],
     lost: NDArray[np.float64],
     y: NDArray[np.bool_],
     period: NDArray[np.int64],
+    calendar_effects: int = 0,
+    overlap: float = 1.0,
 ) -> float:
     """The spread of the win-logit shift that makes each period's expected wins its
-    actual wins, less the spread sampling alone would give those shifts."""
+    actual wins, less the spread sampling alone would give those shifts.
+
+    The shifts are residuals of the fit itself: its intercept and its ``calendar_effects``
+    (one value per period, such as the share of the window in a quarter's last month)
+    were chosen to make the periods' totals come out right, so n shifts vary less than n
+    new periods would. As for any regression's residual variance, their squares are
+    divided by the degrees of freedom left, n - 1 - calendar_effects: with a year of
+    monthly windows and three calendar effects the spread is a third wider than the
+    plain variance of the shifts says, and a new period's swing is not understated.
+
+    Periods that overlap (``overlap`` of them to a cluster of shared days) are not that
+    many independent shifts: the degrees of freedom are counted in clusters, each
+    parameter spending a cluster's worth of periods."""
     shifts = []
     noise = []
     # The logit of winning against not (lost or still open): a shift moves it alone.
@@ -362,7 +410,10 @@ def _period_sd(
         noise.append(1.0 / max(float((p * (1 - p)).sum()), 1e-9))
     if len(shifts) < 3:
         return 0.0
-    spread = float(np.var(shifts, ddof=1)) - float(np.mean(noise))
+    # Fewer periods than effects: the widest the shifts allow, not none.
+    freedom = max(len(shifts) / overlap - 1 - calendar_effects, 1) * overlap
+    squares = float(np.sum(np.square(np.subtract(shifts, np.mean(shifts)))))
+    spread = squares / freedom - float(np.mean(noise))
     return math.sqrt(max(spread, 0.0))
 
 

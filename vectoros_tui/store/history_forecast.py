@@ -1,10 +1,20 @@
 """The history model's forecast of a workspace: trained on the workspace's own past.
 
-Training rows are the open deals at cut-offs one window apart (each at the end of a day),
-from the end of the first deal's creation day plus one window up to the forecast's moment,
-each labelled with how its window after the cut-off ended: won, lost or still open. Only
-cut-offs whose whole window has passed by the forecast's moment are used, so an as-of
-forecast learns nothing from later outcomes.
+Training rows are the open deals at cut-offs a third of a window apart (each at the end
+of a day), from the end of the first deal's creation day plus one window up to the
+forecast's moment, each labelled with how its window after the cut-off ended: won, lost or
+still open. Only cut-offs whose whole window has passed by the forecast's moment are used,
+so an as-of forecast learns nothing from later outcomes.
+
+Why a third of a window: the calendar effects (which month of the quarter a window holds,
+a quarter's last week) are learned from where the training windows fall. Windows one 30-day
+window apart keep nearly the same place against the months (they drift 0.4 days a month),
+so all of them might start a week into a month while a forecast made at a month's end
+covers exactly one month: a place no training window had, and its calendar effects were
+then guessed from the others. Three phases put every forecast's window within five days of
+a learned one. Overlapping windows share deals and days, so they are not three times the
+evidence: the history thresholds count the windows of one phase, and the parameters'
+covariance counts each run of three overlapping windows as one cluster.
 """
 
 from __future__ import annotations
@@ -49,6 +59,14 @@ from vectoros_tui.engine.win_model import (
 from vectoros_tui.store.as_of import WorkspaceHistory
 
 REASONS_PER_DEAL = 3
+# Training cut-offs per window length (see the module's docstring).
+PHASES = 3
+
+
+def cutoff_step_days(window_days: int) -> int:
+    """Days between training cut-offs: whole days, so every cut-off is a day's end; a
+    window shorter than PHASES days is stepped a day at a time."""
+    return max(1, window_days // PHASES)
 
 
 class NotEnoughHistory(ValueError):
@@ -69,13 +87,16 @@ class Training:
 
 class TrainingGrid:
     """The training rows of a workspace's history for one window length, cut-off by
-    cut-off, on a grid one window apart from the end of the first deal's creation day.
-    Each cut-off's rows are built once, so a backtest's many as-of fits share them."""
+    cut-off, on a grid :data:`PHASES` to a window from the end of the first deal's creation
+    day. Each cut-off's rows are built once, so a backtest's many as-of fits share them."""
 
     def __init__(self, history: WorkspaceHistory, window_days: int) -> None:
         self.history = history
         self.window_days = window_days
         self.window = timedelta(days=window_days)
+        self.step = timedelta(days=cutoff_step_days(window_days))
+        # How many training windows each day falls in: a deal's window counts this often.
+        self.overlap = max(1, round(self.window / self.step))
         self._blocks: dict[datetime, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
         # Each block's rows' owners, as the history's codes (-1: nobody).
         self._owners: dict[datetime, NDArray[np.int64]] = {}
@@ -100,13 +121,14 @@ class TrainingGrid:
         while cutoff + self.window <= until:
             if closed is not None and closed <= cutoff + self.window:
                 found.append(cutoff)
-            cutoff += self.window
+            cutoff += self.step
         return found
 
     def block(self, cutoff: datetime) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         if cutoff not in self._blocks:
-            earlier = [c for c in self.cutoffs(cutoff + self.window) if c < cutoff]
-            for before in earlier:  # the owners' rates at a cut-off come from those before
+            # The owners' rates at a cut-off come from the windows that had ended by then.
+            earlier = self.cutoffs(cutoff)
+            for before in earlier:
                 self.block(before)
             # Built from the history's arrays, not from a record per deal: 17 cut-offs of
             # a 100,000-deal workspace are 180,000 rows.
@@ -138,8 +160,11 @@ class TrainingGrid:
         size = self.history.texts
         named = np.array([bool(self.history.text(code)) for code in range(size)] + [False])
         chosen = named[owners]
-        wins = np.bincount(owners[chosen], weights=won[chosen], minlength=size)
-        rows = np.bincount(owners[chosen], minlength=size)
+        # Overlapping windows count a deal's window several times: the counts are scaled
+        # to one phase's, so the prior weighs what it would against distinct windows (as
+        # OwnerRates.learn with repeats=overlap).
+        wins = np.bincount(owners[chosen], weights=won[chosen], minlength=size) / self.overlap
+        rows = np.bincount(owners[chosen], minlength=size) / self.overlap
         return wins.astype(np.float64), rows.astype(np.float64), base
 
     def owner_rates(self, cutoffs: list[datetime]) -> OwnerRates:
@@ -149,7 +174,7 @@ class TrainingGrid:
         # In the order the owners first appear, as OwnerRates.learn has them.
         seen, first = np.unique(owners, return_index=True)
         counts = {
-            str(self.history.text(code)): (int(wins[code]), int(rows[code]))
+            str(self.history.text(code)): (float(wins[code]), float(rows[code]))
             for code in seen[np.argsort(first)].tolist()
             if code >= 0 and rows[code] > 0
         }
@@ -176,14 +201,23 @@ def fit_until(grid: TrainingGrid, moment: datetime) -> tuple[WinModel, Training]
     if moment in grid.fits:
         return grid.fits[moment]
     training = grid.until(moment)
-    rows, wins = len(training.outcome), training.wins
+    # The evidence is the distinct windows': the overlapping ones count each about thrice.
+    rows = round(len(training.outcome) / grid.overlap)
+    wins = round(training.wins / grid.overlap)
     if not enough_history(rows, wins):
         raise NotEnoughHistory(
             f"too little history for the history model: {rows:,} open-deal periods and "
-            f"{wins:,} wins within {grid.window_days} days in {training.cutoffs} past "
-            f"windows; it needs at least {MIN_TRAINING_ROWS} and {MIN_WINS}"
+            f"{wins:,} wins within {grid.window_days} days in "
+            f"{-(-training.cutoffs // grid.overlap)} past windows; it needs at least "
+            f"{MIN_TRAINING_ROWS} and {MIN_WINS}"
         )
-    model = fit_win_model(training.matrix, training.outcome, training.period, grid.last_theta)
+    model = fit_win_model(
+        training.matrix,
+        training.outcome,
+        training.period,
+        grid.last_theta,
+        clusters=training.period // grid.overlap,
+    )
     grid.last_theta = model.theta
     owners = grid.owner_rates(grid.cutoffs(moment))
     history = grid.history
@@ -358,6 +392,7 @@ def _training_summary(model: WinModel, cutoffs: int, window_days: int) -> dict[s
         "base_rate": round(model.base_rate, 4),
         "period_sd": round(model.period_sd, 3),
         "window_days": window_days,
+        "cutoff_every_days": cutoff_step_days(window_days),
         "minimum": {"open_deal_periods": MIN_TRAINING_ROWS, "won_within_window": MIN_WINS},
         # Reasons no past window showed varying (e.g. stages before an import's day).
         "not_learned": list(model.unlearned()),

@@ -104,7 +104,10 @@ def model_from_json(payload: dict[str, Any]) -> tuple[WinModel, int] | None:
             periods=int(payload["periods"]),
             unpriced=WonAmounts.from_json(payload["unpriced"]),
             owners=OwnerRates(
-                {str(k): (int(v[0]), int(v[1])) for k, v in payload["owners"]["counts"].items()},
+                {
+                    str(k): (float(v[0]), float(v[1]))
+                    for k, v in payload["owners"]["counts"].items()
+                },
                 float(payload["owners"]["base"]),
             ),
         )
