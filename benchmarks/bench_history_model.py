@@ -69,7 +69,9 @@ def speed(store: Store, label: str, deals: int) -> list[tuple[str, float, float 
     open_deals = [d for d in current if d.is_open][:1000]
     runs = []
     for _ in range(5):
-        _, took = timed(lambda: history_forecast(model, 17, open_deals, NOW, 30, 10_000, 0))
+        _, took = timed(
+            lambda: history_forecast(model, training.cutoffs, open_deals, NOW, 30, 10_000, 0)
+        )
         runs.append(took)
     _, replay = timed(lambda: backtest(store.deals, ws, now=NOW, simulations=5_000))
     store.workspaces.delete(ws)  # a shared database keeps nothing of ours
@@ -80,7 +82,7 @@ def speed(store: Store, label: str, deals: int) -> list[tuple[str, float, float 
     return [
         (f"{label} read records", read, None),
         (f"{label} read history (events, activities)", load, None),
-        (f"{label} training rows (18 cut-offs)", rows, None),
+        (f"{label} training rows ({training.cutoffs} cut-offs)", rows, None),
         (f"{label} fit", fit, 1.0),
         (f"{label} fit from scratch (history + rows + fit)", load + rows + fit, None),
         (f"{label} forecast, 1,000 open deals, fit kept (median)", statistics.median(runs), 0.05),
