@@ -14,6 +14,7 @@ from vectoros_tui.engine.win_features import FEATURES
 from vectoros_tui.engine.win_model import WinModel
 from vectoros_tui.store.model_store import (
     FIT_KEPT_DAYS,
+    FIT_VERSION,
     DataSize,
     model_from_json,
     model_to_json,
@@ -96,6 +97,12 @@ def test_a_kept_fit_keeps_what_an_unpriced_deal_counts_as(store, workspace) -> N
     models.keep_fit(workspace.id, 30, DATA, DAY, (a_model(), 12))
     kept = models.fit(workspace.id, 30, DATA, DAY)
     assert kept is not None and kept[0].unpriced is None
+    assert model_from_json(model_to_json(a_model(), 12)) is not None
     older = model_to_json(a_model(), 12)
     del older["unpriced"]
     assert model_from_json(older) is None
+    # A fit trained on an earlier version's grid (no version, or another) is fitted again.
+    for version in (None, FIT_VERSION - 1):
+        trained_otherwise = model_to_json(a_model(), 12)
+        trained_otherwise["version"] = version
+        assert model_from_json(trained_otherwise) is None

@@ -32,6 +32,10 @@ _FITS = ModelFit.__table__  # type: ignore[attr-defined]
 _RUNS = ForecastRun.__table__  # type: ignore[attr-defined]
 _ARRAYS = ("won", "lost", "mean", "scale", "covariance")
 _NUMBERS = ("period_sd", "rows", "wins", "losses", "periods")
+# How the kept fits are trained: a fit kept by a version that trained otherwise (2: cut-offs
+# a third of a window apart, not one window) is not what this version would fit, and is
+# fitted again rather than served for the week a fit is kept.
+FIT_VERSION = 2
 
 
 class DataSize(NamedTuple):
@@ -77,6 +81,7 @@ def model_to_json(model: WinModel, cutoffs: int) -> dict[str, Any]:
     found: dict[str, Any] = {name: getattr(model, name).tolist() for name in _ARRAYS}
     found.update({name: getattr(model, name) for name in _NUMBERS})
     found["cutoffs"] = cutoffs
+    found["version"] = FIT_VERSION
     found["unpriced"] = None if model.unpriced is None else model.unpriced.kept()
     found["owners"] = {
         "base": model.owners.base,
@@ -87,6 +92,8 @@ def model_to_json(model: WinModel, cutoffs: int) -> dict[str, Any]:
 
 def model_from_json(payload: dict[str, Any]) -> tuple[WinModel, int] | None:
     """The model kept, or None when the payload is not one this version reads."""
+    if payload.get("version") != FIT_VERSION:
+        return None
     try:
         arrays = {name: np.asarray(payload[name], dtype=np.float64) for name in _ARRAYS}
         if arrays["mean"].shape != (len(FEATURES),):
