@@ -90,6 +90,12 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         assert again.history == found.history
         text = panel_text(screen)
         assert "history ★ default" in text
+        # How much it learned from, and that the windows overlap (one every 10 days).
+        assert found.model is not None
+        assert (
+            f"History model: {found.cutoffs} past windows (every 10 days): "
+            f"{found.model.rows:,} open deals, {found.model.wins:,} won within 30 days"
+        ) in " ".join(text.split())
         assert compact_money(found.history.p50) in text
         assert screen.result is not None and screen.view is not None
         reps, _ = forecast_distribution(

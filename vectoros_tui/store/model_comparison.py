@@ -30,6 +30,7 @@ from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.history_forecast import (
     NotEnoughHistory,
     TrainingGrid,
+    cutoff_step_days,
     fit_until,
     simulate,
 )
@@ -111,8 +112,8 @@ def compare_models(
     _, totals = simulate(model, open_deals, now, window_days, simulations, seed)
     p5, p50, p95 = (float(x) for x in np.percentile(totals, (5, 50, 95)))
     note = (
-        f"History model: learned from {cutoffs} past windows: "
-        f"{model.rows:,} open deals, {model.wins:,} won within {window_days} days"
+        f"History model: {cutoffs} past windows (every {cutoff_step_days(window_days)} "
+        f"days): {model.rows:,} open deals, {model.wins:,} won within {window_days} days"
     )
     if unlearned := model.unlearned():
         note += "; not learned yet: " + reason_labels(unlearned)
