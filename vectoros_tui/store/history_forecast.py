@@ -13,8 +13,8 @@ so all of them might start a week into a month while a forecast made at a month'
 covers exactly one month: a place no training window had, and its calendar effects were
 then guessed from the others. Three phases put every forecast's window within five days of
 a learned one. Overlapping windows share deals and days, so they are not three times the
-evidence: the history thresholds count the windows of one phase, and the parameters'
-covariance counts each run of three overlapping windows as one cluster.
+evidence: the history thresholds and the owners' rates count each deal's window once, and
+the parameters' covariance counts each run of three overlapping windows as one cluster.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ class TrainingGrid:
             earlier = self.cutoffs(cutoff)
             for before in earlier:
                 self.block(before)
-            # Built from the history's arrays, not from a record per deal: 17 cut-offs of
-            # a 100,000-deal workspace are 180,000 rows.
+            # Built from the history's arrays, not from a record per deal: the cut-offs of
+            # a 100,000-deal workspace's 18 months are half a million rows.
             positions, columns, owners = self.history.open_columns(cutoff)
             wins, rows, base = self._owner_counts(earlier)
             nobody = (0 + OWNER_PRIOR_ROWS * base) / OWNER_PRIOR_ROWS  # OwnerRates.rate(None)
