@@ -165,7 +165,7 @@ class TrainingGrid:
         # OwnerRates.learn with repeats=overlap).
         wins = np.bincount(owners[chosen], weights=won[chosen], minlength=size) / self.overlap
         rows = np.bincount(owners[chosen], minlength=size) / self.overlap
-        return wins.astype(np.float64), rows.astype(np.float64), base
+        return wins, rows, base
 
     def owner_rates(self, cutoffs: list[datetime]) -> OwnerRates:
         """Each owner's rate of winning within the window at these (built) cut-offs."""
