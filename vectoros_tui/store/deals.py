@@ -22,9 +22,11 @@ from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store import outbox
 from vectoros_tui.store.bulk import any_of, insert_rows, read_rows, roomy_cache, update_rows
 from vectoros_tui.store.database import Database
+from vectoros_tui.store.driver_values import id_text
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
 from vectoros_tui.store.kept_results import read_revision
+from vectoros_tui.store.open_records import REBUILD_SHARE, OpenRecords
 from vectoros_tui.store.owners import check_member
 from vectoros_tui.store.pausing import paused_slices
 from vectoros_tui.store.record_rows import raw, record_from_row, record_query
@@ -219,6 +221,8 @@ MAX_PAGE = 10_000
 # Rows between two calls of a background read's ``pause`` (see DealService.records): a
 # few milliseconds of work each.
 _PAUSE_EVERY = 2_000
+# As DealRecord.is_open: no outcome and not in the closed stage (never NULL).
+_IS_OPEN = and_(col(Deal.outcome).is_(None), col(Deal.stage) != "closed")
 # Fields whose every change is kept as a DealEvent: a deal's history (where it was, what
 # it was worth and how likely, when it closed) is what forecasts learn from and timelines
 # show.
@@ -291,9 +295,13 @@ class BeforeClosing:
 
 
 class DealService:
-    def __init__(self, db: Database, actor: Actor | None = None) -> None:
+    def __init__(
+        self, db: Database, actor: Actor | None = None, open_records: OpenRecords | None = None
+    ) -> None:
         self.db = db
         self.actor = actor  # whose role every change is checked against (None: unchecked)
+        # The open deals last read, shared by the services of one store (see records).
+        self.open_records = open_records if open_records is not None else OpenRecords()
 
     # --- reading -------------------------------------------------------------------
 
@@ -527,17 +535,70 @@ class DealService:
         called after each chunk of rows: a read in the background lets other threads run."""
         if open_only and closed_only:
             raise ValueError("open_only and closed_only exclude each other")
+        if open_only and ids is None and owner_id is None and pause is None:
+            return self._open_records(workspace_id)
         in_workspace: builtins.list[Any] = [Deal.workspace_id == workspace_id]
         if ids is not None:
-            in_workspace.append(col(Deal.id).in_(list(ids)))
+            in_workspace.append(col(Deal.id).in_(builtins.list(ids)))
         if owner_id is not None:
             in_workspace.append(col(Deal.owner_id) == owner_id)
-        # As DealRecord.is_open: no outcome and not in the closed stage (never NULL).
-        is_open = and_(col(Deal.outcome).is_(None), col(Deal.stage) != "closed")
         if open_only:
-            in_workspace.append(is_open)
+            in_workspace.append(_IS_OPEN)
         if closed_only:
-            in_workspace.append(not_(is_open))
+            in_workspace.append(not_(_IS_OPEN))
+        return self._read_records(in_workspace, closed=not open_only, pause=pause)[1]
+
+    def _open_records(self, workspace_id: uuid.UUID) -> builtins.list[DealRecord]:
+        """Every open deal of the workspace, reusing what :attr:`open_records` kept from
+        the last read where the revisions say it still holds (see store.open_records)."""
+        # Before the rows: the rows kept are never older than the revisions they are kept
+        # with, so a later read that finds the same revisions finds the same rows.
+        revision = read_revision(self.db, workspace_id)
+        if revision is None:
+            return []
+        open_deals: builtins.list[Any] = [Deal.workspace_id == workspace_id, _IS_OPEN]
+        kept = self.open_records.get(workspace_id)
+        if kept is not None and kept.revision == revision:
+            return builtins.list(kept.records.values())
+        if kept is not None and kept.revision.activities == revision.activities:
+            with self.db.read() as session:
+                rows = (
+                    session.connection()
+                    .execute(record_query().where(*open_deals).order_by(col(Deal.id)))
+                    .all()
+                )
+            changed = set(kept.changed(rows))
+            if len(changed) <= REBUILD_SHARE * len(rows):
+                fresh: dict[Any, DealRecord] = {}
+                if changed:
+                    which = [uuid.UUID(id_text(raw_id)) for raw_id in changed]
+                    # Read again with their history, as a full read builds them.
+                    again, built = self._read_records(
+                        [*open_deals, col(Deal.id).in_(which)], closed=False
+                    )
+                    fresh = {row[0]: record for row, record in zip(again, built, strict=True)}
+                # A changed deal that closed between the two reads: read them all.
+                if changed <= fresh.keys():
+                    records = {
+                        row[0]: fresh[row[0]] if row[0] in changed else kept.records[row[0]]
+                        for row in rows
+                    }
+                    self.open_records.put(workspace_id, revision, rows, records)
+                    return builtins.list(records.values())
+        rows, built = self._read_records(open_deals, closed=False)
+        records = {row[0]: record for row, record in zip(rows, built, strict=True)}
+        self.open_records.put(workspace_id, revision, rows, records)
+        return built
+
+    def _read_records(
+        self,
+        where: builtins.list[Any],
+        *,
+        closed: bool,
+        pause: Callable[[], None] | None = None,
+    ) -> tuple[builtins.list[Any], builtins.list[DealRecord]]:
+        """The rows of the deals ``where`` holds, ordered by id, and their records; in
+        four queries (three when ``closed`` is False: no deal left the funnel)."""
         with self.db.read() as session:
             # Core rows of the columns the record holds, as the driver hands them over:
             # SQLAlchemy's per-value conversion of ids and timestamps was most of the time
@@ -545,13 +606,14 @@ class DealService:
             connection = session.connection()
             result = connection.execute(
                 record_query()
-                .where(*in_workspace)
+                .where(*where)
                 # Ordered, so a seeded forecast is the same whatever order rows are stored
                 # in (the CLI and the screens must agree).
                 .order_by(col(Deal.id))
             )
+            rows: builtins.list[Any]
             if pause is None:
-                rows = result.all()
+                rows = builtins.list(result.all())
             else:
                 rows = []
                 for part in result.partitions(_PAUSE_EVERY):
@@ -562,34 +624,34 @@ class DealService:
                     select(raw(col(Activity.deal_id)), raw(func.max(Activity.date)))
                     .join(Deal, col(Deal.id) == Activity.deal_id)
                     # A call planned for next week is not contact made.
-                    .where(*in_workspace, col(Activity.done).is_(True))
+                    .where(*where, col(Activity.done).is_(True))
                     .group_by(col(Activity.deal_id))
                 ).all()
             )
-            slips: dict[object, list[date]] = defaultdict(list)
+            slips: dict[object, builtins.list[date]] = defaultdict(builtins.list)
             for key, old in connection.execute(
                 select(raw(col(DealEvent.deal_id)), DealEvent.old_value)
                 .join(Deal, col(Deal.id) == DealEvent.deal_id)
-                .where(*in_workspace, DealEvent.field == "close_date")
+                .where(*where, DealEvent.field == "close_date")
                 .order_by(col(DealEvent.changed_at))
             ).all():
                 if old and (slipped := parse_date(old)) is not None:
                     slips[key].append(slipped)
             last_open: dict[object, str | None] = {}
-            if not open_only:
+            if closed:
                 last_open = dict(
                     connection.execute(
                         select(raw(col(DealEvent.deal_id)), DealEvent.old_value)
                         .join(Deal, col(Deal.id) == DealEvent.deal_id)
                         .where(
-                            *in_workspace,
+                            *where,
                             DealEvent.field == "stage",
                             DealEvent.new_value == "closed",
                         )
                         .order_by(col(DealEvent.changed_at))
                     ).all()
                 )
-        return [
+        return rows, [
             record_from_row(
                 row,
                 last_activity.get(row.id),

@@ -56,7 +56,7 @@ class Store:
         other = copy.copy(self)
         other.actor = actor
         other.workspaces = WorkspaceService(self.db, actor)
-        other.deals = DealService(self.db, actor)
+        other.deals = DealService(self.db, actor, self.deals.open_records)
         other.activities = ActivityService(self.db, actor)
         other.analytics = AnalyticsService(other.deals, self.insights, self.models, self.owners)
         return other
