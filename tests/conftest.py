@@ -168,6 +168,14 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
+def other_process(database_url: str) -> Iterator[Store]:
+    """A second store on the same database: another process (the CLI, a sync)."""
+    opened = open_store(database_url, upgrade=False)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def workspace(store: Store):
     return store.workspaces.create("Test")
 

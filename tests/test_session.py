@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from vectoros_tui.foreground import FOREGROUND
 from vectoros_tui.session import Change, WorkspaceSession
 from vectoros_tui.store.errors import ConflictError
 from vectoros_tui.store.snapshot import load_snapshot
-from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import WorkspaceView
 
 # Ids at both ends of the id order: a deal the session creates (a random uuid4) always
@@ -82,14 +81,6 @@ def loaded(session: WorkspaceSession, listener: Listener) -> WorkspaceSession:
     assert session.load() is True
     listener.changes.clear()
     return session
-
-
-@pytest.fixture
-def other_process(database_url: str) -> Iterator[Store]:
-    """A second store on the same database: another process (the CLI, a sync)."""
-    opened = open_store(database_url, upgrade=False)
-    yield opened
-    opened.close()
 
 
 def fresh_deals(store: Store, workspace: WorkspaceView) -> list[DealRecord]:

@@ -5,7 +5,6 @@ reads everything); what is reused shows as the very same record objects handed b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.engine.deal_record import DealRecord
 from vectoros_tui.store.open_records import KEPT_WORKSPACES
-from vectoros_tui.store.store import Store, open_store
+from vectoros_tui.store.store import Store
 from vectoros_tui.store.views import DealView, WorkspaceView
 
 
@@ -46,14 +45,6 @@ def deals(store: Store, workspace: WorkspaceView) -> list[DealView]:
     return made
 
 
-@pytest.fixture
-def other(database_url: str) -> Iterator[Store]:
-    """A second store on the same database: another process's changes."""
-    opened = open_store(database_url, upgrade=False)
-    yield opened
-    opened.close()
-
-
 def read_open(store: Store, workspace: WorkspaceView) -> list[DealRecord]:
     return store.deals.records(workspace.id, open_only=True)
 
@@ -77,11 +68,11 @@ def test_nothing_changed_hands_back_the_same_records(
 
 
 def test_a_changed_deal_is_read_again_and_the_rest_reused(
-    store: Store, other: Store, workspace: WorkspaceView, deals: list[DealView]
+    store: Store, other_process: Store, workspace: WorkspaceView, deals: list[DealView]
 ) -> None:
     first = by_id(read_open(store, workspace))
     moved = str(deals[3].id)
-    other.deals.update(deals[3].id, {"value": 123_456, "close_date": utc_now().date()})
+    other_process.deals.update(deals[3].id, {"value": 123_456, "close_date": utc_now().date()})
     second = read_open(store, workspace)
     assert second == read_afresh(store, workspace)
     again = by_id(second)
@@ -92,12 +83,12 @@ def test_a_changed_deal_is_read_again_and_the_rest_reused(
 
 
 def test_deals_closed_created_and_deleted_come_and_go(
-    store: Store, other: Store, workspace: WorkspaceView, deals: list[DealView]
+    store: Store, other_process: Store, workspace: WorkspaceView, deals: list[DealView]
 ) -> None:
     read_open(store, workspace)
-    other.deals.mark_won(deals[2].id)
-    other.deals.delete(deals[5].id)
-    created = add_deal(other, workspace, 99, title="New one")
+    other_process.deals.mark_won(deals[2].id)
+    other_process.deals.delete(deals[5].id)
+    created = add_deal(other_process, workspace, 99, title="New one")
     second = read_open(store, workspace)
     assert second == read_afresh(store, workspace)
     ids = [r.id for r in second]
@@ -107,11 +98,11 @@ def test_deals_closed_created_and_deleted_come_and_go(
 
 
 def test_an_activity_reads_everything_again(
-    store: Store, other: Store, workspace: WorkspaceView, deals: list[DealView]
+    store: Store, other_process: Store, workspace: WorkspaceView, deals: list[DealView]
 ) -> None:
     first = read_open(store, workspace)
     contact = datetime(2026, 3, 1, tzinfo=UTC)
-    other.activities.add(
+    other_process.activities.add(
         deals[7].id, {"type": "email", "description": "Follow-up", "date": contact, "done": True}
     )
     second = read_open(store, workspace)
