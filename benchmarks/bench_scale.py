@@ -259,7 +259,9 @@ def measure(name: str, env: dict[str, str], url: str, deals: int, fresh: bool) -
 
     elapsed, _, out = run_cli(env, "forecast", "--json")
     # The demo fits the day's model and keeps the day's forecast, as `forecast` makes it.
-    note("forecast --json (first after the demo)", elapsed)
+    # A workspace built before (--home) may have changed since: its first is computed.
+    first = "first after the demo" if fresh else "first on a workspace built before"
+    note(f"forecast --json ({first})", elapsed)
     print(f"  forecast model: {json.loads(out).get('model')}", flush=True)
     touch = DealToucher(url)
     try:
