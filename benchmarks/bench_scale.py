@@ -333,10 +333,15 @@ def measure(name: str, env: dict[str, str], url: str, deals: int, fresh: bool) -
     return figures
 
 
+def _verdict(value: float | None, goal: float) -> str:
+    return "—" if value is None else "ok" if value <= goal else "MISSED"
+
+
 def report(results: dict[str, dict[str, Any]]) -> None:
     names = list(results)
     print("\n" + "figure".ljust(52) + "".join(n.rjust(12) for n in names) + "goal".rjust(10))
-    for key in next(iter(results.values())):
+    # Every figure of either database (a reused workspace's first forecast is its own).
+    for key in dict.fromkeys(key for figures in results.values() for key in figures):
         line = key.ljust(52)
         for name in names:
             value = results[name].get(key)
@@ -344,9 +349,7 @@ def report(results: dict[str, dict[str, Any]]) -> None:
         goal = GOALS.get(key)
         line += ("" if goal is None else f"≤ {goal:g}").rjust(10)
         if goal is not None:
-            line += "  " + " ".join(
-                "ok" if results[n].get(key, goal + 1) <= goal else "MISSED" for n in names
-            )
+            line += "  " + " ".join(_verdict(results[n].get(key), goal) for n in names)
         print(line)
     for name in names:
         previous = results[name]["read a forecast's deals: all, then open (previous)"]
