@@ -1,5 +1,7 @@
 """`vectoros forecast --json` and `vectoros score --json` answered from the result kept for
-today's data, before the full CLI (click, SQLAlchemy, SQLModel, numpy) is imported.
+today's data, before the full CLI (click, SQLAlchemy, SQLModel, numpy) is imported; a
+forecast kept earlier today is brought up to date when only deals changed since
+(store.forecast_update).
 
 Only the plain forms are taken here: `forecast --json` with `-w/--workspace NAME` and
 `--model auto|history` at most, `score --json` with `-w/--workspace NAME` at most.
@@ -131,6 +133,10 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
     today = utc_now().date()
     if plain.command == "forecast":
         kept = read_kept_forecast(database_url, refs, question, today)
+        if kept is None:
+            from vectoros_tui.store.forecast_update import update_kept_forecast
+
+            kept = update_kept_forecast(database_url, refs, question, today)
     else:
         kept = read_kept_scores(database_url, refs, today)
     if kept is None:

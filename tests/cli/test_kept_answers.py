@@ -5,6 +5,8 @@ has moved."""
 
 from __future__ import annotations
 
+import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +14,17 @@ from pathlib import Path
 import pytest
 from harness import Result, invoke, ok
 
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.forecast_defaults import FORECAST_SCENARIO, FORECAST_SEED, FORECAST_WINDOW_DAYS
 from vectoros_tui.kept_commands import PlainCommand, answer_from_kept, plain_command
 from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import current_locations
+from vectoros_tui.store.kept_answer import ForecastQuestion, WorkspaceRefs, read_kept_forecast
 from vectoros_tui.store.store import open_store
+
+# The plain `forecast --json` of the `cli` fixture's setup (1,000 runs, no goal).
+QUESTION = ForecastQuestion(FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, 1000, FORECAST_SEED, None)
+REFS = WorkspaceRefs(None, None, None)
 
 
 @pytest.fixture
@@ -46,6 +55,34 @@ def history_demo(cli, name: str = "Hist") -> None:
     ok(cli("demo", "--deals", 700, "--seed", 5, "--name", name))
 
 
+def forget_todays_forecasts(database_url: str) -> None:
+    """Drop the kept forecasts and today's forecast history, so the next forecast is
+    computed from scratch."""
+    store = open_store(database_url)
+    try:
+        with store.db.write() as session:
+            connection = session.connection()
+            connection.exec_driver_sql("DELETE FROM kept_results")
+            connection.exec_driver_sql("DELETE FROM forecast_runs")
+    finally:
+        store.close()
+
+
+def todays_runs(database_url: str) -> list[tuple[object, ...]]:
+    store = open_store(database_url)
+    try:
+        with store.db.read() as session:
+            return [
+                tuple(row)
+                for row in session.connection().exec_driver_sql(
+                    "SELECT day, window_days, model, p5, p50, p95, mean, open_deals "
+                    "FROM forecast_runs"
+                )
+            ]
+    finally:
+        store.close()
+
+
 def test_the_kept_answer_is_the_full_clis_and_goes_stale_with_the_data(
     cli, database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -60,7 +97,9 @@ def test_the_kept_answer_is_the_full_clis_and_goes_stale_with_the_data(
 
     deal = full.json()["forecasted_deals"][0]
     ok(cli("deals", "update", deal["deal_id"], "--value", deal["value"] * 3 + 1000))
-    assert quick(capsys, "--json") is None, "a deal changed: the kept forecast is stale"
+    # A deal changed: the kept forecast is stale, and the full CLI computes again.
+    assert read_kept_forecast(database_url, REFS, QUESTION, utc_now().date()) is None
+    forget_todays_forecasts(database_url)
     changed = ok(cli("forecast", "--json"))
     assert changed.out != full.out
     assert quick(capsys, "--json") == changed.out
@@ -71,6 +110,77 @@ def test_the_kept_answer_is_the_full_clis_and_goes_stale_with_the_data(
     with_goal = ok(cli("forecast", "--json"))
     assert with_goal.json()["goal_source"] == "saved"
     assert quick(capsys, "--json") == with_goal.out
+
+
+def test_after_deals_change_the_kept_forecast_is_brought_up_to_date_as_the_cli_computes_it(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli)
+    full = ok(cli("forecast", "--json"))
+    rows = full.json()["forecasted_deals"]
+    # A deal's value, and (through the full CLI, which reuses the unchanged deals' rows
+    # too) another's probability: each time, what the quick path or the full CLI answers
+    # is what the full CLI computes with nothing kept.
+    ok(cli("deals", "update", rows[0]["deal_id"], "--value", rows[0]["value"] * 3 + 1000))
+    updated = quick(capsys, "--json")
+    assert updated is not None, "only a deal changed: the kept forecast is brought up to date"
+    assert updated != full.out
+    runs = todays_runs(database_url)
+    forget_todays_forecasts(database_url)
+    assert ok(cli("forecast", "--json")).out == updated
+    assert todays_runs(database_url) == runs, "today's forecast history as the CLI keeps it"
+    assert quick(capsys, "--json") == updated, "kept as the full CLI keeps it"
+
+    ok(cli("deals", "update", rows[-1]["deal_id"], "--probability", 95))
+    reused = ok(cli("forecast", "--json"))
+    forget_todays_forecasts(database_url)
+    assert ok(cli("forecast", "--json")).out == reused.out
+
+
+def test_a_reopened_deal_is_forecast_with_its_activities(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli)
+    ok(cli("forecast", "--json"))
+    store = open_store(database_url)
+    try:
+        workspace = store.workspaces.list()[0]
+        closed = store.deals.list(workspace.id, outcome="lost", limit=1000).deals
+        # One with a call done: its last activity is not among the open deals' kept.
+        deal = next(d for d in closed if any(a.done for a in store.activities.list(d.id)))
+        store.deals.reopen(deal.id, expected_version=deal.version)
+    finally:
+        store.close()
+    updated = quick(capsys, "--json")
+    assert updated is not None
+    row = next(r for r in json.loads(updated)["forecasted_deals"] if r["deal_id"] == str(deal.id))
+    assert "no activity logged" not in str(row["reasons"])
+    forget_todays_forecasts(database_url)
+    assert ok(cli("forecast", "--json")).out == updated
+
+
+def test_what_the_quick_update_cannot_know_goes_to_the_full_cli(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history_demo(cli)
+    full = ok(cli("forecast", "--json")).json()
+    deal, other = (row["deal_id"] for row in full["forecasted_deals"][:2])
+    # An activity moves a deal's last contact without changing its row: the last
+    # activities kept no longer hold, whatever other deal changed too.
+    ok(cli("activity", "add", deal, "--type", "call", "--description", "Checked in"))
+    ok(cli("deals", "update", other, "--value", 4321))
+    assert quick(capsys, "--json") is None
+    ok(cli("forecast", "--json"))
+    # No fit kept for today's data: the full CLI fits.
+    ok(cli("deals", "update", deal, "--value", 12345))
+    store = open_store(database_url)
+    try:
+        with store.db.write() as session:
+            session.connection().exec_driver_sql("DELETE FROM model_fits")
+    finally:
+        store.close()
+    assert quick(capsys, "--json") is None
+    assert ok(cli("forecast", "--json")).json()["model"] == "history"
 
 
 def test_it_answers_only_when_the_forecast_history_holds_todays_numbers(
@@ -186,6 +296,23 @@ def test_the_command_answers_without_loading_the_database_toolkit(
         monkeypatch.setenv("VECTOROS_DATABASE_URL", database_url)
     ok(invoke(capsys, ["demo", "--deals", "700", "--seed", "5"]))
     full = ok(invoke(capsys, ["forecast", "--json"]))
+    loaded, out = probe_forecast(env, heavy)
+    assert loaded == [], "answered without the database toolkit, numpy or click"
+    assert out == full.out
+
+    # After a deal changed, the forecast is brought up to date with numpy, still without
+    # the database toolkit or click.
+    deal = full.json()["forecasted_deals"][0]
+    ok(invoke(capsys, ["deals", "update", deal["deal_id"], "--value", "99999"]))
+    loaded, out = probe_forecast(env, heavy)
+    assert loaded == ["numpy"]
+    forget_todays_forecasts(database_url)
+    assert out == ok(invoke(capsys, ["forecast", "--json"])).out
+
+
+def probe_forecast(env: dict[str, str], heavy: list[str]) -> tuple[list[str], str]:
+    """`vectoros forecast --json` in a process of its own: which of ``heavy`` it loaded,
+    and what it printed."""
     probe = (
         "import atexit, sys\n"
         f"heavy = {heavy!r}\n"
@@ -198,5 +325,4 @@ def test_the_command_answers_without_loading_the_database_toolkit(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert done.stderr == "[]", "answered without the database toolkit, numpy or click"
-    assert done.stdout == full.out
+    return ast.literal_eval(done.stderr), done.stdout

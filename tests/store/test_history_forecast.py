@@ -8,6 +8,7 @@ shared ``store`` fixture is emptied before every test). Tests that edit deals us
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import re
@@ -27,7 +28,10 @@ from vectoros_tui.store.history_forecast import (
     PHASES,
     NotEnoughHistory,
     TrainingGrid,
+    deal_digests,
     fit_until,
+    forecast_inputs,
+    known_deal_rows,
 )
 from vectoros_tui.store.store import Store
 
@@ -516,3 +520,23 @@ def test_enough_rows_but_too_few_wins_is_too_little(store):
         fit_until(TrainingGrid(history, 30), NOW)
     with pytest.raises(NotEnoughHistory, match=f"at least {MIN_TRAINING_ROWS} and {MIN_WINS}"):
         store.analytics.history_forecast(summary.workspace_id, simulations=100, seed=1, now=NOW)
+
+
+def test_a_kept_forecasts_rows_are_reused_only_for_the_same_fit_and_deal_fields(generated):
+    store, summary = generated
+    deals = store.deals.records(summary.workspace_id, open_only=True)[:3]
+    digests = deal_digests(deals)
+    rows = [{"deal_id": d.id, "title": d.title} for d in deals]
+    kept = {"result": {"forecasted_deals": rows}, "inputs": forecast_inputs("fit", deals, digests)}
+    assert known_deal_rows(kept, "fit", deals, digests) == {
+        d.id: r for d, r in zip(deals, rows, strict=True)
+    }
+    assert known_deal_rows(kept, "another fit", deals, digests) == {}
+    changed = [deals[0], dataclasses.replace(deals[1], probability=7), deals[2]]
+    assert set(known_deal_rows(kept, "fit", changed, deal_digests(changed))) == {
+        deals[0].id,
+        deals[2].id,
+    }
+    # Every field a row reads counts, the last activity too.
+    later = dataclasses.replace(deals[2], last_activity_at=NOW)
+    assert deal_digests([later]) != digests[2:]

@@ -216,3 +216,32 @@ def test_an_explicit_moment_or_no_seed_is_never_kept(
     store.analytics.score(workspace.id, now=moment)
     store.analytics.regenerate_insights(workspace.id, now=moment)
     assert kept_rows(store, workspace) == []
+
+
+def test_update_is_given_the_result_kept_earlier_that_day(
+    store: Store, workspace: WorkspaceView
+) -> None:
+    """A result kept today at earlier revisions goes to ``update`` (a forecast takes the
+    unchanged deals' rows from it); one kept another day, or none, to ``compute``."""
+    kept = KeptResults(store.db)
+    params = {"seed": 0}
+    seen: list[Any] = []
+
+    def update(earlier: Any) -> Any:
+        seen.append(earlier)
+        return {"n": earlier["n"] + 1}
+
+    def ask(day: date) -> Any:
+        return kept.reuse_or_compute(
+            workspace.id, "k", params, day, lambda: {"n": 0}, update=update
+        )
+
+    new_deal(store, workspace)
+    assert ask(today()) == {"n": 0}, "nothing kept: computed"
+    assert ask(today()) == {"n": 0} and seen == [], "kept and still holding: read back"
+    new_deal(store, workspace, title="Second")
+    assert ask(today()) == {"n": 1}
+    assert seen == [{"n": 0}], "the result kept earlier today"
+    new_deal(store, workspace, title="Third")
+    assert ask(today() + timedelta(days=1)) == {"n": 0}, "kept for another day: computed"
+    assert seen == [{"n": 0}]

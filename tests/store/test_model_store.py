@@ -12,7 +12,7 @@ import numpy as np
 from vectoros_tui.engine.unpriced import WonAmounts
 from vectoros_tui.engine.win_features import FEATURES
 from vectoros_tui.engine.win_model import WinModel
-from vectoros_tui.store.model_store import (
+from vectoros_tui.store.model_payload import (
     FIT_KEPT_DAYS,
     FIT_VERSION,
     DataSize,

@@ -14,7 +14,8 @@ from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
 from vectoros_tui.store.kept_payload import forecast_kind, forecast_params
 from vectoros_tui.store.kept_results import KeptResults
-from vectoros_tui.store.model_store import DataSize, KeptRun, ModelStore
+from vectoros_tui.store.model_payload import DataSize
+from vectoros_tui.store.model_store import KeptRun, ModelStore
 from vectoros_tui.store.owners import OwnerService
 
 if TYPE_CHECKING:
@@ -106,11 +107,17 @@ class AnalyticsService:
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
-        from vectoros_tui.store.history_forecast import history_forecast
+        from vectoros_tui.store.history_forecast import (
+            deal_digests,
+            fit_digest,
+            forecast_inputs,
+            history_forecast_and_totals,
+            known_deal_rows,
+        )
 
         moment = as_of or now or utc_now()
 
-        def compute() -> dict[str, Any]:
+        def compute(earlier: dict[str, Any] | None = None) -> dict[str, Any]:
             model, cutoffs, history = self._fitted(workspace_id, window_days, moment, as_of)
             if as_of is None:
                 # The model learns from the whole team; it forecasts one member's deals.
@@ -123,7 +130,8 @@ class AnalyticsService:
                     for d in history.at(as_of)
                     if d.is_open and (mine is None or d.owner_id == mine)
                 ]
-            result = history_forecast(
+            fit, digests = fit_digest(model, cutoffs), deal_digests(open_deals)
+            result, _ = history_forecast_and_totals(
                 model,
                 cutoffs,
                 open_deals,
@@ -133,8 +141,14 @@ class AnalyticsService:
                 seed,
                 goal=goal,
                 scenario=scenario,
+                known_rows=None
+                if earlier is None
+                else known_deal_rows(earlier, fit, open_deals, digests),
             )
-            return {"result": result, "open_deals": len(open_deals)}
+            found = {"result": result, "open_deals": len(open_deals)}
+            if as_of is None:  # a forecast of today, kept: the next one reuses its rows
+                found["inputs"] = forecast_inputs(fit, open_deals, digests)
+            return found
 
         return self._today_or_kept(
             workspace_id,
@@ -148,6 +162,7 @@ class AnalyticsService:
             owner_id=owner_id,
             keep=keep,
             compute=compute,
+            update=compute,
         )
 
     def _today_or_kept(
@@ -164,8 +179,11 @@ class AnalyticsService:
         owner_id: uuid.UUID | None,
         keep: bool,
         compute: Callable[[], dict[str, Any]],
+        update: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """A forecast by ``model``: ``compute()`` gives {"result", "open_deals"}. Today's
+        """A forecast by ``model``: ``compute()`` gives {"result", "open_deals"}, and
+        ``update`` the same from the one kept earlier that day (see
+        :meth:`KeptResults.reuse_or_compute`). Today's
         (no ``now`` or ``as_of`` given) with a fixed seed is the same until the data
         changes (the history model it uses is kept for the day too): read back while it
         holds. ``keep``: record today's forecast of the whole workspace as the day's."""
@@ -177,6 +195,7 @@ class AnalyticsService:
             moment.date() if today else None,
             compute,
             plain=True,
+            update=update,
         )
         result = found["result"]
         if keep and as_of is None and owner_id is None:

@@ -22,14 +22,14 @@ from vectoros_tui.engine.stages import OPEN_STAGES, normalise_stage
 from vectoros_tui.store import outbox
 from vectoros_tui.store.bulk import any_of, insert_rows, read_rows, roomy_cache, update_rows
 from vectoros_tui.store.database import Database
-from vectoros_tui.store.driver_values import id_text
+from vectoros_tui.store.driver_values import id_text, record_from_row
 from vectoros_tui.store.errors import ConflictError, NotFoundError
 from vectoros_tui.store.ids import parse_uuid, resolve_short_id
 from vectoros_tui.store.kept_results import read_revision
 from vectoros_tui.store.open_records import REBUILD_SHARE, OpenRecords
 from vectoros_tui.store.owners import check_member
 from vectoros_tui.store.pausing import paused_slices
-from vectoros_tui.store.record_rows import raw, record_from_row, record_query
+from vectoros_tui.store.record_rows import raw, record_query
 from vectoros_tui.store.roles import (
     Actor,
     admit,

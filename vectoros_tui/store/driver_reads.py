@@ -1,4 +1,5 @@
-"""Reading the database with its driver alone (sqlite3 or psycopg), read-only.
+"""Reading the database with its driver alone (sqlite3 or psycopg), read-only; and, for
+the one update made this way (store.forecast_update), writing in one transaction.
 
 Importing SQLAlchemy and SQLModel takes most of a second on a slow machine. What must be
 on screen sooner (the app's first frame, an answer kept from an earlier command) is read
@@ -25,6 +26,9 @@ Rows = Callable[[str, dict[str, Any]], list[tuple[Any, ...]]]
 # back uuid, aware datetime and date objects, and takes them as parameters; SQLAlchemy's
 # SQLite storage keeps UUIDs as 32 hex digits and timestamps as naive UTC text).
 Reader = Callable[[Rows, bool], T | None]
+# The statements (SQL with :name parameters, and the parameters) of one transaction.
+Write = Callable[[list[tuple[str, dict[str, Any]]]], None]
+Updater = Callable[[Rows, Write, bool], T | None]
 
 # Connecting to a server that does not answer must not hold anything up for long: the
 # full path then connects (and reports) as it always does.
@@ -70,11 +74,77 @@ def read_postgres(url: str, read: Reader[T]) -> T | None:
             connection.execute("SET LOCAL lock_timeout = '500ms'")
 
             def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-                return connection.execute(_PG_PARAMETER.sub(r"%(\1)s", sql), params).fetchall()
+                return connection.execute(_pg_sql(sql), params).fetchall()
 
             return read(rows, True)
     except Exception:  # unreachable, refused, timed out, unexpected data
         # Only a head start: whatever went wrong, the full path runs (and reports).
+        return None
+
+
+# How long an update waits for another writer's lock before leaving the work to the full
+# path, which waits as long as the store does.
+WRITE_WAIT_SECONDS = 1.0
+
+
+def update_database(url: str, update: Updater[T]) -> T | None:
+    """``update`` on the database at ``url``, given the query function, a function that
+    makes its writes in one transaction, and whether it is Postgres; None on any error
+    (whatever ``update`` wrote in a transaction that failed is rolled back)."""
+    path = sqlite_file_of(url)
+    if path is None:
+        return _update_postgres(url, update)
+    if not path.is_file():
+        return None
+    try:
+        connection = sqlite3.connect(path, timeout=WRITE_WAIT_SECONDS, isolation_level=None)
+    except sqlite3.Error:
+        return None
+
+    def write(statements: list[tuple[str, dict[str, Any]]]) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                connection.execute(sql, params)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        return update(lambda sql, params: connection.execute(sql, params).fetchall(), write, False)
+    except (sqlite3.Error, ValueError, TypeError, KeyError):
+        return None
+    finally:
+        connection.close()
+
+
+def _update_postgres(url: str, update: Updater[T]) -> T | None:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency of the app
+        return None
+    conninfo = _libpq_url(url)
+    if conninfo is None:
+        return None
+    try:
+        with psycopg.connect(
+            conninfo, connect_timeout=PG_CONNECT_SECONDS, autocommit=True
+        ) as connection:
+            connection.execute(f"SET statement_timeout = '{PG_CONNECT_SECONDS}s'")
+            connection.execute(f"SET lock_timeout = '{int(WRITE_WAIT_SECONDS * 1000)}ms'")
+
+            def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+                return connection.execute(_pg_sql(sql), params).fetchall()
+
+            def write(statements: list[tuple[str, dict[str, Any]]]) -> None:
+                with connection.transaction():
+                    for sql, params in statements:
+                        connection.execute(_pg_sql(sql), params)
+
+            return update(rows, write, True)
+    except Exception:  # unreachable, refused, timed out, unexpected data
         return None
 
 
@@ -95,6 +165,11 @@ def as_uuid(value: Any) -> uuid.UUID:
 
 
 _PG_PARAMETER = re.compile(r"(?<!:):(\w+)")
+
+
+def _pg_sql(sql: str) -> str:
+    """SQL with :name parameters as psycopg spells them."""
+    return _PG_PARAMETER.sub(r"%(\1)s", sql)
 
 
 def _libpq_url(url: str) -> str | None:

@@ -8,8 +8,34 @@ as the whole-workspace reads do.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import Any
+
+from vectoros_tui.engine.deal_record import DealRecord
+
+# A deal's columns that its record holds, in the order record_from_row reads them.
+RECORD_FIELDS = (
+    "id",
+    "title",
+    "stage",
+    "value",
+    "probability",
+    "outcome",
+    "company",
+    "contact_name",
+    "contact_email",
+    "close_date",
+    "lost_reason",
+    "created_at",
+    "updated_at",
+    "stage_changed_at",
+    "closed_at",
+    "owner_id",
+    "next_step",
+    "next_step_due",
+    "version",
+)
 
 
 def id_text(value: Any) -> str:
@@ -39,3 +65,58 @@ def day(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(value)
+
+
+def record_from_row(
+    row: Any,
+    last_activity: Any = None,
+    slips: Collection[date] = (),
+    last_open_stage: str | None = None,
+) -> DealRecord:
+    """The record of a row of :data:`RECORD_COLUMNS`, with the derived history fields
+    given by the caller (``last_activity`` raw, as ``moment`` reads it)."""
+    (
+        deal_id,
+        title,
+        stage,
+        value,
+        probability,
+        outcome,
+        company,
+        contact_name,
+        contact_email,
+        close_date,
+        lost_reason,
+        created_at,
+        updated_at,
+        stage_changed_at,
+        closed_at,
+        owner_id,
+        next_step,
+        next_step_due,
+        version,
+    ) = row
+    return DealRecord(
+        id=id_text(deal_id),
+        title=title,
+        stage=stage,
+        value=value,
+        probability=probability,
+        outcome=outcome,
+        company=company,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        close_date=day(close_date),
+        lost_reason=lost_reason,
+        created_at=moment(created_at),
+        updated_at=moment(updated_at),
+        stage_changed_at=moment(stage_changed_at),
+        closed_at=moment(closed_at),
+        last_activity_at=moment(last_activity),
+        close_date_history=tuple(slips),
+        last_open_stage=last_open_stage,
+        owner_id=None if owner_id is None else id_text(owner_id),
+        next_step=next_step,
+        next_step_due=day(next_step_due),
+        version=version,
+    )

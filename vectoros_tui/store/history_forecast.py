@@ -19,10 +19,12 @@ the parameters' covariance counts each run of three overlapping windows as one c
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +44,7 @@ from vectoros_tui.engine.win_features import (
     column_features,
     deal_features,
     describe,
+    micros,
     reason_group,
 )
 from vectoros_tui.engine.win_model import (
@@ -56,7 +59,11 @@ from vectoros_tui.engine.win_model import (
     fit_win_model,
     simulate_won_totals,
 )
-from vectoros_tui.store.as_of import WorkspaceHistory
+from vectoros_tui.plain_json import dumps
+from vectoros_tui.store.model_payload import model_to_json
+
+if TYPE_CHECKING:  # its SQLAlchemy is not needed to forecast from a fit kept
+    from vectoros_tui.store.as_of import WorkspaceHistory
 
 REASONS_PER_DEAL = 3
 # Training cut-offs per window length (see the module's docstring).
@@ -304,11 +311,14 @@ def history_forecast_and_totals(
     *,
     deal_rows: bool = True,
     reuse: ForecastReuse | None = None,
+    known_rows: Mapping[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
     """:func:`history_forecast` and the simulated totals it summarises (the forecast
     screen draws them). ``deal_rows=False`` leaves ``forecasted_deals`` empty: the screen
     lists the deals by the reps' probabilities, and a row with reasons per open deal was
-    a fifth of the time of a team's forecast. ``reuse``: see :class:`ForecastReuse`."""
+    a fifth of the time of a team's forecast. ``reuse``: see :class:`ForecastReuse`.
+    ``known_rows``: deal id -> its row in ``forecasted_deals``, for the deals whose row
+    is known to be what this forecast would build (see :func:`known_deal_rows`)."""
     features, totals = simulate(model, open_deals, moment, window_days, simulations, seed, reuse)
     values = features.values
     percentiles = dict(
@@ -351,7 +361,9 @@ def history_forecast_and_totals(
             "num_simulations": simulations,
             **{f"p{k}": _money(v) for k, v in percentiles.items()},
         },
-        "forecasted_deals": _deal_rows(model, open_deals, features, worth) if deal_rows else [],
+        "forecasted_deals": _deal_rows(model, open_deals, features, worth, known_rows or {})
+        if deal_rows
+        else [],
     }
     if goal is not None:
         result["goal"] = _money(goal)
@@ -400,7 +412,11 @@ def _training_summary(model: WinModel, cutoffs: int, window_days: int) -> dict[s
 
 
 def _deal_rows(
-    model: WinModel, deals: list[DealRecord], features: DealFeatures, worth: NDArray[np.float64]
+    model: WinModel,
+    deals: list[DealRecord],
+    features: DealFeatures,
+    worth: NDArray[np.float64],
+    known: Mapping[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     outcomes = model.outcome_probabilities(features.matrix)
     pushes = model.contributions(features.matrix)
@@ -421,6 +437,9 @@ def _deal_rows(
     rows = []
     for i in order.tolist():
         deal = deals[i]
+        if (row := known.get(deal.id)) is not None:
+            rows.append(row)
+            continue
         push = pushed[i]
         rows.append(
             {
@@ -449,3 +468,82 @@ def _deal_rows(
 
 def _money(amount: float) -> float:
     return round(float(amount), 2) if math.isfinite(amount) else 0.0
+
+
+# --- what a kept forecast keeps of its deals ---------------------------------------------
+#
+# A team's forecast lists 14,000 deals with their reasons, and building those rows was a
+# third of it. After one deal changed, every other deal's row is what it was: the same
+# fit, day and window, and the same fields of the deal. A kept forecast keeps a digest of
+# each deal's fields with the fit's, and the next forecast takes the rows of the deals
+# whose digest it finds again.
+
+
+def fit_digest(model: WinModel, cutoffs: int) -> str:
+    """A digest of the fit as it is kept: equal for the fit read back."""
+    text = dumps(model_to_json(model, cutoffs))
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def deal_digests(deals: Sequence[DealRecord]) -> list[str]:
+    """A digest per open deal of the fields its row in a history forecast reads
+    (moments as whole microseconds, dates as ordinals: their repr took most of the time)."""
+    return [
+        hashlib.blake2b(
+            repr(
+                (
+                    d.id,
+                    d.title,
+                    d.stage,
+                    d.value,
+                    d.probability,
+                    None if d.created_at is None else micros(d.created_at),
+                    None if d.stage_changed_at is None else micros(d.stage_changed_at),
+                    None if d.close_date is None else d.close_date.toordinal(),
+                    None if d.last_activity_at is None else micros(d.last_activity_at),
+                    d.owner_id,
+                )
+            ).encode(),
+            digest_size=12,
+        ).hexdigest()
+        for d in deals
+    ]
+
+
+def forecast_inputs(
+    fit: str, deals: Sequence[DealRecord], digests: Sequence[str]
+) -> dict[str, Any]:
+    """What a kept forecast keeps of its inputs: the fit's digest, and per deal its digest
+    and last activity (which a later forecast at the same activities revision takes
+    instead of reading every deal's activities again)."""
+    return {
+        "fit": fit,
+        "deals": {
+            deal.id: [
+                digest,
+                None if deal.last_activity_at is None else deal.last_activity_at.isoformat(),
+            ]
+            for deal, digest in zip(deals, digests, strict=True)
+        },
+    }
+
+
+def known_deal_rows(
+    kept: Mapping[str, Any], fit: str, deals: Sequence[DealRecord], digests: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The rows of ``kept`` (a forecast kept with its inputs for the same day, window and
+    runs) that a forecast of ``deals`` (with these digests) by the fit ``fit`` would build
+    again."""
+    inputs = kept.get("inputs")
+    if not isinstance(inputs, dict) or inputs.get("fit") != fit:
+        return {}
+    before = inputs.get("deals")
+    if not isinstance(before, dict):
+        return {}
+    same = {
+        deal.id
+        for deal, digest in zip(deals, digests, strict=True)
+        if (then := before.get(deal.id)) is not None and then[0] == digest
+    }
+    rows = kept["result"]["forecasted_deals"]
+    return {row["deal_id"]: row for row in rows if row["deal_id"] in same}

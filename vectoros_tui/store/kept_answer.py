@@ -23,7 +23,7 @@ from vectoros_tui.store.driver_reads import Rows, as_uuid, raw_id, read_database
 from vectoros_tui.store.kept_payload import forecast_kind, forecast_params, params_key, unpack
 from vectoros_tui.store.quick_start import QuickWorkspace, matching_workspaces
 
-_MODEL = "history"
+MODEL = "history"
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,12 @@ def read_kept_forecast(
     url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date
 ) -> KeptAnswer | None:
     return read_database(
-        url, lambda rows, postgres: _forecast(_Reading(rows, postgres, today), refs, question)
+        url, lambda rows, postgres: _forecast(Reading(rows, postgres, today), refs, question)
     )
 
 
 def read_kept_scores(url: str, refs: WorkspaceRefs, today: date) -> KeptAnswer | None:
-    return read_database(url, lambda rows, postgres: _scores(_Reading(rows, postgres, today), refs))
+    return read_database(url, lambda rows, postgres: _scores(Reading(rows, postgres, today), refs))
 
 
 def pick_workspace(
@@ -87,7 +87,7 @@ def _only(found: Sequence[QuickWorkspace]) -> QuickWorkspace | None:
 
 
 @dataclass(frozen=True)
-class _Reading:
+class Reading:
     rows: Rows
     postgres: bool
     today: date
@@ -130,7 +130,7 @@ class _Reading:
         return raw_id(workspace.id, self.postgres)
 
 
-def _scores(reading: _Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
+def _scores(reading: Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
     chosen = reading.workspace(refs)
     if chosen is None:
         return None
@@ -138,16 +138,30 @@ def _scores(reading: _Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
     return None if kept is None else KeptAnswer(uuid.UUID(chosen.id), kept)
 
 
-def _forecast(
-    reading: _Reading, refs: WorkspaceRefs, question: ForecastQuestion
-) -> KeptAnswer | None:
-    chosen = reading.workspace(refs)
-    if chosen is None:
-        return None
-    rows, workspace, days = reading.rows, reading.id(chosen), question.window_days
-    saved = rows(
+@dataclass(frozen=True)
+class AskedForecast:
+    """A plain forecast question as the full path would key it: the kept result's
+    parameters, and the goal it was asked with (and where that goal came from)."""
+
+    params: dict[str, Any]
+    goal: float | None
+    goal_source: str | None
+
+    def answer(self, workspace: QuickWorkspace, result: dict[str, Any], seed: int) -> Any:
+        """What the command prints for ``result``, as the full path builds it."""
+        answer = {"workspace_id": workspace.id, **result, "seed": seed}
+        if self.goal_source is not None and self.goal is not None:
+            answer["goal_source"] = self.goal_source
+        return answer
+
+
+def asked_forecast(
+    reading: Reading, workspace: QuickWorkspace, question: ForecastQuestion
+) -> AskedForecast:
+    days = question.window_days
+    saved = reading.rows(
         "SELECT amount FROM goals WHERE workspace_id = :workspace AND window_days = :days",
-        {"workspace": workspace, "days": days},
+        {"workspace": reading.id(workspace), "days": days},
     )
     if saved:
         goal, source = float(saved[0][0]), "saved"
@@ -161,35 +175,54 @@ def _forecast(
         question.simulations,
         question.seed,
     )
-    found = reading.kept(chosen, forecast_kind(_MODEL), params)
-    if not isinstance(found, dict):
-        return None
-    result, open_deals = found["result"], found["open_deals"]
-    # The full path records today's forecast in the forecast history; answer only when
-    # that record already holds these very numbers, so that skipping it changes nothing.
-    recorded = rows(
-        """
-        SELECT p5, p50, p95, mean, open_deals FROM forecast_runs
-        WHERE workspace_id = :workspace AND day = :day AND window_days = :days
-            AND model = :model
-        """,
-        {
-            "workspace": workspace,
-            "day": reading.day,
-            "days": int(result["timeframe"].removesuffix("d")),
-            "model": _MODEL,
-        },
-    )
-    expected = (
+    return AskedForecast(params, goal, source)
+
+
+def recorded_run(reading: Reading, workspace: QuickWorkspace, result: dict[str, Any]) -> Any:
+    """Today's entry in the forecast history for ``result``'s window, as it is kept."""
+    return [
+        tuple(r)
+        for r in reading.rows(
+            """
+            SELECT p5, p50, p95, mean, open_deals FROM forecast_runs
+            WHERE workspace_id = :workspace AND day = :day AND window_days = :days
+                AND model = :model
+            """,
+            {
+                "workspace": reading.id(workspace),
+                "day": reading.day,
+                "days": int(result["timeframe"].removesuffix("d")),
+                "model": MODEL,
+            },
+        )
+    ]
+
+
+def run_of(result: dict[str, Any], open_deals: int) -> tuple[Any, ...]:
+    """Today's entry in the forecast history for ``result``, as :func:`recorded_run`
+    reads it."""
+    return (
         result["worst_case"],
         result["likely_case"],
         result["best_case"],
         result["mean_forecast"],
         open_deals,
     )
-    if [tuple(r) for r in recorded] != [expected]:
+
+
+def _forecast(
+    reading: Reading, refs: WorkspaceRefs, question: ForecastQuestion
+) -> KeptAnswer | None:
+    chosen = reading.workspace(refs)
+    if chosen is None:
         return None
-    answer = {"workspace_id": chosen.id, **result, "seed": question.seed}
-    if source is not None and goal is not None:
-        answer["goal_source"] = source
-    return KeptAnswer(uuid.UUID(chosen.id), answer)
+    asked = asked_forecast(reading, chosen, question)
+    found = reading.kept(chosen, forecast_kind(MODEL), asked.params)
+    if not isinstance(found, dict):
+        return None
+    result = found["result"]
+    # The full path records today's forecast in the forecast history; answer only when
+    # that record already holds these very numbers, so that skipping it changes nothing.
+    if recorded_run(reading, chosen, result) != [run_of(result, found["open_deals"])]:
+        return None
+    return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, result, question.seed))

@@ -67,19 +67,28 @@ class KeptResults:
     ) -> Any | None:
         """The result kept for these parameters, if it was computed for ``day`` at
         ``revision``; else None."""
+        found = self._for_day(workspace_id, kind, params, day)
+        # Damaged (None): computed again, and the damaged row replaced.
+        return None if found is None or found[1] != revision else unpack(found[0])
+
+    def _for_day(
+        self, workspace_id: uuid.UUID, kind: str, params: str, day: date
+    ) -> tuple[bytes, Revision] | None:
+        """The payload kept for these parameters and ``day``, and its revisions."""
         with self.db.read() as session:
-            payload = session.execute(
-                select(col(KeptResult.payload)).where(
+            row = session.execute(
+                select(
+                    col(KeptResult.payload),
+                    col(KeptResult.deals_revision),
+                    col(KeptResult.activities_revision),
+                ).where(
                     col(KeptResult.workspace_id) == workspace_id,
                     col(KeptResult.kind) == kind,
                     col(KeptResult.params) == params,
                     col(KeptResult.computed_for) == day,
-                    col(KeptResult.deals_revision) == revision.deals,
-                    col(KeptResult.activities_revision) == revision.activities,
                 )
-            ).scalar()
-        # Damaged (None): computed again, and the damaged row replaced.
-        return None if payload is None else unpack(payload)
+            ).first()
+        return None if row is None else (bytes(row[0]), Revision(int(row[1]), int(row[2])))
 
     def keep(
         self,
@@ -132,12 +141,17 @@ class KeptResults:
         compute: Callable[[], Any],
         *,
         plain: bool = False,
+        update: Callable[[Any], Any] | None = None,
     ) -> Any:
         """The result kept for ``params`` on ``day`` if the workspace has not changed since;
         else ``compute()``, kept for the next caller. Either way the caller gets the result
         as JSON gives it back (lists, not tuples; dates as text), so that a kept result and
         a fresh one are the same to it. ``day`` None: not one to keep (a moment given by
         the caller, a random seed), ``compute()`` as it comes.
+
+        ``update``: given the result kept for ``day`` at earlier revisions, the new one;
+        called instead of ``compute()`` when there is such a result (a forecast takes the
+        rows of the deals that did not change from it).
 
         ``plain``: ``compute()`` gives JSON's own types only (its tests check that it reads
         back equal), so a fresh result is handed over as it is: decoding a team's 7 MB
@@ -146,11 +160,16 @@ class KeptResults:
             return compute()
         revision = self.revision(workspace_id)
         key = params_key(params)
+        earlier = None
         if revision is not None:
-            kept = self.get(workspace_id, kind, key, day, revision)
-            if kept is not None:
-                return kept
-        result = compute()
+            found = self._for_day(workspace_id, kind, key, day)
+            if found is not None and found[1] == revision:
+                kept = unpack(found[0])
+                if kept is not None:
+                    return kept
+            elif found is not None and update is not None:
+                earlier = unpack(found[0])
+        result = compute() if update is None or earlier is None else update(earlier)
         try:
             text = dumps(result)
         except (TypeError, orjson.JSONEncodeError):

@@ -34,7 +34,8 @@ from vectoros_tui.store.history_forecast import (
     fit_until,
     simulate,
 )
-from vectoros_tui.store.model_store import DataSize, ModelStore
+from vectoros_tui.store.model_payload import DataSize
+from vectoros_tui.store.model_store import ModelStore
 
 TRACK_RECORD_CUTOFFS: Final = 6
 _KEPT: Final = 4

@@ -1,0 +1,265 @@
+"""Today's kept history-model forecast brought up to date after deals changed, with the
+database driver alone.
+
+`vectoros forecast --json` after a deal was saved used to mean the whole CLI: importing
+SQLAlchemy and SQLModel, reading every open deal with its activities, and building a row
+with reasons for each. Most of that is what the forecast kept earlier today already
+holds. Here, when only deals changed since (not activities) and the day's fit still
+serves, the open deals' own rows are read with the driver; each deal's last activity is
+taken from the kept forecast (new deals' are read); the simulation is run again; and the
+rows of the deals whose fields did not change are taken as they were
+(store.history_forecast.known_deal_rows). The result, and today's entry in the forecast
+history, are written as the full path writes them, in one transaction.
+
+It answers only what the full path would answer with the very same numbers: the same
+workspace, question, fit and deals. Anything else gives None, and the full path runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from vectoros_tui.engine.dates import utc_now
+from vectoros_tui.plain_json import dumps
+from vectoros_tui.store.driver_reads import SQLITE_TIMESTAMP, Write, update_database
+from vectoros_tui.store.driver_values import RECORD_FIELDS, id_text, record_from_row
+from vectoros_tui.store.kept_answer import (
+    MODEL,
+    ForecastQuestion,
+    KeptAnswer,
+    Reading,
+    WorkspaceRefs,
+    asked_forecast,
+    run_of,
+)
+from vectoros_tui.store.kept_payload import forecast_kind, pack, params_key, unpack
+from vectoros_tui.store.model_payload import DataSize, close_enough, fit_holds, model_from_json
+
+# Open, as the store reads a workspace's open deals (in the same order: a seeded
+# forecast depends on it).
+_OPEN_DEALS = f"""
+    SELECT {", ".join(RECORD_FIELDS)} FROM deals
+    WHERE workspace_id = :workspace AND outcome IS NULL AND stage != 'closed'
+    ORDER BY id
+"""
+# Ids per query for the deals whose last activity is not kept.
+_CHUNK = 500
+
+
+def update_kept_forecast(
+    url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date
+) -> KeptAnswer | None:
+    """The answer to a plain `forecast --json`, computed from the forecast kept earlier
+    today and kept in its place; None where the full path must answer."""
+    return update_database(
+        url,
+        lambda rows, write, postgres: _update(
+            Reading(rows, postgres, today), write, refs, question
+        ),
+    )
+
+
+def _update(
+    reading: Reading, write: Write, refs: WorkspaceRefs, question: ForecastQuestion
+) -> KeptAnswer | None:
+    from vectoros_tui.store.history_forecast import (
+        deal_digests,
+        fit_digest,
+        forecast_inputs,
+        history_forecast_and_totals,
+        known_deal_rows,
+    )
+
+    chosen = reading.workspace(refs)
+    if chosen is None:
+        return None
+    rows, workspace = reading.rows, reading.id(chosen)
+    asked = asked_forecast(reading, chosen, question)
+    kind, key = forecast_kind(MODEL), params_key(asked.params)
+    # The revisions before anything they label is read (see store.kept_results).
+    revision = rows(
+        "SELECT deals_revision, activities_revision FROM workspaces WHERE id = :workspace",
+        {"workspace": workspace},
+    )[0]
+    earlier = _earlier(reading, workspace, kind, key, revision)
+    fitted = _kept_fit(reading, workspace, question.window_days)
+    if earlier is None or fitted is None:
+        return None
+    model, cutoffs = fitted
+    deals = rows(_OPEN_DEALS, {"workspace": workspace})
+    last_activity = _last_activities(reading, workspace, deals, earlier["inputs"]["deals"])
+    records = [record_from_row(row, last_activity.get(row[0])) for row in deals]
+    moment = utc_now()
+    if moment.date() != reading.today:
+        return None  # midnight passed: the full path starts the new day's forecast
+    fit, digests = fit_digest(model, cutoffs), deal_digests(records)
+    result, _ = history_forecast_and_totals(
+        model,
+        cutoffs,
+        records,
+        moment,
+        question.window_days,
+        question.simulations,
+        question.seed,
+        goal=asked.goal,
+        scenario=question.scenario,
+        known_rows=known_deal_rows(earlier, fit, records, digests),
+    )
+    found = {
+        "result": result,
+        "open_deals": len(records),
+        "inputs": forecast_inputs(fit, records, digests),
+    }
+    write(_keeping(reading, workspace, kind, key, revision, found))
+    return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, result, question.seed))
+
+
+def _earlier(
+    reading: Reading, workspace: Any, kind: str, key: str, revision: tuple[Any, ...]
+) -> dict[str, Any] | None:
+    """The forecast kept for today at earlier deal revisions and the present activities
+    revision, with its inputs; None when there is none (or it is today's already)."""
+    found = reading.rows(
+        """
+        SELECT payload, deals_revision, activities_revision FROM kept_results
+        WHERE workspace_id = :workspace AND kind = :kind AND params = :params
+            AND computed_for = :day
+        """,
+        {"workspace": workspace, "kind": kind, "params": key, "day": reading.day},
+    )
+    if not found:
+        return None
+    payload, deals_revision, activities_revision = found[0]
+    # The same deals: the kept answer stood, and was not printed for another reason.
+    # Other activities: the last activity kept for a deal may have moved.
+    if deals_revision == revision[0] or activities_revision != revision[1]:
+        return None
+    kept = unpack(bytes(payload))
+    if not isinstance(kept, dict) or not isinstance(kept.get("inputs"), dict):
+        return None
+    return kept
+
+
+def _kept_fit(reading: Reading, workspace: Any, window_days: int) -> Any | None:
+    """The fit kept for today's data, as the store's ModelStore.fit finds it; None when
+    there is none to serve (the full path fits, or says there is too little history)."""
+    found = reading.rows(
+        "SELECT fitted_for, payload FROM model_fits "
+        "WHERE workspace_id = :workspace AND window_days = :days",
+        {"workspace": workspace, "days": window_days},
+    )
+    if not found:
+        return None
+    fitted_for, payload = found[0]
+    fitted_for = fitted_for if isinstance(fitted_for, date) else date.fromisoformat(fitted_for)
+    payload = payload if isinstance(payload, dict) else orjson.loads(payload)
+    then = payload.get("data")
+    if not fit_holds(fitted_for, reading.today) or not isinstance(then, list):
+        return None
+    closed, total = reading.rows(
+        "SELECT count(outcome), count(*) FROM deals WHERE workspace_id = :workspace",
+        {"workspace": workspace},
+    )[0]
+    if not close_enough(DataSize(*then), DataSize(int(closed), int(total))):
+        return None
+    return model_from_json(payload)
+
+
+def _last_activities(
+    reading: Reading, workspace: Any, deals: list[Any], kept: dict[str, Any]
+) -> dict[Any, Any]:
+    """Each open deal's last activity done (raw id -> when): as kept, or read for the deals
+    the kept forecast did not have (created or reopened since)."""
+    found: dict[Any, Any] = {}
+    unknown = []
+    for row in deals:
+        then = kept.get(id_text(row[0]))
+        if then is None:
+            unknown.append(row[0])
+        elif then[1] is not None:
+            found[row[0]] = datetime.fromisoformat(then[1])
+    for start in range(0, len(unknown), _CHUNK):
+        chunk = unknown[start : start + _CHUNK]
+        names = {f"d{i}": raw for i, raw in enumerate(chunk)}
+        found.update(
+            reading.rows(
+                f"""
+                SELECT deal_id, max(date) FROM activities
+                WHERE deal_id IN ({", ".join(f":{name}" for name in names)}) AND done = :done
+                GROUP BY deal_id
+                """,
+                {**names, "done": True},
+            )
+        )
+    return found
+
+
+def _keeping(
+    reading: Reading,
+    workspace: Any,
+    kind: str,
+    key: str,
+    revision: tuple[Any, ...],
+    found: dict[str, Any],
+) -> list[tuple[str, dict[str, Any]]]:
+    """The writes of store.kept_results.KeptResults.keep and of today's forecast run."""
+    now = datetime.now(UTC)
+    at = now if reading.postgres else now.replace(tzinfo=None).strftime(SQLITE_TIMESTAMP)
+    result = found["result"]
+    p5, p50, p95, mean, open_deals = run_of(result, found["open_deals"])
+    common = {"workspace": workspace, "day": reading.day, "at": at}
+    return [
+        (
+            """
+            DELETE FROM kept_results WHERE workspace_id = :workspace AND kind = :kind
+                AND (computed_for != :day OR deals_revision != :deals
+                    OR activities_revision != :activities)
+            """,
+            {**common, "kind": kind, "deals": revision[0], "activities": revision[1]},
+        ),
+        (
+            """
+            INSERT INTO kept_results (workspace_id, kind, params, deals_revision,
+                activities_revision, computed_for, computed_at, payload)
+            VALUES (:workspace, :kind, :params, :deals, :activities, :day, :at, :payload)
+            ON CONFLICT (workspace_id, kind, params) DO UPDATE SET
+                deals_revision = excluded.deals_revision,
+                activities_revision = excluded.activities_revision,
+                computed_for = excluded.computed_for, computed_at = excluded.computed_at,
+                payload = excluded.payload
+            """,
+            {
+                **common,
+                "kind": kind,
+                "params": key,
+                "deals": revision[0],
+                "activities": revision[1],
+                "payload": pack(dumps(found)),
+            },
+        ),
+        (
+            """
+            INSERT INTO forecast_runs (workspace_id, day, window_days, model, p5, p50, p95,
+                mean, open_deals, computed_at)
+            VALUES (:workspace, :day, :days, :model, :p5, :p50, :p95, :mean, :open, :at)
+            ON CONFLICT (workspace_id, day, window_days, model) DO UPDATE SET
+                p5 = excluded.p5, p50 = excluded.p50, p95 = excluded.p95,
+                mean = excluded.mean, open_deals = excluded.open_deals,
+                computed_at = excluded.computed_at
+            """,
+            {
+                **common,
+                "days": int(result["timeframe"].removesuffix("d")),
+                "model": MODEL,
+                "p5": p5,
+                "p50": p50,
+                "p95": p95,
+                "mean": mean,
+                "open": open_deals,
+            },
+        ),
+    ]
