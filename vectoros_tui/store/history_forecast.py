@@ -419,51 +419,48 @@ def _deal_rows(
     known: Mapping[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     outcomes = model.outcome_probabilities(features.matrix)
-    pushes = model.contributions(features.matrix)
+    order = np.argsort(-(worth * outcomes[:, WON]), kind="stable")
+    # The rows to build (the others are known): their pushes only.
+    fresh = np.array([i for i, d in enumerate(deals) if d.id not in known], dtype=np.intp)
+    pushes = model.contributions(features.matrix[fresh])
     groups = np.array([REASON_GROUPS.index(reason_group(f)) for f in FEATURES])
-    by_reason = np.zeros((len(deals), len(REASON_GROUPS)))
+    by_reason = np.zeros((len(fresh), len(REASON_GROUPS)))
     for index in range(len(REASON_GROUPS)):
         by_reason[:, index] = pushes[:, groups == index].sum(axis=1)
-    order = np.argsort(-(worth * outcomes[:, WON]), kind="stable")
     # Every deal's strongest reason groups in one sort (one per deal was a third of a
     # forecast of 14,000 deals).
     ranked = np.argsort(-np.abs(by_reason), axis=1, kind="stable")[:, :REASONS_PER_DEAL]
     # Python floats and ints once per array: indexing numpy element by element (and
     # float() of each) was most of the cost of 14,000 rows.
-    values, if_won_values = features.values.tolist(), worth.tolist()
-    won, lost, still = (outcomes[:, column].tolist() for column in (WON, LOST, STILL_OPEN))
+    values, if_won_values = features.values[fresh].tolist(), worth[fresh].tolist()
+    won, lost, still = (outcomes[fresh, column].tolist() for column in (WON, LOST, STILL_OPEN))
     pushed = by_reason.tolist()
     strongest_of = ranked.tolist()
-    rows = []
-    for i in order.tolist():
+    built = {}
+    for j, i in enumerate(fresh.tolist()):
         deal = deals[i]
-        if (row := known.get(deal.id)) is not None:
-            rows.append(row)
-            continue
-        push = pushed[i]
-        rows.append(
-            {
-                "deal_id": deal.id,
-                "title": deal.title,
-                "value": round(values[i], 2),
-                "value_if_won": round(if_won_values[i], 2),
-                "stage": deal.stage or "unknown",
-                "winProbabilityInWindow": round(won[i], 4),
-                "lossProbabilityInWindow": round(lost[i], 4),
-                "stillOpenProbability": round(still[i], 4),
-                "reasons": [
-                    {
-                        "reason": REASON_GROUPS[k],
-                        "text": describe(REASON_GROUPS[k], features, i),
-                        "effect": "raises" if push[k] > 0 else "lowers",
-                        "logit": round(push[k], 3),
-                    }
-                    for k in strongest_of[i]
-                    if abs(push[k]) > 1e-6
-                ],
-            }
-        )
-    return rows
+        push = pushed[j]
+        built[i] = {
+            "deal_id": deal.id,
+            "title": deal.title,
+            "value": round(values[j], 2),
+            "value_if_won": round(if_won_values[j], 2),
+            "stage": deal.stage or "unknown",
+            "winProbabilityInWindow": round(won[j], 4),
+            "lossProbabilityInWindow": round(lost[j], 4),
+            "stillOpenProbability": round(still[j], 4),
+            "reasons": [
+                {
+                    "reason": REASON_GROUPS[k],
+                    "text": describe(REASON_GROUPS[k], features, i),
+                    "effect": "raises" if push[k] > 0 else "lowers",
+                    "logit": round(push[k], 3),
+                }
+                for k in strongest_of[j]
+                if abs(push[k]) > 1e-6
+            ],
+        }
+    return [built[i] if i in built else known[deals[i].id] for i in order.tolist()]
 
 
 def _money(amount: float) -> float:
