@@ -13,14 +13,18 @@ from pathlib import Path
 
 import pytest
 from harness import Result, invoke, ok
+from sqlalchemy import update
 
+from vectoros_tui import plain_json
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.forecast_defaults import FORECAST_SCENARIO, FORECAST_SEED, FORECAST_WINDOW_DAYS
 from vectoros_tui.kept_commands import PlainCommand, answer_from_kept, plain_command
 from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import current_locations
 from vectoros_tui.store.kept_answer import ForecastQuestion, WorkspaceRefs, read_kept_forecast
+from vectoros_tui.store.kept_payload import pack, unpack
 from vectoros_tui.store.store import open_store
+from vectoros_tui.store.tables import KeptResult
 
 # The plain `forecast --json` of the `cli` fixture's setup (1,000 runs, no goal).
 QUESTION = ForecastQuestion(FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, 1000, FORECAST_SEED, None)
@@ -179,6 +183,21 @@ def test_what_the_quick_update_cannot_know_goes_to_the_full_cli(
             session.connection().exec_driver_sql("DELETE FROM model_fits")
     finally:
         store.close()
+    assert quick(capsys, "--json") is None
+    assert ok(cli("forecast", "--json")).json()["model"] == "history"
+
+    # Inputs not as this version keeps them: the full CLI, never a traceback.
+    store = open_store(database_url)
+    try:
+        with store.db.write() as session:
+            connection = session.connection()
+            (payload,) = connection.exec_driver_sql("SELECT payload FROM kept_results").one()
+            kept = unpack(bytes(payload))
+            kept["inputs"]["deals"] = [["not", "a", "mapping"]]
+            connection.execute(update(KeptResult).values(payload=pack(plain_json.dumps(kept))))
+    finally:
+        store.close()
+    ok(cli("deals", "update", deal, "--value", 2345))
     assert quick(capsys, "--json") is None
     assert ok(cli("forecast", "--json")).json()["model"] == "history"
 

@@ -114,7 +114,8 @@ def update_database(url: str, update: Updater[T]) -> T | None:
     try:
         connection.execute("PRAGMA foreign_keys = ON")
         return update(lambda sql, params: connection.execute(sql, params).fetchall(), write, False)
-    except (sqlite3.Error, ValueError, TypeError, KeyError):
+    except Exception:  # locked too long, or a value not as the store writes it
+        # Only a head start: whatever went wrong, the full path runs (and reports).
         return None
     finally:
         connection.close()
