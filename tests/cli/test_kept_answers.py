@@ -59,17 +59,20 @@ def history_demo(cli, name: str = "Hist") -> None:
     ok(cli("demo", "--deals", 700, "--seed", 5, "--name", name))
 
 
-def forget_todays_forecasts(database_url: str) -> None:
-    """Drop the kept forecasts and today's forecast history, so the next forecast is
-    computed from scratch."""
+def execute(database_url: str, *statements: str) -> None:
     store = open_store(database_url)
     try:
         with store.db.write() as session:
-            connection = session.connection()
-            connection.exec_driver_sql("DELETE FROM kept_results")
-            connection.exec_driver_sql("DELETE FROM forecast_runs")
+            for statement in statements:
+                session.connection().exec_driver_sql(statement)
     finally:
         store.close()
+
+
+def forget_todays_forecasts(database_url: str) -> None:
+    """Drop the kept forecasts and today's forecast history, so the next forecast is
+    computed from scratch."""
+    execute(database_url, "DELETE FROM kept_results", "DELETE FROM forecast_runs")
 
 
 def todays_runs(database_url: str) -> list[tuple[object, ...]]:
@@ -177,12 +180,7 @@ def test_what_the_quick_update_cannot_know_goes_to_the_full_cli(
     ok(cli("forecast", "--json"))
     # No fit kept for today's data: the full CLI fits.
     ok(cli("deals", "update", deal, "--value", 12345))
-    store = open_store(database_url)
-    try:
-        with store.db.write() as session:
-            session.connection().exec_driver_sql("DELETE FROM model_fits")
-    finally:
-        store.close()
+    execute(database_url, "DELETE FROM model_fits")
     assert quick(capsys, "--json") is None
     assert ok(cli("forecast", "--json")).json()["model"] == "history"
 
@@ -207,12 +205,7 @@ def test_it_answers_only_when_the_forecast_history_holds_todays_numbers(
 ) -> None:
     history_demo(cli)
     full = ok(cli("forecast", "--json"))
-    store = open_store(database_url)
-    try:
-        with store.db.write() as session:
-            session.connection().exec_driver_sql("DELETE FROM forecast_runs")
-    finally:
-        store.close()
+    execute(database_url, "DELETE FROM forecast_runs")
     # The full CLI records today's forecast in the history; the quick path writes nothing.
     assert quick(capsys, "--json") is None
     assert ok(cli("forecast", "--json")).out == full.out

@@ -107,13 +107,7 @@ class AnalyticsService:
     ) -> dict[str, Any]:
         """The history model's forecast (see :mod:`vectoros_tui.store.history_forecast`);
         raises ``NotEnoughHistory`` when the workspace's past is too short to learn from."""
-        from vectoros_tui.store.history_forecast import (
-            deal_digests,
-            fit_digest,
-            forecast_inputs,
-            history_forecast_and_totals,
-            known_deal_rows,
-        )
+        from vectoros_tui.store.history_forecast import kept_forecast
 
         moment = as_of or now or utc_now()
 
@@ -130,8 +124,7 @@ class AnalyticsService:
                     for d in history.at(as_of)
                     if d.is_open and (mine is None or d.owner_id == mine)
                 ]
-            fit, digests = fit_digest(model, cutoffs), deal_digests(open_deals)
-            result, _ = history_forecast_and_totals(
+            return kept_forecast(
                 model,
                 cutoffs,
                 open_deals,
@@ -139,16 +132,12 @@ class AnalyticsService:
                 window_days,
                 simulations,
                 seed,
-                goal=goal,
-                scenario=scenario,
-                known_rows=None
-                if earlier is None
-                else known_deal_rows(earlier, fit, open_deals, digests),
+                goal,
+                scenario,
+                earlier=earlier,
+                # A forecast of today, kept: the next one takes its unchanged rows.
+                with_inputs=as_of is None,
             )
-            found = {"result": result, "open_deals": len(open_deals)}
-            if as_of is None:  # a forecast of today, kept: the next one reuses its rows
-                found["inputs"] = forecast_inputs(fit, open_deals, digests)
-            return found
 
         return self._today_or_kept(
             workspace_id,

@@ -59,6 +59,19 @@ def read_sqlite(path: Path, read: Reader[T]) -> T | None:
 
 def read_postgres(url: str, read: Reader[T]) -> T | None:
     """In a read-only transaction, giving up on any error."""
+
+    def use(connection: Any) -> T | None:
+        connection.read_only = True
+        # A table locked by another process's migration must not hold this up.
+        connection.execute(f"SET LOCAL statement_timeout = '{PG_CONNECT_SECONDS}s'")
+        connection.execute("SET LOCAL lock_timeout = '500ms'")
+        return read(_pg_rows(connection), True)
+
+    return _on_postgres(url, use)
+
+
+def _on_postgres(url: str, use: Callable[[Any], T | None], *, autocommit: bool = False) -> T | None:
+    """``use`` of a psycopg connection to the database at ``url``; None on any error."""
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a dependency of the app
@@ -67,19 +80,17 @@ def read_postgres(url: str, read: Reader[T]) -> T | None:
     if conninfo is None:
         return None
     try:
-        with psycopg.connect(conninfo, connect_timeout=PG_CONNECT_SECONDS) as connection:
-            connection.read_only = True
-            # A table locked by another process's migration must not hold this up.
-            connection.execute(f"SET LOCAL statement_timeout = '{PG_CONNECT_SECONDS}s'")
-            connection.execute("SET LOCAL lock_timeout = '500ms'")
-
-            def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-                return connection.execute(_pg_sql(sql), params).fetchall()
-
-            return read(rows, True)
+        with psycopg.connect(
+            conninfo, connect_timeout=PG_CONNECT_SECONDS, autocommit=autocommit
+        ) as connection:
+            return use(connection)
     except Exception:  # unreachable, refused, timed out, unexpected data
         # Only a head start: whatever went wrong, the full path runs (and reports).
         return None
+
+
+def _pg_rows(connection: Any) -> Rows:
+    return lambda sql, params: connection.execute(_pg_sql(sql), params).fetchall()
 
 
 # How long an update waits for another writer's lock before leaving the work to the full
@@ -122,31 +133,18 @@ def update_database(url: str, update: Updater[T]) -> T | None:
 
 
 def _update_postgres(url: str, update: Updater[T]) -> T | None:
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency of the app
-        return None
-    conninfo = _libpq_url(url)
-    if conninfo is None:
-        return None
-    try:
-        with psycopg.connect(
-            conninfo, connect_timeout=PG_CONNECT_SECONDS, autocommit=True
-        ) as connection:
-            connection.execute(f"SET statement_timeout = '{PG_CONNECT_SECONDS}s'")
-            connection.execute(f"SET lock_timeout = '{int(WRITE_WAIT_SECONDS * 1000)}ms'")
+    def use(connection: Any) -> T | None:
+        connection.execute(f"SET statement_timeout = '{PG_CONNECT_SECONDS}s'")
+        connection.execute(f"SET lock_timeout = '{int(WRITE_WAIT_SECONDS * 1000)}ms'")
 
-            def rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-                return connection.execute(_pg_sql(sql), params).fetchall()
+        def write(statements: list[tuple[str, dict[str, Any]]]) -> None:
+            with connection.transaction():
+                for sql, params in statements:
+                    connection.execute(_pg_sql(sql), params)
 
-            def write(statements: list[tuple[str, dict[str, Any]]]) -> None:
-                with connection.transaction():
-                    for sql, params in statements:
-                        connection.execute(_pg_sql(sql), params)
+        return update(_pg_rows(connection), write, True)
 
-            return update(rows, write, True)
-    except Exception:  # unreachable, refused, timed out, unexpected data
-        return None
+    return _on_postgres(url, use, autocommit=True)
 
 
 def schema_is_current(rows: Rows) -> bool:

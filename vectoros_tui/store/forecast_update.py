@@ -66,13 +66,7 @@ def update_kept_forecast(
 def _update(
     reading: Reading, write: Write, refs: WorkspaceRefs, question: ForecastQuestion
 ) -> KeptAnswer | None:
-    from vectoros_tui.store.history_forecast import (
-        deal_digests,
-        fit_digest,
-        forecast_inputs,
-        history_forecast_and_totals,
-        known_deal_rows,
-    )
+    from vectoros_tui.store.history_forecast import kept_forecast
 
     chosen = reading.workspace(refs)
     if chosen is None:
@@ -96,8 +90,7 @@ def _update(
     moment = utc_now()
     if moment.date() != reading.today:
         return None  # midnight passed: the full path starts the new day's forecast
-    fit, digests = fit_digest(model, cutoffs), deal_digests(records)
-    result, _ = history_forecast_and_totals(
+    found = kept_forecast(
         model,
         cutoffs,
         records,
@@ -105,17 +98,13 @@ def _update(
         question.window_days,
         question.simulations,
         question.seed,
-        goal=asked.goal,
-        scenario=question.scenario,
-        known_rows=known_deal_rows(earlier, fit, records, digests),
+        asked.goal,
+        question.scenario,
+        earlier=earlier,
+        with_inputs=True,
     )
-    found = {
-        "result": result,
-        "open_deals": len(records),
-        "inputs": forecast_inputs(fit, records, digests),
-    }
     write(_keeping(reading, workspace, kind, key, revision, found))
-    return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, result, question.seed))
+    return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, found["result"], question.seed))
 
 
 def _earlier(

@@ -372,6 +372,45 @@ def history_forecast_and_totals(
     return result, totals
 
 
+def kept_forecast(
+    model: WinModel,
+    cutoffs: int,
+    open_deals: list[DealRecord],
+    moment: datetime,
+    window_days: int,
+    simulations: int,
+    seed: int | None,
+    goal: float | None,
+    scenario: str,
+    *,
+    earlier: Mapping[str, Any] | None,
+    with_inputs: bool,
+) -> dict[str, Any]:
+    """:func:`history_forecast` as a forecast is kept: {"result", "open_deals"}, and
+    ``with_inputs`` its "inputs" (see :func:`forecast_inputs`). The rows of deals that did
+    not change are taken from ``earlier``, the forecast kept earlier the same day for the
+    same question (see :func:`known_deal_rows`)."""
+    fit, digests = "", []
+    if earlier is not None or with_inputs:
+        fit, digests = fit_digest(model, cutoffs), deal_digests(open_deals)
+    result, _ = history_forecast_and_totals(
+        model,
+        cutoffs,
+        open_deals,
+        moment,
+        window_days,
+        simulations,
+        seed,
+        goal=goal,
+        scenario=scenario,
+        known_rows=None if earlier is None else known_deal_rows(earlier, fit, open_deals, digests),
+    )
+    found = {"result": result, "open_deals": len(open_deals)}
+    if with_inputs:
+        found["inputs"] = forecast_inputs(fit, open_deals, digests)
+    return found
+
+
 def _by_stage(
     deals: list[DealRecord],
     values: NDArray[np.float64],
