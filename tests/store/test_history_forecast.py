@@ -540,3 +540,19 @@ def test_a_kept_forecasts_rows_are_reused_only_for_the_same_fit_and_deal_fields(
     # Every field a row reads counts, the last activity too.
     later = dataclasses.replace(deals[2], last_activity_at=NOW)
     assert deal_digests([later]) != digests[2:]
+
+
+def test_a_kept_forecast_not_as_this_version_keeps_it_gives_no_rows(generated):
+    store, summary = generated
+    deals = store.deals.records(summary.workspace_id, open_only=True)[:2]
+    digests = deal_digests(deals)
+    rows = {"forecasted_deals": [{"deal_id": deals[0].id}]}
+    for damaged in (
+        {},
+        {"inputs": None, "result": rows},
+        {"inputs": {"fit": "fit", "deals": [1]}, "result": rows},
+        {"inputs": {"fit": "fit", "deals": {deals[0].id: 5}}, "result": rows},
+        {"inputs": forecast_inputs("fit", deals, digests), "result": {}},
+        {"inputs": forecast_inputs("fit", deals, digests), "result": {"forecasted_deals": [3]}},
+    ):
+        assert known_deal_rows(damaged, "fit", deals, digests) == {}, damaged

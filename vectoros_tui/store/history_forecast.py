@@ -569,17 +569,18 @@ def known_deal_rows(
 ) -> dict[str, dict[str, Any]]:
     """The rows of ``kept`` (a forecast kept with its inputs for the same day, window and
     runs) that a forecast of ``deals`` (with these digests) by the fit ``fit`` would build
-    again."""
-    inputs = kept.get("inputs")
-    if not isinstance(inputs, dict) or inputs.get("fit") != fit:
+    again; none from a payload not as this version keeps it."""
+    try:
+        inputs = kept["inputs"]
+        if inputs["fit"] != fit:
+            return {}
+        before = inputs["deals"]
+        same = {
+            deal.id
+            for deal, digest in zip(deals, digests, strict=True)
+            if (then := before.get(deal.id)) is not None and then[0] == digest
+        }
+        rows = kept["result"]["forecasted_deals"]
+        return {row["deal_id"]: row for row in rows if row["deal_id"] in same}
+    except (LookupError, TypeError, AttributeError):
         return {}
-    before = inputs.get("deals")
-    if not isinstance(before, dict):
-        return {}
-    same = {
-        deal.id
-        for deal, digest in zip(deals, digests, strict=True)
-        if (then := before.get(deal.id)) is not None and then[0] == digest
-    }
-    rows = kept["result"]["forecasted_deals"]
-    return {row["deal_id"]: row for row in rows if row["deal_id"] in same}
