@@ -22,7 +22,7 @@ from vectoros_tui.screens.forecast import ForecastScreen
 from vectoros_tui.screens.value_prompt import ValuePrompt
 from vectoros_tui.store import model_comparison
 from vectoros_tui.store.demo import create_demo_workspace
-from vectoros_tui.store.history_forecast import history_forecast
+from vectoros_tui.store.history_forecast import history_forecast_and_totals
 from vectoros_tui.store.model_comparison import compare_models, held
 from vectoros_tui.store.store import open_store
 from vectoros_tui.widgets.formatting import compact_money, money
@@ -116,7 +116,7 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         # The headline (cards, distribution) is the default model's forecast of the deals.
         assert screen.view.model == "history"
         assert found.model is not None and found.cutoffs is not None
-        headline = history_forecast(
+        headline, _ = history_forecast_and_totals(
             found.model,
             found.cutoffs,
             [d for d in app.snapshot.deals if d.is_open],
@@ -139,7 +139,7 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         screen.what_if[biggest.id] = {"excluded": True}
         screen.recompute()
         await wait_for(lambda: not screen.pending, pilot)
-        without = history_forecast(
+        without, _ = history_forecast_and_totals(
             found.model,
             found.cutoffs,
             [d for d in app.snapshot.deals if d.is_open and d.id != biggest.id],

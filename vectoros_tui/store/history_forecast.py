@@ -279,25 +279,6 @@ def if_won(
     return model.unpriced.priced(features.values)
 
 
-def history_forecast(
-    model: WinModel,
-    cutoffs: int,
-    open_deals: list[DealRecord],
-    moment: datetime,
-    window_days: int,
-    simulations: int,
-    seed: int | None,
-    goal: float | None = None,
-    scenario: str = "likely",
-) -> dict[str, Any]:
-    """The forecast of ``open_deals`` (as they stand at ``moment``) by ``model``, learned
-    from ``cutoffs`` past windows. Its JSON has every key of the reps' forecast (so a
-    reader of either finds what it reads) plus the model's own."""
-    return history_forecast_and_totals(
-        model, cutoffs, open_deals, moment, window_days, simulations, seed, goal, scenario
-    )[0]
-
-
 def history_forecast_and_totals(
     model: WinModel,
     cutoffs: int,
@@ -313,12 +294,15 @@ def history_forecast_and_totals(
     reuse: ForecastReuse | None = None,
     known_rows: Mapping[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64]]:
-    """:func:`history_forecast` and the simulated totals it summarises (the forecast
-    screen draws them). ``deal_rows=False`` leaves ``forecasted_deals`` empty: the screen
-    lists the deals by the reps' probabilities, and a row with reasons per open deal was
-    a fifth of the time of a team's forecast. ``reuse``: see :class:`ForecastReuse`.
-    ``known_rows``: deal id -> its row in ``forecasted_deals``, for the deals whose row
-    is known to be what this forecast would build (see :func:`known_deal_rows`)."""
+    """The forecast of ``open_deals`` (as they stand at ``moment``) by ``model``, learned
+    from ``cutoffs`` past windows, and the simulated totals it summarises (the forecast
+    screen draws them). Its JSON has every key of the reps' forecast (so a reader of
+    either finds what it reads) plus the model's own. ``deal_rows=False`` leaves
+    ``forecasted_deals`` empty: the screen lists the deals by the reps' probabilities, and
+    a row with reasons per open deal was a fifth of the time of a team's forecast.
+    ``reuse``: see :class:`ForecastReuse`. ``known_rows``: deal id -> its row in
+    ``forecasted_deals``, for the deals whose row is known to be what this forecast would
+    build (see :func:`known_deal_rows`)."""
     features, totals = simulate(model, open_deals, moment, window_days, simulations, seed, reuse)
     values = features.values
     percentiles = dict(
@@ -386,7 +370,7 @@ def kept_forecast(
     earlier: Mapping[str, Any] | None,
     with_inputs: bool,
 ) -> dict[str, Any]:
-    """:func:`history_forecast` as a forecast is kept: {"result", "open_deals"}, and
+    """:func:`history_forecast_and_totals`'s forecast as it is kept: {"result", "open_deals"}, and
     ``with_inputs`` its "inputs" (see :func:`forecast_inputs`). The rows of deals that did
     not change are taken from ``earlier``, the forecast kept earlier the same day for the
     same question (see :func:`known_deal_rows`)."""
