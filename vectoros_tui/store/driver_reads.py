@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,6 +145,12 @@ def _update_postgres(url: str, update: Updater[T]) -> T | None:
         return update(_pg_rows(connection), write, True)
 
     return _on_postgres(url, use, autocommit=True)
+
+
+def in_chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Bounded IN lists: SQLite limits how many parameters one statement may bind."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def schema_is_current(rows: Rows) -> bool:

@@ -25,7 +25,7 @@ import orjson
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.plain_json import dumps
-from vectoros_tui.store.driver_reads import SQLITE_TIMESTAMP, Write, update_database
+from vectoros_tui.store.driver_reads import SQLITE_TIMESTAMP, Write, in_chunks, update_database
 from vectoros_tui.store.driver_values import RECORD_FIELDS, id_text, record_from_row
 from vectoros_tui.store.kept_answer import (
     MODEL,
@@ -46,8 +46,6 @@ _OPEN_DEALS = f"""
     WHERE workspace_id = :workspace AND outcome IS NULL AND stage != 'closed'
     ORDER BY id
 """
-# Ids per query for the deals whose last activity is not kept.
-_CHUNK = 500
 
 
 def update_kept_forecast(
@@ -85,7 +83,7 @@ def _update(
         return None
     model, cutoffs = fitted
     deals = rows(_OPEN_DEALS, {"workspace": workspace})
-    last_activity = _last_activities(reading, workspace, deals, earlier["inputs"]["deals"])
+    last_activity = _last_activities(reading, deals, earlier["inputs"]["deals"])
     records = [record_from_row(row, last_activity.get(row[0])) for row in deals]
     moment = utc_now()
     if moment.date() != reading.today:
@@ -158,9 +156,7 @@ def _kept_fit(reading: Reading, workspace: Any, window_days: int) -> Any | None:
     return model_from_json(payload)
 
 
-def _last_activities(
-    reading: Reading, workspace: Any, deals: list[Any], kept: dict[str, Any]
-) -> dict[Any, Any]:
+def _last_activities(reading: Reading, deals: list[Any], kept: dict[str, Any]) -> dict[Any, Any]:
     """Each open deal's last activity done (raw id -> when): as kept, or read for the deals
     the kept forecast did not have (created or reopened since)."""
     found: dict[Any, Any] = {}
@@ -171,8 +167,7 @@ def _last_activities(
             unknown.append(row[0])
         elif then[1] is not None:
             found[row[0]] = datetime.fromisoformat(then[1])
-    for start in range(0, len(unknown), _CHUNK):
-        chunk = unknown[start : start + _CHUNK]
+    for chunk in in_chunks(unknown):
         names = {f"d{i}": raw for i, raw in enumerate(chunk)}
         found.update(
             reading.rows(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from vectoros_tui.engine.insights import InsightDraft
 from vectoros_tui.plain_json import column_text, loads
 from vectoros_tui.store.bulk import any_of
 from vectoros_tui.store.database import Database
+from vectoros_tui.store.driver_reads import in_chunks
 from vectoros_tui.store.driver_values import moment
 from vectoros_tui.store.errors import NotFoundError
 from vectoros_tui.store.ids import resolve_short_id
@@ -150,7 +151,7 @@ class InsightService:
                     changed.append(
                         {"key_rule": row.rule_key, **_content(draft), "updated_at": moment}
                     )
-            for chunk in _chunks(gone):
+            for chunk in in_chunks(gone):
                 connection.execute(delete(_INSIGHTS).where(mine, _INSIGHTS.c.rule_key.in_(chunk)))
             if changed:
                 connection.execute(
@@ -339,12 +340,6 @@ def _unchanged(row: Any, draft: InsightDraft) -> bool:
         text is not None and loads(text) == document
         for text, document in ((stored[5], data), (stored[6], actions))
     )
-
-
-def _chunks(keys: list[str], size: int = 500) -> Iterator[list[str]]:
-    """Bounded IN lists: SQLite limits how many parameters one statement may bind."""
-    for start in range(0, len(keys), size):
-        yield keys[start : start + size]
 
 
 def _uuid(value: object) -> uuid.UUID | None:
