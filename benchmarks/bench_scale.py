@@ -6,9 +6,10 @@ history, ~14,000 deals open today) and then times, as a rep would meet them:
 * the CLI, each command a fresh process: ``forecast --json`` (the default model, once to
   fit and keep the day's history model), then ``forecast --json``, ``forecast --json
   --model rep``, ``score --json``, ``insights`` and ``insights --json`` (which
-  regenerate) each twice: right after one deal changed (computed, the day's fit kept)
-  and again with nothing changed (the kept result read back), with the forecast's peak
-  memory;
+  regenerate) each twice: right after one deal changed (computed, the day's fit kept;
+  the plain forecast brought up to date with the driver alone, and beside it through
+  the full CLI) and again with nothing changed (the kept result read back), with the
+  forecast's peak memory;
 * ``GET /api/v1/forecast`` through ``vectoros serve``: its first answer, then right after
   a deal changed (the server keeps the open deals it read: see store.open_records) and
   again with nothing changed;

@@ -311,7 +311,8 @@ def history_forecast_and_totals(
     mean = float(totals.mean()) if len(totals) else 0.0
     spread = float(totals.std()) if len(totals) else 0.0
     cases = {"worst": percentiles[5], "likely": percentiles[50], "best": percentiles[95]}
-    chances = model.probabilities(features.matrix)
+    outcomes = model.outcome_probabilities(features.matrix)
+    chances = outcomes[:, WON]
     worth, _ = if_won(model, features)
     pipeline = float(values.sum())
     result = {
@@ -345,7 +346,9 @@ def history_forecast_and_totals(
             "num_simulations": simulations,
             **{f"p{k}": _money(v) for k, v in percentiles.items()},
         },
-        "forecasted_deals": _deal_rows(model, open_deals, features, worth, known_rows or {})
+        "forecasted_deals": _deal_rows(
+            model, open_deals, features, worth, outcomes, known_rows or {}
+        )
         if deal_rows
         else [],
     }
@@ -439,9 +442,11 @@ def _deal_rows(
     deals: list[DealRecord],
     features: DealFeatures,
     worth: NDArray[np.float64],
+    outcomes: NDArray[np.float64],
     known: Mapping[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    outcomes = model.outcome_probabilities(features.matrix)
+    """Per open deal, its chances at the window's end (``outcomes``: per deal P(still
+    open), P(won), P(lost)) and its strongest reasons, most expected revenue first."""
     order = np.argsort(-(worth * outcomes[:, WON]), kind="stable")
     # The rows to build (the others are known): their pushes only.
     fresh = np.array([i for i, d in enumerate(deals) if d.id not in known], dtype=np.intp)
