@@ -1,12 +1,13 @@
 """`vectoros forecast --json` and `vectoros score --json` answered from the result kept for
 today's data, before the full CLI (click, SQLAlchemy, SQLModel, numpy) is imported; a
 forecast kept earlier today is brought up to date when only deals changed since
-(store.forecast_update).
+(store.forecast_update), and scores not kept are computed with the database driver
+(store.scores_now).
 
 Only the plain forms are taken here: `forecast --json` with `-w/--workspace NAME` and
 `--model auto|history` at most, `score --json` with `-w/--workspace NAME` at most.
-Anything else, and any answer that is not already kept (store.kept_answer), goes through
-the full CLI, which computes, keeps and reports.
+Anything else, and any answer these cannot give (store.kept_answer), goes through the
+full CLI, which computes, keeps and reports.
 """
 
 from __future__ import annotations
@@ -139,6 +140,10 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
             kept = update_kept_forecast(database_url, refs, question, today)
     else:
         kept = read_kept_scores(database_url, refs, today)
+        if kept is None:
+            from vectoros_tui.store.scores_now import compute_kept_scores
+
+            kept = compute_kept_scores(database_url, refs, today)
     if kept is None:
         return None
     if plain.workspace is not None and last.get() != str(kept.workspace_id):

@@ -15,12 +15,13 @@ import pytest
 from harness import Result, invoke, ok
 from sqlalchemy import update
 
-from vectoros_tui import plain_json
+from vectoros_tui import kept_commands, plain_json
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.forecast_defaults import FORECAST_SCENARIO, FORECAST_SEED, FORECAST_WINDOW_DAYS
 from vectoros_tui.kept_commands import PlainCommand, answer_from_kept, plain_command
 from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import current_locations
+from vectoros_tui.store import analytics, scores_now
 from vectoros_tui.store.kept_answer import ForecastQuestion, WorkspaceRefs, read_kept_forecast
 from vectoros_tui.store.kept_payload import pack, unpack
 from vectoros_tui.store.store import open_store
@@ -233,24 +234,41 @@ def test_the_workspace_is_chosen_as_the_cli_chooses_it(
     assert quick(capsys, "--json", "-w", "Other") is None
 
 
-def test_kept_scores_are_the_full_clis_and_go_stale_with_the_data(
-    cli, database_url: str, capsys: pytest.CaptureFixture[str]
+def test_scores_are_computed_with_the_driver_as_the_full_cli_computes_them(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    history_demo(cli)
-    assert quick(capsys, "--json", command="score") is None, "not computed yet"
-    full = ok(cli("score", "--json"))
-    assert full.json()["scored_deals"]
-    assert quick(capsys, "--json", command="score") == full.out
-    assert quick(capsys, "--json", "-w", "hist", command="score") == full.out
+    # Scores age by the second (days since the last activity, to the close date): both
+    # paths are given the same moment, so that they can be compared to the byte.
+    moment = utc_now()
+    for module in (kept_commands, scores_now, analytics):
+        monkeypatch.setattr(module, "utc_now", lambda: moment)
 
-    # The stalest deal: an activity today raises its freshness.
-    deal = min(full.json()["scored_deals"], key=lambda d: d["components"]["freshness"])
-    assert deal["components"]["freshness"] < 100
-    ok(cli("activity", "add", deal["deal_id"], "--type", "call", "--description", "Checked in"))
-    assert quick(capsys, "--json", command="score") is None, "an activity moves the scores"
-    changed = ok(cli("score", "--json"))
-    assert changed.out != full.out
-    assert quick(capsys, "--json", command="score") == changed.out
+    def from_scratch() -> Result:
+        execute(database_url, "DELETE FROM kept_results")
+        return ok(cli("score", "--json"))
+
+    history_demo(cli)
+    first = quick(capsys, "--json", command="score")
+    assert first is not None, "computed with the driver and kept"
+    assert quick(capsys, "--json", "-w", "hist", command="score") == first
+    assert ok(cli("score", "--json")).out == first, "the full CLI finds it kept"
+    full = from_scratch()
+    assert full.json()["scored_deals"]
+    assert first == full.out
+
+    # The stalest deal gets an activity (its freshness rises) and another deal a value
+    # ten times the largest (every deal's value component moves with the average).
+    scored = full.json()["scored_deals"]
+    stalest = min(scored, key=lambda d: d["components"]["freshness"])
+    assert stalest["components"]["freshness"] < 100
+    ok(cli("activity", "add", stalest["deal_id"], "--type", "call", "--description", "Hi"))
+    other = next(d for d in scored if d["deal_id"] != stalest["deal_id"])
+    ok(cli("deals", "update", other["deal_id"], "--value", 10_000_000))
+    changed = quick(capsys, "--json", command="score")
+    assert changed is not None and changed != first
+    assert changed == from_scratch().out
+    # Kept: read back as it was computed.
+    assert quick(capsys, "--json", command="score") == changed
 
 
 @pytest.mark.parametrize(
@@ -321,15 +339,23 @@ def test_the_command_answers_without_loading_the_database_toolkit(
     forget_todays_forecasts(database_url)
     assert out == ok(invoke(capsys, ["forecast", "--json"])).out
 
+    # The scores are computed with the driver alone, not even numpy, and kept: the full
+    # CLI then prints them as they were.
+    loaded, out = probe_forecast(env, heavy, "score")
+    assert loaded == []
+    assert out == ok(invoke(capsys, ["score", "--json"])).out
 
-def probe_forecast(env: dict[str, str], heavy: list[str]) -> tuple[list[str], str]:
-    """`vectoros forecast --json` in a process of its own: which of ``heavy`` it loaded,
+
+def probe_forecast(
+    env: dict[str, str], heavy: list[str], command: str = "forecast"
+) -> tuple[list[str], str]:
+    """`vectoros COMMAND --json` in a process of its own: which of ``heavy`` it loaded,
     and what it printed."""
     probe = (
         "import atexit, sys\n"
         f"heavy = {heavy!r}\n"
         "atexit.register(lambda: sys.stderr.write(str([m for m in heavy if m in sys.modules])))\n"
-        "sys.argv = ['vectoros', 'forecast', '--json']\n"
+        f"sys.argv = ['vectoros', {command!r}, '--json']\n"
         "from vectoros_tui.launch import main\n"
         "main()\n"
     )

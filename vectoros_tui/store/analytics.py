@@ -12,6 +12,7 @@ from vectoros_tui.engine.health import score_workspace
 from vectoros_tui.store.as_of import WorkspaceHistory, records_as_of
 from vectoros_tui.store.deals import DealService
 from vectoros_tui.store.insights import InsightService, RegenerationResult
+from vectoros_tui.store.kept_answer import SCORE
 from vectoros_tui.store.kept_payload import forecast_kind, forecast_params
 from vectoros_tui.store.kept_results import KeptResults
 from vectoros_tui.store.model_payload import DataSize
@@ -365,7 +366,7 @@ class AnalyticsService:
 
         # Scores count days (since the last activity, to the close date): kept for the day.
         day = None if now is not None else moment.date()
-        return self.kept.reuse_or_compute(workspace_id, "score", {}, day, compute)
+        return self.kept.reuse_or_compute(workspace_id, SCORE, {}, day, compute)
 
     def regenerate_insights(
         self, workspace_id: uuid.UUID, *, timeframe: str = "30d", now: datetime | None = None

@@ -36,6 +36,14 @@ RECORD_FIELDS = (
     "next_step_due",
     "version",
 )
+# A workspace's open deals' record rows, as the store reads them and in the same order
+# (a seeded forecast depends on it); and the revisions that label what is kept from them.
+OPEN_RECORDS = f"""
+    SELECT {", ".join(RECORD_FIELDS)} FROM deals
+    WHERE workspace_id = :workspace AND outcome IS NULL AND stage != 'closed'
+    ORDER BY id
+"""
+REVISIONS = "SELECT deals_revision, activities_revision FROM workspaces WHERE id = :workspace"
 
 
 def id_text(value: Any) -> str:

@@ -18,15 +18,15 @@ workspace, question, fit and deals. Anything else gives None, and the full path 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.plain_json import dumps
-from vectoros_tui.store.driver_reads import SQLITE_TIMESTAMP, Write, in_chunks, update_database
-from vectoros_tui.store.driver_values import RECORD_FIELDS, id_text, record_from_row
+from vectoros_tui.store.driver_reads import Write, in_chunks, update_database
+from vectoros_tui.store.driver_values import OPEN_RECORDS, REVISIONS, id_text, record_from_row
 from vectoros_tui.store.kept_answer import (
     MODEL,
     ForecastQuestion,
@@ -36,16 +36,9 @@ from vectoros_tui.store.kept_answer import (
     asked_forecast,
     run_of,
 )
-from vectoros_tui.store.kept_payload import forecast_kind, pack, params_key, unpack
+from vectoros_tui.store.kept_payload import forecast_kind, params_key, unpack
+from vectoros_tui.store.kept_writes import kept_result_writes, written_at
 from vectoros_tui.store.model_payload import DataSize, close_enough, fit_holds, model_from_json
-
-# Open, as the store reads a workspace's open deals (in the same order: a seeded
-# forecast depends on it).
-_OPEN_DEALS = f"""
-    SELECT {", ".join(RECORD_FIELDS)} FROM deals
-    WHERE workspace_id = :workspace AND outcome IS NULL AND stage != 'closed'
-    ORDER BY id
-"""
 
 
 def update_kept_forecast(
@@ -73,16 +66,13 @@ def _update(
     asked = asked_forecast(reading, chosen, question)
     kind, key = forecast_kind(MODEL), params_key(asked.params)
     # The revisions before anything they label is read (see store.kept_results).
-    revision = rows(
-        "SELECT deals_revision, activities_revision FROM workspaces WHERE id = :workspace",
-        {"workspace": workspace},
-    )[0]
+    revision = rows(REVISIONS, {"workspace": workspace})[0]
     earlier = _earlier(reading, workspace, kind, key, revision)
     fitted = _kept_fit(reading, workspace, question.window_days)
     if earlier is None or fitted is None:
         return None
     model, cutoffs = fitted
-    deals = rows(_OPEN_DEALS, {"workspace": workspace})
+    deals = rows(OPEN_RECORDS, {"workspace": workspace})
     last_activity = _last_activities(reading, deals, earlier["inputs"]["deals"])
     records = [record_from_row(row, last_activity.get(row[0])) for row in deals]
     moment = utc_now()
@@ -191,40 +181,11 @@ def _keeping(
     found: dict[str, Any],
 ) -> list[tuple[str, dict[str, Any]]]:
     """The writes of store.kept_results.KeptResults.keep and of today's forecast run."""
-    now = datetime.now(UTC)
-    at = now if reading.postgres else now.replace(tzinfo=None).strftime(SQLITE_TIMESTAMP)
+    at = written_at(reading)
     result = found["result"]
     p5, p50, p95, mean, open_deals = run_of(result, found["open_deals"])
-    common = {"workspace": workspace, "day": reading.day, "at": at}
     return [
-        (
-            """
-            DELETE FROM kept_results WHERE workspace_id = :workspace AND kind = :kind
-                AND (computed_for != :day OR deals_revision != :deals
-                    OR activities_revision != :activities)
-            """,
-            {**common, "kind": kind, "deals": revision[0], "activities": revision[1]},
-        ),
-        (
-            """
-            INSERT INTO kept_results (workspace_id, kind, params, deals_revision,
-                activities_revision, computed_for, computed_at, payload)
-            VALUES (:workspace, :kind, :params, :deals, :activities, :day, :at, :payload)
-            ON CONFLICT (workspace_id, kind, params) DO UPDATE SET
-                deals_revision = excluded.deals_revision,
-                activities_revision = excluded.activities_revision,
-                computed_for = excluded.computed_for, computed_at = excluded.computed_at,
-                payload = excluded.payload
-            """,
-            {
-                **common,
-                "kind": kind,
-                "params": key,
-                "deals": revision[0],
-                "activities": revision[1],
-                "payload": pack(dumps(found)),
-            },
-        ),
+        *kept_result_writes(reading, workspace, kind, key, revision, dumps(found), at),
         (
             """
             INSERT INTO forecast_runs (workspace_id, day, window_days, model, p5, p50, p95,
@@ -236,7 +197,9 @@ def _keeping(
                 computed_at = excluded.computed_at
             """,
             {
-                **common,
+                "workspace": workspace,
+                "day": reading.day,
+                "at": at,
                 "days": int(result["timeframe"].removesuffix("d")),
                 "model": MODEL,
                 "p5": p5,

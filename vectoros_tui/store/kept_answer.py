@@ -24,6 +24,8 @@ from vectoros_tui.store.kept_payload import forecast_kind, forecast_params, para
 from vectoros_tui.store.quick_start import QuickWorkspace, matching_workspaces
 
 MODEL = "history"
+# The kind the health scores are kept as (store.analytics.Analytics.score).
+SCORE = "score"
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def _scores(reading: Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
     chosen = reading.workspace(refs)
     if chosen is None:
         return None
-    kept = reading.kept(chosen, "score", {})
+    kept = reading.kept(chosen, SCORE, {})
     return None if kept is None else KeptAnswer(uuid.UUID(chosen.id), kept)
 
 
