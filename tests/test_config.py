@@ -11,7 +11,7 @@ import pytest
 
 from vectoros_tui.cli import run
 from vectoros_tui.config import ConfigError, Settings, load_settings
-from vectoros_tui.config_sources import settings_are_defaults
+from vectoros_tui.config_sources import PlainSettings, plain_settings, settings_are_defaults
 from vectoros_tui.locations import current_locations
 
 
@@ -345,3 +345,52 @@ def test_settings_are_defaults_only_without_file_or_variables(
     assert not settings_are_defaults(locations, {**quiet, "VECTOROS_CONFIG": str(other)})
     with pytest.raises(ConfigError):
         load_settings({**quiet, "VECTOROS_CONFIG": str(other)})
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, PlainSettings(None, None)),
+        ({"VECTOROS_DATABASE_URL": "  "}, PlainSettings(None, None)),
+        ({"VECTOROS_WORKSPACE": "Acme"}, PlainSettings(None, "Acme")),
+        (
+            {"VECTOROS_DATABASE_URL": " postgres://rep@db:5432/crm ", "VECTOROS_WORKSPACE": ""},
+            PlainSettings("postgresql+psycopg://rep@db:5432/crm", ""),
+        ),
+        (
+            {"VECTOROS_DATABASE_URL": "postgresql+psycopg://rep:p%40ss@db/crm?sslmode=require"},
+            PlainSettings("postgresql+psycopg://rep:p%40ss@db/crm?sslmode=require", None),
+        ),
+    ],
+)
+def test_plain_settings_read_as_load_settings_reads_them(
+    config_file: Path, variables: dict[str, str], expected: PlainSettings
+) -> None:
+    """The database URL and workspace alone, from the environment, are read without
+    pydantic (the app's first frame and the quick answers): as load_settings reads them."""
+    environ = {"VECTOROS_HOME": "x", "PATH": "/bin", **variables}
+    assert plain_settings(current_locations(), environ) == expected
+    settings, _ = load_settings(environ)
+    assert (settings.database_url, settings.workspace) == (
+        expected.database_url,
+        expected.workspace,
+    )
+    assert settings.model_dump(exclude={"database_url", "workspace"}) == Settings().model_dump(
+        exclude={"database_url", "workspace"}
+    )
+
+
+def test_anything_more_is_left_to_load_settings(config_file: Path) -> None:
+    locations = current_locations()
+    url = {"VECTOROS_HOME": "x", "VECTOROS_DATABASE_URL": "postgresql+psycopg://rep@db/crm"}
+    assert plain_settings(locations, url) is not None
+    # Another setting, a URL to refuse (load_settings says why), a config file named or
+    # present: each is read and checked by load_settings.
+    assert plain_settings(locations, {**url, "VECTOROS_FORECAST__SIMULATIONS": "500"}) is None
+    refused = {**url, "VECTOROS_DATABASE_URL": "mysql://rep@db/crm"}
+    assert plain_settings(locations, refused) is None
+    with pytest.raises(ConfigError, match="unsupported database"):
+        load_settings(refused)
+    assert plain_settings(locations, {**url, "VECTOROS_CONFIG": str(config_file)}) is None
+    write_config(config_file, 'workspace = "Acme"\n')
+    assert plain_settings(locations, url) is None

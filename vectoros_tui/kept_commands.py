@@ -90,7 +90,7 @@ def _undecodable(argument: str) -> bool:
 
 
 def _kept_answer(plain: PlainCommand) -> Any | None:
-    from vectoros_tui.config_sources import settings_are_defaults
+    from vectoros_tui.config_sources import plain_settings
     from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.locations import current_locations
     from vectoros_tui.store.kept_answer import (
@@ -109,8 +109,10 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
     question = ForecastQuestion(
         FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, FORECAST_SIMULATIONS, FORECAST_SEED, None
     )
-    if settings_are_defaults(locations, os.environ):
-        database_url = sqlite_url_for(locations.database_file)
+    plain_ones = plain_settings(locations, os.environ)
+    if plain_ones is not None:  # nothing for pydantic to check
+        database_url = plain_ones.database_url or sqlite_url_for(locations.database_file)
+        configured = plain_ones.workspace or None
     else:
         from vectoros_tui.config import ConfigError, load_settings
         from vectoros_tui.engine.timeframes import parse_timeframe

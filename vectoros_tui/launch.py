@@ -38,7 +38,7 @@ def _quick_app() -> int | None:
     import os
     from dataclasses import replace
 
-    from vectoros_tui.config_sources import settings_are_defaults
+    from vectoros_tui.config_sources import plain_settings
     from vectoros_tui.engine.dates import utc_now
     from vectoros_tui.last_workspace import LastWorkspace
     from vectoros_tui.locations import current_locations
@@ -52,9 +52,14 @@ def _quick_app() -> int | None:
 
     try:
         locations = current_locations()
-        if settings_are_defaults(locations, os.environ):
-            settings = None  # nothing to validate: no pydantic before the first frame
-            database_url = sqlite_url_for(locations.database_file)
+        plain = plain_settings(locations, os.environ)
+        workspace: str | None = None
+        if plain is not None:
+            # Nothing for pydantic to check (the defaults, but for where the data is and
+            # which workspace): none before the first frame.
+            settings = None
+            database_url = plain.database_url or sqlite_url_for(locations.database_file)
+            workspace = plain.workspace
         else:
             from vectoros_tui.config import ConfigError, load_settings
 
@@ -63,8 +68,8 @@ def _quick_app() -> int | None:
             except ConfigError:
                 return None  # the CLI says what is wrong
             database_url = settings.resolved_database_url(locations)
+            workspace = settings.workspace
         path = sqlite_file_of(database_url)
-        workspace = settings.workspace if settings else None
         # Without one asked for: the workspace last chosen (CLI or app); if it has been
         # deleted since, the first one, without a warning nobody asked for.
         remembered = None if workspace else LastWorkspace(locations.data_dir, database_url).get()
@@ -85,7 +90,13 @@ def _quick_app() -> int | None:
         return None
     from vectoros_tui.app import VectorOSApp
 
-    app = VectorOSApp(database_url, settings=settings, quick=quick, collect_when_idle=True)
+    app = VectorOSApp(
+        database_url,
+        settings=settings,
+        workspace_ref=workspace,
+        quick=quick,
+        collect_when_idle=True,
+    )
     app.run()
     code = app.return_code or 0
     from vectoros_tui.quitting import leave_promptly
