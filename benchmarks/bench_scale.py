@@ -7,9 +7,9 @@ history, ~14,000 deals open today) and then times, as a rep would meet them:
   fit and keep the day's history model), then ``forecast --json``, ``forecast --json
   --model rep``, ``score --json``, ``insights`` and ``insights --json`` (which
   regenerate) each twice: right after one deal changed (computed, the day's fit kept;
-  the plain forecast brought up to date with the driver alone, and beside it through
-  the full CLI) and again with nothing changed (the kept result read back), with the
-  forecast's peak memory;
+  the plain forecast brought up to date and the plain scores computed with the driver
+  alone, and beside each the full CLI) and again with nothing changed (the kept result
+  read back), with the forecast's peak memory;
 * ``GET /api/v1/forecast`` through ``vectoros serve``: its first answer, then right after
   a deal changed (the server keeps the open deals it read: see store.open_records) and
   again with nothing changed;
@@ -311,9 +311,10 @@ def measure(name: str, env: dict[str, str], url: str, deals: int, fresh: bool) -
                 warm.append(run_cli(env, *command)[0])
                 if full_path is not None:
                     full.append(run_cli(env, *command, *full_path)[0])
-                if command == ("forecast", "--json"):
-                    # The plain command brings the kept forecast up to date with the
-                    # driver alone; the full CLI computes it (the previous path).
+                if full_path is not None:
+                    # The plain command brings the kept forecast up to date (computes the
+                    # scores) with the driver alone; the full CLI computes it (the
+                    # previous path).
                     touch()
                     full_changed.append(run_cli(env, *command, *full_path)[0])
             note(changed, sorted(cold)[1])
