@@ -18,6 +18,7 @@ from vectoros_tui.engine.health import (
     WEIGHTS,
     ComponentScore,
     health_band,
+    health_total,
     score_deal,
     score_workspace,
 )
@@ -485,3 +486,44 @@ def test_a_small_deal_reads_as_a_share_of_the_average_not_zero_times_it() -> Non
     assert "0.0×" not in small.explanation
     big = component(make_deal(value=300_000), "value_score", 200_000)
     assert big.explanation == "value is 1.5× the workspace average"
+
+
+@given(
+    probability=st.one_of(st.none(), st.floats(0, 100)),
+    stage_days=st.one_of(st.none(), st.floats(-5, 1000)),
+    created_days=st.one_of(st.none(), st.floats(0, 1000)),
+    activity_days=st.one_of(st.none(), st.floats(-5, 1000)),
+    updated_days=st.one_of(st.none(), st.floats(0, 1000)),
+    close_in=st.one_of(st.none(), st.integers(-500, 500)),
+    value=st.one_of(st.none(), st.floats(0, 1e9)),
+    average=st.one_of(st.none(), st.just(0.0), st.floats(1, 1e7)),
+    blanks=st.sets(st.sampled_from(["title", "company", "contactName", "contactEmail"])),
+)
+def test_the_total_alone_is_the_full_scores_own(
+    probability: float | None,
+    stage_days: float | None,
+    created_days: float | None,
+    activity_days: float | None,
+    updated_days: float | None,
+    close_in: int | None,
+    value: float | None,
+    average: float | None,
+    blanks: set[str],
+) -> None:
+    """What the low-health rule compares (insights score a deal in full only below the
+    threshold): the very float score_deal gives, whatever is missing or out of range."""
+
+    def when(days: float | None) -> str | None:
+        return None if days is None else ago(days)
+
+    deal = make_deal(
+        probability=probability,
+        stageChangedAt=when(stage_days),
+        createdAt=when(created_days),
+        lastActivityAt=when(activity_days),
+        updatedAt=when(updated_days),
+        closeDate=None if close_in is None else in_days(close_in),
+        value=value,
+        **dict.fromkeys(blanks, " "),
+    )
+    assert health_total(deal, NOW, average) == score_deal(deal, NOW, average).health_score

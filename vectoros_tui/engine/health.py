@@ -236,16 +236,14 @@ _COMPLETENESS_FIELDS: Final = (
 _COMPLETENESS_POINTS: Final = sum(worth for _, _, worth in _COMPLETENESS_FIELDS)
 
 
+def _completeness_points(deal: DealRecord) -> int:
+    return sum(worth for _, read, worth in _COMPLETENESS_FIELDS if _is_filled(read(deal)))
+
+
 def _score_completeness(deal: DealRecord) -> _Part:
     fields = len(_COMPLETENESS_FIELDS)
-    missing = []
-    points = 0
-    for label, read, worth in _COMPLETENESS_FIELDS:
-        if _is_filled(read(deal)):
-            points += worth
-        else:
-            missing.append(label)
-    score = points / _COMPLETENESS_POINTS * 100.0
+    missing = [label for label, read, _ in _COMPLETENESS_FIELDS if not _is_filled(read(deal))]
+    score = _completeness_points(deal) / _COMPLETENESS_POINTS * 100.0
     if not missing:
         return _Part(score, f"all {fields} fields filled")
     labels = ", ".join(missing)
@@ -254,31 +252,57 @@ def _score_completeness(deal: DealRecord) -> _Part:
     return _Part(score, explanation, advice)
 
 
+_PAST_OR_NO_CLOSE_SCORE: Final = 30.0
+
+
+def _urgency(days_until: int) -> float:
+    """The urgency of a close date ``days_until`` away (past: see _score_urgency)."""
+    if days_until < 0:
+        return _PAST_OR_NO_CLOSE_SCORE
+    if days_until < 7:
+        return 100.0
+    if days_until < 30:
+        return 90.0
+    if days_until < 60:
+        return 70.0
+    if days_until < 90:
+        return 50.0
+    return 40.0
+
+
 def _score_urgency(deal: DealRecord, today: date) -> _Part:
     close = deal.close_date
     if close is None:
-        return _Part(30.0, "no close date set", "No close date set - agree a target close date")
+        return _Part(
+            _PAST_OR_NO_CLOSE_SCORE,
+            "no close date set",
+            "No close date set - agree a target close date",
+        )
     days_until = (close - today).days
     if days_until < 0:
         overdue = format_days(-days_until)
         return _Part(
-            30.0,
+            _PAST_OR_NO_CLOSE_SCORE,
             f"close date passed {overdue} ago",
             f"Close date passed {overdue} ago - update the timeline",
         )
     when = "closes today" if days_until == 0 else f"closes in {format_days(days_until)}"
-    if days_until < 7:
-        score = 100.0
-    elif days_until < 30:
-        score = 90.0
-    elif days_until < 60:
-        score = 70.0
-    elif days_until < 90:
-        score = 50.0
-    else:
-        score = 40.0
+    score = _urgency(days_until)
     advice = f"{when.capitalize()} - act now to land it" if score >= 90 else None
     return _Part(score, when, advice)
+
+
+def _value_tier(ratio: float) -> float:
+    """The value component of a deal worth ``ratio`` times the workspace average."""
+    if ratio >= 2.0:
+        return 100.0
+    if ratio >= 1.5:
+        return 90.0
+    if ratio >= 0.8:
+        return 70.0
+    if ratio >= 0.5:
+        return 50.0
+    return 30.0
 
 
 def _score_value(deal: DealRecord, average_value: float | None) -> _Part:
@@ -286,16 +310,7 @@ def _score_value(deal: DealRecord, average_value: float | None) -> _Part:
         return _Part(_UNKNOWN_SCORE, "no workspace average to compare with")
     value = deal.value
     ratio = (value or 0.0) / average_value
-    if ratio >= 2.0:
-        score = 100.0
-    elif ratio >= 1.5:
-        score = 90.0
-    elif ratio >= 0.8:
-        score = 70.0
-    elif ratio >= 0.5:
-        score = 50.0
-    else:
-        score = 30.0
+    score = _value_tier(ratio)
     # Round down for display so the shown ratio never crosses a tier the score did not;
     # under a tenth of the average, a percentage ("0.0×" read as nothing at all).
     if ratio < 0.1:
@@ -346,6 +361,29 @@ def score_deal(deal: DealRecord, now: datetime, average_value: float | None) -> 
         components=components,
         advice=tuple(part.advice for part in parts.values() if part.advice),
     )
+
+
+def health_total(deal: DealRecord, now: datetime, average_value: float | None) -> float:
+    """``score_deal(deal, now, average_value).health_score``, without the explanations and
+    advice: what a rule that only compares the score needs (a team's insight run checks
+    14,000 deals, three in four of them healthy enough to need nothing more)."""
+    now = as_utc(now)
+    entered = deal.stage_changed_at if deal.stage_changed_at is not None else deal.created_at
+    last = deal.last_activity_at if deal.last_activity_at is not None else deal.updated_at
+    close = deal.close_date
+    scores = (
+        0.0 if deal.probability is None else deal.probability,
+        _UNKNOWN_SCORE if entered is None else _recency_tier(whole_days(entered, now))[0],
+        _UNKNOWN_SCORE if last is None else _recency_tier(whole_days(last, now))[0],
+        _completeness_points(deal) / _COMPLETENESS_POINTS * 100.0,
+        _PAST_OR_NO_CLOSE_SCORE if close is None else _urgency((close - now.date()).days),
+        _UNKNOWN_SCORE
+        if average_value is None or average_value <= 0
+        else _value_tier((deal.value or 0.0) / average_value),
+    )
+    # Summed in score_deal's order, so that the float is the very same.
+    weights = WEIGHTS.values()
+    return round(sum(score * weight for score, weight in zip(scores, weights, strict=True)), 1)
 
 
 def score_workspace(

@@ -63,6 +63,7 @@ from vectoros_tui.engine.health import (
     display_stage,
     display_title,
     format_days,
+    health_total,
     score_deal,
     whole_days,
 )
@@ -545,13 +546,17 @@ def generate_insights(
 
     found: list[InsightDraft] = []
     for deal in open_deals:
-        deal_health = known_health.get(deal.id) or score_deal(deal, now, average_value)
+        deal_health = known_health.get(deal.id)
+        low_health = None
+        # Scored in full (its explanations and advice) only when the rule speaks of it.
+        if deal_health is not None or health_total(deal, now, average_value) < LOW_HEALTH_SCORE:
+            low_health = _low_health(deal, deal_health or score_deal(deal, now, average_value))
         drafts = (
             _stale_deal(deal, now, top_value_floor),
             _stuck_in_stage(deal, now),
             _close_date_passed(deal, now.date()),
             _close_date_pushed(deal),
-            _low_health(deal, deal_health),
+            low_health,
             _ready_to_close(deal, now),
             _no_next_step(deal, median_value, top_value_floor),
             _next_step_overdue(deal, now.date(), top_value_floor),
