@@ -18,6 +18,7 @@ from vectoros_tui.memory import (
     HOLD_LIMIT_SECONDS,
     NEVER,
     IdleCollector,
+    collections_paused,
 )
 
 
@@ -149,3 +150,42 @@ def test_the_console_script_freezes_what_the_cli_imported(
         cli.main()
     assert leaving.value.code == 0
     assert frozen_when_run and frozen_when_run[0] > 10_000
+
+
+def test_a_whole_workspace_command_runs_without_collections_and_restores_them(
+    restore_gc: None,
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: object,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`vectoros insights`, `score` and `forecast` compute with the collector off (their
+    process ends soon after); whatever happens, it is as it was once they are done, for
+    the tests that call them in-process and for a caller that had it off already."""
+    import vectoros_tui.cli as cli
+    from vectoros_tui.store import analytics
+
+    assert cli.run(["demo", "--deals", "60", "--seed", "3"]) == 0
+    enabled_while_scoring: list[bool] = []
+    scoring = analytics.score_workspace
+    monkeypatch.setattr(
+        analytics,
+        "score_workspace",
+        lambda *a, **k: enabled_while_scoring.append(gc.isenabled()) or scoring(*a, **k),
+    )
+    for command in (["score", "--json"], ["insights"], ["forecast", "--json"]):
+        assert cli.run(command) == 0
+        assert gc.isenabled()
+    assert enabled_while_scoring == [False]
+    # A command that fails (no such workspace: exit 2) restores it too.
+    assert cli.run(["score", "-w", "Nowhere"]) == 2
+    assert gc.isenabled()
+    capsys.readouterr()
+
+    gc.disable()
+    with collections_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled(), "left off, as the caller had it"
+    gc.enable()
+    with pytest.raises(RuntimeError), collections_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()

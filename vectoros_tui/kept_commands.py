@@ -27,6 +27,7 @@ from vectoros_tui.forecast_defaults import (
     FORECAST_SIMULATIONS,
     FORECAST_WINDOW_DAYS,
 )
+from vectoros_tui.memory import collections_paused
 from vectoros_tui.text_safety import json_for_terminal
 
 _WORKSPACE = ("-w", "--workspace")
@@ -40,7 +41,8 @@ def answer_from_kept(argv: Sequence[str]) -> bool:
     if plain is None:
         return False
     try:
-        answer = _kept_answer(plain)
+        with collections_paused():  # a one-shot command (see vectoros_tui.memory)
+            answer = _kept_answer(plain)
     except OSError:  # a data folder or config that cannot be read: the CLI reports it
         return False
     if answer is None:

@@ -18,13 +18,21 @@ have piled up, so it landed at random on saves, key presses and forecasts. Two c
   forecast on Postgres (0.25-0.4 s of it the forecast itself), 0.66-0.97 s now.
 
 Nothing here changes what is freed by reference counting, which is nearly everything.
+
+A one-shot command that reads a whole workspace (`vectoros insights`, `score`,
+`forecast`) runs with no collections at all (:func:`collections_paused`): it makes
+hundreds of thousands of objects that live until it ends, and the collections they set
+off found nothing to free. On a team's 100,000-deal Postgres workspace, `vectoros
+insights` after a change took 1.60-1.80 s without them against 1.73-2.16 s with them
+(five alternating runs each), and 1.5 MB more memory.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 # gc.get_count()[2] counts young collections since the last full one; Python's own rule
 # starts a full collection at 10 (threshold2). Due at the same point; forced at ten times it.
@@ -105,3 +113,16 @@ class IdleCollector:
             self.collections += 1
             return True
         return False
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """No garbage collections inside (see the module's docstring): for one-shot commands
+    only, whose process ends soon after; as it was before, after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

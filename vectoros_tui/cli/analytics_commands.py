@@ -28,6 +28,7 @@ from vectoros_tui.cli.output import (
 )
 from vectoros_tui.engine.dates import end_of_day, utc_now
 from vectoros_tui.forecast_defaults import FORECAST_SEED
+from vectoros_tui.memory import collections_paused
 from vectoros_tui.money import format_money
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 )
 @json_option
 @pass_ctx
+@collections_paused()
 def forecast(
     ctx: CliContext,
     view: str | None,
@@ -842,6 +844,7 @@ def _score_row(model: str, s: dict[str, Any]) -> list[Any]:
 @owner_option
 @json_option
 @pass_ctx
+@collections_paused()
 def score(
     ctx: CliContext, workspace: str | None, top: int, owner: str | None, as_json: bool
 ) -> None:
@@ -924,6 +927,7 @@ def _weak_reasons(scored: dict[str, Any]) -> list[str]:
 @owner_option
 @json_option
 @click.pass_context
+@collections_paused()
 def insights(
     click_ctx: click.Context,
     workspace: str | None,
