@@ -21,6 +21,7 @@ from vectoros_tui.engine.win_model import (
     STILL_OPEN,
     WON,
     WinModel,
+    _win_logits,
     enough_history,
     fit_win_model,
     parameter_draws,
@@ -390,3 +391,17 @@ def test_parameter_draws_of_a_semi_definite_covariance_are_finite_and_keep_its_s
     np.testing.assert_allclose(drawn[:, 0], drawn[:, 1], atol=1e-3)
     assert np.abs(drawn[:, 2]).max() < 1e-3
     assert 0.9 < drawn[:, 0].std() < 1.1
+
+
+@pytest.mark.parametrize("deals", [7, 14_000])
+def test_win_logits_are_each_draws_and_deals_whatever_the_split(deals: int) -> None:
+    """A team's deals are worked in two halves on two cores: every logit is the very float
+    the whole-array formula gives (draws x deals, won against lost or still open)."""
+    rng = np.random.default_rng(deals)
+    design = rng.normal(size=(deals, 12))
+    parameters = rng.normal(size=(200, 24)) * 2.0
+    won = design @ parameters[:, :12].T
+    expected = (won - np.logaddexp(0.0, design @ parameters[:, 12:].T)).T.astype(np.float32)
+    found = _win_logits(design, parameters)
+    assert found.shape == (200, deals) and found.flags.c_contiguous
+    assert np.array_equal(found, expected)

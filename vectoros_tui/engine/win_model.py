@@ -478,8 +478,26 @@ def _win_logits(
     """Per parameter draw and deal (draws x deals), the logit of winning against not (lost
     or still open): a period shift moves it, the loss logit does not."""
     width = design.shape[1]
-    logit = (design @ parameters[:, :width].T) - np.logaddexp(0.0, design @ parameters[:, width:].T)
-    return np.ascontiguousarray(logit.T, dtype=np.float32)
+    won = design @ parameters[:, :width].T
+    lost = design @ parameters[:, width:].T
+    logits = np.empty((len(parameters), len(design)), dtype=np.float32)
+
+    def fill(deals: slice) -> None:
+        part = lost[deals]
+        np.logaddexp(0.0, part, out=part)
+        np.subtract(won[deals], part, out=part)
+        logits[:, deals] = part.T
+
+    if won.size >= _PARALLEL_MIN_CELLS and (os.cpu_count() or 1) > 1:
+        # Element by element, so the same in halves: the log-sum-exp of a team's 14,000
+        # deals by 200 draws took 70 ms on one core (numpy releases the GIL in it).
+        half = len(design) // 2
+        other = worker_pool(1).submit(fill, slice(half, None))
+        fill(slice(0, half))
+        other.result()
+    else:
+        fill(slice(None))
+    return logits
 
 
 @dataclass(frozen=True)
