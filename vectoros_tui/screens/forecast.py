@@ -83,6 +83,9 @@ _TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
 # How long a forecast asked for during the first load waits for the open deals that load
 # reads first, before it reads them itself.
 _OPEN_DEALS_WAIT_S = 3.0
+# A new forecast is painted and drawn on the main thread within this (background work
+# steps aside meanwhile; see _forecast_ready).
+_DRAWN_WITHIN_S = 0.3
 
 
 class _ModelsKey(NamedTuple):
@@ -327,7 +330,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         forecast replaces it when it arrives."""
         now = self.vectoros.now()
         session = self.vectoros.session
-        # Not as foreground work: the load reading them must not step aside for us.
+        # Not as foreground work: the load reading them must not step aside for us (nor
+        # for the key that opened this screen, see VectorOSApp.action_switch_mode).
+        FOREGROUND.withdraw()
         read = session.wait_for_open_deals(_OPEN_DEALS_WAIT_S) if session is not None else None
         with FOREGROUND.running():  # the load of the rest steps aside meanwhile
             snapshot = open_deals_snapshot(self.require_store(), workspace, now, read)
@@ -344,6 +349,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     def _forecast_ready(self, message: ForecastReady) -> None:
         if message.generation != self._generation:
             return  # a newer forecast is on its way
+        # Until the frame is drawn, which is what the rep waits for, the workspace still
+        # loading behind it steps aside.
+        FOREGROUND.expect(_DRAWN_WITHIN_S)
         self.view = message.view
         self._painted = message.generation
         self._paint()
