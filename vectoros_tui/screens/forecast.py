@@ -83,9 +83,6 @@ _TITLE_WIDTHS = (20, 26, 36)  # narrowest, before layout, widest
 # How long a forecast asked for during the first load waits for the open deals that load
 # reads first, before it reads them itself.
 _OPEN_DEALS_WAIT_S = 3.0
-# A new forecast is painted and drawn on the main thread within this (background work
-# steps aside meanwhile; see _forecast_ready).
-_DRAWN_WITHIN_S = 0.3
 
 
 class _ModelsKey(NamedTuple):
@@ -349,9 +346,6 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
     def _forecast_ready(self, message: ForecastReady) -> None:
         if message.generation != self._generation:
             return  # a newer forecast is on its way
-        # Until the frame is drawn, which is what the rep waits for, the workspace still
-        # loading behind it steps aside.
-        FOREGROUND.expect(_DRAWN_WITHIN_S)
         self.view = message.view
         self._painted = message.generation
         self._paint()
