@@ -127,19 +127,3 @@ def test_a_pauser_steps_aside_for_expected_work_too() -> None:
     with foreground.running():
         pass
     assert paused.wait(5)
-
-
-def test_withdrawn_expectations_let_background_work_go_on_at_once() -> None:
-    """A forecast that waits on the first load's open deals withdraws what the key that
-    opened its screen expected: the load must not wait for work that waits for it."""
-    foreground = Foreground()
-    foreground.expect(within=30.0)
-    returned = stepping_aside(foreground)
-    assert not returned.wait(0.2)
-    foreground.withdraw()
-    assert returned.wait(5)
-    assert not foreground.busy
-    # Work already running is not withdrawn.
-    with foreground.running():
-        foreground.withdraw()
-        assert foreground.busy

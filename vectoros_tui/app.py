@@ -28,7 +28,6 @@ from textual.worker import Worker, WorkerState
 
 from vectoros_tui.commands import ScreenCommands
 from vectoros_tui.engine.dates import utc_now
-from vectoros_tui.foreground import FOREGROUND
 from vectoros_tui.locations import STYLESHEET_FILE
 from vectoros_tui.memory import IdleCollector
 from vectoros_tui.quitting import WorkerThreads
@@ -461,13 +460,6 @@ class VectorOSApp(App[None]):
         self.push_screen(DealEditorScreen(deal_id))
 
     # --- actions --------------------------------------------------------------------
-
-    async def action_switch_mode(self, mode: str) -> None:
-        if mode != self.current_mode:
-            # A screen the rep waits for: while it mounts and starts its work (F3's
-            # forecast), the workspace still loading behind it steps aside.
-            FOREGROUND.expect()
-        await super().action_switch_mode(mode)
 
     def action_help(self) -> None:
         from vectoros_tui.screens.help import HelpScreen

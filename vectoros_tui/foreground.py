@@ -37,13 +37,6 @@ class Foreground:
         with self._idle:
             self._expected_until = max(self._expected_until, time.monotonic() + within)
 
-    def withdraw(self) -> None:
-        """What was expected waits on background work itself (the open deals a first load
-        reads before the rest): that work goes on until the awaited work starts."""
-        with self._idle:
-            self._expected_until = 0.0
-            self._idle.notify_all()
-
     @contextmanager
     def running(self) -> Iterator[None]:
         """Around work a rep is waiting for."""

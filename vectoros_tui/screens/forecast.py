@@ -327,9 +327,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         forecast replaces it when it arrives."""
         now = self.vectoros.now()
         session = self.vectoros.session
-        # Not as foreground work: the load reading them must not step aside for us (nor
-        # for the key that opened this screen, see VectorOSApp.action_switch_mode).
-        FOREGROUND.withdraw()
+        # Not as foreground work: the load reading them must not step aside for us.
         read = session.wait_for_open_deals(_OPEN_DEALS_WAIT_S) if session is not None else None
         with FOREGROUND.running():  # the load of the rest steps aside meanwhile
             snapshot = open_deals_snapshot(self.require_store(), workspace, now, read)
