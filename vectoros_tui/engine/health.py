@@ -236,14 +236,21 @@ _COMPLETENESS_FIELDS: Final = (
 _COMPLETENESS_POINTS: Final = sum(worth for _, _, worth in _COMPLETENESS_FIELDS)
 
 
-def _completeness_points(deal: DealRecord) -> int:
-    return sum(worth for _, read, worth in _COMPLETENESS_FIELDS if _is_filled(read(deal)))
+def _completeness(deal: DealRecord) -> tuple[float, list[str]]:
+    """The completeness score, and the labels of the fields missing (in one pass)."""
+    missing = []
+    points = 0
+    for label, read, worth in _COMPLETENESS_FIELDS:
+        if _is_filled(read(deal)):
+            points += worth
+        else:
+            missing.append(label)
+    return points / _COMPLETENESS_POINTS * 100.0, missing
 
 
 def _score_completeness(deal: DealRecord) -> _Part:
     fields = len(_COMPLETENESS_FIELDS)
-    missing = [label for label, read, _ in _COMPLETENESS_FIELDS if not _is_filled(read(deal))]
-    score = _completeness_points(deal) / _COMPLETENESS_POINTS * 100.0
+    score, missing = _completeness(deal)
     if not missing:
         return _Part(score, f"all {fields} fields filled")
     labels = ", ".join(missing)
@@ -375,7 +382,7 @@ def health_total(deal: DealRecord, now: datetime, average_value: float | None) -
         0.0 if deal.probability is None else deal.probability,
         _UNKNOWN_SCORE if entered is None else _recency_tier(whole_days(entered, now))[0],
         _UNKNOWN_SCORE if last is None else _recency_tier(whole_days(last, now))[0],
-        _completeness_points(deal) / _COMPLETENESS_POINTS * 100.0,
+        _completeness(deal)[0],
         _PAST_OR_NO_CLOSE_SCORE if close is None else _urgency((close - now.date()).days),
         _UNKNOWN_SCORE
         if average_value is None or average_value <= 0
