@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from sqlalchemy import distinct, func
+from sqlmodel import col, select
 
 import vectoros_tui.store.deals as deal_service
 from vectoros_tui.engine.deal_record import DealRecord
@@ -22,6 +25,7 @@ from vectoros_tui.store.snapshot import (
 )
 from vectoros_tui.store.startup import load_startup
 from vectoros_tui.store.store import Store
+from vectoros_tui.store.tables import Activity, Deal, DealEvent
 from vectoros_tui.store.views import DealView
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -241,6 +245,35 @@ def test_a_snapshot_read_in_two_phases_hands_over_the_open_deals_first(store: St
     assert opened == [d for d in whole.deals if d.is_open]
 
 
+def _rows_fetched(store: Store, workspace_id: uuid.UUID) -> dict[str, int]:
+    """How many rows each of the four queries of a read of every deal fetches."""
+    in_workspace = col(Deal.workspace_id) == workspace_id
+    with store.db.read() as session:
+
+        def count(query: Any) -> int:
+            return int(session.exec(query).one())
+
+        events = (
+            select(func.count())
+            .select_from(DealEvent)
+            .join(Deal, col(Deal.id) == DealEvent.deal_id)
+        )
+        return {
+            "deals": count(select(func.count()).select_from(Deal).where(in_workspace)),
+            "last activities": count(
+                select(func.count(distinct(Activity.deal_id)))
+                .join(Deal, col(Deal.id) == Activity.deal_id)
+                .where(in_workspace, col(Activity.done).is_(True))
+            ),
+            "close-date slips": count(events.where(in_workspace, DealEvent.field == "close_date")),
+            "left the funnel": count(
+                events.where(
+                    in_workspace, DealEvent.field == "stage", DealEvent.new_value == "closed"
+                )
+            ),
+        }
+
+
 def test_a_read_with_pauses_reads_the_same_deals_pausing_between_chunks(
     store: Store, demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,9 +281,14 @@ def test_a_read_with_pauses_reads_the_same_deals_pausing_between_chunks(
     monkeypatch.setattr(deal_service, "_PAUSE_EVERY", 7)
     pauses: list[int] = []
     assert store.deals.records(demo.id, pause=lambda: pauses.append(1)) == everything
+    fetched = _rows_fetched(store, demo.id)
+    assert fetched["deals"] == len(everything)
+    # Each query spans several fetches here, or this would not show them paused.
+    assert all(rows > 7 for rows in fetched.values()), fetched
     chunks = -(-len(everything) // 7)
-    # Once per chunk of rows fetched, and between the chunks turned into records.
-    assert len(pauses) == chunks + chunks - 1
+    # Once per fetch of each query's rows (the driver holds the interpreter while it
+    # turns a fetch into values), and between the chunks turned into records.
+    assert len(pauses) == sum(-(-rows // 7) for rows in fetched.values()) + chunks - 1
     pauses.clear()
     handed: list[list[DealRecord]] = []
     phased = load_snapshot(store, demo, NOW, on_open=handed.append, pause=lambda: pauses.append(1))

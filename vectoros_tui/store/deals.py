@@ -28,7 +28,7 @@ from vectoros_tui.store.ids import parse_uuid, resolve_short_id
 from vectoros_tui.store.kept_results import read_revision
 from vectoros_tui.store.open_records import REBUILD_SHARE, OpenRecords
 from vectoros_tui.store.owners import check_member
-from vectoros_tui.store.pausing import paused_slices
+from vectoros_tui.store.pausing import paused_rows, paused_slices
 from vectoros_tui.store.record_rows import raw, record_query
 from vectoros_tui.store.roles import (
     Actor,
@@ -611,45 +611,50 @@ class DealService:
                 # in (the CLI and the screens must agree).
                 .order_by(col(Deal.id))
             )
-            rows: builtins.list[Any]
-            if pause is None:
-                rows = builtins.list(result.all())
-            else:
-                rows = []
-                for part in result.partitions(_PAUSE_EVERY):
-                    rows.extend(part)
-                    pause()
+            rows = builtins.list(paused_rows(result, _PAUSE_EVERY, pause))
             last_activity = dict(
-                connection.execute(
-                    select(raw(col(Activity.deal_id)), raw(func.max(Activity.date)))
-                    .join(Deal, col(Deal.id) == Activity.deal_id)
-                    # A call planned for next week is not contact made.
-                    .where(*where, col(Activity.done).is_(True))
-                    .group_by(col(Activity.deal_id))
-                ).all()
+                paused_rows(
+                    connection.execute(
+                        select(raw(col(Activity.deal_id)), raw(func.max(Activity.date)))
+                        .join(Deal, col(Deal.id) == Activity.deal_id)
+                        # A call planned for next week is not contact made.
+                        .where(*where, col(Activity.done).is_(True))
+                        .group_by(col(Activity.deal_id))
+                    ),
+                    _PAUSE_EVERY,
+                    pause,
+                )
             )
             slips: dict[object, builtins.list[date]] = defaultdict(builtins.list)
-            for key, old in connection.execute(
-                select(raw(col(DealEvent.deal_id)), DealEvent.old_value)
-                .join(Deal, col(Deal.id) == DealEvent.deal_id)
-                .where(*where, DealEvent.field == "close_date")
-                .order_by(col(DealEvent.changed_at))
-            ).all():
+            for key, old in paused_rows(
+                connection.execute(
+                    select(raw(col(DealEvent.deal_id)), DealEvent.old_value)
+                    .join(Deal, col(Deal.id) == DealEvent.deal_id)
+                    .where(*where, DealEvent.field == "close_date")
+                    .order_by(col(DealEvent.changed_at))
+                ),
+                _PAUSE_EVERY,
+                pause,
+            ):
                 if old and (slipped := parse_date(old)) is not None:
                     slips[key].append(slipped)
             last_open: dict[object, str | None] = {}
             if closed:
                 last_open = dict(
-                    connection.execute(
-                        select(raw(col(DealEvent.deal_id)), DealEvent.old_value)
-                        .join(Deal, col(Deal.id) == DealEvent.deal_id)
-                        .where(
-                            *where,
-                            DealEvent.field == "stage",
-                            DealEvent.new_value == "closed",
-                        )
-                        .order_by(col(DealEvent.changed_at))
-                    ).all()
+                    paused_rows(
+                        connection.execute(
+                            select(raw(col(DealEvent.deal_id)), DealEvent.old_value)
+                            .join(Deal, col(Deal.id) == DealEvent.deal_id)
+                            .where(
+                                *where,
+                                DealEvent.field == "stage",
+                                DealEvent.new_value == "closed",
+                            )
+                            .order_by(col(DealEvent.changed_at))
+                        ),
+                        _PAUSE_EVERY,
+                        pause,
+                    )
                 )
         return rows, [
             record_from_row(
