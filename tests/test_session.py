@@ -118,6 +118,28 @@ def test_a_load_steps_aside_while_work_the_rep_waits_for_runs(
     assert session.snapshot is not None and len(session.snapshot.deals) == 3
 
 
+def test_whether_a_forecast_would_wait_for_the_first_load_follows_its_open_deals(
+    session: WorkspaceSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(deal_service, "_PAUSE_EVERY", 1)
+    loaded = threading.Event()
+
+    def load() -> None:
+        session.load()
+        loaded.set()
+
+    assert not session.open_deals_read
+    with FOREGROUND.running():
+        threading.Thread(target=load, daemon=True).start()
+        assert not loaded.wait(0.3)  # held at its first pause, in the open deals' read
+        assert not session.open_deals_read
+    assert loaded.wait(30)
+    assert session.open_deals_read
+    session.save_deal(FIRST_ID, {"value": 9000})
+    # The open deals handed over are stale after a write; the snapshot is there instead.
+    assert session.open_deals is None and session.open_deals_read
+
+
 def test_a_forecast_waits_for_the_open_deals_the_first_load_reads_first(
     session: WorkspaceSession,
 ) -> None:

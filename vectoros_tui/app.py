@@ -286,6 +286,10 @@ class VectorOSApp(App[None]):
             )
             if self._similar_in_use():
                 self.session.indexer = self._background_indexer()
+            if _FORECAST_SCREEN not in sys.modules:
+                # Beside the load, not after it: a team's workspace takes seconds to read,
+                # and an F3 pressed meanwhile imported the screen's modules itself first.
+                self._import_forecast_screen()
             if self.poll_seconds > 0 and self._poll_timer is None:
                 self._poll_timer = self.set_interval(self.poll_seconds, self._poll_for_changes)
             self.snapshot = None

@@ -119,6 +119,12 @@ class WorkspaceSession:
             self.open_deals = deals
         self._open_read.set()
 
+    @property
+    def open_deals_read(self) -> bool:
+        """Whether a forecast can start without waiting for the first load (it has read
+        the open deals, or ended)."""
+        return self._snapshot is not None or self._open_read.is_set()
+
     def wait_for_open_deals(self, timeout: float) -> list[DealRecord] | None:
         """The open deals the first load reads before the rest, once it has (waiting at
         most ``timeout`` seconds); None when there are none to hand over. Reading them

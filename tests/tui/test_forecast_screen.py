@@ -604,3 +604,32 @@ async def test_the_forecast_is_computed_as_work_the_rep_waits_for(
     assert seen and all(seen)
     assert len(expected) >= len(seen) and all(expected)
     assert not FOREGROUND.busy
+
+
+async def test_background_loads_step_aside_from_the_forecast_screens_construction(
+    demo_database: str, make_app: Callable[..., VectorOSApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mounting the screen takes a moment (longer beside the first load of a team's
+    workspace), and its first forecast starts only once it has mounted: the expectation
+    is set before the mount, when the open deals are there to forecast."""
+    import vectoros_tui.screens.forecast as forecast_screen
+    from vectoros_tui.foreground import FOREGROUND
+
+    order: list[str] = []
+    expect = FOREGROUND.expect
+    mount = forecast_screen.ForecastScreen.on_mount
+
+    def expecting(within: float = 1.0) -> None:
+        order.append("expect")
+        expect(within)
+
+    def mounting(self: forecast_screen.ForecastScreen) -> None:
+        order.append("mount")
+        mount(self)
+
+    monkeypatch.setattr(FOREGROUND, "expect", expecting)
+    monkeypatch.setattr(forecast_screen.ForecastScreen, "on_mount", mounting)
+    app = make_app(demo_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_forecast(app, pilot)
+    assert order[:2] == ["expect", "mount"], order

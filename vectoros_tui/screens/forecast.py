@@ -168,6 +168,13 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         # fingerprint, window days).
         self._models_shown: _ModelsKey | None = None
         self._models_wanted: _ModelsKey | None = None
+        session = self.vectoros.session
+        if session is not None and session.open_deals_read:
+            # The first forecast starts once the screen has mounted: 0.1-0.2 s after the
+            # key, or twice that beside the first load of a team's workspace, which from
+            # now steps aside. Not while that load still reads the open deals: the
+            # forecast waits for them.
+            FOREGROUND.expect()
 
     @property
     def vectoros(self) -> VectorOSApp:
