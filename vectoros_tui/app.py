@@ -191,6 +191,12 @@ class VectorOSApp(App[None]):
         # up to 5 ms each time; a forecast of 2,000 deals took 100 ms instead of 15 while
         # the screen repainted. A 0.5 ms switch interval hands it over sooner.
         sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
+        if self._collector is not None:
+            # From the first frame: opening the store imports SQLAlchemy and the first load
+            # makes a team's workspace's objects, and Python's own full collections set
+            # off meanwhile (70-100 ms each) landed on the rep's first keys (see memory).
+            self._collector.hold()
+            self._collect_timer = self.set_interval(0.5, self._collect_if_idle)
         if not self.is_headless:
             # Quitting must not wait for a worker still computing (see quitting). Tests keep
             # asyncio's own pool, which waits, so no worker outlives its test's database.
@@ -272,11 +278,6 @@ class VectorOSApp(App[None]):
             assert self.store is not None
             self.sub_title = workspace.name
             self._last_workspace().set(workspace.id)  # the CLI's default from now on
-            if self._collector is not None:
-                # Before the load: its objects must not set off full collections (see memory).
-                self._collector.hold()
-                if self._collect_timer is None:
-                    self._collect_timer = self.set_interval(0.5, self._collect_if_idle)
             self.session = WorkspaceSession(
                 self.store,
                 workspace,
@@ -294,7 +295,10 @@ class VectorOSApp(App[None]):
                 self._poll_timer = self.set_interval(self.poll_seconds, self._poll_for_changes)
             self.snapshot = None
             preloaded, self._preloaded = self._preloaded, None
-            if preloaded is not None:
+            if preloaded is not None and preloaded is self.board_preview:
+                # The quick start's: its frame is on screen already.
+                self.data_changed()
+            elif preloaded is not None:
                 self.board_preview = preloaded
                 # Let the first frame reach the terminal before the full load competes
                 # with it for the interpreter.

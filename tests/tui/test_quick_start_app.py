@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
@@ -139,11 +140,21 @@ async def test_the_app_hands_full_collections_to_its_idle_collector(
         held_while_loading.append(gc.get_threshold()[2] == NEVER)
         return load(session, *args, **kwargs)
 
+    held_while_opening: list[bool] = []
+    open_store = startup.load_startup
+
+    def opening(*args: Any, **kwargs: Any) -> StartupData:
+        held_while_opening.append(gc.get_threshold()[2] == NEVER)
+        return open_store(*args, **kwargs)
+
     monkeypatch.setattr(WorkspaceSession, "reload", reload)
+    monkeypatch.setattr(startup, "load_startup", opening)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_for(lambda: app.snapshot is not None, pilot)
-            # Python's own full collections were off while the workspace was read.
+            # Python's own full collections were off while the store opened (importing
+            # SQLAlchemy) and while the workspace was read.
+            assert held_while_opening == [True]
             assert held_while_loading and all(held_while_loading)
             await wait_for(lambda: gc.get_threshold()[2] == NEVER, pilot)
             assert gc.get_freeze_count() > 0
