@@ -164,7 +164,9 @@ class VectorOSApp(App[None]):
         def forecast() -> Screen[None]:
             from vectoros_tui.screens.forecast import ForecastScreen
 
-            return ForecastScreen()
+            screen = ForecastScreen()
+            screen.expect_first_forecast()
+            return screen
 
         def insights() -> Screen[None]:
             from vectoros_tui.screens.insights import InsightsScreen

@@ -606,7 +606,7 @@ async def test_the_forecast_is_computed_as_work_the_rep_waits_for(
     assert not FOREGROUND.busy
 
 
-async def test_background_loads_step_aside_from_the_forecast_screens_construction(
+async def test_background_loads_step_aside_from_the_moment_the_forecast_screen_is_made(
     demo_database: str, make_app: Callable[..., VectorOSApp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Mounting the screen takes a moment (longer beside the first load of a team's

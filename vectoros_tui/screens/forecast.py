@@ -168,12 +168,14 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         # fingerprint, window days).
         self._models_shown: _ModelsKey | None = None
         self._models_wanted: _ModelsKey | None = None
+
+    def expect_first_forecast(self) -> None:
+        """Called by the app as it makes the screen: its first forecast starts once it has
+        mounted, 0.1-0.2 s after the key, or twice that beside the first load of a team's
+        workspace, which from now steps aside. Not while that load still reads the open
+        deals: the forecast waits for them."""
         session = self.vectoros.session
         if session is not None and session.open_deals_read:
-            # The first forecast starts once the screen has mounted: 0.1-0.2 s after the
-            # key, or twice that beside the first load of a team's workspace, which from
-            # now steps aside. Not while that load still reads the open deals: the
-            # forecast waits for them.
             FOREGROUND.expect()
 
     @property
