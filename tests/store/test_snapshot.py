@@ -332,3 +332,19 @@ def test_a_change_made_while_the_snapshot_loads_is_seen_by_the_next_poll(
     assert store.deals.fingerprint(demo.id) != snapshot.fingerprint
     settled = load_snapshot(store, demo, NOW)
     assert store.deals.fingerprint(demo.id) == settled.fingerprint
+
+
+def test_records_share_one_string_per_stage_outcome_reason_and_owner(store: Store, demo) -> None:
+    """A team's 100,000 records held a copy each of a handful of texts (28 MB)."""
+    ann = store.owners.join(demo.id, "ann@example.com", "Ann")
+    for title in ("One", "Two", "Three"):
+        store.deals.create(demo.id, {"title": title, "stage": "prospect"}, owner_id=ann)
+    everything = store.deals.records(demo.id)
+    for field in ("stage", "outcome", "lost_reason", "last_open_stage", "owner_id"):
+        held = [value for d in everything if (value := getattr(d, field)) is not None]
+        assert len(held) > len(set(held)), f"every deal holds its own {field}: not shown here"
+        assert len({id(value) for value in held}) == len(set(held)), field
+    # The same of a saved deal re-read alone, as the snapshot patches it in.
+    first = everything[0]
+    (again,) = store.deals.records(demo.id, ids=[uuid.UUID(first.id)])
+    assert again == first and again.stage is first.stage
