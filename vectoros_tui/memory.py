@@ -69,8 +69,9 @@ class IdleCollector:
         return self._saved_threshold is not None
 
     def hold(self) -> None:
-        """Take full collections over from Python, freezing nothing yet: from just before
-        a load that makes many objects, which are not all alive for good."""
+        """Take full collections over from Python, freezing nothing yet: from before the
+        store opens and the first load runs, which make many objects not all alive for
+        good (the app calls it as its first frame is drawn)."""
         if self._saved_threshold is None:
             self._saved_threshold = young, middle, _ = gc.get_threshold()
             gc.set_threshold(young, middle, NEVER)
