@@ -38,7 +38,7 @@ class _Section(BaseModel):
 
 
 class ForecastSettings(_Section):
-    timeframe: str = Field(default=FORECAST_TIMEFRAME, pattern=r"^\s*[1-9]\d{0,3}\s*[dD]\s*$")
+    timeframe: str = Field(default=FORECAST_TIMEFRAME, pattern=r"^\s*[1-9]\d{0,3}[dD]\s*$")
     scenario: Literal["worst", "likely", "best"] = FORECAST_SCENARIO
     simulations: int = Field(default=FORECAST_SIMULATIONS, ge=100, le=1_000_000)
     goal: float | None = Field(default=None, ge=0)

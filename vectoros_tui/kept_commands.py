@@ -5,7 +5,7 @@ forecast kept earlier today is brought up to date when only deals changed since
 (store.scores_now).
 
 Only the plain forms are taken here: `forecast --json` with `-w/--workspace NAME` and
-`--model auto|history` at most, `score --json` with `-w/--workspace NAME` at most.
+`--model auto|history|rep` at most, `score --json` with `-w/--workspace NAME` at most.
 Anything else, and any answer these cannot give (store.kept_answer), goes through the
 full CLI, which computes, keeps and reports.
 """
@@ -25,13 +25,14 @@ from vectoros_tui.forecast_defaults import (
     FORECAST_SCENARIO,
     FORECAST_SEED,
     FORECAST_SIMULATIONS,
+    FORECAST_TIMEFRAME,
     FORECAST_WINDOW_DAYS,
 )
 from vectoros_tui.memory import collections_paused
 from vectoros_tui.text_safety import json_for_terminal
 
 _WORKSPACE = ("-w", "--workspace")
-_MODELS = ("auto", "history")
+_MODELS = ("auto", "history", "rep")
 
 
 def answer_from_kept(argv: Sequence[str]) -> bool:
@@ -57,6 +58,7 @@ def answer_from_kept(argv: Sequence[str]) -> bool:
 class PlainCommand:
     command: str  # forecast or score
     workspace: str | None  # as named with -w (None: not named)
+    model: str = "auto"  # a forecast's --model
 
 
 _OPTIONS = {"forecast": ("--workspace", "--model"), "score": ("--workspace",)}
@@ -67,7 +69,7 @@ def plain_command(argv: Sequence[str]) -> PlainCommand | None:
     if not argv or argv[0] not in _OPTIONS or any(_undecodable(a) for a in argv):
         return None
     options = _OPTIONS[argv[0]]
-    as_json, workspace = False, None
+    as_json, workspace, model = False, None, "auto"
     rest = list(argv[1:])
     while rest:
         argument = rest.pop(0)
@@ -82,9 +84,11 @@ def plain_command(argv: Sequence[str]) -> PlainCommand | None:
             if not value.strip():
                 return None  # blank: the CLI decides what that means
             workspace = value
-        elif name == "--model" and value not in _MODELS:
-            return None
-    return PlainCommand(argv[0], workspace) if as_json else None
+        elif name == "--model":
+            if value not in _MODELS:
+                return None
+            model = value
+    return PlainCommand(argv[0], workspace, model) if as_json else None
 
 
 def _undecodable(argument: str) -> bool:
@@ -109,7 +113,12 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
     locations = current_locations()
     configured = None
     question = ForecastQuestion(
-        FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, FORECAST_SIMULATIONS, FORECAST_SEED, None
+        FORECAST_TIMEFRAME,
+        FORECAST_WINDOW_DAYS,
+        FORECAST_SCENARIO,
+        FORECAST_SIMULATIONS,
+        FORECAST_SEED,
+        None,
     )
     plain_ones = plain_settings(locations, os.environ)
     if plain_ones is not None:  # nothing for pydantic to check
@@ -127,6 +136,7 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
         configured = settings.workspace or None
         forecast = settings.forecast
         question = ForecastQuestion(
+            forecast.timeframe,
             parse_timeframe(forecast.timeframe),
             forecast.scenario,
             forecast.simulations,
@@ -137,11 +147,11 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
     refs = WorkspaceRefs(plain.workspace, configured, last.get())
     today = utc_now().date()
     if plain.command == "forecast":
-        kept = read_kept_forecast(database_url, refs, question, today)
+        kept = read_kept_forecast(database_url, refs, question, today, plain.model)
         if kept is None:
             from vectoros_tui.store.forecast_update import update_kept_forecast
 
-            kept = update_kept_forecast(database_url, refs, question, today)
+            kept = update_kept_forecast(database_url, refs, question, today, plain.model)
     else:
         kept = read_kept_scores(database_url, refs, today)
         if kept is None:

@@ -17,18 +17,25 @@ from sqlalchemy import update
 
 from vectoros_tui import kept_commands, plain_json
 from vectoros_tui.engine.dates import utc_now
-from vectoros_tui.forecast_defaults import FORECAST_SCENARIO, FORECAST_SEED, FORECAST_WINDOW_DAYS
+from vectoros_tui.forecast_defaults import (
+    FORECAST_SCENARIO,
+    FORECAST_SEED,
+    FORECAST_TIMEFRAME,
+    FORECAST_WINDOW_DAYS,
+)
 from vectoros_tui.kept_commands import PlainCommand, answer_from_kept, plain_command
 from vectoros_tui.last_workspace import LastWorkspace
 from vectoros_tui.locations import current_locations
-from vectoros_tui.store import analytics, scores_now
+from vectoros_tui.store import analytics, forecast_update, scores_now
 from vectoros_tui.store.kept_answer import ForecastQuestion, WorkspaceRefs, read_kept_forecast
 from vectoros_tui.store.kept_payload import pack, unpack
 from vectoros_tui.store.store import open_store
 from vectoros_tui.store.tables import KeptResult
 
 # The plain `forecast --json` of the `cli` fixture's setup (1,000 runs, no goal).
-QUESTION = ForecastQuestion(FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, 1000, FORECAST_SEED, None)
+QUESTION = ForecastQuestion(
+    FORECAST_TIMEFRAME, FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, 1000, FORECAST_SEED, None
+)
 REFS = WorkspaceRefs(None, None, None)
 
 
@@ -87,6 +94,22 @@ def todays_runs(database_url: str) -> list[tuple[object, ...]]:
                     "FROM forecast_runs"
                 )
             ]
+    finally:
+        store.close()
+
+
+def kept_rows(database_url: str) -> list[tuple[object, ...]]:
+    """The kept results, as keyed (not when they were computed)."""
+    store = open_store(database_url)
+    try:
+        with store.db.read() as session:
+            return sorted(
+                tuple(str(value) for value in row)
+                for row in session.connection().exec_driver_sql(
+                    "SELECT kind, params, deals_revision, activities_revision, computed_for "
+                    "FROM kept_results"
+                )
+            )
     finally:
         store.close()
 
@@ -271,6 +294,56 @@ def test_scores_are_computed_with_the_driver_as_the_full_cli_computes_them(
     assert quick(capsys, "--json", command="score") == changed
 
 
+def test_with_too_little_history_the_reps_forecast_is_kept_and_updated_as_the_cli_does(
+    cli, database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reps' model ages probabilities and confidence with the moment: both paths are
+    # given the same one, so that they can be compared to the byte.
+    moment = utc_now()
+    for module in (forecast_update, analytics):
+        monkeypatch.setattr(module, "utc_now", lambda: moment)
+    # A window as a config may spell it: the reps' model keys its kept result by the text.
+    monkeypatch.setenv("VECTOROS_FORECAST__TIMEFRAME", " 14D")
+    ok(cli("demo", "--deals", 30, "--history-months", 0, "--seed", 5))
+    full = ok(cli("forecast", "--json"))
+    assert full.json()["model"] == "rep"
+    assert full.json()["model_note"].startswith("too little history")
+    reps = ok(cli("forecast", "--json", "--model", "rep"))
+    assert "model" not in reps.json(), "the original's JSON"
+    # Kept with today's verdict on the history: read back for auto and for rep.
+    kept = kept_rows(database_url)
+    assert quick(capsys, "--json") == full.out
+    assert quick(capsys, "--json", "--model", "rep") == reps.out
+    assert kept_rows(database_url) == kept, "read back: nothing computed or written"
+    # --model history is the CLI's error (exit 2), not an answer.
+    assert quick(capsys, "--json", "--model", "history") is None
+
+    deal = max(full.json()["forecasted_deals"], key=lambda row: row["value"])
+    ok(cli("deals", "update", deal["deal_id"], "--probability", 3))
+    runs = todays_runs(database_url)
+    updated = quick(capsys, "--json")
+    assert updated is not None, "the verdict holds for the same number of deals"
+    assert json.loads(updated)["likely_case"] != full.json()["likely_case"]
+    assert todays_runs(database_url) != runs, "today's forecast history moved"
+    runs = todays_runs(database_url)
+    forget_todays_forecasts(database_url)
+    assert ok(cli("forecast", "--json")).out == updated
+    assert todays_runs(database_url) == runs, "today's forecast history as the CLI keeps it"
+    assert (
+        quick(capsys, "--json", "--model", "rep")
+        == ok(cli("forecast", "--json", "--model", "rep")).out
+    )
+
+    # One more deal: the verdict was for other data, and the full CLI tries to fit again.
+    # --model rep needs no verdict.
+    ok(cli("deals", "add", "--title", "One more", "--value", 5000, "--stage", "proposal"))
+    assert quick(capsys, "--json") is None
+    reps_now = quick(capsys, "--json", "--model", "rep")
+    assert reps_now is not None and json.loads(reps_now)["deals_analyzed"] >= 1
+    forget_todays_forecasts(database_url)
+    assert ok(cli("forecast", "--json", "--model", "rep")).out == reps_now
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
@@ -278,8 +351,9 @@ def test_scores_are_computed_with_the_driver_as_the_full_cli_computes_them(
         (["forecast", "--model", "auto", "--json", "-w", "A"], PlainCommand("forecast", "A")),
         (
             ["forecast", "--json", "--workspace=B", "--model=history"],
-            PlainCommand("forecast", "B"),
+            PlainCommand("forecast", "B", "history"),
         ),
+        (["forecast", "--json", "--model", "rep"], PlainCommand("forecast", None, "rep")),
         (["forecast", "-w", "A", "--json", "-w", "C"], PlainCommand("forecast", "C")),
         (["score", "--json"], PlainCommand("score", None)),
         (["score", "--workspace", "A", "--json"], PlainCommand("score", "A")),
@@ -294,7 +368,7 @@ def test_plain_commands_are_taken(argv: list[str], expected: PlainCommand) -> No
     [
         ["forecast"],
         ["forecast", "--json", "--seed", "1"],
-        ["forecast", "--json", "--model", "rep"],
+        ["forecast", "--json", "--model", "reps"],
         ["forecast", "--json", "-w"],
         ["forecast", "--json", "-w", "  "],
         ["forecast", "history", "--json"],
@@ -339,6 +413,10 @@ def test_the_command_answers_without_loading_the_database_toolkit(
     assert loaded == ["numpy"]
     forget_todays_forecasts(database_url)
     assert out == ok(invoke(capsys, ["forecast", "--json"])).out
+    # The reps' model too, computed from the open deals' rows.
+    loaded, out = probe_forecast(env, heavy, "forecast", "--model", "rep")
+    assert loaded == ["numpy"]
+    assert out == ok(invoke(capsys, ["forecast", "--json", "--model", "rep"])).out
 
     # The scores are computed with the driver alone, not even numpy, and kept: the full
     # CLI then prints them as they were.
@@ -348,15 +426,15 @@ def test_the_command_answers_without_loading_the_database_toolkit(
 
 
 def probe_forecast(
-    env: dict[str, str], heavy: list[str], command: str = "forecast"
+    env: dict[str, str], heavy: list[str], command: str = "forecast", *options: str
 ) -> tuple[list[str], str]:
-    """`vectoros COMMAND --json` in a process of its own: which of ``heavy`` it loaded,
-    and what it printed."""
+    """`vectoros COMMAND --json OPTIONS` in a process of its own: which of ``heavy`` it
+    loaded, and what it printed."""
     probe = (
         "import atexit, sys\n"
         f"heavy = {heavy!r}\n"
         "atexit.register(lambda: sys.stderr.write(str([m for m in heavy if m in sys.modules])))\n"
-        f"sys.argv = ['vectoros', {command!r}, '--json']\n"
+        f"sys.argv = ['vectoros', {command!r}, '--json', *{list(options)!r}]\n"
         "from vectoros_tui.launch import main\n"
         "main()\n"
     )

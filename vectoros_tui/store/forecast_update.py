@@ -1,5 +1,5 @@
-"""Today's kept history-model forecast brought up to date after deals changed, with the
-database driver alone.
+"""Today's kept forecast brought up to date after deals changed, with the database driver
+alone.
 
 `vectoros forecast --json` after a deal was saved used to mean the whole CLI: importing
 SQLAlchemy and SQLModel, reading every open deal with its activities, and building a row
@@ -11,6 +11,10 @@ rows of the deals whose fields did not change are taken as they were
 (store.history_forecast.known_deal_rows). The result, and today's entry in the forecast
 history, are written as the full path writes them, in one transaction.
 
+The reps' model (`--model rep`, or auto on a workspace with too little history to learn
+from) needs neither a fit nor activities: its forecast is computed from the open deals'
+rows, read with the driver, and kept as the full path keeps it.
+
 It answers only what the full path would answer with the very same numbers: the same
 workspace, question, fit and deals. Anything else gives None, and the full path runs.
 """
@@ -18,49 +22,68 @@ workspace, question, fit and deals. Anything else gives None, and the full path 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
-
-import orjson
 
 from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.plain_json import dumps
 from vectoros_tui.store.driver_reads import Write, in_chunks, update_database
-from vectoros_tui.store.driver_values import OPEN_RECORDS, REVISIONS, id_text, record_from_row
+from vectoros_tui.store.driver_values import (
+    OPEN_RECORDS,
+    RECORD_FIELDS,
+    REVISIONS,
+    id_text,
+    record_from_row,
+)
 from vectoros_tui.store.kept_answer import (
     MODEL,
+    AskedForecast,
     ForecastQuestion,
     KeptAnswer,
     Reading,
     WorkspaceRefs,
     asked_forecast,
+    asked_rep_forecast,
+    data_size,
+    kept_fit,
     run_of,
 )
 from vectoros_tui.store.kept_payload import forecast_kind, params_key, unpack
 from vectoros_tui.store.kept_writes import kept_result_writes, written_at
 from vectoros_tui.store.model_payload import DataSize, close_enough, fit_holds, model_from_json
+from vectoros_tui.store.quick_start import QuickWorkspace
 
 
 def update_kept_forecast(
-    url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date
+    url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date, model: str = "auto"
 ) -> KeptAnswer | None:
-    """The answer to a plain `forecast --json`, computed from the forecast kept earlier
-    today and kept in its place; None where the full path must answer."""
+    """The answer to a plain `forecast --json --model MODEL`, computed (from the forecast
+    kept earlier today, for the history model) and kept; None where the full path must
+    answer."""
     return update_database(
         url,
         lambda rows, write, postgres: _update(
-            Reading(rows, postgres, today), write, refs, question
+            Reading(rows, postgres, today), write, refs, question, model
         ),
     )
 
 
 def _update(
-    reading: Reading, write: Write, refs: WorkspaceRefs, question: ForecastQuestion
+    reading: Reading,
+    write: Write,
+    refs: WorkspaceRefs,
+    question: ForecastQuestion,
+    model: str,
 ) -> KeptAnswer | None:
     from vectoros_tui.store.history_forecast import kept_forecast
 
     chosen = reading.workspace(refs)
     if chosen is None:
+        return None
+    reps = asked_rep_forecast(reading, chosen, question, model)
+    if reps is not None:
+        return _rep_forecast(reading, write, chosen, question, reps)
+    if model not in ("auto", MODEL):
         return None
     rows, workspace = reading.rows, reading.id(chosen)
     asked = asked_forecast(reading, chosen, question)
@@ -68,10 +91,10 @@ def _update(
     # The revisions before anything they label is read (see store.kept_results).
     revision = rows(REVISIONS, {"workspace": workspace})[0]
     earlier = _earlier(reading, workspace, kind, key, revision)
-    fitted = _kept_fit(reading, workspace, question.window_days)
+    fitted = _kept_fit(reading, chosen, question.window_days)
     if earlier is None or fitted is None:
         return None
-    model, cutoffs = fitted
+    win_model, cutoffs = fitted
     deals = rows(OPEN_RECORDS, {"workspace": workspace})
     last_activity = _last_activities(reading, deals, earlier["inputs"]["deals"])
     records = [record_from_row(row, last_activity.get(row[0])) for row in deals]
@@ -79,7 +102,7 @@ def _update(
     if moment.date() != reading.today:
         return None  # midnight passed: the full path starts the new day's forecast
     found = kept_forecast(
-        model,
+        win_model,
         cutoffs,
         records,
         moment,
@@ -91,8 +114,62 @@ def _update(
         earlier=earlier,
         with_inputs=True,
     )
-    write(_keeping(reading, workspace, kind, key, revision, found))
+    write(_keeping(reading, workspace, asked, revision, found))
     return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, found["result"], question.seed))
+
+
+# The reps' model counts the open deals due by the window's last day, or undated (the
+# engine's _closes_in_window), in the store's order: a team's workspace has more than as
+# many open deals again due later, which it would read only to pass over.
+_DUE_RECORDS = f"""
+    SELECT {", ".join(RECORD_FIELDS)} FROM deals
+    WHERE workspace_id = :workspace AND outcome IS NULL AND stage != 'closed'
+        AND (close_date IS NULL OR close_date <= :last_day)
+    ORDER BY id
+"""
+_OPEN_DEALS = """
+    SELECT count(*) FROM deals
+    WHERE workspace_id = :workspace AND outcome IS NULL AND stage != 'closed'
+"""
+
+
+def _rep_forecast(
+    reading: Reading,
+    write: Write,
+    chosen: QuickWorkspace,
+    question: ForecastQuestion,
+    asked: AskedForecast,
+) -> KeptAnswer | None:
+    """The reps' model's forecast as the store's Analytics.forecast computes and keeps it:
+    from the open deals alone (it reads no activity, slip or funnel history)."""
+    from vectoros_tui.engine.forecast import forecast_revenue
+
+    workspace = reading.id(chosen)
+    moment = utc_now()
+    last_day = (moment + timedelta(days=question.window_days)).date()
+    revision = reading.rows(REVISIONS, {"workspace": workspace})[0]
+    due = reading.rows(
+        _DUE_RECORDS,
+        {
+            "workspace": workspace,
+            "last_day": last_day if reading.postgres else last_day.isoformat(),
+        },
+    )
+    open_deals = reading.rows(_OPEN_DEALS, {"workspace": workspace})[0][0]
+    if utc_now().date() != reading.today:
+        return None  # midnight passed: the full path starts the new day's forecast
+    result = forecast_revenue(
+        [record_from_row(row) for row in due],
+        timeframe=question.timeframe,
+        scenario=question.scenario,
+        simulations=question.simulations,
+        seed=question.seed,
+        now=moment,
+        goal=asked.goal,
+    )
+    found = {"result": result, "open_deals": int(open_deals)}
+    write(_keeping(reading, workspace, asked, revision, found))
+    return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, result, question.seed))
 
 
 def _earlier(
@@ -121,27 +198,17 @@ def _earlier(
     return kept
 
 
-def _kept_fit(reading: Reading, workspace: Any, window_days: int) -> Any | None:
+def _kept_fit(reading: Reading, chosen: QuickWorkspace, window_days: int) -> Any | None:
     """The fit kept for today's data, as the store's ModelStore.fit finds it; None when
     there is none to serve (the full path fits, or says there is too little history)."""
-    found = reading.rows(
-        "SELECT fitted_for, payload FROM model_fits "
-        "WHERE workspace_id = :workspace AND window_days = :days",
-        {"workspace": workspace, "days": window_days},
-    )
-    if not found:
+    found = kept_fit(reading, chosen, window_days)
+    if found is None:
         return None
-    fitted_for, payload = found[0]
-    fitted_for = fitted_for if isinstance(fitted_for, date) else date.fromisoformat(fitted_for)
-    payload = payload if isinstance(payload, dict) else orjson.loads(payload)
+    fitted_for, payload = found
     then = payload.get("data")
     if not fit_holds(fitted_for, reading.today) or not isinstance(then, list):
         return None
-    closed, total = reading.rows(
-        "SELECT count(outcome), count(*) FROM deals WHERE workspace_id = :workspace",
-        {"workspace": workspace},
-    )[0]
-    if not close_enough(DataSize(*then), DataSize(int(closed), int(total))):
+    if not close_enough(DataSize(*then), DataSize(*data_size(reading, chosen))):
         return None
     return model_from_json(payload)
 
@@ -175,8 +242,7 @@ def _last_activities(reading: Reading, deals: list[Any], kept: dict[str, Any]) -
 def _keeping(
     reading: Reading,
     workspace: Any,
-    kind: str,
-    key: str,
+    asked: AskedForecast,
     revision: tuple[Any, ...],
     found: dict[str, Any],
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -184,6 +250,7 @@ def _keeping(
     at = written_at(reading)
     result = found["result"]
     p5, p50, p95, mean, open_deals = run_of(result, found["open_deals"])
+    kind, key = forecast_kind(asked.model), params_key(asked.params)
     return [
         *kept_result_writes(reading, workspace, kind, key, revision, dumps(found), at),
         (
@@ -201,7 +268,7 @@ def _keeping(
                 "day": reading.day,
                 "at": at,
                 "days": int(result["timeframe"].removesuffix("d")),
-                "model": MODEL,
+                "model": asked.model,
                 "p5": p5,
                 "p50": p50,
                 "p95": p95,

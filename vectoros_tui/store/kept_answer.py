@@ -1,5 +1,5 @@
-"""Today's history-model forecast or health scores of a workspace, read back as kept,
-with the database driver alone (store.driver_reads).
+"""Today's forecast or health scores of a workspace, read back as kept, with the database
+driver alone (store.driver_reads).
 
 Each is kept against the workspace's revisions and the day it was computed for
 (store.kept_results). While it still holds, answering `vectoros forecast --json` or
@@ -19,11 +19,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
+
 from vectoros_tui.store.driver_reads import Rows, as_uuid, raw_id, read_database, schema_is_current
 from vectoros_tui.store.kept_payload import forecast_kind, forecast_params, params_key, unpack
 from vectoros_tui.store.quick_start import QuickWorkspace, matching_workspaces
 
 MODEL = "history"
+# The original method, on the reps' probabilities: asked for with `--model rep`, and what
+# `--model auto` falls back to when the workspace has too little history to learn from.
+REP_MODEL = "rep"
 # The kind the health scores are kept as (store.analytics.Analytics.score).
 SCORE = "score"
 
@@ -42,6 +47,7 @@ class WorkspaceRefs:
 class ForecastQuestion:
     """What `vectoros forecast --json` was asked, with its defaults filled in."""
 
+    timeframe: str  # as given (the reps' model keys its kept result by it)
     window_days: int
     scenario: str
     simulations: int
@@ -57,10 +63,12 @@ class KeptAnswer:
 
 
 def read_kept_forecast(
-    url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date
+    url: str, refs: WorkspaceRefs, question: ForecastQuestion, today: date, model: str = "auto"
 ) -> KeptAnswer | None:
+    """The kept answer to a plain `forecast --json --model MODEL` (auto, history or rep)."""
     return read_database(
-        url, lambda rows, postgres: _forecast(Reading(rows, postgres, today), refs, question)
+        url,
+        lambda rows, postgres: _forecast(Reading(rows, postgres, today), refs, question, model),
     )
 
 
@@ -142,24 +150,37 @@ def _scores(reading: Reading, refs: WorkspaceRefs) -> KeptAnswer | None:
 
 @dataclass(frozen=True)
 class AskedForecast:
-    """A plain forecast question as the full path would key it: the kept result's
-    parameters, and the goal it was asked with (and where that goal came from)."""
+    """A plain forecast question as the full path would key it: the model that answers it,
+    the kept result's parameters, and the goal it was asked with (and where that goal
+    came from)."""
 
     params: dict[str, Any]
     goal: float | None
     goal_source: str | None
+    model: str = MODEL
+    # Why the reps' probabilities answer a question for `--model auto` (too little history).
+    note: str | None = None
 
     def answer(self, workspace: QuickWorkspace, result: dict[str, Any], seed: int) -> Any:
         """What the command prints for ``result``, as the full path builds it."""
         answer = {"workspace_id": workspace.id, **result, "seed": seed}
         if self.goal_source is not None and self.goal is not None:
             answer["goal_source"] = self.goal_source
+        if self.note is not None:
+            answer["model"] = REP_MODEL
+            answer["model_note"] = self.note
         return answer
 
 
 def asked_forecast(
-    reading: Reading, workspace: QuickWorkspace, question: ForecastQuestion
+    reading: Reading,
+    workspace: QuickWorkspace,
+    question: ForecastQuestion,
+    model: str = MODEL,
+    note: str | None = None,
 ) -> AskedForecast:
+    """The question put to ``model`` (history or rep); ``note``: why the reps' model
+    answers for auto."""
     days = question.window_days
     saved = reading.rows(
         "SELECT amount FROM goals WHERE workspace_id = :workspace AND window_days = :days",
@@ -171,17 +192,66 @@ def asked_forecast(
         goal, source = question.configured_goal, "config"
     else:
         goal, source = None, None
+    window: dict[str, Any] = (
+        {"timeframe": question.timeframe} if model == REP_MODEL else {"window_days": days}
+    )
     params = forecast_params(
-        {"window_days": days, "scenario": question.scenario, "goal": goal},
+        {**window, "scenario": question.scenario, "goal": goal},
         None,
         question.simulations,
         question.seed,
     )
-    return AskedForecast(params, goal, source)
+    return AskedForecast(params, goal, source, model, note)
 
 
-def recorded_run(reading: Reading, workspace: QuickWorkspace, result: dict[str, Any]) -> Any:
-    """Today's entry in the forecast history for ``result``'s window, as it is kept."""
+def too_little_history(reading: Reading, workspace: QuickWorkspace, days: int) -> str | None:
+    """Why `--model auto` answers with the reps' probabilities today (the model_note), as
+    the store's ModelStore.fit finds it: the reason kept today for this very data (closed
+    deals and deals); None when no such verdict holds (the full path tries to fit)."""
+    found = kept_fit(reading, workspace, days)
+    if found is None:
+        return None
+    fitted_for, payload = found
+    reason = payload.get("not_enough")
+    if not isinstance(reason, str) or fitted_for != reading.today:
+        return None
+    if payload.get("data") != list(data_size(reading, workspace)):
+        return None
+    return f"{reason}; used the reps' probabilities"
+
+
+def kept_fit(
+    reading: Reading, workspace: QuickWorkspace, days: int
+) -> tuple[date, dict[str, Any]] | None:
+    """The day the workspace's model for a ``days`` window was fitted for, and what was
+    kept (a fit, or the reason there was too little history); None when nothing is."""
+    found = reading.rows(
+        "SELECT fitted_for, payload FROM model_fits "
+        "WHERE workspace_id = :workspace AND window_days = :days",
+        {"workspace": reading.id(workspace), "days": days},
+    )
+    if not found:
+        return None
+    fitted_for, payload = found[0]
+    fitted_for = fitted_for if isinstance(fitted_for, date) else date.fromisoformat(fitted_for)
+    payload = payload if isinstance(payload, dict) else orjson.loads(payload)
+    return (fitted_for, payload) if isinstance(payload, dict) else None
+
+
+def data_size(reading: Reading, workspace: QuickWorkspace) -> tuple[int, int]:
+    """The workspace's closed deals and deals, as the store's DataSize counts them."""
+    closed, total = reading.rows(
+        "SELECT count(outcome), count(*) FROM deals WHERE workspace_id = :workspace",
+        {"workspace": reading.id(workspace)},
+    )[0]
+    return int(closed), int(total)
+
+
+def recorded_run(
+    reading: Reading, workspace: QuickWorkspace, result: dict[str, Any], model: str
+) -> Any:
+    """Today's entry in the forecast history of ``model`` for ``result``'s window, as it
+    is kept."""
     return [
         tuple(r)
         for r in reading.rows(
@@ -194,7 +264,7 @@ def recorded_run(reading: Reading, workspace: QuickWorkspace, result: dict[str, 
                 "workspace": reading.id(workspace),
                 "day": reading.day,
                 "days": int(result["timeframe"].removesuffix("d")),
-                "model": MODEL,
+                "model": model,
             },
         )
     ]
@@ -213,18 +283,45 @@ def run_of(result: dict[str, Any], open_deals: int) -> tuple[Any, ...]:
 
 
 def _forecast(
-    reading: Reading, refs: WorkspaceRefs, question: ForecastQuestion
+    reading: Reading, refs: WorkspaceRefs, question: ForecastQuestion, model: str
 ) -> KeptAnswer | None:
     chosen = reading.workspace(refs)
     if chosen is None:
         return None
-    asked = asked_forecast(reading, chosen, question)
-    found = reading.kept(chosen, forecast_kind(MODEL), asked.params)
+    if model != REP_MODEL:
+        # The full path serves the history model's kept result before it looks at the fit.
+        history = asked_forecast(reading, chosen, question)
+        answer = _kept_forecast(reading, chosen, history, question.seed)
+        if answer is not None or model == MODEL:
+            return answer  # (--model history with too little history is the CLI's error)
+    asked = asked_rep_forecast(reading, chosen, question, model)
+    return None if asked is None else _kept_forecast(reading, chosen, asked, question.seed)
+
+
+def asked_rep_forecast(
+    reading: Reading, workspace: QuickWorkspace, question: ForecastQuestion, model: str
+) -> AskedForecast | None:
+    """The question put to the reps' model for ``--model MODEL``: always for rep; for
+    auto, when today's verdict of too little history holds; else None."""
+    if model == REP_MODEL:
+        return asked_forecast(reading, workspace, question, REP_MODEL)
+    if model != "auto":
+        return None
+    note = too_little_history(reading, workspace, question.window_days)
+    return None if note is None else asked_forecast(reading, workspace, question, REP_MODEL, note)
+
+
+def _kept_forecast(
+    reading: Reading, workspace: QuickWorkspace, asked: AskedForecast, seed: int
+) -> KeptAnswer | None:
+    found = reading.kept(workspace, forecast_kind(asked.model), asked.params)
     if not isinstance(found, dict):
         return None
     result = found["result"]
     # The full path records today's forecast in the forecast history; answer only when
     # that record already holds these very numbers, so that skipping it changes nothing.
-    if recorded_run(reading, chosen, result) != [run_of(result, found["open_deals"])]:
+    if recorded_run(reading, workspace, result, asked.model) != [
+        run_of(result, found["open_deals"])
+    ]:
         return None
-    return KeptAnswer(uuid.UUID(chosen.id), asked.answer(chosen, result, question.seed))
+    return KeptAnswer(uuid.UUID(workspace.id), asked.answer(workspace, result, seed))
