@@ -257,6 +257,8 @@ def test_postgres_url_from_the_environment_is_normalised(monkeypatch: pytest.Mon
         ("[forecast]\nsimulations = 5\n", "forecast.simulations"),
         ('[forecast]\nscenario = "rosy"\n', "forecast.scenario"),
         ('[forecast]\ntimeframe = "3 weeks"\n', "forecast.timeframe"),
+        # The forecast reads "30d" and " 30D ", not "30 d": refused here, not at the forecast.
+        ('[forecast]\ntimeframe = "30 d"\n', "forecast.timeframe"),
         ('database_url = "mysql://x"\n', "database_url"),
         ('log_level = "LOUD"\n', "log_level"),
     ],
