@@ -37,16 +37,17 @@ from vectoros_tui.store.driver_values import (
 )
 from vectoros_tui.store.kept_answer import (
     MODEL,
+    REP_MODEL,
     AskedForecast,
     ForecastQuestion,
     KeptAnswer,
     Reading,
     WorkspaceRefs,
     asked_forecast,
-    asked_rep_forecast,
     data_size,
     kept_fit,
     run_of,
+    too_little_history,
 )
 from vectoros_tui.store.kept_payload import forecast_kind, params_key, unpack
 from vectoros_tui.store.kept_writes import kept_result_writes, written_at
@@ -80,18 +81,29 @@ def _update(
     chosen = reading.workspace(refs)
     if chosen is None:
         return None
-    reps = asked_rep_forecast(reading, chosen, question, model)
-    if reps is not None:
-        return _rep_forecast(reading, write, chosen, question, reps)
-    if model not in ("auto", MODEL):
+    if model == REP_MODEL:
+        return _rep_forecast(
+            reading, write, chosen, question, asked_forecast(reading, chosen, question, model)
+        )
+    # One read of the kept fit, and of the counts it was kept for, decides between the
+    # history model and (auto, too little history) the reps'.
+    kept = kept_fit(reading, chosen, question.window_days)
+    if kept is None:
         return None
+    size = data_size(reading, chosen)
+    note = too_little_history(kept, size, reading.today)
+    if note is not None:
+        if model != "auto":
+            return None  # --model history: the CLI's error
+        asked = asked_forecast(reading, chosen, question, REP_MODEL, note)
+        return _rep_forecast(reading, write, chosen, question, asked)
     rows, workspace = reading.rows, reading.id(chosen)
     asked = asked_forecast(reading, chosen, question)
     kind, key = forecast_kind(MODEL), params_key(asked.params)
     # The revisions before anything they label is read (see store.kept_results).
     revision = rows(REVISIONS, {"workspace": workspace})[0]
     earlier = _earlier(reading, workspace, kind, key, revision)
-    fitted = _kept_fit(reading, chosen, question.window_days)
+    fitted = _kept_fit(kept, size, reading.today)
     if earlier is None or fitted is None:
         return None
     win_model, cutoffs = fitted
@@ -198,17 +210,14 @@ def _earlier(
     return kept
 
 
-def _kept_fit(reading: Reading, chosen: QuickWorkspace, window_days: int) -> Any | None:
-    """The fit kept for today's data, as the store's ModelStore.fit finds it; None when
-    there is none to serve (the full path fits, or says there is too little history)."""
-    found = kept_fit(reading, chosen, window_days)
-    if found is None:
-        return None
-    fitted_for, payload = found
+def _kept_fit(kept: tuple[date, dict[str, Any]], size: tuple[int, int], today: date) -> Any | None:
+    """The fit ``kept`` (see kept_answer.kept_fit) if it serves today's data (``size``), as
+    the store's ModelStore.fit finds it; None when it does not (the full path fits)."""
+    fitted_for, payload = kept
     then = payload.get("data")
-    if not fit_holds(fitted_for, reading.today) or not isinstance(then, list):
+    if not fit_holds(fitted_for, today) or not isinstance(then, list):
         return None
-    if not close_enough(DataSize(*then), DataSize(*data_size(reading, chosen))):
+    if not close_enough(DataSize(*then), DataSize(*size)):
         return None
     return model_from_json(payload)
 

@@ -204,18 +204,18 @@ def asked_forecast(
     return AskedForecast(params, goal, source, model, note)
 
 
-def too_little_history(reading: Reading, workspace: QuickWorkspace, days: int) -> str | None:
+def too_little_history(
+    found: tuple[date, dict[str, Any]] | None, size: tuple[int, int], today: date
+) -> str | None:
     """Why `--model auto` answers with the reps' probabilities today (the model_note), as
-    the store's ModelStore.fit finds it: the reason kept today for this very data (closed
-    deals and deals); None when no such verdict holds (the full path tries to fit)."""
-    found = kept_fit(reading, workspace, days)
+    the store's ModelStore.fit finds it in the kept fit ``found`` (see :func:`kept_fit`):
+    the reason kept today for this very data (``size``: see :func:`data_size`); None when
+    no such verdict holds (the full path tries to fit)."""
     if found is None:
         return None
     fitted_for, payload = found
     reason = payload.get("not_enough")
-    if not isinstance(reason, str) or fitted_for != reading.today:
-        return None
-    if payload.get("data") != list(data_size(reading, workspace)):
+    if not isinstance(reason, str) or fitted_for != today or payload.get("data") != list(size):
         return None
     return f"{reason}; used the reps' probabilities"
 
@@ -307,7 +307,9 @@ def asked_rep_forecast(
         return asked_forecast(reading, workspace, question, REP_MODEL)
     if model != "auto":
         return None
-    note = too_little_history(reading, workspace, question.window_days)
+    found = kept_fit(reading, workspace, question.window_days)
+    size = (0, 0) if found is None else data_size(reading, workspace)
+    note = too_little_history(found, size, reading.today)
     return None if note is None else asked_forecast(reading, workspace, question, REP_MODEL, note)
 
 
