@@ -121,6 +121,7 @@ def serve_forecast(env: dict[str, str], url: str) -> tuple[float, float, float]:
     """GET /api/v1/forecast: the server's first answer (a deal changed before it), its
     answer right after another deal change (computed, the server warm), and the median of
     3 more with nothing changed (today's answer kept)."""
+    from vectoros_tui.identity import os_identity
     from vectoros_tui.server.tokens import TokenService
     from vectoros_tui.store.store import open_store
 
@@ -128,10 +129,11 @@ def serve_forecast(env: dict[str, str], url: str) -> tuple[float, float, float]:
     try:
         workspace = store.workspaces.list()[0]
         members = store.owners.members(workspace.id)
-        # A demo without history (--history-months 0) has no team: the bench joins it.
-        email = members[0].email if members else "bench@example.com"
+        # A demo without history (--history-months 0) has no team: the rep running the
+        # bench claims it, as their first save would (the app's figures save as them).
+        email = members[0].email if members else os_identity().email
         if not members:
-            store.owners.join(workspace.id, email, "Bench")
+            store.owners.join(workspace.id, email)
         secret = TokenService(store.db).create(email, "bench-scale")[1]
     finally:
         store.close()
