@@ -101,3 +101,32 @@ def test_deals_that_cannot_win_under_a_wide_swing_raise_no_warning() -> None:
     assert np.isfinite(totals).all()
     # The rest's expected wins: 1,990 deals at sigmoid(-1) of 100 each, give or take.
     assert totals.mean() == pytest.approx(1_990 * 100 / (1 + np.e), rel=0.05)
+
+
+@pytest.mark.parametrize("period_sd", [0.15, 0.6, 1.5])
+def test_the_moments_between_grid_points_are_within_six_in_ten_thousand(
+    period_sd: float,
+) -> None:
+    """The small deals' mean and variance at any period shift, as interpolated from the
+    grid, against their sums computed at that very shift."""
+    rng = np.random.default_rng(11)
+    draws, deals = 3, 2_000
+    win_logit = rng.normal(-2.0, 1.5, size=(draws, deals)).astype(np.float32)
+    amounts = np.exp(rng.normal(10.0, 1.2, size=(deals, 1))).astype(np.float32)
+    grid, step = many_deals.shift_grid(period_sd)
+    summed = many_deals._moment_sums(grid, win_logit, amounts, None)
+    # Runs' shifts over the whole band (and past it), each run with one parameter draw.
+    shifts = rng.normal(0.0, period_sd, size=400)
+    draw_of_run = np.arange(len(shifts)) % draws
+    position = (shifts - grid[0]) / step
+    mean = many_deals.at_shifts(summed[:, 0], position, draw_of_run)[:, 0]
+    variance = many_deals.at_shifts(summed[:, 1], position, draw_of_run)[:, 0]
+    chance = 1.0 / (1.0 + np.exp(-(win_logit[draw_of_run].astype(np.float64) + shifts[:, None])))
+    value = amounts[:, 0].astype(np.float64)
+    exact_mean = chance @ value
+    exact_variance = (chance * (1 - chance)) @ (value * value)
+    # Past +-3 sd (one run in 370) the moments are extrapolated.
+    inside = np.abs(shifts) <= many_deals.GRID_SDS * period_sd
+    assert inside.sum() > 390
+    np.testing.assert_allclose(mean[inside], exact_mean[inside], rtol=6e-4)
+    np.testing.assert_allclose(variance[inside], exact_variance[inside], rtol=6e-4)
