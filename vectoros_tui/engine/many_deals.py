@@ -35,8 +35,8 @@ EXACT_DEALS: Final = 256
 MIN_DEALS: Final = 1_000
 MIN_SMALL_WINS: Final = 30.0
 # The shift grid spans +-GRID_SDS period standard deviations and one step more (shifts
-# beyond it, under 0.3% of runs, are extrapolated linearly) in steps of one sd, and the
-# moments are interpolated between its points as a cubic through the four nearest. A
+# beyond it, under 0.3% of runs, are extrapolated linearly), and the moments are
+# interpolated between its points as a cubic through the four nearest. A
 # sum of sigmoids is smooth: with points 0.45 apart on the logit scale the cubic stays
 # within 0.06% of the small deals' mean and variance for any shift within +-3 sd (the
 # engine's tests measure it), where straight lines between points 0.15 apart were off by
@@ -173,9 +173,10 @@ def shift_grid(period_sd: float) -> tuple[NDArray[np.float64], float]:
     """The period shifts the small deals' moments are computed at, and their step."""
     if period_sd <= 0:
         return np.zeros(1), 0.0
-    step = min(period_sd, MAX_GRID_STEP)
+    # Two steps each side at least: narrower ones buy nothing a cubic needs.
+    step = min(GRID_SDS * period_sd / 2, MAX_GRID_STEP)
     # One point more each side: the cubic is least close in the grid's end steps.
-    points = int(np.ceil(GRID_SDS * period_sd / step)) + 1
+    points = int(np.ceil(GRID_SDS * period_sd / step - 1e-9)) + 1
     return np.arange(-points, points + 1, dtype=np.float64) * step, step
 
 
