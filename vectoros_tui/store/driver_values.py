@@ -7,7 +7,6 @@ as the whole-workspace reads do.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from sys import intern
@@ -61,9 +60,12 @@ def moment(value: Any) -> datetime | None:
     if isinstance(value, str):
         if len(value) > 10:  # a date and a time (a bare date would ignore the offset)
             # Parsed with its offset: replace(tzinfo=) took 7x as long as the parse, and a
-            # team's open deals carry 55,000 timestamps.
-            with contextlib.suppress(ValueError):  # one with an offset of its own
+            # team's deals carry 500,000 timestamps (try, not contextlib.suppress: its
+            # context manager took longer than the parse).
+            try:
                 return datetime.fromisoformat(value + "+00:00")
+            except ValueError:  # one with an offset of its own
+                pass
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
