@@ -36,12 +36,12 @@ MIN_DEALS: Final = 1_000
 MIN_SMALL_WINS: Final = 30.0
 # The shift grid spans +-GRID_SDS period standard deviations and one step more (shifts
 # beyond it, under 0.3% of runs, are extrapolated linearly), and the moments are
-# interpolated between its points as a cubic through the four nearest. A
-# sum of sigmoids is smooth: with points 0.45 apart on the logit scale the cubic stays
-# within 0.06% of the small deals' mean and variance for any shift within +-3 sd (the
-# engine's tests measure it), where straight lines between points 0.15 apart were off by
-# up to 0.24%, with three times the points: 23 instead of 61 at a period sd of 1.5
-# (workspaces whose periods swing the most, where the moments were most of a forecast).
+# interpolated between its points as a cubic through the four nearest. A sum of sigmoids
+# is smooth: with points 0.45 apart on the logit scale the cubic stays within 0.06% of
+# the small deals' mean and variance for any shift within +-3 sd (the engine's tests
+# measure it), where straight lines between points 0.15 apart were off by up to 0.24%,
+# with three times the points: 23 instead of 61 at a period sd of 1.5 (workspaces whose
+# periods swing the most, where the moments were most of a forecast).
 GRID_SDS: Final = 3
 # ... and never more than this apart on the logit scale, however much periods swing.
 MAX_GRID_STEP: Final = 0.45
