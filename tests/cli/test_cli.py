@@ -695,6 +695,21 @@ def test_workspace_bad_input(cli: Cli) -> None:
     assert "name" in user_error(cli("workspace", "create", "  ")).err
 
 
+def test_a_workspace_name_is_one_workspace_in_any_case(cli: Cli) -> None:
+    """`-w Demo` must keep finding one workspace: a second of the same name, in any case,
+    is refused when it is made or renamed into, and nothing is created or renamed."""
+    ok(cli("workspace", "create", "Demo"))
+    ok(cli("workspace", "create", "Other"))
+    for command in (("create", "DEMO"), ("create", " demo "), ("rename", "Other", "demo")):
+        refused = user_error(cli("workspace", *command))
+        assert "a workspace named 'Demo' exists already" in refused.err
+    names = sorted(w["name"] for w in cli("workspace", "list", "--json").json()["workspaces"])
+    assert names == ["Demo", "Other"]
+    # A workspace may change the case of its own name.
+    ok(cli("workspace", "rename", "Demo", "DEMO"))
+    assert ok(cli("forecast", "--json", "-w", "demo")).json()["deals_analyzed"] == 0
+
+
 def test_workspace_delete_removes_its_deals(cli: Cli) -> None:
     load_demo(cli)
     ok(cli("workspace", "delete", "Demo", "--yes"))

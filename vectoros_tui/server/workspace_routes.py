@@ -41,7 +41,8 @@ def create_workspace(
 ) -> dict[str, Any]:
     if body.ownerId is not None and parse_uuid(body.ownerId) != caller.user_id:
         raise ApiError(403, "ownerId: a workspace is owned by the caller who creates it")
-    created = backend.store().workspaces.create(body.name, owner_email=caller.email)
+    # Many teams' workspaces: two may share a name (each team sees its own).
+    created = backend.store().workspaces.create(body.name, owner_email=caller.email, unique=False)
     made = Membership(created.id, created.name, "owner", created.created_at).to_api(0)
     return {**made, "ownerId": str(caller.user_id)}
 

@@ -59,18 +59,37 @@ def clean_email(email: str, field: str = "email") -> str:
     return address
 
 
+def _refuse_taken(session: Session, name: str, renamed: uuid.UUID | None = None) -> None:
+    """ValidationError (field ``name``) when another workspace than ``renamed`` has
+    ``name``, in any case: a name is how the CLI's ``-w`` and the switcher find one."""
+    wanted = name.casefold()
+    for workspace_id, other in session.exec(select(Workspace.id, Workspace.name)).all():
+        if other.casefold() == wanted and workspace_id != renamed:
+            shown = visible(other)
+            raise ValidationError(
+                [FieldError("name", f"a workspace named {shown!r} exists already; choose another")]
+            )
+
+
 class WorkspaceService:
     def __init__(self, db: Database, actor: Actor | None = None) -> None:
         self.db = db
         self.actor = actor  # whose role changes are checked against (None: unchecked)
 
-    def create(self, name: str, *, owner_email: str | None = None) -> WorkspaceView:
+    def create(
+        self, name: str, *, owner_email: str | None = None, unique: bool = True
+    ) -> WorkspaceView:
+        """A new workspace. ``unique``: refuse a name another workspace has, in any case
+        (the CLI's ``-w NAME`` could no longer tell them apart); a team server, whose
+        workspaces are many teams', names them as each team likes."""
         clean = clean_workspace_name(name)
         owner_name = None
         if not owner_email and self.actor is not None and self.actor.email:
             # Whoever creates a workspace owns it (unless they name someone else).
             owner_email, owner_name = self.actor.email, self.actor.name
         with self.db.write() as session:
+            if unique:
+                _refuse_taken(session, clean)
             workspace = Workspace(name=clean)
             session.add(workspace)
             if owner_email:
@@ -125,6 +144,7 @@ class WorkspaceService:
                 raise NotFoundError(f"workspace {workspace_id} does not exist")
             if self.actor is not None:
                 require_manager(session, workspace_id, self.actor, "rename the workspace")
+            _refuse_taken(session, clean, workspace_id)
             row.name, row.updated_at = clean, utcnow()
             session.flush()
             return WorkspaceView.from_row(row)
