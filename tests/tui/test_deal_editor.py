@@ -340,6 +340,27 @@ async def test_edit_stage_and_value_saves_with_the_next_version(demo: Demo, make
 
 
 @SQLITE_ONLY
+async def test_a_cleared_value_is_refused_not_saved_as_zero(demo: Demo, make_app: Any) -> None:
+    deal = demo.first_open("prospect")
+    assert deal.value
+    app = make_app(demo.url)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, deal.id)
+        await fill(pilot, editor, value="")
+        assert error_text(editor, "value") == (
+            "value: is empty: type 0 if the deal is worth nothing"
+        )
+        await save(pilot)
+        await pilot.pause(0.2)
+        assert demo.store.deals.get(deal.id) == deal
+        # Zero typed on purpose is saved.
+        await fill(pilot, editor, value="0")
+        await save(pilot)
+        await wait_for(lambda: demo.store.deals.get(deal.id).version == deal.version + 1, pilot)
+        assert demo.store.deals.get(deal.id).value == 0
+
+
+@SQLITE_ONLY
 async def test_f7_marks_the_deal_lost_with_a_reason(demo: Demo, make_app: Any) -> None:
     deal = demo.first_open("negotiation")
     app = make_app(demo.url)

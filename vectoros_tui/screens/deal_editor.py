@@ -258,6 +258,11 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             clean = clean_deal(values, refuse_ambiguous=True)
         except ValidationError as exc:
             errors = {e.field: e.message for e in exc.errors}
+        if self.deal is not None and self.deal.value and not str(values["value"]).strip():
+            # A blank amount is $0 to the store: on a deal that has one, more likely a
+            # slip of the delete key than a deal worth nothing (the CLI refuses it too).
+            errors.setdefault("value", "is empty: type 0 if the deal is worth nothing")
+            clean = None
         hints, alerts = self._hints(values, errors)
         for name in (*DEAL_FIELDS, *NEXT_STEP_FIELDS):
             message = errors.get(name, "")
