@@ -45,14 +45,19 @@ SIZE = (100, 30)
 # --------------------------------------------------------------------------- helpers
 
 
-async def open_forecast(app: VectorOSApp, pilot: Pilot) -> ForecastScreen:
-    """Switch to the forecast (F3) and wait until its first forecast is painted."""
+async def open_forecast(app: VectorOSApp, pilot: Pilot, *, reveal: bool = True) -> ForecastScreen:
+    """Switch to the forecast (F3) and wait until its first forecast is painted; with
+    ``reveal``, scroll its deal table into sight, as a rep does before the keys that act
+    on its rows (the first of which would otherwise only reveal it)."""
     await wait_for_snapshot(app, pilot)
     await pilot.press("f3")
     await wait_for(lambda: isinstance(app.screen, ForecastScreen), pilot)
     screen = app.screen
     assert isinstance(screen, ForecastScreen)
     await settle(screen, pilot)
+    if reveal:
+        screen.query_one("#top-deals").scroll_visible(top=True, animate=False)
+        await pilot.pause()
     return screen
 
 
@@ -179,7 +184,7 @@ async def test_timeframe_and_scenario_change_the_numbers(
 ) -> None:
     app = make_app(demo_database)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_forecast(app, pilot)
+        screen = await open_forecast(app, pilot, reveal=False)  # its choices are on top
         thirty = screen.result
         assert thirty is not None
 
@@ -492,6 +497,32 @@ async def test_layout_fits_small_terminals(
             region = screen.query_one(selector).region
             assert region.right <= size[0] and region.y < size[1] - 1
         assert screen.query_one("#top-deals", DataTable).has_focus
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_keys_for_the_deal_table_show_it_before_they_move_or_act_on_its_rows(
+    demo_database: str, make_app: Callable[..., VectorOSApp], size: tuple[int, int]
+) -> None:
+    """The screen opens on its headline with the deal table focused below it: the first
+    key for the table scrolls it into sight instead of moving (or acting on) a row the
+    rep cannot see."""
+    app = make_app(demo_database)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_forecast(app, pilot, reveal=False)
+        table = screen.query_one("#top-deals", DataTable)
+        assert table.has_focus and not screen.can_view_partial(table)
+        for key in ("down", "p", "x"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen, f"{key} opened nothing"
+            assert table.cursor_row == 0 and screen.what_if == {}
+            assert screen.can_view_partial(table)
+            screen.query_one("#forecast-body").scroll_home(animate=False)
+            await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+        await pilot.press("down")  # now in sight: the cursor moves
+        assert table.cursor_row == 1
 
 
 def test_two_thousand_open_deals_forecast_with_an_exclusion() -> None:

@@ -68,6 +68,7 @@ from vectoros_tui.widgets.forecast_charts import (
 from vectoros_tui.widgets.formatting import MODEL_LABELS, compact_money
 from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel, TeamPanel
 from vectoros_tui.widgets.palette import Palette
+from vectoros_tui.widgets.revealing_table import RevealingTable
 from vectoros_tui.widgets.scenario_cards import ChoiceBar, ScenarioCards
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 with Vertical(id="side-charts"):
                     yield StageRevenueChart(id="stage-revenue")
                     yield HealthDistribution(id="health")
-            yield DataTable(id="top-deals", cursor_type="row", zebra_stripes=True)
+            yield RevealingTable(id="top-deals", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="row-funnel"):
                 yield FunnelChart(id="funnel")
                 yield Static("", id="what-if-summary")
@@ -849,6 +850,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     def _deal_for_what_if(self) -> str | None:
+        if not self.query_one("#top-deals", RevealingTable).revealed():
+            return None  # the row it would act on is shown first
         deal_id = self.highlighted_deal_id()
         if deal_id is None:
             self.notify("No deal highlighted: pick one in the top-deals table", timeout=3)
