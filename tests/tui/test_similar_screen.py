@@ -102,6 +102,17 @@ async def test_search_by_text_lists_similar_deals_and_evidence(
         drift = app.similar_service().drift(app.workspace.id)
         assert drift.in_step and drift.indexed == 30
 
+        # The results have the focus; typing asks anew, and enter searches (no deal opens).
+        assert table.has_focus
+        first = screen.results
+        await pilot.press(*"cloud backup")
+        query = screen.query_one("#similar-query", Input)
+        assert query.has_focus and query.value == "cloud backup"
+        await pilot.press("enter")
+        await wait_for(lambda: screen.results is not first, pilot, timeout=SEARCH_TIMEOUT)
+        assert app.screen is screen
+        assert "cloud backup" in text_of(screen.query_one("#similar-status", Static))
+
 
 async def test_like_this_from_the_board_excludes_the_deal_and_returns(
     small_demo: str, make_app: Callable[..., VectorOSApp]

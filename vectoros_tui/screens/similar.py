@@ -13,7 +13,7 @@ import uuid
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
@@ -52,6 +52,8 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
         yield Input(
             placeholder="Describe a deal, press enter (ctrl+l: like the highlighted one)",
             id="similar-query",
+            # Focused again by a key typed over the results, which starts the new query.
+            select_on_focus=False,
         )
         yield Static("", id="similar-status")
         yield DataTable(id="similar-results", cursor_type="row", zebra_stripes=True)
@@ -186,6 +188,20 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#similar-evidence", Static).update(Text("\n").join(lines))
         if count:
             table.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        # The results take the focus once shown; a rep who types again is asking anew.
+        if (
+            event.is_printable
+            and event.character
+            and self.focused is self.query_one("#similar-results", DataTable)
+        ):
+            query = self.query_one("#similar-query", Input)
+            query.value = event.character
+            query.cursor_position = len(query.value)
+            query.focus()
+            event.stop()
+            event.prevent_default()
 
     def _status(self, text: str) -> None:
         self.query_one("#similar-status", Static).update(text)
