@@ -177,6 +177,9 @@ async def test_shows_the_engine_forecast_for_the_snapshot(
         assert app.snapshot is not None
         assert sum(screen.view.health.values()) == len(app.snapshot.open_deals)
         assert screen.view.funnel.steps[0].reached == len(app.snapshot.deals)
+        # The reps' headline: its stages' second figure is value x their probability.
+        assert screen.view.model == "rep"
+        assert str(screen.query_one("#stage-revenue").border_subtitle).endswith("weighted")
 
 
 async def test_timeframe_and_scenario_change_the_numbers(
@@ -409,6 +412,10 @@ async def test_this_month_and_quarter_count_their_wins_and_forecast_the_days_lef
         # The headline is the default model's; the reps' forecast of the days left (their
         # row beside the history model's) is the engine's either way.
         assert screen.query_one(ModelsPanel).rep[1] == same["likely_case"]
+        # The history model's headline: its stages' second figure is what it expects the
+        # window to bring, not what boards call weighted.
+        assert screen.view is not None and screen.view.model == "history"
+        assert str(screen.query_one("#stage-revenue").border_subtitle).endswith("expected")
         status = shown(screen.query_one("#goal-status", Static))
         assert f"2026-11 won {compact_money(won)}" in status and "goal none" in status
 

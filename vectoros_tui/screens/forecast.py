@@ -513,7 +513,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             f"{result['simulation_stats']['num_simulations']:,} runs · " + span
         )
         chart.show(view.distribution)
-        self.query_one("#stage-revenue", StageRevenueChart).show(view.stages)
+        self.query_one("#stage-revenue", StageRevenueChart).show(
+            view.stages, expected=view.model == "history"
+        )
         if view.funnel is not None:  # not a forecast of the open deals alone (unscored)
             self.query_one("#health", HealthDistribution).show(view.health)
             self.query_one("#funnel", FunnelChart).show(view.funnel)

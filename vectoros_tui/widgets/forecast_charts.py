@@ -158,18 +158,29 @@ class BarChart(Widget):
 
 
 class StageRevenueChart(BarChart):
-    """Open pipeline in the window by stage: total value (░) and weighted value (█)."""
+    """Open pipeline in the window by stage: total value (░) and, solid (█), what the
+    headline's model expects it to bring: weighted by the reps' probabilities, or the
+    history model's expected revenue in the window ("weighted" is the reps' alone)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Revenue by stage"
-        self.border_subtitle = "░ total  [$accent]█[/] weighted"
         self._rows: list[StageRevenue] = []
+        self._expected = False
+        self._label()
 
-    def show(self, rows: Sequence[StageRevenue]) -> None:
+    def show(self, rows: Sequence[StageRevenue], *, expected: bool = False) -> None:
+        """``expected``: the rows' second figure is the history model's expected revenue,
+        not value x the reps' probability."""
         self.shown = True
         self._rows = list(rows)
+        self._expected = expected
+        self._label()
         self.refresh(layout=True)
+
+    def _label(self) -> None:
+        solid = "expected" if self._expected else "weighted"
+        self.border_subtitle = f"░ total  [$accent]█[/] {solid}"
 
     def lines(self, width: int) -> list[Text]:
         if not self._rows:
@@ -179,7 +190,7 @@ class StageRevenueChart(BarChart):
         room = width - label - numbers
         biggest = max((r.total_value for r in self._rows), default=0.0) or 1.0
         header = Text(" " * max(0, width - numbers))
-        header.append(f"{'total':>7} {'wtd':>7}", style="dim")
+        header.append(f"{'total':>7} {'exp.' if self._expected else 'wtd':>7}", style="dim")
         out = [header]
         for row in self._rows:
             line = Text(row.stage.ljust(label))
