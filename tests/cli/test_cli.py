@@ -263,6 +263,11 @@ def test_forecast_human_output_shows_worst_likely_best(cli: Cli) -> None:
         assert money(numbers[key]) in human.out, key
     assert "Demo" in human.out
     assert not human.out.lstrip().startswith("{")
+    # No goal set: no coverage of the one the JSON makes up (a share of the pipeline).
+    assert f"{numbers['pipeline_coverage']:.2f}x" not in human.out and "no goal" in human.out
+    with_goal = ok(cli("forecast", *FORECAST_ARGS, "--seed", 5, "--goal", "100000"))
+    coverage = cli("forecast", *FORECAST_ARGS, "--json", "--seed", 5, "--goal", "100000")
+    assert f"{coverage.json()['pipeline_coverage']:.2f}x" in with_goal.out
 
 
 # --- deals list ----------------------------------------------------------------------

@@ -622,7 +622,9 @@ def _print_forecast(name: str, r: dict[str, Any], top: int) -> None:
                 format_money(r["best_case"]),
                 format_money(r["mean_forecast"]),
                 format_money(r["standard_deviation"]),
-                f"{r['pipeline_coverage']:.2f}x",
+                # The JSON keeps the original's coverage of a goal it makes up (a share of
+                # the pipeline); a rep reading the table sees none without a goal set.
+                f"{r['pipeline_coverage']:.2f}x" if r.get("goal") is not None else "no goal",
             ]
         ],
     )
