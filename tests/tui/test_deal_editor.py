@@ -787,7 +787,11 @@ async def test_won_closes_today_and_choosing_open_reopens_where_it_was(
         # Today by the app's clock (the tests' is fixed), not the planned date.
         assert won.close_date == app.now().date() != future
         await wait_for(lambda: editor.deal is not None and editor.deal.outcome == "won", pilot)
-        assert "won on" in plain(editor.query_one("#meta", Static))
+        meta = plain(editor.query_one("#meta", Static))
+        assert f"won {won.closed_at:%Y-%m-%d}" in meta
+        # The meta line fits 80 columns with the date; the way back is on its own line.
+        assert len(meta) <= 78
+        assert "Outcome open reopens it" in plain(editor.query_one("#health", Static))
 
         # One choice reopens it: stage and probability come back before saving.
         await choose(pilot, editor.query_one("#field-outcome", Select), "open")

@@ -201,8 +201,10 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
             deal.updated_at.strftime("%Y-%m-%d %H:%M"),
         )
         if deal.outcome:
-            closed = f" on {deal.closed_at:%Y-%m-%d}" if deal.closed_at else ""
-            text.append(f" · {deal.outcome}{closed} (Outcome: open reopens it)")
+            # The hint to reopen it is on the health line, which a closed deal leaves
+            # empty: here it ran past 80 columns.
+            closed = f" {deal.closed_at:%Y-%m-%d}" if deal.closed_at else ""
+            text.append(f" · {deal.outcome}{closed}")
         text.no_wrap = True
         text.overflow = "ellipsis"
         # One line, always (CSS): no layout pass for a new version number.
@@ -215,7 +217,9 @@ class DealEditorScreen(ReportsWorkerErrors, Screen[None]):
         snapshot = self.vectoros.snapshot
         health = snapshot.health.get(deal_id) if snapshot is not None else None
         line = Text(no_wrap=True, overflow="ellipsis")
-        if health is not None:
+        if self.deal is not None and self.deal.outcome:
+            line.append(f"Closed ({self.deal.outcome}): Outcome open reopens it", style="dim")
+        elif health is not None:
             line.append("Health ", style="dim")
             line.append(
                 f"{health.health_score:.0f} {health.health_status}",
