@@ -1112,7 +1112,11 @@ def test_resolve_missing_workspace_lists_the_names(store: Store) -> None:
 
 def test_resolve_duplicate_names_is_ambiguous_listing_ids(store: Store) -> None:
     one = store.workspaces.create("Sales")
-    two = store.workspaces.create("sales")
+    with pytest.raises(ValidationError, match="a workspace named 'Sales' exists already"):
+        store.workspaces.create("sales")
+    assert [w.name for w in store.workspaces.list()] == ["Sales"]
+    # Two of one name still happen (a team server's, or made by an earlier version).
+    two = store.workspaces.create("sales", unique=False)
     with pytest.raises(AmbiguousError) as info:
         store.workspaces.resolve("SALES")
     assert str(one.id) in str(info.value) and str(two.id) in str(info.value)
