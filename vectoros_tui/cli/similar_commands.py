@@ -104,7 +104,7 @@ def similar(
         if ctx.store().deals.get(deal_id).workspace_id != ws.id:
             raise NotFoundError(f"deal {deal_ref} is not in workspace {ws.name}")
     show_progress = not as_json
-    with progress_bar("Indexing changed deals", show_progress) as update:
+    with progress_bar("Indexing deals for search", show_progress) as update:
         service.refresh(ws.id, progress=update)
     options: dict[str, Any] = {
         "limit": limit,

@@ -117,7 +117,7 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
                 def progress(done: int, total: int) -> None:
                     if total:
                         app.call_from_thread(
-                            self._status, f"Indexing changed deals: {done} of {total}…"
+                            self._status, f"Indexing deals for search: {done} of {total}…"
                         )
 
                 service.refresh(workspace.id, progress=progress)
