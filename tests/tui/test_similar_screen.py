@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pilot_helpers import FIXED_NOW, wait_for, wait_for_snapshot
 from rich.console import Console
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -103,11 +104,18 @@ async def test_search_by_text_lists_similar_deals_and_evidence(
         assert drift.in_step and drift.indexed == 30
 
         # The results have the focus; typing asks anew, and enter searches (no deal opens).
+        # The keys arrive at once, as a fast typist's (or a paste's) do.
         assert table.has_focus
         first = screen.results
-        await pilot.press(*"cloud backup")
+        driver = app._driver
+        assert driver is not None
+        for character in "cloud backup":
+            key = events.Key("space" if character == " " else character, character)
+            key.set_sender(app)
+            driver.send_message(key)  # as a terminal's input arrives, none awaited
         query = screen.query_one("#similar-query", Input)
-        assert query.has_focus and query.value == "cloud backup"
+        await wait_for(lambda: query.value == "cloud backup", pilot)
+        assert query.has_focus
         await pilot.press("enter")
         await wait_for(lambda: screen.results is not first, pilot, timeout=SEARCH_TIMEOUT)
         assert app.screen is screen

@@ -29,6 +29,29 @@ OUTCOME_FILTERS: tuple[str | None, ...] = (None, "open", "won", "lost")
 LIMIT = 20
 
 
+class _Results(DataTable[object]):
+    """The results, which take the focus once shown: a rep who types again is asking
+    anew, so the keys go to the search box (the first replacing the last query)."""
+
+    _retyped = False
+
+    def on_focus(self) -> None:
+        self._retyped = False
+
+    def on_key(self, event: events.Key) -> None:
+        if not (event.is_printable and event.character):
+            return
+        query = self.screen.query_one("#similar-query", Input)
+        # Keys typed fast (or pasted) reach this table until the focus has moved, each
+        # in turn: the first starts the query, the rest are added to it.
+        query.value = query.value + event.character if self._retyped else event.character
+        query.cursor_position = len(query.value)
+        self._retyped = True
+        self.screen.set_focus(query)
+        event.stop()
+        event.prevent_default()
+
+
 class SimilarScreen(ReportsWorkerErrors, Screen[None]):
     AUTO_FOCUS = "#similar-query"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -56,7 +79,7 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
             select_on_focus=False,
         )
         yield Static("", id="similar-status")
-        yield DataTable(id="similar-results", cursor_type="row", zebra_stripes=True)
+        yield _Results(id="similar-results", cursor_type="row", zebra_stripes=True)
         evidence = Static("Search to see what became of similar deals.", id="similar-evidence")
         evidence.border_title = "Evidence"
         yield evidence
@@ -188,20 +211,6 @@ class SimilarScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#similar-evidence", Static).update(Text("\n").join(lines))
         if count:
             table.focus()
-
-    def on_key(self, event: events.Key) -> None:
-        # The results take the focus once shown; a rep who types again is asking anew.
-        if (
-            event.is_printable
-            and event.character
-            and self.focused is self.query_one("#similar-results", DataTable)
-        ):
-            query = self.query_one("#similar-query", Input)
-            query.value = event.character
-            query.cursor_position = len(query.value)
-            query.focus()
-            event.stop()
-            event.prevent_default()
 
     def _status(self, text: str) -> None:
         self.query_one("#similar-status", Static).update(text)
