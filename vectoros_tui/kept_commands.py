@@ -26,7 +26,6 @@ from vectoros_tui.forecast_defaults import (
     FORECAST_SEED,
     FORECAST_SIMULATIONS,
     FORECAST_TIMEFRAME,
-    FORECAST_WINDOW_DAYS,
 )
 from vectoros_tui.memory import collections_paused
 from vectoros_tui.text_safety import json_for_terminal
@@ -113,12 +112,7 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
     locations = current_locations()
     configured = None
     question = ForecastQuestion(
-        FORECAST_TIMEFRAME,
-        FORECAST_WINDOW_DAYS,
-        FORECAST_SCENARIO,
-        FORECAST_SIMULATIONS,
-        FORECAST_SEED,
-        None,
+        FORECAST_TIMEFRAME, FORECAST_SCENARIO, FORECAST_SIMULATIONS, FORECAST_SEED, None
     )
     plain_ones = plain_settings(locations, os.environ)
     if plain_ones is not None:  # nothing for pydantic to check
@@ -126,7 +120,6 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
         configured = plain_ones.workspace or None
     else:
         from vectoros_tui.config import ConfigError, load_settings
-        from vectoros_tui.engine.timeframes import parse_timeframe
 
         try:
             settings, _ = load_settings()
@@ -137,7 +130,6 @@ def _kept_answer(plain: PlainCommand) -> Any | None:
         forecast = settings.forecast
         question = ForecastQuestion(
             forecast.timeframe,
-            parse_timeframe(forecast.timeframe),
             forecast.scenario,
             forecast.simulations,
             FORECAST_SEED,

@@ -21,7 +21,6 @@ from vectoros_tui.forecast_defaults import (
     FORECAST_SCENARIO,
     FORECAST_SEED,
     FORECAST_TIMEFRAME,
-    FORECAST_WINDOW_DAYS,
 )
 from vectoros_tui.kept_commands import PlainCommand, answer_from_kept, plain_command
 from vectoros_tui.last_workspace import LastWorkspace
@@ -33,9 +32,7 @@ from vectoros_tui.store.store import open_store
 from vectoros_tui.store.tables import KeptResult
 
 # The plain `forecast --json` of the `cli` fixture's setup (1,000 runs, no goal).
-QUESTION = ForecastQuestion(
-    FORECAST_TIMEFRAME, FORECAST_WINDOW_DAYS, FORECAST_SCENARIO, 1000, FORECAST_SEED, None
-)
+QUESTION = ForecastQuestion(FORECAST_TIMEFRAME, FORECAST_SCENARIO, 1000, FORECAST_SEED, None)
 REFS = WorkspaceRefs(None, None, None)
 
 

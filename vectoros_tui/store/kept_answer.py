@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from vectoros_tui.engine.timeframes import parse_timeframe
 from vectoros_tui.store.driver_reads import Rows, as_uuid, raw_id, read_database, schema_is_current
 from vectoros_tui.store.kept_payload import forecast_kind, forecast_params, params_key, unpack
 from vectoros_tui.store.quick_start import QuickWorkspace, matching_workspaces
@@ -48,11 +49,14 @@ class ForecastQuestion:
     """What `vectoros forecast --json` was asked, with its defaults filled in."""
 
     timeframe: str  # as given (the reps' model keys its kept result by it)
-    window_days: int
     scenario: str
     simulations: int
     seed: int
     configured_goal: float | None
+
+    @property
+    def window_days(self) -> int:
+        return parse_timeframe(self.timeframe)
 
 
 @dataclass(frozen=True)
