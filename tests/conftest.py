@@ -91,6 +91,9 @@ def isolated_home(
         if name.startswith("VECTOROS_") and name != "VECTOROS_TEST_PG_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("VECTOROS_HOME", str(home))
+    # The app's theme follows the terminal's colours: every test sees the same terminal
+    # (one with true colour) unless it asks for another.
+    monkeypatch.setenv("COLORTERM", "truecolor")
     return home
 
 

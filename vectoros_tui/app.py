@@ -31,7 +31,7 @@ from vectoros_tui.engine.dates import utc_now
 from vectoros_tui.locations import STYLESHEET_FILE
 from vectoros_tui.memory import IdleCollector
 from vectoros_tui.quitting import WorkerThreads
-from vectoros_tui.theme import THEME_NAME, VECTOROS_THEME
+from vectoros_tui.theme import AUTO, OUR_THEMES, theme_for
 from vectoros_tui.widgets.terminal_safe import TerminalSafeFilter
 
 if TYPE_CHECKING:
@@ -132,10 +132,10 @@ class VectorOSApp(App[None]):
         self._collector: IdleCollector | None = IdleCollector() if collect_when_idle else None
         self._collect_timer: Timer | None = None
         self._switch_interval = sys.getswitchinterval()  # restored on exit
-        self.register_theme(VECTOROS_THEME)
-        self.theme = THEME_NAME
-        if settings is not None and settings.ui.theme:
-            self.theme = settings.ui.theme
+        for theme in OUR_THEMES:
+            self.register_theme(theme)
+        configured = settings.ui.theme if settings is not None else AUTO
+        self.theme = theme_for(configured, self.console.color_system)
 
     @property
     def settings(self) -> Settings:

@@ -45,7 +45,8 @@ class ForecastSettings(_Section):
 
 
 class UISettings(_Section):
-    theme: str = "vectoros"  # the app's own: its colours stay apart in 16-colour terminals
+    # "auto": the app's own theme for the terminal (its 16-colour one where there are 16).
+    theme: str = Field(default="auto", min_length=1)
     keys: dict[str, str] = Field(default_factory=dict)
 
 

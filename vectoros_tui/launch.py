@@ -67,6 +67,10 @@ def _quick_app() -> int | None:
                 settings, _ = load_settings()
             except ConfigError:
                 return None  # the CLI says what is wrong
+            from vectoros_tui.theme import theme_problem
+
+            if theme_problem(settings.ui.theme):
+                return None
             database_url = settings.resolved_database_url(locations)
             workspace = settings.workspace
         path = sqlite_file_of(database_url)

@@ -51,3 +51,18 @@ def test_dates_read_as_written(cli: Cli) -> None:
     assert dotted.json()["closeDate"] == "2026-10-01"
     result = user_error(cli("deals", "add", "--title", "Typo", "--close-date", "0001-01-01"))
     assert "close_date: 0001-01-01 is out of range" in one_line(result.err)
+
+
+def test_a_theme_nobody_has_is_an_error_before_anything_is_made(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    isolated_home: Path,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[ui]\ntheme = "nrod"\n')
+    monkeypatch.setenv("VECTOROS_CONFIG", str(config))
+    result = user_error(invoke(capsys, ["ui"]))
+    assert "[ui] theme: no theme is called 'nrod'" in one_line(result.err)
+    assert "nord" in result.err and "vectoros-16" in result.err
+    assert not list(isolated_home.rglob("*.sqlite3"))  # no database made for a typo

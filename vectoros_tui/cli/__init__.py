@@ -49,9 +49,13 @@ def cli(ctx: click.Context, database: str | None) -> None:
 @click.pass_obj
 def ui(obj: CliContext, workspace: str | None) -> None:
     """Open the full-screen app (what `vectoros` alone does in a terminal)."""
+    from vectoros_tui.config import ConfigError
     from vectoros_tui.engine.dates import utc_now
     from vectoros_tui.store.startup import start_loading
+    from vectoros_tui.theme import theme_problem
 
+    if problem := theme_problem(obj.settings.ui.theme):
+        raise ConfigError(problem)
     obj.prepare_default_database()
     ref = workspace or obj.settings.workspace
     # Open the database while Textual is being imported: the two overlap at start-up.

@@ -16,11 +16,11 @@ from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from vectoros_tui.engine.funnel import Funnel, Histogram, StageRevenue
 from vectoros_tui.widgets.formatting import compact_money
 from vectoros_tui.widgets.palette import Palette
+from vectoros_tui.widgets.themed_plot import ThemedPlot
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -72,12 +72,12 @@ class DistributionChart(Vertical):
     DEFAULT_CSS = """
     DistributionChart { border: round $panel; height: 14; padding: 0 0; }
     DistributionChart > #legend { height: 1; padding: 0 1; }
-    DistributionChart > PlotextPlot { height: 1fr; }
+    DistributionChart > ThemedPlot { height: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static("", id="legend")
-        yield PlotextPlot()
+        yield ThemedPlot()
 
     def show(self, data: DistributionData) -> None:
         legend = Text(no_wrap=True, overflow="ellipsis")
@@ -95,7 +95,7 @@ class DistributionChart(Vertical):
         self._draw(data)
 
     def _draw(self, data: DistributionData) -> None:
-        plot = self.query_one(PlotextPlot)
+        plot = self.query_one(ThemedPlot)
         plt = plot.plt
         plt.clear_data()
         plt.frame(False)
@@ -143,7 +143,7 @@ class BarChart(Widget):
     shown = False
 
     def render(self) -> RenderResult:
-        self.accent = self.app.theme_variables.get("accent", self.accent)
+        self.accent = Palette.of(self.app).style("accent") or self.accent
         width = max(self.content_size.width, 10)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         lines = self.lines(width) if self.shown else [Text("Computing…", style="dim")]

@@ -13,13 +13,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from vectoros_tui.engine.team import band_bar
 from vectoros_tui.store.model_comparison import Comparison, held
 from vectoros_tui.widgets.forecast_charts import BEST_COLOUR, LIKELY_COLOUR
 from vectoros_tui.widgets.formatting import MODEL_LABELS, compact_money
 from vectoros_tui.widgets.palette import Palette
+from vectoros_tui.widgets.themed_plot import ThemedPlot
 
 
 class ModelsPanel(Static):
@@ -104,19 +104,19 @@ class CalibrationChart(Vertical):
     DEFAULT_CSS = """
     CalibrationChart { border: round $panel; height: 14; }
     CalibrationChart > #calibration-legend { height: 1; padding: 0 1; }
-    CalibrationChart > PlotextPlot { height: 1fr; }
+    CalibrationChart > ThemedPlot { height: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static("", id="calibration-legend")
-        yield PlotextPlot()
+        yield ThemedPlot()
 
     def on_mount(self) -> None:
         self.border_title = "Calibration: predicted vs won within the window"
 
     def show(self, calibration: dict[str, list[dict[str, Any]]] | None) -> None:
         legend = Text(no_wrap=True, overflow="ellipsis")
-        plot = self.query_one(PlotextPlot)
+        plot = self.query_one(ThemedPlot)
         plt = plot.plt
         plt.clear_data()
         plt.frame(False)

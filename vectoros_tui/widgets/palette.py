@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from textual.color import Color, ColorParseError
+
 from vectoros_tui.theme import VECTOROS_THEME
 
 # meaning -> (theme role, bold); an empty role keeps the text's own colour.
@@ -55,6 +57,15 @@ def _defaults() -> dict[str, str]:
     return {name: colour for name, colour in roles.items() if colour}
 
 
+def _rich_colour(colour: str) -> str:
+    """A theme's colour as Rich spells it: ``ansi_red`` (the ANSI themes) is ``color(1)``."""
+    try:
+        parsed = Color.parse(colour) if colour else None
+    except ColorParseError:
+        return colour
+    return parsed.rich_color.name if parsed is not None and parsed.ansi is not None else colour
+
+
 class _HasTheme(Protocol):
     theme_variables: dict[str, str]
 
@@ -71,7 +82,10 @@ class Palette:
         return cls({**_defaults(), **app.theme_variables})
 
     def style(self, role: str, bold: bool = False) -> str:
-        colour = self.variables.get(role, "") if role else ""
+        # The primary colour is made for backgrounds; as text it takes the theme's
+        # legible variant (a dark blue on a dark screen is hard to read).
+        name = "text-primary" if role == "primary" and "text-primary" in self.variables else role
+        colour = _rich_colour(self.variables.get(name, "")) if role else ""
         return " ".join(part for part in ("bold" if bold else "", colour) if part)
 
     def _of(self, roles: Mapping[str, tuple[str, bool]], key: str | None) -> str:

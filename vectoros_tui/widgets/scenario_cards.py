@@ -49,7 +49,7 @@ class ChoiceBar(Horizontal):
     ChoiceBar > .choice-label { width: auto; color: $text-muted; margin-right: 1; }
     ChoiceBar > .choice { width: auto; padding: 0 1; }
     ChoiceBar > .choice:hover { background: $boost; }
-    ChoiceBar > .choice.-selected { background: $accent; color: $text; text-style: bold; }
+    ChoiceBar > .choice.-selected { background: $accent; color: auto; text-style: bold; }
     """
 
     class Chosen(Message):
