@@ -72,6 +72,7 @@ GOALS = {
     "insights (a deal changed: regenerates)": 2.0,
     "insights (nothing changed: regeneration skipped)": 2.0,
     "app: F3 to numbers": 1.0,
+    "app: F3 to the default model's numbers": 1.0,
     "app: F4 to insights": 1.5,
     "app: save -> forecast updated (median of 9)": 0.2,
     "app: first paint": 1.0,
@@ -195,6 +196,10 @@ def app_figures(env: dict[str, str]) -> dict[str, float]:
         pressed = time.perf_counter() - process.started
         process.send("\x1bOR")  # F3
         figures["app: F3 to numbers"] = process.wait_for("deals analysed", timeout=60) - pressed
+        # The first numbers may be the reps' standing in ("rep % for now…"): these are the
+        # default model's, the ones that stay.
+        final = process.wait_for("history model", "rep % model", timeout=120)
+        figures["app: F3 to the default model's numbers"] = final - pressed
         process.read_for(1.0)
         pressed = time.perf_counter() - process.started
         process.send("\x1bOS")  # F4

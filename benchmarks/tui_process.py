@@ -27,11 +27,12 @@ class TerminalProcess:
         ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         self.output = b""
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> float:
-        """Seconds from process start until ``text`` appeared on the screen."""
-        needle = text.encode()
+    def wait_for(self, *texts: str, timeout: float = 20.0) -> float:
+        """Seconds from process start until one of ``texts`` appeared on the screen."""
+        needles = [text.encode() for text in texts]
+        text = " or ".join(texts)
         deadline = time.perf_counter() + timeout
-        while needle not in self.output:
+        while not any(needle in self.output for needle in needles):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 tail = self.output[-2000:].decode(errors="replace")

@@ -27,6 +27,7 @@ from vectoros_tui.store.model_comparison import compare_models, held
 from vectoros_tui.store.store import open_store
 from vectoros_tui.widgets.formatting import compact_money, money
 from vectoros_tui.widgets.model_comparison import CalibrationChart, ModelsPanel, TeamPanel
+from vectoros_tui.widgets.scenario_cards import ScenarioCards
 
 SIZE = (100, 30)
 
@@ -202,6 +203,65 @@ async def test_with_history_the_learned_model_is_the_default_with_its_record(
         assert "0.0×" in str(screen.query_one("#card-stats", Static).render())
 
 
+def record_summary_titles(
+    app: VectorOSApp, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, bool]]:
+    """Every title the summary card is given, with whether the case numbers beside it were
+    drawn dim, in order (the real widget, only watched)."""
+    titles: list[tuple[str, bool]] = []
+    show_model = ScenarioCards.show_model
+
+    def watched(cards: ScenarioCards, model: str, *, for_now: bool = False) -> None:
+        show_model(cards, model, for_now=for_now)
+        titles.append((str(cards.query_one("#card-stats").border_title), for_now))
+
+    monkeypatch.setattr(ScenarioCards, "show_model", watched)
+    return titles
+
+
+async def test_the_reps_numbers_say_they_stand_in_until_the_history_model_replaces_them(
+    tmp_path: Path, make_app: Callable[..., VectorOSApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reps' forecast is painted at once, the history model's a moment later: a
+    headline that jumped from one to the other without a word (on the demo from $1.5M to
+    $520k) read as the forecast changing its mind."""
+    model_comparison.forget()
+    url = demo_with(tmp_path, history_months=18, deals=700)
+    app = make_app(url)
+    titles = record_summary_titles(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await models_shown(app, pilot)
+        assert screen.view is not None and screen.view.model == "history"
+        # Nothing was kept yet: the reps' numbers stood in while the model was learned.
+        assert titles[0] == ("Summary · rep % for now…", True), titles
+        assert titles[-1] == ("Summary · history model", False)
+        assert ("Summary · rep % model", False) not in titles
+    # The next start the same day finds the model kept: its numbers are the first shown.
+    model_comparison.forget()
+    titles.clear()
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await models_shown(app, pilot)
+        assert titles and set(titles) == {("Summary · history model", False)}, titles
+        first_open = len(titles)
+        # Another window: its own comparison, so the reps' numbers stand in again.
+        await pilot.press("t")
+        await wait_for(lambda: screen.window()[0] == 60, pilot)
+        await wait_for(
+            lambda: not screen.pending and not screen.models_pending and screen.view is not None,
+            pilot,
+            timeout=30,
+        )
+        await wait_for(lambda: screen.view is not None and screen.view.model == "history", pilot)
+        await pilot.pause()
+        after = titles[first_open:]
+        assert after[0] == ("Summary · rep % for now…", True), after
+        assert after[-1] == ("Summary · history model", False), after
+        assert ("Summary · rep % model", False) not in after
+        likely = screen.query_one("#card-likely", Static).render()
+        assert "dim" not in str(likely.spans[0].style)  # type: ignore[union-attr]
+
+
 async def test_without_enough_history_the_reps_model_is_the_default_and_says_why(
     tmp_path: Path, make_app: Callable[..., VectorOSApp]
 ) -> None:
@@ -217,6 +277,8 @@ async def test_without_enough_history_the_reps_model_is_the_default_and_says_why
         assert "too little history" in text.lower()
         assert screen.view is not None and screen.view.model == "rep"
         assert screen.query_one("#card-stats").border_title == "Summary · rep % model"
+        likely = screen.query_one("#card-likely", Static).render()
+        assert "dim" not in str(likely.spans[0].style)  # type: ignore[union-attr]
         assert "needs at least 200 and 20" in text.replace("it needs", "needs")
 
 

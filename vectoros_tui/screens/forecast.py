@@ -56,7 +56,7 @@ from vectoros_tui.screens.forecast_view import (
 )
 from vectoros_tui.screens.value_prompt import Answer, ValuePrompt
 from vectoros_tui.store.history_forecast import ForecastReuse
-from vectoros_tui.store.model_comparison import Comparison, compare_models
+from vectoros_tui.store.model_comparison import Comparison, compare_models, kept_history_fit
 from vectoros_tui.store.snapshot import WorkspaceSnapshot, open_deals_snapshot
 from vectoros_tui.store.views import WorkspaceView
 from vectoros_tui.widgets.forecast_charts import (
@@ -163,6 +163,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         # (one per window the rep has looked at): the headline is forecast by the one for
         # the window on screen, the reps' probabilities where there is none.
         self._fits: dict[tuple[object, int], HistoryFit] = {}
+        # Which model the comparison made the default, by workspace and window length:
+        # until it has said, a headline by the reps' probabilities only stands in.
+        self._verdicts: dict[tuple[object, int], str] = {}
         # What the history model computed for the deals forecast last: a save changes one.
         self._reuse = ForecastReuse()
         # The models comparison on screen and the one asked for: (workspace, deals'
@@ -322,6 +325,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return  # a newer forecast has been asked for
         snapshot, params, overrides, now, history = job
         with FOREGROUND.running():
+            history = history or self._kept_fit(snapshot.workspace, params.timeframe, now)
             view = build_forecast_view(
                 snapshot, params, overrides, now, history=history, reuse=self._reuse
             )
@@ -346,14 +350,33 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             params = ForecastParams(
                 f"{days}d", self.scenario, self.simulations, self.seed, self.goal
             )
-            view = build_forecast_view(snapshot, params, {}, now, complete=False)
+            history = self._kept_fit(workspace, params.timeframe, now)
+            view = build_forecast_view(snapshot, params, {}, now, complete=False, history=history)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
+
+    def _kept_fit(
+        self, workspace: WorkspaceView, timeframe: str, now: datetime
+    ) -> HistoryFit | None:
+        """The history model kept today for the window, while no models comparison has
+        said which model is the default there: the headline is then the history model's
+        from the first paint, not the reps' replaced a moment later (in a worker)."""
+        days = int(timeframe.rstrip("d"))
+        if (workspace.id, days) in self._verdicts:
+            return self._fits.get((workspace.id, days))
+        store = self.require_store()
+        found = kept_history_fit(store.deals, store.models, workspace.id, days, now)
+        return None if found is None else HistoryFit(found[0], found[1], days)
 
     @on(ForecastReady)
     def _forecast_ready(self, message: ForecastReady) -> None:
         if message.generation != self._generation:
             return  # a newer forecast is on its way
+        fit = message.view.fit
+        workspace = self._workspace()
+        if fit is not None and workspace is not None:
+            # Forecasts until the comparison has said use it too (the full snapshot's).
+            self._fits.setdefault((workspace.id, fit.window_days), fit)
         self.view = message.view
         self._painted = message.generation
         self._paint()
@@ -444,6 +467,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         else:
             self._fits[workspace, days] = fit
         self._follow_the_default()
+        self._verdict(workspace, days, "rep" if fit is None else "history")
         if message.rep is not None:
             self.query_one(ModelsPanel).show_rep(message.rep)
         self.query_one(ModelsPanel).show(message.comparison)
@@ -462,6 +486,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
                 workspace, days = self._models_wanted.workspace, self._models_wanted.days
                 self._fits.pop((workspace, days), None)
                 self._follow_the_default()
+                self._verdict(workspace, days, "rep")
         if event.worker.group == "forecast" and event.state == WorkerState.ERROR:
             self._painted = self._generation
             self.query_one("#goal-status", Static).update(
@@ -478,7 +503,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if snapshot is None or job is None or self.view is None:
             return
         wanted = self._fits.get((snapshot.workspace.id, self.window()[0]))
-        used = job[4]
+        # The job's fit, or the one kept today that its worker found.
+        used = job[4] or self.view.fit
         if used is wanted or (
             used is not None and wanted is not None and used.model is wanted.model
         ):
@@ -498,7 +524,9 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         result = self.result
         self.query_one("#timeframe-choice", ChoiceBar).select(view.params.chosen)
         self.query_one("#scenario-choice", ChoiceBar).select(self.scenario)
-        self.query_one(ScenarioCards).show(result, self.scenario, view.model)
+        self.query_one(ScenarioCards).show(
+            result, self.scenario, view.model, for_now=self._stands_in(view)
+        )
         if view.model == "rep":
             self.query_one(ModelsPanel).show_rep(result)
         chart = self.query_one("#distribution", DistributionChart)
@@ -521,6 +549,32 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one("#funnel", FunnelChart).show(view.funnel)
         self._paint_deals(view.deals)
         self._paint_goal_status()
+
+    def _workspace(self) -> WorkspaceView | None:
+        """The workspace shown: the snapshot's, or the one still loading."""
+        snapshot, session = self.vectoros.snapshot, self.vectoros.session
+        if snapshot is not None:
+            return snapshot.workspace
+        return session.workspace if session is not None else None
+
+    def _stands_in(self, view: ForecastView) -> bool:
+        """Whether ``view`` is the reps' forecast shown while the models comparison for
+        its window, which may make the history model the headline, is still to come."""
+        if view.model != "rep":
+            return False
+        workspace = self._workspace()
+        days = int(view.params.timeframe.rstrip("d"))
+        # Unknown yet, or the history model's forecast is on its way.
+        return workspace is None or self._verdicts.get((workspace.id, days)) != "rep"
+
+    def _verdict(self, workspace: object, days: int, model: str) -> None:
+        """Keep the comparison's default for the window; a reps' headline it confirms
+        stops standing in."""
+        self._verdicts = {key: v for key, v in self._verdicts.items() if key[0] == workspace}
+        self._verdicts[workspace, days] = model
+        view = self.view
+        if view is not None and self.result is not None and not self._stands_in(view):
+            self.query_one(ScenarioCards).show(self.result, self.scenario, view.model)
 
     def _paint_goal_status(self) -> None:
         period = self.view.params.period if self.view is not None else None

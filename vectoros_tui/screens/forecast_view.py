@@ -92,6 +92,7 @@ class ForecastView:
     deals: list[DealRow]
     compute_ms: float
     model: str = "rep"  # whose forecast ``result`` is: "rep" or "history"
+    fit: HistoryFit | None = None  # the history model that made it
 
 
 def with_scenario(result: dict[str, Any], scenario: str) -> dict[str, Any]:
@@ -176,6 +177,7 @@ def build_forecast_view(
         ),
         compute_ms=(time.perf_counter() - started) * 1000,
         model="rep" if history is None else "history",
+        fit=history,
     )
 
 

@@ -148,6 +148,21 @@ def prepare(
     _fit(deals, kept, workspace_id, current, data, window_days, now, simulations, seed)
 
 
+def kept_history_fit(
+    deals: DealService,
+    kept: ModelStore,
+    workspace_id: uuid.UUID,
+    window_days: int,
+    now: datetime,
+) -> tuple[WinModel, int] | None:
+    """The history model kept today for the window, found with two small reads instead of
+    the whole workspace: the one :func:`compare_models` will find kept and make the
+    default. None when none holds (nothing kept, too little history, data changed)."""
+    data = DataSize(*deals.closed_and_total(workspace_id))
+    found = kept.fit(workspace_id, window_days, data, now.date())
+    return found if isinstance(found, tuple) else None
+
+
 def _data_size(current: Sequence[DealRecord]) -> DataSize:
     return DataSize(sum(1 for d in current if d.outcome), len(current))
 

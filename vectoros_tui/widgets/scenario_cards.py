@@ -120,24 +120,32 @@ class ScenarioCards(Horizontal):
         for scenario, title, _, _ in CASES:
             yield ScenarioCard(scenario, title)
         stats = Static("…", id="card-stats", classes="card")
-        stats.border_title = "Summary · rep % model"
+        stats.border_title = "Summary"
         stats.tooltip = (
             "Coverage is the pipeline in the window divided by the goal. Without a goal "
             "(g sets one) the goal is 40% of that pipeline, ×1.5 for 60 days, ×2 for 90."
         )
         yield stats
 
-    def show(self, result: Mapping[str, Any], scenario: str, model: str = "rep") -> None:
+    def show(
+        self,
+        result: Mapping[str, Any],
+        scenario: str,
+        model: str = "rep",
+        *,
+        for_now: bool = False,
+    ) -> None:
         """Paint a forecast result (the engine's dict) with ``scenario`` highlighted;
-        ``model``: whose forecast it is ("rep" or "history")."""
-        self.query_one(
-            "#card-stats", Static
-        ).border_title = f"Summary · {MODEL_LABELS.get(model, model)} model"
+        ``model``: whose forecast it is ("rep" or "history"). ``for_now``: the reps' numbers
+        stand in while the history model, which may replace them, is still being learned;
+        they are drawn dim and the summary says so."""
+        self.show_model(model, for_now=for_now)
         stats = result["simulation_stats"]
+        number_style = "dim bold" if for_now else "bold"
         for case, _, key, meaning in CASES:
             card = self.query_one(f"#card-{case}", ScenarioCard)
             card.set_class(case == scenario, "-selected")
-            text = Text(money(stats[key]), style="bold", no_wrap=True, overflow="ellipsis")
+            text = Text(money(stats[key]), style=number_style, no_wrap=True, overflow="ellipsis")
             text.append("\n" + ("◆ forecast" if case == scenario else meaning), style="dim")
             period = result.get("period")
             if period is not None:
@@ -175,6 +183,11 @@ class ScenarioCards(Horizontal):
             stats_card.border_subtitle = f"{unpriced:,} unpriced ≈{each}/win"
         else:
             stats_card.border_subtitle = f"{unpriced:,} without a value"
+
+    def show_model(self, model: str, *, for_now: bool = False) -> None:
+        label = MODEL_LABELS.get(model, model)
+        title = f"Summary · {label} for now…" if for_now else f"Summary · {label} model"
+        self.query_one("#card-stats", Static).border_title = title
 
 
 def _short_label(period: str) -> str:
