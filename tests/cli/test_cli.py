@@ -808,6 +808,24 @@ def test_import_human_output(cli: Cli, tmp_path: Path) -> None:
     assert len(all_deals(cli)) == 3
 
 
+def test_import_says_how_it_read_what_the_file_left_open(cli: Cli, tmp_path: Path) -> None:
+    """The date order it took, probabilities as fractions: in the report, before the rep
+    finds every close date a month off."""
+    ok(cli("workspace", "create", "Imports"))
+    path = write_import_file(tmp_path, "Title,Close Date,Probability\nA,03/04/2026,0.5\n")
+    dry = ok(cli("import", path, "--dry-run"))
+    text = " ".join(dry.out.split())
+    assert "Note: dates are read as month/day/year" in text
+    assert "03/04/2026 is March 4, 2026" in text and "--day-first" in text
+    assert 'Note: probabilities in "Probability" are fractions; 0.6 is read as 60%' in text
+    assert "Would import 1 row into" in text
+    notes = cli("import", path, "--json").json()["notes"]
+    assert any("month/day/year" in n for n in notes) and any("fractions" in n for n in notes)
+    assert [d["closeDate"] for d in all_deals(cli)] == ["2026-03-04"]
+    day_first = cli("import", path, "--day-first", "--dry-run", "--json").json()
+    assert not any("month/day/year" in n for n in day_first["notes"])
+
+
 def test_import_bad_file_is_all_or_nothing(cli: Cli, tmp_path: Path) -> None:
     ok(cli("workspace", "create", "Imports"))
     bad = IMPORT_CSV + "Broken,Umbrella,lots,Proposal,60,2026-12-31\n"

@@ -355,6 +355,23 @@ def test_ambiguous_slash_dates_are_month_first_unless_day_first() -> None:
     assert one(text, day_first=True)["close_date"] == date(2026, 4, 3)
 
 
+def test_reading_ambiguous_dates_month_first_is_said_with_an_example() -> None:
+    """A European file of 03/04/2026-style dates is read month-first: silently, it would
+    move every close date; the plan says so, with its first such date in words."""
+    text = "Title,Close Date,Stage\nA,04/04/2026,lead\nB,03/04/2026,lead\nC,05/06/2026,lead\n"
+    notes = [w for w in plan_text(text).warnings if "month/day/year" in w]
+    assert notes == [
+        "dates are read as month/day/year, as nothing in the file says otherwise "
+        "(line 3: 03/04/2026 is March 4, 2026); --day-first reads them as day/month/year"
+    ]
+    # Said by the file itself (05/16), or asked for: nothing to point out.
+    clear = "Title,Close Date,Stage\nA,03/04/2026,lead\nB,05/16/2026,lead\n"
+    assert not [w for w in plan_text(clear).warnings if "date" in w]
+    asked = plan_text(text, day_first=True)
+    assert not [w for w in asked.warnings if "date" in w]
+    assert not [w for w in plan_text("Title,Close Date\nA,2026-03-04\n").warnings if "date" in w]
+
+
 def test_a_column_with_only_day_first_dates_is_read_day_first() -> None:
     plan = plan_text("Title,Close Date,Stage\nA,31/12/2026,lead\nB,03/04/2026,lead\n")
     assert plan.errors == []

@@ -156,6 +156,8 @@ def import_deals(
         "columns": plan.header_map,
         "ignoredColumns": list(getattr(plan, "ignored_columns", [])),
         "newMembers": list(result.new_members),
+        # How the file's ambiguous cells were read (date order, fractions, commas).
+        "notes": list(plan.warnings),
     }
     if as_json:
         print_json(summary)
@@ -168,9 +170,10 @@ def import_deals(
             ws.name,
         )
     say(
-        "{} {} rows into {}: {} new, {} updated, {} unchanged.",
+        "{} {} row{} into {}: {} new, {} updated, {} unchanged.",
         verb,
         result.total_rows,
+        "" if result.total_rows == 1 else "s",
         ws.name,
         result.created,
         result.updated,
@@ -179,6 +182,8 @@ def import_deals(
     say("Columns: {}", ", ".join(f"{f} ← {c!r}" for f, c in plan.header_map.items()))
     if summary["ignoredColumns"]:
         say("Ignored columns: {}", ", ".join(summary["ignoredColumns"]))
+    for note in plan.warnings:
+        say("[bold]Note:[/bold] {}", note)
     if result.new_members:
         say(
             "{} {} new member{} (deal owners the file names): {}",

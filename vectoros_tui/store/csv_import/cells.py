@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class _DateOrder:
     day_first: bool
     example_day_first: tuple[int, str] | None = None
     example_month_first: tuple[int, str] | None = None
+    # A date read month-first that could as well be day-first (03/04/2026, not 04/04).
+    example_either: tuple[int, str] | None = None
 
 
 def _date_order(cells: Iterable[tuple[int, str]], day_first: bool) -> _DateOrder:
@@ -72,9 +75,20 @@ def _date_order(cells: Iterable[tuple[int, str]], day_first: bool) -> _DateOrder
             order.example_day_first = (line, raw)
         if second > 12 and first <= 12 and order.example_month_first is None:
             order.example_month_first = (line, raw)
+        if first <= 12 and second <= 12 and first != second and order.example_either is None:
+            order.example_either = (line, raw)
     if order.example_day_first and not order.example_month_first:
         order.day_first = True
     return order
+
+
+def _month_first_in_words(raw: str) -> str:
+    """A slash date read month-first, in words: ``03/04/2026`` is ``March 4, 2026``."""
+    found = _SLASH_DATE.match(_strip_time(raw))
+    if not found:
+        return raw
+    month, day, year = (int(part) for part in found.groups())
+    return f"{calendar.month_name[month]} {day}, {year}"
 
 
 def _date_cell(raw: str, order: _DateOrder) -> str:

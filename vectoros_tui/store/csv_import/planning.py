@@ -22,6 +22,7 @@ from vectoros_tui.store.csv_import.cells import (
     _decimal_comma,
     _fraction_probabilities,
     _money_with_decimal_comma,
+    _month_first_in_words,
 )
 from vectoros_tui.store.csv_import.columns import _map_columns
 from vectoros_tui.store.csv_import.reading import (
@@ -192,6 +193,14 @@ def _validate(
         line, example = order.example_day_first
         warnings.append(
             f"dates are read as day/month/year (line {line} has {example}); 03/04/2026 is 3 April"
+        )
+    elif not order.day_first and not order.example_month_first and order.example_either:
+        # Nothing in the file says which order it uses: say which one was taken.
+        line, example = order.example_either
+        warnings.append(
+            f"dates are read as month/day/year, as nothing in the file says otherwise "
+            f"(line {line}: {example.strip()} is {_month_first_in_words(example)}); "
+            "--day-first reads them as day/month/year"
         )
     history_orders = {
         name: _date_order(((ln, v) for ln, v in column_values(name) if v), day_first)
