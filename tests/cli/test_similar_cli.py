@@ -198,6 +198,8 @@ def test_text_search_human_output(cli: Cli) -> None:
     deal = add_deal(cli, SECURITY_TITLES[0], "Northwind", "Ranking")
     result = ok(cli("similar", "--text", "security audit"))
     assert "Deals like “security audit” in Ranking" in one_line(result.out)
+    # The description as plain words, the way it is first typed.
+    assert ok(cli("similar", "security", "audit")).out == result.out
     assert deal["id"][:8] in result.out
     assert "Evidence:" in result.out
     assert "No closed deals among the similar ones yet" in one_line(result.out)
@@ -332,8 +334,10 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        ((), "give exactly one of --deal ID, --text TEXT or --stats"),
+        ((), "give exactly one of a DESCRIPTION (or --text TEXT), --deal ID or --stats"),
         (("--deal", "DEAL", "--text", "audit"), "give exactly one of"),
+        (("security", "audit", "--text", "audit"), "give the description once"),
+        (("security", "--deal", "DEAL"), "give exactly one of"),
         (("--text", "  "), "--text"),
         (("--text", "audit", "--limit", 0), "--limit"),
         (("--text", "audit", "--limit", 101), "--limit"),
@@ -349,6 +353,8 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
     ids=[
         "no-option",
         "deal-and-text",
+        "words-and-text",
+        "words-and-deal",
         "blank-text",
         "limit-0",
         "limit-101",

@@ -30,6 +30,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 
 @click.command()
+@click.argument("words", nargs=-1, metavar="[DESCRIPTION]")
 @workspace_option
 @click.option("--deal", "deal_ref", metavar="ID", help="Find deals like this one (id or prefix).")
 @click.option("--text", metavar="TEXT", help="Find deals matching a description.")
@@ -61,6 +62,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @pass_ctx
 def similar(
     ctx: CliContext,
+    words: tuple[str, ...],
     workspace: str | None,
     deal_ref: str | None,
     text: str | None,
@@ -73,13 +75,20 @@ def similar(
 ) -> None:
     """Find the deals most like one deal, or like a description, and what became of them.
 
+    `vectoros similar fintech payments renewal` is `--text "fintech payments renewal"`.
     The index is brought up to date first (new and changed deals are embedded).
     """
+    if words:
+        if text is not None:
+            raise click.UsageError("give the description once: as words or with --text")
+        text = " ".join(words)
     chosen = [name for name, given in (("--deal", deal_ref), ("--text", text)) if given]
     if stats and chosen:
         raise click.UsageError("--stats cannot be combined with --deal or --text")
     if not stats and len(chosen) != 1:
-        raise click.UsageError("give exactly one of --deal ID, --text TEXT or --stats")
+        raise click.UsageError(
+            "give exactly one of a DESCRIPTION (or --text TEXT), --deal ID or --stats"
+        )
     if text is not None and not text.strip():
         raise click.BadParameter("is empty; describe the deal", param_hint="--text")
     ws = ctx.workspace(workspace)
