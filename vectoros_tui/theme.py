@@ -9,8 +9,9 @@ yellow, error bright red, success bright green.
 Reduced colours still meet badly, though: the focused card's cyan showed yellow and red
 marks on it, and the other columns' highlighted cards sat on bright black. A 16-colour
 terminal therefore gets ``vectoros-16``, drawn in the terminal's own ANSI colours: the
-cursor is bright white on blue, marks are the bright colours that stay readable on both
-blue and the terminal's background, and panels take that background instead of a grey.
+cursor is bright white on blue, marks are in colours of middle brightness that stay
+readable on blue and on a dark or light background, and panels take the terminal's own
+background instead of a grey.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ VECTOROS_16_THEME = Theme(
     primary="ansi_bright_blue",
     secondary="ansi_cyan",
     accent="ansi_bright_magenta",
-    warning="ansi_bright_yellow",
+    # Marks in colours of middle brightness, readable on a dark terminal, on a light one
+    # (plain xterm is black on white) and on the blue cursor alike.
+    warning="ansi_yellow",
     error="ansi_bright_red",
-    success="ansi_bright_green",
+    success="ansi_green",
     foreground="ansi_default",
     background="ansi_default",
     surface="ansi_default",
@@ -56,14 +59,14 @@ VECTOROS_16_THEME = Theme(
         "block-cursor-background": "ansi_blue",
         "block-cursor-text-style": "bold",
         # The cursor of a column or table without focus: marked, but quieter.
-        "block-cursor-blurred-foreground": "ansi_bright_white",
+        "block-cursor-blurred-foreground": "ansi_default",
         "block-cursor-blurred-background": "ansi_default",
         "block-cursor-blurred-text-style": "underline",
         "border": "ansi_bright_magenta",
         "border-blurred": "ansi_bright_black",
-        "footer-key-foreground": "ansi_bright_cyan",
+        "footer-key-foreground": "ansi_cyan",
         # Blue text is hard to read on black in most terminals' palettes.
-        "text-primary": "ansi_bright_cyan",
+        "text-primary": "ansi_cyan",
         "input-selection-background": "ansi_blue",
         "input-selection-foreground": "ansi_bright_white",
         "screen-selection-background": "ansi_blue",

@@ -141,10 +141,19 @@ def _number(colour: Color | None, default: int) -> int:
     return default if reduced is None else reduced
 
 
-def unreadable_text(app: VectorOSApp) -> list[tuple[str, int, int, float]]:
+# A terminal's own colours (text, background): white on black, or plain xterm's black on
+# white. Text drawn in them must be readable either way.
+DARK_TERMINAL, LIGHT_TERMINAL = (7, 0), (0, 15)
+
+
+def unreadable_text(
+    app: VectorOSApp, terminal: tuple[int, int] = DARK_TERMINAL
+) -> list[tuple[str, int, int, float]]:
     """Every piece of text on the screen whose colours, reduced to the 16 ANSI colours as
     a 16-colour terminal shows them, fall below :data:`LEAST_CONTRAST` (dim text is quiet
-    on purpose and left out). The terminal's own colours count as white on black."""
+    on purpose and left out); ``terminal``: what the terminal's own colours are. On a
+    light terminal only coloured text on the terminal's background is checked: the
+    marks (a terminal's own text on its own background is its user's choice)."""
     rendered = app.screen._compositor.render_update(full=True, screen_stack=[])
     poor = []
     for segment in app.console.render(rendered):
@@ -152,13 +161,21 @@ def unreadable_text(app: VectorOSApp) -> list[tuple[str, int, int, float]]:
         text = segment.text.strip()
         if style is None or style.dim or not text or all(ch in FRAME for ch in text):
             continue
-        foreground, background = _number(style.color, 7), _number(style.bgcolor, 0)
+        foreground = _number(style.color, terminal[0])
+        background = _number(style.bgcolor, terminal[1])
+        own_background = style.bgcolor is None or style.bgcolor.is_default
+        if terminal == LIGHT_TERMINAL and not (own_background and foreground != terminal[0]):
+            continue
         if style.reverse:
             foreground, background = background, foreground
         ratio = contrast(foreground, background)
         if ratio < LEAST_CONTRAST:
             poor.append((text, foreground, background, round(ratio, 2)))
     return poor
+
+
+def readable_in_any_terminal(app: VectorOSApp) -> list[tuple[str, int, int, float]]:
+    return unreadable_text(app, DARK_TERMINAL) + unreadable_text(app, LIGHT_TERMINAL)
 
 
 @pytest.fixture
@@ -181,23 +198,23 @@ async def test_a_16_colour_terminal_gets_the_16_colour_theme_and_can_read_every_
         # marks on it; the other columns' highlighted cards sit beside it.
         focused = app.focused
         assert isinstance(focused, StageDeals) and focused.highlighted == 0
-        assert (poor := unreadable_text(app)) == [], set(poor)
+        assert (poor := readable_in_any_terminal(app)) == [], set(poor)
         await pilot.press("e")
         await wait_for(lambda: type(app.screen).__name__ == "DealEditorScreen", pilot)
         await pilot.pause()
-        assert (poor := unreadable_text(app)) == [], set(poor)
+        assert (poor := readable_in_any_terminal(app)) == [], set(poor)
         await pilot.press("escape", "f4")
         await wait_for(lambda: type(app.screen).__name__ == "InsightsScreen", pilot)
         await wait_for(lambda: app.screen.regenerations >= 1, pilot)  # type: ignore[attr-defined]
         await pilot.pause()
-        assert (poor := unreadable_text(app)) == [], set(poor)
+        assert (poor := readable_in_any_terminal(app)) == [], set(poor)
         await pilot.press("f3")
         await wait_for(lambda: isinstance(app.screen, ForecastScreen), pilot)
         forecast = app.screen
         assert isinstance(forecast, ForecastScreen)
         await wait_for(lambda: forecast.result is not None and not forecast.pending, pilot)
         await pilot.pause()
-        assert (poor := unreadable_text(app)) == [], set(poor)
+        assert (poor := readable_in_any_terminal(app)) == [], set(poor)
 
 
 async def test_the_truecolour_theme_reduced_to_16_colours_was_unreadable(
