@@ -325,7 +325,8 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             return  # a newer forecast has been asked for
         snapshot, params, overrides, now, history = job
         with FOREGROUND.running():
-            history = history or self._kept_fit(snapshot.workspace, params.timeframe, now)
+            days = parse_timeframe(params.timeframe)
+            history = history or self._kept_fit(snapshot.workspace, days, now)
             view = build_forecast_view(
                 snapshot, params, overrides, now, history=history, reuse=self._reuse
             )
@@ -350,18 +351,15 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
             params = ForecastParams(
                 f"{days}d", self.scenario, self.simulations, self.seed, self.goal
             )
-            history = self._kept_fit(workspace, params.timeframe, now)
+            history = self._kept_fit(workspace, days, now)
             view = build_forecast_view(snapshot, params, {}, now, complete=False, history=history)
         if not get_current_worker().is_cancelled:
             self.post_message(self.ForecastReady(view, generation))
 
-    def _kept_fit(
-        self, workspace: WorkspaceView, timeframe: str, now: datetime
-    ) -> HistoryFit | None:
+    def _kept_fit(self, workspace: WorkspaceView, days: int, now: datetime) -> HistoryFit | None:
         """The history model kept today for the window, while no models comparison has
         said which model is the default there: the headline is then the history model's
         from the first paint, not the reps' replaced a moment later (in a worker)."""
-        days = int(timeframe.rstrip("d"))
         if (workspace.id, days) in self._verdicts:
             return self._fits.get((workspace.id, days))
         store = self.require_store()
@@ -563,7 +561,7 @@ class ForecastScreen(ReportsWorkerErrors, Screen[None]):
         if view.model != "rep":
             return False
         workspace = self._workspace()
-        days = int(view.params.timeframe.rstrip("d"))
+        days = parse_timeframe(view.params.timeframe)
         # Unknown yet, or the history model's forecast is on its way.
         return workspace is None or self._verdicts.get((workspace.id, days)) != "rep"
 
